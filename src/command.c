@@ -1,0 +1,157 @@
+/* The command table and the lookups dispatch needs. The table is the single description of
+ * every command: dispatch, COMMAND and INFO commandstats read it. */
+#include "command.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#define W CMD_WRITE
+#define R CMD_READONLY
+#define F CMD_FAST
+#define M CMD_DENYOOM
+#define L CMD_LOCAL
+
+/* Rows leave the statistics fields out: they start at zero. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+static struct command command_rows[] = {
+    /* name        handler          prepare           arity flags           keys      group     summary */
+    {"get",        cmd_get,         NULL,             2,  R | F,            1, 1, 1,  "string", "Get the value of a key"},
+    {"set",        cmd_set,         prep_set,         -3, W | M,            1, 1, 1,  "string", "Set the string value of a key"},
+    {"setnx",      cmd_setnx,       NULL,             3,  W | M | F,        1, 1, 1,  "string", "Set the value of a key, only if the key does not exist"},
+    {"setex",      cmd_set,         prep_setex,       4,  W | M,            1, 1, 1,  "string", "Set the value and expiration of a key"},
+    {"psetex",     cmd_set,         prep_psetex,      4,  W | M,            1, 1, 1,  "string", "Set the value and expiration in milliseconds of a key"},
+    {"getset",     cmd_getset,      NULL,             3,  W | M | F,        1, 1, 1,  "string", "Set the string value of a key and return its old value"},
+    {"getdel",     cmd_getdel,      NULL,             2,  W | F,            1, 1, 1,  "string", "Get the value of a key and delete the key"},
+    {"getex",      cmd_getex,       prep_getex,       -2, W | F,            1, 1, 1,  "string", "Get the value of a key and optionally set its expiration"},
+    {"mget",       cmd_mget,        NULL,             -2, R | F,            1, -1, 1, "string", "Get the values of all the given keys"},
+    {"mset",       cmd_mset,        prep_mset,        -3, W | M,            1, -1, 2, "string", "Set multiple keys to multiple values"},
+    {"msetnx",     cmd_msetnx,      prep_mset,        -3, W | M,            1, -1, 2, "string", "Set multiple keys to multiple values, only if none of the keys exist"},
+    {"append",     cmd_append,      NULL,             3,  W | M | F,        1, 1, 1,  "string", "Append a value to a key"},
+    {"strlen",     cmd_strlen,      NULL,             2,  R | F,            1, 1, 1,  "string", "Get the length of the value stored in a key"},
+    {"incr",       cmd_incr,        NULL,             2,  W | M | F,        1, 1, 1,  "string", "Increment the integer value of a key by one"},
+    {"decr",       cmd_decr,        NULL,             2,  W | M | F,        1, 1, 1,  "string", "Decrement the integer value of a key by one"},
+    {"incrby",     cmd_incrby,      prep_incrby,      3,  W | M | F,        1, 1, 1,  "string", "Increment the integer value of a key by the given amount"},
+    {"decrby",     cmd_decrby,      prep_incrby,      3,  W | M | F,        1, 1, 1,  "string", "Decrement the integer value of a key by the given number"},
+    {"incrbyfloat", cmd_incrbyfloat, prep_incrbyfloat, 3, W | M | F,        1, 1, 1,  "string", "Increment the float value of a key by the given amount"},
+    {"getrange",   cmd_getrange,    NULL,             4,  R,                1, 1, 1,  "string", "Get a substring of the string stored at a key"},
+    {"setrange",   cmd_setrange,    prep_setrange,    4,  W | M,            1, 1, 1,  "string", "Overwrite part of a string at key starting at the specified offset"},
+
+    {"del",        cmd_del,         NULL,             -2, W,                1, -1, 1, "generic", "Delete a key"},
+    {"unlink",     cmd_del,         NULL,             -2, W | F,            1, -1, 1, "generic", "Delete a key asynchronously in another thread"},
+    {"exists",     cmd_exists,      NULL,             -2, R | F,            1, -1, 1, "generic", "Determine if a key exists"},
+    {"type",       cmd_type,        NULL,             2,  R | F,            1, 1, 1,  "generic", "Determine the type stored at key"},
+    {"keys",       cmd_keys,        NULL,             2,  R,                0, 0, 0,  "generic", "Find all keys matching the given pattern"},
+    {"scan",       cmd_scan,        NULL,             -2, R | CMD_RANDOM,   0, 0, 0,  "generic", "Incrementally iterate the keys space"},
+    {"rename",     cmd_rename,      NULL,             3,  W,                1, 2, 1,  "generic", "Rename a key"},
+    {"renamenx",   cmd_renamenx,    NULL,             3,  W | F,            1, 2, 1,  "generic", "Rename a key, only if the new key does not exist"},
+    {"randomkey",  cmd_randomkey,   NULL,             1,  R | CMD_RANDOM,   0, 0, 0,  "generic", "Return a random key from the keyspace"},
+    {"copy",       cmd_copy,        prep_copy,        -3, W | M,            1, 2, 1,  "generic", "Copy a key"},
+    {"expire",     cmd_pexpireat,   prep_expire,      -3, W | F,            1, 1, 1,  "generic", "Set a key's time to live in seconds"},
+    {"pexpire",    cmd_pexpireat,   prep_pexpire,     -3, W | F,            1, 1, 1,  "generic", "Set a key's time to live in milliseconds"},
+    {"expireat",   cmd_pexpireat,   prep_expireat,    -3, W | F,            1, 1, 1,  "generic", "Set the expiration for a key as a UNIX timestamp"},
+    {"pexpireat",  cmd_pexpireat,   prep_pexpireat,   -3, W | F,            1, 1, 1,  "generic", "Set the expiration for a key as a UNIX timestamp specified in milliseconds"},
+    {"ttl",        cmd_ttl,         NULL,             2,  R | F,            1, 1, 1,  "generic", "Get the time to live for a key in seconds"},
+    {"pttl",       cmd_pttl,        NULL,             2,  R | F,            1, 1, 1,  "generic", "Get the time to live for a key in milliseconds"},
+    {"expiretime", cmd_expiretime,  NULL,             2,  R | F,            1, 1, 1,  "generic", "Get the expiration Unix timestamp for a key"},
+    {"pexpiretime", cmd_pexpiretime, NULL,            2,  R | F,            1, 1, 1,  "generic", "Get the expiration Unix timestamp for a key in milliseconds"},
+    {"persist",    cmd_persist,     NULL,             2,  W | F,            1, 1, 1,  "generic", "Remove the expiration from a key"},
+    {"dbsize",     cmd_dbsize,      NULL,             1,  R | F,            0, 0, 0,  "server", "Return the number of keys in the selected database"},
+    {"flushdb",    cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from the current database"},
+    {"flushall",   cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from all databases"},
+    {"__expired",  cmd_expired,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys if they have expired (active expiry)"},
+    {"__txn",      cmd_txn,         NULL,             -3, W | CMD_INTERNAL, 0, 0, 0,  "transactions", "A MULTI/EXEC transaction as one unit (internal)"},
+
+    {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
+    {"echo",       cmd_echo,        NULL,             2,  L | F,            0, 0, 0,  "connection", "Echo the given string"},
+    {"quit",       cmd_quit,        NULL,             -1, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Close the connection"},
+    {"hello",      cmd_hello,       NULL,             -1, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Handshake with Redis"},
+    {"auth",       cmd_auth,        NULL,             -2, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Authenticate to the server"},
+    {"select",     cmd_select,      NULL,             2,  L | F,            0, 0, 0,  "connection", "Change the selected database for the current connection"},
+    {"client",     cmd_client,      NULL,             -2, L,                0, 0, 0,  "connection", "A container for client connection commands"},
+    {"command",    cmd_command,     NULL,             -1, L,                0, 0, 0,  "server", "Get array of Redis command details"},
+    {"info",       cmd_info,        NULL,             -1, L,                0, 0, 0,  "server", "Get information and statistics about the server"},
+    {"time",       cmd_time,        NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Return the current server time"},
+    {"lastsave",   cmd_lastsave,    NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Get the UNIX time stamp of the last successful save to disk"},
+    {"config",     cmd_config,      NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for server configuration commands"},
+    {"debug",      cmd_debug,       NULL,             -2, R | CMD_ADMIN,    0, 0, 0,  "server", "A container for debugging commands"},
+
+    {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
+    {"exec",       cmd_exec,        NULL,             1,  L | CMD_TX,       0, 0, 0,  "transactions", "Execute all commands issued after MULTI"},
+    {"discard",    cmd_discard,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Discard all commands issued after MULTI"},
+    {"watch",      cmd_watch,       NULL,             -2, L | F | CMD_TX,   1, -1, 1, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block"},
+    {"unwatch",    cmd_unwatch,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Forget about all watched keys"},
+};
+#pragma GCC diagnostic pop
+
+#undef W
+#undef R
+#undef F
+#undef M
+#undef L
+
+#define COMMAND_INDEX_SIZE 256 /* power of two, > 2 x rows */
+static struct command *command_index[COMMAND_INDEX_SIZE];
+
+static unsigned name_hash(const char *name, size_t len)
+{
+    unsigned h = 5381;
+    for (size_t i = 0; i < len; i++)
+        h = h * 33 + (unsigned)tolower((unsigned char)name[i]);
+    return h & (COMMAND_INDEX_SIZE - 1);
+}
+
+void command_init(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    for (size_t i = 0; i < sizeof(command_rows) / sizeof(command_rows[0]); i++) {
+        struct command *c = &command_rows[i];
+        unsigned h = name_hash(c->name, strlen(c->name));
+        while (command_index[h] != NULL)
+            h = (h + 1) & (COMMAND_INDEX_SIZE - 1);
+        command_index[h] = c;
+    }
+}
+
+struct command *command_lookup(const char *name, size_t len)
+{
+    command_init();
+    for (unsigned h = name_hash(name, len); command_index[h] != NULL;
+         h = (h + 1) & (COMMAND_INDEX_SIZE - 1)) {
+        struct command *c = command_index[h];
+        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+struct command *command_table(size_t *n)
+{
+    *n = sizeof(command_rows) / sizeof(command_rows[0]);
+    return command_rows;
+}
+
+int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out)
+{
+    if ((cmd->arity > 0 && req->argc != cmd->arity) || (req->argc < -cmd->arity)) {
+        reply_wrong_arity(out, cmd->name);
+        return -1;
+    }
+    return 0;
+}
+
+int command_first_key(const struct command *cmd, const struct request *req)
+{
+    if (cmd->first_key <= 0 || cmd->first_key >= req->argc)
+        return -1;
+    return cmd->first_key;
+}
+
+void command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req)
+{
+    cmd->proc(ctx, req);
+}

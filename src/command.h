@@ -1,0 +1,94 @@
+/* The command table and dispatch helpers. The table is data: one row per command with its
+ * handler, arity, flags and key positions; dispatch, COMMAND, INFO and ACL-like checks all
+ * read it. Handlers reply through reply_*() and never touch sockets. */
+#ifndef CONCORDKV_COMMAND_H
+#define CONCORDKV_COMMAND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "resp.h"
+
+struct kv_store;
+struct client;
+struct server;
+
+enum cmd_flags {
+    CMD_WRITE = 1 << 0,    /* changes the keyspace: validated, proposed, executed by apply */
+    CMD_READONLY = 1 << 1, /* reads the keyspace: answered after a read barrier */
+    CMD_DENYOOM = 1 << 2,
+    CMD_ADMIN = 1 << 3,
+    CMD_FAST = 1 << 4,
+    CMD_NOAUTH = 1 << 5,   /* allowed before AUTH */
+    CMD_LOCAL = 1 << 6,    /* answered at once from local state (PING, INFO, CLIENT ...) */
+    CMD_TX = 1 << 7,       /* MULTI/EXEC/DISCARD/WATCH/UNWATCH: never queued by MULTI */
+    CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
+    CMD_RANDOM = 1 << 9,   /* output not deterministic (RANDOMKEY, SCAN, TIME) */
+    CMD_NOMULTI = 1 << 10, /* refused inside MULTI */
+};
+
+/* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the
+ * entry's clock and INDEX its log index, CLIENT is NULL. For a read or a local command it is
+ * filled on the node that holds the client: NOW_MS is the local clock, INDEX the last
+ * applied index. */
+struct exec_ctx {
+    struct kv_store *kv;
+    int64_t now_ms;
+    uint64_t index;
+    struct buf *out;       /* the reply goes here: exactly one RESP value per command */
+    struct client *client; /* NULL during apply */
+    struct server *srv;    /* NULL in unit tests of pure keyspace commands */
+    uint64_t *rng;         /* random state for RANDOMKEY and friends */
+};
+
+typedef void cmd_proc(struct exec_ctx *ctx, struct request *req);
+/* Runs on the proposing node before a write is proposed: validate REQ completely and rewrite
+ * it into a deterministic form (relative TTLs become absolute PXAT/PEXPIREAT times computed
+ * from NOW_MS). Returns 0, or -1 after appending exactly one error reply to OUT. */
+typedef int cmd_prepare_proc(struct request *req, int64_t now_ms, struct buf *out);
+
+struct command {
+    const char *name;          /* lower case */
+    cmd_proc *proc;
+    cmd_prepare_proc *prepare; /* writes only; NULL when nothing needs checking or rewriting */
+    int arity;                 /* > 0 exact, < 0 at least -arity; includes the name */
+    unsigned flags;
+    int first_key, last_key, key_step; /* last_key -1: the last argument; 0,0,0: no keys */
+    const char *group;         /* COMMAND DOCS group: "string", "generic", "server" ... */
+    const char *summary;
+    /* statistics, updated by dispatch */
+    long long calls;
+    long long failed_calls;
+    long long usec;
+};
+
+/* Build the lookup index. Call once at startup (idempotent). */
+void command_init(void);
+/* The command named NAME (case-insensitive), or NULL. */
+struct command *command_lookup(const char *name, size_t len);
+/* The table: *N receives the number of rows. */
+struct command *command_table(size_t *n);
+/* Check REQ's arity against CMD. Returns 0, or -1 after replying with Redis's text. */
+int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out);
+/* Index of the first key argument of REQ for CMD, or -1 when it has none. */
+int command_first_key(const struct command *cmd, const struct request *req);
+/* Execute REQ with CMD's handler in CTX (no arity or flag checks). */
+void command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req);
+
+/* Handler families. Strings (cmd_string.c): */
+cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_getset, cmd_getdel, cmd_getex, cmd_mget,
+    cmd_mset, cmd_msetnx, cmd_append, cmd_strlen, cmd_incr, cmd_decr, cmd_incrby,
+    cmd_decrby, cmd_incrbyfloat, cmd_getrange, cmd_setrange;
+cmd_prepare_proc prep_set, prep_setex, prep_psetex, prep_getex, prep_mset, prep_incrby,
+    prep_incrbyfloat, prep_setrange;
+/* Keys (cmd_keys.c): */
+cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
+    cmd_randomkey, cmd_copy, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_persist,
+    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired;
+cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
+    prep_flushall;
+/* Server and connection (cmd_server.c), transactions (cmd_tx.c): */
+cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
+    cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,
+    cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
+
+#endif

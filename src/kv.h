@@ -1,0 +1,99 @@
+/* The keyspace: a hash table of string values with absolute expiry times and the log
+ * index of each key's last change. Pure: no I/O, no clock, no libevent, no raft. */
+#ifndef CONCORDKV_KV_H
+#define CONCORDKV_KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KV_NO_EXPIRE 0 /* expire_ms value of a key without a TTL */
+
+/* One key and its value, in a single allocation. Entries are immutable once stored except
+ * for expire_ms and mod_index (kv_set_expire); a new value means a new entry. */
+struct kv_entry {
+    struct kv_entry *next; /* hash chain */
+    int64_t expire_ms;     /* absolute unix time in ms, or KV_NO_EXPIRE */
+    uint64_t mod_index;    /* log index of the entry that last changed this key */
+    uint32_t klen;
+    uint32_t vlen;
+    char data[];           /* klen key bytes, NUL, vlen value bytes, NUL */
+};
+
+static inline const char *kv_entry_key(const struct kv_entry *e) { return e->data; }
+static inline const char *kv_entry_val(const struct kv_entry *e) { return e->data + e->klen + 1; }
+/* True when E has a TTL that has passed at NOW_MS. */
+static inline int kv_entry_expired(const struct kv_entry *e, int64_t now_ms)
+{
+    return e->expire_ms != KV_NO_EXPIRE && e->expire_ms <= now_ms;
+}
+
+struct kv_store;
+
+/* Create an empty store. kv_free(NULL) is a no-op. */
+struct kv_store *kv_new(void);
+void kv_free(struct kv_store *kv);
+
+/* Number of entries (expired ones not yet deleted included) and of entries with a TTL. */
+size_t kv_size(const struct kv_store *kv);
+size_t kv_expires(const struct kv_store *kv);
+/* Bytes allocated for entries and tables (malloc_usable_size of each allocation). */
+size_t kv_used_memory(const struct kv_store *kv);
+
+/* The entry for KEY, or NULL. Expired entries are returned: callers decide. */
+struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
+/* The entry for KEY if it exists and is not expired at NOW_MS, else NULL. Never deletes. */
+struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
+
+/* Store VAL (copied) under KEY (copied), replacing any existing entry, with EXPIRE_MS
+ * (KV_NO_EXPIRE for none) and mod_index INDEX. Returns the new entry, owned by the store. */
+struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,
+                        size_t vlen, int64_t expire_ms, uint64_t index);
+/* Change the TTL of E (an entry of KV) in place and record INDEX as its last change. */
+void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t index);
+/* Delete KEY, recording INDEX in its tombstone slot (kv_tombstone). Returns 1 if a key was
+ * deleted, 0 if there was none. */
+int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t index);
+/* Delete every key; records INDEX as the flush index. */
+void kv_flush(struct kv_store *kv, uint64_t index);
+
+/* The highest index at which a key hashing to KEY's tombstone slot was deleted, or at which
+ * the store was flushed, whichever is larger; 0 if never. WATCH uses it to notice that a key
+ * absent at WATCH time was created and deleted again. Part of the snapshot state. */
+uint64_t kv_tombstone(const struct kv_store *kv, const char *key, size_t klen);
+#define KV_TOMBSTONE_SLOTS 4096
+/* Raw access to the tombstone array and flush index, for snapshots. */
+uint64_t *kv_tombstones(struct kv_store *kv);
+uint64_t kv_flush_index(const struct kv_store *kv);
+void kv_set_flush_index(struct kv_store *kv, uint64_t index);
+
+/* Visit the entries of a few buckets starting at CURSOR, Redis SCAN style (reverse binary
+ * increment): every entry present for the whole scan is visited at least once, even across
+ * a resize. Visits at least COUNT entries when that many remain. Returns the next cursor,
+ * 0 when the scan is complete. FN must not modify the store. */
+typedef void kv_visit_fn(void *priv, const struct kv_entry *e);
+uint64_t kv_scan(struct kv_store *kv, uint64_t cursor, size_t count, kv_visit_fn *fn, void *priv);
+
+/* Visit every entry once (no modifications allowed meanwhile). */
+void kv_foreach(struct kv_store *kv, kv_visit_fn *fn, void *priv);
+
+/* A uniformly-ish random live entry (at NOW_MS) using RNG (a caller-owned state), or NULL
+ * when the store holds no live key. Tries a bounded number of samples. */
+struct kv_entry *kv_random(struct kv_store *kv, uint64_t *rng, int64_t now_ms);
+
+/* Active expiry support: starting at *CURSOR, look at up to MAX_BUCKETS buckets and call FN
+ * for each entry expired at NOW_MS. Advances *CURSOR (wraps to 0). FN must not modify the
+ * store. Returns the number of buckets looked at. */
+size_t kv_expired_sample(struct kv_store *kv, uint64_t *cursor, size_t max_buckets,
+                         int64_t now_ms, kv_visit_fn *fn, void *priv);
+
+/* Do up to N steps of incremental rehashing (each moves one bucket). Returns 1 while a
+ * rehash is still in progress. Every kv_set/kv_delete/kv_find also does one step. */
+int kv_rehash_step(struct kv_store *kv, int n);
+
+/* A 40-hex-digit digest of every entry (key, value, expiry; expired entries not yet deleted
+ * included, so it depends only on the applied log), independent of table layout and
+ * insertion order: equal on nodes holding the same data; forty '0's when the store is
+ * empty. HEX receives 41 bytes (NUL-terminated). */
+void kv_digest_hex(struct kv_store *kv, char hex[41]);
+
+#endif

@@ -1,0 +1,74 @@
+/* RESP in and out. In: hiredis's redisReader with our own object functions builds each
+ * request's argv directly; inline commands are split here too. Out: reply_*() helpers that
+ * append RESP2 to a buffer. No sockets, no event loop. */
+#ifndef CONCORDKV_RESP_H
+#define CONCORDKV_RESP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "util.h"
+
+/* One request: ARGC arguments, each a NUL-terminated heap string of LEN[i] bytes (which may
+ * contain NULs). Built by the reader, or by request_new/request_push. */
+struct request {
+    int argc;
+    int cap;
+    char **argv;
+    size_t *len;
+};
+
+/* An empty request with room for CAP arguments. request_free(NULL) is a no-op. */
+struct request *request_new(int cap);
+void request_free(struct request *req);
+/* Append a copy of P (LEN bytes) as the last argument. */
+void request_push(struct request *req, const char *p, size_t len);
+/* Append ARG (a heap string of LEN bytes with a NUL after it); the request takes ownership. */
+void request_push_owned(struct request *req, char *arg, size_t len);
+/* Replace argument I by a copy of P. */
+void request_set(struct request *req, int i, const char *p, size_t len);
+/* A deep copy. */
+struct request *request_dup(const struct request *req);
+
+enum {
+    RESP_OK = 0,
+    RESP_INCOMPLETE = 1,     /* need more bytes */
+    RESP_ERR_PROTOCOL = -1,  /* the input is not valid RESP; errmsg says why */
+};
+
+struct resp_reader;
+
+/* A reader enforcing MAX_BULK (proto-max-bulk-len) and Redis's 1M limit on the number of
+ * arguments of a multibulk. resp_reader_free(NULL) is a no-op. */
+struct resp_reader *resp_reader_new(long long max_bulk);
+void resp_reader_free(struct resp_reader *r);
+void resp_reader_set_max_bulk(struct resp_reader *r, long long max_bulk);
+/* Append LEN bytes of input (copied). */
+void resp_reader_feed(struct resp_reader *r, const char *buf, size_t len);
+/* Take the next complete request. Returns RESP_OK with *OUT set (the caller owns it; an empty
+ * line yields no request and is skipped), RESP_INCOMPLETE when more input is needed, or
+ * RESP_ERR_PROTOCOL with a message in ERRMSG ("Protocol error: ..." without "-ERR "), after
+ * which the reader is unusable. Multibulk and inline requests may be mixed. */
+int resp_reader_next(struct resp_reader *r, struct request **out, char *errmsg, size_t errlen);
+/* Bytes fed but not yet consumed by complete requests (for client-query-buffer-limit). */
+size_t resp_reader_pending(const struct resp_reader *r);
+
+/* Reply helpers: append one RESP2 value to OUT. */
+void reply_simple(struct buf *out, const char *s);                 /* +s */
+void reply_ok(struct buf *out);                                    /* +OK */
+/* An error: MSG is the whole text after '-', e.g. "ERR syntax error" or "WRONGTYPE ...".
+ * CR and LF in it are replaced by spaces. */
+void reply_error(struct buf *out, const char *msg);
+void reply_errorf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void reply_int(struct buf *out, long long v);                      /* :v */
+void reply_bulk(struct buf *out, const char *p, size_t len);       /* $len p */
+void reply_bulk_cstr(struct buf *out, const char *s);
+void reply_bulk_ll(struct buf *out, long long v);                  /* a number as a bulk */
+void reply_null(struct buf *out);                                  /* $-1 */
+void reply_null_array(struct buf *out);                            /* *-1 */
+void reply_array(struct buf *out, long long n);                    /* *n, then n values */
+/* Redis's common errors. */
+void reply_syntax_error(struct buf *out);       /* ERR syntax error */
+void reply_not_integer(struct buf *out);        /* ERR value is not an integer or out of range */
+void reply_wrong_arity(struct buf *out, const char *cmdname); /* ERR wrong number of arguments for 'x' command */
+
+#endif

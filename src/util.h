@@ -1,0 +1,73 @@
+/* Small helpers shared by every module: allocation that aborts on OOM, growable byte
+ * buffers, clocks, strict number parsing, glob matching, hashing. No I/O here. */
+#ifndef CONCORDKV_UTIL_H
+#define CONCORDKV_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+/* Allocation wrappers: they never return NULL; on out-of-memory they print a message and
+ * abort. The caller owns the result and releases it with free(). */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+/* Copy LEN bytes of P into a new NUL-terminated allocation of LEN + 1 bytes. */
+char *xmemdup(const void *p, size_t len);
+
+/* A growable byte buffer. Embedded: buf_init/buf_close; data is owned by the buffer. */
+struct buf {
+    char *data;
+    size_t len;
+    size_t cap;
+};
+void buf_init(struct buf *b);
+void buf_close(struct buf *b);
+/* Make room for N more bytes; returns a pointer to the first free byte. */
+char *buf_reserve(struct buf *b, size_t n);
+void buf_append(struct buf *b, const void *p, size_t n);
+void buf_append_str(struct buf *b, const char *s);
+void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Drop the first N bytes (N <= len). */
+void buf_consume(struct buf *b, size_t n);
+/* Give the bytes to the caller (who frees them) and leave the buffer empty. */
+char *buf_detach(struct buf *b, size_t *len);
+
+/* Wall-clock time in milliseconds / microseconds since the epoch. */
+int64_t util_now_ms(void);
+int64_t util_now_us(void);
+/* Monotonic clock in microseconds, for durations and deadlines. */
+int64_t util_mono_us(void);
+
+/* Strict decimal parsing as Redis does it: no spaces, no '+', no leading zeros, whole
+ * string, no overflow. Return 0 on success, -1 otherwise. */
+int util_parse_ll(const char *s, size_t len, long long *out);
+/* Parse a long double as INCRBYFLOAT does: no spaces, not NaN/inf. 0 or -1. */
+int util_parse_ld(const char *s, size_t len, long double *out);
+/* Format V in decimal into BUF (at least 21 bytes); returns the length. */
+size_t util_ll2str(char *buf, long long v);
+/* Format a long double as Redis's INCRBYFLOAT does (%.17Lf, trailing zeros trimmed)
+ * into BUF of at least 5120 bytes; returns the length. */
+size_t util_ld2str(char *buf, size_t cap, long double v);
+/* Parse a size with optional k/kb/m/mb/g/gb suffix (case-insensitive). 0 or -1. */
+int util_parse_memory(const char *s, long long *out);
+
+/* Glob-style match (Redis's stringmatchlen): * ? [abc] [^a] [a-z] and \ escapes. */
+int util_glob_match(const char *pat, size_t plen, const char *str, size_t slen, int nocase);
+
+/* A fast 64-bit hash of LEN bytes, with the process-wide seed set by util_hash_seed. */
+uint64_t util_hash(const void *data, size_t len);
+void util_hash_seed(uint64_t seed);
+
+/* Redis Cluster's hash slot of a key: CRC16 of the key or of its {hashtag}, mod 16384. */
+unsigned util_keyslot(const char *key, size_t len);
+
+/* Case-insensitive comparison of a counted string with a C string. */
+int util_eq_nocase(const char *s, size_t len, const char *cstr);
+
+/* The same hash with an explicit seed: stable across processes (DEBUG DIGEST uses it). */
+uint64_t util_hash_seeded(const void *data, size_t len, uint64_t seed);
+
+#endif
