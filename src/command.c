@@ -65,7 +65,7 @@ static struct command command_rows[] = {
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
     {"echo",       cmd_echo,        NULL,             2,  L | F,            0, 0, 0,  "connection", "Echo the given string"},
-    {"quit",       cmd_quit,        NULL,             -1, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Close the connection"},
+    {"quit",       cmd_quit,        NULL,             -1, L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Close the connection"},
     {"hello",      cmd_hello,       NULL,             -1, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Handshake with Redis"},
     {"auth",       cmd_auth,        NULL,             -2, L | F | CMD_NOAUTH, 0, 0, 0, "connection", "Authenticate to the server"},
     {"select",     cmd_select,      NULL,             2,  L | F,            0, 0, 0,  "connection", "Change the selected database for the current connection"},

@@ -280,8 +280,11 @@ int util_parse_memory(const char *s, long long *out)
     return 0;
 }
 
+/* *GIVE_UP is set once the pattern after some '*' has failed against every suffix of the
+ * string: an outer '*' swallowing more characters can then only fail too, so the search
+ * stops instead of taking exponential time on patterns like "a*a*a*a*b". */
 static int glob_match(const char *pat, size_t plen, const char *str, size_t slen, int nocase,
-                      int depth)
+                      int depth, int *give_up)
 {
     /* Bound recursion like Redis 7.0 does against pathological patterns. */
     if (depth > 1000)
@@ -296,11 +299,14 @@ static int glob_match(const char *pat, size_t plen, const char *str, size_t slen
             if (plen == 1)
                 return 1;
             while (slen) {
-                if (glob_match(pat + 1, plen - 1, str, slen, nocase, depth + 1))
+                if (glob_match(pat + 1, plen - 1, str, slen, nocase, depth + 1, give_up))
                     return 1;
+                if (*give_up)
+                    return 0;
                 str++;
                 slen--;
             }
+            *give_up = 1;
             return 0;
         case '?':
             str++;
@@ -390,7 +396,8 @@ static int glob_match(const char *pat, size_t plen, const char *str, size_t slen
 
 int util_glob_match(const char *pat, size_t plen, const char *str, size_t slen, int nocase)
 {
-    return glob_match(pat, plen, str, slen, nocase, 0);
+    int give_up = 0;
+    return glob_match(pat, plen, str, slen, nocase, 0, &give_up);
 }
 
 static uint64_t hash_seed = 0x9e3779b97f4a7c15ULL;

@@ -1,0 +1,395 @@
+/* One client connection: read, parse, dispatch, and write replies in request order. A reply
+ * is either immediate (appended to the output at once, or to a ready slot when earlier replies
+ * are still pending) or deferred (a slot filled later by apply or a read barrier). */
+#include "client.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "command.h"
+#include "consensus.h"
+#include "kv.h"
+#include "log.h"
+#include "server.h"
+
+#define CLIENT_READ_CHUNK (64 * 1024)
+
+static void client_on_read(evutil_socket_t fd, short what, void *arg);
+static void client_on_write(evutil_socket_t fd, short what, void *arg);
+
+static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t len)
+{
+    char host[48] = "?";
+    int port = 0;
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
+        evutil_inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+        port = ntohs(sin->sin_port);
+    }
+    snprintf(out, len, "%s:%d", host, port);
+}
+
+struct client *client_new(struct server *srv, int fd)
+{
+    struct client *c = xcalloc(1, sizeof(*c));
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    c->srv = srv;
+    c->fd = fd;
+    c->id = ++srv->next_client_id;
+    c->reader = resp_reader_new(srv->cfg->proto_max_bulk_len);
+    buf_init(&c->out);
+    c->authenticated = srv->cfg->requirepass == NULL;
+    c->ctime_ms = c->last_ms = util_now_ms();
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+        sockaddr_text(&ss, c->addr, sizeof(c->addr));
+    sl = sizeof(ss);
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
+        sockaddr_text(&ss, c->laddr, sizeof(c->laddr));
+    c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
+    c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
+    event_add(c->rev, NULL);
+    c->next = srv->clients;
+    if (srv->clients)
+        srv->clients->prev = c;
+    srv->clients = c;
+    srv->nclients++;
+    return c;
+}
+
+static void slot_free(struct slot *s)
+{
+    buf_close(&s->out);
+    free(s);
+}
+
+void client_free(struct client *c)
+{
+    struct server *srv = c->srv;
+
+    for (struct slot *s = c->head, *next; s; s = next) {
+        next = s->next;
+        if (s->ready)
+            slot_free(s);
+        else
+            s->c = NULL; /* its producer frees it in slot_done */
+    }
+    if (c->in_write_list) {
+        struct client **pp = &srv->write_list;
+        while (*pp != c)
+            pp = &(*pp)->write_next;
+        *pp = c->write_next;
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        srv->clients = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    srv->nclients--;
+    event_free(c->rev);
+    event_free(c->wev);
+    close(c->fd);
+    resp_reader_free(c->reader);
+    client_multi_reset(c);
+    client_unwatch(c);
+    buf_close(&c->out);
+    free(c->name);
+    free(c);
+}
+
+static struct slot *slot_append(struct client *c, int ready)
+{
+    struct slot *s = xmalloc(sizeof(*s));
+    s->next = NULL;
+    s->c = c;
+    s->ready = ready;
+    buf_init(&s->out);
+    if (c->tail)
+        c->tail->next = s;
+    else
+        c->head = s;
+    c->tail = s;
+    return s;
+}
+
+struct buf *client_reply_buf(struct client *c)
+{
+    if (c->head == NULL)
+        return &c->out;
+    if (c->tail->ready)
+        return &c->tail->out;
+    return &slot_append(c, 1)->out;
+}
+
+struct slot *client_defer(struct client *c)
+{
+    c->pending++;
+    return slot_append(c, 0);
+}
+
+/* Move the replies at the head of C's queue that are ready into its output. */
+static void client_drain_slots(struct client *c)
+{
+    while (c->head && c->head->ready) {
+        struct slot *s = c->head;
+        if (c->out.len == c->out_pos) {
+            /* Steal the slot's buffer instead of copying it. */
+            buf_close(&c->out);
+            c->out = s->out;
+            c->out_pos = 0;
+            buf_init(&s->out);
+        } else {
+            buf_append(&c->out, s->out.data, s->out.len);
+        }
+        c->head = s->next;
+        if (c->head == NULL)
+            c->tail = NULL;
+        slot_free(s);
+    }
+}
+
+void slot_done(struct slot *s)
+{
+    struct client *c = s->c;
+    s->ready = 1;
+    if (c == NULL) {
+        slot_free(s);
+        return;
+    }
+    c->pending--;
+    if (c->head == s) {
+        client_drain_slots(c);
+        server_want_write(c->srv, c);
+    }
+}
+
+void slot_error(struct slot *s, const char *msg)
+{
+    reply_error(&s->out, msg);
+    slot_done(s);
+}
+
+static int client_over_limits(const struct client *c)
+{
+    return c->out.len - c->out_pos > CLIENT_OUT_SOFT_LIMIT || c->pending > CLIENT_PENDING_LIMIT;
+}
+
+static void client_pause(struct client *c)
+{
+    if (!c->paused) {
+        c->paused = 1;
+        event_del(c->rev);
+    }
+}
+
+void client_resume(struct client *c)
+{
+    if (!c->paused || client_over_limits(c))
+        return;
+    c->paused = 0;
+    event_add(c->rev, NULL);
+}
+
+/* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
+static int client_process_input(struct client *c)
+{
+    char err[256];
+    while (!c->close_after_reply) {
+        if (client_over_limits(c)) {
+            client_pause(c);
+            break;
+        }
+        struct request *req;
+        int rc = resp_reader_next(c->reader, &req, err, sizeof(err));
+        if (rc == RESP_INCOMPLETE)
+            break;
+        if (rc != RESP_OK) {
+            reply_errorf(client_reply_buf(c), "ERR %s", err);
+            log_verbose("client %s: %s; closing", c->addr, err);
+            c->close_after_reply = 1;
+            break;
+        }
+        c->last_ms = util_now_ms();
+        client_dispatch(c, req);
+    }
+    if (!c->close_after_reply &&
+        (long long)resp_reader_pending(c->reader) > c->srv->cfg->client_query_buffer_limit) {
+        log_warning("client %s: query buffer over client-query-buffer-limit; closing", c->addr);
+        client_free(c);
+        return -1;
+    }
+    if (c->paused)
+        return 0;
+    return 0;
+}
+
+static void client_on_read(evutil_socket_t fd, short what, void *arg)
+{
+    static char chunk[CLIENT_READ_CHUNK];
+    struct client *c = arg;
+
+    ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+        client_free(c);
+        return;
+    }
+    if (n < 0)
+        return;
+    c->srv->stats.net_input_bytes += n;
+    resp_reader_feed(c->reader, chunk, (size_t)n);
+    if (client_process_input(c) != 0)
+        return;
+    client_flush(c);
+}
+
+static void client_on_write(evutil_socket_t fd, short what, void *arg)
+{
+    client_flush(arg);
+}
+
+void client_flush(struct client *c)
+{
+    while (c->out_pos < c->out.len) {
+        ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
+        if (n > 0) {
+            c->out_pos += (size_t)n;
+            c->srv->stats.net_output_bytes += n;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            if (c->out.len - c->out_pos > CLIENT_OUT_HARD_LIMIT) {
+                log_warning("client %s: output over %u bytes; closing", c->addr, CLIENT_OUT_HARD_LIMIT);
+                client_free(c);
+                return;
+            }
+            event_add(c->wev, NULL);
+            return;
+        }
+        client_free(c); /* the peer is gone */
+        return;
+    }
+    /* Everything written. */
+    event_del(c->wev);
+    if (c->out.cap > 64 * 1024) {
+        buf_close(&c->out);
+    }
+    c->out.len = 0;
+    c->out_pos = 0;
+    if (c->close_after_reply && c->pending == 0 && c->head == NULL) {
+        client_free(c);
+        return;
+    }
+    if (c->paused && !client_over_limits(c)) {
+        client_resume(c);
+        if (client_process_input(c) != 0)
+            return;
+        if (c->out.len > 0)
+            server_want_write(c->srv, c);
+    }
+}
+
+/* ---- dispatch ---- */
+
+static void reply_unknown_command(struct buf *out, const struct request *req)
+{
+    struct buf args;
+    buf_init(&args);
+    for (int i = 1; i < req->argc && args.len < 128; i++)
+        buf_printf(&args, "'%.*s' ", (int)(128 - args.len), req->argv[i]);
+    reply_errorf(out, "ERR unknown command '%.128s', with args beginning with: %.*s", req->argv[0],
+                 (int)args.len, args.data ? args.data : "");
+    buf_close(&args);
+}
+
+static void client_queue(struct client *c, struct request *req)
+{
+    if (c->nqueued == c->queued_cap) {
+        c->queued_cap = c->queued_cap ? c->queued_cap * 2 : 8;
+        c->queued = xrealloc(c->queued, sizeof(*c->queued) * (size_t)c->queued_cap);
+    }
+    c->queued[c->nqueued++] = req;
+    reply_simple(client_reply_buf(c), "QUEUED");
+}
+
+void client_multi_reset(struct client *c)
+{
+    for (int i = 0; i < c->nqueued; i++)
+        request_free(c->queued[i]);
+    free(c->queued);
+    c->queued = NULL;
+    c->nqueued = c->queued_cap = 0;
+    c->in_multi = 0;
+    c->multi_error = 0;
+}
+
+void client_unwatch(struct client *c)
+{
+    for (int i = 0; i < c->nwatched; i++)
+        free(c->watched[i].key);
+    free(c->watched);
+    c->watched = NULL;
+    c->nwatched = 0;
+}
+
+/* Reject REQ before execution: the reply goes out in order, a MULTI block is spoiled. */
+static void dispatch_reject(struct client *c, struct command *cmd)
+{
+    if (c->in_multi)
+        c->multi_error = 1;
+    if (cmd)
+        cmd->failed_calls++;
+}
+
+void client_dispatch(struct client *c, struct request *req)
+{
+    struct server *srv = c->srv;
+    struct command *cmd = command_lookup(req->argv[0], req->len[0]);
+
+    srv->stats.commands_processed++;
+    if (cmd == NULL || (cmd->flags & CMD_INTERNAL)) {
+        reply_unknown_command(client_reply_buf(c), req);
+        dispatch_reject(c, NULL);
+        goto done;
+    }
+    c->last_cmd = cmd->name;
+    cmd->calls++;
+    if (command_check_arity(cmd, req, client_reply_buf(c)) != 0) {
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
+        reply_error(client_reply_buf(c), "NOAUTH Authentication required.");
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (c->in_multi && !(cmd->flags & CMD_TX)) {
+        client_queue(c, req);
+        return;
+    }
+    if (cmd->flags & CMD_WRITE) {
+        if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
+            cmd->failed_calls++;
+            goto done;
+        }
+        consensus_write(srv->cs, c, req);
+        return;
+    }
+    if ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE) {
+        consensus_read(srv->cs, c, cmd, req);
+        return;
+    }
+    struct exec_ctx ctx = {
+        .kv = srv->kv, .now_ms = util_now_ms(), .index = srv->fsm.last_applied,
+        .out = client_reply_buf(c), .client = c, .srv = srv, .rng = &srv->rng,
+    };
+    command_exec(cmd, &ctx, req);
+done:
+    request_free(req);
+}

@@ -1,0 +1,513 @@
+/* Generic key commands: deletion, existence, iteration, renaming, copying and expiry.
+ * Prepare functions turn relative times into absolute ones; procs run inside apply and must
+ * never read the clock, rand() or any global configuration. */
+#include "command.h"
+#include "kv.h"
+#include "resp.h"
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+/* Lower-cased argv[0] into DST (CAP bytes), as Redis names commands in its errors. */
+static void cmd_name(const struct request *req, char *dst, size_t cap)
+{
+    size_t i;
+    for (i = 0; i + 1 < cap && i < req->len[0]; i++)
+        dst[i] = (char)tolower((unsigned char)req->argv[0][i]);
+    dst[i] = '\0';
+}
+
+static int arg_is(const struct request *req, int i, const char *word)
+{
+    return util_eq_nocase(req->argv[i], req->len[i], word);
+}
+
+static int same_arg(const struct request *req, int i, int j)
+{
+    return req->len[i] == req->len[j] && memcmp(req->argv[i], req->argv[j], req->len[i]) == 0;
+}
+
+/* The live entry for KEY in a write: an entry that has expired at CTX's clock is deleted
+ * (deterministically: apply's clock is the entry's) and NULL returned, as Redis's
+ * lookupKeyWrite does. */
+static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size_t klen)
+{
+    struct kv_entry *e = kv_find(ctx->kv, key, klen);
+    if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
+        kv_delete(ctx->kv, key, klen, ctx->index);
+        return NULL;
+    }
+    return e;
+}
+
+/* ---- DEL, EXISTS, TYPE ---- */
+
+/* DEL and UNLINK: keys that have expired are removed too, but not counted. */
+void cmd_del(struct exec_ctx *ctx, struct request *req)
+{
+    long long n = 0;
+    for (int i = 1; i < req->argc; i++) {
+        if (lookup_write(ctx, req->argv[i], req->len[i]) != NULL) {
+            kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->index);
+            n++;
+        }
+    }
+    reply_int(ctx->out, n);
+}
+
+void cmd_exists(struct exec_ctx *ctx, struct request *req)
+{
+    long long n = 0;
+    for (int i = 1; i < req->argc; i++)
+        if (kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms) != NULL)
+            n++;
+    reply_int(ctx->out, n);
+}
+
+void cmd_type(struct exec_ctx *ctx, struct request *req)
+{
+    int live = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms) != NULL;
+    reply_simple(ctx->out, live ? "string" : "none");
+}
+
+/* ---- KEYS, SCAN, RANDOMKEY ---- */
+
+/* Collects the live keys that pass a pattern as bulk strings. */
+struct key_filter {
+    struct buf items;
+    long long n;
+    const char *pat; /* NULL: every key */
+    size_t plen;
+    int reject_all;  /* SCAN TYPE names a type no key has */
+    int64_t now_ms;
+};
+
+static void filter_key(void *priv, const struct kv_entry *e)
+{
+    struct key_filter *f = priv;
+    if (f->reject_all || kv_entry_expired(e, f->now_ms))
+        return;
+    if (f->pat && !util_glob_match(f->pat, f->plen, kv_entry_key(e), e->klen, 0))
+        return;
+    reply_bulk(&f->items, kv_entry_key(e), e->klen);
+    f->n++;
+}
+
+static void filter_init(struct key_filter *f, const char *pat, size_t plen, int64_t now_ms)
+{
+    buf_init(&f->items);
+    f->n = 0;
+    f->pat = plen == 1 && pat[0] == '*' ? NULL : pat;
+    f->plen = plen;
+    f->reject_all = 0;
+    f->now_ms = now_ms;
+}
+
+/* Append the collected keys to OUT as one array and release them. */
+static void filter_reply(struct key_filter *f, struct buf *out)
+{
+    reply_array(out, f->n);
+    buf_append(out, f->items.data, f->items.len);
+    buf_close(&f->items);
+}
+
+void cmd_keys(struct exec_ctx *ctx, struct request *req)
+{
+    struct key_filter f;
+    filter_init(&f, req->argv[1], req->len[1], ctx->now_ms);
+    kv_foreach(ctx->kv, filter_key, &f);
+    filter_reply(&f, ctx->out);
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is parsed like Redis's
+ * strtoul-based parser, which accepts what strtoull accepts for a whole argument. */
+void cmd_scan(struct exec_ctx *ctx, struct request *req)
+{
+    struct key_filter f;
+    const char *pat = "*";
+    size_t plen = 1;
+    long long count = 10;
+    int reject_all = 0;
+    char *end;
+
+    errno = 0;
+    unsigned long long cursor = strtoull(req->argv[1], &end, 10);
+    if (isspace((unsigned char)req->argv[1][0]) || *end != '\0' || errno == ERANGE) {
+        reply_error(ctx->out, "ERR invalid cursor");
+        return;
+    }
+    for (int i = 2; i < req->argc; i += 2) {
+        if (i + 1 >= req->argc) {
+            reply_syntax_error(ctx->out);
+            return;
+        }
+        if (arg_is(req, i, "count")) {
+            if (util_parse_ll(req->argv[i + 1], req->len[i + 1], &count) != 0) {
+                reply_not_integer(ctx->out);
+                return;
+            }
+            if (count < 1) {
+                reply_syntax_error(ctx->out);
+                return;
+            }
+        } else if (arg_is(req, i, "match")) {
+            pat = req->argv[i + 1];
+            plen = req->len[i + 1];
+        } else if (arg_is(req, i, "type")) {
+            /* Every value is a string: only that type name (any case) matches. */
+            reject_all = !arg_is(req, i + 1, "string");
+        } else {
+            reply_syntax_error(ctx->out);
+            return;
+        }
+    }
+    filter_init(&f, pat, plen, ctx->now_ms);
+    f.reject_all = reject_all;
+    uint64_t next = kv_scan(ctx->kv, cursor, (size_t)count, filter_key, &f);
+
+    char tmp[32];
+    reply_array(ctx->out, 2);
+    reply_bulk(ctx->out, tmp, (size_t)snprintf(tmp, sizeof(tmp), "%llu", (unsigned long long)next));
+    filter_reply(&f, ctx->out);
+}
+
+void cmd_randomkey(struct exec_ctx *ctx, struct request *req)
+{
+    uint64_t local = 0x9E3779B97F4A7C15ULL;
+    struct kv_entry *e = kv_random(ctx->kv, ctx->rng ? ctx->rng : &local, ctx->now_ms);
+    if (e == NULL)
+        reply_null(ctx->out);
+    else
+        reply_bulk(ctx->out, kv_entry_key(e), e->klen);
+}
+
+/* ---- RENAME, RENAMENX, COPY ---- */
+
+static void rename_generic(struct exec_ctx *ctx, struct request *req, int nx)
+{
+    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+
+    if (e == NULL) {
+        reply_error(ctx->out, "ERR no such key");
+        return;
+    }
+    if (same_arg(req, 1, 2)) {
+        if (nx)
+            reply_int(ctx->out, 0);
+        else
+            reply_ok(ctx->out);
+        return;
+    }
+    if (lookup_write(ctx, req->argv[2], req->len[2]) != NULL && nx) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    /* E is another key's entry: replacing the destination leaves it in place. */
+    kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
+           ctx->index);
+    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+    if (nx)
+        reply_int(ctx->out, 1);
+    else
+        reply_ok(ctx->out);
+}
+
+void cmd_rename(struct exec_ctx *ctx, struct request *req)
+{
+    rename_generic(ctx, req, 0);
+}
+
+void cmd_renamenx(struct exec_ctx *ctx, struct request *req)
+{
+    rename_generic(ctx, req, 1);
+}
+
+/* COPY's options, checked in Redis's order. Returns 0 with *REPLACE, or -1 after an error. */
+static int copy_args(const struct request *req, int *replace, struct buf *out)
+{
+    *replace = 0;
+    for (int j = 3; j < req->argc; j++) {
+        if (arg_is(req, j, "replace")) {
+            *replace = 1;
+        } else if (arg_is(req, j, "db") && j + 1 < req->argc) {
+            long long db;
+            if (util_parse_ll(req->argv[j + 1], req->len[j + 1], &db) != 0) {
+                reply_not_integer(out);
+                return -1;
+            }
+            if (db < INT_MIN || db > INT_MAX) {
+                reply_errorf(out, "ERR value is out of range, value must between %d and %d",
+                             INT_MIN, INT_MAX);
+                return -1;
+            }
+            if (db != 0) { /* one database only */
+                reply_error(out, "ERR DB index is out of range");
+                return -1;
+            }
+            j++;
+        } else {
+            reply_syntax_error(out);
+            return -1;
+        }
+    }
+    if (same_arg(req, 1, 2)) {
+        reply_error(out, "ERR source and destination objects are the same");
+        return -1;
+    }
+    return 0;
+}
+
+int prep_copy(struct request *req, int64_t now_ms, struct buf *out)
+{
+    int replace;
+    return copy_args(req, &replace, out);
+}
+
+void cmd_copy(struct exec_ctx *ctx, struct request *req)
+{
+    int replace;
+
+    if (copy_args(req, &replace, ctx->out) != 0)
+        return;
+    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (e == NULL) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    if (lookup_write(ctx, req->argv[2], req->len[2]) != NULL && !replace) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
+           ctx->index);
+    reply_int(ctx->out, 1);
+}
+
+/* ---- EXPIRE and friends ---- */
+
+enum { EXP_NX = 1, EXP_XX = 2, EXP_GT = 4, EXP_LT = 8 };
+
+/* The NX/XX/GT/LT options from argument 3 on. Returns 0, or -1 after an error reply. */
+static int expire_flags(const struct request *req, unsigned *flags, struct buf *out)
+{
+    *flags = 0;
+    for (int j = 3; j < req->argc; j++) {
+        if (arg_is(req, j, "nx"))
+            *flags |= EXP_NX;
+        else if (arg_is(req, j, "xx"))
+            *flags |= EXP_XX;
+        else if (arg_is(req, j, "gt"))
+            *flags |= EXP_GT;
+        else if (arg_is(req, j, "lt"))
+            *flags |= EXP_LT;
+        else {
+            reply_errorf(out, "ERR Unsupported option %s", req->argv[j]);
+            return -1;
+        }
+    }
+    if ((*flags & EXP_NX) && (*flags & (EXP_XX | EXP_GT | EXP_LT))) {
+        reply_error(out, "ERR NX and XX, GT or LT options at the same time are not compatible");
+        return -1;
+    }
+    if ((*flags & EXP_GT) && (*flags & EXP_LT)) {
+        reply_error(out, "ERR GT and LT options at the same time are not compatible");
+        return -1;
+    }
+    return 0;
+}
+
+/* Parse an EXPIRE-family request: the time argument in seconds (SECONDS) or ms, plus
+ * BASETIME, as an absolute unix-ms time (which may be negative: that simply means the past).
+ * Returns 0, or -1 after an error reply in Redis's words and order. */
+static int expire_args(const struct request *req, int64_t basetime, int seconds, long long *when,
+                       unsigned *flags, struct buf *out)
+{
+    long long v;
+
+    if (expire_flags(req, flags, out) != 0)
+        return -1;
+    if (util_parse_ll(req->argv[2], req->len[2], &v) != 0) {
+        reply_not_integer(out);
+        return -1;
+    }
+    if (seconds) {
+        if (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)
+            goto invalid;
+        v *= 1000;
+    }
+    if (v > LLONG_MAX - basetime)
+        goto invalid;
+    *when = v + basetime;
+    return 0;
+
+invalid:;
+    char name[64];
+    cmd_name(req, name, sizeof(name));
+    reply_errorf(out, "ERR invalid expire time in '%s' command", name);
+    return -1;
+}
+
+/* Validate and rewrite to "pexpireat key <abs-ms> [options]". */
+static int prep_expire_generic(struct request *req, int64_t basetime, int seconds,
+                               struct buf *out)
+{
+    long long when;
+    unsigned flags;
+    char tmp[32];
+
+    if (expire_args(req, basetime, seconds, &when, &flags, out) != 0)
+        return -1;
+    request_set(req, 0, "pexpireat", strlen("pexpireat"));
+    request_set(req, 2, tmp, util_ll2str(tmp, when));
+    return 0;
+}
+
+int prep_expire(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return prep_expire_generic(req, now_ms, 1, out);
+}
+
+int prep_pexpire(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return prep_expire_generic(req, now_ms, 0, out);
+}
+
+int prep_expireat(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return prep_expire_generic(req, 0, 1, out);
+}
+
+int prep_pexpireat(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return prep_expire_generic(req, 0, 0, out);
+}
+
+/* Serves PEXPIREAT, and EXPIRE/PEXPIRE/EXPIREAT if they reach apply unprepared (relative times
+ * then count from the entry's clock). A key without a TTL counts as an infinite TTL for GT/LT.
+ * A time not after the entry's clock deletes the key. */
+void cmd_pexpireat(struct exec_ctx *ctx, struct request *req)
+{
+    int relative = arg_is(req, 0, "expire") || arg_is(req, 0, "pexpire");
+    int seconds = arg_is(req, 0, "expire") || arg_is(req, 0, "expireat");
+    long long when;
+    unsigned flags;
+
+    if (expire_args(req, relative ? ctx->now_ms : 0, seconds, &when, &flags, ctx->out) != 0)
+        return;
+    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (e == NULL) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    int has_ttl = e->expire_ms != KV_NO_EXPIRE;
+    if (((flags & EXP_NX) && has_ttl) || ((flags & EXP_XX) && !has_ttl) ||
+        ((flags & EXP_GT) && (!has_ttl || when <= e->expire_ms)) ||
+        ((flags & EXP_LT) && has_ttl && when >= e->expire_ms)) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    if (when <= ctx->now_ms)
+        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+    else
+        kv_set_expire(ctx->kv, e, when, ctx->index);
+    reply_int(ctx->out, 1);
+}
+
+void cmd_persist(struct exec_ctx *ctx, struct request *req)
+{
+    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (e == NULL || e->expire_ms == KV_NO_EXPIRE) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->index);
+    reply_int(ctx->out, 1);
+}
+
+/* TTL, PTTL, EXPIRETIME, PEXPIRETIME: -2 for a missing key, -1 without a TTL, else the time
+ * left (or the absolute time), in ms or in seconds rounded to the nearest. */
+static void ttl_generic(struct exec_ctx *ctx, struct request *req, int ms, int absolute)
+{
+    struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    if (e == NULL) {
+        reply_int(ctx->out, -2);
+        return;
+    }
+    if (e->expire_ms == KV_NO_EXPIRE) {
+        reply_int(ctx->out, -1);
+        return;
+    }
+    long long t = absolute ? e->expire_ms : e->expire_ms - ctx->now_ms;
+    if (t < 0)
+        t = 0;
+    /* Round to the nearest second without overflowing near LLONG_MAX. */
+    reply_int(ctx->out, ms ? t : t / 1000 + (t % 1000 >= 500));
+}
+
+void cmd_ttl(struct exec_ctx *ctx, struct request *req)
+{
+    ttl_generic(ctx, req, 0, 0);
+}
+
+void cmd_pttl(struct exec_ctx *ctx, struct request *req)
+{
+    ttl_generic(ctx, req, 1, 0);
+}
+
+void cmd_expiretime(struct exec_ctx *ctx, struct request *req)
+{
+    ttl_generic(ctx, req, 0, 1);
+}
+
+void cmd_pexpiretime(struct exec_ctx *ctx, struct request *req)
+{
+    ttl_generic(ctx, req, 1, 1);
+}
+
+/* ---- DBSIZE, FLUSHDB/FLUSHALL, active expiry ---- */
+
+void cmd_dbsize(struct exec_ctx *ctx, struct request *req)
+{
+    reply_int(ctx->out, (long long)kv_size(ctx->kv));
+}
+
+static int flush_args(const struct request *req, struct buf *out)
+{
+    if (req->argc == 1 || (req->argc == 2 && (arg_is(req, 1, "sync") || arg_is(req, 1, "async"))))
+        return 0;
+    reply_syntax_error(out);
+    return -1;
+}
+
+int prep_flushall(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return flush_args(req, out);
+}
+
+void cmd_flushall(struct exec_ctx *ctx, struct request *req)
+{
+    if (flush_args(req, ctx->out) != 0)
+        return;
+    kv_flush(ctx->kv, ctx->index);
+    reply_ok(ctx->out);
+}
+
+/* __expired key [key ...]: proposed by the active expiry cycle; deletes each key that is
+ * still present and expired at the entry's clock (it may have been rewritten meanwhile). */
+void cmd_expired(struct exec_ctx *ctx, struct request *req)
+{
+    long long n = 0;
+    for (int i = 1; i < req->argc; i++) {
+        struct kv_entry *e = kv_find(ctx->kv, req->argv[i], req->len[i]);
+        if (e != NULL && kv_entry_expired(e, ctx->now_ms))
+            n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->index);
+    }
+    reply_int(ctx->out, n);
+}

@@ -1,0 +1,523 @@
+/* Connection and server commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT, COMMAND,
+ * INFO, TIME, LASTSAVE, CONFIG, DEBUG. They run at once on the node holding the client
+ * (DEBUG DIGEST goes through the read path) and never change the keyspace. */
+#include <malloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "client.h"
+#include "command.h"
+#include "config.h"
+#include "consensus.h"
+#include "kv.h"
+#include "server.h"
+
+#define REDIS_COMPAT_VERSION "7.0.0"
+
+static int arg_is(const struct request *req, int i, const char *s)
+{
+    return i < req->argc && util_eq_nocase(req->argv[i], req->len[i], s);
+}
+
+static void reply_unknown_subcommand(struct buf *out, const struct request *req, const char *cmd)
+{
+    reply_errorf(out, "ERR unknown subcommand '%.128s'. Try %s HELP.", req->argv[1], cmd);
+}
+
+void cmd_ping(struct exec_ctx *ctx, struct request *req)
+{
+    if (req->argc > 2)
+        reply_wrong_arity(ctx->out, "ping");
+    else if (req->argc == 2)
+        reply_bulk(ctx->out, req->argv[1], req->len[1]);
+    else
+        reply_simple(ctx->out, "PONG");
+}
+
+void cmd_echo(struct exec_ctx *ctx, struct request *req)
+{
+    reply_bulk(ctx->out, req->argv[1], req->len[1]);
+}
+
+void cmd_quit(struct exec_ctx *ctx, struct request *req)
+{
+    reply_ok(ctx->out);
+    ctx->client->close_after_reply = 1;
+}
+
+void cmd_select(struct exec_ctx *ctx, struct request *req)
+{
+    long long db;
+    if (util_parse_ll(req->argv[1], req->len[1], &db) != 0)
+        reply_not_integer(ctx->out);
+    else if (db != 0)
+        reply_error(ctx->out, "ERR DB index is out of range");
+    else
+        reply_ok(ctx->out);
+}
+
+static int auth_check(struct exec_ctx *ctx, const char *user, size_t ulen, const char *pass, size_t plen)
+{
+    const char *want = ctx->srv->cfg->requirepass;
+    if (want == NULL) {
+        /* Redis accepts "AUTH default <anything>" with no password set; AUTH <pass> errors. */
+        return 0;
+    }
+    int ok = (user == NULL || util_eq_nocase(user, ulen, "default")) && strlen(want) == plen &&
+             memcmp(want, pass, plen) == 0;
+    if (!ok) {
+        reply_error(ctx->out, "WRONGPASS invalid username-password pair or user is disabled.");
+        return -1;
+    }
+    ctx->client->authenticated = 1;
+    return 0;
+}
+
+void cmd_auth(struct exec_ctx *ctx, struct request *req)
+{
+    if (req->argc > 3) {
+        reply_syntax_error(ctx->out);
+        return;
+    }
+    if (req->argc == 2 && ctx->srv->cfg->requirepass == NULL) {
+        reply_error(ctx->out, "ERR AUTH <password> called without any password configured for "
+                              "the default user. Are you sure your configuration is correct?");
+        return;
+    }
+    const char *user = req->argc == 3 ? req->argv[1] : NULL;
+    size_t ulen = req->argc == 3 ? req->len[1] : 0;
+    if (auth_check(ctx, user, ulen, req->argv[req->argc - 1], req->len[req->argc - 1]) == 0)
+        reply_ok(ctx->out);
+}
+
+void cmd_hello(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    int i = 1;
+    if (req->argc >= 2) {
+        long long ver;
+        if (util_parse_ll(req->argv[1], req->len[1], &ver) != 0) {
+            reply_error(ctx->out, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver != 2) {
+            reply_error(ctx->out, "NOPROTO sorry, this protocol version is not supported.");
+            return;
+        }
+        i = 2;
+    }
+    for (; i < req->argc; i++) {
+        if (arg_is(req, i, "auth") && i + 2 < req->argc) {
+            if (auth_check(ctx, req->argv[i + 1], req->len[i + 1], req->argv[i + 2], req->len[i + 2]) != 0)
+                return;
+            i += 2;
+        } else if (arg_is(req, i, "setname") && i + 1 < req->argc) {
+            free(c->name);
+            c->name = xmemdup(req->argv[i + 1], req->len[i + 1]);
+            i++;
+        } else {
+            reply_errorf(ctx->out, "ERR Syntax error in HELLO option '%.128s'", req->argv[i]);
+            return;
+        }
+    }
+    if (!c->authenticated) {
+        reply_error(ctx->out, "NOAUTH HELLO must be called with the client already authenticated, "
+                              "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                              "authenticate the client and select the RESP protocol version at the same time");
+        return;
+    }
+    reply_array(ctx->out, 14);
+    reply_bulk_cstr(ctx->out, "server");
+    reply_bulk_cstr(ctx->out, "redis");
+    reply_bulk_cstr(ctx->out, "version");
+    reply_bulk_cstr(ctx->out, REDIS_COMPAT_VERSION);
+    reply_bulk_cstr(ctx->out, "proto");
+    reply_int(ctx->out, 2);
+    reply_bulk_cstr(ctx->out, "id");
+    reply_int(ctx->out, (long long)c->id);
+    reply_bulk_cstr(ctx->out, "mode");
+    reply_bulk_cstr(ctx->out, "standalone");
+    reply_bulk_cstr(ctx->out, "role");
+    reply_bulk_cstr(ctx->out, consensus_is_leader(ctx->srv->cs) ? "master" : "replica");
+    reply_bulk_cstr(ctx->out, "modules");
+    reply_array(ctx->out, 0);
+}
+
+static void client_info_line(struct buf *b, const struct client *c, int64_t now)
+{
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+               "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
+               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+               (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
+               c->in_multi ? "x" : "N", c->in_multi ? c->nqueued : -1,
+               resp_reader_pending(c->reader), c->out.len - c->out_pos,
+               c->last_cmd ? c->last_cmd : "NULL");
+}
+
+static int valid_client_name(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '!' || s[i] > '~')
+            return 0;
+    return 1;
+}
+
+void cmd_client(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    if (arg_is(req, 1, "id") && req->argc == 2) {
+        reply_int(ctx->out, (long long)c->id);
+    } else if (arg_is(req, 1, "setname") && req->argc == 3) {
+        if (!valid_client_name(req->argv[2], req->len[2])) {
+            reply_error(ctx->out, "ERR Client names cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        free(c->name);
+        c->name = req->len[2] ? xmemdup(req->argv[2], req->len[2]) : NULL;
+        reply_ok(ctx->out);
+    } else if (arg_is(req, 1, "getname") && req->argc == 2) {
+        if (c->name)
+            reply_bulk_cstr(ctx->out, c->name);
+        else
+            reply_null(ctx->out);
+    } else if (arg_is(req, 1, "setinfo") && req->argc == 4) {
+        if (!arg_is(req, 2, "lib-name") && !arg_is(req, 2, "lib-ver"))
+            reply_errorf(ctx->out, "ERR Unrecognized option '%.128s'", req->argv[2]);
+        else
+            reply_ok(ctx->out);
+    } else if (arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && arg_is(req, 2, "type")))) {
+        struct buf b;
+        int64_t now = util_now_ms();
+        buf_init(&b);
+        for (struct client *o = ctx->srv->clients; o; o = o->next)
+            client_info_line(&b, o, now);
+        reply_bulk(ctx->out, b.data ? b.data : "", b.len);
+        buf_close(&b);
+    } else if (arg_is(req, 1, "info") && req->argc == 2) {
+        struct buf b;
+        buf_init(&b);
+        client_info_line(&b, c, util_now_ms());
+        reply_bulk(ctx->out, b.data, b.len);
+        buf_close(&b);
+    } else if (arg_is(req, 1, "help")) {
+        reply_array(ctx->out, 6);
+        reply_simple(ctx->out, "CLIENT <subcommand> [<arg> ...]. Subcommands are:");
+        reply_simple(ctx->out, "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,");
+        reply_simple(ctx->out, "LIST [TYPE normal], INFO,");
+        reply_simple(ctx->out, "HELP");
+        reply_simple(ctx->out, "    Print this help.");
+        reply_simple(ctx->out, "(ConcordKV supports these subcommands only.)");
+    } else if (arg_is(req, 1, "id") || arg_is(req, 1, "setname") || arg_is(req, 1, "getname") ||
+               arg_is(req, 1, "setinfo") || arg_is(req, 1, "list") || arg_is(req, 1, "info")) {
+        reply_errorf(ctx->out, "ERR wrong number of arguments for 'client|%s' command", req->argv[1]);
+    } else {
+        reply_unknown_subcommand(ctx->out, req, "CLIENT");
+    }
+}
+
+void cmd_time(struct exec_ctx *ctx, struct request *req)
+{
+    int64_t us = util_now_us();
+    reply_array(ctx->out, 2);
+    reply_bulk_ll(ctx->out, us / 1000000);
+    reply_bulk_ll(ctx->out, us % 1000000);
+}
+
+void cmd_lastsave(struct exec_ctx *ctx, struct request *req)
+{
+    reply_int(ctx->out, ctx->srv->start_ms / 1000);
+}
+
+void cmd_config(struct exec_ctx *ctx, struct request *req)
+{
+    struct config *cfg = ctx->srv->cfg;
+    char err[300];
+    if (arg_is(req, 1, "get") && req->argc >= 3) {
+        struct buf pairs;
+        int n = 0;
+        buf_init(&pairs);
+        for (int i = 2; i < req->argc; i++)
+            n += config_get(cfg, req->argv[i], &pairs);
+        reply_array(ctx->out, 2LL * n);
+        buf_append(ctx->out, pairs.data, pairs.len);
+        buf_close(&pairs);
+    } else if (arg_is(req, 1, "set") && req->argc >= 4 && req->argc % 2 == 0) {
+        for (int i = 2; i < req->argc; i += 2) {
+            if (config_set(cfg, req->argv[i], req->argv[i + 1], 1, err, sizeof(err)) != 0) {
+                reply_errorf(ctx->out, "ERR %s", err);
+                return;
+            }
+        }
+        reply_ok(ctx->out);
+    } else if (arg_is(req, 1, "resetstat") && req->argc == 2) {
+        size_t n;
+        struct command *t = command_table(&n);
+        for (size_t i = 0; i < n; i++)
+            t[i].calls = t[i].failed_calls = t[i].usec = 0;
+        memset(&ctx->srv->stats, 0, sizeof(ctx->srv->stats));
+        reply_ok(ctx->out);
+    } else if (arg_is(req, 1, "get") || arg_is(req, 1, "set") || arg_is(req, 1, "resetstat")) {
+        reply_errorf(ctx->out, "ERR wrong number of arguments for 'config|%s' command", req->argv[1]);
+    } else {
+        reply_unknown_subcommand(ctx->out, req, "CONFIG");
+    }
+}
+
+void cmd_debug(struct exec_ctx *ctx, struct request *req)
+{
+    if (arg_is(req, 1, "digest") && req->argc == 2) {
+        char hex[41];
+        kv_digest_hex(ctx->kv, hex);
+        reply_simple(ctx->out, hex);
+    } else if (arg_is(req, 1, "digest-value")) {
+        reply_array(ctx->out, req->argc - 2);
+        for (int i = 2; i < req->argc; i++) {
+            struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
+            char hex[17];
+            uint64_t h = e ? util_hash_seeded(kv_entry_val(e), e->vlen, 0x636b6476) : 0;
+            snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
+            reply_simple(ctx->out, hex);
+        }
+    } else {
+        reply_unknown_subcommand(ctx->out, req, "DEBUG");
+    }
+}
+
+/* ---- COMMAND ---- */
+
+static void reply_flags(struct buf *out, unsigned f)
+{
+    static const struct { unsigned bit; const char *name; } names[] = {
+        {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
+        {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
+        {CMD_NOMULTI, "no_multicommand"},
+    };
+    int n = 0;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        n += (f & names[i].bit) != 0;
+    reply_array(out, n);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (f & names[i].bit)
+            reply_simple(out, names[i].name);
+}
+
+static void reply_command_info(struct buf *out, const struct command *c)
+{
+    reply_array(out, 10);
+    reply_bulk_cstr(out, c->name);
+    reply_int(out, c->arity);
+    reply_flags(out, c->flags);
+    reply_int(out, c->first_key);
+    reply_int(out, c->last_key);
+    reply_int(out, c->key_step);
+    reply_array(out, 2);
+    reply_simple(out, (c->flags & CMD_WRITE) ? "@write" : (c->flags & CMD_READONLY) ? "@read" : "@connection");
+    reply_simple(out, (c->flags & CMD_FAST) ? "@fast" : "@slow");
+    reply_array(out, 0); /* tips */
+    reply_array(out, 0); /* key specs */
+    reply_array(out, 0); /* subcommands */
+}
+
+static void reply_command_docs(struct buf *out, const struct command *c)
+{
+    reply_bulk_cstr(out, c->name);
+    reply_array(out, 6);
+    reply_bulk_cstr(out, "summary");
+    reply_bulk_cstr(out, c->summary);
+    reply_bulk_cstr(out, "since");
+    reply_bulk_cstr(out, "1.0.0");
+    reply_bulk_cstr(out, "group");
+    reply_bulk_cstr(out, c->group);
+}
+
+static int command_public(const struct command *c)
+{
+    return !(c->flags & CMD_INTERNAL);
+}
+
+void cmd_command(struct exec_ctx *ctx, struct request *req)
+{
+    size_t n, pub = 0;
+    struct command *t = command_table(&n);
+    for (size_t i = 0; i < n; i++)
+        pub += command_public(&t[i]);
+
+    if (req->argc == 1) {
+        reply_array(ctx->out, (long long)pub);
+        for (size_t i = 0; i < n; i++)
+            if (command_public(&t[i]))
+                reply_command_info(ctx->out, &t[i]);
+    } else if (arg_is(req, 1, "count") && req->argc == 2) {
+        reply_int(ctx->out, (long long)pub);
+    } else if (arg_is(req, 1, "info")) {
+        reply_array(ctx->out, req->argc - 2);
+        for (int i = 2; i < req->argc; i++) {
+            struct command *c = command_lookup(req->argv[i], req->len[i]);
+            if (c && command_public(c))
+                reply_command_info(ctx->out, c);
+            else
+                reply_null_array(ctx->out);
+        }
+    } else if (arg_is(req, 1, "docs")) {
+        struct buf b;
+        long long k = 0;
+        buf_init(&b);
+        if (req->argc == 2) {
+            for (size_t i = 0; i < n; i++)
+                if (command_public(&t[i])) {
+                    reply_command_docs(&b, &t[i]);
+                    k++;
+                }
+        } else {
+            for (int i = 2; i < req->argc; i++) {
+                struct command *c = command_lookup(req->argv[i], req->len[i]);
+                if (c && command_public(c)) {
+                    reply_command_docs(&b, c);
+                    k++;
+                }
+            }
+        }
+        reply_array(ctx->out, 2 * k);
+        buf_append(ctx->out, b.data, b.len);
+        buf_close(&b);
+    } else if (arg_is(req, 1, "list") && req->argc == 2) {
+        reply_array(ctx->out, (long long)pub);
+        for (size_t i = 0; i < n; i++)
+            if (command_public(&t[i]))
+                reply_bulk_cstr(ctx->out, t[i].name);
+    } else {
+        reply_unknown_subcommand(ctx->out, req, "COMMAND");
+    }
+}
+
+/* ---- INFO ---- */
+
+static void human_bytes(char *out, size_t len, double n)
+{
+    const char *units = "BKMGT";
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, len, "%.0fB", n);
+    else
+        snprintf(out, len, "%.2f%c", n, units[u]);
+}
+
+static size_t rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(fp);
+    }
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void info_server(struct buf *b, struct server *srv)
+{
+    struct utsname un;
+    int64_t up = (util_now_ms() - srv->start_ms) / 1000;
+    uname(&un);
+    buf_printf(b, "# Server\r\nredis_version:%s\r\nconcordkv_version:%s\r\nredis_mode:standalone\r\n"
+                  "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libevent\r\nprocess_id:%d\r\n"
+                  "run_id:%016llx%016llx%08llx\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n"
+                  "uptime_in_days:%lld\r\n",
+               REDIS_COMPAT_VERSION, PACKAGE_VERSION, un.sysname, un.release, un.machine,
+               (int)(sizeof(long) * 8), (int)getpid(), (unsigned long long)srv->start_ms,
+               (unsigned long long)getpid(), (unsigned long long)srv->cfg->id,
+               srv->cfg->port, (long long)up, (long long)up / 86400);
+}
+
+static void info_memory(struct buf *b, struct server *srv)
+{
+    char h1[32], h2[32];
+    struct mallinfo2 mi = mallinfo2();
+    size_t used = mi.uordblks + mi.hblkhd;
+    size_t rss = rss_bytes();
+    human_bytes(h1, sizeof(h1), (double)used);
+    human_bytes(h2, sizeof(h2), (double)rss);
+    buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
+                  "mem_allocator:libc\r\n",
+               used, h1, rss, h2, kv_used_memory(srv->kv));
+}
+
+static void info_stats(struct buf *b, struct server *srv)
+{
+    const struct server_stats *s = &srv->stats;
+    buf_printf(b, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+                  "total_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+                  "rejected_connections:%lld\r\nexpired_keys_proposed:%lld\r\n",
+               s->connections_received, s->commands_processed, s->net_input_bytes,
+               s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed);
+}
+
+static void info_commandstats(struct buf *b)
+{
+    size_t n;
+    struct command *t = command_table(&n);
+    buf_append_str(b, "# Commandstats\r\n");
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].calls == 0)
+            continue;
+        buf_printf(b, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=%lld\r\n",
+                   t[i].name, t[i].calls, t[i].usec, t[i].calls ? (double)t[i].usec / (double)t[i].calls : 0.0,
+                   t[i].failed_calls);
+    }
+}
+
+static int want_section(const struct request *req, const char *name, int in_default)
+{
+    if (req->argc == 1)
+        return in_default;
+    for (int i = 1; i < req->argc; i++) {
+        if (arg_is(req, i, name) || arg_is(req, i, "everything") || (arg_is(req, i, "all") && in_default != 2) ||
+            (arg_is(req, i, "default") && in_default == 1))
+            return 1;
+    }
+    return 0;
+}
+
+void cmd_info(struct exec_ctx *ctx, struct request *req)
+{
+    struct server *srv = ctx->srv;
+    struct buf b;
+    buf_init(&b);
+    if (want_section(req, "server", 1))
+        info_server(&b, srv);
+    if (want_section(req, "clients", 1))
+        buf_printf(&b, "%s# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
+                   b.len ? "\r\n" : "", srv->nclients, srv->cfg->maxclients);
+    if (want_section(req, "memory", 1)) {
+        if (b.len)
+            buf_append_str(&b, "\r\n");
+        info_memory(&b, srv);
+    }
+    if (want_section(req, "stats", 1)) {
+        if (b.len)
+            buf_append_str(&b, "\r\n");
+        info_stats(&b, srv);
+    }
+    if (want_section(req, "commandstats", 2)) {
+        if (b.len)
+            buf_append_str(&b, "\r\n");
+        info_commandstats(&b);
+    }
+    if (want_section(req, "keyspace", 1)) {
+        buf_printf(&b, "%s# Keyspace\r\n", b.len ? "\r\n" : "");
+        if (kv_size(srv->kv) > 0)
+            buf_printf(&b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
+    }
+    reply_bulk(ctx->out, b.data ? b.data : "", b.len);
+    buf_close(&b);
+}

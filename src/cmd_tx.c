@@ -1,0 +1,210 @@
+/* MULTI/EXEC/DISCARD/WATCH/UNWATCH. EXEC turns the queued commands into one internal
+ * __txn command, proposed as a single unit when it writes (a read barrier otherwise), so the
+ * whole transaction is applied atomically at one log position. WATCH is decided at apply
+ * time from each key's last-modified index, identically on every node. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "command.h"
+#include "config.h"
+#include "consensus.h"
+#include "kv.h"
+#include "server.h"
+
+/* __txn layout: "__txn" nwatch {key version index}* ncmds {argc arg*}*
+ * A command answered at EXEC time (a write whose validation failed, a connection or server
+ * command such as PING) is encoded as {2 "__raw" reply-bytes}. */
+#define TXN_RAW "__raw"
+
+void cmd_multi(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    if (c->in_multi) {
+        reply_error(ctx->out, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->in_multi = 1;
+    reply_ok(ctx->out);
+}
+
+void cmd_discard(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    if (!c->in_multi) {
+        reply_error(ctx->out, "ERR DISCARD without MULTI");
+        return;
+    }
+    client_multi_reset(c);
+    client_unwatch(c);
+    reply_ok(ctx->out);
+}
+
+void cmd_watch(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    if (c->in_multi) {
+        reply_error(ctx->out, "ERR WATCH inside MULTI is not allowed");
+        return;
+    }
+    c->watched = xrealloc(c->watched, sizeof(*c->watched) * (size_t)(c->nwatched + req->argc - 1));
+    for (int i = 1; i < req->argc; i++) {
+        struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
+        struct watched_key *w = &c->watched[c->nwatched++];
+        w->key = xmemdup(req->argv[i], req->len[i]);
+        w->len = req->len[i];
+        w->version = e ? e->mod_index : 0;
+        w->index = ctx->index;
+    }
+    reply_ok(ctx->out);
+}
+
+void cmd_unwatch(struct exec_ctx *ctx, struct request *req)
+{
+    client_unwatch(ctx->client);
+    reply_ok(ctx->out);
+}
+
+static void push_ll(struct request *r, unsigned long long v)
+{
+    char tmp[24];
+    int n = snprintf(tmp, sizeof(tmp), "%llu", v);
+    request_push(r, tmp, (size_t)n);
+}
+
+/* Build the __txn request for C's queued commands; *WRITES tells whether any of them writes. */
+static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *writes)
+{
+    struct request *t = request_new(8);
+    struct buf raw;
+
+    buf_init(&raw);
+    *writes = 0;
+    request_push(t, "__txn", 5);
+    push_ll(t, (unsigned long long)c->nwatched);
+    for (int i = 0; i < c->nwatched; i++) {
+        request_push(t, c->watched[i].key, c->watched[i].len);
+        push_ll(t, c->watched[i].version);
+        push_ll(t, c->watched[i].index);
+    }
+    push_ll(t, (unsigned long long)c->nqueued);
+    for (int i = 0; i < c->nqueued; i++) {
+        struct request *q = c->queued[i];
+        struct command *cmd = command_lookup(q->argv[0], q->len[0]);
+        raw.len = 0;
+        if (cmd->flags & CMD_WRITE) {
+            *writes = 1;
+            if (cmd->prepare)
+                cmd->prepare(q, ctx->now_ms, &raw);
+        } else if (!(cmd->flags & CMD_READONLY)) {
+            struct exec_ctx local = *ctx;
+            local.out = &raw;
+            command_exec(cmd, &local, q);
+        }
+        if (raw.len > 0) {
+            push_ll(t, 2);
+            request_push(t, TXN_RAW, strlen(TXN_RAW));
+            request_push(t, raw.data, raw.len);
+            continue;
+        }
+        push_ll(t, (unsigned long long)q->argc);
+        for (int j = 0; j < q->argc; j++)
+            request_push(t, q->argv[j], q->len[j]);
+    }
+    buf_close(&raw);
+    return t;
+}
+
+void cmd_exec(struct exec_ctx *ctx, struct request *req)
+{
+    struct client *c = ctx->client;
+    struct server *srv = ctx->srv;
+    int writes;
+
+    if (!c->in_multi) {
+        reply_error(ctx->out, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->multi_error) {
+        client_multi_reset(c);
+        client_unwatch(c);
+        reply_error(ctx->out, "EXECABORT Transaction discarded because of previous errors.");
+        return;
+    }
+    struct request *t = txn_build(ctx, c, &writes);
+    client_multi_reset(c);
+    client_unwatch(c);
+    struct command *txn = command_lookup("__txn", 5);
+    if (writes)
+        consensus_write(srv->cs, c, t);
+    else if (srv->cfg->read_consistency == READ_LINEARIZABLE)
+        consensus_read(srv->cs, c, txn, t);
+    else {
+        command_exec(txn, ctx, t);
+        request_free(t);
+    }
+}
+
+/* Parse the unsigned number at argument *I of REQ and advance. -1 on a malformed record. */
+static int txn_num(const struct request *req, int *i, unsigned long long *out)
+{
+    long long v;
+    if (*i >= req->argc || util_parse_ll(req->argv[*i], req->len[*i], &v) != 0 || v < 0)
+        return -1;
+    (*i)++;
+    *out = (unsigned long long)v;
+    return 0;
+}
+
+/* Returns 1 when every watched key is unchanged, 0 when one changed, -1 when malformed. */
+static int txn_watch_ok(struct exec_ctx *ctx, const struct request *req, int *i)
+{
+    unsigned long long n, version, index;
+    int ok = 1;
+    if (txn_num(req, i, &n) != 0)
+        return -1;
+    for (unsigned long long k = 0; k < n; k++) {
+        int ki = (*i)++;
+        if (ki >= req->argc || txn_num(req, i, &version) != 0 || txn_num(req, i, &index) != 0)
+            return -1;
+        struct kv_entry *e = kv_lookup(ctx->kv, req->argv[ki], req->len[ki], ctx->now_ms);
+        uint64_t now_version = e ? e->mod_index : 0;
+        if (now_version != version)
+            ok = 0;
+        else if (e == NULL && kv_tombstone(ctx->kv, req->argv[ki], req->len[ki]) > index)
+            ok = 0;
+    }
+    return ok;
+}
+
+void cmd_txn(struct exec_ctx *ctx, struct request *req)
+{
+    unsigned long long ncmds, argc;
+    int i = 1;
+    int ok = txn_watch_ok(ctx, req, &i);
+
+    if (ok < 0 || txn_num(req, &i, &ncmds) != 0) {
+        reply_error(ctx->out, "ERR malformed transaction");
+        return;
+    }
+    if (!ok) {
+        reply_null_array(ctx->out);
+        return;
+    }
+    reply_array(ctx->out, (long long)ncmds);
+    for (unsigned long long k = 0; k < ncmds; k++) {
+        if (txn_num(req, &i, &argc) != 0 || argc == 0 || argc > (unsigned long long)(req->argc - i)) {
+            reply_error(ctx->out, "ERR malformed transaction");
+            continue;
+        }
+        struct request sub = {.argc = (int)argc, .cap = (int)argc, .argv = req->argv + i, .len = req->len + i};
+        i += (int)argc;
+        struct command *cmd = command_lookup(sub.argv[0], sub.len[0]);
+        if (util_eq_nocase(sub.argv[0], sub.len[0], TXN_RAW) && argc == 2)
+            buf_append(ctx->out, sub.argv[1], sub.len[1]);
+        else if (cmd == NULL || !(cmd->flags & (CMD_WRITE | CMD_READONLY)) || (cmd->flags & CMD_INTERNAL))
+            reply_errorf(ctx->out, "ERR command '%.64s' not allowed in a transaction", sub.argv[0]);
+        else
+            command_exec(cmd, ctx, &sub);
+    }
+}

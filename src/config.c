@@ -1,0 +1,342 @@
+/* Server options: the table, file and command-line parsing, CONFIG GET/SET. No I/O besides
+ * reading the config file. */
+#include "config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+#include "resp.h"
+
+enum opt_type { OPT_INT, OPT_MEMORY, OPT_STRING, OPT_ENUM };
+
+struct option_def {
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+    const char *def;       /* default, in text form; NULL for none */
+    long long min, max;    /* bounds for OPT_INT / OPT_MEMORY */
+    const char *const *enum_names;
+    int runtime;           /* may change with CONFIG SET */
+    const char *help;
+};
+
+static const char *const bootstrap_names[] = {"auto", "no", NULL};
+static const char *const consistency_names[] = {"linearizable", "stale", NULL};
+static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+
+#define OFF(f) offsetof(struct config, f)
+#define BIG (1LL << 62)
+
+static const struct option_def options[] = {
+    {"id", OPT_INT, OFF(id), "1", 1, BIG, NULL, 0, "this node's raft id, a positive integer, never reused"},
+    {"bind", OPT_STRING, OFF(bind), "127.0.0.1", 0, 0, NULL, 0, "IPv4 address of the RESP and admin listeners"},
+    {"port", OPT_INT, OFF(port), "6379", 1, 65535, NULL, 0, "RESP port"},
+    {"raft-port", OPT_INT, OFF(raft_port), NULL, 1, 65535, NULL, 0, "raft transport port (default port + 10000)"},
+    {"admin-port", OPT_INT, OFF(admin_port), NULL, 0, 65535, NULL, 0, "HTTP admin port (default port + 2000; 0 disables)"},
+    {"dir", OPT_STRING, OFF(dir), NULL, 0, 0, NULL, 0, "data directory (default ./concordkv-data/<id>)"},
+    {"cluster", OPT_STRING, OFF(cluster), NULL, 0, 0, NULL, 0, "initial voters id@ip:raft-port,... (used only with an empty dir)"},
+    {"join", OPT_STRING, OFF(join), NULL, 0, 0, NULL, 0, "ip:port of a member's RESP port to ask to add this node"},
+    {"bootstrap", OPT_ENUM, OFF(bootstrap), "auto", 0, 0, bootstrap_names, 0, "auto: one-node cluster on an empty dir; no: wait to be added"},
+    {"read-consistency", OPT_ENUM, OFF(read_consistency), "linearizable", 0, 0, consistency_names, 1, "linearizable or stale"},
+    {"request-timeout", OPT_INT, OFF(request_timeout), "5000", 1, 3600000, NULL, 1, "ms before a pending request answers -TIMEOUT"},
+    {"election-timeout", OPT_INT, OFF(election_timeout), "1000", 10, 600000, NULL, 0, "raft election timeout, ms"},
+    {"heartbeat-timeout", OPT_INT, OFF(heartbeat_timeout), "100", 1, 600000, NULL, 0, "raft heartbeat timeout, ms"},
+    {"snapshot-threshold", OPT_INT, OFF(snapshot_threshold), "8192", 16, BIG, NULL, 0, "log entries between snapshots"},
+    {"snapshot-trailing", OPT_INT, OFF(snapshot_trailing), "2048", 0, BIG, NULL, 0, "log entries kept after a snapshot"},
+    {"maxclients", OPT_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 1, "maximum number of connected clients"},
+    {"proto-max-bulk-len", OPT_MEMORY, OFF(proto_max_bulk_len), "512mb", 1024 * 1024, BIG, NULL, 1, "largest bulk string accepted"},
+    {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
+    {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, 1, "password clients must AUTH with"},
+    {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, 0, "bearer token required by the HTTP admin API"},
+    {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
+    {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
+};
+#define N_OPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct option_def *option_find(const char *name)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strcasecmp(options[i].name, name) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static long long *opt_ll(struct config *cfg, const struct option_def *o)
+{
+    return (long long *)((char *)cfg + o->offset);
+}
+
+static char **opt_str(struct config *cfg, const struct option_def *o)
+{
+    return (char **)((char *)cfg + o->offset);
+}
+
+static int parse_value(const struct option_def *o, const char *value, long long *num, char *err,
+                       size_t errlen)
+{
+    switch (o->type) {
+    case OPT_INT:
+        if (util_parse_ll(value, strlen(value), num) != 0)
+            goto bad;
+        break;
+    case OPT_MEMORY:
+        if (util_parse_memory(value, num) != 0)
+            goto bad;
+        break;
+    case OPT_ENUM:
+        for (int i = 0; o->enum_names[i]; i++)
+            if (strcasecmp(o->enum_names[i], value) == 0) {
+                *num = i;
+                return 0;
+            }
+        goto bad;
+    case OPT_STRING:
+        return 0;
+    }
+    if (*num < o->min || *num > o->max) {
+        snprintf(err, errlen, "argument must be between %lld and %lld inclusive", o->min, o->max);
+        return -1;
+    }
+    return 0;
+bad:
+    if (o->type == OPT_ENUM)
+        snprintf(err, errlen, "argument(s) must be one of the following: %s%s%s%s%s%s%s",
+                 o->enum_names[0], o->enum_names[1] ? ", " : "", o->enum_names[1] ? o->enum_names[1] : "",
+                 o->enum_names[1] && o->enum_names[2] ? ", " : "", o->enum_names[1] && o->enum_names[2] ? o->enum_names[2] : "",
+                 o->enum_names[1] && o->enum_names[2] && o->enum_names[3] ? ", " : "",
+                 o->enum_names[1] && o->enum_names[2] && o->enum_names[3] ? o->enum_names[3] : "");
+    else if (o->type == OPT_MEMORY)
+        snprintf(err, errlen, "argument must be a memory value");
+    else
+        snprintf(err, errlen, "argument couldn't be parsed into an integer");
+    return -1;
+}
+
+int config_set(struct config *cfg, const char *name, const char *value, int runtime, char *err,
+               size_t errlen)
+{
+    const struct option_def *o = option_find(name);
+    long long num = 0;
+
+    if (o == NULL) {
+        snprintf(err, errlen, "Unknown option or number of arguments for CONFIG SET - '%s'", name);
+        return -1;
+    }
+    if (runtime && !o->runtime) {
+        snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", o->name);
+        return -1;
+    }
+    char why[160];
+    if (parse_value(o, value, &num, why, sizeof(why)) != 0) {
+        snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s", o->name, why);
+        return -1;
+    }
+    if (o->type == OPT_STRING) {
+        char **s = opt_str(cfg, o);
+        free(*s);
+        *s = *value ? xstrdup(value) : NULL;
+    } else {
+        *opt_ll(cfg, o) = num;
+    }
+    if (o->offset == OFF(loglevel))
+        log_set_level((int)num);
+    return 0;
+}
+
+void config_init(struct config *cfg)
+{
+    char err[256];
+    memset(cfg, 0, sizeof(*cfg));
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].def)
+            config_set(cfg, options[i].name, options[i].def, 0, err, sizeof(err));
+    cfg->admin_port = -1;
+}
+
+void config_close(struct config *cfg)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (options[i].type == OPT_STRING) {
+            char **s = opt_str(cfg, &options[i]);
+            free(*s);
+            *s = NULL;
+        }
+}
+
+/* Turn a config_set failure into a startup message naming the option. */
+static int startup_error(const char *name, const char *value, const char *why, char *err,
+                         size_t errlen)
+{
+    const char *reason = strstr(why, " - ");
+    snprintf(err, errlen, "option '%s' = '%s': %s", name, value, reason ? reason + 3 : why);
+    return -1;
+}
+
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
+{
+    FILE *fp = fopen(path, "r");
+    char line[4096], why[256];
+    int lineno = 0;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "config file '%s': %s", path, strerror(errno));
+        return -1;
+    }
+    while (fgets(line, sizeof(line), fp)) {
+        char *p = line, *name, *value;
+        lineno++;
+        p[strcspn(p, "\r\n")] = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#' || *p == '\0')
+            continue;
+        name = p;
+        p += strcspn(p, " \t");
+        if (*p)
+            *p++ = '\0';
+        while (*p == ' ' || *p == '\t')
+            p++;
+        value = p;
+        for (char *e = value + strlen(value); e > value && (e[-1] == ' ' || e[-1] == '\t');)
+            *--e = '\0';
+        if (strlen(value) >= 2 && (value[0] == '"' || value[0] == '\'') &&
+            value[strlen(value) - 1] == value[0]) {
+            value[strlen(value) - 1] = '\0';
+            value++;
+        }
+        if (option_find(name) == NULL) {
+            snprintf(err, errlen, "%s:%d: unknown option '%s'", path, lineno, name);
+            fclose(fp);
+            return -1;
+        }
+        if (config_set(cfg, name, value, 0, why, sizeof(why)) != 0) {
+            char msg[400];
+            startup_error(name, value, why, msg, sizeof(msg));
+            snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+            fclose(fp);
+            return -1;
+        }
+    }
+    fclose(fp);
+    return 0;
+}
+
+static int config_resolve(struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->raft_port == 0) {
+        if (cfg->port + 10000 > 65535) {
+            snprintf(err, errlen, "option 'raft-port': port + 10000 is over 65535; set raft-port explicitly");
+            return -1;
+        }
+        cfg->raft_port = cfg->port + 10000;
+    }
+    if (cfg->admin_port < 0) {
+        if (cfg->port + 2000 > 65535) {
+            snprintf(err, errlen, "option 'admin-port': port + 2000 is over 65535; set admin-port explicitly");
+            return -1;
+        }
+        cfg->admin_port = cfg->port + 2000;
+    }
+    if (cfg->raft_port == cfg->port || cfg->admin_port == cfg->port ||
+        cfg->admin_port == cfg->raft_port) {
+        snprintf(err, errlen, "option 'port': port, raft-port and admin-port must all differ");
+        return -1;
+    }
+    if (cfg->dir == NULL) {
+        char d[64];
+        snprintf(d, sizeof(d), "./concordkv-data/%lld", cfg->id);
+        cfg->dir = xstrdup(d);
+    }
+    if (cfg->cluster && cfg->join) {
+        snprintf(err, errlen, "option 'join': cannot be combined with 'cluster'");
+        return -1;
+    }
+    if (cfg->join && cfg->bootstrap == BOOTSTRAP_NO) {
+        snprintf(err, errlen, "option 'bootstrap': 'no' cannot be combined with 'join'");
+        return -1;
+    }
+    if (cfg->heartbeat_timeout >= cfg->election_timeout) {
+        snprintf(err, errlen, "option 'heartbeat-timeout': must be smaller than election-timeout");
+        return -1;
+    }
+    return 0;
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
+{
+    int i = 1;
+    char why[256];
+
+    if (argc > 1 && strncmp(argv[1], "--", 2) != 0) {
+        if (config_load_file(cfg, argv[1], err, errlen) != 0)
+            return -1;
+        i = 2;
+    }
+    for (; i < argc; i += 2) {
+        if (strncmp(argv[i], "--", 2) != 0) {
+            snprintf(err, errlen, "unexpected argument '%s' (options are --name value)", argv[i]);
+            return -1;
+        }
+        const char *name = argv[i] + 2;
+        if (option_find(name) == NULL) {
+            snprintf(err, errlen, "unknown option '%s' (see --help)", name);
+            return -1;
+        }
+        if (i + 1 >= argc) {
+            snprintf(err, errlen, "option '%s' needs a value", name);
+            return -1;
+        }
+        if (config_set(cfg, name, argv[i + 1], 0, why, sizeof(why)) != 0)
+            return startup_error(name, argv[i + 1], why, err, errlen);
+    }
+    return config_resolve(cfg, err, errlen);
+}
+
+static void option_text(const struct config *cfg, const struct option_def *o, char *out, size_t len)
+{
+    const char *base = (const char *)cfg + o->offset;
+    switch (o->type) {
+    case OPT_STRING: {
+        const char *s = *(char *const *)base;
+        snprintf(out, len, "%s", s ? s : "");
+        break;
+    }
+    case OPT_ENUM:
+        snprintf(out, len, "%s", o->enum_names[*(const long long *)base]);
+        break;
+    default:
+        snprintf(out, len, "%lld", *(const long long *)base);
+        break;
+    }
+}
+
+int config_get(const struct config *cfg, const char *pattern, struct buf *out)
+{
+    char value[1024];
+    int n = 0;
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_def *o = &options[i];
+        if (!util_glob_match(pattern, strlen(pattern), o->name, strlen(o->name), 1))
+            continue;
+        option_text(cfg, o, value, sizeof(value));
+        reply_bulk_cstr(out, o->name);
+        reply_bulk_cstr(out, value);
+        n++;
+    }
+    return n;
+}
+
+void config_print_help(FILE *fp)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const struct option_def *o = &options[i];
+        fprintf(fp, "  --%-26s %s", o->name, o->help);
+        if (o->def)
+            fprintf(fp, " [%s]", o->def);
+        fputc('\n', fp);
+    }
+}

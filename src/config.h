@@ -1,0 +1,58 @@
+/* Server options: one declarative table (name, type, default, bounds, help) read by the
+ * config file parser, the command line, CONFIG GET/SET and --help. */
+#ifndef CONCORDKV_CONFIG_H
+#define CONCORDKV_CONFIG_H
+
+#include <stdio.h>
+#include "util.h"
+
+enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
+enum { READ_LINEARIZABLE, READ_STALE };
+
+struct config {
+    long long id;
+    char *bind;
+    long long port;
+    long long raft_port;  /* 0 until resolved: port + 10000 */
+    long long admin_port; /* -1 until resolved: port + 2000; 0 disables */
+    char *dir;            /* NULL until resolved: ./concordkv-data/<id> */
+    char *cluster;
+    char *join;
+    long long bootstrap;
+    long long read_consistency;
+    long long request_timeout;
+    long long election_timeout;
+    long long heartbeat_timeout;
+    long long snapshot_threshold;
+    long long snapshot_trailing;
+    long long maxclients;
+    long long proto_max_bulk_len;
+    long long client_query_buffer_limit;
+    char *requirepass;
+    char *admin_token;
+    long long loglevel;
+    char *logfile;
+};
+
+/* Fill CFG with defaults. config_close frees the strings. */
+void config_init(struct config *cfg);
+void config_close(struct config *cfg);
+
+/* Parse argv: an optional config file first, then "--name value" pairs (the command line
+ * wins), then resolve derived defaults and check combinations. Returns 0, or -1 with one
+ * line naming the option in ERR. "--help" / "--version" are handled by the caller. */
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
+/* Read "name value" lines from PATH. Returns 0 or -1 with ERR (file:line: ...). */
+int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Set one option from its text form. RUNTIME refuses options that cannot change while the
+ * server runs. Returns 0, or -1 with a Redis-style reason in ERR. */
+int config_set(struct config *cfg, const char *name, const char *value, int runtime, char *err,
+               size_t errlen);
+/* Append the "name value" pairs of options matching the glob PATTERN as RESP bulk strings
+ * to OUT; returns the number of pairs (the caller writes the array header first, so this
+ * renders into a scratch buffer). */
+int config_get(const struct config *cfg, const char *pattern, struct buf *out);
+/* Print the option table for --help. */
+void config_print_help(FILE *fp);
+
+#endif

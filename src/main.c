@@ -1,0 +1,62 @@
+/* concordkv-server: parse the configuration, start the server, run the loop. Wiring only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+
+static void usage(FILE *fp)
+{
+    fprintf(fp,
+            "Usage: concordkv-server [config-file] [--option value ...]\n"
+            "A Redis-protocol key-value server whose writes are replicated through Raft.\n"
+            "Options (also accepted as 'name value' lines in the config file; the command\n"
+            "line wins):\n");
+    config_print_help(fp);
+    fprintf(fp, "  --help                     print this help\n"
+                "  --version                  print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    struct server srv;
+    char err[512];
+    int rc;
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        }
+        if (strcmp(argv[i], "--version") == 0 || strcmp(argv[i], "-v") == 0) {
+            printf("concordkv-server %s\n", PACKAGE_VERSION);
+            return 0;
+        }
+    }
+    config_init(&cfg);
+    if (config_load(&cfg, argc, argv, err, sizeof(err)) != 0) {
+        fprintf(stderr, "concordkv-server: %s\n", err);
+        config_close(&cfg);
+        return 1;
+    }
+    log_set_level((int)cfg.loglevel);
+    if (cfg.logfile && log_set_file(cfg.logfile) != 0) {
+        fprintf(stderr, "concordkv-server: option 'logfile': cannot open '%s'\n", cfg.logfile);
+        config_close(&cfg);
+        return 1;
+    }
+    if (server_init(&srv, &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "concordkv-server: %s\n", err);
+        log_warning("startup failed: %s", err);
+        server_close(&srv);
+        config_close(&cfg);
+        return 1;
+    }
+    rc = server_run(&srv);
+    server_close(&srv);
+    log_notice("bye");
+    config_close(&cfg);
+    return rc;
+}

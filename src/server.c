@@ -1,0 +1,219 @@
+/* The server: the libevent base, the RESP listener, signals, the flush and cron events, and
+ * the list of clients with output to write. */
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "client.h"
+#include "command.h"
+#include "consensus.h"
+#include "kv.h"
+#include "log.h"
+
+#define CRON_INTERVAL_MS 100
+#define EXPIRE_BUCKETS_PER_CRON 4096
+#define EXPIRE_KEYS_PER_ENTRY 256
+
+static int listen_tcp(const char *bind_addr, int port, char *err, size_t errlen)
+{
+    struct sockaddr_in sin;
+    int fd, one = 1;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, bind_addr, &sin.sin_addr) != 1) {
+        snprintf(err, errlen, "option 'bind': '%s' is not an IPv4 address", bind_addr);
+        return -1;
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 511) != 0) {
+        snprintf(err, errlen, "listen on %s:%d: %s", bind_addr, port, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    struct server *srv = arg;
+    for (int i = 0; i < 64; i++) {
+        int one = 1;
+        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EINTR)
+                log_warning("accept: %s", strerror(errno));
+            return;
+        }
+        srv->stats.connections_received++;
+        if (srv->nclients >= srv->cfg->maxclients) {
+            static const char msg[] = "-ERR max number of clients reached\r\n";
+            ssize_t n = write(fd, msg, sizeof(msg) - 1);
+            (void)n;
+            close(fd);
+            srv->stats.rejected_connections++;
+            continue;
+        }
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        client_new(srv, fd);
+    }
+}
+
+void server_want_write(struct server *srv, struct client *c)
+{
+    if (c->in_write_list)
+        return;
+    c->in_write_list = 1;
+    c->write_next = srv->write_list;
+    srv->write_list = c;
+}
+
+void server_flush_writes(struct server *srv)
+{
+    while (srv->write_list) {
+        struct client *c = srv->write_list;
+        srv->write_list = c->write_next;
+        c->in_write_list = 0;
+        c->write_next = NULL;
+        client_flush(c);
+    }
+}
+
+static void server_on_flush(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    consensus_flush(srv->cs);
+}
+
+void server_want_flush(struct server *srv)
+{
+    event_active(srv->flush_ev, EV_TIMEOUT, 0);
+}
+
+struct expire_scan {
+    struct request *req;
+};
+
+static void collect_expired(void *priv, const struct kv_entry *e)
+{
+    struct expire_scan *es = priv;
+    if (es->req->argc <= EXPIRE_KEYS_PER_ENTRY)
+        request_push(es->req, kv_entry_key(e), e->klen);
+}
+
+/* Active expiry: the leader proposes deletes of keys whose TTL has passed; apply deletes
+ * them only if they are still expired at the entry's clock. */
+static void server_active_expire(struct server *srv)
+{
+    if (kv_expires(srv->kv) == 0 || !consensus_is_leader(srv->cs))
+        return;
+    struct expire_scan es = {request_new(16)};
+    request_push(es.req, "__expired", 9);
+    kv_expired_sample(srv->kv, &srv->expire_cursor, EXPIRE_BUCKETS_PER_CRON, util_now_ms(),
+                      collect_expired, &es);
+    if (es.req->argc > 1) {
+        srv->stats.expired_keys_proposed += es.req->argc - 1;
+        consensus_write(srv->cs, NULL, es.req);
+    } else {
+        request_free(es.req);
+    }
+}
+
+static void server_on_cron(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    server_active_expire(srv);
+    kv_rehash_step(srv->kv, 100);
+}
+
+static void server_on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct server *srv = arg;
+    log_notice("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    srv->shutting_down = 1;
+    event_base_loopbreak(srv->base);
+}
+
+int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
+{
+    memset(srv, 0, sizeof(*srv));
+    srv->cfg = cfg;
+    srv->listen_fd = -1;
+    srv->start_ms = util_now_ms();
+    srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
+    util_hash_seed(srv->rng * 0xff51afd7ed558ccdULL);
+    command_init();
+    signal(SIGPIPE, SIG_IGN);
+
+    srv->base = event_base_new();
+    if (srv->base == NULL) {
+        snprintf(err, errlen, "cannot create the event base");
+        return -1;
+    }
+    srv->kv = kv_new();
+    fsm_init(&srv->fsm, srv->kv);
+    srv->cs = consensus_new(srv, err, errlen);
+    if (srv->cs == NULL)
+        return -1;
+    srv->listen_fd = listen_tcp(cfg->bind, (int)cfg->port, err, errlen);
+    if (srv->listen_fd < 0)
+        return -1;
+    srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
+    event_add(srv->listen_ev, NULL);
+    srv->flush_ev = event_new(srv->base, -1, 0, server_on_flush, srv);
+    srv->cron_ev = event_new(srv->base, -1, EV_PERSIST, server_on_cron, srv);
+    struct timeval tv = {0, CRON_INTERVAL_MS * 1000};
+    event_add(srv->cron_ev, &tv);
+    srv->sig_ev[0] = evsignal_new(srv->base, SIGTERM, server_on_signal, srv);
+    srv->sig_ev[1] = evsignal_new(srv->base, SIGINT, server_on_signal, srv);
+    event_add(srv->sig_ev[0], NULL);
+    event_add(srv->sig_ev[1], NULL);
+    log_notice("ConcordKV %s ready on %s:%lld (id %lld)", PACKAGE_VERSION, cfg->bind, cfg->port, cfg->id);
+    return 0;
+}
+
+int server_run(struct server *srv)
+{
+    event_base_dispatch(srv->base);
+    return 0;
+}
+
+void server_close(struct server *srv)
+{
+    while (srv->clients)
+        client_free(srv->clients);
+    consensus_free(srv->cs);
+    srv->cs = NULL;
+    if (srv->listen_ev)
+        event_free(srv->listen_ev);
+    if (srv->listen_fd >= 0)
+        close(srv->listen_fd);
+    if (srv->flush_ev)
+        event_free(srv->flush_ev);
+    if (srv->cron_ev)
+        event_free(srv->cron_ev);
+    for (int i = 0; i < 2; i++)
+        if (srv->sig_ev[i])
+            event_free(srv->sig_ev[i]);
+    kv_free(srv->kv);
+    if (srv->base)
+        event_base_free(srv->base);
+    memset(srv, 0, sizeof(*srv));
+}

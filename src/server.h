@@ -1,0 +1,61 @@
+/* The server: libevent base, the RESP listener, signals, periodic jobs (active expiry),
+ * and the list of clients. Wires the keyspace, the state machine and consensus together. */
+#ifndef CONCORDKV_SERVER_H
+#define CONCORDKV_SERVER_H
+
+#include <stdint.h>
+#include "config.h"
+#include "fsm.h"
+
+struct event_base;
+struct event;
+struct client;
+struct consensus;
+struct kv_store;
+
+struct server_stats {
+    long long connections_received;
+    long long rejected_connections;
+    long long commands_processed;
+    long long expired_keys_proposed;
+    long long net_input_bytes;
+    long long net_output_bytes;
+};
+
+struct server {
+    struct config *cfg;
+    struct event_base *base;
+    int listen_fd;
+    struct event *listen_ev;
+    struct event *cron_ev;
+    struct event *flush_ev;
+    struct event *sig_ev[2];
+    struct kv_store *kv;
+    struct fsm fsm;
+    struct consensus *cs;
+    struct client *clients;  /* doubly linked */
+    struct client *write_list; /* clients with replies to write */
+    int nclients;
+    uint64_t next_client_id;
+    uint64_t rng;
+    uint64_t expire_cursor;
+    int64_t start_ms;
+    struct server_stats stats;
+    int shutting_down;
+};
+
+/* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
+ * message in ERR. */
+int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen);
+/* Run until a shutdown signal; returns the exit status. */
+int server_run(struct server *srv);
+void server_close(struct server *srv);
+
+/* Ask for consensus_flush to run once the current batch of events is handled. */
+void server_want_flush(struct server *srv);
+/* Remember that C has output to write; written before the loop sleeps again. */
+void server_want_write(struct server *srv, struct client *c);
+/* Write the output of every client that has some. */
+void server_flush_writes(struct server *srv);
+
+#endif

@@ -1,0 +1,89 @@
+/* Unit tests of the command table: lookup, arity checks, key positions, table sanity. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "command.h"
+
+static struct request *req_of(int argc, const char **argv)
+{
+    struct request *r = request_new(argc);
+    for (int i = 0; i < argc; i++)
+        request_push(r, argv[i], strlen(argv[i]));
+    return r;
+}
+
+/* Lookup ignores case and rejects unknown names and prefixes. */
+Test(command, lookup_is_case_insensitive)
+{
+    cr_assert_not_null(command_lookup("GET", 3));
+    cr_assert_eq(command_lookup("gEt", 3), command_lookup("get", 3));
+    cr_assert_null(command_lookup("ge", 2));
+    cr_assert_null(command_lookup("gett", 4));
+    cr_assert_null(command_lookup("", 0));
+}
+
+/* Exact arity rejects more and fewer arguments with Redis's text. */
+Test(command, exact_arity_errors)
+{
+    struct buf out;
+    buf_init(&out);
+    const char *argv[] = {"GET", "a", "b"};
+    struct request *r = req_of(3, argv);
+    cr_assert_eq(command_check_arity(command_lookup("get", 3), r, &out), -1);
+    cr_assert_eq(out.len, strlen("-ERR wrong number of arguments for 'get' command\r\n"));
+    cr_assert(memcmp(out.data, "-ERR wrong number of arguments for 'get' command\r\n", out.len) == 0);
+    r->argc = 2;
+    out.len = 0;
+    cr_assert_eq(command_check_arity(command_lookup("get", 3), r, &out), 0);
+    cr_assert_eq(out.len, 0);
+    request_free(r);
+    buf_close(&out);
+}
+
+/* Negative arity is a minimum. */
+Test(command, minimum_arity)
+{
+    struct buf out;
+    buf_init(&out);
+    const char *argv[] = {"SET", "k", "v", "NX", "GET"};
+    struct request *r = req_of(5, argv);
+    struct command *set = command_lookup("set", 3);
+    cr_assert_eq(command_check_arity(set, r, &out), 0);
+    r->argc = 2;
+    cr_assert_eq(command_check_arity(set, r, &out), -1);
+    request_free(r);
+    buf_close(&out);
+}
+
+/* The first key is found for keyed commands and absent for keyless ones. */
+Test(command, first_key_positions)
+{
+    const char *argv[] = {"MSET", "a", "1", "b", "2"};
+    struct request *r = req_of(5, argv);
+    cr_assert_eq(command_first_key(command_lookup("mset", 4), r), 1);
+    cr_assert_eq(command_first_key(command_lookup("ping", 4), r), -1);
+    r->argc = 1;
+    cr_assert_eq(command_first_key(command_lookup("mset", 4), r), -1);
+    request_free(r);
+}
+
+/* Every row is well formed: a handler, a lower-case name, one of write/read/local, and
+ * prepare functions only on writes. */
+Test(command, table_rows_are_consistent)
+{
+    size_t n;
+    struct command *t = command_table(&n);
+    cr_assert_gt(n, 50);
+    for (size_t i = 0; i < n; i++) {
+        unsigned kind = t[i].flags & (CMD_WRITE | CMD_READONLY | CMD_LOCAL);
+        cr_assert_not_null(t[i].proc, "%s has no handler", t[i].name);
+        cr_assert(kind == CMD_WRITE || kind == CMD_READONLY || kind == CMD_LOCAL,
+                  "%s must be exactly one of write, read, local", t[i].name);
+        cr_assert(t[i].prepare == NULL || (t[i].flags & CMD_WRITE), "%s: prepare on a non-write", t[i].name);
+        for (const char *p = t[i].name; *p; p++)
+            cr_assert(!(*p >= 'A' && *p <= 'Z'), "%s is not lower case", t[i].name);
+        cr_assert_eq(command_lookup(t[i].name, strlen(t[i].name)), &t[i]);
+        cr_assert_not_null(t[i].group);
+        cr_assert_not_null(t[i].summary);
+    }
+}

@@ -1,0 +1,178 @@
+/* Unit tests of the state machine: entries applied with their own clock and index, replies
+ * in order, transactions, determinism, and corrupt input. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "entry.h"
+#include "fsm.h"
+#include "kv.h"
+
+/* Encode the commands (each a space-separated line) into one entry at CLOCK. */
+static void *entry_of(int64_t clock, size_t *len, int n, const char **lines)
+{
+    struct entry_builder eb;
+    entry_builder_init(&eb, ENTRY_COMMANDS);
+    for (int i = 0; i < n; i++) {
+        char *copy = strdup(lines[i]), *save = NULL;
+        char *argv[16];
+        size_t lens[16];
+        int argc = 0;
+        for (char *tok = strtok_r(copy, " ", &save); tok && argc < 16; tok = strtok_r(NULL, " ", &save)) {
+            argv[argc] = tok;
+            lens[argc++] = strlen(tok);
+        }
+        entry_builder_add(&eb, argc, argv, lens);
+        free(copy);
+    }
+    return entry_builder_finish(&eb, clock, len);
+}
+
+/* Reply I of R as a C string (static buffer). */
+static const char *reply_at(const struct fsm_result *r, uint32_t i)
+{
+    static char tmp[4096];
+    size_t start = i ? r->ends[i - 1] : 0;
+    size_t len = r->ends[i] - start;
+    memcpy(tmp, r->out.data + start, len);
+    tmp[len] = '\0';
+    return tmp;
+}
+
+static struct fsm_result *apply_lines(struct fsm *f, int64_t clock, uint64_t index, int n, const char **lines)
+{
+    size_t len;
+    void *e = entry_of(clock, &len, n, lines);
+    struct fsm_result *r = fsm_apply(f, e, len, index);
+    free(e);
+    return r;
+}
+
+/* A batch yields one reply per command, in order, and advances last_applied. */
+Test(fsm, batch_replies_in_order)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    const char *cmds[] = {"set a 1", "incr a", "get a", "append a xy", "del a b"};
+    struct fsm_result *r = apply_lines(&f, 1000, 7, 5, cmds);
+    cr_assert_not_null(r);
+    cr_assert_eq(r->n, 5);
+    cr_assert_str_eq(reply_at(r, 0), "+OK\r\n");
+    cr_assert_str_eq(reply_at(r, 1), ":2\r\n");
+    cr_assert_str_eq(reply_at(r, 2), "$1\r\n2\r\n");
+    cr_assert_str_eq(reply_at(r, 3), ":3\r\n");
+    cr_assert_str_eq(reply_at(r, 4), ":1\r\n");
+    cr_assert_eq(f.last_applied, 7);
+    fsm_result_free(r);
+    kv_free(kv);
+}
+
+/* Expiry inside apply follows the entry's clock, not the machine's. */
+Test(fsm, expiry_uses_entry_clock)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    const char *set[] = {"set k v pxat 5000"};
+    fsm_result_free(apply_lines(&f, 1000, 1, 1, set));
+    const char *incr[] = {"append k w"};
+    struct fsm_result *r = apply_lines(&f, 4999, 2, 1, incr);
+    cr_assert_str_eq(reply_at(r, 0), ":2\r\n");
+    fsm_result_free(r);
+    r = apply_lines(&f, 5000, 3, 1, incr);
+    cr_assert_str_eq(reply_at(r, 0), ":1\r\n", "the key had expired at the entry's clock");
+    fsm_result_free(r);
+    kv_free(kv);
+}
+
+/* Two state machines fed the same entries hold the same data. */
+Test(fsm, same_log_same_digest)
+{
+    struct kv_store *a = kv_new(), *b = kv_new();
+    struct fsm fa, fb;
+    char ha[41], hb[41];
+    fsm_init(&fa, a);
+    fsm_init(&fb, b);
+    const char *cmds[] = {"set x 1 px 100", "mset p 1 q 2", "incrbyfloat f 1.5", "setrange s 3 abc"};
+    for (uint64_t i = 1; i <= 3; i++) {
+        fsm_result_free(apply_lines(&fa, 1000 * (int64_t)i, i, 4, cmds));
+        fsm_result_free(apply_lines(&fb, 1000 * (int64_t)i, i, 4, cmds));
+    }
+    kv_digest_hex(a, ha);
+    kv_digest_hex(b, hb);
+    cr_assert_str_eq(ha, hb);
+    kv_free(a);
+    kv_free(b);
+}
+
+/* Read commands, unknown names and internal-only misuse in a log entry get error replies,
+ * not crashes. */
+Test(fsm, non_write_records_are_refused)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    const char *cmds[] = {"get a", "nosuch x", "set a"};
+    struct fsm_result *r = apply_lines(&f, 1, 1, 3, cmds);
+    cr_assert_eq(r->n, 3);
+    cr_assert_eq(reply_at(r, 0)[0], '-');
+    cr_assert_eq(reply_at(r, 1)[0], '-');
+    cr_assert_str_eq(reply_at(r, 2), "-ERR wrong number of arguments for 'set' command\r\n");
+    fsm_result_free(r);
+    kv_free(kv);
+}
+
+/* A buffer that is not an entry is skipped without a result. */
+Test(fsm, garbage_entry_is_skipped)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    char junk[64];
+    fsm_init(&f, kv);
+    memset(junk, 0xab, sizeof(junk));
+    cr_assert_null(fsm_apply(&f, junk, sizeof(junk), 9));
+    cr_assert_eq(f.last_applied, 9);
+    cr_assert_eq(kv_size(kv), 0);
+    kv_free(kv);
+}
+
+/* A transaction whose watched key changed after WATCH is aborted (nil); otherwise every
+ * command runs and the replies come as one array. */
+Test(fsm, transaction_watch_decided_at_apply)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    const char *set[] = {"set w 1"};
+    fsm_result_free(apply_lines(&f, 1, 1, 1, set));
+    /* WATCH w saw version 1 at index 1. */
+    const char *txn_ok[] = {"__txn 1 w 1 1 2 3 set w 2 2 get w"};
+    struct fsm_result *r = apply_lines(&f, 2, 2, 1, txn_ok);
+    cr_assert_str_eq(reply_at(r, 0), "*2\r\n+OK\r\n$1\r\n2\r\n");
+    fsm_result_free(r);
+    /* The same watch (version 1) is now stale: w was changed at index 2. */
+    const char *txn_stale[] = {"__txn 1 w 1 1 1 3 set w 3"};
+    r = apply_lines(&f, 3, 3, 1, txn_stale);
+    cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
+    fsm_result_free(r);
+    kv_free(kv);
+}
+
+/* A key absent at WATCH time that was created and deleted again aborts the transaction. */
+Test(fsm, transaction_watch_sees_create_and_delete)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    const char *churn[] = {"set g 1", "del g"};
+    fsm_result_free(apply_lines(&f, 1, 5, 2, churn));
+    /* WATCH g ran at index 4 and saw no key. */
+    const char *txn[] = {"__txn 1 g 0 4 1 3 set g x"};
+    struct fsm_result *r = apply_lines(&f, 2, 6, 1, txn);
+    cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
+    fsm_result_free(r);
+    cr_assert_null(kv_find(kv, "g", 1));
+    kv_free(kv);
+}
