@@ -172,7 +172,7 @@ static int startup_error(const char *name, const char *value, const char *why, c
                          size_t errlen)
 {
     const char *reason = strstr(why, " - ");
-    snprintf(err, errlen, "option '%s' = '%s': %s", name, value, reason ? reason + 3 : why);
+    snprintf(err, errlen, "option '%.64s' = '%.200s': %s", name, value, reason ? reason + 3 : why);
     return -1;
 }
 
@@ -314,10 +314,23 @@ static void option_text(const struct config *cfg, const struct option_def *o, ch
     }
 }
 
+/* Redis options that clients and tools ask for (redis-benchmark reads these two at start),
+ * with the values that describe ConcordKV: no RDB saves, no AOF (the raft log is the
+ * durable record of every write). Read-only. */
+static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}, {"databases", "1"}};
+
 int config_get(const struct config *cfg, const char *pattern, struct buf *out)
 {
     char value[1024];
     int n = 0;
+    for (size_t i = 0; i < sizeof(compat_options) / sizeof(compat_options[0]); i++) {
+        const char *name = compat_options[i][0];
+        if (util_glob_match(pattern, strlen(pattern), name, strlen(name), 1)) {
+            reply_bulk_cstr(out, name);
+            reply_bulk_cstr(out, compat_options[i][1]);
+            n++;
+        }
+    }
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const struct option_def *o = &options[i];
         if (!util_glob_match(pattern, strlen(pattern), o->name, strlen(o->name), 1))

@@ -32,7 +32,8 @@ struct entry_builder {
 };
 void entry_builder_init(struct entry_builder *eb, enum entry_kind kind);
 void entry_builder_close(struct entry_builder *eb);
-/* Append one record of ARGC arguments (ARGV[i] of LEN[i] bytes). */
+/* Append one record of ARGC arguments (ARGV[i] of LEN[i] bytes), copied. ARGC must be at
+ * least 1: a call with fewer adds nothing (such a record would read back as corrupt). */
 void entry_builder_add(struct entry_builder *eb, int argc, char *const *argv, const size_t *len);
 /* Set the clock, pad to a multiple of 8 and hand the bytes to the caller (free() them);
  * the builder is left empty and must be re-initialised before reuse. */
@@ -46,11 +47,14 @@ struct entry_reader {
     const char *end;
     uint32_t left;
 };
-/* Check the header of BUF (LEN bytes). Returns 0, or -1 when it is not a valid entry. */
+/* Check the header of BUF (LEN bytes). Returns 0, or -1 when it is not a valid entry (bad
+ * magic or kind, LEN not a multiple of 8, or a count the body cannot hold). */
 int entry_reader_init(struct entry_reader *er, const void *buf, size_t len);
 /* Next record: up to MAX arguments decoded into ARGV/LEN (pointers into the buffer, each
  * NUL-terminated). Returns the number of arguments (which may exceed MAX: call again with
- * bigger arrays via entry_reader_peek_argc), 0 at the end, -1 if the body is corrupt. */
+ * bigger arrays via entry_reader_peek_argc), 0 at the end, -1 if the body is corrupt.
+ * A record with more than MAX arguments is not consumed: its first MAX are filled in and
+ * the same record comes back on the next call. After -1, ARGV and LEN hold nothing usable. */
 int entry_reader_peek_argc(const struct entry_reader *er);
 int entry_reader_next(struct entry_reader *er, int max, char **argv, size_t *len);
 

@@ -64,7 +64,14 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
         }
         char **argv = argc <= FSM_MAX_ARGS_STACK ? stack_argv : xmalloc(sizeof(char *) * (size_t)argc);
         size_t *len = argc <= FSM_MAX_ARGS_STACK ? stack_len : xmalloc(sizeof(size_t) * (size_t)argc);
-        entry_reader_next(er, argc, argv, len);
+        if (entry_reader_next(er, argc, argv, len) != argc) {
+            log_warning("apply: corrupt record in entry %llu", (unsigned long long)index);
+            if (argv != stack_argv) {
+                free(argv);
+                free(len);
+            }
+            break;
+        }
         struct request req = {.argc = argc, .cap = argc, .argv = argv, .len = len};
         apply_record(&ctx, &req);
         if (r->n < er->h.count)

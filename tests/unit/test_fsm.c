@@ -55,7 +55,7 @@ Test(fsm, batch_replies_in_order)
     struct kv_store *kv = kv_new();
     struct fsm f;
     fsm_init(&f, kv);
-    const char *cmds[] = {"set a 1", "incr a", "get a", "append a xy", "del a b"};
+    const char *cmds[] = {"set a 1", "incr a", "getset a 5", "append a xy", "del a b"};
     struct fsm_result *r = apply_lines(&f, 1000, 7, 5, cmds);
     cr_assert_not_null(r);
     cr_assert_eq(r->n, 5);

@@ -1,0 +1,349 @@
+#!/usr/bin/env python3
+"""Black-box checks of ConcordKV through redis-py (python3-redis 4.x).
+
+Usage: test_python.py --port P [--auth-port P2 --password PW]
+Prints one "ok - name" or "not ok - name: reason" line per check, then
+"python: N passed, M failed"; exits 0 only if nothing failed.
+"""
+import argparse
+import threading
+import time
+import traceback
+
+import redis
+
+RESULTS = {"passed": 0, "failed": 0}
+CHECKS = []
+
+
+def check(fn):
+    CHECKS.append(fn)
+    return fn
+
+
+def expect_error(exc_class, fn, *args, text=None, **kwargs):
+    """Call fn and require exc_class (and text in its message, if given)."""
+    try:
+        fn(*args, **kwargs)
+    except exc_class as e:
+        if text is not None and text not in str(e):
+            raise AssertionError("%s raised %r, expected text %r" % (fn.__name__, str(e), text))
+        return e
+    raise AssertionError("%s did not raise %s" % (getattr(fn, "__name__", fn), exc_class))
+
+
+def wait_until(pred, timeout=5.0):
+    """Poll pred every 10 ms until it is true or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if pred():
+            return True
+        if time.monotonic() >= deadline:
+            return pred()
+        time.sleep(0.01)
+
+
+@check
+def set_get_basic(r, args):
+    assert r.set("py:str", "value") is True
+    assert r.get("py:str") == b"value"
+    assert r.get("py:missing") is None
+    assert r.exists("py:str", "py:missing") == 1
+    assert r.delete("py:str", "py:missing") == 1
+    assert r.get("py:str") is None
+
+
+@check
+def binary_values_and_keys(r, args):
+    value = bytes(range(256)) * 4 + b"\r\n\x00end"
+    key = b"py:bin\x00\xff\r\nkey"
+    assert r.set(key, value)
+    assert r.get(key) == value
+    assert r.strlen(key) == len(value)
+    big = bytes((i * 131) & 0xFF for i in range(512 * 1024))
+    assert r.set("py:big", big)
+    assert r.get("py:big") == big
+
+
+@check
+def unicode_with_decode_responses(r, args):
+    d = redis.Redis(port=args.port, host="127.0.0.1", decode_responses=True)
+    d.set("py:uni", "h\u00e9llo \u4e16\u754c")
+    assert d.get("py:uni") == "h\u00e9llo \u4e16\u754c"
+    assert r.strlen("py:uni") == len("h\u00e9llo \u4e16\u754c".encode())
+    d.close()
+
+
+@check
+def set_options_nx_xx_get(r, args):
+    r.delete("py:nx")
+    assert r.set("py:nx", "1", nx=True) is True
+    assert r.set("py:nx", "2", nx=True) is None
+    assert r.set("py:nx", "3", xx=True) is True
+    assert r.set("py:nx-missing", "3", xx=True) is None
+    assert r.set("py:nx", "4", get=True) == b"3"
+    assert r.get("py:nx") == b"4"
+    assert r.setnx("py:nx", "5") is False
+    assert r.getset("py:nx", "6") == b"4"
+
+
+@check
+def incr_family(r, args):
+    r.delete("py:n")
+    assert r.incr("py:n") == 1
+    assert r.incrby("py:n", 10) == 11
+    assert r.decr("py:n") == 10
+    assert r.decrby("py:n", 20) == -10
+    assert r.get("py:n") == b"-10"
+    r.set("py:n", "9223372036854775807")
+    expect_error(redis.ResponseError, r.incr, "py:n", text="increment or decrement would overflow")
+    r.set("py:n", "abc")
+    expect_error(redis.ResponseError, r.incr, "py:n", text="value is not an integer or out of range")
+
+
+@check
+def incrbyfloat(r, args):
+    r.delete("py:f")
+    assert r.incrbyfloat("py:f", 1.5) == 1.5
+    assert r.incrbyfloat("py:f", 2.25) == 3.75
+    assert r.get("py:f") == b"3.75"
+    r.set("py:f", "10")
+    assert r.incrbyfloat("py:f", -0.5) == 9.5
+    r.set("py:f", "abc")
+    expect_error(redis.ResponseError, r.incrbyfloat, "py:f", 1.0, text="value is not a valid float")
+
+
+@check
+def mset_mget(r, args):
+    mapping = {"py:m:%d" % i: "v%d" % i for i in range(100)}
+    assert r.mset(mapping) is True
+    keys = list(mapping) + ["py:m:missing"]
+    values = r.mget(keys)
+    assert values[:100] == [("v%d" % i).encode() for i in range(100)]
+    assert values[100] is None
+    assert r.msetnx({"py:m:0": "x", "py:m:new": "y"}) is False
+    assert r.get("py:m:new") is None
+
+
+@check
+def append_strlen_getrange(r, args):
+    r.delete("py:s")
+    assert r.append("py:s", "hello") == 5
+    assert r.append("py:s", " world") == 11
+    assert r.strlen("py:s") == 11
+    assert r.getrange("py:s", 0, 4) == b"hello"
+    assert r.getrange("py:s", -5, -1) == b"world"
+
+
+@check
+def expiry_ex_px_ttl(r, args):
+    r.set("py:ex", "v", ex=100)
+    assert 0 < r.ttl("py:ex") <= 100
+    r.set("py:px", "v", px=100000)
+    assert 0 < r.pttl("py:px") <= 100000
+    assert r.ttl("py:missing") == -2
+    r.set("py:plain", "v")
+    assert r.ttl("py:plain") == -1
+    assert r.expire("py:plain", 50) is True
+    assert 0 < r.ttl("py:plain") <= 50
+    assert r.persist("py:plain") is True
+    assert r.ttl("py:plain") == -1
+    assert r.expire("py:missing", 10) is False
+
+
+@check
+def expiry_keepttl(r, args):
+    r.set("py:keep", "a", ex=100)
+    r.set("py:keep", "b", keepttl=True)
+    assert r.get("py:keep") == b"b"
+    assert 0 < r.ttl("py:keep") <= 100
+    r.set("py:keep", "c")
+    assert r.ttl("py:keep") == -1
+
+
+@check
+def expiry_happens(r, args):
+    start = time.monotonic()
+    r.set("py:short", "v", px=50)
+    assert wait_until(lambda: r.get("py:short") is None, 5.0), "the key never expired"
+    assert time.monotonic() - start >= 0.05, "the key expired early"
+    assert r.exists("py:short") == 0
+
+
+@check
+def response_errors(r, args):
+    expect_error(redis.ResponseError, r.expire, "py:k", "abc",
+                 text="value is not an integer or out of range")
+    expect_error(redis.ResponseError, r.set, "py:k", "v", ex=0,
+                 text="invalid expire time in 'set' command")
+    expect_error(redis.ResponseError, r.execute_command, "GET",
+                 text="wrong number of arguments for 'get' command")
+    e = expect_error(redis.ResponseError, r.execute_command, "NOSUCHCMD", "a",
+                     text="unknown command 'NOSUCHCMD'")
+    assert not isinstance(e, redis.exceptions.AuthenticationError)
+    expect_error(redis.ResponseError, r.execute_command, "SET", "a", "b", "NX", "XX",
+                 text="syntax error")
+    # The connection is still usable after errors.
+    assert r.ping() is True
+
+
+@check
+def data_error_client_side(r, args):
+    expect_error(redis.DataError, r.set, "py:k", {"a": 1})
+    expect_error(redis.DataError, r.set, "py:k", None)
+
+
+@check
+def connection_pool_threads(r, args):
+    pool = redis.ConnectionPool(host="127.0.0.1", port=args.port, max_connections=8)
+    client = redis.Redis(connection_pool=pool)
+    client.delete("py:pool")
+    errors = []
+
+    def worker():
+        try:
+            for _ in range(200):
+                client.incr("py:pool")
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert client.get("py:pool") == b"1600"
+    assert pool._created_connections <= 8
+    pool.disconnect()
+
+
+@check
+def pipeline_transaction(r, args):
+    r.delete("py:tx")
+    pipe = r.pipeline(transaction=True)
+    pipe.set("py:tx", 1).incr("py:tx").incrby("py:tx", 5).get("py:tx")
+    assert pipe.execute() == [True, 2, 7, b"7"]
+
+
+@check
+def pipeline_no_transaction(r, args):
+    pipe = r.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.set("py:pl:%d" % i, i)
+    for i in range(1000):
+        pipe.get("py:pl:%d" % i)
+    res = pipe.execute()
+    assert res[:1000] == [True] * 1000
+    assert res[1000:] == [str(i).encode() for i in range(1000)]
+
+
+@check
+def pipeline_errors_in_place(r, args):
+    r.set("py:notint", "abc")
+    pipe = r.pipeline(transaction=False)
+    pipe.set("py:pe", "1").incr("py:notint").get("py:pe")
+    res = pipe.execute(raise_on_error=False)
+    assert res[0] is True and res[2] == b"1"
+    assert isinstance(res[1], redis.ResponseError)
+
+
+@check
+def watch_aborts_transaction(r, args):
+    other = redis.Redis(host="127.0.0.1", port=args.port)
+    r.set("py:w", "1")
+    with r.pipeline() as pipe:
+        pipe.watch("py:w")
+        other.set("py:w", "2")
+        pipe.multi()
+        pipe.set("py:w", "3")
+        expect_error(redis.WatchError, pipe.execute)
+    assert r.get("py:w") == b"2"
+
+    def txn(p):
+        value = int(p.get("py:w"))
+        p.multi()
+        p.set("py:w", value + 1)
+
+    assert r.transaction(txn, "py:w") == [True]
+    assert r.get("py:w") == b"3"
+    other.close()
+
+
+@check
+def transaction_with_queued_error(r, args):
+    r.set("py:q", "0")
+    pipe = r.pipeline(transaction=True)
+    pipe.set("py:q", "1")
+    pipe.execute_command("NOSUCHCMD")
+    # redis-py reports the queued command's error rather than EXECABORT.
+    expect_error(redis.ResponseError, pipe.execute, text="unknown command 'NOSUCHCMD'")
+    assert r.get("py:q") == b"0"
+
+
+@check
+def scan_iter_finds_all(r, args):
+    pipe = r.pipeline(transaction=False)
+    for i in range(1000):
+        pipe.set("py:scan:%d" % i, "x")
+    pipe.execute()
+    found = set(r.scan_iter(match="py:scan:*", count=100))
+    assert found == {("py:scan:%d" % i).encode() for i in range(1000)}, len(found)
+    assert set(r.keys("py:scan:99*")) == {b"py:scan:99"} | {
+        ("py:scan:99%d" % i).encode() for i in range(10)}
+
+
+@check
+def dbsize_and_type(r, args):
+    r.set("py:t", "v")
+    assert r.type("py:t") == b"string"
+    assert r.type("py:missing") == b"none"
+    assert r.dbsize() > 0
+
+
+@check
+def auth_errors(r, args):
+    if not args.auth_port:
+        raise AssertionError("no --auth-port given")
+    noauth = redis.Redis(host="127.0.0.1", port=args.auth_port)
+    expect_error(redis.exceptions.AuthenticationError, noauth.get, "a",
+                 text="Authentication required")
+    wrong = redis.Redis(host="127.0.0.1", port=args.auth_port, password="wrong-" + args.password)
+    # redis-py 4.3 maps NOAUTH to AuthenticationError but leaves WRONGPASS a ResponseError.
+    expect_error((redis.exceptions.AuthenticationError, redis.ResponseError), wrong.ping,
+                 text="WRONGPASS invalid username-password pair or user is disabled.")
+    good = redis.Redis(host="127.0.0.1", port=args.auth_port, password=args.password)
+    assert good.ping() is True
+    assert good.set("py:auth", "yes") is True
+    assert good.get("py:auth") == b"yes"
+    # AUTH against a server without a password is a plain ResponseError.
+    expect_error(redis.ResponseError, r.execute_command, "AUTH", "x",
+                 text="called without any password configured")
+    for c in (noauth, wrong, good):
+        c.close()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--auth-port", type=int, default=0)
+    parser.add_argument("--password", default="")
+    args = parser.parse_args()
+    r = redis.Redis(host="127.0.0.1", port=args.port, socket_timeout=10)
+    for fn in CHECKS:
+        try:
+            fn(r, args)
+        except Exception as exc:
+            RESULTS["failed"] += 1
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            print("not ok - %s: %s: %s (line %d)" % (fn.__name__, type(exc).__name__, exc,
+                                                     where.lineno), flush=True)
+        else:
+            RESULTS["passed"] += 1
+            print("ok - %s" % fn.__name__, flush=True)
+    print("python: %d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
+    return 0 if RESULTS["failed"] == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
