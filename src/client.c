@@ -347,6 +347,33 @@ static void dispatch_reject(struct client *c, struct command *cmd)
         cmd->failed_calls++;
 }
 
+int client_redirect(struct client *c, int slot)
+{
+    struct consensus *cs = c->srv->cs;
+    const char *addr;
+    if (consensus_accepts(cs))
+        return 0;
+    uint64_t leader = consensus_leader(cs, &addr);
+    struct buf *out = client_reply_buf(c);
+    if (c->srv->shutting_down)
+        reply_error(out, "TRYAGAIN server is shutting down");
+    else if (leader != 0 && addr != NULL)
+        reply_errorf(out, "MOVED %d %s", slot, addr);
+    else if (leader != 0)
+        reply_errorf(out, "CLUSTERDOWN The cluster is down: the address of leader %llu is not known yet",
+                     (unsigned long long)leader);
+    else
+        reply_error(out, "CLUSTERDOWN The cluster is down: no leader is known");
+    return 1;
+}
+
+/* The hash slot named in a MOVED reply for REQ: its first key's, or 0. */
+static int request_slot(const struct command *cmd, const struct request *req)
+{
+    int k = command_first_key(cmd, req);
+    return k < 0 ? 0 : (int)util_keyslot(req->argv[k], req->len[k]);
+}
+
 void client_dispatch(struct client *c, struct request *req)
 {
     struct server *srv = c->srv;
@@ -373,6 +400,9 @@ void client_dispatch(struct client *c, struct request *req)
         client_queue(c, req);
         return;
     }
+    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE;
+    if (((cmd->flags & CMD_WRITE) || consistent) && client_redirect(c, request_slot(cmd, req)))
+        goto done;
     if (cmd->flags & CMD_WRITE) {
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
             cmd->failed_calls++;
@@ -381,7 +411,7 @@ void client_dispatch(struct client *c, struct request *req)
         consensus_write(srv->cs, c, req);
         return;
     }
-    if ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE) {
+    if (consistent) {
         consensus_read(srv->cs, c, cmd, req);
         return;
     }

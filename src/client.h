@@ -87,6 +87,10 @@ void client_resume(struct client *c);
  * command now, a read through the consensus read path, or a write proposed. Takes REQ. */
 void client_dispatch(struct client *c, struct request *req);
 
+/* When this node cannot take writes or consistent reads (not the leader), reply to C with
+ * -MOVED SLOT <leader>, -CLUSTERDOWN or -TRYAGAIN and return 1; else return 0. */
+int client_redirect(struct client *c, int slot);
+
 /* Forget the MULTI state and watched keys of C. */
 void client_multi_reset(struct client *c);
 void client_unwatch(struct client *c);

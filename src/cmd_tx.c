@@ -131,13 +131,22 @@ void cmd_exec(struct exec_ctx *ctx, struct request *req)
         reply_error(ctx->out, "EXECABORT Transaction discarded because of previous errors.");
         return;
     }
+    int consistent = srv->cfg->read_consistency == READ_LINEARIZABLE;
+    int has_writes = 0;
+    for (int i = 0; i < c->nqueued; i++)
+        has_writes |= (command_lookup(c->queued[i]->argv[0], c->queued[i]->len[0])->flags & CMD_WRITE) != 0;
+    if ((has_writes || consistent) && client_redirect(c, 0)) {
+        client_multi_reset(c);
+        client_unwatch(c);
+        return;
+    }
     struct request *t = txn_build(ctx, c, &writes);
     client_multi_reset(c);
     client_unwatch(c);
     struct command *txn = command_lookup("__txn", 5);
     if (writes)
         consensus_write(srv->cs, c, t);
-    else if (srv->cfg->read_consistency == READ_LINEARIZABLE)
+    else if (consistent)
         consensus_read(srv->cs, c, txn, t);
     else {
         command_exec(txn, ctx, t);

@@ -1,6 +1,7 @@
-/* Ordering and replication of writes and consistent reads. Writes are batched: the requests
- * that arrive while earlier entries are in flight go into the next entry. Reads wait for the
- * next entry proposed after their arrival to be applied. Replies go to each client in the
+/* Replication of writes and consistent reads through canonical/raft. Writes are batched: the
+ * requests that arrive while entries are in flight go into the next entry (one raft_apply per
+ * batch, a few entries in flight). Reads wait for the next entry proposed after their arrival
+ * (a write batch, or one shared barrier) to be applied. Replies go to each client in the
  * order it sent its requests. */
 #ifndef CONCORDKV_CONSENSUS_H
 #define CONCORDKV_CONSENSUS_H
@@ -13,33 +14,92 @@ struct client;
 struct command;
 struct request;
 
+#define CONSENSUS_MAX_INFLIGHT 4
+
 struct consensus_stats {
     long long entries_proposed;
     long long commands_proposed;
     long long barriers;
     long long reads;
+    long long leader_changes;
+    long long timeouts;
+    long long unknown_outcomes;
+    long long io_errors;
+    long long last_batch_size;
+    long long max_batch_size;
+};
+
+enum consensus_role { ROLE_UNAVAILABLE, ROLE_FOLLOWER, ROLE_CANDIDATE, ROLE_LEADER };
+enum consensus_member { MEMBER_STANDBY, MEMBER_VOTER, MEMBER_SPARE, MEMBER_NONE };
+
+/* One server of the current raft configuration, with its replicated addresses. */
+struct consensus_node {
+    uint64_t id;
+    char raft_addr[64];
+    char resp_addr[64]; /* "" when not known yet */
+    char admin_addr[64];
+    int member;         /* enum consensus_member */
+    int leader;
+};
+
+/* Raft progress figures for INFO and /metrics. */
+struct consensus_info {
+    uint64_t id;
+    int role;           /* enum consensus_role */
+    int ready;          /* leader whose election barrier has been applied */
+    uint64_t term;
+    uint64_t leader_id;
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t last_index;
+    uint64_t snapshot_index;
+    int voters;
+    int inflight;
+    int queued;
 };
 
 struct consensus;
 
-/* Create the consensus layer of SRV (which owns it). Returns NULL with ERR on failure. */
+/* Create the raft instance of SRV: open dir, bootstrap when the options say so and dir
+ * holds no state, start. Returns NULL with a message in ERR on failure. */
 struct consensus *consensus_new(struct server *srv, char *err, size_t errlen);
-/* Free; answers every pending request with an error. consensus_free(NULL) is a no-op. */
+/* Free; answers every pending request with an error. consensus_free(NULL) is a no-op.
+ * Call after consensus_shutdown's callback ran (or when consensus_new's server never ran). */
 void consensus_free(struct consensus *cs);
+/* Stop: answer what is queued, transfer leadership away if this node leads a cluster of more
+ * than one voter, then close raft. DONE runs once raft is closed. */
+void consensus_shutdown(struct consensus *cs, void (*done)(struct server *srv));
 
 /* Propose the validated, deterministic write REQ of client C (the consensus takes REQ); its
  * reply, produced by apply, goes to C in order. C may be NULL for the server's own writes
- * (active expiry). */
+ * (active expiry). Only when consensus_accepts() is true. */
 void consensus_write(struct consensus *cs, struct client *c, struct request *req);
 /* Run the read REQ (CMD's handler) for C once the next entry proposed after now is applied;
- * the consensus takes REQ. */
+ * the consensus takes REQ. Only when consensus_accepts() is true. */
 void consensus_read(struct consensus *cs, struct client *c, const struct command *cmd,
                     struct request *req);
-/* Propose what has been queued since the last flush. The server calls it from the event
- * loop after consensus_write/consensus_read asked for it (server_want_flush). */
+/* Propose what has been queued since the last flush (the server runs it from the loop after
+ * consensus_write/consensus_read asked for it). */
 void consensus_flush(struct consensus *cs);
-/* True when this node may propose (the leader; always true for the local engine). */
+/* Answer requests older than request-timeout; called by the server's cron. */
+void consensus_cron(struct consensus *cs);
+
+/* True when this node is the leader (requests are accepted; they are served once the
+ * election barrier is applied). */
+int consensus_accepts(const struct consensus *cs);
+/* True when this node is the leader and its election barrier has been applied. */
 int consensus_is_leader(const struct consensus *cs);
+/* The known leader's id (0 if none) and RESP address (NULL if not known). */
+uint64_t consensus_leader(const struct consensus *cs, const char **resp_addr);
+
+/* Run libuv's ready work without blocking; returns uv_backend_timeout() (ms, -1 none). */
+int consensus_pump(struct consensus *cs);
+int consensus_backend_fd(const struct consensus *cs);
+
+void consensus_get_info(const struct consensus *cs, struct consensus_info *info);
+/* Fill up to MAX nodes of the current configuration; returns how many there are. */
+int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max);
 const struct consensus_stats *consensus_stats(const struct consensus *cs);
+const char *consensus_role_name(int role);
 
 #endif

@@ -1,9 +1,17 @@
 /* The replicated state machine: decode an entry, run each command's handler against the
- * keyspace with the entry's clock and index, collect the replies. Deterministic: no clock,
- * no randomness, no configuration. */
+ * keyspace with the entry's clock and index, collect the replies; keep the nodes' addresses;
+ * snapshot and restore. Apply is deterministic: no clock, no randomness, no configuration. */
 #include "fsm.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <raft.h>
 
 #include "command.h"
 #include "entry.h"
@@ -11,13 +19,15 @@
 #include "log.h"
 
 #define FSM_MAX_ARGS_STACK 16
+#define SNAP_MAGIC "CKSNAP01"
+#define SNAP_END 0x454e44534e41504bULL
 
 void fsm_init(struct fsm *f, struct kv_store *kv)
 {
+    memset(f, 0, sizeof(*f));
     f->kv = kv;
-    f->last_applied = 0;
     f->rng = 0x2545f4914f6cdd1dULL;
-    f->commands_applied = 0;
+    f->snap_fd = -1;
 }
 
 void fsm_result_free(struct fsm_result *r)
@@ -28,6 +38,25 @@ void fsm_result_free(struct fsm_result *r)
     free(r->ends);
     free(r);
 }
+
+void fsm_close(struct fsm *f)
+{
+    fsm_result_free(f->last);
+    f->last = NULL;
+    free(f->nodes);
+    f->nodes = NULL;
+    f->nnodes = 0;
+    if (f->snap_fd >= 0)
+        close(f->snap_fd);
+    if (f->snap_pid > 0) {
+        kill(f->snap_pid, SIGKILL);
+        waitpid(f->snap_pid, NULL, 0);
+    }
+    f->snap_fd = -1;
+    f->snap_pid = 0;
+}
+
+/* ---- apply ---- */
 
 /* Run one decoded record; its reply is appended to CTX->out. */
 static void apply_record(struct exec_ctx *ctx, struct request *req)
@@ -45,42 +74,102 @@ static void apply_record(struct exec_ctx *ctx, struct request *req)
         cmd->failed_calls++;
 }
 
+/* Decode the next record of ER into a request whose arrays are STACK_* when they fit.
+ * Returns the argc, 0 at the end, -1 if corrupt. */
+static int next_record(struct entry_reader *er, struct request *req, char **stack_argv,
+                       size_t *stack_len)
+{
+    int argc = entry_reader_peek_argc(er);
+    if (argc <= 0)
+        return argc;
+    req->argc = req->cap = argc;
+    req->argv = argc <= FSM_MAX_ARGS_STACK ? stack_argv : xmalloc(sizeof(char *) * (size_t)argc);
+    req->len = argc <= FSM_MAX_ARGS_STACK ? stack_len : xmalloc(sizeof(size_t) * (size_t)argc);
+    if (entry_reader_next(er, argc, req->argv, req->len) != argc) {
+        if (req->argv != stack_argv) {
+            free(req->argv);
+            free(req->len);
+        }
+        return -1;
+    }
+    return argc;
+}
+
+static void release_record(struct request *req, char **stack_argv)
+{
+    if (req->argv != stack_argv) {
+        free(req->argv);
+        free(req->len);
+    }
+}
+
 static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_result *r,
                            uint64_t index)
 {
     char *stack_argv[FSM_MAX_ARGS_STACK];
     size_t stack_len[FSM_MAX_ARGS_STACK];
+    struct request req;
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .index = index, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng,
     };
     r->ends = xmalloc(sizeof(size_t) * (er->h.count ? er->h.count : 1));
     for (;;) {
-        int argc = entry_reader_peek_argc(er);
+        int argc = next_record(er, &req, stack_argv, stack_len);
         if (argc <= 0) {
             if (argc < 0)
                 log_warning("apply: corrupt record in entry %llu", (unsigned long long)index);
             break;
         }
-        char **argv = argc <= FSM_MAX_ARGS_STACK ? stack_argv : xmalloc(sizeof(char *) * (size_t)argc);
-        size_t *len = argc <= FSM_MAX_ARGS_STACK ? stack_len : xmalloc(sizeof(size_t) * (size_t)argc);
-        if (entry_reader_next(er, argc, argv, len) != argc) {
-            log_warning("apply: corrupt record in entry %llu", (unsigned long long)index);
-            if (argv != stack_argv) {
-                free(argv);
-                free(len);
-            }
-            break;
-        }
-        struct request req = {.argc = argc, .cap = argc, .argv = argv, .len = len};
         apply_record(&ctx, &req);
         if (r->n < er->h.count)
             r->ends[r->n++] = r->out.len;
         f->commands_applied++;
-        if (argv != stack_argv) {
-            free(argv);
-            free(len);
+        release_record(&req, stack_argv);
+    }
+}
+
+static struct fsm_node *node_slot(struct fsm *f, uint64_t id, int create)
+{
+    for (int i = 0; i < f->nnodes; i++)
+        if (f->nodes[i].id == id)
+            return &f->nodes[i];
+    if (!create)
+        return NULL;
+    f->nodes = xrealloc(f->nodes, sizeof(*f->nodes) * (size_t)(f->nnodes + 1));
+    struct fsm_node *n = &f->nodes[f->nnodes++];
+    memset(n, 0, sizeof(*n));
+    n->id = id;
+    return n;
+}
+
+const struct fsm_node *fsm_node(const struct fsm *f, uint64_t id)
+{
+    return node_slot((struct fsm *)f, id, 0);
+}
+
+/* Node records: "set" id resp admin, or "del" id. */
+static void apply_nodes(struct fsm *f, struct entry_reader *er)
+{
+    char *stack_argv[FSM_MAX_ARGS_STACK];
+    size_t stack_len[FSM_MAX_ARGS_STACK];
+    struct request req;
+    while (next_record(er, &req, stack_argv, stack_len) > 0) {
+        long long id;
+        if (req.argc >= 2 && util_parse_ll(req.argv[1], req.len[1], &id) == 0 && id > 0) {
+            if (util_eq_nocase(req.argv[0], req.len[0], "set") && req.argc == 4) {
+                struct fsm_node *n = node_slot(f, (uint64_t)id, 1);
+                snprintf(n->resp, sizeof(n->resp), "%s", req.argv[2]);
+                snprintf(n->admin, sizeof(n->admin), "%s", req.argv[3]);
+            } else if (util_eq_nocase(req.argv[0], req.len[0], "del")) {
+                struct fsm_node *n = node_slot(f, (uint64_t)id, 0);
+                if (n) {
+                    *n = f->nodes[f->nnodes - 1];
+                    f->nnodes--;
+                }
+            }
         }
+        release_record(&req, stack_argv);
     }
 }
 
@@ -100,8 +189,329 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
         buf_init(&r->out);
         apply_commands(f, &er, r, index);
         break;
+    case ENTRY_NODE:
+        apply_nodes(f, &er);
+        break;
     default:
         break;
     }
     return r;
+}
+
+/* ---- snapshots: serialization ---- */
+
+static void put_u64(struct buf *b, uint64_t v)
+{
+    unsigned char le[8];
+    for (int i = 0; i < 8; i++)
+        le[i] = (unsigned char)(v >> (8 * i));
+    buf_append(b, le, 8);
+}
+
+static void put_str(struct buf *b, const char *s, size_t len)
+{
+    put_u64(b, len);
+    buf_append(b, s, len);
+}
+
+struct snap_writer {
+    struct buf *b;
+    int fd;      /* when >= 0, the buffer is flushed to FD as it fills */
+    int failed;
+};
+
+static void writer_flush(struct snap_writer *w)
+{
+    size_t off = 0;
+    while (w->fd >= 0 && off < w->b->len && !w->failed) {
+        ssize_t n = write(w->fd, w->b->data + off, w->b->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            w->failed = 1;
+        else
+            off += (size_t)n;
+    }
+    if (w->fd >= 0)
+        w->b->len = 0;
+}
+
+static void snap_entry(void *priv, const struct kv_entry *e)
+{
+    struct snap_writer *w = priv;
+    put_str(w->b, kv_entry_key(e), e->klen);
+    put_str(w->b, kv_entry_val(e), e->vlen);
+    put_u64(w->b, (uint64_t)e->expire_ms);
+    put_u64(w->b, e->mod_index);
+    if (w->fd >= 0 && w->b->len >= 1 << 20)
+        writer_flush(w);
+}
+
+static void serialize_to(struct fsm *f, struct snap_writer *w)
+{
+    struct buf *b = w->b;
+    buf_append(b, SNAP_MAGIC, 8);
+    put_u64(b, f->last_applied);
+    put_u64(b, kv_flush_index(f->kv));
+    uint64_t *tomb = kv_tombstones(f->kv);
+    for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
+        put_u64(b, tomb[i]);
+    put_u64(b, (uint64_t)f->nnodes);
+    for (int i = 0; i < f->nnodes; i++) {
+        put_u64(b, f->nodes[i].id);
+        put_str(b, f->nodes[i].resp, strlen(f->nodes[i].resp));
+        put_str(b, f->nodes[i].admin, strlen(f->nodes[i].admin));
+    }
+    put_u64(b, kv_size(f->kv));
+    kv_foreach(f->kv, snap_entry, w);
+    put_u64(b, SNAP_END);
+    writer_flush(w);
+}
+
+void fsm_serialize(struct fsm *f, struct buf *out)
+{
+    struct snap_writer w = {out, -1, 0};
+    serialize_to(f, &w);
+}
+
+struct snap_reader {
+    const unsigned char *p, *end;
+    int bad;
+};
+
+static uint64_t get_u64(struct snap_reader *r)
+{
+    uint64_t v = 0;
+    if (r->end - r->p < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[i] << (8 * i);
+    r->p += 8;
+    return v;
+}
+
+static const char *get_str(struct snap_reader *r, size_t *len)
+{
+    uint64_t n = get_u64(r);
+    if (r->bad || n > (uint64_t)(r->end - r->p)) {
+        r->bad = 1;
+        return NULL;
+    }
+    const char *s = (const char *)r->p;
+    r->p += n;
+    *len = (size_t)n;
+    return s;
+}
+
+/* Check that BUF is a whole, well-formed snapshot before touching the state. */
+static int snapshot_valid(const void *buf, size_t len)
+{
+    struct snap_reader r = {buf, (const unsigned char *)buf + len, 0};
+    size_t l;
+    if (len < 8 || memcmp(buf, SNAP_MAGIC, 8) != 0)
+        return 0;
+    r.p += 8;
+    for (int i = 0; i < 2 + KV_TOMBSTONE_SLOTS; i++)
+        get_u64(&r);
+    uint64_t nn = get_u64(&r);
+    for (uint64_t i = 0; i < nn && !r.bad; i++) {
+        get_u64(&r);
+        get_str(&r, &l);
+        get_str(&r, &l);
+    }
+    uint64_t nk = get_u64(&r);
+    for (uint64_t i = 0; i < nk && !r.bad; i++) {
+        get_str(&r, &l);
+        get_str(&r, &l);
+        get_u64(&r);
+        get_u64(&r);
+    }
+    return !r.bad && get_u64(&r) == SNAP_END && !r.bad && r.p == r.end;
+}
+
+int fsm_restore(struct fsm *f, const void *buf, size_t len)
+{
+    struct snap_reader r = {buf, (const unsigned char *)buf + len, 0};
+    size_t kl = 0, vl = 0, al = 0;
+    if (!snapshot_valid(buf, len))
+        return -1;
+    r.p += 8;
+    kv_flush(f->kv, 0);
+    f->last_applied = get_u64(&r);
+    kv_set_flush_index(f->kv, get_u64(&r));
+    uint64_t *tomb = kv_tombstones(f->kv);
+    for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
+        tomb[i] = get_u64(&r);
+    f->nnodes = 0;
+    uint64_t nn = get_u64(&r);
+    for (uint64_t i = 0; i < nn; i++) {
+        struct fsm_node *n = node_slot(f, get_u64(&r), 1);
+        const char *s = get_str(&r, &al);
+        snprintf(n->resp, sizeof(n->resp), "%.*s", (int)al, s);
+        s = get_str(&r, &al);
+        snprintf(n->admin, sizeof(n->admin), "%.*s", (int)al, s);
+    }
+    uint64_t nk = get_u64(&r);
+    for (uint64_t i = 0; i < nk; i++) {
+        const char *k = get_str(&r, &kl);
+        const char *v = get_str(&r, &vl);
+        int64_t expire = (int64_t)get_u64(&r);
+        uint64_t mod = get_u64(&r);
+        kv_set(f->kv, k, kl, v, vl, expire, mod);
+    }
+    return 0;
+}
+
+/* ---- canonical/raft FSM (version 3) ---- */
+
+static int fsm_on_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
+{
+    struct fsm *f = rf->data;
+    /* Results nobody took (this node did not propose the entry) are dropped here. */
+    fsm_result_free(f->last);
+    f->last = fsm_apply(f, buf->base, buf->len, f->last_applied + 1);
+    *result = f->last;
+    return 0;
+}
+
+struct fsm_result *fsm_take_result(struct fsm *f, void *result)
+{
+    if (result != NULL && result == f->last)
+        f->last = NULL;
+    return result;
+}
+
+/* On the loop: fork a child that writes the state to a pipe. The child sees the state as of
+ * this instant (copy-on-write), so apply may go on at once. */
+static int fsm_on_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fsm *f = rf->data;
+    int fds[2];
+
+    *bufs = NULL;
+    *n_bufs = 0;
+    if ((f->snapshot_busy && f->snapshot_busy(f->busy_arg)) || f->snap_pid > 0)
+        return RAFT_BUSY;
+    if (pipe2(fds, O_CLOEXEC) != 0)
+        return RAFT_BUSY;
+    f->snap_start_us = util_mono_us();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        f->snapshot_failures++;
+        return RAFT_BUSY;
+    }
+    if (pid == 0) {
+        struct buf b;
+        buf_init(&b);
+        close(fds[0]);
+        struct snap_writer w = {&b, fds[1], 0};
+        serialize_to(f, &w);
+        _exit(w.failed ? 1 : 0);
+    }
+    close(fds[1]);
+    f->snap_pid = pid;
+    f->snap_fd = fds[0];
+    return 0;
+}
+
+/* On the thread pool: collect what the child wrote. */
+static int fsm_on_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fsm *f = rf->data;
+    size_t cap = 1 << 20, len = 0;
+    char *data = raft_malloc(cap);
+    int status = 0, rv = 0;
+
+    for (;;) {
+        if (data == NULL) {
+            rv = RAFT_NOMEM;
+            break;
+        }
+        if (cap - len < 65536) {
+            char *bigger = raft_realloc(data, cap * 2);
+            if (bigger == NULL) {
+                raft_free(data);
+                data = NULL;
+                continue;
+            }
+            data = bigger;
+            cap *= 2;
+        }
+        ssize_t n = read(f->snap_fd, data + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rv = RAFT_IOERR;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(f->snap_fd);
+    f->snap_fd = -1;
+    while (waitpid(f->snap_pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    f->snap_pid = 0;
+    if (rv == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0))
+        rv = RAFT_IOERR;
+    if (rv != 0) {
+        raft_free(data);
+        return rv;
+    }
+    *bufs = raft_malloc(sizeof(struct raft_buffer));
+    if (*bufs == NULL) {
+        raft_free(data);
+        return RAFT_NOMEM;
+    }
+    (*bufs)[0].base = data;
+    (*bufs)[0].len = len;
+    *n_bufs = 1;
+    return 0;
+}
+
+/* Back on the loop once raft has stored the snapshot (or given up). */
+static int fsm_on_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct fsm *f = rf->data;
+    if (*bufs != NULL) {
+        f->snapshots++;
+        f->last_snapshot_bytes = (*bufs)[0].len;
+        for (unsigned i = 0; i < *n_bufs; i++)
+            raft_free((*bufs)[i].base);
+        raft_free(*bufs);
+    } else {
+        f->snapshot_failures++;
+    }
+    f->last_snapshot_us = util_mono_us() - f->snap_start_us;
+    *bufs = NULL;
+    *n_bufs = 0;
+    return 0;
+}
+
+static int fsm_on_restore(struct raft_fsm *rf, struct raft_buffer *buf)
+{
+    struct fsm *f = rf->data;
+    if (fsm_restore(f, buf->base, buf->len) != 0) {
+        log_warning("snapshot restore failed: malformed snapshot of %zu bytes", buf->len);
+        return RAFT_MALFORMED;
+    }
+    f->restores++;
+    log_notice("restored a snapshot: %zu keys, %zu bytes", kv_size(f->kv), buf->len);
+    raft_free(buf->base);
+    return 0;
+}
+
+void fsm_raft_init(struct fsm *f, struct raft_fsm *rf)
+{
+    memset(rf, 0, sizeof(*rf));
+    rf->version = 3;
+    rf->data = f;
+    rf->apply = fsm_on_apply;
+    rf->snapshot = fsm_on_snapshot;
+    rf->snapshot_async = fsm_on_snapshot_async;
+    rf->snapshot_finalize = fsm_on_snapshot_finalize;
+    rf->restore = fsm_on_restore;
 }

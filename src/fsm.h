@@ -1,19 +1,47 @@
 /* The replicated state machine: applies log entries to the keyspace, deterministically, on
- * every node. Never reads the clock or local configuration: the entry carries its clock. */
+ * every node, and snapshots/restores it. Never reads the clock or local configuration: the
+ * entry carries its clock. */
 #ifndef CONCORDKV_FSM_H
 #define CONCORDKV_FSM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "util.h"
 
 struct kv_store;
+struct raft_fsm;
+
+#define FSM_ADDR_MAX 64
+
+/* A node's client-facing addresses, replicated so that any node can name the leader's. */
+struct fsm_node {
+    uint64_t id;
+    char resp[FSM_ADDR_MAX];  /* ip:port of its RESP listener */
+    char admin[FSM_ADDR_MAX]; /* ip:port of its admin listener, "" if none */
+};
 
 struct fsm {
     struct kv_store *kv;     /* not owned */
-    uint64_t last_applied;   /* log index of the last applied entry */
-    uint64_t rng;            /* for commands that need randomness at apply (none today) */
+    /* Number of commands entries applied: the "index" recorded as each key's mod_index and
+     * compared by WATCH. The same on every node for the same log; part of the snapshot. */
+    uint64_t last_applied;
+    uint64_t rng;
     long long commands_applied;
+    struct fsm_node *nodes;
+    int nnodes;
+    struct fsm_result *last; /* result of the last apply until the apply callback takes it */
+    /* snapshots */
+    int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */
+    void *busy_arg;
+    pid_t snap_pid;
+    int snap_fd;
+    int64_t snap_start_us;
+    long long snapshots;
+    long long snapshot_failures;
+    int64_t last_snapshot_us; /* duration of the last snapshot */
+    size_t last_snapshot_bytes;
+    long long restores;
 };
 
 /* The replies of one applied commands entry: reply i is OUT[ends[i-1] .. ends[i]). */
@@ -24,10 +52,25 @@ struct fsm_result {
 };
 
 void fsm_init(struct fsm *f, struct kv_store *kv);
-/* Apply the entry BUF (LEN bytes) at log INDEX. Returns the replies (the caller frees them
- * with fsm_result_free), or NULL for an entry that yields none. Never fails: a command that
- * fails yields an error reply; an undecodable entry is logged and skipped. */
+void fsm_close(struct fsm *f);
+/* Apply the entry BUF (LEN bytes) as commands entry number INDEX. Returns the replies (the
+ * caller frees them with fsm_result_free), or NULL for an entry that yields none. Never
+ * fails: a command that fails yields an error reply; an undecodable entry is skipped. */
 struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_t index);
 void fsm_result_free(struct fsm_result *r);
+
+/* Fill RF as canonical/raft's FSM (version 3: the snapshot is written by a forked child,
+ * collected on the thread pool, so the loop never stalls in proportion to the keyspace). */
+void fsm_raft_init(struct fsm *f, struct raft_fsm *rf);
+/* Take ownership of RESULT, the result an apply callback received (NULL-safe). */
+struct fsm_result *fsm_take_result(struct fsm *f, void *result);
+
+/* Serialize the whole state into OUT / restore it from BUF. Restore returns 0 or -1 (the
+ * state is then unchanged). Used by snapshots and tests. */
+void fsm_serialize(struct fsm *f, struct buf *out);
+int fsm_restore(struct fsm *f, const void *buf, size_t len);
+
+/* Node metadata. */
+const struct fsm_node *fsm_node(const struct fsm *f, uint64_t id);
 
 #endif

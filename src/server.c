@@ -102,6 +102,28 @@ static void server_on_flush(evutil_socket_t fd, short what, void *arg)
     consensus_flush(srv->cs);
 }
 
+/* libuv inside libevent: run what is ready without blocking, then arm the timer for
+ * libuv's next deadline (or run again at once when it has more ready work). */
+static void server_on_uv(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    int timeout = consensus_pump(srv->cs);
+    if (timeout == 0) {
+        event_active(srv->uv_kick_ev, EV_TIMEOUT, 0);
+    } else if (timeout > 0) {
+        struct timeval tv = {timeout / 1000, (timeout % 1000) * 1000};
+        evtimer_add(srv->uv_timer_ev, &tv);
+    } else {
+        evtimer_del(srv->uv_timer_ev);
+    }
+}
+
+void server_kick(struct server *srv)
+{
+    if (srv->uv_kick_ev)
+        event_active(srv->uv_kick_ev, EV_TIMEOUT, 0);
+}
+
 void server_want_flush(struct server *srv)
 {
     event_active(srv->flush_ev, EV_TIMEOUT, 0);
@@ -140,15 +162,28 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     server_active_expire(srv);
+    consensus_cron(srv->cs);
     kv_rehash_step(srv->kv, 100);
+}
+
+static void server_on_closed(struct server *srv)
+{
+    event_base_loopbreak(srv->base);
 }
 
 static void server_on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct server *srv = arg;
+    if (srv->shutting_down) {
+        log_warning("received a second signal: exiting now");
+        event_base_loopbreak(srv->base);
+        return;
+    }
     log_notice("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     srv->shutting_down = 1;
-    event_base_loopbreak(srv->base);
+    /* Stop taking new clients; answer the rest once raft is closed. */
+    event_del(srv->listen_ev);
+    consensus_shutdown(srv->cs, server_on_closed);
 }
 
 int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
@@ -169,14 +204,19 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
-    srv->cs = consensus_new(srv, err, errlen);
-    if (srv->cs == NULL)
-        return -1;
     srv->listen_fd = listen_tcp(cfg->bind, (int)cfg->port, err, errlen);
     if (srv->listen_fd < 0)
         return -1;
     srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
     event_add(srv->listen_ev, NULL);
+    srv->cs = consensus_new(srv, err, errlen);
+    if (srv->cs == NULL || err[0] != '\0')
+        return -1;
+    srv->uv_io_ev = event_new(srv->base, consensus_backend_fd(srv->cs), EV_READ | EV_PERSIST, server_on_uv, srv);
+    srv->uv_timer_ev = evtimer_new(srv->base, server_on_uv, srv);
+    srv->uv_kick_ev = event_new(srv->base, -1, 0, server_on_uv, srv);
+    event_add(srv->uv_io_ev, NULL);
+    server_kick(srv);
     srv->flush_ev = event_new(srv->base, -1, 0, server_on_flush, srv);
     srv->cron_ev = event_new(srv->base, -1, EV_PERSIST, server_on_cron, srv);
     struct timeval tv = {0, CRON_INTERVAL_MS * 1000};
@@ -201,6 +241,13 @@ void server_close(struct server *srv)
         client_free(srv->clients);
     consensus_free(srv->cs);
     srv->cs = NULL;
+    fsm_close(&srv->fsm);
+    if (srv->uv_io_ev)
+        event_free(srv->uv_io_ev);
+    if (srv->uv_timer_ev)
+        event_free(srv->uv_timer_ev);
+    if (srv->uv_kick_ev)
+        event_free(srv->uv_kick_ev);
     if (srv->listen_ev)
         event_free(srv->listen_ev);
     if (srv->listen_fd >= 0)

@@ -29,6 +29,7 @@ struct server {
     struct event *listen_ev;
     struct event *cron_ev;
     struct event *flush_ev;
+    struct event *uv_io_ev, *uv_timer_ev, *uv_kick_ev; /* libuv pumped inside libevent */
     struct event *sig_ev[2];
     struct kv_store *kv;
     struct fsm fsm;
@@ -51,6 +52,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
 int server_run(struct server *srv);
 void server_close(struct server *srv);
 
+/* Run libuv (raft) once the current batch of events is handled: after any raft_* call. */
+void server_kick(struct server *srv);
 /* Ask for consensus_flush to run once the current batch of events is handled. */
 void server_want_flush(struct server *srv);
 /* Remember that C has output to write; written before the loop sleeps again. */
