@@ -508,6 +508,16 @@ void cmd_info(struct exec_ctx *ctx, struct request *req)
             buf_append_str(&b, "\r\n");
         info_stats(&b, srv);
     }
+    if (want_section(req, "replication", 1)) {
+        if (b.len)
+            buf_append_str(&b, "\r\n");
+        info_replication(&b, srv);
+    }
+    if (want_section(req, "raft", 1)) {
+        if (b.len)
+            buf_append_str(&b, "\r\n");
+        info_raft(&b, srv);
+    }
     if (want_section(req, "commandstats", 2)) {
         if (b.len)
             buf_append_str(&b, "\r\n");

@@ -75,7 +75,8 @@ static struct command command_rows[] = {
     {"time",       cmd_time,        NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Return the current server time"},
     {"lastsave",   cmd_lastsave,    NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Get the UNIX time stamp of the last successful save to disk"},
     {"config",     cmd_config,      NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for server configuration commands"},
-    {"debug",      cmd_debug,       NULL,             -2, R | CMD_ADMIN,    0, 0, 0,  "server", "A container for debugging commands"},
+    {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
+    {"cluster",    cmd_cluster,     NULL,             -2, L,                0, 0, 0,  "cluster", "A container for cluster commands"},
 
     {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
     {"exec",       cmd_exec,        NULL,             1,  L | CMD_TX,       0, 0, 0,  "transactions", "Execute all commands issued after MULTI"},

@@ -90,5 +90,10 @@ cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
     cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
+/* Cluster (cmd_cluster.c): */
+cmd_proc cmd_cluster;
+/* INFO sections rendered by cmd_cluster.c. */
+void info_replication(struct buf *b, struct server *srv);
+void info_raft(struct buf *b, struct server *srv);
 
 #endif

@@ -1,0 +1,229 @@
+/* CLUSTER subcommands in Redis Cluster's shapes (the leader is the master of every slot, the
+ * other voters its replicas) and the replication and raft sections of INFO. Read-only views
+ * of consensus state; membership changes live in cluster.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "command.h"
+#include "config.h"
+#include "consensus.h"
+#include "fsm.h"
+#include "kv.h"
+#include "server.h"
+
+#define MAX_NODES 64
+
+static int arg_is(const struct request *req, int i, const char *s)
+{
+    return i < req->argc && util_eq_nocase(req->argv[i], req->len[i], s);
+}
+
+/* Redis names nodes with 40 hex digits; ours encode the raft id. */
+static void node_name(char out[41], uint64_t id)
+{
+    snprintf(out, 41, "%040llx", (unsigned long long)id);
+}
+
+/* Split "ip:port" into IP (at least 48 bytes) and *PORT; 0, or -1 when malformed. */
+static int split_addr(const char *addr, char *ip, int *port)
+{
+    const char *colon = strrchr(addr, ':');
+    if (colon == NULL || colon - addr >= 48)
+        return -1;
+    memcpy(ip, addr, (size_t)(colon - addr));
+    ip[colon - addr] = '\0';
+    *port = atoi(colon + 1);
+    return 0;
+}
+
+static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
+{
+    struct buf b;
+    uint64_t self = (uint64_t)ctx->srv->cfg->id;
+    uint64_t leader = consensus_leader(ctx->srv->cs, NULL);
+    char name[41], lname[41];
+    struct consensus_info info;
+
+    consensus_get_info(ctx->srv->cs, &info);
+    node_name(lname, leader);
+    buf_init(&b);
+    for (int i = 0; i < n; i++) {
+        char ip[48] = "", raft_ip[48] = "";
+        int port = 0, raft_port = 0;
+        const struct consensus_node *nd = &nodes[i];
+        int known = nd->resp_addr[0] && split_addr(nd->resp_addr, ip, &port) == 0;
+        split_addr(nd->raft_addr, raft_ip, &raft_port);
+        node_name(name, nd->id);
+        buf_printf(&b, "%s %s:%d@%d %s%s%s%s %s 0 0 %llu connected%s\n", name, known ? ip : raft_ip,
+                   port, raft_port, nd->id == self ? "myself," : "",
+                   nd->leader ? "master" : "slave", known ? "" : ",noaddr",
+                   nd->member == MEMBER_VOTER ? "" : ",nofailover",
+                   nd->leader || leader == 0 ? "-" : lname, (unsigned long long)info.term,
+                   nd->leader ? " 0-16383" : "");
+    }
+    reply_bulk(ctx->out, b.data ? b.data : "", b.len);
+    buf_close(&b);
+}
+
+static void reply_slot_node(struct buf *out, const struct consensus_node *nd)
+{
+    char ip[48] = "", name[41];
+    int port = 0;
+    split_addr(nd->resp_addr, ip, &port);
+    node_name(name, nd->id);
+    reply_array(out, 3);
+    reply_bulk_cstr(out, ip);
+    reply_int(out, port);
+    reply_bulk_cstr(out, name);
+}
+
+static void cluster_slots(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
+{
+    const struct consensus_node *leader = NULL;
+    int replicas = 0;
+    for (int i = 0; i < n; i++) {
+        if (nodes[i].leader && nodes[i].resp_addr[0])
+            leader = &nodes[i];
+        else if (nodes[i].resp_addr[0] && nodes[i].member == MEMBER_VOTER)
+            replicas++;
+    }
+    if (leader == NULL) {
+        reply_array(ctx->out, 0);
+        return;
+    }
+    reply_array(ctx->out, 1);
+    reply_array(ctx->out, 3 + replicas);
+    reply_int(ctx->out, 0);
+    reply_int(ctx->out, 16383);
+    reply_slot_node(ctx->out, leader);
+    for (int i = 0; i < n; i++)
+        if (&nodes[i] != leader && nodes[i].resp_addr[0] && nodes[i].member == MEMBER_VOTER)
+            reply_slot_node(ctx->out, &nodes[i]);
+}
+
+static void cluster_info(struct exec_ctx *ctx, int n)
+{
+    struct consensus_info info;
+    struct buf b;
+    consensus_get_info(ctx->srv->cs, &info);
+    int ok = info.leader_id != 0;
+    buf_init(&b);
+    buf_printf(&b, "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
+                   "cluster_slots_ok:%d\r\ncluster_slots_pfail:0\r\ncluster_slots_fail:%d\r\n"
+                   "cluster_known_nodes:%d\r\ncluster_size:1\r\ncluster_current_epoch:%llu\r\n"
+                   "cluster_my_epoch:%llu\r\nraft_leader_id:%llu\r\nraft_voters:%d\r\n",
+               ok ? "ok" : "fail", ok ? 16384 : 0, ok ? 0 : 16384, n, (unsigned long long)info.term,
+               (unsigned long long)info.term, (unsigned long long)info.leader_id, info.voters);
+    reply_bulk(ctx->out, b.data, b.len);
+    buf_close(&b);
+}
+
+static void cluster_leader(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!nodes[i].leader)
+            continue;
+        reply_array(ctx->out, 4);
+        reply_int(ctx->out, (long long)nodes[i].id);
+        reply_bulk_cstr(ctx->out, nodes[i].raft_addr);
+        reply_bulk_cstr(ctx->out, nodes[i].resp_addr);
+        reply_bulk_cstr(ctx->out, nodes[i].admin_addr);
+        return;
+    }
+    reply_error(ctx->out, "CLUSTERDOWN The cluster is down: no leader is known");
+}
+
+void cmd_cluster(struct exec_ctx *ctx, struct request *req)
+{
+    struct consensus_node nodes[MAX_NODES];
+    int n = consensus_nodes(ctx->srv->cs, nodes, MAX_NODES);
+    if (n > MAX_NODES)
+        n = MAX_NODES;
+
+    if (arg_is(req, 1, "info") && req->argc == 2) {
+        cluster_info(ctx, n);
+    } else if (arg_is(req, 1, "myid") && req->argc == 2) {
+        char name[41];
+        node_name(name, (uint64_t)ctx->srv->cfg->id);
+        reply_bulk_cstr(ctx->out, name);
+    } else if (arg_is(req, 1, "nodes") && req->argc == 2) {
+        cluster_nodes(ctx, nodes, n);
+    } else if (arg_is(req, 1, "slots") && req->argc == 2) {
+        cluster_slots(ctx, nodes, n);
+    } else if (arg_is(req, 1, "keyslot") && req->argc == 3) {
+        reply_int(ctx->out, util_keyslot(req->argv[2], req->len[2]));
+    } else if (arg_is(req, 1, "leader") && req->argc == 2) {
+        cluster_leader(ctx, nodes, n);
+    } else if (arg_is(req, 1, "help")) {
+        reply_array(ctx->out, 4);
+        reply_simple(ctx->out, "CLUSTER <subcommand> [<arg> ...]. Subcommands are:");
+        reply_simple(ctx->out, "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,");
+        reply_simple(ctx->out, "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],");
+        reply_simple(ctx->out, "HELP");
+    } else if (arg_is(req, 1, "info") || arg_is(req, 1, "myid") || arg_is(req, 1, "nodes") ||
+               arg_is(req, 1, "slots") || arg_is(req, 1, "keyslot") || arg_is(req, 1, "leader")) {
+        reply_errorf(ctx->out, "ERR wrong number of arguments for 'cluster|%s' command", req->argv[1]);
+    } else {
+        reply_errorf(ctx->out, "ERR unknown subcommand '%.128s'. Try CLUSTER HELP.", req->argv[1]);
+    }
+}
+
+void info_replication(struct buf *b, struct server *srv)
+{
+    struct consensus_node nodes[MAX_NODES];
+    struct consensus_info info;
+    const char *leader_addr;
+    int n = consensus_nodes(srv->cs, nodes, MAX_NODES);
+    consensus_get_info(srv->cs, &info);
+    consensus_leader(srv->cs, &leader_addr);
+
+    buf_append_str(b, "# Replication\r\n");
+    if (info.role == ROLE_LEADER) {
+        int k = 0;
+        buf_printf(b, "role:master\r\nconnected_slaves:%d\r\n", n > 0 ? n - 1 : 0);
+        for (int i = 0; i < n && i < MAX_NODES; i++) {
+            char ip[48] = "";
+            int port = 0;
+            if (nodes[i].id == info.id)
+                continue;
+            split_addr(nodes[i].resp_addr[0] ? nodes[i].resp_addr : nodes[i].raft_addr, ip, &port);
+            buf_printf(b, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++, ip,
+                       nodes[i].resp_addr[0] ? port : 0, (unsigned long long)info.commit_index);
+        }
+    } else {
+        char ip[48] = "";
+        int port = 0;
+        if (leader_addr)
+            split_addr(leader_addr, ip, &port);
+        buf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n",
+                   ip, port, info.leader_id ? "up" : "down");
+    }
+    buf_printf(b, "master_repl_offset:%llu\r\n", (unsigned long long)info.applied_index);
+}
+
+void info_raft(struct buf *b, struct server *srv)
+{
+    struct consensus_info info;
+    const struct consensus_stats *st = consensus_stats(srv->cs);
+    consensus_get_info(srv->cs, &info);
+    buf_printf(b, "# Raft\r\nraft_id:%llu\r\nraft_state:%s\r\nraft_ready:%d\r\nraft_term:%llu\r\n"
+                  "raft_leader_id:%llu\r\nraft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
+                  "raft_last_index:%llu\r\nraft_snapshot_index:%llu\r\nraft_voters:%d\r\n"
+                  "raft_entries_proposed:%lld\r\nraft_commands_proposed:%lld\r\nraft_barriers:%lld\r\n"
+                  "raft_last_batch_size:%lld\r\nraft_max_batch_size:%lld\r\nraft_inflight:%d\r\n"
+                  "raft_queued:%d\r\nraft_leader_changes:%lld\r\nraft_timeouts:%lld\r\n"
+                  "raft_unknown_outcomes:%lld\r\nraft_snapshots:%lld\r\nraft_snapshot_failures:%lld\r\n"
+                  "raft_last_snapshot_ms:%.3f\r\nraft_last_snapshot_bytes:%zu\r\nraft_restores:%lld\r\n"
+                  "read_consistency:%s\r\n",
+               (unsigned long long)info.id, consensus_role_name(info.role), info.ready,
+               (unsigned long long)info.term, (unsigned long long)info.leader_id,
+               (unsigned long long)info.commit_index, (unsigned long long)info.applied_index,
+               (unsigned long long)info.last_index, (unsigned long long)info.snapshot_index,
+               info.voters, st->entries_proposed, st->commands_proposed, st->barriers,
+               st->last_batch_size, st->max_batch_size, info.inflight, info.queued,
+               st->leader_changes, st->timeouts, st->unknown_outcomes, srv->fsm.snapshots,
+               srv->fsm.snapshot_failures, srv->fsm.last_snapshot_us / 1000.0,
+               srv->fsm.last_snapshot_bytes, srv->fsm.restores,
+               srv->cfg->read_consistency == READ_STALE ? "stale" : "linearizable");
+}
