@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "cluster.h"
 #include "command.h"
 #include "consensus.h"
 #include "kv.h"
@@ -349,13 +350,19 @@ static void dispatch_reject(struct client *c, struct command *cmd)
 
 int client_redirect(struct client *c, int slot)
 {
-    struct consensus *cs = c->srv->cs;
-    const char *addr;
-    if (consensus_accepts(cs))
+    if (consensus_accepts(c->srv->cs))
         return 0;
-    uint64_t leader = consensus_leader(cs, &addr);
-    struct buf *out = client_reply_buf(c);
-    if (c->srv->shutting_down)
+    server_reply_redirect(c->srv, slot, client_reply_buf(c));
+    return 1;
+}
+
+void server_reply_redirect(struct server *srv, int slot, struct buf *out)
+{
+    const char *addr;
+    uint64_t leader = consensus_leader(srv->cs, &addr);
+    if (cluster_removed(srv))
+        reply_error(out, "ERR this node has been removed from the cluster; it no longer serves data");
+    else if (srv->shutting_down)
         reply_error(out, "TRYAGAIN server is shutting down");
     else if (leader != 0 && addr != NULL)
         reply_errorf(out, "MOVED %d %s", slot, addr);
@@ -364,7 +371,6 @@ int client_redirect(struct client *c, int slot)
                      (unsigned long long)leader);
     else
         reply_error(out, "CLUSTERDOWN The cluster is down: no leader is known");
-    return 1;
 }
 
 /* The hash slot named in a MOVED reply for REQ: its first key's, or 0. */
@@ -401,6 +407,10 @@ void client_dispatch(struct client *c, struct request *req)
         return;
     }
     int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE;
+    if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
+        server_reply_redirect(srv, 0, client_reply_buf(c));
+        goto done;
+    }
     if (((cmd->flags & CMD_WRITE) || consistent) && client_redirect(c, request_slot(cmd, req)))
         goto done;
     if (cmd->flags & CMD_WRITE) {

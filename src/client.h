@@ -90,6 +90,9 @@ void client_dispatch(struct client *c, struct request *req);
 /* When this node cannot take writes or consistent reads (not the leader), reply to C with
  * -MOVED SLOT <leader>, -CLUSTERDOWN or -TRYAGAIN and return 1; else return 0. */
 int client_redirect(struct client *c, int slot);
+/* Append to OUT the error telling a client where to go instead of this node: -MOVED SLOT
+ * <leader>, -CLUSTERDOWN, -TRYAGAIN (shutting down), or the removed-node error. */
+void server_reply_redirect(struct server *srv, int slot, struct buf *out);
 
 /* Forget the MULTI state and watched keys of C. */
 void client_multi_reset(struct client *c);

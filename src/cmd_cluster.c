@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client.h"
+#include "cluster.h"
 #include "command.h"
+#include "log.h"
 #include "config.h"
 #include "consensus.h"
 #include "fsm.h"
@@ -134,8 +137,96 @@ static void cluster_leader(struct exec_ctx *ctx, struct consensus_node *nodes, i
     reply_error(ctx->out, "CLUSTERDOWN The cluster is down: no leader is known");
 }
 
+/* Redis error prefixes for the outcomes of membership changes. */
+static void reply_cluster_status(struct buf *out, int status, const char *msg)
+{
+    switch (status) {
+    case CLUSTER_OK: reply_ok(out); break;
+    case CLUSTER_EDUPID: reply_errorf(out, "DUPID %s", msg); break;
+    case CLUSTER_EDUPADDR: reply_errorf(out, "DUPADDR %s", msg); break;
+    case CLUSTER_ENOID: reply_errorf(out, "NOSUCHNODE %s", msg); break;
+    case CLUSTER_EBUSY: reply_errorf(out, "TRYAGAIN %s", msg); break;
+    case CLUSTER_ETIMEOUT: reply_errorf(out, "TIMEOUT %s", msg); break;
+    default: reply_errorf(out, "ERR %s", msg); break;
+    }
+}
+
+static void on_cluster_done(void *arg, int status, const char *msg)
+{
+    struct slot *s = arg;
+    reply_cluster_status(&s->out, status, msg);
+    slot_done(s);
+}
+
+static int parse_id(const struct request *req, int i, uint64_t *id)
+{
+    long long v;
+    if (i >= req->argc || util_parse_ll(req->argv[i], req->len[i], &v) != 0 || v < 0)
+        return -1;
+    *id = (uint64_t)v;
+    return 0;
+}
+
+/* ADDNODE, DELNODE, TRANSFER, SETNODE: run on the leader, answered when the change is over. */
+static void cluster_change(struct exec_ctx *ctx, struct request *req)
+{
+    struct server *srv = ctx->srv;
+    struct client *c = ctx->client;
+    char msg[300];
+    uint64_t id = 0;
+    int rc;
+    int add = arg_is(req, 1, "addnode"), del = arg_is(req, 1, "delnode");
+    int transfer = arg_is(req, 1, "transfer"), setnode = arg_is(req, 1, "setnode");
+
+    if ((add && (req->argc < 4 || req->argc > 6)) || (del && req->argc != 3) ||
+        (transfer && req->argc > 3) || (setnode && (req->argc < 4 || req->argc > 5))) {
+        reply_errorf(ctx->out, "ERR wrong number of arguments for 'cluster|%s' command", req->argv[1]);
+        return;
+    }
+    if ((req->argc > 2 && parse_id(req, 2, &id) != 0) || ((add || del || setnode) && id == 0)) {
+        reply_error(ctx->out, "ERR node id must be a positive integer");
+        return;
+    }
+    if (client_redirect(c, 0))
+        return;
+    struct slot *s = client_defer(c);
+    if (add)
+        rc = cluster_add(srv, id, req->argv[3], req->argc > 4 ? req->argv[4] : NULL,
+                         req->argc > 5 ? req->argv[5] : NULL, on_cluster_done, s, msg, sizeof(msg));
+    else if (del)
+        rc = cluster_remove(srv, id, on_cluster_done, s, msg, sizeof(msg));
+    else if (transfer)
+        rc = cluster_transfer(srv, id, on_cluster_done, s, msg, sizeof(msg));
+    else
+        rc = cluster_set_node(srv, id, req->argv[3], req->argc > 4 ? req->argv[4] : NULL,
+                              on_cluster_done, s, msg, sizeof(msg));
+    if (rc == CLUSTER_ENOTLEADER) {
+        server_reply_redirect(srv, 0, &s->out);
+        slot_done(s);
+    } else if (rc != 0) {
+        reply_cluster_status(&s->out, rc > 0 ? CLUSTER_OK : rc, msg);
+        slot_done(s);
+    }
+}
+
 void cmd_cluster(struct exec_ctx *ctx, struct request *req)
 {
+    if (arg_is(req, 1, "addnode") || arg_is(req, 1, "delnode") || arg_is(req, 1, "transfer") ||
+        arg_is(req, 1, "setnode")) {
+        cluster_change(ctx, req);
+        return;
+    }
+    if (arg_is(req, 1, "removed") && req->argc == 3) {
+        uint64_t id;
+        if (parse_id(req, 2, &id) == 0 && id == (uint64_t)ctx->srv->cfg->id) {
+            cluster_mark_removed(ctx->srv);
+            reply_ok(ctx->out);
+        } else {
+            reply_error(ctx->out, "ERR that is not this node's id");
+        }
+        return;
+    }
+
     struct consensus_node nodes[MAX_NODES];
     int n = consensus_nodes(ctx->srv->cs, nodes, MAX_NODES);
     if (n > MAX_NODES)

@@ -46,6 +46,8 @@ struct batch {
     int nreads, reads_cap;
     int64_t created_us;
     int timed_out;
+    void (*done)(void *arg, int status); /* node-metadata entries proposed by cluster.c */
+    void *done_arg;
     union {
         struct raft_apply apply;
         struct raft_barrier barrier;
@@ -141,19 +143,26 @@ static void batch_answer(struct batch *b, const char *write_msg, const char *rea
         }
 }
 
+/* Answer B with MSG and free it; it was never applied. */
+static void batch_drop(struct batch *b, const char *msg)
+{
+    batch_answer(b, msg, msg);
+    if (b->done)
+        b->done(b->done_arg, RAFT_NOTLEADER);
+    batch_free(b);
+}
+
 /* Drop every batch not yet proposed, answering it with MSG (it was never applied). */
 static void fail_queued(struct consensus *cs, const char *msg)
 {
     if (cs->open) {
-        batch_answer(cs->open, msg, msg);
-        batch_free(cs->open);
+        batch_drop(cs->open, msg);
         cs->open = NULL;
     }
     while (cs->queued.head) {
         struct batch *b = cs->queued.head;
         list_remove(&cs->queued, b);
-        batch_answer(b, msg, msg);
-        batch_free(b);
+        batch_drop(b, msg);
     }
 }
 
@@ -258,6 +267,8 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
             cs->stats.io_errors++;
         batch_answer(b, status == RAFT_SHUTDOWN ? MSG_SHUTDOWN : MSG_UNKNOWN, MSG_NOT_PROPOSED);
     }
+    if (b->done)
+        b->done(b->done_arg, status);
     fsm_result_free(r);
     batch_free(b);
     server_want_flush(cs->srv);
@@ -306,8 +317,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
     }
     if (rv != 0) {
         log_verbose("propose failed: %s", raft_strerror(rv));
-        batch_answer(b, MSG_NOT_PROPOSED, MSG_NOT_PROPOSED);
-        batch_free(b);
+        batch_drop(b, MSG_NOT_PROPOSED);
         return rv;
     }
     list_push(&cs->inflight, b);
@@ -335,20 +345,50 @@ void consensus_flush(struct consensus *cs)
 
 /* ---- leadership ---- */
 
+/* A node-metadata batch: "set" ID RESP ADMIN, or "del" ID when RESP is NULL. */
+static struct batch *node_batch(struct consensus *cs, uint64_t id, const char *resp, const char *admin)
+{
+    char ids[24];
+    struct batch *b = batch_new(cs, ENTRY_NODE);
+    snprintf(ids, sizeof(ids), "%llu", (unsigned long long)id);
+    if (resp) {
+        char *argv[] = {"set", ids, (char *)resp, (char *)(admin ? admin : "")};
+        size_t len[] = {3, strlen(ids), strlen(resp), admin ? strlen(admin) : 0};
+        entry_builder_add(&b->eb, 4, argv, len);
+    } else {
+        char *argv[] = {"del", ids};
+        size_t len[] = {3, strlen(ids)};
+        entry_builder_add(&b->eb, 2, argv, len);
+    }
+    return b;
+}
+
+void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp, const char *admin,
+                            void (*done)(void *arg, int status), void *arg)
+{
+    struct batch *b = node_batch(cs, id, resp, admin);
+    b->done = done;
+    b->done_arg = arg;
+    seal_open(cs);
+    list_push(&cs->queued, b);
+    server_want_flush(cs->srv);
+}
+
+struct raft *consensus_raft(struct consensus *cs)
+{
+    return cs->raft_open && !cs->closed ? &cs->raft : NULL;
+}
+
 static void propose_election_entry(struct consensus *cs)
 {
     struct config *cfg = cs->srv->cfg;
-    char id[24], resp[64], admin[64];
-    struct batch *b = batch_new(cs, ENTRY_NODE);
-    snprintf(id, sizeof(id), "%lld", cfg->id);
+    char resp[64], admin[64];
     snprintf(resp, sizeof(resp), "%s:%lld", cfg->bind, cfg->port);
     if (cfg->admin_port > 0)
         snprintf(admin, sizeof(admin), "%s:%lld", cfg->bind, cfg->admin_port);
     else
         admin[0] = '\0';
-    char *argv[] = {"set", id, resp, admin};
-    size_t len[] = {3, strlen(id), strlen(resp), strlen(admin)};
-    entry_builder_add(&b->eb, 4, argv, len);
+    struct batch *b = node_batch(cs, (uint64_t)cfg->id, resp, admin);
     b->election = 1;
     /* It goes first: nothing is served before it is applied. */
     b->next = cs->queued.head;
@@ -416,9 +456,7 @@ void consensus_cron(struct consensus *cs)
         if (b->created_us < limit && !b->election) {
             list_remove(&cs->queued, b);
             cs->stats.timeouts++;
-            batch_answer(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied",
-                         MSG_TIMEOUT_READ);
-            batch_free(b);
+            batch_drop(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied");
         }
     }
     for (struct batch *b = cs->inflight.head; b; b = b->next) {
@@ -674,8 +712,7 @@ void consensus_free(struct consensus *cs)
         while (cs->inflight.head) {
             struct batch *b = cs->inflight.head;
             list_remove(&cs->inflight, b);
-            batch_answer(b, MSG_SHUTDOWN, MSG_SHUTDOWN);
-            batch_free(b);
+            batch_drop(b, MSG_SHUTDOWN);
         }
     }
     uv_run(&cs->loop, UV_RUN_DEFAULT);

@@ -78,6 +78,12 @@ void consensus_write(struct consensus *cs, struct client *c, struct request *req
  * the consensus takes REQ. Only when consensus_accepts() is true. */
 void consensus_read(struct consensus *cs, struct client *c, const struct command *cmd,
                     struct request *req);
+/* Propose node metadata for ID (its RESP and admin addresses; RESP NULL deletes it). DONE, if
+ * not NULL, runs once with 0 when applied or a raft error code. */
+void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp, const char *admin,
+                            void (*done)(void *arg, int status), void *arg);
+/* The raft instance, for cluster.c's membership changes; NULL when closed. */
+struct raft *consensus_raft(struct consensus *cs);
 /* Propose what has been queued since the last flush (the server runs it from the loop after
  * consensus_write/consensus_read asked for it). */
 void consensus_flush(struct consensus *cs);

@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "client.h"
+#include "cluster.h"
 #include "command.h"
 #include "consensus.h"
 #include "kv.h"
@@ -163,6 +164,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     server_active_expire(srv);
     consensus_cron(srv->cs);
+    cluster_cron(srv);
     kv_rehash_step(srv->kv, 100);
 }
 
@@ -241,6 +243,7 @@ void server_close(struct server *srv)
         client_free(srv->clients);
     consensus_free(srv->cs);
     srv->cs = NULL;
+    cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     fsm_close(&srv->fsm);
     if (srv->uv_io_ev)
         event_free(srv->uv_io_ev);

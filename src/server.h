@@ -12,6 +12,7 @@ struct event;
 struct client;
 struct consensus;
 struct kv_store;
+struct cluster_state;
 
 struct server_stats {
     long long connections_received;
@@ -34,6 +35,7 @@ struct server {
     struct kv_store *kv;
     struct fsm fsm;
     struct consensus *cs;
+    struct cluster_state *cluster; /* membership work (cluster.c) */
     struct client *clients;  /* doubly linked */
     struct client *write_list; /* clients with replies to write */
     int nclients;

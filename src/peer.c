@@ -1,0 +1,132 @@
+/* One-shot RESP client on a libevent bufferevent, parsing replies with hiredis's redisReader.
+ * Used for node-to-node requests; nothing here touches the keyspace. */
+#include "peer.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <hiredis/hiredis.h>
+
+#include "server.h"
+#include "util.h"
+
+struct peer_req {
+    struct bufferevent *bev;
+    redisReader *reader;
+    peer_reply_fn *cb;
+    void *arg;
+    int skip;   /* replies to skip first (the AUTH reply) */
+    int done;
+};
+
+static void peer_finish(struct peer_req *p, const redisReply *reply, const char *err)
+{
+    if (!p->done) {
+        p->done = 1;
+        if (p->cb)
+            p->cb(p->arg, reply, err);
+    }
+    bufferevent_free(p->bev);
+    redisReaderFree(p->reader);
+    free(p);
+}
+
+static void peer_on_read(struct bufferevent *bev, void *arg)
+{
+    struct peer_req *p = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    char *data = (char *)evbuffer_pullup(in, (ssize_t)n);
+    redisReaderFeed(p->reader, data, n);
+    evbuffer_drain(in, n);
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(p->reader, &reply) != REDIS_OK) {
+            peer_finish(p, NULL, "protocol error in the peer's reply");
+            return;
+        }
+        if (reply == NULL)
+            return;
+        redisReply *r = reply;
+        if (p->skip > 0 && r->type != REDIS_REPLY_ERROR) {
+            p->skip--;
+            freeReplyObject(r);
+            continue;
+        }
+        peer_finish(p, r, NULL);
+        freeReplyObject(r);
+        return;
+    }
+}
+
+static void peer_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct peer_req *p = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    peer_finish(p, NULL, (what & BEV_EVENT_TIMEOUT) ? "timed out" : "connection failed or closed");
+}
+
+static void peer_on_connect_failed(evutil_socket_t fd, short what, void *arg)
+{
+    peer_finish(arg, NULL, "connection failed");
+}
+
+static void append_command(struct evbuffer *out, int argc, const char *const *argv)
+{
+    evbuffer_add_printf(out, "*%d\r\n", argc);
+    for (int i = 0; i < argc; i++) {
+        size_t len = strlen(argv[i]);
+        evbuffer_add_printf(out, "$%zu\r\n", len);
+        evbuffer_add(out, argv[i], len);
+        evbuffer_add(out, "\r\n", 2);
+    }
+}
+
+int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
+                 int timeout_ms, peer_reply_fn *cb, void *arg)
+{
+    struct sockaddr_in sin;
+    char ip[48];
+    const char *colon = strrchr(addr, ':');
+    long long port;
+
+    if (colon == NULL || colon - addr >= (long)sizeof(ip) ||
+        util_parse_ll(colon + 1, strlen(colon + 1), &port) != 0 || port <= 0 || port > 65535)
+        return -1;
+    memcpy(ip, addr, (size_t)(colon - addr));
+    ip[colon - addr] = '\0';
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+        return -1;
+
+    struct peer_req *p = xcalloc(1, sizeof(*p));
+    p->cb = cb;
+    p->arg = arg;
+    p->reader = redisReaderCreate();
+    p->bev = bufferevent_socket_new(srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(p->bev, peer_on_read, NULL, peer_on_event, p);
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(p->bev, &tv, &tv);
+    struct evbuffer *out = bufferevent_get_output(p->bev);
+    if (srv->cfg->requirepass) {
+        const char *auth[] = {"AUTH", srv->cfg->requirepass};
+        append_command(out, 2, auth);
+        p->skip = 1;
+    }
+    append_command(out, argc, argv);
+    bufferevent_enable(p->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        /* Report the failure on the next loop turn: callbacks never run inside this call. */
+        struct timeval now = {0, 0};
+        event_base_once(srv->base, -1, EV_TIMEOUT, peer_on_connect_failed, p, &now);
+    }
+    return 0;
+}
