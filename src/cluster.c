@@ -53,6 +53,7 @@ struct cluster_state {
     int64_t announce_next_us;
     int announce_inflight;
     int removed;
+    long long outcomes[CLUSTER_OUTCOMES];
 };
 
 static struct cluster_state *state_of(struct server *srv)
@@ -90,6 +91,7 @@ static void op_answer(struct cluster_state *cs, int status, const char *fmt, ...
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     log_notice("cluster: %s", msg);
+    cs->outcomes[status == CLUSTER_OK ? 0 : status == CLUSTER_ETIMEOUT ? 2 : 1]++;
     cs->cb(cs->arg, status, msg);
 }
 
@@ -216,8 +218,8 @@ static void on_added(struct raft_change *req, int status)
         server_kick(cs->srv);
 }
 
-int cluster_add(struct server *srv, uint64_t id, const char *raft_addr, const char *resp,
-                const char *admin, cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
+static int add_start(struct server *srv, uint64_t id, const char *raft_addr, const char *resp,
+                     const char *admin, cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
 {
     struct cluster_state *cs = state_of(srv);
     int rc;
@@ -339,8 +341,8 @@ static void remove_after_transfer(struct cluster_state *cs)
     }
 }
 
-int cluster_remove(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
-                   size_t msglen)
+static int remove_start(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
+                        size_t msglen)
 {
     struct cluster_state *cs = state_of(srv);
     int rc;
@@ -399,8 +401,8 @@ static void transfer_done(struct cluster_state *cs)
     op_end(cs);
 }
 
-int cluster_transfer(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
-                     size_t msglen)
+static int transfer_start(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg,
+                          char *msg, size_t msglen)
 {
     struct cluster_state *cs = state_of(srv);
     int rc;
@@ -445,8 +447,8 @@ static void on_setnode(void *arg, int status)
     op_end(cs);
 }
 
-int cluster_set_node(struct server *srv, uint64_t id, const char *resp, const char *admin,
-                     cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
+static int set_node_start(struct server *srv, uint64_t id, const char *resp, const char *admin,
+                          cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
 {
     struct cluster_state *cs = state_of(srv);
     int rc;
@@ -601,6 +603,45 @@ void cluster_cron(struct server *srv)
         join_step(srv, cs, now);
     if (!cs->removed)
         announce_step(srv, cs, now);
+}
+
+void cluster_change_counts(const struct server *srv, long long out[CLUSTER_OUTCOMES])
+{
+    memset(out, 0, sizeof(long long) * CLUSTER_OUTCOMES);
+    if (srv->cluster)
+        memcpy(out, srv->cluster->outcomes, sizeof(srv->cluster->outcomes));
+}
+
+/* Count a change refused before it started (bad arguments, not leader, busy...). */
+static int rejected(struct server *srv, int rc)
+{
+    if (rc < 0)
+        state_of(srv)->outcomes[3]++;
+    return rc;
+}
+
+int cluster_add(struct server *srv, uint64_t id, const char *raft_addr, const char *resp,
+                const char *admin, cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
+{
+    return rejected(srv, add_start(srv, id, raft_addr, resp, admin, cb, arg, msg, msglen));
+}
+
+int cluster_remove(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
+                   size_t msglen)
+{
+    return rejected(srv, remove_start(srv, id, cb, arg, msg, msglen));
+}
+
+int cluster_transfer(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
+                     size_t msglen)
+{
+    return rejected(srv, transfer_start(srv, id, cb, arg, msg, msglen));
+}
+
+int cluster_set_node(struct server *srv, uint64_t id, const char *resp, const char *admin,
+                     cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
+{
+    return rejected(srv, set_node_start(srv, id, resp, admin, cb, arg, msg, msglen));
 }
 
 int cluster_removed(const struct server *srv)

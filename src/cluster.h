@@ -53,4 +53,8 @@ void cluster_mark_removed(struct server *srv);
 const char *cluster_membership(const struct server *srv);
 void cluster_close(struct server *srv);
 
+/* Membership changes by outcome: ok, failed, timeout, rejected (refused at once). */
+#define CLUSTER_OUTCOMES 4
+void cluster_change_counts(const struct server *srv, long long out[CLUSTER_OUTCOMES]);
+
 #endif

@@ -45,6 +45,7 @@ struct batch {
     struct pending_read *reads;
     int nreads, reads_cap;
     int64_t created_us;
+    int64_t proposed_us;
     int timed_out;
     void (*done)(void *arg, int status); /* node-metadata entries proposed by cluster.c */
     void *done_arg;
@@ -254,6 +255,7 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
     struct consensus *cs = b->cs;
     list_remove(&cs->inflight, b);
     if (status == 0) {
+        histogram_observe(&cs->stats.commit_latency, (util_mono_us() - b->proposed_us) / 1e6);
         deliver_writes(b, r);
         run_reads(cs, b);
         if (b->election && cs->role == ROLE_LEADER) {
@@ -306,6 +308,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
             cs->stats.entries_proposed++;
             cs->stats.commands_proposed += b->nwrites;
             cs->stats.last_batch_size = b->nwrites;
+            histogram_observe(&cs->stats.batch_size, b->nwrites);
             if (b->nwrites > cs->stats.max_batch_size)
                 cs->stats.max_batch_size = b->nwrites;
         }
@@ -320,6 +323,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         batch_drop(b, MSG_NOT_PROPOSED);
         return rv;
     }
+    b->proposed_us = util_mono_us();
     list_push(&cs->inflight, b);
     return 0;
 }
@@ -594,6 +598,8 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
 
     cs->srv = srv;
     cs->role = ROLE_UNAVAILABLE;
+    histogram_init(&cs->stats.batch_size, metrics_batch_bounds);
+    histogram_init(&cs->stats.commit_latency, metrics_latency_bounds);
     uv_loop_init(&cs->loop);
     snprintf(cs->address, sizeof(cs->address), "%s:%lld", cfg->bind, cfg->raft_port);
     if (mkdir_p(cfg->dir) != 0) {

@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "metrics.h"
 
 struct server;
 struct client;
@@ -27,6 +28,8 @@ struct consensus_stats {
     long long io_errors;
     long long last_batch_size;
     long long max_batch_size;
+    struct histogram batch_size;     /* commands per entry */
+    struct histogram commit_latency; /* seconds from proposal to apply */
 };
 
 enum consensus_role { ROLE_UNAVAILABLE, ROLE_FOLLOWER, ROLE_CANDIDATE, ROLE_LEADER };

@@ -15,6 +15,7 @@
 
 #include <event2/event.h>
 
+#include "admin.h"
 #include "client.h"
 #include "cluster.h"
 #include "command.h"
@@ -219,6 +220,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->uv_kick_ev = event_new(srv->base, -1, 0, server_on_uv, srv);
     event_add(srv->uv_io_ev, NULL);
     server_kick(srv);
+    if (admin_start(srv, err, errlen) != 0)
+        return -1;
     srv->flush_ev = event_new(srv->base, -1, 0, server_on_flush, srv);
     srv->cron_ev = event_new(srv->base, -1, EV_PERSIST, server_on_cron, srv);
     struct timeval tv = {0, CRON_INTERVAL_MS * 1000};
@@ -239,6 +242,7 @@ int server_run(struct server *srv)
 
 void server_close(struct server *srv)
 {
+    admin_stop(srv);
     while (srv->clients)
         client_free(srv->clients);
     consensus_free(srv->cs);

@@ -13,6 +13,7 @@ struct client;
 struct consensus;
 struct kv_store;
 struct cluster_state;
+struct admin;
 
 struct server_stats {
     long long connections_received;
@@ -36,6 +37,7 @@ struct server {
     struct fsm fsm;
     struct consensus *cs;
     struct cluster_state *cluster; /* membership work (cluster.c) */
+    struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct client *clients;  /* doubly linked */
     struct client *write_list; /* clients with replies to write */
     int nclients;
