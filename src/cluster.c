@@ -480,7 +480,7 @@ static int self_in_configuration(struct server *srv)
 static void self_addresses(struct server *srv, char *raft, char *resp, char *admin)
 {
     struct config *cfg = srv->cfg;
-    snprintf(raft, 64, "%s:%lld", cfg->bind, cfg->raft_port);
+    consensus_raft_address(cfg, raft, 64);
     snprintf(resp, 64, "%s:%lld", cfg->bind, cfg->port);
     if (cfg->admin_port > 0)
         snprintf(admin, 64, "%s:%lld", cfg->bind, cfg->admin_port);

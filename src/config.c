@@ -37,6 +37,7 @@ static const struct option_def options[] = {
     {"port", OPT_INT, OFF(port), "6379", 1, 65535, NULL, 0, "RESP port"},
     {"raft-port", OPT_INT, OFF(raft_port), NULL, 1, 65535, NULL, 0, "raft transport port (default port + 10000)"},
     {"admin-port", OPT_INT, OFF(admin_port), NULL, 0, 65535, NULL, 0, "HTTP admin port (default port + 2000; 0 disables)"},
+    {"raft-advertise", OPT_STRING, OFF(raft_advertise), NULL, 0, 0, NULL, 0, "raft address other nodes reach this one at, if not bind:raft-port (e.g. behind a proxy)"},
     {"dir", OPT_STRING, OFF(dir), NULL, 0, 0, NULL, 0, "data directory (default ./concordkv-data/<id>)"},
     {"cluster", OPT_STRING, OFF(cluster), NULL, 0, 0, NULL, 0, "initial voters id@ip:raft-port,... (used only with an empty dir)"},
     {"join", OPT_STRING, OFF(join), NULL, 0, 0, NULL, 0, "ip:port of a member's RESP port to ask to add this node"},
@@ -214,7 +215,7 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
             return -1;
         }
         if (config_set(cfg, name, value, 0, why, sizeof(why)) != 0) {
-            char msg[400];
+            char msg[600];
             startup_error(name, value, why, msg, sizeof(msg));
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
             fclose(fp);
@@ -250,6 +251,15 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         char d[64];
         snprintf(d, sizeof(d), "./concordkv-data/%lld", cfg->id);
         cfg->dir = xstrdup(d);
+    }
+    if (cfg->raft_advertise) {
+        unsigned a, b, c, d, p;
+        char extra;
+        if (sscanf(cfg->raft_advertise, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &extra) != 5 ||
+            a > 255 || b > 255 || c > 255 || d > 255 || p == 0 || p > 65535) {
+            snprintf(err, errlen, "option 'raft-advertise': '%s' is not an IPv4 ip:port", cfg->raft_advertise);
+            return -1;
+        }
     }
     if (cfg->cluster && cfg->join) {
         snprintf(err, errlen, "option 'join': cannot be combined with 'cluster'");

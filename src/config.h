@@ -16,6 +16,7 @@ struct config {
     long long raft_port;  /* 0 until resolved: port + 10000 */
     long long admin_port; /* -1 until resolved: port + 2000; 0 disables */
     char *dir;            /* NULL until resolved: ./concordkv-data/<id> */
+    char *raft_advertise; /* raft address peers use, when not bind:raft-port (a proxy) */
     char *cluster;
     char *join;
     long long bootstrap;

@@ -601,7 +601,7 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
     histogram_init(&cs->stats.batch_size, metrics_batch_bounds);
     histogram_init(&cs->stats.commit_latency, metrics_latency_bounds);
     uv_loop_init(&cs->loop);
-    snprintf(cs->address, sizeof(cs->address), "%s:%lld", cfg->bind, cfg->raft_port);
+    consensus_raft_address(cfg, cs->address, sizeof(cs->address));
     if (mkdir_p(cfg->dir) != 0) {
         snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
         goto fail;
@@ -609,6 +609,15 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
     if ((rv = transport_init(&cs->transport, &cs->loop)) != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto fail;
+    }
+    if (cfg->raft_advertise) {
+        /* Peers connect to the advertised address; listen on our own. */
+        char bind_addr[64];
+        snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
+        if ((rv = raft_uv_tcp_set_bind_address(&cs->transport.tcp, bind_addr)) != 0) {
+            snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
+            goto fail_transport;
+        }
     }
     if ((rv = raft_uv_init(&cs->io, &cs->loop, cfg->dir, &cs->transport.outer)) != 0) {
         snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, cs->io.errmsg);
@@ -728,6 +737,14 @@ void consensus_free(struct consensus *cs)
 }
 
 /* ---- introspection ---- */
+
+void consensus_raft_address(const struct config *cfg, char *out, size_t len)
+{
+    if (cfg->raft_advertise)
+        snprintf(out, len, "%s", cfg->raft_advertise);
+    else
+        snprintf(out, len, "%s:%lld", cfg->bind, cfg->raft_port);
+}
 
 const char *consensus_role_name(int role)
 {

@@ -110,5 +110,8 @@ void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
 int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max);
 const struct consensus_stats *consensus_stats(const struct consensus *cs);
 const char *consensus_role_name(int role);
+/* This node's raft address as peers see it: raft-advertise, or bind:raft-port. */
+struct config;
+void consensus_raft_address(const struct config *cfg, char *out, size_t len);
 
 #endif
