@@ -249,6 +249,25 @@ static void run_reads(struct consensus *cs, struct batch *b)
     cs->stats.reads += b->nreads;
 }
 
+static void on_io_error_transfer(struct raft_transfer *req)
+{
+    struct consensus *cs = req->data;
+    log_warning("leadership handed over after a disk error");
+    server_kick(cs->srv);
+}
+
+/* canonical/raft 0.15 does not step down when its own disk fails: a leader that cannot
+ * write its log would keep the cluster stuck. Hand leadership to a healthy voter. */
+static void step_down_after_io_error(struct consensus *cs)
+{
+    log_warning("raft reported a disk error on this node");
+    if (cs->role != RAFT_LEADER || cs->raft.transfer != NULL || cs->shutting_down)
+        return;
+    cs->transfer.data = cs;
+    if (raft_transfer(&cs->raft, &cs->transfer, 0, on_io_error_transfer) == 0)
+        server_kick(cs->srv);
+}
+
 /* B's entry was applied (STATUS 0) or failed. */
 static void batch_complete(struct batch *b, int status, struct fsm_result *r)
 {
@@ -265,8 +284,10 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
     } else {
         if (b->nwrites > 0)
             cs->stats.unknown_outcomes++;
-        if (status == RAFT_IOERR)
+        if (status == RAFT_IOERR) {
             cs->stats.io_errors++;
+            step_down_after_io_error(cs);
+        }
         batch_answer(b, status == RAFT_SHUTDOWN ? MSG_SHUTDOWN : MSG_UNKNOWN, MSG_NOT_PROPOSED);
     }
     if (b->done)
