@@ -15,7 +15,7 @@ static void usage(FILE *fp)
             "line wins):\n");
     config_print_help(fp);
     fprintf(fp, "  --help                     print this help\n"
-                "  --version                  print the version\n");
+                "  --version                    print the version\n");
 }
 
 int main(int argc, char **argv)
