@@ -1,13 +1,741 @@
-/* The HTTP admin API: placeholder until the evhttp server lands. */
+/* The HTTP admin API on admin-port (libevent's evhttp, JSON with jansson): membership changes,
+ * status, health and Prometheus metrics. Runs on the server's loop and never blocks it: a
+ * membership change is answered from cluster.c's callback, whenever that comes. */
 #include "admin.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/http.h>
+#include <jansson.h>
+
+#include "cluster.h"
+#include "config.h"
+#include "consensus.h"
+#include "fsm.h"
+#include "kv.h"
+#include "log.h"
+#include "metrics.h"
 #include "server.h"
+#include "util.h"
+
+#define ADMIN_MAX_BODY (64 * 1024)          /* larger bodies get our JSON 413 */
+#define ADMIN_EVHTTP_MAX_BODY (1024 * 1024) /* past this, evhttp refuses on its own */
+#define ADMIN_TIMEOUT_S 10                  /* idle or half-sent requests are dropped */
+#define ADMIN_MSG_MAX 300
+
+enum admin_op { ADMIN_ADD, ADMIN_REMOVE, ADMIN_TRANSFER };
+
+/* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
+ * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
+struct pending {
+    struct pending *prev, *next;
+    struct admin *admin;
+    struct evhttp_request *req;
+    int starting;          /* cluster_* has not returned yet */
+    int sending;           /* the outcome is being written to the client */
+    int done;              /* the outcome arrived while starting */
+    int status;
+    char msg[ADMIN_MSG_MAX];
+};
+
+struct admin {
+    struct server *srv;
+    struct evhttp *http;
+    struct pending *pending; /* doubly linked */
+};
+
+typedef void admin_handler_fn(struct admin *a, struct evhttp_request *req);
+
+/* ---- replies ---- */
+
+static const char *reason_phrase(int code)
+{
+    switch (code) {
+    case 200: return "OK";
+    case 307: return "Temporary Redirect";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+/* Send BODY (emptied) with CODE. A HEAD request gets the headers only: evhttp 2.1 would
+ * send the body anyway. */
+static void send_reply(struct evhttp_request *req, int code, struct evbuffer *body)
+{
+    if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
+        char len[24];
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(body));
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
+        evbuffer_drain(body, evbuffer_get_length(body));
+    }
+    evhttp_send_reply(req, code, reason_phrase(code), body);
+}
+
+/* Answer REQ with CODE and the JSON OBJ (stolen). */
+static void reply_json(struct evhttp_request *req, int code, json_t *obj)
+{
+    struct evbuffer *body = evbuffer_new();
+    char *text = json_dumps(obj, JSON_COMPACT);
+
+    json_decref(obj);
+    if (text == NULL)
+        text = xstrdup("{\"error\":\"out of memory\"}");
+    evbuffer_add(body, text, strlen(text));
+    evbuffer_add(body, "\n", 1);
+    free(text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+    send_reply(req, code, body);
+    evbuffer_free(body);
+}
+
+static void reply_verror(struct evhttp_request *req, int code, int retryable, const char *fmt,
+                         va_list ap)
+{
+    char msg[ADMIN_MSG_MAX + 100];
+    json_t *obj;
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    obj = json_pack("{s:s}", "error", msg);
+    if (retryable)
+        json_object_set_new(obj, "retryable", json_true());
+    reply_json(req, code, obj);
+}
+
+/* {"error": ...} with CODE. */
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verror(req, code, 0, fmt, ap);
+    va_end(ap);
+}
+
+/* The same with "retryable": true: nothing was started, the same request may succeed later
+ * (cluster_manager retries these). */
+static void reply_retry(struct evhttp_request *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void reply_retry(struct evhttp_request *req, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    reply_verror(req, code, 1, fmt, ap);
+    va_end(ap);
+}
+
+/* 307 to the same path on the leader's admin address, or 503 when there is none to name. */
+static void reply_redirect(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    uint64_t leader = consensus_leader(srv->cs, NULL);
+    const struct fsm_node *n = leader ? fsm_node(&srv->fsm, leader) : NULL;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    char location[FSM_ADDR_MAX + 1100];
+
+    if (srv->shutting_down) {
+        reply_retry(req, 503, "the server is shutting down");
+        return;
+    }
+    if (leader == 0) {
+        reply_retry(req, 503, "no leader is known; retry later");
+        return;
+    }
+    if (leader == (uint64_t)srv->cfg->id) {
+        reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
+        return;
+    }
+    if (n == NULL || n->admin[0] == '\0') {
+        reply_retry(req, 503, "the leader (node %llu) has no known admin address; retry later",
+                    (unsigned long long)leader);
+        return;
+    }
+    snprintf(location, sizeof(location), "http://%s%s%s%s", n->admin, path ? path : "/",
+             query ? "?" : "", query ? query : "");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
+    reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
+                                   "leader", (json_int_t)leader, "location", location));
+}
+
+/* The reply for a membership outcome (cluster.h's codes; 1 means "nothing to do"). */
+static void reply_change(struct admin *a, struct evhttp_request *req, int status, const char *msg)
+{
+    switch (status) {
+    case CLUSTER_OK:
+    case 1:
+        reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+        break;
+    case CLUSTER_EINVAL: reply_error(req, 400, "%s", msg); break;
+    case CLUSTER_EDUPID:
+    case CLUSTER_EDUPADDR:
+    case CLUSTER_ENOID: reply_error(req, 409, "%s", msg); break;
+    case CLUSTER_EBUSY: reply_retry(req, 409, "%s", msg); break;
+    case CLUSTER_ENOTLEADER:
+        if (a != NULL)
+            reply_redirect(a, req);
+        else
+            reply_error(req, 503, "%s", msg);
+        break;
+    case CLUSTER_ETIMEOUT: reply_error(req, 504, "%s", msg); break;
+    default: reply_error(req, 500, "%s", msg); break;
+    }
+}
+
+/* ---- pending membership changes ---- */
+
+/* A pending change lives from start_change until both its outcome has arrived and the reply
+ * has left (or the connection went away): the loop may stop in between, and admin_stop must
+ * then push out what is still queued. */
+
+static void pending_link(struct admin *a, struct pending *p)
+{
+    p->admin = a;
+    p->next = a->pending;
+    if (a->pending)
+        a->pending->prev = p;
+    a->pending = p;
+}
+
+static void pending_free(struct pending *p)
+{
+    if (p->admin != NULL) {
+        if (p->prev)
+            p->prev->next = p->next;
+        else
+            p->admin->pending = p->next;
+        if (p->next)
+            p->next->prev = p->prev;
+    }
+    free(p);
+}
+
+/* The client's connection went away: nobody is left to answer. */
+static void on_connection_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct pending *p = arg;
+
+    p->req = NULL;
+    if (p->sending)
+        pending_free(p);
+}
+
+/* The reply has been written. */
+static void on_reply_sent(struct evhttp_request *req, void *arg)
+{
+    struct pending *p = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+    if (evcon != NULL) /* the connection may serve further requests */
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    pending_free(p);
+}
+
+static void on_change_done(void *arg, int status, const char *msg)
+{
+    struct pending *p = arg;
+    struct evhttp_request *req = p->req;
+
+    if (p->starting) { /* answered from inside cluster_*: start_change replies */
+        p->done = 1;
+        p->status = status;
+        snprintf(p->msg, sizeof(p->msg), "%s", msg);
+        return;
+    }
+    if (req == NULL || evhttp_request_get_connection(req) == NULL) {
+        if (req != NULL) /* detached by evhttp: answering frees it */
+            evhttp_send_reply(req, 503, reason_phrase(503), NULL);
+        pending_free(p);
+        return;
+    }
+    p->sending = 1;
+    evhttp_request_set_on_complete_cb(req, on_reply_sent, p);
+    reply_change(p->admin, req, status, msg);
+}
+
+/* Start a membership change for REQ and answer it now (refused, nothing to do) or when
+ * cluster.c reports the outcome. */
+static void start_change(struct admin *a, struct evhttp_request *req, int op, uint64_t id,
+                         const char *address, const char *resp, const char *admin_addr)
+{
+    struct server *srv = a->srv;
+    struct pending *p = xcalloc(1, sizeof(*p));
+    char msg[ADMIN_MSG_MAX] = "";
+    int rc;
+
+    p->req = req;
+    p->starting = 1;
+    if (op == ADMIN_ADD)
+        rc = cluster_add(srv, id, address, resp, admin_addr, on_change_done, p, msg, sizeof(msg));
+    else if (op == ADMIN_REMOVE)
+        rc = cluster_remove(srv, id, on_change_done, p, msg, sizeof(msg));
+    else
+        rc = cluster_transfer(srv, id, on_change_done, p, msg, sizeof(msg));
+    p->starting = 0;
+    if (rc != 0 || p->done) {
+        reply_change(a, req, rc != 0 ? rc : p->status, rc != 0 ? msg : p->msg);
+        free(p);
+        return;
+    }
+    pending_link(a, p);
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_connection_closed, p);
+}
+
+/* ---- request bodies ---- */
+
+/* Parse REQ's body as a JSON object (an empty body is {} when EMPTY_OK). Returns the object,
+ * or NULL after answering 400/413. The caller owns the result. */
+static json_t *read_body(struct evhttp_request *req, int empty_ok)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    json_error_t jerr;
+    json_t *obj;
+
+    if (len > ADMIN_MAX_BODY) {
+        reply_error(req, 413, "the request body is larger than %d bytes", ADMIN_MAX_BODY);
+        return NULL;
+    }
+    if (len == 0 && empty_ok)
+        return json_object();
+    obj = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
+    if (obj == NULL) {
+        reply_error(req, 400, "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
+                    jerr.column);
+        return NULL;
+    }
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        reply_error(req, 400, "the request body must be a JSON object");
+        return NULL;
+    }
+    return obj;
+}
+
+/* Reject fields of OBJ not in ALLOWED (NULL-terminated): a typo must not pass silently.
+ * Returns 0, or -1 after answering 400. */
+static int check_fields(struct evhttp_request *req, json_t *obj, const char *const *allowed)
+{
+    const char *key;
+    json_t *val;
+
+    json_object_foreach(obj, key, val) {
+        int known = 0;
+        for (int i = 0; allowed[i] && !known; i++)
+            known = strcmp(key, allowed[i]) == 0;
+        if (!known) {
+            reply_error(req, 400, "unknown field '%s'", key);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Read the node id "id" of OBJ (0 when absent and OPTIONAL). Returns 0, or -1 after
+ * answering 400. */
+static int get_id(struct evhttp_request *req, json_t *obj, int optional, uint64_t *id)
+{
+    json_t *v = json_object_get(obj, "id");
+
+    *id = 0;
+    if (v == NULL || json_is_null(v)) {
+        if (optional)
+            return 0;
+        reply_error(req, 400, "missing field 'id'");
+        return -1;
+    }
+    if (!json_is_integer(v)) {
+        reply_error(req, 400, "field 'id' must be an integer");
+        return -1;
+    }
+    if (json_integer_value(v) <= 0) {
+        reply_error(req, 400, "field 'id' must be a positive integer");
+        return -1;
+    }
+    *id = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+/* Read the string FIELD of OBJ (NULL when absent or null and OPTIONAL). Returns 0, or -1
+ * after answering 400. The string belongs to OBJ. */
+static int get_string(struct evhttp_request *req, json_t *obj, const char *field, int optional,
+                      const char **out)
+{
+    json_t *v = json_object_get(obj, field);
+
+    *out = NULL;
+    if (v == NULL || json_is_null(v)) {
+        if (optional)
+            return 0;
+        reply_error(req, 400, "missing field '%s'", field);
+        return -1;
+    }
+    if (!json_is_string(v)) {
+        reply_error(req, 400, "field '%s' must be a string", field);
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+/* ---- POST handlers ---- */
+
+/* Only the leader changes membership; others point at it. Returns 1 when REQ was answered. */
+static int redirected(struct admin *a, struct evhttp_request *req)
+{
+    if (consensus_accepts(a->srv->cs))
+        return 0;
+    reply_redirect(a, req);
+    return 1;
+}
+
+static void handle_add(struct admin *a, struct evhttp_request *req)
+{
+    static const char *const fields[] = {"id", "address", "resp_address", "admin_address", NULL};
+    const char *address, *resp, *admin_addr;
+    uint64_t id;
+    json_t *obj;
+
+    if (redirected(a, req) || (obj = read_body(req, 0)) == NULL)
+        return;
+    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 0, &id) == 0 &&
+        get_string(req, obj, "address", 0, &address) == 0 &&
+        get_string(req, obj, "resp_address", 1, &resp) == 0 &&
+        get_string(req, obj, "admin_address", 1, &admin_addr) == 0) {
+        if (!cluster_valid_address(address) || (resp && !cluster_valid_address(resp)) ||
+            (admin_addr && !cluster_valid_address(admin_addr)))
+            reply_error(req, 400, "addresses must be IPv4 ip:port (e.g. 127.0.0.1:16382)");
+        else
+            start_change(a, req, ADMIN_ADD, id, address, resp, admin_addr);
+    }
+    json_decref(obj);
+}
+
+static void handle_remove(struct admin *a, struct evhttp_request *req)
+{
+    static const char *const fields[] = {"id", NULL};
+    uint64_t id;
+    json_t *obj;
+
+    if (redirected(a, req) || (obj = read_body(req, 0)) == NULL)
+        return;
+    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 0, &id) == 0)
+        start_change(a, req, ADMIN_REMOVE, id, NULL, NULL, NULL);
+    json_decref(obj);
+}
+
+static void handle_transfer(struct admin *a, struct evhttp_request *req)
+{
+    static const char *const fields[] = {"id", NULL};
+    uint64_t id;
+    json_t *obj;
+
+    if (redirected(a, req) || (obj = read_body(req, 1)) == NULL)
+        return;
+    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 1, &id) == 0)
+        start_change(a, req, ADMIN_TRANSFER, id, NULL, NULL, NULL);
+    json_decref(obj);
+}
+
+/* ---- GET handlers ---- */
+
+static json_t *id_or_null(uint64_t id)
+{
+    return id ? json_integer((json_int_t)id) : json_null();
+}
+
+static const char *member_name(int member)
+{
+    switch (member) {
+    case MEMBER_VOTER: return "voter";
+    case MEMBER_STANDBY: return "standby";
+    case MEMBER_SPARE: return "spare";
+    default: return "none";
+    }
+}
+
+static void handle_config(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    struct consensus_node fixed[16], *nodes = fixed;
+    int n = consensus_nodes(srv->cs, nodes, 16);
+    json_t *list = json_array();
+
+    if (n > 16) {
+        nodes = xcalloc((size_t)n, sizeof(*nodes));
+        n = consensus_nodes(srv->cs, nodes, n);
+    }
+    for (int i = 0; i < n; i++) {
+        const struct consensus_node *c = &nodes[i];
+        json_array_append_new(list, json_pack("{s:I, s:s, s:s, s:s, s:s, s:b}",
+                                              "id", (json_int_t)c->id, "address", c->raft_addr,
+                                              "resp_address", c->resp_addr,
+                                              "admin_address", c->admin_addr,
+                                              "role", member_name(c->member), "leader", c->leader));
+    }
+    if (nodes != fixed)
+        free(nodes);
+    reply_json(req, 200, json_pack("{s:o, s:o}", "leader", id_or_null(consensus_leader(srv->cs, NULL)),
+                                   "nodes", list));
+}
+
+static void handle_status(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    struct consensus_info info;
+    json_t *obj;
+
+    consensus_get_info(srv->cs, &info);
+    obj = json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
+                    "id", (json_int_t)info.id, "state", consensus_role_name(info.role),
+                    "term", (json_int_t)info.term, "leader", id_or_null(info.leader_id),
+                    "commit_index", (json_int_t)info.commit_index,
+                    "applied_index", (json_int_t)info.applied_index,
+                    "keys", (json_int_t)kv_size(srv->kv),
+                    "uptime_seconds", (json_int_t)((util_now_ms() - srv->start_ms) / 1000),
+                    "version", PACKAGE_VERSION, "membership", cluster_membership(srv));
+    reply_json(req, 200, obj);
+}
+
+static void handle_health(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    const char *membership = cluster_membership(srv);
+    uint64_t leader = consensus_leader(srv->cs, NULL);
+    const char *why = NULL;
+
+    if (cluster_removed(srv))
+        why = "this node was removed from the cluster";
+    else if (strcmp(membership, "member") != 0)
+        why = strcmp(membership, "joining") == 0 ? "this node is joining a cluster"
+                                                  : "this node is not in a cluster yet";
+    else if (leader == 0)
+        why = "no leader is known";
+    if (why != NULL)
+        reply_json(req, 503, json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
+    else
+        reply_json(req, 200, json_pack("{s:s, s:I}", "status", "ok", "leader", (json_int_t)leader));
+}
+
+static void handle_metrics(struct admin *a, struct evhttp_request *req)
+{
+    struct evbuffer *body = evbuffer_new();
+    struct buf text;
+
+    buf_init(&text);
+    metrics_render(a->srv, &text);
+    evbuffer_add(body, text.data, text.len);
+    buf_close(&text);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      "text/plain; version=0.0.4; charset=utf-8");
+    send_reply(req, 200, body);
+    evbuffer_free(body);
+}
+
+/* ---- routing ---- */
+
+static const struct route {
+    const char *path;
+    enum evhttp_cmd_type method;
+    admin_handler_fn *handle;
+} routes[] = {
+    {"/api/cluster/add", EVHTTP_REQ_POST, handle_add},
+    {"/api/cluster/remove", EVHTTP_REQ_POST, handle_remove},
+    {"/api/cluster/transfer", EVHTTP_REQ_POST, handle_transfer},
+    {"/api/cluster/config", EVHTTP_REQ_GET, handle_config},
+    {"/api/status", EVHTTP_REQ_GET, handle_status},
+    {"/health", EVHTTP_REQ_GET, handle_health},
+    {"/metrics", EVHTTP_REQ_GET, handle_metrics},
+};
+
+/* Compare in time that depends only on WANT's length. */
+static int token_equal(const char *given, size_t glen, const char *want)
+{
+    size_t wlen = strlen(want);
+    unsigned char diff = glen != wlen;
+
+    for (size_t i = 0; i < wlen; i++)
+        diff |= (unsigned char)want[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+    return diff == 0;
+}
+
+/* True when REQ may proceed: no admin-token, or "Authorization: Bearer <token>". */
+static int authorized(struct admin *a, struct evhttp_request *req)
+{
+    const char *token = a->srv->cfg->admin_token;
+    const char *h;
+
+    if (token == NULL || token[0] == '\0')
+        return 1;
+    h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    if (h == NULL || strlen(h) < 7 || !util_eq_nocase(h, 6, "bearer") || h[6] != ' ')
+        return 0;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    size_t len = strlen(h);
+    while (len > 0 && (h[len - 1] == ' ' || h[len - 1] == '\t'))
+        len--;
+    return token_equal(h, len, token);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+    struct admin *a = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    enum evhttp_cmd_type method = evhttp_request_get_command(req);
+
+    if (!authorized(a, req)) {
+        evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
+                          "Bearer realm=\"concordkv\"");
+        reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
+        return;
+    }
+    for (size_t i = 0; path && i < sizeof(routes) / sizeof(routes[0]); i++) {
+        const struct route *r = &routes[i];
+        if (strcmp(path, r->path) != 0)
+            continue;
+        if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
+            r->handle(a, req);
+            return;
+        }
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                          r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
+        reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
+        return;
+    }
+    reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
+}
+
+/* ---- start and stop ---- */
+
+static int listen_admin(const char *bind_addr, int port)
+{
+    struct sockaddr_in sin;
+    int fd, one = 1;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, bind_addr, &sin.sin_addr) != 1) {
+        errno = EINVAL;
+        return -1;
+    }
+    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 128) != 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    return fd;
+}
 
 int admin_start(struct server *srv, char *err, size_t errlen)
 {
+    struct config *cfg = srv->cfg;
+    struct admin *a;
+    int fd;
+
+    if (cfg->admin_port <= 0)
+        return 0;
+    fd = listen_admin(cfg->bind, (int)cfg->admin_port);
+    if (fd < 0) {
+        snprintf(err, errlen, "option 'admin-port': cannot listen on %s:%lld: %s", cfg->bind,
+                 cfg->admin_port, strerror(errno));
+        return -1;
+    }
+    a = xcalloc(1, sizeof(*a));
+    a->srv = srv;
+    a->http = evhttp_new(srv->base);
+    if (a->http == NULL || evhttp_accept_socket_with_handle(a->http, fd) == NULL) {
+        snprintf(err, errlen, "option 'admin-port': cannot serve HTTP on %s:%lld", cfg->bind,
+                 cfg->admin_port);
+        if (a->http)
+            evhttp_free(a->http);
+        close(fd);
+        free(a);
+        return -1;
+    }
+    /* Every method reaches on_request, so that 405 is ours (JSON, with Allow). */
+    evhttp_set_allowed_methods(a->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
+                                            EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_TRACE |
+                                            EVHTTP_REQ_CONNECT | EVHTTP_REQ_PATCH);
+    evhttp_set_max_body_size(a->http, ADMIN_EVHTTP_MAX_BODY);
+    evhttp_set_max_headers_size(a->http, 64 * 1024);
+    evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
+    evhttp_set_gencb(a->http, on_request, a);
+    srv->admin = a;
+    log_notice("admin API on http://%s:%lld", cfg->bind, cfg->admin_port);
     return 0;
+}
+
+/* Write what REQ's connection has queued now: the loop no longer runs. Best effort. */
+static void flush_now(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+    if (bev != NULL) {
+        struct evbuffer *out = bufferevent_get_output(bev);
+        evbuffer_unfreeze(out, 1);
+        evbuffer_write(out, bufferevent_getfd(bev));
+        evbuffer_freeze(out, 1);
+    }
 }
 
 void admin_stop(struct server *srv)
 {
+    struct admin *a = srv->admin;
+
+    if (a == NULL)
+        return;
+    while (a->pending != NULL) {
+        struct pending *p = a->pending;
+        struct evhttp_request *req = p->req;
+        struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
+
+        a->pending = p->next;
+        if (a->pending)
+            a->pending->prev = NULL;
+        p->admin = NULL;
+        p->req = NULL;
+        if (evcon != NULL) {
+            evhttp_connection_set_closecb(evcon, NULL, NULL);
+            if (!p->sending)
+                reply_error(req, 503, "the server is shutting down; the change may still complete");
+            flush_now(req);
+        }
+        if (p->sending)
+            free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
+    }
+    evhttp_free(a->http);
+    free(a);
+    srv->admin = NULL;
 }

@@ -24,7 +24,7 @@
 #define ANNOUNCE_INTERVAL_MS 1000
 #define REMOVED_MARKER "removed"
 
-enum op_kind { OP_NONE, OP_ADD, OP_REMOVE, OP_TRANSFER, OP_SETNODE };
+enum op_kind { OP_NONE, OP_ADD, OP_REMOVE, OP_TRANSFER };
 
 struct cluster_state {
     struct server *srv;
@@ -318,7 +318,8 @@ static void on_relayed(void *arg, const redisReply *reply, const char *err)
 static void await_new_leader(struct raft_transfer *req)
 {
     struct cluster_state *cs = req->data;
-    cs->transfer_deadline_us = util_mono_us() + cs->srv->cfg->election_timeout * 3000;
+    int64_t wait_ms = cs->srv->cfg->election_timeout * 5;
+    cs->transfer_deadline_us = util_mono_us() + (wait_ms > 3000 ? wait_ms : 3000) * 1000;
 }
 
 static void remove_after_transfer(struct cluster_state *cs)
@@ -436,36 +437,50 @@ static int transfer_start(struct server *srv, uint64_t id, cluster_done_fn *cb, 
 
 /* ---- node addresses ---- */
 
+/* Recording addresses is not a configuration change: it needs no exclusive slot. */
+struct setnode_req {
+    cluster_done_fn *cb;
+    void *arg;
+    uint64_t id;
+};
+
 static void on_setnode(void *arg, int status)
 {
-    struct cluster_state *cs = arg;
+    struct setnode_req *req = arg;
+    char msg[160];
     if (status == 0)
-        op_answer(cs, CLUSTER_OK, "addresses of node %llu recorded", (unsigned long long)cs->id);
+        snprintf(msg, sizeof(msg), "addresses of node %llu recorded", (unsigned long long)req->id);
     else
-        op_answer(cs, CLUSTER_EFAILED, "recording the addresses of node %llu failed: %s",
-                  (unsigned long long)cs->id, raft_strerror(status));
-    op_end(cs);
+        snprintf(msg, sizeof(msg), "recording the addresses of node %llu failed: %s",
+                 (unsigned long long)req->id, raft_strerror(status));
+    req->cb(req->arg, status == 0 ? CLUSTER_OK : CLUSTER_EFAILED, msg);
+    free(req);
 }
 
 static int set_node_start(struct server *srv, uint64_t id, const char *resp, const char *admin,
                           cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
 {
-    struct cluster_state *cs = state_of(srv);
-    int rc;
-
+    struct raft *r = consensus_raft(srv->cs);
     if (!cluster_valid_address(resp) || (admin && *admin && !cluster_valid_address(admin))) {
         snprintf(msg, msglen, "addresses must be IPv4 ip:port");
         return CLUSTER_EINVAL;
     }
-    struct raft *r = op_begin(srv, OP_SETNODE, msg, msglen, &rc);
-    if (r == NULL)
-        return rc;
+    if (r == NULL || !consensus_is_leader(srv->cs)) {
+        snprintf(msg, msglen, "this node is not the leader");
+        return CLUSTER_ENOTLEADER;
+    }
     if (find_server(r, id, NULL) < 0) {
         snprintf(msg, msglen, "no member has id %llu", (unsigned long long)id);
         return CLUSTER_ENOID;
     }
-    op_setup(cs, OP_SETNODE, id, (int)srv->cfg->request_timeout, cb, arg);
-    consensus_propose_node(srv->cs, id, resp, admin ? admin : "", on_setnode, cs);
+    const struct fsm_node *known = fsm_node(&srv->fsm, id);
+    if (known && strcmp(known->resp, resp) == 0 && strcmp(known->admin, admin ? admin : "") == 0) {
+        snprintf(msg, msglen, "addresses of node %llu already recorded", (unsigned long long)id);
+        return 1; /* nothing to change: the caller answers at once */
+    }
+    struct setnode_req *req = xmalloc(sizeof(*req));
+    *req = (struct setnode_req){cb, arg, id};
+    consensus_propose_node(srv->cs, id, resp, admin ? admin : "", on_setnode, req);
     return 0;
 }
 
@@ -580,8 +595,9 @@ void cluster_cron(struct server *srv)
     struct cluster_state *cs = state_of(srv);
     int64_t now = util_mono_us();
     if (cs->transfer_deadline_us) {
-        uint64_t leader = consensus_leader(srv->cs, NULL);
-        if ((leader != 0 && leader != (uint64_t)srv->cfg->id) || now > cs->transfer_deadline_us) {
+        const char *addr;
+        uint64_t leader = consensus_leader(srv->cs, &addr);
+        if ((leader != 0 && leader != (uint64_t)srv->cfg->id && addr != NULL) || now > cs->transfer_deadline_us) {
             cs->transfer_deadline_us = 0;
             cs->after_transfer(cs);
         }

@@ -37,7 +37,8 @@ int cluster_remove(struct server *srv, uint64_t id, cluster_done_fn *cb, void *a
                    size_t msglen);
 int cluster_transfer(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
                      size_t msglen);
-/* Record ID's addresses (a member announcing itself). Leader only; same contract. */
+/* Record ID's addresses (a member announcing itself). Leader only; same contract (1 when
+ * they are already recorded). */
 int cluster_set_node(struct server *srv, uint64_t id, const char *resp, const char *admin,
                      cluster_done_fn *cb, void *arg, char *msg, size_t msglen);
 

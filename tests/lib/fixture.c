@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -136,25 +137,90 @@ static bool port_bindable(int port)
     return rc == 0;
 }
 
+/* Lowest port the kernel hands out to outgoing connections (often 32768). A listener that is
+ * down for a while (a killed cluster node) could otherwise find its port taken by a client. */
+static int ephemeral_low(void)
+{
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    int lo = 0, hi = 0;
+
+    if (f != NULL) {
+        if (fscanf(f, "%d %d", &lo, &hi) != 2)
+            lo = 0;
+        fclose(f);
+    }
+    return lo;
+}
+
+/* Claim PORT among every process using these fixtures (parallel Criterion workers, test
+ * programs run side by side by make -j): an exclusive flock on a per-port file, held through a
+ * close-on-exec fd for the rest of this process's life; the kernel drops it when we exit.
+ * Returns false if another live process holds it. A failure to create the lock directory or
+ * file only loses the cross-process guarantee, so it claims the port. */
+static bool port_claim(int port)
+{
+    static char dir[PATH_MAX];
+    char path[PATH_MAX + 16];
+    int fd;
+
+    if (dir[0] == '\0') {
+        const char *base = getenv("TMPDIR");
+        mode_t old;
+
+        if (base == NULL || *base == '\0')
+            base = "/tmp";
+        snprintf(dir, sizeof(dir), "%s/concordkv-fx-ports", base);
+        old = umask(0);
+        if (mkdir(dir, 01777) != 0 && errno != EEXIST) {
+            umask(old);
+            return true;
+        }
+        umask(old);
+    }
+    snprintf(path, sizeof(path), "%s/%d", dir, port);
+    fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (fd < 0)
+        return true;
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        return false;
+    }
+    return true; /* FD stays open: the claim lasts as long as this process */
+}
+
 int fx_free_port(void)
 {
+    /* Keep port + FX_RAFT_OFFSET below the ephemeral range when the range allows it. */
+    int span = 10000, lo = ephemeral_low();
+
+    if (lo > 20000 + FX_RAFT_OFFSET + 1000 && lo - FX_RAFT_OFFSET - 20000 < span)
+        span = lo - FX_RAFT_OFFSET - 20000;
     for (int attempt = 0; attempt < 1000; attempt++) {
         uint32_t r;
         int port;
 
         if (getrandom(&r, sizeof(r), 0) != sizeof(r))
             r = (uint32_t)rand();
-        port = 20000 + (int)(r % 10000);
+        port = 20000 + (int)(r % (uint32_t)span);
         if (port_used(port) || port_used(port + FX_ADMIN_OFFSET) ||
             port_used(port + FX_RAFT_OFFSET))
             continue;
-        if (port_bindable(port) && port_bindable(port + FX_ADMIN_OFFSET) &&
-            port_bindable(port + FX_RAFT_OFFSET)) {
-            port_mark_used(port);
-            port_mark_used(port + FX_ADMIN_OFFSET);
-            port_mark_used(port + FX_RAFT_OFFSET);
-            return port;
+        if (!port_bindable(port) || !port_bindable(port + FX_ADMIN_OFFSET) ||
+            !port_bindable(port + FX_RAFT_OFFSET))
+            continue;
+        /* A claim is never released by this process, even when the triple fails: such a
+         * port is marked used so that it is not tried again. */
+        bool ok = true;
+        for (int k = 0; k < 3; k++) {
+            int p = port + (k == 0 ? 0 : k == 1 ? FX_ADMIN_OFFSET : FX_RAFT_OFFSET);
+            if (!ok || !port_claim(p)) {
+                ok = false;
+                break;
+            }
+            port_mark_used(p);
         }
+        if (ok)
+            return port;
     }
     cr_assert_fail("fx_free_port: no free port triple found in 20000-29999");
     return -1;
@@ -674,6 +740,25 @@ int fx_server_stop(struct fx_server *s)
     fprintf(stderr, "fx: server %d (pid %d) ignored SIGTERM for %d ms; killing it\n", s->id,
             (int)s->pid, FX_STOP_TIMEOUT_MS);
     return fx_server_kill(s);
+}
+
+int fx_server_wait_exit(struct fx_server *s, int timeout_ms)
+{
+    int64_t deadline = fx_now_ms() + timeout_ms;
+    int status;
+
+    if (s->pid <= 0)
+        return -1;
+    for (;;) {
+        pid_t r = waitpid(s->pid, &status, WNOHANG);
+        if (r == s->pid)
+            return server_reap(s, status);
+        if (r < 0 && errno != EINTR)
+            return server_reap(s, -1);
+        if (fx_now_ms() >= deadline)
+            return -2;
+        sleep_ms(FX_POLL_MS);
+    }
 }
 
 int fx_server_kill(struct fx_server *s)

@@ -36,8 +36,11 @@ int64_t fx_now_ms(void);
 /* ---- ports and directories ---- */
 
 /* A random port in 20000..29999 such that it, port + FX_ADMIN_OFFSET and port + FX_RAFT_OFFSET
- * are all bindable on 127.0.0.1 and were not handed out before by this process. Aborts the
- * test if none is found after many tries. */
+ * are all bindable on 127.0.0.1 and were not handed out before by this process, nor by any
+ * other live process using these fixtures (a flock per port under $TMPDIR/concordkv-fx-ports,
+ * held until this process exits). When the kernel's ephemeral range starts above 31000 the
+ * range shrinks so that port + FX_RAFT_OFFSET stays below it: a killed node's ports cannot be
+ * taken by outgoing connections meanwhile. Aborts the test if none is found after many tries. */
 int fx_free_port(void);
 
 /* A new directory under $TMPDIR (or /tmp) named PREFIX-XXXXXX. The caller owns the string
@@ -97,6 +100,11 @@ struct fx_server *fx_server_up(const char *const *extra_args);
 /* SIGTERM, poll waitpid up to FX_STOP_TIMEOUT_MS, then SIGKILL. Returns the wait status
  * (also in s->last_status), or -1 if S was not running. */
 int fx_server_stop(struct fx_server *s);
+
+/* Wait up to TIMEOUT_MS for S to exit by itself (after a signal the caller sent), sending
+ * nothing. Returns the wait status (also in s->last_status), -1 if S was not running, or -2 if
+ * it is still running at the deadline (it is left running). */
+int fx_server_wait_exit(struct fx_server *s, int timeout_ms);
 
 /* SIGKILL and reap. Returns the wait status, or -1 if S was not running. */
 int fx_server_kill(struct fx_server *s);
