@@ -358,9 +358,12 @@ int client_redirect(struct client *c, int slot)
 
 void server_reply_redirect(struct server *srv, int slot, struct buf *out)
 {
-    const char *addr;
+    const char *addr, *last_addr;
     uint64_t leader = consensus_leader(srv->cs, &addr);
-    if (cluster_removed(srv))
+    uint64_t last = consensus_last_leader(srv->cs, &last_addr);
+    if (cluster_removed(srv) && last != 0 && last != (uint64_t)srv->cfg->id)
+        reply_errorf(out, "MOVED %d %s", slot, last_addr); /* a removed node points to the cluster */
+    else if (cluster_removed(srv))
         reply_error(out, "ERR this node has been removed from the cluster; it no longer serves data");
     else if (srv->shutting_down)
         reply_error(out, "TRYAGAIN server is shutting down");

@@ -54,6 +54,12 @@ struct cluster_state {
     int announce_inflight;
     int removed;
     long long outcomes[CLUSTER_OUTCOMES];
+    /* asking the cluster whether this node is still a member */
+    int check_forced;
+    int check_inflight;
+    int64_t leaderless_since_us, check_next_us;
+    int check_rr;
+    char check_target[64];
 };
 
 static struct cluster_state *state_of(struct server *srv)
@@ -70,11 +76,9 @@ static struct cluster_state *state_of(struct server *srv)
 
 int cluster_valid_address(const char *addr)
 {
-    unsigned a, b, c, d, port;
-    char extra;
-    return addr && sscanf(addr, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &extra) == 5 &&
-           a <= 255 && b <= 255 && c <= 255 && d <= 255 && port > 0 && port <= 65535 &&
-           strlen(addr) < 64;
+    /* Strict and canonical: "127.0.0.1:016379" would alias 127.0.0.1:16379 and slip past
+     * the duplicate checks, which compare strings. */
+    return util_parse_addr(addr, NULL, 0) == 0;
 }
 
 /* Give the requester its outcome (once). */
@@ -175,8 +179,12 @@ static void on_rollback(struct raft_change *req, int status)
 static void add_rollback(struct cluster_state *cs, int status, const char *step)
 {
     struct raft *r = consensus_raft(cs->srv->cs);
-    op_answer(cs, status == RAFT_LEADERSHIPLOST ? CLUSTER_EFAILED : CLUSTER_EFAILED,
-              "adding node %llu failed while %s: %s", (unsigned long long)cs->id, step, raft_strerror(status));
+    if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN)
+        op_answer(cs, CLUSTER_ETIMEOUT, "leadership was lost while %s node %llu: it may remain a spare; "
+                  "check CLUSTER NODES", step, (unsigned long long)cs->id);
+    else
+        op_answer(cs, CLUSTER_EFAILED, "adding node %llu failed while %s: %s", (unsigned long long)cs->id,
+                  step, raft_strerror(status));
     if (r && raft_state(r) == RAFT_LEADER && find_server(r, cs->id, NULL) >= 0 &&
         raft_remove(r, &cs->change, cs->id, on_rollback) == 0) {
         server_kick(cs->srv);
@@ -205,6 +213,13 @@ static void on_added(struct raft_change *req, int status)
 {
     struct cluster_state *cs = req->data;
     struct raft *r = consensus_raft(cs->srv->cs);
+    if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
+        /* The configuration entry may still be committed by the next leader. */
+        op_answer(cs, CLUSTER_ETIMEOUT, "leadership was lost while adding node %llu: it may or may "
+                  "not have been added (as a spare); check CLUSTER NODES", (unsigned long long)cs->id);
+        op_end(cs);
+        return;
+    }
     if (status != 0) {
         op_answer(cs, CLUSTER_EFAILED, "adding node %llu failed: %s", (unsigned long long)cs->id,
                   raft_strerror(status));
@@ -242,6 +257,12 @@ static int add_start(struct server *srv, uint64_t id, const char *raft_addr, con
                  (unsigned long long)id, r->configuration.servers[at].address);
         return CLUSTER_EDUPID;
     }
+    const struct fsm_node *old = fsm_node(&srv->fsm, id);
+    if (old && old->retired) {
+        snprintf(msg, msglen, "node id %llu belonged to a removed node; ids are never reused",
+                 (unsigned long long)id);
+        return CLUSTER_EDUPID;
+    }
     at = find_server(r, 0, raft_addr);
     if (at >= 0) {
         snprintf(msg, msglen, "address %s is already used by node %llu", raft_addr,
@@ -273,7 +294,10 @@ static void on_removed(struct raft_change *req, int status)
 {
     struct cluster_state *cs = req->data;
     struct server *srv = cs->srv;
-    if (status != 0) {
+    if (status == RAFT_LEADERSHIPLOST || status == RAFT_SHUTDOWN) {
+        op_answer(cs, CLUSTER_ETIMEOUT, "leadership was lost while removing node %llu: it may or may "
+                  "not have been removed; check CLUSTER NODES", (unsigned long long)cs->id);
+    } else if (status != 0) {
         op_answer(cs, CLUSTER_EFAILED, "removing node %llu failed: %s", (unsigned long long)cs->id,
                   raft_strerror(status));
     } else {
@@ -423,6 +447,13 @@ static int transfer_start(struct server *srv, uint64_t id, cluster_done_fn *cb, 
     if (id == (uint64_t)srv->cfg->id) {
         snprintf(msg, msglen, "node %llu is already the leader", (unsigned long long)id);
         return 1; /* nothing to do: the caller answers at once */
+    }
+    int voters = 0;
+    for (unsigned i = 0; i < r->configuration.n; i++)
+        voters += r->configuration.servers[i].role == RAFT_VOTER;
+    if (voters < 2) {
+        snprintf(msg, msglen, "there is no other voter to transfer leadership to");
+        return CLUSTER_EINVAL;
     }
     op_setup(cs, OP_TRANSFER, id, (int)srv->cfg->request_timeout, cb, arg);
     cs->after_transfer = transfer_done;
@@ -590,6 +621,74 @@ static void announce_step(struct server *srv, struct cluster_state *cs, int64_t 
         cs->announce_inflight = 1;
 }
 
+/* ---- learning that this node was removed ---- */
+
+static void on_member_reply(void *arg, const redisReply *reply, const char *err)
+{
+    struct server *srv = arg;
+    struct cluster_state *cs = state_of(srv);
+    char target[64];
+    int slot;
+    cs->check_inflight = 0;
+    if (reply && reply->type == REDIS_REPLY_INTEGER) {
+        cs->check_forced = 0;
+        if (reply->integer == 0)
+            cluster_mark_removed(srv);
+    } else if (reply && reply->type == REDIS_REPLY_ERROR && sscanf(reply->str, "MOVED %d %63s", &slot, target) == 2) {
+        snprintf(cs->check_target, sizeof(cs->check_target), "%s", target);
+        cs->check_next_us = 0;
+    }
+}
+
+/* A removed node hears nothing more from the leader (it is not in the new configuration)
+ * and may have missed the leader's CLUSTER REMOVED notice: when it has known no leader for
+ * a while, or was told it was removed, it asks the cluster. Only the leader's answer counts. */
+static void membership_check(struct server *srv, struct cluster_state *cs, int64_t now)
+{
+    char ids[24];
+    int64_t quiet_us = srv->cfg->election_timeout * 3000 > 3000000 ? srv->cfg->election_timeout * 3000 : 3000000;
+    if (consensus_leader(srv->cs, NULL) != 0 && !cs->check_forced) {
+        cs->leaderless_since_us = 0;
+        return;
+    }
+    if (cs->leaderless_since_us == 0)
+        cs->leaderless_since_us = now;
+    if (cs->check_inflight || now < cs->check_next_us || !self_in_configuration(srv) ||
+        (!cs->check_forced && now - cs->leaderless_since_us < quiet_us))
+        return;
+    cs->check_next_us = now + 1000000;
+    const char *target = cs->check_target[0] ? cs->check_target : NULL;
+    for (int k = 0; target == NULL && k < srv->fsm.nnodes; k++) {
+        const struct fsm_node *n = &srv->fsm.nodes[(cs->check_rr + k) % srv->fsm.nnodes];
+        if (n->id != (uint64_t)srv->cfg->id && !n->retired && n->resp[0]) {
+            target = n->resp;
+            cs->check_rr += k + 1;
+        }
+    }
+    if (target == NULL)
+        return;
+    snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
+    const char *argv[] = {"CLUSTER", "ISMEMBER", ids};
+    char addr[64];
+    snprintf(addr, sizeof(addr), "%s", target);
+    cs->check_target[0] = '\0';
+    if (peer_command(srv, addr, 3, argv, 2000, on_member_reply, srv) == 0)
+        cs->check_inflight = 1;
+}
+
+void cluster_check_membership(struct server *srv)
+{
+    struct cluster_state *cs = state_of(srv);
+    cs->check_forced = 1;
+    cs->check_next_us = 0;
+}
+
+int cluster_is_member(struct server *srv, uint64_t id)
+{
+    struct raft *r = consensus_raft(srv->cs);
+    return r && find_server(r, id, NULL) >= 0;
+}
+
 void cluster_cron(struct server *srv)
 {
     struct cluster_state *cs = state_of(srv);
@@ -617,8 +716,10 @@ void cluster_cron(struct server *srv)
     }
     if (cs->joining)
         join_step(srv, cs, now);
-    if (!cs->removed)
+    if (!cs->removed) {
         announce_step(srv, cs, now);
+        membership_check(srv, cs, now);
+    }
 }
 
 void cluster_change_counts(const struct server *srv, long long out[CLUSTER_OUTCOMES])

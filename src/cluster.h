@@ -50,6 +50,11 @@ void cluster_cron(struct server *srv);
 /* This node was removed from the cluster (it stops serving). */
 int cluster_removed(const struct server *srv);
 void cluster_mark_removed(struct server *srv);
+/* Ask the leader soon whether this node is still a member (after a CLUSTER REMOVED notice,
+ * which is only a hint: anyone could send it). */
+void cluster_check_membership(struct server *srv);
+/* True when ID is in this node's raft configuration. */
+int cluster_is_member(struct server *srv, uint64_t id);
 /* "member", "joining", "waiting" (bootstrap no, not added yet) or "removed". */
 const char *cluster_membership(const struct server *srv);
 void cluster_close(struct server *srv);

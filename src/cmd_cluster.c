@@ -180,7 +180,7 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
 
     if ((add && (req->argc < 4 || req->argc > 6)) || (del && req->argc != 3) ||
         (transfer && req->argc > 3) || (setnode && (req->argc < 4 || req->argc > 5))) {
-        reply_errorf(ctx->out, "ERR wrong number of arguments for 'cluster|%s' command", req->argv[1]);
+        reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
         return;
     }
     if ((req->argc > 2 && parse_id(req, 2, &id) != 0) || ((add || del || setnode) && id == 0)) {
@@ -219,11 +219,19 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     if (arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) == 0 && id == (uint64_t)ctx->srv->cfg->id) {
-            cluster_mark_removed(ctx->srv);
+            cluster_check_membership(ctx->srv); /* a hint: the leader decides */
             reply_ok(ctx->out);
         } else {
             reply_error(ctx->out, "ERR that is not this node's id");
         }
+        return;
+    }
+    if (arg_is(req, 1, "ismember") && req->argc == 3) {
+        uint64_t id;
+        if (parse_id(req, 2, &id) != 0)
+            reply_error(ctx->out, "ERR node id must be a positive integer");
+        else if (!client_redirect(ctx->client, 0))
+            reply_int(ctx->out, cluster_is_member(ctx->srv, id));
         return;
     }
 
@@ -254,7 +262,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         reply_simple(ctx->out, "HELP");
     } else if (arg_is(req, 1, "info") || arg_is(req, 1, "myid") || arg_is(req, 1, "nodes") ||
                arg_is(req, 1, "slots") || arg_is(req, 1, "keyslot") || arg_is(req, 1, "leader")) {
-        reply_errorf(ctx->out, "ERR wrong number of arguments for 'cluster|%s' command", req->argv[1]);
+        reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
     } else {
         reply_errorf(ctx->out, "ERR unknown subcommand '%.128s'. Try CLUSTER HELP.", req->argv[1]);
     }

@@ -214,7 +214,7 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         reply_simple(ctx->out, "(ConcordKV supports these subcommands only.)");
     } else if (arg_is(req, 1, "id") || arg_is(req, 1, "setname") || arg_is(req, 1, "getname") ||
                arg_is(req, 1, "setinfo") || arg_is(req, 1, "list") || arg_is(req, 1, "info")) {
-        reply_errorf(ctx->out, "ERR wrong number of arguments for 'client|%s' command", req->argv[1]);
+        reply_wrong_subcommand_arity(ctx->out, "client", req->argv[1]);
     } else {
         reply_unknown_subcommand(ctx->out, req, "CLIENT");
     }
@@ -262,7 +262,7 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
         memset(&ctx->srv->stats, 0, sizeof(ctx->srv->stats));
         reply_ok(ctx->out);
     } else if (arg_is(req, 1, "get") || arg_is(req, 1, "set") || arg_is(req, 1, "resetstat")) {
-        reply_errorf(ctx->out, "ERR wrong number of arguments for 'config|%s' command", req->argv[1]);
+        reply_wrong_subcommand_arity(ctx->out, "config", req->argv[1]);
     } else {
         reply_unknown_subcommand(ctx->out, req, "CONFIG");
     }

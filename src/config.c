@@ -252,14 +252,13 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         snprintf(d, sizeof(d), "./concordkv-data/%lld", cfg->id);
         cfg->dir = xstrdup(d);
     }
-    if (cfg->raft_advertise) {
-        unsigned a, b, c, d, p;
-        char extra;
-        if (sscanf(cfg->raft_advertise, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &p, &extra) != 5 ||
-            a > 255 || b > 255 || c > 255 || d > 255 || p == 0 || p > 65535) {
-            snprintf(err, errlen, "option 'raft-advertise': '%s' is not an IPv4 ip:port", cfg->raft_advertise);
-            return -1;
-        }
+    if (cfg->raft_advertise && util_parse_addr(cfg->raft_advertise, NULL, 0) != 0) {
+        snprintf(err, errlen, "option 'raft-advertise': '%.100s' is not an IPv4 ip:port", cfg->raft_advertise);
+        return -1;
+    }
+    if (cfg->join && util_parse_addr(cfg->join, NULL, 0) != 0) {
+        snprintf(err, errlen, "option 'join': '%.100s' is not an IPv4 ip:port", cfg->join);
+        return -1;
     }
     if (cfg->cluster && cfg->join) {
         snprintf(err, errlen, "option 'join': cannot be combined with 'cluster'");

@@ -75,6 +75,8 @@ struct consensus {
     int role;
     int ready;
     uint64_t leader_id;
+    uint64_t last_leader_id;   /* the last leader whose RESP address was known */
+    char last_leader_resp[64];
     struct raft_transfer transfer;
     void (*shutdown_done)(struct server *srv);
     int shutting_down;
@@ -441,6 +443,11 @@ static void check_state(struct consensus *cs)
             cs->stats.leader_changes++;
         log_notice("leader is now %llu", (unsigned long long)leader);
     }
+    const char *resp;
+    if (consensus_leader(cs, &resp) != 0 && resp != NULL) {
+        cs->last_leader_id = cs->leader_id;
+        snprintf(cs->last_leader_resp, sizeof(cs->last_leader_resp), "%s", resp);
+    }
     if (role == cs->role)
         return;
     int was = cs->role;
@@ -512,6 +519,12 @@ uint64_t consensus_leader(const struct consensus *cs, const char **resp_addr)
     return cs->leader_id;
 }
 
+uint64_t consensus_last_leader(const struct consensus *cs, const char **resp_addr)
+{
+    *resp_addr = cs->last_leader_id ? cs->last_leader_resp : NULL;
+    return cs->last_leader_id;
+}
+
 /* ---- setup and teardown ---- */
 
 static int snapshot_busy(void *arg)
@@ -545,11 +558,8 @@ static int parse_cluster(const char *spec, struct raft_configuration *conf, uint
     for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *at = strchr(tok, '@');
         long long id;
-        unsigned a, b, c, d, port;
-        char extra;
         if (at == NULL || util_parse_ll(tok, (size_t)(at - tok), &id) != 0 || id <= 0 ||
-            sscanf(at + 1, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &extra) != 5 || a > 255 ||
-            b > 255 || c > 255 || d > 255 || port == 0 || port > 65535) {
+            util_parse_addr(at + 1, NULL, 0) != 0) {
             snprintf(err, errlen, "option 'cluster': '%s' is not id@ip:port", tok);
             rv = -1;
             break;

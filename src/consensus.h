@@ -101,6 +101,10 @@ int consensus_is_leader(const struct consensus *cs);
 /* The known leader's id (0 if none) and RESP address (NULL if not known). */
 uint64_t consensus_leader(const struct consensus *cs, const char **resp_addr);
 
+/* The last leader whose RESP address was known (0 if none): where a removed node sends its
+ * clients. */
+uint64_t consensus_last_leader(const struct consensus *cs, const char **resp_addr);
+
 /* Run libuv's ready work without blocking; returns uv_backend_timeout() (ms, -1 none). */
 int consensus_pump(struct consensus *cs);
 int consensus_backend_fd(const struct consensus *cs);

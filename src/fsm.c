@@ -157,16 +157,15 @@ static void apply_nodes(struct fsm *f, struct entry_reader *er)
     while (next_record(er, &req, stack_argv, stack_len) > 0) {
         long long id;
         if (req.argc >= 2 && util_parse_ll(req.argv[1], req.len[1], &id) == 0 && id > 0) {
+            struct fsm_node *n = node_slot(f, (uint64_t)id, 1);
             if (util_eq_nocase(req.argv[0], req.len[0], "set") && req.argc == 4) {
-                struct fsm_node *n = node_slot(f, (uint64_t)id, 1);
                 snprintf(n->resp, sizeof(n->resp), "%s", req.argv[2]);
                 snprintf(n->admin, sizeof(n->admin), "%s", req.argv[3]);
+                n->retired = 0;
             } else if (util_eq_nocase(req.argv[0], req.len[0], "del")) {
-                struct fsm_node *n = node_slot(f, (uint64_t)id, 0);
-                if (n) {
-                    *n = f->nodes[f->nnodes - 1];
-                    f->nnodes--;
-                }
+                /* Keep the id as retired: ids are never reused. */
+                n->resp[0] = n->admin[0] = '\0';
+                n->retired = 1;
             }
         }
         release_record(&req, stack_argv);
@@ -261,6 +260,7 @@ static void serialize_to(struct fsm *f, struct snap_writer *w)
         put_u64(b, f->nodes[i].id);
         put_str(b, f->nodes[i].resp, strlen(f->nodes[i].resp));
         put_str(b, f->nodes[i].admin, strlen(f->nodes[i].admin));
+        put_u64(b, (uint64_t)f->nodes[i].retired);
     }
     put_u64(b, kv_size(f->kv));
     kv_foreach(f->kv, snap_entry, w);
@@ -320,6 +320,7 @@ static int snapshot_valid(const void *buf, size_t len)
         get_u64(&r);
         get_str(&r, &l);
         get_str(&r, &l);
+        get_u64(&r);
     }
     uint64_t nk = get_u64(&r);
     for (uint64_t i = 0; i < nk && !r.bad; i++) {
@@ -352,6 +353,7 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
         snprintf(n->resp, sizeof(n->resp), "%.*s", (int)al, s);
         s = get_str(&r, &al);
         snprintf(n->admin, sizeof(n->admin), "%.*s", (int)al, s);
+        n->retired = get_u64(&r) != 0;
     }
     uint64_t nk = get_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {

@@ -19,6 +19,7 @@ struct fsm_node {
     uint64_t id;
     char resp[FSM_ADDR_MAX];  /* ip:port of its RESP listener */
     char admin[FSM_ADDR_MAX]; /* ip:port of its admin listener, "" if none */
+    int retired;              /* removed from the cluster: its id is never reused */
 };
 
 struct fsm {

@@ -767,3 +767,13 @@ void reply_wrong_arity(struct buf *out, const char *cmdname)
 {
     reply_errorf(out, "ERR wrong number of arguments for '%s' command", cmdname);
 }
+
+void reply_wrong_subcommand_arity(struct buf *out, const char *cmd, const char *sub)
+{
+    char lower[64];
+    size_t i;
+    for (i = 0; sub[i] && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)tolower((unsigned char)sub[i]);
+    lower[i] = '\0';
+    reply_errorf(out, "ERR wrong number of arguments for '%s|%s' command", cmd, lower);
+}

@@ -70,5 +70,7 @@ void reply_array(struct buf *out, long long n);                    /* *n, then n
 void reply_syntax_error(struct buf *out);       /* ERR syntax error */
 void reply_not_integer(struct buf *out);        /* ERR value is not an integer or out of range */
 void reply_wrong_arity(struct buf *out, const char *cmdname); /* ERR wrong number of arguments for 'x' command */
+/* ERR wrong number of arguments for 'cmd|sub' command, SUB in lower case as Redis prints it. */
+void reply_wrong_subcommand_arity(struct buf *out, const char *cmd, const char *sub);
 
 #endif

@@ -473,3 +473,37 @@ int util_eq_nocase(const char *s, size_t len, const char *cstr)
     size_t n = strlen(cstr);
     return n == len && strncasecmp(s, cstr, n) == 0;
 }
+
+/* A decimal number of 1 to MAXDIGITS digits without a leading zero (but "0" itself),
+ * at most MAX. Advances *P. Returns the value or -1. */
+static long parse_dec(const char **p, int maxdigits, long max)
+{
+    const char *s = *p;
+    long v = 0;
+    int n = 0;
+    while (s[n] >= '0' && s[n] <= '9' && n <= maxdigits)
+        v = v * 10 + (s[n++] - '0');
+    if (n == 0 || n > maxdigits || (n > 1 && s[0] == '0') || v > max)
+        return -1;
+    *p = s + n;
+    return v;
+}
+
+int util_parse_addr(const char *s, char *canon, size_t len)
+{
+    long part[5];
+    const char *p = s;
+    if (s == NULL)
+        return -1;
+    for (int i = 0; i < 4; i++) {
+        if ((part[i] = parse_dec(&p, 3, 255)) < 0)
+            return -1;
+        if (*p++ != (i < 3 ? '.' : ':'))
+            return -1;
+    }
+    if ((part[4] = parse_dec(&p, 5, 65535)) <= 0 || *p != '\0')
+        return -1;
+    if (canon)
+        snprintf(canon, len, "%ld.%ld.%ld.%ld:%ld", part[0], part[1], part[2], part[3], part[4]);
+    return 0;
+}

@@ -64,6 +64,11 @@ void util_hash_seed(uint64_t seed);
 /* Redis Cluster's hash slot of a key: CRC16 of the key or of its {hashtag}, mod 16384. */
 unsigned util_keyslot(const char *key, size_t len);
 
+/* Parse a strict IPv4 "a.b.c.d:port" (decimal octets 0-255 and port 1-65535, no signs,
+ * spaces or leading zeros) and write its canonical form into CANON (at least 22 bytes) if
+ * not NULL. Returns 0, or -1 when malformed. */
+int util_parse_addr(const char *s, char *canon, size_t len);
+
 /* Case-insensitive comparison of a counted string with a C string. */
 int util_eq_nocase(const char *s, size_t len, const char *cstr);
 
