@@ -411,7 +411,7 @@ void client_dispatch(struct client *c, struct request *req)
     }
     int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE;
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
-        server_reply_redirect(srv, 0, client_reply_buf(c));
+        server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
     if (((cmd->flags & CMD_WRITE) || consistent) && client_redirect(c, request_slot(cmd, req)))

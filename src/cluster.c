@@ -60,6 +60,7 @@ struct cluster_state {
     int64_t leaderless_since_us, check_next_us;
     int check_rr;
     char check_target[64];
+    uint64_t peers_saved_hash; /* of the addresses last written to dir/peers */
 };
 
 static struct cluster_state *state_of(struct server *srv)
@@ -640,6 +641,54 @@ static void on_member_reply(void *arg, const redisReply *reply, const char *err)
     }
 }
 
+#define PEERS_FILE "peers"
+
+/* Keep the members' RESP addresses in dir/peers: after a restart, before anything is applied,
+ * a node removed while it was down still has someone to ask. */
+static void save_peers(struct server *srv, struct cluster_state *cs)
+{
+    struct buf b;
+    char path[1100], tmp[1110];
+    buf_init(&b);
+    for (int i = 0; i < srv->fsm.nnodes; i++) {
+        const struct fsm_node *n = &srv->fsm.nodes[i];
+        if (!n->retired && n->resp[0] && n->id != (uint64_t)srv->cfg->id)
+            buf_printf(&b, "%llu %s\n", (unsigned long long)n->id, n->resp);
+    }
+    uint64_t h = util_hash_seeded(b.data ? b.data : "", b.len, 0x70656572);
+    if (b.len > 0 && h != cs->peers_saved_hash) {
+        snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, PEERS_FILE);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        FILE *fp = fopen(tmp, "w");
+        if (fp && fwrite(b.data, 1, b.len, fp) == b.len && fclose(fp) == 0 && rename(tmp, path) == 0)
+            cs->peers_saved_hash = h;
+        else if (fp == NULL)
+            log_verbose("cannot write %s", tmp);
+    }
+    buf_close(&b);
+}
+
+/* The K-th saved peer address (wrapping) into OUT; returns 0 when there is none. */
+static int saved_peer(struct server *srv, int k, char out[64])
+{
+    char path[1100], line[128], addrs[16][64];
+    int n = 0;
+    snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, PEERS_FILE);
+    FILE *fp = fopen(path, "r");
+    if (fp == NULL)
+        return 0;
+    while (n < 16 && fgets(line, sizeof(line), fp)) {
+        unsigned long long id;
+        if (sscanf(line, "%llu %63s", &id, addrs[n]) == 2 && util_parse_addr(addrs[n], NULL, 0) == 0)
+            n++;
+    }
+    fclose(fp);
+    if (n == 0)
+        return 0;
+    memcpy(out, addrs[(unsigned)k % (unsigned)n], 64);
+    return 1;
+}
+
 /* A removed node hears nothing more from the leader (it is not in the new configuration)
  * and may have missed the leader's CLUSTER REMOVED notice: when it has known no leader for
  * a while, or was told it was removed, it asks the cluster. Only the leader's answer counts. */
@@ -665,6 +714,9 @@ static void membership_check(struct server *srv, struct cluster_state *cs, int64
             cs->check_rr += k + 1;
         }
     }
+    char saved[64];
+    if (target == NULL && saved_peer(srv, cs->check_rr++, saved))
+        target = saved;
     if (target == NULL)
         return;
     snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
@@ -719,6 +771,7 @@ void cluster_cron(struct server *srv)
     if (!cs->removed) {
         announce_step(srv, cs, now);
         membership_check(srv, cs, now);
+        save_peers(srv, cs);
     }
 }
 
