@@ -47,6 +47,7 @@ struct batch {
     int64_t created_us;
     int64_t proposed_us;
     int timed_out;
+    int is_barrier;
     void (*done)(void *arg, int status); /* node-metadata entries proposed by cluster.c */
     void *done_arg;
     union {
@@ -72,6 +73,7 @@ struct consensus {
     int closed;        /* raft_close's callback ran */
     struct batch *open;
     struct batch_list queued, inflight;
+    int barriers_inflight;
     int role;
     int ready;
     uint64_t leader_id;
@@ -275,6 +277,8 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
 {
     struct consensus *cs = b->cs;
     list_remove(&cs->inflight, b);
+    if (b->is_barrier)
+        cs->barriers_inflight--;
     if (status == 0) {
         histogram_observe(&cs->stats.commit_latency, (util_mono_us() - b->proposed_us) / 1e6);
         deliver_writes(b, r);
@@ -338,8 +342,11 @@ static int batch_propose(struct consensus *cs, struct batch *b)
     } else {
         b->req.barrier.data = b;
         rv = raft_barrier(&cs->raft, &b->req.barrier, on_barrier);
-        if (rv == 0)
+        if (rv == 0) {
             cs->stats.barriers++;
+            cs->barriers_inflight++;
+            b->is_barrier = 1;
+        }
     }
     if (rv != 0) {
         log_verbose("propose failed: %s", raft_strerror(rv));
@@ -354,10 +361,16 @@ static int batch_propose(struct consensus *cs, struct batch *b)
 void consensus_flush(struct consensus *cs)
 {
     int proposed = 0;
-    seal_open(cs);
-    while (cs->queued.head && cs->inflight.n < CONSENSUS_MAX_INFLIGHT && cs->role == ROLE_LEADER) {
+    /* The open batch stays open while the window is full: what arrives meanwhile joins it, so
+     * one entry (one append, one fsync, one round trip) carries many commands. */
+    while (cs->inflight.n < CONSENSUS_MAX_INFLIGHT && cs->role == ROLE_LEADER) {
+        if (cs->queued.head == NULL)
+            seal_open(cs);
         struct batch *b = cs->queued.head;
-        if (!cs->ready && !b->election)
+        if (b == NULL || (!cs->ready && !b->election))
+            break;
+        /* One read barrier in flight at a time: reads that arrive meanwhile share the next. */
+        if (b->nwrites == 0 && b->kind == ENTRY_COMMANDS && cs->barriers_inflight > 0)
             break;
         list_remove(&cs->queued, b);
         batch_propose(cs, b);

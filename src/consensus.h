@@ -15,7 +15,7 @@ struct client;
 struct command;
 struct request;
 
-#define CONSENSUS_MAX_INFLIGHT 4
+#define CONSENSUS_MAX_INFLIGHT 2
 
 struct consensus_stats {
     long long entries_proposed;

@@ -1,0 +1,547 @@
+#!/bin/bash
+# Replication benchmark, in one run on free loopback ports: redis-server without persistence,
+# redis-server with appendfsync always, one concordkv node and a three-node concordkv cluster
+# (benchmarked through its leader), then the failover time of the three-node cluster.
+# Writes the section between <!-- bench:cluster --> and <!-- /bench:cluster --> of
+# docs/BENCHMARKS.md (other sections are kept).
+#
+#   utils/bench_cluster.sh
+#   CONCORDKV_SERVER=/path/to/concordkv-server utils/bench_cluster.sh
+#
+# Every server is started by this script and stopped by pid when it exits. For each server:
+# redis-benchmark SET and GET, 256-byte values, 100000 random keys, with 1 client, 50 clients
+# and 50 clients pipelining 16; throughput, p50 and p99. Failover: SIGKILL the leader of the
+# three-node cluster and time the first successful SET through a surviving node (following
+# -MOVED), BENCH_FAILOVER_TRIALS times, restarting the killed node and waiting for a healthy
+# cluster between trials; the median is reported.
+#
+# Environment (requests per redis-benchmark test; the defaults keep a run under ~4 minutes):
+#   BENCH_N_C1 (4000)  BENCH_N_C50 (60000)  BENCH_N_P16 (300000)  BENCH_FAILOVER_TRIALS (5)
+#   BENCH_OUT (docs/BENCHMARKS.md)  REDIS_SERVER (redis-server)  CONCORDKV_SERVER
+#   (<repo>/concordkv-server)  CONCORDKV_ARGS (extra options for every concordkv node)
+#   BENCH_TMPDIR (${TMPDIR:-/tmp}: data directories; keep it on a real disk, not tmpfs)
+set -u
+export LC_ALL=C
+
+ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CLUSTER_SH="$ROOT/utils/cluster.sh"
+N_C1=${BENCH_N_C1:-4000}
+N_C50=${BENCH_N_C50:-60000}
+N_P16=${BENCH_N_P16:-300000}
+TRIALS=${BENCH_FAILOVER_TRIALS:-5}
+OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
+REDIS_BIN=${REDIS_SERVER:-redis-server}
+OURS_BIN=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
+OURS_EXTRA=${CONCORDKV_ARGS:-}
+VALUE_SIZE=256
+KEYSPACE=100000
+FAILOVER_DEADLINE_MS=30000
+PROBE_WAIT=0.25 # seconds a failover probe waits for its reply
+
+die() { echo "bench_cluster.sh: $*" >&2; exit 1; }
+say() { echo "bench_cluster: $*" >&2; }
+
+for v in N_C1 N_C50 N_P16 TRIALS; do
+    case "${!v}" in '' | *[!0-9]* | 0) die "$v must be a positive number" ;; esac
+done
+for tool in redis-benchmark redis-cli awk sort timeout "$REDIS_BIN"; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
+done
+command -v "$OURS_BIN" >/dev/null 2>&1 || die "no server at $OURS_BIN (set CONCORDKV_SERVER)"
+OURS_BIN=$(command -v "$OURS_BIN")
+case "$OURS_BIN" in /*) ;; *) OURS_BIN="$PWD/$OURS_BIN" ;; esac
+[ -x "$CLUSTER_SH" ] || die "$CLUSTER_SH is missing"
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/concordkv-bench-cluster-XXXXXX") ||
+    die "mktemp failed"
+REDIS_PIDS=()
+CLUSTER_DIRS=()
+
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
+now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t)); }
+
+# A pause without a fork: read from a pipe nobody writes to.
+exec {PAUSE_FD}<> <(:)
+pause() { read -r -t "$1" -u "$PAUSE_FD" _; }
+
+proc_alive() {
+    local stat state
+    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    state=${stat##*) }
+    state=${state%% *}
+    case "$state" in '' | Z | X | x) return 1 ;; esac
+    return 0
+}
+
+stop_pid() {
+    local pid=$1 deadline
+    proc_alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    deadline=$(($(now_ms) + 15000))
+    while proc_alive "$pid"; do
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            kill -KILL "$pid" 2>/dev/null
+            break
+        fi
+        pause 0.02
+    done
+    wait "$pid" 2>/dev/null
+}
+
+# The pid in DIR/node<I>.pid, if that process is still a node of DIR.
+cluster_node_pid() {
+    local dir=$1 i=$2 pid
+    local -a args
+    { read -r pid <"$dir/node$i.pid"; } 2>/dev/null || return 1
+    proc_alive "$pid" || return 1
+    { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+    [[ " ${args[*]} " == *" $dir/node$i "* ]] || return 1
+    echo "$pid"
+}
+
+cleanup() {
+    local pid dir f i
+    for pid in "${REDIS_PIDS[@]}"; do stop_pid "$pid"; done
+    for dir in "${CLUSTER_DIRS[@]}"; do
+        for f in "$dir"/node*.pid; do
+            [ -f "$f" ] || continue
+            i=${f##*/node}
+            i=${i%.pid}
+            pid=$(cluster_node_pid "$dir" "$i") && stop_pid "$pid"
+        done
+    done
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_in_use() {
+    local fd
+    { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+    exec {fd}>&-
+    return 0
+}
+
+# A base port B in 4000..5899 such that B+1..B+N, +2000 and +10000 are free. (Below the
+# 20000-39999 range that the test suites' random ports use.)
+free_base() {
+    local n=$1 b i ok
+    for _ in $(seq 1 500); do
+        b=$((4000 + RANDOM % 1900))
+        ok=1
+        for ((i = 1; i <= n; i++)); do
+            if port_in_use $((b + i)) || port_in_use $((b + i + 2000)) ||
+                port_in_use $((b + i + 10000)); then
+                ok=0
+                break
+            fi
+        done
+        [ "$ok" = 1 ] && { echo "$b"; return 0; }
+    done
+    die "no free ports"
+}
+
+# resp PORT ARG...: one command to 127.0.0.1:PORT on a fresh connection; RESP_REPLY is the
+# first reply line (+status, -error, :integer) or a bulk string's contents. Fails when nothing
+# answers within RESP_WAIT seconds.
+RESP_WAIT=2
+RESP_REPLY=""
+resp() {
+    local port=$1 fd line body a req
+    shift
+    RESP_REPLY=""
+    req="*$#"$'\r\n'
+    for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
+    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+    if ! { printf '%s' "$req" >&"$fd"; } 2>/dev/null ||
+        ! IFS= read -r -t "$RESP_WAIT" line <&"$fd"; then
+        exec {fd}>&-
+        return 1
+    fi
+    line=${line%$'\r'}
+    case "$line" in
+        '$-1') ;;
+        '$'*)
+            if ! IFS= read -r -N $((${line#?} + 2)) -t "$RESP_WAIT" body <&"$fd"; then
+                exec {fd}>&-
+                return 1
+            fi
+            RESP_REPLY=${body%$'\r\n'}
+            exec {fd}>&-
+            return 0
+            ;;
+    esac
+    RESP_REPLY=$line
+    exec {fd}>&-
+    return 0
+}
+
+# info_field PORT SECTION FIELD: prints FIELD of INFO SECTION.
+info_field() {
+    local line
+    resp "$1" INFO "$2" || return 1
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        [ "${line%%:*}" = "$3" ] && { echo "${line#*:}"; return 0; }
+    done <<<"$RESP_REPLY"
+    return 1
+}
+
+# ---- servers ----
+# start_redis NAME ARGS...: sets STARTED_PORT.
+start_redis() {
+    local name=$1 port dir log pid deadline
+    shift
+    port=$(free_base 1)
+    port=$((port + 1))
+    dir="$WORK/$name"
+    log="$WORK/$name.log"
+    mkdir -p "$dir"
+    "$REDIS_BIN" --bind 127.0.0.1 --port "$port" --dir "$dir" "$@" >"$log" 2>&1 &
+    pid=$!
+    REDIS_PIDS+=("$pid")
+    deadline=$(($(now_ms) + 10000))
+    until resp "$port" PING && [ "$RESP_REPLY" = +PONG ]; do
+        if ! proc_alive "$pid" || [ "$(now_ms)" -ge "$deadline" ]; then
+            cat "$log" >&2
+            die "$name did not start on port $port"
+        fi
+        pause 0.02
+    done
+    STARTED_PORT=$port
+}
+
+# start_cluster NAME N: a cluster through utils/cluster.sh; sets STARTED_BASE.
+start_cluster() {
+    local name=$1 n=$2 base out
+    base=$(free_base "$n")
+    CLUSTER_DIRS+=("$WORK/$name")
+    out=$(CONCORDKV_SERVER=$OURS_BIN CONCORDKV_ARGS=$OURS_EXTRA \
+        "$CLUSTER_SH" start -n "$n" -d "$WORK/$name" -p "$base" 2>&1) ||
+        die "$name: cluster.sh start failed: $out"
+    echo "$out" >&2
+    STARTED_BASE=$base
+}
+
+# Leader of a cluster (by its base port and size): sets LEADER_ID and LEADER_PORT once a
+# ready leader is followed by every answering node and all of them applied the same index.
+# With ALL=1, every node must answer.
+cluster_healthy() {
+    local base=$1 n=$2 all=${3:-0} i line state lid ready applied leader="" agree=1 up=0
+    local -a app=()
+    for ((i = 1; i <= n; i++)); do
+        resp $((base + i)) INFO raft || { [ "$all" = 1 ] && return 1; continue; }
+        state="" lid=0 ready=0 applied=""
+        while IFS= read -r line; do
+            line=${line%$'\r'}
+            case "$line" in
+                raft_state:*) state=${line#*:} ;;
+                raft_leader_id:*) lid=${line#*:} ;;
+                raft_ready:*) ready=${line#*:} ;;
+                raft_applied_index:*) applied=${line#*:} ;;
+            esac
+        done <<<"$RESP_REPLY"
+        up=$((up + 1))
+        [ "$state" = leader ] && [ "$ready" = 1 ] && leader=$i
+        app+=("$lid:$applied")
+    done
+    [ -n "$leader" ] || return 1
+    for line in "${app[@]}"; do
+        [ "$line" = "$leader:${app[0]#*:}" ] || agree=0
+    done
+    [ "$agree" = 1 ] || return 1
+    LEADER_ID=$leader
+    LEADER_PORT=$((base + leader))
+}
+
+wait_healthy() {
+    local base=$1 n=$2 what=$3 deadline
+    deadline=$(($(now_ms) + 60000))
+    until cluster_healthy "$base" "$n" 1; do
+        [ "$(now_ms)" -lt "$deadline" ] || die "$what: the cluster did not become healthy in 60 s"
+        pause 0.05
+    done
+}
+
+say "work directory $WORK ($(df -PT "$WORK" | awk 'NR == 2 { print $2 }'))"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+START_MS=$(now_ms)
+
+start_redis redis-none --save "" --appendonly no
+P_NONE=$STARTED_PORT
+start_redis redis-always --save "" --appendonly yes --appendfsync always
+P_ALWAYS=$STARTED_PORT
+start_cluster ckv1 1
+B1=$STARTED_BASE
+wait_healthy "$B1" 1 "one node"
+P_ONE=$LEADER_PORT
+start_cluster ckv3 3
+B3=$STARTED_BASE
+wait_healthy "$B3" 3 "three nodes"
+P_THREE=$LEADER_PORT
+
+SERVERS=(none always one three)
+declare -A LABEL=([none]="redis, no persistence" [always]="redis, appendfsync always"
+    [one]="concordkv, 1 node" [three]="concordkv, 3 nodes (leader)")
+declare -A PORT=([none]=$P_NONE [always]=$P_ALWAYS [one]=$P_ONE [three]=$P_THREE)
+
+# ---- throughput and latency ----
+# Results: RPS[server,case,test], P50[...], P99[...]; ERRSAMPLE[server,case] the most frequent
+# lines of redis-benchmark's output that are not CSV (Redis 7's redis-benchmark prints the
+# first error reply and exits).
+declare -A RPS P50 P99 ERRSAMPLE
+CASES=(c1 c50 p16)
+declare -A CASE_CLIENTS=([c1]=1 [c50]=50 [p16]=50)
+declare -A CASE_PIPE=([c1]=1 [c50]=1 [p16]=16)
+declare -A CASE_N=([c1]=$N_C1 [c50]=$N_C50 [p16]=$N_P16)
+
+bench() {
+    local s=$1 c=$2 out args rc line test
+    # shellcheck disable=SC2054
+    args=(-h 127.0.0.1 -p "${PORT[$s]}" -t set,get -d "$VALUE_SIZE" -r "$KEYSPACE"
+        -n "${CASE_N[$c]}" -c "${CASE_CLIENTS[$c]}" --csv)
+    [ "${CASE_PIPE[$c]}" -gt 1 ] && args+=(-P "${CASE_PIPE[$c]}")
+    out="$WORK/bench-$s-$c.txt"
+    timeout 600 redis-benchmark "${args[@]}" >"$out" 2>&1
+    rc=$?
+    [ "$rc" = 0 ] || echo "redis-benchmark exited with status $rc" >>"$out"
+    while IFS= read -r line; do
+        IFS=, read -r test r _ _ p50 _ p99 _ <<<"${line//\"/}"
+        case "$test" in
+            SET | GET)
+                RPS[$s,$c,$test]=$r
+                P50[$s,$c,$test]=$p50
+                P99[$s,$c,$test]=$p99
+                ;;
+        esac
+    done < <(grep '^"[A-Z]' "$out")
+    # Anything but the CSV (errors shown by -e, warnings) is worth a look.
+    ERRSAMPLE[$s,$c]=$(grep -v '^"' "$out" | sort | uniq -c | sort -rn | head -n 3 |
+        awk '{ $1 = $1 "x"; print }' | tr '\n' ';')
+    say "${LABEL[$s]}, ${CASE_CLIENTS[$c]} client(s), pipeline ${CASE_PIPE[$c]}:" \
+        "SET ${RPS[$s,$c,SET]:-n/a} GET ${RPS[$s,$c,GET]:-n/a} ops/s" \
+        "${ERRSAMPLE[$s,$c]:+ other output: ${ERRSAMPLE[$s,$c]}}"
+}
+
+RAFT_BEFORE=$(resp "$P_THREE" INFO raft && echo "$RESP_REPLY")
+for c in "${CASES[@]}"; do
+    for s in "${SERVERS[@]}"; do bench "$s" "$c"; done
+done
+
+# State of the three-node cluster after the load: same leader? replicas converged?
+raft_field() {
+    local v
+    v=$(awk -F: -v f="$2" '{ sub(/\r$/, "") } $1 == f { print $2 }' <<<"$1")
+    echo "${v:-0}"
+}
+RAFT_AFTER=$(resp "$P_THREE" INFO raft && echo "$RESP_REPLY")
+THREE_NOTES=()
+lc=$(( $(raft_field "$RAFT_AFTER" raft_leader_changes) - $(raft_field "$RAFT_BEFORE" raft_leader_changes) ))
+to=$(( $(raft_field "$RAFT_AFTER" raft_timeouts) - $(raft_field "$RAFT_BEFORE" raft_timeouts) ))
+uo=$(( $(raft_field "$RAFT_AFTER" raft_unknown_outcomes) - $(raft_field "$RAFT_BEFORE" raft_unknown_outcomes) ))
+THREE_NOTES+=("leader changes during the load: $lc; -TIMEOUT replies: $to; unknown outcomes: $uo")
+THREE_NOTES+=("largest batch: $(raft_field "$RAFT_AFTER" raft_max_batch_size) commands per entry; $(raft_field "$RAFT_AFTER" raft_entries_proposed) entries and $(raft_field "$RAFT_AFTER" raft_barriers) barriers proposed in all")
+wait_healthy "$B3" 3 "after the load"
+DIGESTS=""
+for i in 1 2 3; do
+    resp $((B3 + i)) DEBUG DIGEST && DIGESTS+="${RESP_REPLY#+} "
+done
+if [ "$(tr ' ' '\n' <<<"$DIGESTS" | grep -c .)" = 3 ] &&
+    [ "$(tr ' ' '\n' <<<"$DIGESTS" | grep . | sort -u | wc -l)" = 1 ]; then
+    CONVERGED="yes (DEBUG DIGEST equal on the three nodes)"
+else
+    CONVERGED="NO: DEBUG DIGEST $DIGESTS"
+fi
+say "three nodes after the load: ${THREE_NOTES[0]}; ${THREE_NOTES[1]}; converged: $CONVERGED"
+
+# ---- failover ----
+# Log time of the first line matching PATTERN in LOG at or after T0 (ms), minus T0; or "-".
+log_after() {
+    local log=$1 pattern=$2 t0=$3 ts
+    while IFS= read -r ts; do
+        ts=$(date -d "$ts" +%s%3N 2>/dev/null) || continue
+        if [ "$ts" -ge "$t0" ]; then
+            echo $((ts - t0))
+            return
+        fi
+    done < <(grep -- "$pattern" "$log" | awk '{ print $2, $3, $4, $5 }')
+    echo "-"
+}
+
+FO_MS=()
+FO_ROWS=""
+for ((trial = 1; trial <= TRIALS; trial++)); do
+    wait_healthy "$B3" 3 "failover trial $trial"
+    victim=$LEADER_ID
+    vpid=$(cluster_node_pid "$WORK/ckv3" "$victim") || die "no pid for node $victim"
+    survivors=()
+    for ((i = 1; i <= 3; i++)); do [ "$i" = "$victim" ] || survivors+=($((B3 + i))); done
+    key="failover:$trial"
+    attempts=0
+    errors=""
+    RESP_WAIT=$PROBE_WAIT
+    t0_us=$(now_us)
+    kill -KILL "$vpid"
+    done_us=""
+    winner=""
+    while [ -z "$done_us" ]; do
+        for p in "${survivors[@]}"; do
+            target=$p
+            for _hop in 1 2; do
+                attempts=$((attempts + 1))
+                if resp "$target" SET "$key" "$trial"; then
+                    case "$RESP_REPLY" in
+                        +OK) done_us=$(now_us); winner=$((target - B3)); break 2 ;;
+                        -MOVED*)
+                            target=${RESP_REPLY##*:}
+                            # Follow only to a surviving node: the victim is dead.
+                            if [[ " ${survivors[*]} " != *" $target "* ]]; then
+                                errors+="-MOVED(killed-leader)"$'\n'
+                                break
+                            fi
+                            ;;
+                        *) errors+="${RESP_REPLY%% *}"$'\n'; break ;;
+                    esac
+                else
+                    errors+="no-reply"$'\n'
+                    break
+                fi
+            done
+        done
+        [ -n "$done_us" ] && break
+        if [ $(($(now_us) - t0_us)) -gt $((FAILOVER_DEADLINE_MS * 1000)) ]; then
+            die "failover trial $trial: no write succeeded within $((FAILOVER_DEADLINE_MS / 1000)) s"
+        fi
+        pause 0.005
+    done
+    RESP_WAIT=2
+    ms=$(((done_us - t0_us) / 1000))
+    FO_MS+=("$ms")
+    wlog="$WORK/ckv3/node$winner.log"
+    t0_ms=$((t0_us / 1000))
+    lost=$(log_after "$wlog" "leader is now 0" "$t0_ms")
+    elected=$(log_after "$wlog" "became leader of term" "$t0_ms")
+    ready=$(log_after "$wlog" ": ready" "$t0_ms")
+    errsum=$(grep . <<<"$errors" | sort | uniq -c | sort -rn | awk '{ printf "%s%s x%s", (NR > 1 ? ", " : ""), $2, $1 }')
+    FO_ROWS+="| $trial | $victim | $winner | $lost | $elected | $ready | $ms | $attempts | ${errsum:-none} |"$'\n'
+    say "failover $trial: killed node $victim, node $winner took writes after $ms ms" \
+        "(lost leader +$lost, elected +$elected, ready +$ready ms; $attempts probes: $errsum)"
+    out=$("$CLUSTER_SH" restart "$victim" -d "$WORK/ckv3" 2>&1) ||
+        die "failover trial $trial: restart of node $victim failed: $out"
+done
+FO_MEDIAN=$(printf '%s\n' "${FO_MS[@]}" | sort -n | awk '{ v[NR] = $1 }
+    END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+wait_healthy "$B3" 3 "after the failover trials"
+TOTAL_S=$((($(now_ms) - START_MS) / 1000))
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# ---- report ----
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
+        else printf "%.2f", a / b }'
+}
+# goal VALUE OP LIMIT: met / not met (n/a when VALUE is not a number).
+goal() {
+    awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+        if (v !~ /^[0-9.]+$/) { print "n/a"; exit }
+        ok = (op == ">=") ? (v + 0 >= l + 0) : (v + 0 <= l + 0)
+        print ok ? "met" : "**not met**" }'
+}
+
+R1=$(ratio "${RPS[three,c50,SET]:-}" "${RPS[always,c50,SET]:-}")
+R2=$(ratio "${RPS[three,p16,SET]:-}" "${RPS[always,p16,SET]:-}")
+R3=$(ratio "${RPS[three,c50,GET]:-}" "${RPS[none,c50,GET]:-}")
+L1=${P50[three,c1,SET]:-n/a}
+FO_S=$(awk -v m="$FO_MEDIAN" 'BEGIN { printf "%.2f", m / 1000 }')
+
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$(git -C "$ROOT" status --porcelain --untracked-files=no -- src 2>/dev/null | grep -c .)
+FSTYPE=$(df -PT "$WORK" | awk 'NR == 2 { print $2 }')
+REDIS_VER=$("$REDIS_BIN" --version | awk '{ print $3 }')
+SECTION="$WORK/section.md"
+{
+    echo "<!-- bench:cluster -->"
+    echo "## Replication: concordkv (1 and 3 nodes) vs redis-server"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
+    echo "Linux $(uname -r), data directories on $FSTYPE; commit $REV$([ "$DIRTY" -gt 0 ] &&
+        echo " (with uncommitted changes in src/)"); Redis $REDIS_VER."
+    echo "Load average before / after: $LOAD_BEFORE / $LOAD_AFTER. One run of"
+    echo "\`utils/bench_cluster.sh\` (BENCH_N_C1=$N_C1 BENCH_N_C50=$N_C50 BENCH_N_P16=$N_P16" \
+        "BENCH_FAILOVER_TRIALS=$TRIALS), ${TOTAL_S} s; the four servers ran side by side and each"
+    echo "test ran on all four in turn. All on 127.0.0.1."
+    echo
+    echo "Servers:"
+    echo "- redis, no persistence: \`redis-server --bind 127.0.0.1 --port PORT --dir DIR --save \"\" --appendonly no\`"
+    echo "- redis, appendfsync always: \`redis-server --bind 127.0.0.1 --port PORT --dir DIR --save \"\" --appendonly yes --appendfsync always\`"
+    echo "- concordkv: \`utils/cluster.sh start -n 1|3 -d DIR -p BASE\`, i.e. for node i"
+    echo "  \`concordkv-server --id i --bind 127.0.0.1 --port BASE+i --raft-port BASE+i+10000"
+    echo "  --admin-port BASE+i+2000 --dir DIR/node<i> --cluster 1@127.0.0.1:BASE+10001,..." \
+        "--logfile DIR/node<i>.log${OURS_EXTRA:+ $OURS_EXTRA}\`" \
+        "(defaults: election timeout 1000 ms, heartbeat 100 ms, linearizable reads);"
+    echo "  the three-node cluster is benchmarked through its leader."
+    echo
+    echo "Each test: \`redis-benchmark -h 127.0.0.1 -p PORT -t set,get -d $VALUE_SIZE -r $KEYSPACE" \
+        "-n N -c CLIENTS [-P 16] --csv\`"
+    echo "with N = $N_C1 (1 client), $N_C50 (50 clients), $N_P16 (50 clients, pipeline 16)." \
+        "Latencies in ms."
+    echo
+    echo "| server | test | clients | pipeline | ops/s | p50 | p99 | other output |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"
+    for c in "${CASES[@]}"; do
+        for t in SET GET; do
+            for s in "${SERVERS[@]}"; do
+                other="${ERRSAMPLE[$s,$c]:-}"
+                other=${other//|/\\|}
+                echo "| ${LABEL[$s]} | $t | ${CASE_CLIENTS[$c]} | ${CASE_PIPE[$c]} |" \
+                    "${RPS[$s,$c,$t]:-n/a} | ${P50[$s,$c,$t]:-n/a} | ${P99[$s,$c,$t]:-n/a} |" \
+                    "${other:-none} |"
+            done
+        done
+    done
+    echo
+    echo "Three-node cluster during the load: ${THREE_NOTES[0]}; ${THREE_NOTES[1]}."
+    echo "Replicas converged after the load: $CONVERGED."
+    echo
+    echo "Failover: SIGKILL the leader of the three-node cluster; then, in a loop (5 ms apart),"
+    echo "\`SET failover:<trial> <trial>\` on a fresh connection to each surviving node, following"
+    echo "\`-MOVED\` to a surviving node, each attempt waiting at most ${PROBE_WAIT} s for its reply,"
+    echo "until one answers \`+OK\`. Between trials the killed node is restarted"
+    echo "(\`utils/cluster.sh restart\`) and the cluster is healthy again (all three nodes follow"
+    echo "one ready leader and have applied the same index). Times in ms after the SIGKILL. From"
+    echo "the new leader's log: *lost leader* (its election timer fired: \"leader is now 0\"),"
+    echo "*elected* (\"became leader\") and *ready* (its barrier applied); *first write*: the probe's"
+    echo "\`+OK\`. *failed probes*: the other replies by kind (\`-MOVED(killed-leader)\`: a"
+    echo "follower still redirecting to the dead leader; \`no-reply\`: nothing within ${PROBE_WAIT} s)."
+    echo
+    echo "| trial | killed | new leader | lost leader | elected | ready | first write | probes | failed probes |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"
+    printf '%s' "$FO_ROWS"
+    echo
+    echo "| figure | value | goal | |"
+    echo "| --- | ---: | --- | --- |"
+    echo "| 3-node SET, 50 clients / redis appendfsync always SET, 50 clients | $R1 | >= 0.5 | $(goal "$R1" ">=" 0.5) |"
+    echo "| 3-node SET, 50 clients, -P 16 / redis appendfsync always, -P 16 | $R2 | >= 0.25 | $(goal "$R2" ">=" 0.25) |"
+    echo "| 3-node GET, 50 clients / redis no persistence GET, 50 clients | $R3 | >= 0.5 | $(goal "$R3" ">=" 0.5) |"
+    echo "| 3-node SET, 1 client, p50 (ms) | $L1 | <= 1 ms | $(goal "$L1" "<=" 1) |"
+    echo "| failover, median of $TRIALS (s) | $FO_S | <= 2.5 s | $(goal "$FO_S" "<=" 2.5) |"
+    echo "<!-- /bench:cluster -->"
+} >"$SECTION"
+
+mkdir -p "$(dirname "$OUT")"
+if [ ! -f "$OUT" ]; then
+    printf '# ConcordKV benchmarks\n\nGenerated by the scripts in utils/; each section is replaced by its script.\n\n' >"$OUT"
+fi
+if grep -q '^<!-- bench:cluster -->' "$OUT" && grep -q '^<!-- /bench:cluster -->' "$OUT"; then
+    awk -v sect="$SECTION" '
+        /^<!-- bench:cluster -->/ { while ((getline line < sect) > 0) print line; skip = 1; next }
+        /^<!-- \/bench:cluster -->/ { skip = 0; next }
+        !skip { print }' "$OUT" >"$WORK/out.md"
+    cat "$WORK/out.md" >"$OUT"
+else
+    { echo; cat "$SECTION"; } >>"$OUT"
+fi
+cat "$SECTION"
+say "wrote $OUT"

@@ -1,0 +1,543 @@
+#!/bin/bash
+# A local N-node ConcordKV cluster on 127.0.0.1, for demos, experiments and benchmarks.
+#
+#   utils/cluster.sh start [-n N] [-d DIR] [-p BASEPORT]   start (or resume) the cluster
+#   utils/cluster.sh status [-w] [-d DIR] table of nodes: ports, pid, role (exit 1: no leader;
+#                                         -w: wait for one first)
+#   utils/cluster.sh stop    [-d DIR]     SIGTERM every node, SIGKILL after a deadline
+#   utils/cluster.sh kill <id> [-d DIR]   SIGKILL one node
+#   utils/cluster.sh restart <id> [-d DIR]  start one node again with its data
+#   utils/cluster.sh clean   [-d DIR]     stop and remove DIR
+#
+# Node i listens on 127.0.0.1: RESP BASEPORT+i, raft BASEPORT+i+10000, admin BASEPORT+i+2000
+# (defaults: N=3, BASEPORT=7000, so node 1 is 7001/17001/9001). Its data is DIR/node<i>, its
+# log DIR/node<i>.log, its pid DIR/node<i>.pid; DIR/cluster.conf remembers N, BASEPORT and the
+# extra options, so every other command needs only -d (default ./concordkv-cluster).
+# Environment: CONCORDKV_SERVER (default <repo>/concordkv-server); CONCORDKV_ARGS extra options
+# for every node, e.g. "--election-timeout 500" (saved at the first start);
+# CLUSTER_TIMEOUT seconds to wait for a leader or a node (default 30);
+# CLUSTER_STOP_TIMEOUT seconds before stop turns into SIGKILL (default 15).
+set -u
+export LC_ALL=C # byte-exact RESP lengths
+
+ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=cluster.sh
+TIMEOUT_S=${CLUSTER_TIMEOUT:-30}
+STOP_TIMEOUT_S=${CLUSTER_STOP_TIMEOUT:-15}
+
+usage() {
+    cat <<EOF
+Usage: utils/cluster.sh COMMAND [options]
+
+Commands:
+  start [-n N] [-d DIR] [-p BASEPORT]  start N nodes (default 3) and wait until a leader is
+                                       elected; with an existing DIR, resume that cluster
+  status [-w] [-d DIR]                 print id, ports, pid and role of every node; exit 1
+                                       when no leader is known (-w: wait for one first)
+  stop [-d DIR]                        SIGTERM every node and wait (SIGKILL after a deadline)
+  kill <id> [-d DIR]                   SIGKILL one node
+  restart <id> [-d DIR]                start one node again with the same data directory
+  clean [-d DIR]                       stop the cluster and remove DIR
+  -h, --help                           this help
+
+Options:
+  -n N         number of nodes (start only; default 3)
+  -d DIR       cluster directory (default ./concordkv-cluster)
+  -p BASEPORT  node i uses RESP port BASEPORT+i, raft port BASEPORT+i+10000 and admin port
+               BASEPORT+i+2000 (start only; default 7000)
+  -w           status only: wait (CLUSTER_TIMEOUT) until a leader is known
+
+Environment: CONCORDKV_SERVER (server binary, default <repo>/concordkv-server),
+CONCORDKV_ARGS (extra options for every node, remembered in DIR/cluster.conf),
+CLUSTER_TIMEOUT (seconds to wait for a leader, default 30),
+CLUSTER_STOP_TIMEOUT (seconds before stop sends SIGKILL, default 15).
+EOF
+}
+
+die() { echo "$PROG: $*" >&2; exit 1; }
+
+now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
+
+# ---- arguments ----
+CMD=""
+NODE_ID=""
+OPT_N=""
+OPT_DIR=""
+OPT_PORT=""
+OPT_WAIT=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        -h | --help | help) usage; exit 0 ;;
+        -n) [ $# -ge 2 ] || die "-n needs a value"; OPT_N=$2; shift 2 ;;
+        -d) [ $# -ge 2 ] || die "-d needs a value"; OPT_DIR=$2; shift 2 ;;
+        -p) [ $# -ge 2 ] || die "-p needs a value"; OPT_PORT=$2; shift 2 ;;
+        -w) OPT_WAIT=1; shift ;;
+        -*) die "unknown option '$1' (see --help)" ;;
+        *)
+            if [ -z "$CMD" ]; then
+                CMD=$1
+            elif [ -z "$NODE_ID" ]; then
+                NODE_ID=$1
+            else
+                die "unexpected argument '$1' (see --help)"
+            fi
+            shift
+            ;;
+    esac
+done
+[ -n "$CMD" ] || { usage >&2; exit 1; }
+case "$CMD" in
+    start | status | stop | kill | restart | clean) ;;
+    *) die "unknown command '$CMD' (see --help)" ;;
+esac
+case "$CMD" in
+    kill | restart) [ -n "$NODE_ID" ] || die "$CMD needs a node id" ;;
+    *) [ -z "$NODE_ID" ] || die "unexpected argument '$NODE_ID' (see --help)" ;;
+esac
+[ "$OPT_WAIT" = 0 ] || [ "$CMD" = status ] || die "-w is only for status"
+if [ "$CMD" != start ]; then
+    [ -z "$OPT_N" ] || die "-n is only for start"
+    [ -z "$OPT_PORT" ] || die "-p is only for start"
+fi
+is_uint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
+[ -z "$OPT_N" ] || { is_uint "$OPT_N" && [ "$OPT_N" -ge 1 ] && [ "$OPT_N" -le 99 ]; } ||
+    die "-n must be a number of nodes between 1 and 99"
+[ -z "$OPT_PORT" ] || { is_uint "$OPT_PORT" && [ "$OPT_PORT" -ge 1 ]; } ||
+    die "-p must be a port number"
+is_uint "$TIMEOUT_S" || die "CLUSTER_TIMEOUT must be a number of seconds"
+is_uint "$STOP_TIMEOUT_S" || die "CLUSTER_STOP_TIMEOUT must be a number of seconds"
+
+DIR=${OPT_DIR:-./concordkv-cluster}
+case "$DIR" in /*) ;; *) DIR="$PWD/${DIR#./}" ;; esac
+DIR=${DIR%/}
+CONF="$DIR/cluster.conf"
+
+
+# ---- cluster.conf ----
+N=""
+BASE=""
+EXTRA=""
+load_conf() {
+    local key value
+    [ -f "$CONF" ] || return 1
+    while IFS='=' read -r key value; do
+        case "$key" in
+            nodes) N=$value ;;
+            baseport) BASE=$value ;;
+            args) EXTRA=$value ;;
+        esac
+    done <"$CONF"
+    if ! is_uint "$N" || ! is_uint "$BASE"; then
+        die "$CONF is damaged (nodes/baseport missing)"
+    fi
+}
+need_conf() {
+    load_conf || die "no cluster in $DIR (no cluster.conf; start one with: utils/cluster.sh start -d $DIR)"
+}
+
+resp_port() { echo $((BASE + $1)); }
+raft_port() { echo $((BASE + $1 + 10000)); }
+admin_port() { echo $((BASE + $1 + 2000)); }
+node_dir() { echo "$DIR/node$1"; }
+node_log() { echo "$DIR/node$1.log"; }
+node_pidfile() { echo "$DIR/node$1.pid"; }
+
+check_id() {
+    if ! is_uint "$1" || [ "$1" -lt 1 ] || [ "$1" -gt "$N" ]; then
+        die "no node '$1' in this cluster (ids are 1..$N)"
+    fi
+}
+
+# ---- processes ----
+# Bash builtins only in what status polls: a fork costs tens of ms on a loaded small VM.
+
+# proc_alive PID: PID exists and is not a zombie (kill -0 succeeds on zombies, and nodes
+# left by an earlier run are reaped by init, late).
+proc_alive() {
+    local stat state
+    is_uint "$1" || return 1
+    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    state=${stat##*) }
+    state=${state%% *}
+    case "$state" in '' | Z | X | x) return 1 ;; esac
+    return 0
+}
+
+# pid_alive PID I: PID is a live process started with --dir DIR/node<I> (a pid file may be
+# stale and its pid reused).
+pid_alive() {
+    local pid=$1 want="$DIR/node$2" k
+    local -a args
+    proc_alive "$pid" || return 1
+    { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
+    for ((k = 0; k + 1 < ${#args[@]}; k++)); do
+        [ "${args[k]}" = --dir ] && [ "${args[k + 1]}" = "$want" ] && return 0
+    done
+    return 1
+}
+
+# node_pid I: sets NODE_PID to the pid of node I if it is running, else fails.
+NODE_PID=""
+node_pid() {
+    NODE_PID=""
+    { read -r NODE_PID <"$DIR/node$1.pid"; } 2>/dev/null || return 1
+    pid_alive "$NODE_PID" "$1" || { NODE_PID=""; return 1; }
+}
+
+port_in_use() {
+    local fd
+    { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
+    exec {fd}>&-
+    return 0
+}
+
+# resp PORT ARG...: sends one command to 127.0.0.1:PORT and sets RESP_REPLY to the reply's
+# first line (+status, -error, :integer) or to a bulk string's contents; returns 1 when
+# nothing answers within RESP_WAIT seconds.
+RESP_WAIT=2
+RESP_REPLY=""
+resp() {
+    local port=$1 fd line body a req
+    shift
+    RESP_REPLY=""
+    req="*$#"$'\r\n'
+    for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
+    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
+    if ! { printf '%s' "$req" >&"$fd"; } 2>/dev/null ||
+        ! IFS= read -r -t "$RESP_WAIT" line <&"$fd"; then
+        exec {fd}>&-
+        return 1
+    fi
+    line=${line%$'\r'}
+    case "$line" in
+        '$-1') ;;
+        '$'*)
+            if ! is_uint "${line#?}" || ! IFS= read -r -N $((${line#?} + 2)) -t "$RESP_WAIT" body <&"$fd"; then
+                exec {fd}>&-
+                return 1
+            fi
+            RESP_REPLY=${body%$'\r\n'}
+            exec {fd}>&-
+            return 0
+            ;;
+    esac
+    RESP_REPLY=$line
+    exec {fd}>&-
+    return 0
+}
+
+resolve_server() {
+    local bin=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
+    command -v "$bin" >/dev/null 2>&1 ||
+        die "no server at $bin (build it with make, or set CONCORDKV_SERVER)"
+    SERVER=$(command -v "$bin")
+    case "$SERVER" in /*) ;; *) SERVER="$PWD/$SERVER" ;; esac
+}
+
+cluster_arg() {
+    local i s=""
+    for ((i = 1; i <= N; i++)); do s+="${s:+,}$i@127.0.0.1:$(raft_port "$i")"; done
+    echo "$s"
+}
+
+last_log_line() { grep -v '^[[:space:]]*$' "$(node_log "$1")" 2>/dev/null | tail -n 1; }
+
+# Processes started by this invocation ("id:pid"), our children: checked with proc_alive
+# (before exec their command line is still ours); stopped again if this invocation fails.
+STARTED=()
+launch_node() {
+    local i=$1 p
+    for p in "$(resp_port "$i")" "$(raft_port "$i")" "$(admin_port "$i")"; do
+        if port_in_use "$p"; then
+            die "port $p (node $i) is already in use"
+        fi
+    done
+    mkdir -p "$(node_dir "$i")" || die "cannot create $(node_dir "$i")"
+    # nohup: the nodes outlive this script and the terminal it ran in.
+    # shellcheck disable=SC2086
+    nohup "$SERVER" --id "$i" --bind 127.0.0.1 --port "$(resp_port "$i")" \
+        --raft-port "$(raft_port "$i")" --admin-port "$(admin_port "$i")" \
+        --dir "$(node_dir "$i")" --cluster "$(cluster_arg)" --logfile "$(node_log "$i")" \
+        $EXTRA </dev/null >>"$(node_log "$i")" 2>&1 &
+    STARTED+=("$i:$!")
+    echo "$!" >"$(node_pidfile "$i")"
+}
+
+# term_wait PID I DEADLINE_MS [CHECK]: SIGTERM, wait until DEADLINE_MS, then SIGKILL. CHECK
+# (default pid_alive) tells whether the process is still there.
+term_wait() {
+    local pid=$1 i=$2 deadline=$3 check=${4:-pid_alive}
+    kill -TERM "$pid" 2>/dev/null
+    while "$check" "$pid" "$i"; do
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            echo "$PROG: node $i (pid $pid) did not exit after SIGTERM; sending SIGKILL" >&2
+            kill -KILL "$pid" 2>/dev/null
+            wait_gone "$pid" "$i" "$check"
+            return
+        fi
+        sleep 0.02
+    done
+}
+
+wait_gone() {
+    local deadline=$(($(now_ms) + 5000)) check=${3:-pid_alive}
+    while "$check" "$1" "$2"; do
+        [ "$(now_ms)" -lt "$deadline" ] || die "node $2 (pid $1) is still alive after SIGKILL"
+        sleep 0.01
+    done
+}
+
+on_exit() {
+    local entry i pid deadline
+    [ "${#STARTED[@]}" -gt 0 ] || return
+    deadline=$(($(now_ms) + 5000))
+    for entry in "${STARTED[@]}"; do
+        kill -TERM "${entry#*:}" 2>/dev/null
+    done
+    for entry in "${STARTED[@]}"; do
+        i=${entry%%:*} pid=${entry#*:}
+        term_wait "$pid" "$i" "$deadline" proc_alive
+        wait "$pid" 2>/dev/null
+        rm -f "$(node_pidfile "$i")"
+    done
+}
+trap on_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---- queries ----
+# raft_info I: sets R_STATE, R_LEADER, R_READY from node I's INFO raft; 1 if no answer.
+raft_info() {
+    local line
+    R_STATE="" R_LEADER=0 R_READY=0
+    resp $((BASE + $1)) INFO raft || return 1
+    while IFS= read -r line; do
+        line=${line%$'\r'}
+        case "$line" in
+            raft_state:*) R_STATE=${line#*:} ;;
+            raft_leader_id:*) R_LEADER=${line#*:} ;;
+            raft_ready:*) R_READY=${line#*:} ;;
+        esac
+    done <<<"$RESP_REPLY"
+    [ -n "$R_STATE" ]
+}
+
+# Fills ROLE[i], PID[i], LEADER_OF[i]; sets LEADER (a ready leader that every running node
+# follows, else empty) and UP (number of running nodes).
+ROLE=()
+PID=()
+LEADER_OF=()
+LEADER=""
+UP=0
+survey() {
+    local i pid leader_ready="" agree=1
+    LEADER=""
+    UP=0
+    for ((i = 1; i <= N; i++)); do
+        PID[i]=""
+        LEADER_OF[i]=0
+        if ! node_pid "$i"; then
+            ROLE[i]=down
+            continue
+        fi
+        PID[i]=$NODE_PID
+        UP=$((UP + 1))
+        if ! raft_info "$i"; then
+            ROLE[i]="no answer"
+            agree=0
+            continue
+        fi
+        ROLE[i]=$R_STATE
+        LEADER_OF[i]=$R_LEADER
+        if [ "$R_STATE" = leader ]; then
+            if [ "$R_READY" = 1 ]; then
+                leader_ready=$i
+            else
+                ROLE[i]="leader (not ready)"
+            fi
+        fi
+    done
+    [ -n "$leader_ready" ] || return 0
+    for ((i = 1; i <= N; i++)); do
+        [ -n "${PID[i]}" ] && [ "${LEADER_OF[i]}" != "$leader_ready" ] && agree=0
+    done
+    [ "$agree" = 1 ] && LEADER=$leader_ready
+    return 0
+}
+
+print_table() {
+    local i
+    printf '%-4s %-6s %-6s %-6s %-8s %s\n' id resp raft admin pid role
+    for ((i = 1; i <= N; i++)); do
+        printf '%-4s %-6s %-6s %-6s %-8s %s\n' "$i" $((BASE + i)) $((BASE + i + 10000)) \
+            $((BASE + i + 2000)) "${PID[i]:--}" "${ROLE[i]}"
+    done
+}
+
+# wait_leader WHAT: waits until a ready leader is followed by every running node; dies with
+# the last log line of a node that exited, or on the deadline.
+wait_leader() {
+    local what=$1 deadline i entry
+    deadline=$(($(now_ms) + TIMEOUT_S * 1000))
+    while :; do
+        for entry in "${STARTED[@]}"; do
+            i=${entry%%:*}
+            if ! proc_alive "${entry#*:}"; then
+                die "node $i exited: $(last_log_line "$i") (log: $(node_log "$i"))"
+            fi
+        done
+        survey
+        [ -n "$LEADER" ] && return 0
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            print_table >&2
+            die "$what: no leader after ${TIMEOUT_S}s (logs: $DIR/node*.log)"
+        fi
+        sleep 0.05
+    done
+}
+
+print_leader_line() {
+    if [ -n "$LEADER" ]; then
+        echo "leader: node $LEADER (redis-cli -c -p $(resp_port "$LEADER"))"
+    else
+        echo "leader: none known"
+    fi
+}
+
+# ---- commands ----
+cmd_start() {
+    local i running=""
+    if load_conf; then
+        [ -z "$OPT_N" ] || [ "$OPT_N" = "$N" ] ||
+            die "$DIR holds a $N-node cluster; use another -d, or clean it first"
+        [ -z "$OPT_PORT" ] || [ "$OPT_PORT" = "$BASE" ] ||
+            die "$DIR holds a cluster on base port $BASE (raft addresses are fixed); use another -d, or clean it first"
+        [ -z "${CONCORDKV_ARGS+x}" ] || EXTRA=$CONCORDKV_ARGS
+    else
+        [ ! -e "$DIR" ] || [ -z "$(ls -A "$DIR" 2>/dev/null)" ] ||
+            die "$DIR exists and is not a cluster.sh directory (no cluster.conf)"
+        N=${OPT_N:-3}
+        BASE=${OPT_PORT:-7000}
+        EXTRA=${CONCORDKV_ARGS:-}
+    fi
+    [ $((BASE + N + 10000)) -le 65535 ] || die "base port $BASE is too high for $N nodes (raft ports reach $((BASE + N + 10000)))"
+    case "$EXTRA" in *$'\n'*) die "CONCORDKV_ARGS must be one line" ;; esac
+    resolve_server
+    for ((i = 1; i <= N; i++)); do
+        node_pid "$i" && running+=" $i"
+    done
+    [ -z "$running" ] || die "node(s)$running already running in $DIR (use status, or stop first)"
+    # Every port is checked before anything is written or started.
+    for ((i = 1; i <= N; i++)); do
+        for p in $((BASE + i)) $((BASE + i + 10000)) $((BASE + i + 2000)); do
+            port_in_use "$p" && die "port $p (node $i) is already in use"
+        done
+    done
+    mkdir -p "$DIR" || die "cannot create $DIR"
+    printf 'nodes=%s\nbaseport=%s\nargs=%s\n' "$N" "$BASE" "$EXTRA" >"$CONF" ||
+        die "cannot write $CONF"
+    for ((i = 1; i <= N; i++)); do launch_node "$i"; done
+    wait_leader "start"
+    STARTED=()
+    print_table
+    print_leader_line
+}
+
+cmd_status() {
+    local deadline
+    need_conf
+    survey
+    if [ "$OPT_WAIT" = 1 ]; then
+        deadline=$(($(now_ms) + TIMEOUT_S * 1000))
+        while [ -z "$LEADER" ] && [ "$(now_ms)" -lt "$deadline" ]; do
+            sleep 0.05
+            survey
+        done
+    fi
+    print_table
+    print_leader_line
+    [ -n "$LEADER" ]
+}
+
+cmd_stop() {
+    local i pid deadline pids=() ids=()
+    need_conf
+    for ((i = 1; i <= N; i++)); do
+        if node_pid "$i"; then
+            kill -TERM "$NODE_PID" 2>/dev/null
+            pids+=("$NODE_PID")
+            ids+=("$i")
+        else
+            rm -f "$(node_pidfile "$i")"
+        fi
+    done
+    if [ "${#pids[@]}" -eq 0 ]; then
+        echo "no node of $DIR is running"
+        return 0
+    fi
+    deadline=$(($(now_ms) + STOP_TIMEOUT_S * 1000))
+    for i in "${!pids[@]}"; do
+        term_wait "${pids[i]}" "${ids[i]}" "$deadline"
+        rm -f "$(node_pidfile "${ids[i]}")"
+    done
+    echo "stopped node(s) ${ids[*]}"
+}
+
+cmd_kill() {
+    local pid
+    need_conf
+    check_id "$NODE_ID"
+    node_pid "$NODE_ID" || die "node $NODE_ID is not running"
+    pid=$NODE_PID
+    kill -KILL "$pid" 2>/dev/null
+    wait_gone "$pid" "$NODE_ID"
+    rm -f "$(node_pidfile "$NODE_ID")"
+    echo "killed node $NODE_ID (pid $pid)"
+}
+
+cmd_restart() {
+    local pid i=$NODE_ID deadline
+    need_conf
+    check_id "$i"
+    resolve_server
+    if node_pid "$i"; then
+        term_wait "$NODE_PID" "$i" $(($(now_ms) + STOP_TIMEOUT_S * 1000))
+    fi
+    launch_node "$i"
+    pid=${STARTED[0]#*:}
+    deadline=$(($(now_ms) + TIMEOUT_S * 1000))
+    until resp $((BASE + i)) PING && [ "$RESP_REPLY" = +PONG ]; do
+        proc_alive "$pid" ||
+            die "node $i exited: $(last_log_line "$i") (log: $(node_log "$i"))"
+        [ "$(now_ms)" -lt "$deadline" ] || die "node $i did not answer PING within ${TIMEOUT_S}s"
+        sleep 0.02
+    done
+    # The node is up: from here on it stays running whatever happens to the cluster.
+    STARTED=()
+    while :; do
+        proc_alive "$pid" ||
+            die "node $i exited: $(last_log_line "$i") (log: $(node_log "$i"))"
+        survey
+        [ -n "$LEADER" ] && break
+        if [ "$(now_ms)" -ge "$deadline" ]; then
+            print_table
+            die "node $i is up but no leader is known after ${TIMEOUT_S}s (is a majority of the $N nodes running?)"
+        fi
+        sleep 0.05
+    done
+    print_table
+    print_leader_line
+}
+
+cmd_clean() {
+    if [ ! -e "$DIR" ]; then
+        echo "nothing to clean: $DIR does not exist"
+        return 0
+    fi
+    [ -f "$CONF" ] || die "$DIR is not a cluster.sh directory (no cluster.conf); not removing it"
+    cmd_stop
+    rm -rf -- "$DIR" || die "cannot remove $DIR"
+    echo "removed $DIR"
+}
+
+"cmd_$CMD"
