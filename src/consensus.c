@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <raft.h>
 #include <raft/uv.h>
@@ -253,23 +254,18 @@ static void run_reads(struct consensus *cs, struct batch *b)
     cs->stats.reads += b->nreads;
 }
 
-static void on_io_error_transfer(struct raft_transfer *req)
+/* canonical/raft 0.15 cannot recover from a failed write of its own log in-process: after
+ * an io_submit failure its append queue stalls for good (the leader keeps heartbeating, so
+ * the whole cluster stops), and after a write that fails at completion appendLeaderCb()
+ * truncates entries already sent to followers and may corrupt memory (fixed upstream in 0.16).
+ * Stopping the process is safe (the entry's fate is decided by the followers; clients see
+ * the connection drop, an unknown outcome) and turns a cluster-wide stall into the loss of
+ * one node until it is restarted. See docs/SAFETY.md (F1, F2). */
+static void fail_stop(struct consensus *cs, const char *why)
 {
-    struct consensus *cs = req->data;
-    log_warning("leadership handed over after a disk error");
-    server_kick(cs->srv);
-}
-
-/* canonical/raft 0.15 does not step down when its own disk fails: a leader that cannot
- * write its log would keep the cluster stuck. Hand leadership to a healthy voter. */
-static void step_down_after_io_error(struct consensus *cs)
-{
-    log_warning("raft reported a disk error on this node");
-    if (cs->role != RAFT_LEADER || cs->raft.transfer != NULL || cs->shutting_down)
-        return;
-    cs->transfer.data = cs;
-    if (raft_transfer(&cs->raft, &cs->transfer, 0, on_io_error_transfer) == 0)
-        server_kick(cs->srv);
+    log_warning("raft storage failure (%s): stopping this node to keep the cluster available; "
+                "restart it once its disk works", why);
+    _exit(3);
 }
 
 /* B's entry was applied (STATUS 0) or failed. */
@@ -290,10 +286,8 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
     } else {
         if (b->nwrites > 0)
             cs->stats.unknown_outcomes++;
-        if (status == RAFT_IOERR) {
-            cs->stats.io_errors++;
-            step_down_after_io_error(cs);
-        }
+        if (status == RAFT_IOERR)
+            fail_stop(cs, "a log write failed");
         batch_answer(b, status == RAFT_SHUTDOWN ? MSG_SHUTDOWN : MSG_UNKNOWN, MSG_NOT_PROPOSED);
     }
     if (b->done)
@@ -348,6 +342,8 @@ static int batch_propose(struct consensus *cs, struct batch *b)
             b->is_barrier = 1;
         }
     }
+    if (rv == RAFT_IOERR)
+        fail_stop(cs, raft_errmsg(&cs->raft));
     if (rv != 0) {
         log_verbose("propose failed: %s", raft_strerror(rv));
         batch_drop(b, MSG_NOT_PROPOSED);
@@ -505,6 +501,10 @@ void consensus_cron(struct consensus *cs)
         }
     }
     for (struct batch *b = cs->inflight.head; b; b = b->next) {
+        raft_index index = b->is_barrier ? b->req.barrier.index : b->req.apply.index;
+        if (cs->role == RAFT_LEADER && b->proposed_us < limit - cs->srv->cfg->request_timeout * 1000 &&
+            cs->raft.last_stored < index)
+            fail_stop(cs, "the log has not reached the disk for twice request-timeout");
         if (b->created_us < limit && !b->timed_out) {
             b->timed_out = 1;
             cs->stats.timeouts++;
