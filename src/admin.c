@@ -631,30 +631,6 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* ---- start and stop ---- */
 
-static int listen_admin(const char *bind_addr, int port)
-{
-    struct sockaddr_in sin;
-    int fd, one = 1;
-
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, bind_addr, &sin.sin_addr) != 1) {
-        errno = EINVAL;
-        return -1;
-    }
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 128) != 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    return fd;
-}
 
 int admin_start(struct server *srv, char *err, size_t errlen)
 {
@@ -664,7 +640,7 @@ int admin_start(struct server *srv, char *err, size_t errlen)
 
     if (cfg->admin_port <= 0)
         return 0;
-    fd = listen_admin(cfg->bind, (int)cfg->admin_port);
+    fd = server_listen_tcp(cfg->bind, (int)cfg->admin_port);
     if (fd < 0) {
         snprintf(err, errlen, "option 'admin-port': cannot listen on %s:%lld: %s", cfg->bind,
                  cfg->admin_port, strerror(errno));

@@ -17,11 +17,6 @@
 
 #define MAX_NODES 64
 
-static int arg_is(const struct request *req, int i, const char *s)
-{
-    return i < req->argc && util_eq_nocase(req->argv[i], req->len[i], s);
-}
-
 /* Redis names nodes with 40 hex digits; ours encode the raft id. */
 static void node_name(char out[41], uint64_t id)
 {
@@ -175,8 +170,8 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
     char msg[300];
     uint64_t id = 0;
     int rc;
-    int add = arg_is(req, 1, "addnode"), del = arg_is(req, 1, "delnode");
-    int transfer = arg_is(req, 1, "transfer"), setnode = arg_is(req, 1, "setnode");
+    int add = request_arg_is(req, 1, "addnode"), del = request_arg_is(req, 1, "delnode");
+    int transfer = request_arg_is(req, 1, "transfer"), setnode = request_arg_is(req, 1, "setnode");
 
     if ((add && (req->argc < 4 || req->argc > 6)) || (del && req->argc != 3) ||
         (transfer && req->argc > 3) || (setnode && (req->argc < 4 || req->argc > 5))) {
@@ -211,12 +206,12 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
 
 void cmd_cluster(struct exec_ctx *ctx, struct request *req)
 {
-    if (arg_is(req, 1, "addnode") || arg_is(req, 1, "delnode") || arg_is(req, 1, "transfer") ||
-        arg_is(req, 1, "setnode")) {
+    if (request_arg_is(req, 1, "addnode") || request_arg_is(req, 1, "delnode") || request_arg_is(req, 1, "transfer") ||
+        request_arg_is(req, 1, "setnode")) {
         cluster_change(ctx, req);
         return;
     }
-    if (arg_is(req, 1, "removed") && req->argc == 3) {
+    if (request_arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) == 0 && id == (uint64_t)ctx->srv->cfg->id) {
             cluster_check_membership(ctx->srv); /* a hint: the leader decides */
@@ -226,7 +221,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         }
         return;
     }
-    if (arg_is(req, 1, "ismember") && req->argc == 3) {
+    if (request_arg_is(req, 1, "ismember") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) != 0)
             reply_error(ctx->out, "ERR node id must be a positive integer");
@@ -240,28 +235,28 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     if (n > MAX_NODES)
         n = MAX_NODES;
 
-    if (arg_is(req, 1, "info") && req->argc == 2) {
+    if (request_arg_is(req, 1, "info") && req->argc == 2) {
         cluster_info(ctx, n);
-    } else if (arg_is(req, 1, "myid") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "myid") && req->argc == 2) {
         char name[41];
         node_name(name, (uint64_t)ctx->srv->cfg->id);
         reply_bulk_cstr(ctx->out, name);
-    } else if (arg_is(req, 1, "nodes") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "nodes") && req->argc == 2) {
         cluster_nodes(ctx, nodes, n);
-    } else if (arg_is(req, 1, "slots") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "slots") && req->argc == 2) {
         cluster_slots(ctx, nodes, n);
-    } else if (arg_is(req, 1, "keyslot") && req->argc == 3) {
+    } else if (request_arg_is(req, 1, "keyslot") && req->argc == 3) {
         reply_int(ctx->out, util_keyslot(req->argv[2], req->len[2]));
-    } else if (arg_is(req, 1, "leader") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "leader") && req->argc == 2) {
         cluster_leader(ctx, nodes, n);
-    } else if (arg_is(req, 1, "help")) {
+    } else if (request_arg_is(req, 1, "help")) {
         reply_array(ctx->out, 4);
         reply_simple(ctx->out, "CLUSTER <subcommand> [<arg> ...]. Subcommands are:");
         reply_simple(ctx->out, "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,");
         reply_simple(ctx->out, "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],");
         reply_simple(ctx->out, "HELP");
-    } else if (arg_is(req, 1, "info") || arg_is(req, 1, "myid") || arg_is(req, 1, "nodes") ||
-               arg_is(req, 1, "slots") || arg_is(req, 1, "keyslot") || arg_is(req, 1, "leader")) {
+    } else if (request_arg_is(req, 1, "info") || request_arg_is(req, 1, "myid") || request_arg_is(req, 1, "nodes") ||
+               request_arg_is(req, 1, "slots") || request_arg_is(req, 1, "keyslot") || request_arg_is(req, 1, "leader")) {
         reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
     } else {
         reply_errorf(ctx->out, "ERR unknown subcommand '%.128s'. Try CLUSTER HELP.", req->argv[1]);

@@ -15,20 +15,6 @@
 
 /* ---- helpers ---- */
 
-/* Lower-cased argv[0] into DST (CAP bytes), as Redis names commands in its errors. */
-static void cmd_name(const struct request *req, char *dst, size_t cap)
-{
-    size_t i;
-    for (i = 0; i + 1 < cap && i < req->len[0]; i++)
-        dst[i] = (char)tolower((unsigned char)req->argv[0][i]);
-    dst[i] = '\0';
-}
-
-static int arg_is(const struct request *req, int i, const char *word)
-{
-    return util_eq_nocase(req->argv[i], req->len[i], word);
-}
-
 static int same_arg(const struct request *req, int i, int j)
 {
     return req->len[i] == req->len[j] && memcmp(req->argv[i], req->argv[j], req->len[i]) == 0;
@@ -148,7 +134,7 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
             reply_syntax_error(ctx->out);
             return;
         }
-        if (arg_is(req, i, "count")) {
+        if (request_arg_is(req, i, "count")) {
             if (util_parse_ll(req->argv[i + 1], req->len[i + 1], &count) != 0) {
                 reply_not_integer(ctx->out);
                 return;
@@ -157,12 +143,12 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
                 reply_syntax_error(ctx->out);
                 return;
             }
-        } else if (arg_is(req, i, "match")) {
+        } else if (request_arg_is(req, i, "match")) {
             pat = req->argv[i + 1];
             plen = req->len[i + 1];
-        } else if (arg_is(req, i, "type")) {
+        } else if (request_arg_is(req, i, "type")) {
             /* Every value is a string: only that type name (any case) matches. */
-            reject_all = !arg_is(req, i + 1, "string");
+            reject_all = !request_arg_is(req, i + 1, "string");
         } else {
             reply_syntax_error(ctx->out);
             return;
@@ -234,9 +220,9 @@ static int copy_args(const struct request *req, int *replace, struct buf *out)
 {
     *replace = 0;
     for (int j = 3; j < req->argc; j++) {
-        if (arg_is(req, j, "replace")) {
+        if (request_arg_is(req, j, "replace")) {
             *replace = 1;
-        } else if (arg_is(req, j, "db") && j + 1 < req->argc) {
+        } else if (request_arg_is(req, j, "db") && j + 1 < req->argc) {
             long long db;
             if (util_parse_ll(req->argv[j + 1], req->len[j + 1], &db) != 0) {
                 reply_not_integer(out);
@@ -299,13 +285,13 @@ static int expire_flags(const struct request *req, unsigned *flags, struct buf *
 {
     *flags = 0;
     for (int j = 3; j < req->argc; j++) {
-        if (arg_is(req, j, "nx"))
+        if (request_arg_is(req, j, "nx"))
             *flags |= EXP_NX;
-        else if (arg_is(req, j, "xx"))
+        else if (request_arg_is(req, j, "xx"))
             *flags |= EXP_XX;
-        else if (arg_is(req, j, "gt"))
+        else if (request_arg_is(req, j, "gt"))
             *flags |= EXP_GT;
-        else if (arg_is(req, j, "lt"))
+        else if (request_arg_is(req, j, "lt"))
             *flags |= EXP_LT;
         else {
             reply_errorf(out, "ERR Unsupported option %s", req->argv[j]);
@@ -349,7 +335,7 @@ static int expire_args(const struct request *req, int64_t basetime, int seconds,
 
 invalid:;
     char name[64];
-    cmd_name(req, name, sizeof(name));
+    request_name_lower(req, name, sizeof(name));
     reply_errorf(out, "ERR invalid expire time in '%s' command", name);
     return -1;
 }
@@ -394,8 +380,8 @@ int prep_pexpireat(struct request *req, int64_t now_ms, struct buf *out)
  * A time not after the entry's clock deletes the key. */
 void cmd_pexpireat(struct exec_ctx *ctx, struct request *req)
 {
-    int relative = arg_is(req, 0, "expire") || arg_is(req, 0, "pexpire");
-    int seconds = arg_is(req, 0, "expire") || arg_is(req, 0, "expireat");
+    int relative = request_arg_is(req, 0, "expire") || request_arg_is(req, 0, "pexpire");
+    int seconds = request_arg_is(req, 0, "expire") || request_arg_is(req, 0, "expireat");
     long long when;
     unsigned flags;
 
@@ -480,7 +466,7 @@ void cmd_dbsize(struct exec_ctx *ctx, struct request *req)
 
 static int flush_args(const struct request *req, struct buf *out)
 {
-    if (req->argc == 1 || (req->argc == 2 && (arg_is(req, 1, "sync") || arg_is(req, 1, "async"))))
+    if (req->argc == 1 || (req->argc == 2 && (request_arg_is(req, 1, "sync") || request_arg_is(req, 1, "async"))))
         return 0;
     reply_syntax_error(out);
     return -1;

@@ -17,11 +17,6 @@
 
 #define REDIS_COMPAT_VERSION "7.0.0"
 
-static int arg_is(const struct request *req, int i, const char *s)
-{
-    return i < req->argc && util_eq_nocase(req->argv[i], req->len[i], s);
-}
-
 static void reply_unknown_subcommand(struct buf *out, const struct request *req, const char *cmd)
 {
     reply_errorf(out, "ERR unknown subcommand '%.128s'. Try %s HELP.", req->argv[1], cmd);
@@ -110,11 +105,11 @@ void cmd_hello(struct exec_ctx *ctx, struct request *req)
         i = 2;
     }
     for (; i < req->argc; i++) {
-        if (arg_is(req, i, "auth") && i + 2 < req->argc) {
+        if (request_arg_is(req, i, "auth") && i + 2 < req->argc) {
             if (auth_check(ctx, req->argv[i + 1], req->len[i + 1], req->argv[i + 2], req->len[i + 2]) != 0)
                 return;
             i += 2;
-        } else if (arg_is(req, i, "setname") && i + 1 < req->argc) {
+        } else if (request_arg_is(req, i, "setname") && i + 1 < req->argc) {
             free(c->name);
             c->name = xmemdup(req->argv[i + 1], req->len[i + 1]);
             i++;
@@ -170,9 +165,9 @@ static int valid_client_name(const char *s, size_t len)
 void cmd_client(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
-    if (arg_is(req, 1, "id") && req->argc == 2) {
+    if (request_arg_is(req, 1, "id") && req->argc == 2) {
         reply_int(ctx->out, (long long)c->id);
-    } else if (arg_is(req, 1, "setname") && req->argc == 3) {
+    } else if (request_arg_is(req, 1, "setname") && req->argc == 3) {
         if (!valid_client_name(req->argv[2], req->len[2])) {
             reply_error(ctx->out, "ERR Client names cannot contain spaces, newlines or special characters.");
             return;
@@ -180,17 +175,17 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         free(c->name);
         c->name = req->len[2] ? xmemdup(req->argv[2], req->len[2]) : NULL;
         reply_ok(ctx->out);
-    } else if (arg_is(req, 1, "getname") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "getname") && req->argc == 2) {
         if (c->name)
             reply_bulk_cstr(ctx->out, c->name);
         else
             reply_null(ctx->out);
-    } else if (arg_is(req, 1, "setinfo") && req->argc == 4) {
-        if (!arg_is(req, 2, "lib-name") && !arg_is(req, 2, "lib-ver"))
+    } else if (request_arg_is(req, 1, "setinfo") && req->argc == 4) {
+        if (!request_arg_is(req, 2, "lib-name") && !request_arg_is(req, 2, "lib-ver"))
             reply_errorf(ctx->out, "ERR Unrecognized option '%.128s'", req->argv[2]);
         else
             reply_ok(ctx->out);
-    } else if (arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && arg_is(req, 2, "type")))) {
+    } else if (request_arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && request_arg_is(req, 2, "type")))) {
         struct buf b;
         int64_t now = util_now_ms();
         buf_init(&b);
@@ -198,13 +193,13 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
             client_info_line(&b, o, now);
         reply_bulk(ctx->out, b.data ? b.data : "", b.len);
         buf_close(&b);
-    } else if (arg_is(req, 1, "info") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
         struct buf b;
         buf_init(&b);
         client_info_line(&b, c, util_now_ms());
         reply_bulk(ctx->out, b.data, b.len);
         buf_close(&b);
-    } else if (arg_is(req, 1, "help")) {
+    } else if (request_arg_is(req, 1, "help")) {
         reply_array(ctx->out, 6);
         reply_simple(ctx->out, "CLIENT <subcommand> [<arg> ...]. Subcommands are:");
         reply_simple(ctx->out, "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,");
@@ -212,8 +207,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         reply_simple(ctx->out, "HELP");
         reply_simple(ctx->out, "    Print this help.");
         reply_simple(ctx->out, "(ConcordKV supports these subcommands only.)");
-    } else if (arg_is(req, 1, "id") || arg_is(req, 1, "setname") || arg_is(req, 1, "getname") ||
-               arg_is(req, 1, "setinfo") || arg_is(req, 1, "list") || arg_is(req, 1, "info")) {
+    } else if (request_arg_is(req, 1, "id") || request_arg_is(req, 1, "setname") || request_arg_is(req, 1, "getname") ||
+               request_arg_is(req, 1, "setinfo") || request_arg_is(req, 1, "list") || request_arg_is(req, 1, "info")) {
         reply_wrong_subcommand_arity(ctx->out, "client", req->argv[1]);
     } else {
         reply_unknown_subcommand(ctx->out, req, "CLIENT");
@@ -237,7 +232,7 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
 {
     struct config *cfg = ctx->srv->cfg;
     char err[300];
-    if (arg_is(req, 1, "get") && req->argc >= 3) {
+    if (request_arg_is(req, 1, "get") && req->argc >= 3) {
         struct buf pairs;
         int n = 0;
         buf_init(&pairs);
@@ -246,7 +241,7 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
         reply_array(ctx->out, 2LL * n);
         buf_append(ctx->out, pairs.data, pairs.len);
         buf_close(&pairs);
-    } else if (arg_is(req, 1, "set") && req->argc >= 4 && req->argc % 2 == 0) {
+    } else if (request_arg_is(req, 1, "set") && req->argc >= 4 && req->argc % 2 == 0) {
         for (int i = 2; i < req->argc; i += 2) {
             if (config_set(cfg, req->argv[i], req->argv[i + 1], 1, err, sizeof(err)) != 0) {
                 reply_errorf(ctx->out, "ERR %s", err);
@@ -254,14 +249,14 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
             }
         }
         reply_ok(ctx->out);
-    } else if (arg_is(req, 1, "resetstat") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "resetstat") && req->argc == 2) {
         size_t n;
         struct command *t = command_table(&n);
         for (size_t i = 0; i < n; i++)
             t[i].calls = t[i].failed_calls = t[i].usec = 0;
         memset(&ctx->srv->stats, 0, sizeof(ctx->srv->stats));
         reply_ok(ctx->out);
-    } else if (arg_is(req, 1, "get") || arg_is(req, 1, "set") || arg_is(req, 1, "resetstat")) {
+    } else if (request_arg_is(req, 1, "get") || request_arg_is(req, 1, "set") || request_arg_is(req, 1, "resetstat")) {
         reply_wrong_subcommand_arity(ctx->out, "config", req->argv[1]);
     } else {
         reply_unknown_subcommand(ctx->out, req, "CONFIG");
@@ -270,11 +265,11 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
 
 void cmd_debug(struct exec_ctx *ctx, struct request *req)
 {
-    if (arg_is(req, 1, "digest") && req->argc == 2) {
+    if (request_arg_is(req, 1, "digest") && req->argc == 2) {
         char hex[41];
         kv_digest_hex(ctx->kv, hex);
         reply_simple(ctx->out, hex);
-    } else if (arg_is(req, 1, "digest-value")) {
+    } else if (request_arg_is(req, 1, "digest-value")) {
         reply_array(ctx->out, req->argc - 2);
         for (int i = 2; i < req->argc; i++) {
             struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
@@ -352,9 +347,9 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
         for (size_t i = 0; i < n; i++)
             if (command_public(&t[i]))
                 reply_command_info(ctx->out, &t[i]);
-    } else if (arg_is(req, 1, "count") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "count") && req->argc == 2) {
         reply_int(ctx->out, (long long)pub);
-    } else if (arg_is(req, 1, "info")) {
+    } else if (request_arg_is(req, 1, "info")) {
         reply_array(ctx->out, req->argc - 2);
         for (int i = 2; i < req->argc; i++) {
             struct command *c = command_lookup(req->argv[i], req->len[i]);
@@ -363,7 +358,7 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
             else
                 reply_null_array(ctx->out);
         }
-    } else if (arg_is(req, 1, "docs")) {
+    } else if (request_arg_is(req, 1, "docs")) {
         struct buf b;
         long long k = 0;
         buf_init(&b);
@@ -385,7 +380,7 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
         reply_array(ctx->out, 2 * k);
         buf_append(ctx->out, b.data, b.len);
         buf_close(&b);
-    } else if (arg_is(req, 1, "list") && req->argc == 2) {
+    } else if (request_arg_is(req, 1, "list") && req->argc == 2) {
         reply_array(ctx->out, (long long)pub);
         for (size_t i = 0; i < n; i++)
             if (command_public(&t[i]))
@@ -481,8 +476,8 @@ static int want_section(const struct request *req, const char *name, int in_defa
     if (req->argc == 1)
         return in_default;
     for (int i = 1; i < req->argc; i++) {
-        if (arg_is(req, i, name) || arg_is(req, i, "everything") || (arg_is(req, i, "all") && in_default != 2) ||
-            (arg_is(req, i, "default") && in_default == 1))
+        if (request_arg_is(req, i, name) || request_arg_is(req, i, "everything") || (request_arg_is(req, i, "all") && in_default != 2) ||
+            (request_arg_is(req, i, "default") && in_default == 1))
             return 1;
     }
     return 0;

@@ -21,24 +21,10 @@
 
 /* ---- helpers shared by the handlers of this file ---- */
 
-/* Lower-cased argv[0] into DST (CAP bytes), as Redis names commands in its errors. */
-static void cmd_name(const struct request *req, char *dst, size_t cap)
-{
-    size_t i;
-    for (i = 0; i + 1 < cap && i < req->len[0]; i++)
-        dst[i] = (char)tolower((unsigned char)req->argv[0][i]);
-    dst[i] = '\0';
-}
-
-static int arg_is(const struct request *req, int i, const char *word)
-{
-    return util_eq_nocase(req->argv[i], req->len[i], word);
-}
-
 static void reply_invalid_expire(struct buf *out, const struct request *req)
 {
     char name[64];
-    cmd_name(req, name, sizeof(name));
+    request_name_lower(req, name, sizeof(name));
     reply_errorf(out, "ERR invalid expire time in '%s' command", name);
 }
 
@@ -143,23 +129,23 @@ static int parse_set_opts(const struct request *req, int first, int is_set, stru
         int has_next = j + 1 < req->argc;
         unsigned add;
 
-        if (is_set && arg_is(req, j, "nx") && !(f & SO_XX))
+        if (is_set && request_arg_is(req, j, "nx") && !(f & SO_XX))
             add = SO_NX;
-        else if (is_set && arg_is(req, j, "xx") && !(f & SO_NX))
+        else if (is_set && request_arg_is(req, j, "xx") && !(f & SO_NX))
             add = SO_XX;
-        else if (is_set && arg_is(req, j, "get"))
+        else if (is_set && request_arg_is(req, j, "get"))
             add = SO_GET;
-        else if (is_set && arg_is(req, j, "keepttl") && !(f & (SO_PERSIST | SO_EXPIRE)))
+        else if (is_set && request_arg_is(req, j, "keepttl") && !(f & (SO_PERSIST | SO_EXPIRE)))
             add = SO_KEEPTTL;
-        else if (!is_set && arg_is(req, j, "persist") && !(f & (SO_KEEPTTL | SO_EXPIRE)))
+        else if (!is_set && request_arg_is(req, j, "persist") && !(f & (SO_KEEPTTL | SO_EXPIRE)))
             add = SO_PERSIST;
-        else if (arg_is(req, j, "ex") && expire_allowed(f, SO_EX) && has_next)
+        else if (request_arg_is(req, j, "ex") && expire_allowed(f, SO_EX) && has_next)
             add = SO_EX;
-        else if (arg_is(req, j, "px") && expire_allowed(f, SO_PX) && has_next)
+        else if (request_arg_is(req, j, "px") && expire_allowed(f, SO_PX) && has_next)
             add = SO_PX;
-        else if (arg_is(req, j, "exat") && expire_allowed(f, SO_EXAT) && has_next)
+        else if (request_arg_is(req, j, "exat") && expire_allowed(f, SO_EXAT) && has_next)
             add = SO_EXAT;
-        else if (arg_is(req, j, "pxat") && expire_allowed(f, SO_PXAT) && has_next)
+        else if (request_arg_is(req, j, "pxat") && expire_allowed(f, SO_PXAT) && has_next)
             add = SO_PXAT;
         else {
             reply_syntax_error(out);
@@ -317,12 +303,12 @@ void cmd_set(struct exec_ctx *ctx, struct request *req)
     struct set_opts o;
     long long when = 0;
 
-    if (arg_is(req, 0, "setex") || arg_is(req, 0, "psetex")) {
+    if (request_arg_is(req, 0, "setex") || request_arg_is(req, 0, "psetex")) {
         if (req->argc != 4) {
             reply_syntax_error(ctx->out);
             return;
         }
-        o.flags = arg_is(req, 0, "setex") ? SO_EX : SO_PX;
+        o.flags = request_arg_is(req, 0, "setex") ? SO_EX : SO_PX;
         o.time_arg = 2;
         if (opts_abs_time(req, &o, ctx->now_ms, &when, ctx->out) != 0)
             return;
@@ -447,7 +433,7 @@ static int check_pairs(const struct request *req, struct buf *out)
 {
     if (req->argc < 3 || req->argc % 2 == 0) {
         char name[64];
-        cmd_name(req, name, sizeof(name));
+        request_name_lower(req, name, sizeof(name));
         reply_wrong_arity(out, name);
         return -1;
     }
@@ -631,7 +617,7 @@ static int incrby_amount(const struct request *req, long long *incr, struct buf 
         reply_not_integer(out);
         return -1;
     }
-    if (arg_is(req, 0, "decrby")) {
+    if (request_arg_is(req, 0, "decrby")) {
         if (*incr == LLONG_MIN) {
             reply_error(out, "ERR decrement would overflow");
             return -1;

@@ -777,3 +777,16 @@ void reply_wrong_subcommand_arity(struct buf *out, const char *cmd, const char *
     lower[i] = '\0';
     reply_errorf(out, "ERR wrong number of arguments for '%s|%s' command", cmd, lower);
 }
+
+int request_arg_is(const struct request *req, int i, const char *word)
+{
+    return i < req->argc && util_eq_nocase(req->argv[i], req->len[i], word);
+}
+
+void request_name_lower(const struct request *req, char *dst, size_t cap)
+{
+    size_t i;
+    for (i = 0; i + 1 < cap && i < req->len[0]; i++)
+        dst[i] = (char)tolower((unsigned char)req->argv[0][i]);
+    dst[i] = '\0';
+}

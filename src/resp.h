@@ -26,6 +26,10 @@ void request_push(struct request *req, const char *p, size_t len);
 void request_push_owned(struct request *req, char *arg, size_t len);
 /* Replace argument I by a copy of P. */
 void request_set(struct request *req, int i, const char *p, size_t len);
+/* True when argument I exists and equals WORD, ignoring case. */
+int request_arg_is(const struct request *req, int i, const char *word);
+/* argv[0] in lower case into DST (CAP bytes), as Redis names commands in its errors. */
+void request_name_lower(const struct request *req, char *dst, size_t cap);
 /* A deep copy. */
 struct request *request_dup(const struct request *req);
 

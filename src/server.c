@@ -27,7 +27,7 @@
 #define EXPIRE_BUCKETS_PER_CRON 4096
 #define EXPIRE_KEYS_PER_ENTRY 256
 
-static int listen_tcp(const char *bind_addr, int port, char *err, size_t errlen)
+int server_listen_tcp(const char *bind_addr, int port)
 {
     struct sockaddr_in sin;
     int fd, one = 1;
@@ -36,20 +36,29 @@ static int listen_tcp(const char *bind_addr, int port, char *err, size_t errlen)
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);
     if (inet_pton(AF_INET, bind_addr, &sin.sin_addr) != 1) {
-        snprintf(err, errlen, "option 'bind': '%s' is not an IPv4 address", bind_addr);
+        errno = EINVAL;
         return -1;
     }
     fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) {
-        snprintf(err, errlen, "socket: %s", strerror(errno));
+    if (fd < 0)
         return -1;
-    }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0 || listen(fd, 511) != 0) {
-        snprintf(err, errlen, "listen on %s:%d: %s", bind_addr, port, strerror(errno));
+        int saved = errno;
         close(fd);
+        errno = saved;
         return -1;
     }
+    return fd;
+}
+
+static int listen_tcp(const char *bind_addr, int port, char *err, size_t errlen)
+{
+    int fd = server_listen_tcp(bind_addr, port);
+    if (fd < 0 && errno == EINVAL)
+        snprintf(err, errlen, "option 'bind': '%s' is not an IPv4 address", bind_addr);
+    else if (fd < 0)
+        snprintf(err, errlen, "listen on %s:%d: %s", bind_addr, port, strerror(errno));
     return fd;
 }
 

@@ -60,6 +60,9 @@ void server_close(struct server *srv);
 void server_kick(struct server *srv);
 /* Ask for consensus_flush to run once the current batch of events is handled. */
 void server_want_flush(struct server *srv);
+/* A non-blocking listening TCP socket on BIND_ADDR:PORT; -1 with errno set on failure
+ * (EINVAL: BIND_ADDR is not IPv4). */
+int server_listen_tcp(const char *bind_addr, int port);
 /* Remember that C has output to write; written before the loop sleeps again. */
 void server_want_write(struct server *srv, struct client *c);
 /* Write the output of every client that has some. */
