@@ -98,6 +98,7 @@ void client_free(struct client *c)
     event_free(c->wev);
     close(c->fd);
     resp_reader_free(c->reader);
+    request_free(c->held);
     client_multi_reset(c);
     client_unwatch(c);
     buf_close(&c->out);
@@ -198,6 +199,12 @@ void client_resume(struct client *c)
     event_add(c->rev, NULL);
 }
 
+static int request_is_ordered(const struct request *req)
+{
+    const struct command *cmd = command_lookup(req->argv[0], req->len[0]);
+    return cmd != NULL && (cmd->flags & CMD_ORDERED);
+}
+
 /* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
 static int client_process_input(struct client *c)
 {
@@ -207,14 +214,23 @@ static int client_process_input(struct client *c)
             client_pause(c);
             break;
         }
-        struct request *req;
-        int rc = resp_reader_next(c->reader, &req, err, sizeof(err));
+        struct request *req = c->held;
+        int rc = RESP_OK;
+        c->held = NULL;
+        if (req == NULL)
+            rc = resp_reader_next(c->reader, &req, err, sizeof(err));
         if (rc == RESP_INCOMPLETE)
             break;
         if (rc != RESP_OK) {
             reply_errorf(client_reply_buf(c), "ERR %s", err);
             log_verbose("client %s: %s; closing", c->addr, err);
             c->close_after_reply = 1;
+            break;
+        }
+        if (c->pending > 0 && request_is_ordered(req)) {
+            /* WATCH, DEBUG: they read local state, so they run once this client's earlier
+             * writes are applied (client_flush resumes). */
+            c->held = req;
             break;
         }
         c->last_ms = util_now_ms();
@@ -286,6 +302,12 @@ void client_flush(struct client *c)
     if (c->close_after_reply && c->pending == 0 && c->head == NULL) {
         client_free(c);
         return;
+    }
+    if (c->held && c->pending == 0) {
+        if (client_process_input(c) != 0)
+            return;
+        if (c->out.len > 0)
+            server_want_write(c->srv, c);
     }
     if (c->paused && !client_over_limits(c)) {
         client_resume(c);

@@ -45,6 +45,7 @@ struct client {
     size_t out_pos;      /* written so far */
     struct slot *head, *tail;
     int pending;         /* slots not ready yet */
+    struct request *held; /* a CMD_ORDERED request waiting for the pending ones */
     char addr[64], laddr[64];
     char *name;
     int authenticated;

@@ -75,13 +75,13 @@ static struct command command_rows[] = {
     {"time",       cmd_time,        NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Return the current server time"},
     {"lastsave",   cmd_lastsave,    NULL,             1,  L | F | CMD_RANDOM, 0, 0, 0, "server", "Get the UNIX time stamp of the last successful save to disk"},
     {"config",     cmd_config,      NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for server configuration commands"},
-    {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
+    {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN | CMD_ORDERED, 0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
     {"cluster",    cmd_cluster,     NULL,             -2, L,                0, 0, 0,  "cluster", "A container for cluster commands"},
 
     {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
     {"exec",       cmd_exec,        NULL,             1,  L | CMD_TX,       0, 0, 0,  "transactions", "Execute all commands issued after MULTI"},
     {"discard",    cmd_discard,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Discard all commands issued after MULTI"},
-    {"watch",      cmd_watch,       NULL,             -2, L | F | CMD_TX,   1, -1, 1, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block"},
+    {"watch",      cmd_watch,       NULL,             -2, L | F | CMD_TX | CMD_ORDERED, 1, -1, 1, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block"},
     {"unwatch",    cmd_unwatch,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Forget about all watched keys"},
 };
 #pragma GCC diagnostic pop

@@ -24,6 +24,7 @@ enum cmd_flags {
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
     CMD_RANDOM = 1 << 9,   /* output not deterministic (RANDOMKEY, SCAN, TIME) */
     CMD_NOMULTI = 1 << 10, /* refused inside MULTI */
+    CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the

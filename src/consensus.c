@@ -71,6 +71,7 @@ struct consensus {
     struct raft raft;
     char address[64];
     int raft_open;     /* raft_init succeeded: raft_close needed */
+    int closing;       /* raft_close was called */
     int closed;        /* raft_close's callback ran */
     struct batch *open;
     struct batch_list queued, inflight;
@@ -629,7 +630,9 @@ static void apply_settings(struct consensus *cs)
     raft_set_snapshot_threshold(r, (unsigned)cfg->snapshot_threshold);
     raft_set_snapshot_trailing(r, (unsigned)cfg->snapshot_trailing);
     raft_set_max_catch_up_round_duration(r, 30000);
-    raft_set_install_snapshot_timeout(r, 60000);
+    /* 0.15 drops an InstallSnapshot that arrives while the follower takes its own snapshot
+     * and resends only after this timeout: keep it short. */
+    raft_set_install_snapshot_timeout(r, 10000);
     /* Snapshots are written by the thread pool; lz4 would only add CPU on the loop's core. */
     raft_uv_set_snapshot_compression(&cs->io, false);
 }
@@ -713,6 +716,9 @@ static void on_raft_close(struct raft *r)
 
 static void close_raft(struct consensus *cs)
 {
+    if (cs->closing)
+        return; /* a second signal, or the transfer callback after raft_close cancelled it */
+    cs->closing = 1;
     if (cs->raft_open && !cs->closed)
         raft_close(&cs->raft, on_raft_close);
     else if (cs->shutdown_done)
@@ -759,9 +765,10 @@ void consensus_free(struct consensus *cs)
     if (cs == NULL)
         return;
     fail_queued(cs, MSG_SHUTDOWN);
-    if (cs->raft_open && !cs->closed) {
-        /* Startup failed after raft_init: close it through the loop. */
-        cs->shutdown_done = NULL;
+    cs->shutdown_done = NULL;
+    if (cs->raft_open && !cs->closed && !cs->closing) {
+        /* Startup failed after raft_init, or a second signal cut the shutdown short. */
+        cs->closing = 1;
         raft_close(&cs->raft, on_raft_close);
     }
     for (int i = 0; i < 1000 && !cs->closed && cs->raft_open; i++)

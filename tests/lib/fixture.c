@@ -836,8 +836,18 @@ void fx_cluster_stop(struct fx_cluster *c)
     if (c == NULL)
         return;
     for (int i = 0; i < c->n; i++)
-        if (c->nodes[i] != NULL && c->nodes[i]->pid > 0)
+        if (c->nodes[i] != NULL && c->nodes[i]->pid > 0) {
             kill(c->nodes[i]->pid, SIGTERM);
+            kill(c->nodes[i]->pid, SIGCONT); /* a paused node could not act on it */
+        }
+    /* One SIGTERM each: a second one would make a node abandon its shutdown half-way. */
+    for (int i = 0; i < c->n; i++)
+        if (c->nodes[i] != NULL && c->nodes[i]->pid > 0 &&
+            fx_server_wait_exit(c->nodes[i], FX_STOP_TIMEOUT_MS) == -2) {
+            fprintf(stderr, "fx: server %d (pid %d) ignored SIGTERM for %d ms; killing it\n",
+                    c->nodes[i]->id, (int)c->nodes[i]->pid, FX_STOP_TIMEOUT_MS);
+            fx_server_kill(c->nodes[i]);
+        }
     for (int i = 0; i < c->n; i++)
         fx_server_free(c->nodes[i]);
     free(c->nodes);

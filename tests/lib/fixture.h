@@ -136,7 +136,8 @@ struct fx_cluster {
  * then waited for. Aborts the test on failure (and in redis mode: skip cluster tests there). */
 struct fx_cluster *fx_cluster_start(int n, const char *const *extra_args);
 
-/* Stop every node, remove their directories, free C. NULL is a no-op. */
+/* Stop every node (one SIGTERM each, all at once; SIGKILL after FX_STOP_TIMEOUT_MS), remove
+ * their directories, free C. NULL is a no-op. */
 void fx_cluster_stop(struct fx_cluster *c);
 
 /* ---- hiredis helpers ---- */
