@@ -1,0 +1,390 @@
+#!/usr/bin/python3
+"""Workload driver: N concurrent clients against a ConcordKV cluster for a bounded time.
+
+Register workload on a few keys (GET, SET, GETSET whose old value the checker verifies,
+WATCH/GET/MULTI/SET/EXEC compare-and-set) and append workload (APPEND of unique tokens, GET of
+the whole value). Keys rotate every --rotate seconds so that each key's history stays short
+enough to check. Clients follow -MOVED and re-read the member list from --nodes-file.
+
+Every operation is one JSON line: id, p (process), f, key, value, inv and comp (monotonic
+seconds), type ("ok", "fail": definitely not applied, "info": unknown), result, node, error.
+  f = get | set | getset | cas   (keys "r...")   value: the new value; cas: [expected, new]
+  f = append | read              (keys "a...")   value: the token; result: length / value
+"""
+import argparse
+import json
+import os
+import random
+import sys
+
+sys.dont_write_bytecode = True  # keep the source tree clean
+import threading
+import time
+
+try:
+    from common import (CONN_ERRORS, Conn, ResponseError, dec, error_kind, mono,
+                        moved_target)
+except ImportError as e:  # python3-redis missing
+    print("driver: %s" % e, file=sys.stderr)
+    sys.exit(77)
+
+TOKEN_SEP = ","
+FINAL_PROCESS = 10 ** 6
+
+
+class Topology:
+    """Known RESP addresses and the current leader guess, shared by the clients."""
+
+    def __init__(self, seeds, nodes_file=None):
+        self.lock = threading.Lock()
+        self.addrs = list(seeds)
+        self.leader = None
+        self.nodes_file = nodes_file
+        self.loaded_at = 0.0
+        self.down = {}
+
+    def refresh(self):
+        if not self.nodes_file or mono() - self.loaded_at < 0.5:
+            return
+        self.loaded_at = mono()
+        try:
+            with open(self.nodes_file) as f:
+                addrs = json.load(f)
+        except (OSError, ValueError):
+            return
+        with self.lock:
+            self.addrs = list(addrs)
+
+    def pick(self, rng):
+        self.refresh()
+        now = mono()
+        with self.lock:
+            if self.leader:
+                return self.leader
+            up = [a for a in self.addrs if self.down.get(a, 0) < now]
+            return rng.choice(up or self.addrs) if self.addrs else None
+
+    def moved(self, addr):
+        with self.lock:
+            self.leader = addr
+            if addr not in self.addrs:
+                self.addrs.append(addr)
+
+    def suspect(self, addr, down=False):
+        with self.lock:
+            if self.leader == addr:
+                self.leader = None
+            if down:  # refused a connection: avoid it for a moment
+                self.down[addr] = mono() + 0.5
+
+
+class Unknown(Exception):
+    """The command may or may not have been applied."""
+
+
+class Failed(Exception):
+    """The command was definitely not applied."""
+
+
+class Redirect(Exception):
+    def __init__(self, target):
+        Exception.__init__(self, target)
+        self.target = target
+
+
+class History:
+    def __init__(self, path):
+        self.f = open(path, "a")
+        self.lock = threading.Lock()
+        self.n = 0
+
+    def log(self, op):
+        with self.lock:
+            self.n += 1
+            op["id"] = self.n
+            self.f.write(json.dumps(op) + "\n")
+            if self.n % 200 == 0:
+                self.f.flush()
+
+    def close(self):
+        with self.lock:
+            self.f.flush()
+            self.f.close()
+
+
+class Client:
+    def __init__(self, idx, nclients, topo, hist, args, rng):
+        self.idx = idx
+        self.nclients = nclients
+        self.proc = idx
+        self.topo = topo
+        self.hist = hist
+        self.args = args
+        self.rng = rng
+        self.conn = None
+        self.seq = 0
+
+    # ---- connection ----
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+    def connect(self, addr):
+        if self.conn is not None and self.conn.addr == addr:
+            return self.conn
+        self.close()
+        try:
+            self.conn = Conn(addr, timeout=self.args.op_timeout, connect_timeout=1.0)
+        except CONN_ERRORS as e:
+            self.topo.suspect(addr, down=True)
+            raise Failed("connect %s: %s" % (addr, e))  # nothing was sent
+        return self.conn
+
+    def new_process(self):
+        """After an unknown outcome this client's op may still be in flight: the next ops
+        belong to a new process (Jepsen's convention)."""
+        self.proc += self.nclients
+        self.close()
+
+    def call(self, conn, *args):
+        """One command; raises Redirect, Failed or Unknown; returns the reply."""
+        try:
+            return conn.call(*args)
+        except ResponseError as e:
+            msg = str(e)
+            target = moved_target(msg)
+            if target:
+                self.topo.moved(target)
+                raise Redirect(target)
+            if error_kind(msg) == "fail":
+                self.topo.suspect(conn.addr)
+                raise Failed(msg)
+            raise Unknown(msg)
+        except CONN_ERRORS as e:
+            self.topo.suspect(conn.addr)
+            raise Unknown("connection: %s" % e)
+
+    # ---- one logged operation, with redirects ----
+
+    def run_op(self, f, key, value, body, extra=None):
+        """Run BODY(conn, op) -> result, following up to 5 redirects; log the operation.
+        BODY sets op["_unsent"] while nothing that could write has been sent yet: an unknown
+        outcome then is a failure."""
+        op = {"p": self.proc, "f": f, "key": key, "value": value, "inv": mono()}
+        if extra:
+            op.update(extra)
+        addr = self.topo.pick(self.rng)
+        outcome, result, err = "fail", None, None
+        for attempt in range(6):
+            if attempt >= 2:
+                time.sleep(0.02 * attempt)  # redirect loops while a leader is elected
+            if addr is None:
+                err = "no known node"
+                break
+            try:
+                conn = self.connect(addr)
+                result = body(conn, op)
+                outcome = "ok"
+                err = None
+                break
+            except Redirect as r:
+                addr = r.target
+                err = "MOVED"
+                self.close()  # WATCH state and the like belong to the old connection
+                continue
+            except Failed as e:
+                err = str(e)
+                self.close() if err.startswith("connect") else None
+                if err.startswith("connect"):
+                    addr = self.topo.pick(self.rng)
+                    continue
+                break
+            except Unknown as e:
+                outcome, err = "info", str(e)
+                break
+        op["comp"] = mono()
+        if op.pop("_unsent", False) and outcome == "info":
+            outcome = "fail"
+        op["type"] = outcome
+        op["result"] = result
+        op["node"] = addr
+        if err:
+            op["error"] = err[:200]
+        self.hist.log(op)
+        if outcome == "info":
+            self.new_process()
+        elif outcome == "fail":
+            time.sleep(0.05)  # no leader / redirect storm: do not spin
+        return op
+
+    # ---- workloads ----
+
+    def unique(self):
+        self.seq += 1
+        return "%d-%d" % (self.idx, self.seq)
+
+    def op_get(self, key):
+        return self.run_op("get", key, None, lambda c, op: dec(self.call(c, "GET", key)))
+
+    def op_set(self, key):
+        v = self.unique()
+
+        def body(c, op):
+            r = dec(self.call(c, "SET", key, v))
+            if r not in ("OK", True):
+                raise Unknown("unexpected SET reply %r" % (r,))
+            return "OK"
+        return self.run_op("set", key, v, body)
+
+    def op_getset(self, key):
+        v = self.unique()
+        return self.run_op("getset", key, v, lambda c, op: dec(self.call(c, "GETSET", key, v)))
+
+    def op_cas(self, key):
+        """WATCH key; GET key (logged as its own read); MULTI; SET key new; EXEC.
+        EXEC nil means the watched key changed: the CAS did not happen (fail)."""
+        v = self.unique()
+
+        def body(c, op):
+            op["_unsent"] = True
+            self.call(c, "WATCH", key)
+            rinv = mono()
+            cur = dec(self.call(c, "GET", key))
+            self.hist.log({"p": self.proc, "f": "get", "key": key, "value": None, "inv": rinv,
+                           "comp": mono(), "type": "ok", "result": cur, "node": c.addr,
+                           "via": "cas"})
+            op["value"] = [cur, v]
+            op["inv"] = mono()  # the CAS itself starts at MULTI
+            self.call(c, "MULTI")
+            q = dec(self.call(c, "SET", key, v))
+            if q != "QUEUED":
+                raise Unknown("unexpected reply to queued SET: %r" % (q,))
+            op.pop("_unsent", None)
+            r = self.call(c, "EXEC")
+            if r is None:
+                raise Failed("EXEC nil: watched key changed")
+            r = dec(r)
+            if isinstance(r, list) and len(r) == 1 and r[0] in ("OK", True):
+                return "OK"
+            if isinstance(r, list) and r and isinstance(r[0], Exception):
+                msg = str(r[0])
+                if error_kind(msg) == "fail":
+                    raise Failed(msg)
+                raise Unknown(msg)
+            raise Unknown("unexpected EXEC reply %r" % (r,))
+        return self.run_op("cas", key, [None, v], body)
+
+    def op_append(self, key):
+        tok = "%d.%d" % (self.idx, self.seq + 1)
+        self.seq += 1
+
+        def body(c, op):
+            r = self.call(c, "APPEND", key, tok + TOKEN_SEP)
+            if not isinstance(r, int):
+                raise Unknown("unexpected APPEND reply %r" % (r,))
+            return r
+        return self.run_op("append", key, tok, body)
+
+    def op_read(self, key):
+        return self.run_op("read", key, None, lambda c, op: dec(self.call(c, "GET", key)))
+
+    def run(self, t0, end):
+        a = self.args
+        while mono() < end:
+            gen = int((mono() - t0) / a.rotate)
+            if self.rng.random() < a.register_share:
+                key = "r%d.%d" % (gen, self.rng.randrange(a.registers))
+                x = self.rng.random()
+                if x < 0.35:
+                    self.op_get(key)
+                elif x < 0.6:
+                    self.op_set(key)
+                elif x < 0.8:
+                    self.op_getset(key)
+                else:
+                    self.op_cas(key)
+            else:
+                key = "a%d.%d" % (gen, self.rng.randrange(a.append_keys))
+                if self.rng.random() < 0.7:
+                    self.op_append(key)
+                else:
+                    self.op_read(key)
+            if a.think > 0:
+                time.sleep(self.rng.uniform(0, 2 * a.think))
+        self.close()
+
+
+def final_reads(seeds, keys, out_path, nodes_file=None, timeout=60.0):
+    """After the faults are healed: read every key on the leader, retrying until it answers,
+    and log the reads with "final": true (the checkers take the last ok one per key).
+    Returns the number of keys that could not be read."""
+    topo = Topology(seeds, nodes_file)
+    hist = History(out_path)
+    args = argparse.Namespace(op_timeout=10.0)
+    cl = Client(FINAL_PROCESS, 1, topo, hist, args, random.Random(1))
+    missing = 0
+    for key in sorted(keys):
+        f = "read" if key.startswith("a") else "get"
+        deadline = mono() + timeout
+        while True:
+            op = cl.run_op(f, key, None, lambda c, op, k=key: dec(cl.call(c, "GET", k)),
+                           extra={"final": True})
+            if op["type"] == "ok":
+                break
+            if mono() > deadline:
+                missing += 1
+                break
+            time.sleep(0.2)
+    hist.close()
+    return missing
+
+
+def keys_in(path):
+    keys = set()
+    with open(path) as f:
+        for line in f:
+            try:
+                keys.add(json.loads(line)["key"])
+            except (ValueError, KeyError):
+                pass
+    return keys
+
+
+def main():
+    ap = argparse.ArgumentParser(description="ConcordKV chaos workload driver")
+    ap.add_argument("--nodes", required=True, help="comma-separated RESP ip:port seeds")
+    ap.add_argument("--nodes-file", help="JSON list of member RESP addresses, re-read often")
+    ap.add_argument("--out", required=True, help="history file (JSONL, appended)")
+    ap.add_argument("--duration", type=float, default=20)
+    ap.add_argument("--clients", type=int, default=8)
+    ap.add_argument("--registers", type=int, default=3)
+    ap.add_argument("--append-keys", type=int, default=2)
+    ap.add_argument("--register-share", type=float, default=0.6)
+    ap.add_argument("--rotate", type=float, default=20, help="seconds per key generation")
+    ap.add_argument("--think", type=float, default=0.01, help="mean pause between ops (s)")
+    ap.add_argument("--op-timeout", type=float, default=10, help="client socket timeout (s)")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--final", action="store_true", help="after the run, read every key")
+    a = ap.parse_args()
+    seed = a.seed if a.seed is not None else random.randrange(1 << 30)
+    topo = Topology(a.nodes.split(","), a.nodes_file)
+    hist = History(a.out)
+    t0 = mono()
+    end = t0 + a.duration
+    clients = [Client(i, a.clients, topo, hist, a, random.Random(seed * 1000 + i))
+               for i in range(a.clients)]
+    threads = [threading.Thread(target=c.run, args=(t0, end), daemon=True) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(a.duration + 3 * a.op_timeout + 30)
+    hist.close()
+    if a.final:
+        final_reads(a.nodes.split(","), keys_in(a.out), a.out, a.nodes_file)
+    print("driver: seed %d, %d ops" % (seed, hist.n))
+
+
+if __name__ == "__main__":
+    main()
