@@ -46,6 +46,16 @@ if ! [ -x "$SERVER" ]; then
 fi
 
 mkdir -p "$RESULTS"
+# Test one binary from start to end, even if the tree is rebuilt meanwhile; say which.
+cp "$SERVER" "$RESULTS/concordkv-server"
+{
+    echo "server: $SERVER ($(stat -c %y "$SERVER" | cut -d. -f1))"
+    echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+        git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null | grep -q . &&
+        echo ' (with uncommitted changes)')"
+    echo "started: $(date -u '+%Y-%m-%d %H:%M UTC')"
+} > "$RESULTS/build.txt"
+SERVER="$RESULTS/concordkv-server"
 seconds=$(awk "BEGIN { printf \"%d\", $MINUTES * 60 }")
 failed=0
 for s in $SCENARIOS; do

@@ -3,7 +3,7 @@
 
 Registers: linearizability, decomposed per key (P-compositionality), searched with Lowe's
 just-in-time linearization (Wing & Gong with memoization of (linearized set, state), the set
-hashed incrementally). ok ops must take effect inside [inv, comp]; unknown ("info") writes may
+hashed incrementally). ok ops must take effect inside [inv, comp]; unknown writes may
 take effect at any point after their invocation or never; failed ops and unknown reads are
 dropped; a nil read is the initial state. Values are unique per write, which allows two exact
 simplifications: an unknown write whose value nobody observed is dropped (taking effect can
@@ -28,7 +28,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 
 INF = float("inf")
 ANY = ("<any>",)        # unknown initial state of a window
-UNKNOWN = ("<unknown>",)  # unknown return value (an info GETSET)
+UNKNOWN = ("<unknown>",)  # unknown return value (a GETSET with an unknown outcome)
 
 
 # ======================================================================================
@@ -186,7 +186,7 @@ def linearizable(ops, init=None, max_steps=5_000_000, step=register_step):
 def prepare_register(key_ops, prune=True):
     """History ops of one register key -> (list of ROp, list of explanations of values that
     no write can explain)."""
-    written = {}      # value -> type of the op that wrote it ("ok"/"info"/"fail")
+    written = {}      # value -> type of the op that wrote it ("ok"/"unknown"/"fail")
     observed = set()
     for op in key_ops:
         f, t = op["f"], op["type"]
@@ -213,7 +213,7 @@ def prepare_register(key_ops, prune=True):
     out = []
     for op in key_ops:
         f, t = op["f"], op["type"]
-        if t == "fail" or (t == "info" and f == "get"):
+        if t == "fail" or (t == "unknown" and f == "get"):
             continue
         if t == "ok":
             if f == "get":
@@ -239,7 +239,7 @@ def prepare_register(key_ops, prune=True):
 
 
 def _best(a, b):
-    rank = {"ok": 3, "info": 2, "fail": 1, None: 0}
+    rank = {"ok": 3, "unknown": 2, "fail": 1, None: 0}
     return a if rank[a] >= rank[b] else b
 
 

@@ -6,6 +6,7 @@ import collections
 import json
 import os
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -50,7 +51,6 @@ class ProxyProcess:
         if line.strip() != b"ready":
             self.stop()
             raise RuntimeError("proxy did not start")
-        import socket
         self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=10)
         self.rfile = self.sock.makefile("rb")
         self.lock = threading.Lock()

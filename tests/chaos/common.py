@@ -3,7 +3,6 @@
 Nothing here starts processes; cluster.py does. Times are time.monotonic() seconds, which is
 CLOCK_MONOTONIC: comparable between the driver, nemesis and checker processes on one host.
 """
-import errno
 import fcntl
 import os
 import random
@@ -124,10 +123,10 @@ NOT_APPLIED = ("MOVED", "CLUSTERDOWN", "TRYAGAIN")
 
 
 def error_kind(msg):
-    """'fail' when an error reply proves the command was not applied, else 'info' (unknown:
+    """'fail' when an error reply proves the command was not applied, else 'unknown' (unknown:
     -UNCERTAIN, -TIMEOUT, anything unexpected)."""
     head = str(msg).split(" ", 1)[0]
-    return "fail" if head in NOT_APPLIED else "info"
+    return "fail" if head in NOT_APPLIED else "unknown"
 
 
 def moved_target(msg):
@@ -167,4 +166,4 @@ def mono():
 
 
 __all__ = ["Conn", "CONN_ERRORS", "ResponseError", "error_kind", "moved_target", "dec", "query",
-           "free_port", "mono", "PYTHON", "HERE", "redis", "errno"]
+           "free_port", "mono", "PYTHON", "HERE", "redis"]

@@ -7,7 +7,8 @@ the whole value). Keys rotate every --rotate seconds so that each key's history 
 enough to check. Clients follow -MOVED and re-read the member list from --nodes-file.
 
 Every operation is one JSON line: id, p (process), f, key, value, inv and comp (monotonic
-seconds), type ("ok", "fail": definitely not applied, "info": unknown), result, node, error.
+seconds), type (ok; fail = definitely not applied; unknown = may or may not have been
+applied), result, node, error.
   f = get | set | getset | cas   (keys "r...")   value: the new value; cas: [expected, new]
   f = append | read              (keys "a...")   value: the token; result: length / value
 """
@@ -202,10 +203,10 @@ class Client:
                     continue
                 break
             except Unknown as e:
-                outcome, err = "info", str(e)
+                outcome, err = "unknown", str(e)
                 break
         op["comp"] = mono()
-        if op.pop("_unsent", False) and outcome == "info":
+        if op.pop("_unsent", False) and outcome == "unknown":
             outcome = "fail"
         op["type"] = outcome
         op["result"] = result
@@ -213,7 +214,7 @@ class Client:
         if err:
             op["error"] = err[:200]
         self.hist.log(op)
-        if outcome == "info":
+        if outcome == "unknown":
             self.new_process()
         elif outcome == "fail":
             time.sleep(0.05)  # no leader / redirect storm: do not spin

@@ -9,13 +9,13 @@ Each generator starts one fault and returns a handle whose heal() undoes it:
              (a node's messages to the others are dropped, theirs reach it); heal: reconnect
   member     remove a node (CLUSTER DELNODE, possibly the leader) and stop it; heal: start a
              fresh node with a new id and an empty dir and add it (CLUSTER ADDNODE)
+  transfer   CLUSTER TRANSFER to a random member (or raft's choice); nothing to heal
   disk       make one node's disk fail (faultfs.c: EIO or ENOSPC on every write and fsync
              under its dir); heal: clear the fault and restart the node
 A node (or the network, or membership) is claimed by one fault at a time. The scheduler starts
 faults at random intervals, up to max_active at once, each in its own thread.
 """
 import os
-import random
 import threading
 import time
 
@@ -246,6 +246,20 @@ class Member:
                 n.kill()
 
 
+class Transfer:
+    """CLUSTER TRANSFER: move leadership to a random member (or let raft choose) under load."""
+    name = "transfer"
+
+    def start(self, cl, rng):
+        with cl.lock:
+            ids = [i for i in cl.members if cl.nodes[i].running() and not cl.nodes[i].paused]
+        target = rng.choice(ids + [None])
+        args = ["CLUSTER", "TRANSFER"] + ([str(target)] if target else [])
+        r, err = cl.leader_call(*args, timeout=15)
+        cl.events.add("transfer", target=target, error=err)
+        return Fault(self.name, [], lambda: None, {"target": target, "error": err})
+
+
 class Disk:
     """One node's disk fails (EIO or ENOSPC, at AIO submission or at completion). Heal: the
     disk works again; half the time the node is restarted at once (an operator replacing a
@@ -312,6 +326,7 @@ GENERATORS = {
     "partition-bridge": lambda: Partition("bridge"),
     "partition-oneway": lambda: Partition("oneway"),
     "member": lambda: Member(),
+    "transfer": lambda: Transfer(),
     "disk-random": lambda: Disk("random"),
     "disk-leader": lambda: Disk("leader"),
 }
@@ -321,11 +336,16 @@ class Scheduler:
     """Start faults from GENS (names, with repeats as weights) every INTERVAL seconds (a
     (min, max) range), each held for HOLD seconds, at most MAX_ACTIVE at once."""
 
-    def __init__(self, cl, gens, rng, interval=(2, 5), hold=(3, 6), max_active=1, warmup=2):
+    def __init__(self, cl, gens, rng, interval=(2, 5), hold=(3, 6), max_active=1, warmup=2,
+                 quiet=(1, 3)):
         self.cl = cl
         self.gens = [GENERATORS[g]() for g in gens]
         self.rng = rng
         self.interval, self.hold, self.max_active, self.warmup = interval, hold, max_active, warmup
+        # After a heal, leave the cluster QUIET seconds to recover before the next fault, or
+        # back-to-back faults only measure how long it takes to elect a leader.
+        self.quiet = quiet
+        self.calm_until = 0.0
         self.stop_ev = threading.Event()
         self.active = []
         self.lock = threading.Lock()
@@ -355,6 +375,7 @@ class Scheduler:
             self.cl.events.add("nemesis-error", generator=gen.name, error="heal: %r" % e)
         with self.lock:
             self.active.remove(gen)
+            self.calm_until = max(self.calm_until, mono() + self.rng.uniform(*self.quiet))
 
     def loop(self):
         if self.stop_ev.wait(self.warmup):
@@ -366,7 +387,8 @@ class Scheduler:
                     if nid in self.cl.members and nid not in self.cl.claims:
                         self.cl.nodes[nid].start()
             with self.lock:
-                can = len(self.active) < self.max_active
+                can = len(self.active) < self.max_active and (
+                    self.active or mono() >= self.calm_until)
                 gen = self.rng.choice(self.gens) if can else None
                 if gen is not None:
                     self.active.append(gen)
@@ -374,7 +396,7 @@ class Scheduler:
                 t = threading.Thread(target=self.run_fault, args=(gen,), daemon=True)
                 t.start()
                 self.threads.append(t)
-            self.stop_ev.wait(self.rng.uniform(*self.interval))
+            self.stop_ev.wait(self.rng.uniform(*self.interval) if gen is not None else 0.2)
 
     def stop(self, timeout=120):
         """Stop starting faults and heal the active ones (their threads wake at once)."""
@@ -386,5 +408,4 @@ class Scheduler:
         return dict(self.injected)
 
 
-__all__ = ["Scheduler", "GENERATORS", "Kill", "Pause", "Partition", "Member", "Disk",
-           "random"]
+__all__ = ["Scheduler", "GENERATORS", "Kill", "Pause", "Partition", "Member", "Transfer", "Disk"]

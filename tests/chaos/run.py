@@ -46,7 +46,7 @@ SCENARIOS = {
     "partition": dict(gens=["partition-leader", "partition-split", "partition-bridge",
                             "partition-oneway"], interval=(3, 6), hold=(3, 8)),
     # New nodes catch up through snapshot installs.
-    "membership": dict(gens=["member"], interval=(2, 4), hold=(2, 5),
+    "membership": dict(gens=["member", "member", "transfer"], interval=(2, 4), hold=(2, 5),
                        opts={"snapshot_threshold": 256, "snapshot_trailing": 64}),
     # One node's disk failing must cost that node's availability at most: the rest of the
     # cluster keeps serving (no gap longer than max_gap seconds without an acknowledged op).
@@ -54,7 +54,8 @@ SCENARIOS = {
                  max_gap=20),
     "combined": dict(gens=["kill-random", "kill-leader", "kill-majority", "pause-random", "pause-leader",
                            "partition-leader", "partition-split", "partition-bridge",
-                           "partition-oneway", "member", "disk-random", "disk-leader"],
+                           "partition-oneway", "member", "transfer", "disk-random",
+                           "disk-leader"],
                      interval=(1, 4), hold=(2, 8), max_active=3, disk=True),
 }
 
@@ -274,7 +275,7 @@ def print_summary(r):
     print("%s: %s in %.0fs (seed %d): ops ok %d / fail %d / unknown %d; faults %s; "
           "max gap %.1fs; register %s, append %s, converged %s%s" % (
               r["scenario"], "PASS" if r["pass"] else "FAIL", r["wall_seconds"], r["seed"],
-              tot.get("ok", 0), tot.get("fail", 0), tot.get("info", 0),
+              tot.get("ok", 0), tot.get("fail", 0), tot.get("unknown", 0),
               json.dumps(r.get("faults", {}), sort_keys=True), r.get("max_gap_seconds", 0),
               {True: "linearizable", False: "VIOLATION", None: "inconclusive"}[r["register"]["valid"]],
               "valid" if r["append"]["valid"] else "VIOLATION", r.get("converged"),

@@ -63,7 +63,7 @@ def simulated_register_history(rng, n, procs=8):
             ["get", "get", "set", "getset", "cas"]), "v%d" % i))
     state = None
     for point, inv, comp, f, v in sorted(raw):
-        typ = "info" if f != "get" and rng.random() < 0.05 else "ok"
+        typ = "unknown" if f != "get" and rng.random() < 0.05 else "ok"
         if f == "get":
             h.get(state, inv, comp)
         elif f == "set":
@@ -158,38 +158,38 @@ class RegisterTests(unittest.TestCase):
 
     def test_unknown_write_may_take_effect(self):
         # A timed-out write whose value is read later did happen.
-        h = H().set("a", 0, 1).set("b", 2, 3, "info").get("b", 10, 11)
+        h = H().set("a", 0, 1).set("b", 2, 3, "unknown").get("b", 10, 11)
         self.assertTrue(reg_valid(h))
 
     def test_unknown_write_may_never_take_effect(self):
         # A timed-out write nobody observed may simply not have happened.
-        h = H().set("a", 0, 1).set("b", 2, 3, "info").get("a", 10, 11).get("a", 12, 13)
+        h = H().set("a", 0, 1).set("b", 2, 3, "unknown").get("a", 10, 11).get("a", 12, 13)
         self.assertTrue(reg_valid(h))
 
     def test_unknown_write_takes_effect_at_most_once(self):
         # Seen, then the old value again, then seen again: not one point in time.
-        h = (H().set("a", 0, 1).set("b", 2, 3, "info").get("b", 10, 11).get("a", 12, 13)
+        h = (H().set("a", 0, 1).set("b", 2, 3, "unknown").get("b", 10, 11).get("a", 12, 13)
              .get("b", 14, 15))
         self.assertFalse(reg_valid(h))
 
     def test_unknown_write_cannot_take_effect_before_it_was_sent(self):
         # A read that finished before the write was invoked cannot see it.
-        h = H().set("a", 0, 1).get("b", 2, 3).set("b", 4, 5, "info")
+        h = H().set("a", 0, 1).get("b", 2, 3).set("b", 4, 5, "unknown")
         self.assertFalse(reg_valid(h))
 
     def test_unknown_write_may_take_effect_long_after_its_timeout(self):
         # The server may apply an unknown write later than the client gave up.
-        h = H().set("a", 0, 1).set("b", 2, 3, "info").get("a", 5, 6).get("b", 20, 21)
+        h = H().set("a", 0, 1).set("b", 2, 3, "unknown").get("a", 5, 6).get("b", 20, 21)
         self.assertTrue(reg_valid(h))
 
     def test_search_without_pruning_agrees(self):
         # The generic optional-op search gives the same verdicts as the pruned one.
         cases = [
-            (H().set("a", 0, 1).set("b", 2, 3, "info").get("b", 10, 11), True),
-            (H().set("a", 0, 1).set("b", 2, 3, "info").get("a", 10, 11), True),
-            (H().set("a", 0, 1).set("b", 2, 3, "info").get("b", 10, 11).get("a", 12, 13), False),
-            (H().set("a", 0, 1).cas("a", "b", 2, 3, "info").cas("a", "c", 4, 5), True),
-            (H().set("a", 0, 1).cas("a", "b", 2, 3, "info").get("b", 4, 5)
+            (H().set("a", 0, 1).set("b", 2, 3, "unknown").get("b", 10, 11), True),
+            (H().set("a", 0, 1).set("b", 2, 3, "unknown").get("a", 10, 11), True),
+            (H().set("a", 0, 1).set("b", 2, 3, "unknown").get("b", 10, 11).get("a", 12, 13), False),
+            (H().set("a", 0, 1).cas("a", "b", 2, 3, "unknown").cas("a", "c", 4, 5), True),
+            (H().set("a", 0, 1).cas("a", "b", 2, 3, "unknown").get("b", 4, 5)
              .cas("a", "c", 6, 7), False),
         ]
         for h, expected in cases:
@@ -279,7 +279,7 @@ class AppendTests(unittest.TestCase):
 
     def test_observed_then_lost_token_is_caught(self):
         # An unknown append was read once, then vanished (a rolled-back commit).
-        h = (H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "info")
+        h = (H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "unknown")
              .read(["1.1", "2.1"], 4, 5).read(["1.1"], 6, 7, final=True))
         self.assertFalse(app_valid(h))
 
@@ -316,9 +316,9 @@ class AppendTests(unittest.TestCase):
 
     def test_unknown_append_may_or_may_not_be_present(self):
         # A timed-out append is acceptable either way.
-        h1 = H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "info").read(
+        h1 = H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "unknown").read(
             ["1.1", "2.1"], 4, 5, final=True)
-        h2 = H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "info").read(
+        h2 = H().append("1.1", 0, 1, length=4).append("2.1", 2, 3, "unknown").read(
             ["1.1"], 4, 5, final=True)
         self.assertTrue(app_valid(h1))
         self.assertTrue(app_valid(h2))
@@ -326,7 +326,7 @@ class AppendTests(unittest.TestCase):
     def test_unknown_append_cannot_appear_before_it_was_sent(self):
         # A read that completed before the append was invoked cannot contain it.
         h = (H().append("1.1", 0, 1, length=4).read(["1.1", "2.1"], 2, 3)
-             .append("2.1", 4, 5, "info").read(["1.1", "2.1"], 6, 7, final=True))
+             .append("2.1", 4, 5, "unknown").read(["1.1", "2.1"], 6, 7, final=True))
         self.assertFalse(app_valid(h))
 
     def test_stale_read_is_caught(self):
@@ -371,9 +371,9 @@ class DriverRuleTests(unittest.TestCase):
         self.assertEqual(error_kind("MOVED 1 127.0.0.1:1"), "fail")
         self.assertEqual(error_kind("CLUSTERDOWN no leader"), "fail")
         self.assertEqual(error_kind("TRYAGAIN leadership changed"), "fail")
-        self.assertEqual(error_kind("UNCERTAIN leadership was lost"), "info")
-        self.assertEqual(error_kind("TIMEOUT not committed"), "info")
-        self.assertEqual(error_kind("ERR something new"), "info")
+        self.assertEqual(error_kind("UNCERTAIN leadership was lost"), "unknown")
+        self.assertEqual(error_kind("TIMEOUT not committed"), "unknown")
+        self.assertEqual(error_kind("ERR something new"), "unknown")
         self.assertEqual(moved_target("MOVED 7629 127.0.0.1:27102"), "127.0.0.1:27102")
         self.assertIsNone(moved_target("ERR x"))
 

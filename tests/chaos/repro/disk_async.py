@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Reproduction: the leader's disk write fails at completion (the AIO write is reported
+"""Reproduction of F2 (docs/SAFETY.md): the leader's disk write fails at completion (the AIO write is reported
 failed, EIO) for 0.3 s under a write load. canonical/raft 0.15 then truncates the leader's
 in-memory log although the entries were already sent to followers, and keeps going as leader
 until ConcordKV's leadership transfer lands. Seen outcomes: SIGSEGV (snapshotClose on an

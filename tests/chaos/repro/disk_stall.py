@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""Reproduction: a leader whose disk fails for a few seconds (EIO at io_submit) stops the
-whole cluster, for good. 3 nodes; the leader's data dir fails for HOLD seconds (default 3),
-then works again; writes through the leader are attempted during and for 15 s after.
-Expected: another node takes over within a few election timeouts, or the leader resumes
-once its disk works. Exit 1 (REPRODUCED) when no write succeeds in the 15 s after the disk
-recovered, 0 otherwise, 77 without python3-redis or gcc.
+"""Reproduction of F1 (docs/SAFETY.md): a leader whose disk fails for a few seconds (EIO at
+io_submit) stopped the whole cluster, for good (canonical/raft 0.15 strands its append queue
+and keeps heartbeating). 3 nodes; the leader's data dir fails for HOLD seconds (default 3),
+then works again; writes go to the leader (following -MOVED) during and for 15 s after.
+Expected since the fail-stop mitigation: the faulty leader exits (status 3) and another node
+takes over. Exit 1 (REPRODUCED) when no write succeeds in the 15 s after the disk recovered,
+0 otherwise, 77 without python3-redis or gcc.
 Usage: disk_stall.py [HOLD] [--server PATH]"""
 import os
 import shutil
