@@ -1,49 +1,10 @@
 /* Raft log entries: a 16-byte little-endian header, then COUNT records of length-prefixed,
  * NUL-terminated arguments, padded to 8 bytes. Decoding is in place and never reads past
  * the buffer, however corrupt it is. Pure: no I/O, no clock. */
-#include <endian.h>
 #include <limits.h>
 #include <string.h>
+#include "codec.h"
 #include "entry.h"
-
-static inline void put_u16(char *p, uint16_t v)
-{
-    v = htole16(v);
-    memcpy(p, &v, 2);
-}
-
-static inline void put_u32(char *p, uint32_t v)
-{
-    v = htole32(v);
-    memcpy(p, &v, 4);
-}
-
-static inline void put_i64(char *p, int64_t v)
-{
-    uint64_t u = htole64((uint64_t)v);
-    memcpy(p, &u, 8);
-}
-
-static inline uint16_t get_u16(const char *p)
-{
-    uint16_t v;
-    memcpy(&v, p, 2);
-    return le16toh(v);
-}
-
-static inline uint32_t get_u32(const char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return le32toh(v);
-}
-
-static inline int64_t get_i64(const char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return (int64_t)le64toh(v);
-}
 
 void entry_builder_init(struct entry_builder *eb, enum entry_kind kind)
 {
@@ -51,8 +12,8 @@ void entry_builder_init(struct entry_builder *eb, enum entry_kind kind)
     eb->count = 0;
     char *h = buf_reserve(&eb->b, 256);
     memset(h, 0, ENTRY_HEADER_SIZE);
-    put_u16(h, ENTRY_MAGIC);
-    put_u16(h + 2, (uint16_t)kind);
+    codec_put_u16(h, ENTRY_MAGIC);
+    codec_put_u16(h + 2, (uint16_t)kind);
     eb->b.len = ENTRY_HEADER_SIZE;
 }
 
@@ -70,10 +31,10 @@ void entry_builder_add(struct entry_builder *eb, int argc, char *const *argv, co
     for (int i = 0; i < argc; i++)
         need += 4 + len[i] + 1;
     char *p = buf_reserve(&eb->b, need);
-    put_u32(p, (uint32_t)argc);
+    codec_put_u32(p, (uint32_t)argc);
     p += 4;
     for (int i = 0; i < argc; i++) {
-        put_u32(p, (uint32_t)len[i]);
+        codec_put_u32(p, (uint32_t)len[i]);
         memcpy(p + 4, argv[i], len[i]);
         p[4 + len[i]] = '\0';
         p += 4 + len[i] + 1;
@@ -89,8 +50,8 @@ void *entry_builder_finish(struct entry_builder *eb, int64_t clock_ms, size_t *l
         memset(buf_reserve(&eb->b, pad), 0, pad);
         eb->b.len += pad;
     }
-    put_u32(eb->b.data + 4, eb->count);
-    put_i64(eb->b.data + 8, clock_ms);
+    codec_put_u32(eb->b.data + 4, eb->count);
+    codec_put_u64(eb->b.data + 8, (uint64_t)clock_ms);
     eb->count = 0;
     return buf_detach(&eb->b, len);
 }
@@ -101,10 +62,10 @@ int entry_reader_init(struct entry_reader *er, const void *buf, size_t len)
     memset(er, 0, sizeof(*er));
     if (buf == NULL || len < ENTRY_HEADER_SIZE || len % 8 != 0)
         return -1;
-    er->h.magic = get_u16(p);
-    er->h.kind = get_u16(p + 2);
-    er->h.count = get_u32(p + 4);
-    er->h.clock_ms = get_i64(p + 8);
+    er->h.magic = codec_get_u16(p);
+    er->h.kind = codec_get_u16(p + 2);
+    er->h.count = codec_get_u32(p + 4);
+    er->h.clock_ms = (int64_t)codec_get_u64(p + 8);
     if (er->h.magic != ENTRY_MAGIC || (er->h.kind != ENTRY_COMMANDS && er->h.kind != ENTRY_NODE))
         return -1;
     /* every record takes at least 4 bytes */
@@ -122,7 +83,7 @@ int entry_reader_peek_argc(const struct entry_reader *er)
         return 0;
     if (er->end - er->p < 4)
         return -1;
-    uint32_t argc = get_u32(er->p);
+    uint32_t argc = codec_get_u32(er->p);
     /* a record has at least one argument, and each takes at least 5 bytes (length, NUL) */
     if (argc == 0 || argc > INT_MAX || argc > (uint64_t)(er->end - er->p - 4) / 5)
         return -1;
@@ -138,7 +99,7 @@ int entry_reader_next(struct entry_reader *er, int max, char **argv, size_t *len
     for (int i = 0; i < argc; i++) {
         if (er->end - p < 5)
             return -1;
-        uint32_t n = get_u32(p);
+        uint32_t n = codec_get_u32(p);
         if (n > (size_t)(er->end - p - 5) || p[4 + n] != '\0')
             return -1;
         if (i < max) {

@@ -13,6 +13,7 @@
 
 #include <raft.h>
 
+#include "codec.h"
 #include "command.h"
 #include "entry.h"
 #include "kv.h"
@@ -201,10 +202,8 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
 
 static void put_u64(struct buf *b, uint64_t v)
 {
-    unsigned char le[8];
-    for (int i = 0; i < 8; i++)
-        le[i] = (unsigned char)(v >> (8 * i));
-    buf_append(b, le, 8);
+    codec_put_u64(buf_reserve(b, 8), v);
+    b->len += 8;
 }
 
 static void put_str(struct buf *b, const char *s, size_t len)
@@ -274,93 +273,73 @@ void fsm_serialize(struct fsm *f, struct buf *out)
     serialize_to(f, &w);
 }
 
-struct snap_reader {
-    const unsigned char *p, *end;
-    int bad;
-};
-
-static uint64_t get_u64(struct snap_reader *r)
+/* A u64-length-prefixed string; "" of length 0 (R->bad set) when it does not fit. */
+static const char *get_str(struct codec_reader *r, size_t *len)
 {
-    uint64_t v = 0;
-    if (r->end - r->p < 8) {
-        r->bad = 1;
-        return 0;
-    }
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)r->p[i] << (8 * i);
-    r->p += 8;
-    return v;
-}
-
-static const char *get_str(struct snap_reader *r, size_t *len)
-{
-    uint64_t n = get_u64(r);
-    if (r->bad || n > (uint64_t)(r->end - r->p)) {
-        r->bad = 1;
-        return NULL;
-    }
-    const char *s = (const char *)r->p;
-    r->p += n;
-    *len = (size_t)n;
-    return s;
+    uint64_t n = codec_read_u64(r);
+    const char *s = codec_read_bytes(r, n);
+    *len = s != NULL ? (size_t)n : 0;
+    return s != NULL ? s : "";
 }
 
 /* Check that BUF is a whole, well-formed snapshot before touching the state. */
 static int snapshot_valid(const void *buf, size_t len)
 {
-    struct snap_reader r = {buf, (const unsigned char *)buf + len, 0};
+    struct codec_reader r;
+    codec_reader_init(&r, buf, len);
     size_t l;
     if (len < 8 || memcmp(buf, SNAP_MAGIC, 8) != 0)
         return 0;
-    r.p += 8;
+    codec_read_bytes(&r, 8); /* the magic, checked above */
     for (int i = 0; i < 2 + KV_TOMBSTONE_SLOTS; i++)
-        get_u64(&r);
-    uint64_t nn = get_u64(&r);
+        codec_read_u64(&r);
+    uint64_t nn = codec_read_u64(&r);
     for (uint64_t i = 0; i < nn && !r.bad; i++) {
-        get_u64(&r);
+        codec_read_u64(&r);
         get_str(&r, &l);
         get_str(&r, &l);
-        get_u64(&r);
+        codec_read_u64(&r);
     }
-    uint64_t nk = get_u64(&r);
+    uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk && !r.bad; i++) {
         get_str(&r, &l);
         get_str(&r, &l);
-        get_u64(&r);
-        get_u64(&r);
+        codec_read_u64(&r);
+        codec_read_u64(&r);
     }
-    return !r.bad && get_u64(&r) == SNAP_END && !r.bad && r.p == r.end;
+    return !r.bad && codec_read_u64(&r) == SNAP_END && !r.bad && codec_reader_left(&r) == 0;
 }
 
 int fsm_restore(struct fsm *f, const void *buf, size_t len)
 {
-    struct snap_reader r = {buf, (const unsigned char *)buf + len, 0};
+    struct codec_reader r;
+    codec_reader_init(&r, buf, len);
     size_t kl = 0, vl = 0, al = 0;
     if (!snapshot_valid(buf, len))
         return -1;
-    r.p += 8;
+    codec_read_bytes(&r, 8); /* the magic, checked above */
     kv_flush(f->kv, 0);
-    f->last_applied = get_u64(&r);
-    kv_set_flush_index(f->kv, get_u64(&r));
+    f->last_applied = codec_read_u64(&r);
+    kv_set_flush_index(f->kv, codec_read_u64(&r));
     uint64_t *tomb = kv_tombstones(f->kv);
     for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
-        tomb[i] = get_u64(&r);
+        tomb[i] = codec_read_u64(&r);
     f->nnodes = 0;
-    uint64_t nn = get_u64(&r);
+    uint64_t nn = codec_read_u64(&r);
     for (uint64_t i = 0; i < nn; i++) {
-        struct fsm_node *n = node_slot(f, get_u64(&r), 1);
+        struct fsm_node *n = node_slot(f, codec_read_u64(&r), 1);
         const char *s = get_str(&r, &al);
         snprintf(n->resp, sizeof(n->resp), "%.*s", (int)al, s);
         s = get_str(&r, &al);
         snprintf(n->admin, sizeof(n->admin), "%.*s", (int)al, s);
-        n->retired = get_u64(&r) != 0;
+        n->retired = codec_read_u64(&r) != 0;
     }
-    uint64_t nk = get_u64(&r);
+    uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {
         const char *k = get_str(&r, &kl);
         const char *v = get_str(&r, &vl);
-        int64_t expire = (int64_t)get_u64(&r);
-        uint64_t mod = get_u64(&r);
+        int64_t expire = (int64_t)codec_read_u64(&r);
+        uint64_t mod = codec_read_u64(&r);
         kv_set(f->kv, k, kl, v, vl, expire, mod);
     }
     return 0;

@@ -2,6 +2,7 @@
  * with TTL counts, tombstones and a layout-independent digest. Must stay pure: no I/O, no
  * clock reads, no libevent, no raft. */
 #include "kv.h"
+#include "codec.h"
 #include "util.h"
 
 #include <assert.h>
@@ -521,12 +522,6 @@ struct kv_entry *kv_random(struct kv_store *kv, uint64_t *rng, int64_t now_ms)
     return NULL;
 }
 
-static void put_le(unsigned char *p, uint64_t v, int bytes)
-{
-    for (int i = 0; i < bytes; i++)
-        p[i] = (unsigned char)(v >> (8 * i));
-}
-
 struct digest {
     struct buf scratch;
     uint64_t acc[3];
@@ -540,11 +535,11 @@ static void digest_entry(void *priv, const struct kv_entry *e)
     size_t n = 4 + e->klen + 4 + e->vlen + 8;
     unsigned char *p = (unsigned char *)buf_reserve(&d->scratch, n);
 
-    put_le(p, e->klen, 4);
+    codec_put_u32(p, e->klen);
     memcpy(p + 4, kv_entry_key(e), e->klen);
-    put_le(p + 4 + e->klen, e->vlen, 4);
+    codec_put_u32(p + 4 + e->klen, e->vlen);
     memcpy(p + 8 + e->klen, kv_entry_val(e), e->vlen);
-    put_le(p + 8 + e->klen + e->vlen, (uint64_t)e->expire_ms, 8);
+    codec_put_u64(p + 8 + e->klen + e->vlen, (uint64_t)e->expire_ms);
     for (int i = 0; i < 3; i++)
         d->acc[i] ^= util_hash_seeded(p, n, digest_seeds[i]);
 }
