@@ -23,18 +23,6 @@ static void node_name(char out[41], uint64_t id)
     snprintf(out, 41, "%040llx", (unsigned long long)id);
 }
 
-/* Split "ip:port" into IP (at least 48 bytes) and *PORT; 0, or -1 when malformed. */
-static int split_addr(const char *addr, char *ip, int *port)
-{
-    const char *colon = strrchr(addr, ':');
-    if (colon == NULL || colon - addr >= 48)
-        return -1;
-    memcpy(ip, addr, (size_t)(colon - addr));
-    ip[colon - addr] = '\0';
-    *port = atoi(colon + 1);
-    return 0;
-}
-
 static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
 {
     struct buf b;
@@ -47,11 +35,11 @@ static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, in
     node_name(lname, leader);
     buf_init(&b);
     for (int i = 0; i < n; i++) {
-        char ip[48] = "", raft_ip[48] = "";
+        char ip[UTIL_IP_MAX] = "", raft_ip[UTIL_IP_MAX] = "";
         int port = 0, raft_port = 0;
         const struct consensus_node *nd = &nodes[i];
-        int known = nd->resp_addr[0] && split_addr(nd->resp_addr, ip, &port) == 0;
-        split_addr(nd->raft_addr, raft_ip, &raft_port);
+        int known = nd->resp_addr[0] && util_split_addr(nd->resp_addr, ip, &port) == 0;
+        util_split_addr(nd->raft_addr, raft_ip, &raft_port);
         node_name(name, nd->id);
         buf_printf(&b, "%s %s:%d@%d %s%s%s%s %s 0 0 %llu connected%s\n", name, known ? ip : raft_ip,
                    port, raft_port, nd->id == self ? "myself," : "",
@@ -66,9 +54,9 @@ static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, in
 
 static void reply_slot_node(struct buf *out, const struct consensus_node *nd)
 {
-    char ip[48] = "", name[41];
+    char ip[UTIL_IP_MAX] = "", name[41];
     int port = 0;
-    split_addr(nd->resp_addr, ip, &port);
+    util_split_addr(nd->resp_addr, ip, &port);
     node_name(name, nd->id);
     reply_array(out, 3);
     reply_bulk_cstr(out, ip);
@@ -277,19 +265,19 @@ void info_replication(struct buf *b, struct server *srv)
         int k = 0;
         buf_printf(b, "role:master\r\nconnected_slaves:%d\r\n", n > 0 ? n - 1 : 0);
         for (int i = 0; i < n && i < MAX_NODES; i++) {
-            char ip[48] = "";
+            char ip[UTIL_IP_MAX] = "";
             int port = 0;
             if (nodes[i].id == info.id)
                 continue;
-            split_addr(nodes[i].resp_addr[0] ? nodes[i].resp_addr : nodes[i].raft_addr, ip, &port);
+            util_split_addr(nodes[i].resp_addr[0] ? nodes[i].resp_addr : nodes[i].raft_addr, ip, &port);
             buf_printf(b, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++, ip,
                        nodes[i].resp_addr[0] ? port : 0, (unsigned long long)info.commit_index);
         }
     } else {
-        char ip[48] = "";
+        char ip[UTIL_IP_MAX] = "";
         int port = 0;
         if (leader_addr)
-            split_addr(leader_addr, ip, &port);
+            util_split_addr(leader_addr, ip, &port);
         buf_printf(b, "role:slave\r\nmaster_host:%s\r\nmaster_port:%d\r\nmaster_link_status:%s\r\n",
                    ip, port, info.leader_id ? "up" : "down");
     }

@@ -92,15 +92,11 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
                  int timeout_ms, peer_reply_fn *cb, void *arg)
 {
     struct sockaddr_in sin;
-    char ip[48];
-    const char *colon = strrchr(addr, ':');
-    long long port;
+    char ip[UTIL_IP_MAX];
+    int port;
 
-    if (colon == NULL || colon - addr >= (long)sizeof(ip) ||
-        util_parse_ll(colon + 1, strlen(colon + 1), &port) != 0 || port <= 0 || port > 65535)
+    if (util_split_addr(addr, ip, &port) != 0)
         return -1;
-    memcpy(ip, addr, (size_t)(colon - addr));
-    ip[colon - addr] = '\0';
     memset(&sin, 0, sizeof(sin));
     sin.sin_family = AF_INET;
     sin.sin_port = htons((uint16_t)port);

@@ -489,9 +489,9 @@ static long parse_dec(const char **p, int maxdigits, long max)
     return v;
 }
 
-int util_parse_addr(const char *s, char *canon, size_t len)
+/* The one ip:port parser: PART receives the four octets and the port. 0 or -1. */
+static int parse_addr(const char *s, long part[5])
 {
-    long part[5];
     const char *p = s;
     if (s == NULL)
         return -1;
@@ -503,7 +503,28 @@ int util_parse_addr(const char *s, char *canon, size_t len)
     }
     if ((part[4] = parse_dec(&p, 5, 65535)) <= 0 || *p != '\0')
         return -1;
+    return 0;
+}
+
+int util_parse_addr(const char *s, char *canon, size_t len)
+{
+    long part[5];
+    if (parse_addr(s, part) != 0)
+        return -1;
     if (canon)
         snprintf(canon, len, "%ld.%ld.%ld.%ld:%ld", part[0], part[1], part[2], part[3], part[4]);
+    return 0;
+}
+
+int util_split_addr(const char *s, char ip[UTIL_IP_MAX], int *port)
+{
+    long part[5];
+    if (parse_addr(s, part) != 0) {
+        ip[0] = '\0';
+        *port = 0;
+        return -1;
+    }
+    snprintf(ip, UTIL_IP_MAX, "%ld.%ld.%ld.%ld", part[0], part[1], part[2], part[3]);
+    *port = (int)part[4];
     return 0;
 }

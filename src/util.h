@@ -68,6 +68,11 @@ unsigned util_keyslot(const char *key, size_t len);
  * spaces or leading zeros) and write its canonical form into CANON (at least 22 bytes) if
  * not NULL. Returns 0, or -1 when malformed. */
 int util_parse_addr(const char *s, char *canon, size_t len);
+/* Parse S exactly as util_parse_addr does and split it: IP receives the canonical dotted
+ * quad, *PORT the port. Returns 0, or -1 when malformed (IP is then "" and *PORT 0). Every
+ * module that needs the parts of an ip:port uses this one. */
+#define UTIL_IP_MAX 16 /* "255.255.255.255" and its NUL */
+int util_split_addr(const char *s, char ip[UTIL_IP_MAX], int *port);
 
 /* Case-insensitive comparison of a counted string with a C string. */
 int util_eq_nocase(const char *s, size_t len, const char *cstr);

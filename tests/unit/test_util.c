@@ -274,3 +274,55 @@ Test(util, clocks_are_sane)
     int64_t a = util_mono_us(), b = util_mono_us();
     cr_assert_geq(b, a);
 }
+
+// Strict IPv4 ip:port parses, and its canonical form is written when asked for.
+Test(util, parse_addr_accepts_ipv4_with_port)
+{
+    char canon[32];
+    cr_assert_eq(util_parse_addr("127.0.0.1:6379", canon, sizeof(canon)), 0);
+    cr_assert_str_eq(canon, "127.0.0.1:6379");
+    cr_assert_eq(util_parse_addr("255.255.255.255:65535", NULL, 0), 0);
+    cr_assert_eq(util_parse_addr("0.0.0.0:1", canon, sizeof(canon)), 0);
+    cr_assert_str_eq(canon, "0.0.0.0:1");
+}
+
+// Anything but a dotted quad and a port in 1-65535, written canonically, is refused.
+Test(util, parse_addr_rejects_malformed)
+{
+    static const char *const bad[] = {
+        "", ":", "127.0.0.1", "127.0.0.1:", ":6379", "127.0.0:6379", "127.0.0.1.1:6379",
+        "256.0.0.1:6379", "127.0.0.1:0", "127.0.0.1:65536", "127.0.0.01:6379",
+        "127.0.0.1:06379", " 127.0.0.1:6379", "127.0.0.1:6379 ", "127.0.0.1:+6379",
+        "127.0.0.1:-1", "localhost:6379", "[::1]:6379", "127.0.0.1:6379:1", "1234.0.0.1:1",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        cr_assert_eq(util_parse_addr(bad[i], NULL, 0), -1, "accepted '%s'", bad[i]);
+    cr_assert_eq(util_parse_addr(NULL, NULL, 0), -1);
+}
+
+// Splitting gives the dotted quad and the port of exactly what util_parse_addr accepts.
+Test(util, split_addr_gives_ip_and_port)
+{
+    char ip[UTIL_IP_MAX];
+    int port = -1;
+    cr_assert_eq(util_split_addr("10.1.2.3:16379", ip, &port), 0);
+    cr_assert_str_eq(ip, "10.1.2.3");
+    cr_assert_eq(port, 16379);
+    cr_assert_eq(util_split_addr("255.255.255.255:65535", ip, &port), 0);
+    cr_assert_str_eq(ip, "255.255.255.255");
+    cr_assert_eq(port, 65535);
+}
+
+// A malformed address splits into nothing: an empty ip and port 0.
+Test(util, split_addr_rejects_malformed_and_clears)
+{
+    char ip[UTIL_IP_MAX] = "x";
+    int port = 7;
+    cr_assert_eq(util_split_addr("10.1.2.3:99999", ip, &port), -1);
+    cr_assert_str_eq(ip, "");
+    cr_assert_eq(port, 0);
+    strcpy(ip, "x");
+    cr_assert_eq(util_split_addr("host:80", ip, &port), -1);
+    cr_assert_str_eq(ip, "");
+    cr_assert_eq(util_split_addr(NULL, ip, &port), -1);
+}
