@@ -17,7 +17,6 @@
 /* Redis's proto-max-bulk-len default: the largest string SETRANGE and APPEND may build. Apply
  * cannot read configuration, so every replica uses the same constant. */
 #define STRING_MAX_LEN (512LL * 1024 * 1024)
-#define MAX_FLOAT_CHARS 5120 /* Redis's MAX_LONG_DOUBLE_CHARS */
 
 /* ---- helpers shared by the handlers of this file ---- */
 
@@ -64,30 +63,6 @@ static void push_ll(struct request *req, long long v)
 {
     char tmp[32];
     request_push(req, tmp, util_ll2str(tmp, v));
-}
-
-/* Parse a long double as Redis's string2ld does: no leading space, nothing after the number,
- * no NaN, no underflow or overflow to a huge value; an infinity is accepted (INCRBYFLOAT then
- * reports that the result would be infinite). Returns 0 or -1. */
-static int parse_float(const char *s, size_t len, long double *out)
-{
-    char tmp[MAX_FLOAT_CHARS];
-    char *end;
-
-    if (len == 0 || len >= sizeof(tmp))
-        return -1;
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    if (isspace((unsigned char)tmp[0]))
-        return -1;
-    errno = 0;
-    long double v = strtold(tmp, &end);
-    if (*end != '\0' ||
-        (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || fpclassify(v) == FP_ZERO)) ||
-        isnan(v))
-        return -1;
-    *out = v;
-    return 0;
 }
 
 /* ---- SET, SETEX, PSETEX, GETEX option parsing ---- */
@@ -660,10 +635,19 @@ static void reply_not_float(struct buf *out)
     reply_error(out, "ERR value is not a valid float");
 }
 
+/* A float operand of INCRBYFLOAT. Redis reads it as a long double, whose range is far
+ * wider than a double's; here a number beyond a double's range is an infinity, so the
+ * result is refused as infinite, not the operand as malformed. 0 or -1. */
+static int parse_float_operand(const char *s, size_t len, double *out)
+{
+    int rc = util_parse_double(s, len, out);
+    return rc == 0 || rc == UTIL_DOUBLE_OVERFLOW ? 0 : -1;
+}
+
 int prep_incrbyfloat(struct request *req, int64_t now_ms, struct buf *out)
 {
-    long double incr;
-    if (parse_float(req->argv[2], req->len[2], &incr) != 0) {
+    double incr;
+    if (parse_float_operand(req->argv[2], req->len[2], &incr) != 0) {
         reply_not_float(out);
         return -1;
     }
@@ -673,20 +657,20 @@ int prep_incrbyfloat(struct request *req, int64_t now_ms, struct buf *out)
 void cmd_incrbyfloat(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
-    long double v = 0, incr;
-    char tmp[MAX_FLOAT_CHARS + 64];
+    double v = 0, incr;
+    char tmp[UTIL_D2STR_MAX];
 
-    if ((e != NULL && parse_float(kv_entry_val(e), e->vlen, &v) != 0) ||
-        parse_float(req->argv[2], req->len[2], &incr) != 0) {
+    if ((e != NULL && parse_float_operand(kv_entry_val(e), e->vlen, &v) != 0) ||
+        parse_float_operand(req->argv[2], req->len[2], &incr) != 0) {
         reply_not_float(ctx->out);
         return;
     }
-    v += incr;
+    v += incr; /* IEEE double on every node: see fsm.h */
     if (isnan(v) || isinf(v)) {
         reply_error(ctx->out, "ERR increment would produce NaN or Infinity");
         return;
     }
-    size_t n = util_ld2str(tmp, sizeof(tmp), v);
+    size_t n = util_d2str_human(tmp, sizeof(tmp), v);
     if (n == 0) {
         reply_not_float(ctx->out);
         return;

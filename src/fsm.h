@@ -1,6 +1,18 @@
 /* The replicated state machine: applies log entries to the keyspace, deterministically, on
  * every node, and snapshots/restores it. Never reads the clock or local configuration: the
  * entry carries its clock. */
+/* Floating point in apply (INCRBYFLOAT now; HINCRBYFLOAT, ZINCRBY and ZADD INCR reuse the
+ * same helpers) is computed in apply, in IEEE-754 binary64 doubles, and printed with
+ * util_d2str_human (the shortest digits that read back, positional, as Redis's INCRBYFLOAT
+ * replies look). Never long double: it is 80-bit on x86-64 and 128-bit on aarch64, so the
+ * same log would store different strings on different nodes. Doubles round identically
+ * wherever FLT_EVAL_METHOD is 0 (util.c refuses to build otherwise) and no multiply-add is
+ * fused (-ffp-contract=off in Makefile.am), and glibc's printf/strtod of doubles are exact.
+ * We chose this over settling the value before proposing (Redis replicates INCRBYFLOAT as a
+ * SET of the result): the proposer would have to compute from state that the commands
+ * queued ahead of it in the same batch, or in the entries still in flight, may change
+ * before the entry applies; settling would need the proposer to track every pending write
+ * per key. Computing in apply keeps a write a pure function of the log. */
 #ifndef CONCORDKV_FSM_H
 #define CONCORDKV_FSM_H
 

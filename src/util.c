@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -197,9 +198,14 @@ int util_parse_ll(const char *s, size_t len, long long *out)
     return 0;
 }
 
-int util_parse_ld(const char *s, size_t len, long double *out)
+/* Deterministic floats need IEEE binary64 arithmetic evaluated at its own precision. */
+#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "apply needs FLT_EVAL_METHOD 0 (IEEE double evaluated as double): x86-64 SSE2, aarch64"
+#endif
+
+int util_parse_double(const char *s, size_t len, double *out)
 {
-    char tmp[5121];
+    char tmp[UTIL_DOUBLE_MAX_CHARS];
     char *end;
 
     if (len == 0 || len >= sizeof(tmp))
@@ -209,40 +215,82 @@ int util_parse_ld(const char *s, size_t len, long double *out)
     if (isspace((unsigned char)tmp[0]))
         return -1;
     errno = 0;
-    long double v = strtold(tmp, &end);
-    if ((size_t)(end - tmp) != len || (errno == ERANGE && (v == HUGE_VALL || v == -HUGE_VALL || v == 0)) ||
-        isnan(v) || isinf(v))
+    double v = strtod(tmp, &end);
+    if (*end != '\0' || (errno == ERANGE && v == 0) || isnan(v))
         return -1;
     *out = v;
-    return 0;
+    return errno == ERANGE && isinf(v) ? UTIL_DOUBLE_OVERFLOW : 0;
+}
+
+/* The shortest decimal digits that read back (strtod, correctly rounded) as the finite,
+ * non-zero |V|: DIGITS receives 1 to 17 digits, the value is 0.DIGITS times 10^(*EXP10 + 1),
+ * i.e. D.DDD x 10^*EXP10. Returns the number of digits. */
+static int shortest_digits(double v, char digits[18], int *exp10)
+{
+    char tmp[40];
+    int p;
+    for (p = 1; p < 17; p++) {
+        snprintf(tmp, sizeof(tmp), "%.*e", p - 1, v);
+        if (strtod(tmp, NULL) == v)
+            break;
+    }
+    if (p == 17)
+        snprintf(tmp, sizeof(tmp), "%.16e", v); /* 17 significant digits always round-trip */
+    /* tmp is "D[.DDD]e[+-]XX" */
+    int n = 0;
+    const char *q = tmp;
+    for (; *q != 'e'; q++)
+        if (*q >= '0' && *q <= '9')
+            digits[n++] = *q;
+    *exp10 = atoi(q + 1);
+    while (n > 1 && digits[n - 1] == '0') /* %.*e may pad, e.g. 1e+20 at p = 1 is exact */
+        n--;
+    digits[n] = '\0';
+    return n;
+}
+
+size_t util_d2str_human(char *buf, size_t cap, double v)
+{
+    char digits[18];
+    int e, n, len = 0;
+
+    if (cap < UTIL_D2STR_MAX || !isfinite(v))
+        return 0;
+    if (v == 0) { /* -0 prints as 0, as Redis's trimming does */
+        memcpy(buf, "0", 2);
+        return 1;
+    }
+    if (v < 0) {
+        buf[len++] = '-';
+        v = -v;
+    }
+    n = shortest_digits(v, digits, &e);
+    if (e < 0) { /* 0.000DDD */
+        buf[len++] = '0';
+        buf[len++] = '.';
+        for (int i = 0; i < -e - 1; i++)
+            buf[len++] = '0';
+        memcpy(buf + len, digits, (size_t)n);
+        len += n;
+    } else if (e >= n - 1) { /* DDD000 */
+        memcpy(buf + len, digits, (size_t)n);
+        len += n;
+        for (int i = 0; i < e - (n - 1); i++)
+            buf[len++] = '0';
+    } else { /* DD.DD */
+        memcpy(buf + len, digits, (size_t)e + 1);
+        len += e + 1;
+        buf[len++] = '.';
+        memcpy(buf + len, digits + e + 1, (size_t)(n - e - 1));
+        len += n - e - 1;
+    }
+    buf[len] = '\0';
+    return (size_t)len;
 }
 
 size_t util_ll2str(char *buf, long long v)
 {
     return (size_t)sprintf(buf, "%lld", v);
-}
-
-size_t util_ld2str(char *buf, size_t cap, long double v)
-{
-    int n = snprintf(buf, cap, "%.17Lf", v);
-    if (n < 0 || (size_t)n >= cap)
-        return 0;
-    /* Trim trailing zeros and a trailing dot, as Redis does in humanfriendly mode. */
-    if (strchr(buf, '.') != NULL) {
-        char *p = buf + n - 1;
-        while (*p == '0') {
-            p--;
-            n--;
-        }
-        if (*p == '.')
-            n--;
-    }
-    if (n == 2 && buf[0] == '-' && buf[1] == '0') { /* "-0" */
-        buf[0] = '0';
-        n = 1;
-    }
-    buf[n] = '\0';
-    return (size_t)n;
 }
 
 int util_parse_memory(const char *s, long long *out)

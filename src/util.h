@@ -44,13 +44,28 @@ int64_t util_mono_us(void);
 /* Strict decimal parsing as Redis does it: no spaces, no '+', no leading zeros, whole
  * string, no overflow. Return 0 on success, -1 otherwise. */
 int util_parse_ll(const char *s, size_t len, long long *out);
-/* Parse a long double as INCRBYFLOAT does: no spaces, not NaN/inf. 0 or -1. */
-int util_parse_ld(const char *s, size_t len, long double *out);
 /* Format V in decimal into BUF (at least 21 bytes); returns the length. */
 size_t util_ll2str(char *buf, long long v);
-/* Format a long double as Redis's INCRBYFLOAT does (%.17Lf, trailing zeros trimmed)
- * into BUF of at least 5120 bytes; returns the length. */
-size_t util_ld2str(char *buf, size_t cap, long double v);
+
+/* Floats that apply computes (INCRBYFLOAT today; HINCRBYFLOAT, ZINCRBY, ZADD INCR later)
+ * are IEEE binary64 doubles, parsed and printed by these two, so that every node computes
+ * and stores the same bytes whatever its architecture (see fsm.h). */
+#define UTIL_DOUBLE_MAX_CHARS 5120 /* longest accepted input, Redis's MAX_LONG_DOUBLE_CHARS */
+/* Parse S (LEN bytes) as a double as Redis's string2d does: the whole string, no leading
+ * space, not NaN, "inf" accepted; a number too small to be anything but zero is refused.
+ * Returns 0, or -1 when malformed, or UTIL_DOUBLE_OVERFLOW when S is a number too large for
+ * a double (*OUT is then the infinity of its sign; Redis's string2d refuses it, INCRBYFLOAT
+ * reports an infinite result). */
+#define UTIL_DOUBLE_OVERFLOW (-2)
+int util_parse_double(const char *s, size_t len, double *out);
+/* Format the finite V in positional notation (no exponent: "5200", "0.5", "1" and 300
+ * zeros), with the fewest significant digits that read back as exactly V ("10.6", not
+ * "10.59999999999999964"; 0.1 + 0.2 is "0.30000000000000004"), and -0 as "0". Depends
+ * only on the C library's correctly rounded printf/strtod of doubles, never on long
+ * double. BUF holds at least UTIL_D2STR_MAX bytes. Returns the length, or 0 when V is not
+ * finite or CAP is too small. */
+#define UTIL_D2STR_MAX 360
+size_t util_d2str_human(char *buf, size_t cap, double v);
 /* Parse a size with optional k/kb/m/mb/g/gb suffix (case-insensitive). 0 or -1. */
 int util_parse_memory(const char *s, long long *out);
 

@@ -484,6 +484,39 @@ Test(cmd_string, incrbyfloat_keeps_ttl)
     RUN(":5000\r\n", "PTTL k");
 }
 
+/* INCRBYFLOAT computes in IEEE double and stores the shortest string that reads back. */
+Test(cmd_string, incrbyfloat_is_ieee_double_shortest)
+{
+    RUN(OK, "SET k 0.1");
+    RUN("$19\r\n0.30000000000000004\r\n", "INCRBYFLOAT k 0.2");
+    RUN("$19\r\n0.30000000000000004\r\n", "GET k");
+    RUN("$3\r\n0.4\r\n", "INCRBYFLOAT k 0.1");
+    RUN(OK, "SET k -0");
+    RUN("$1\r\n0\r\n", "INCRBYFLOAT k -0.0");
+    RUN(OK, "SET k 1.5e-10");
+    RUN("$13\r\n0.00000000015\r\n", "INCRBYFLOAT k 0");
+    RUN("$18\r\n100000000000000000\r\n", "INCRBYFLOAT big 1e17");
+    RUN("$16\r\n9007199254740992\r\n", "INCRBYFLOAT two53 9007199254740993");
+}
+
+/* Large exponents print in full; a sum past a double's range is refused and changes nothing. */
+Test(cmd_string, incrbyfloat_large_exponents_and_overflow)
+{
+    char want[400];
+    snprintf(want, sizeof want, "$301\r\n1%0300d\r\n", 0);
+    RUN(want, "INCRBYFLOAT k 1e300");
+    snprintf(want, sizeof want, "$301\r\n2%0300d\r\n", 0);
+    RUN(want, "INCRBYFLOAT k 1e300");
+    RUN("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT k 1e309");
+    RUN(OK, "SET k 1.7976931348623157e308");
+    RUN("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT k 1.7976931348623157e308");
+    RUN("$22\r\n1.7976931348623157e308\r\n", "GET k");
+    RUN(OK, "SET k 1");
+    RUN("-ERR increment would produce NaN or Infinity\r\n", "INCRBYFLOAT k -inf");
+    RUN(NOTFLOAT, "INCRBYFLOAT k 1e-99999");
+    RUN("$1\r\n1\r\n", "GET k");
+}
+
 /* ---- GETRANGE / SETRANGE ---- */
 
 /* GETRANGE follows Redis's negative-index and clamping rules. */

@@ -1,6 +1,9 @@
 /* Unit tests for the shared helpers (src/util.c): strict number parsing and formatting,
  * memory sizes, glob matching, hash slots, hashing and byte buffers. */
 #include <criterion/criterion.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,40 +55,103 @@ Test(util, parse_ll_rejects_non_canonical_forms)
     cr_assert_eq(v, 12);
 }
 
-// Long doubles parse as INCRBYFLOAT expects; spaces, NaN, infinities and overflow fail.
-Test(util, parse_ld_accepts_numbers_rejects_junk)
+// Doubles parse as Redis's string2d does; spaces, NaN, junk and underflow to zero fail.
+Test(util, parse_double_accepts_numbers_rejects_junk)
 {
-    long double v;
-    cr_assert_eq(util_parse_ld("10.5", 4, &v), 0);
-    cr_assert_eq(v, 10.5L);
-    cr_assert_eq(util_parse_ld("3.0e3", 5, &v), 0);
-    cr_assert_eq(v, 3000.0L);
-    cr_assert_eq(util_parse_ld("-5", 2, &v), 0);
-    cr_assert_eq(v, -5.0L);
-    static const char *bad[] = {"", " 1", "1 ", "abc", "nan", "inf", "-inf", "1e99999", "1.5x"};
+    double v;
+    cr_assert_eq(util_parse_double("10.5", 4, &v), 0);
+    cr_assert_eq(v, 10.5);
+    cr_assert_eq(util_parse_double("3.0e3", 5, &v), 0);
+    cr_assert_eq(v, 3000.0);
+    cr_assert_eq(util_parse_double("-5", 2, &v), 0);
+    cr_assert_eq(v, -5.0);
+    cr_assert_eq(util_parse_double(".5", 2, &v), 0);
+    cr_assert_eq(v, 0.5);
+    cr_assert_eq(util_parse_double("inf", 3, &v), 0);
+    cr_assert(isinf(v) && v > 0);
+    cr_assert_eq(util_parse_double("5e-324", 6, &v), 0, "the smallest subnormal is a number");
+    cr_assert_gt(v, 0);
+    static const char *bad[] = {"", " 1", "1 ", "abc", "nan", "-nan", "1.5x", "1e-99999", "0x"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        cr_assert_eq(util_parse_ld(bad[i], strlen(bad[i]), &v), -1, "accepted \"%s\"", bad[i]);
+        cr_assert_eq(util_parse_double(bad[i], strlen(bad[i]), &v), -1, "accepted \"%s\"", bad[i]);
 }
 
-// Long doubles print like INCRBYFLOAT replies: no exponent, no trailing zeros or dot.
-Test(util, ld2str_trims_like_redis)
+// A number beyond a double's range is reported as overflow, with the infinity of its sign.
+Test(util, parse_double_reports_overflow)
 {
-    char buf[5120];
-    cr_assert_eq(util_ld2str(buf, sizeof buf, 10.5L), 4);
+    double v = 0;
+    cr_assert_eq(util_parse_double("1e99999", 7, &v), UTIL_DOUBLE_OVERFLOW);
+    cr_assert(isinf(v) && v > 0);
+    cr_assert_eq(util_parse_double("-1e309", 6, &v), UTIL_DOUBLE_OVERFLOW);
+    cr_assert(isinf(v) && v < 0);
+    cr_assert_eq(util_parse_double("1.7976931348623157e308", 22, &v), 0, "DBL_MAX is finite");
+    cr_assert_eq(v, DBL_MAX);
+}
+
+static const char *d2s(double v)
+{
+    static char buf[UTIL_D2STR_MAX];
+    cr_assert_gt(util_d2str_human(buf, sizeof buf, v), 0);
+    return buf;
+}
+
+// Doubles print like INCRBYFLOAT replies: no exponent, no trailing zeros or dot.
+Test(util, d2str_human_trims_like_redis)
+{
+    char buf[UTIL_D2STR_MAX];
+    cr_assert_eq(util_d2str_human(buf, sizeof buf, 10.5), 4);
     cr_assert_str_eq(buf, "10.5");
-    util_ld2str(buf, sizeof buf, 3.0e3L);
-    cr_assert_str_eq(buf, "3000");
-    util_ld2str(buf, sizeof buf, 5.0e-1L);
-    cr_assert_str_eq(buf, "0.5");
-    util_ld2str(buf, sizeof buf, 10.5L + 0.1L);
-    cr_assert_str_eq(buf, "10.6");
-    util_ld2str(buf, sizeof buf, -0.0L);
-    cr_assert_str_eq(buf, "0");
-    util_ld2str(buf, sizeof buf, -2.25L);
-    cr_assert_str_eq(buf, "-2.25");
-    util_ld2str(buf, sizeof buf, 1e20L);
-    cr_assert_str_eq(buf, "100000000000000000000");
-    cr_assert_eq(util_ld2str(buf, 4, 12345.0L), 0, "too small a buffer is an error");
+    cr_assert_str_eq(d2s(3.0e3), "3000");
+    cr_assert_str_eq(d2s(5.0e-1), "0.5");
+    cr_assert_str_eq(d2s(10.5 + 0.1), "10.6");
+    cr_assert_str_eq(d2s(-0.0), "0");
+    cr_assert_str_eq(d2s(-2.25), "-2.25");
+    cr_assert_str_eq(d2s(1e20), "100000000000000000000");
+    cr_assert_eq(util_d2str_human(buf, 4, 12345.0), 0, "too small a buffer is an error");
+}
+
+// The shortest digits that read back as the same double, whatever the value's size.
+Test(util, d2str_human_is_shortest_round_trip)
+{
+    volatile double a = 0.1, b = 0.2;
+    cr_assert_str_eq(d2s(a + b), "0.30000000000000004");
+    cr_assert_str_eq(d2s(0.1), "0.1");
+    cr_assert_str_eq(d2s(1.0 / 3), "0.3333333333333333");
+    cr_assert_str_eq(d2s(-1.0 / 3), "-0.3333333333333333");
+    cr_assert_str_eq(d2s(123456789.125), "123456789.125");
+    cr_assert_str_eq(d2s(9007199254740993.0), "9007199254740992");
+    cr_assert_str_eq(d2s(0.000123), "0.000123");
+    cr_assert_str_eq(d2s(1.5e-10), "0.00000000015");
+    cr_assert_str_eq(d2s(1e21), "1000000000000000000000");
+    cr_assert_str_eq(d2s(2.5e25), "25000000000000000000000000");
+}
+
+// The extremes print in full, positionally, and every printed value reads back exactly.
+Test(util, d2str_human_extremes_round_trip)
+{
+    char want[UTIL_D2STR_MAX];
+    snprintf(want, sizeof want, "1%0300d", 0);
+    cr_assert_str_eq(d2s(1e300), want);
+    const char *max = d2s(DBL_MAX);
+    cr_assert_eq(strlen(max), 309);
+    cr_assert_eq(strncmp(max, "17976931348623157", 17), 0);
+    cr_assert_eq(strspn(max + 17, "0"), 309 - 17);
+    const char *min = d2s(-5e-324);
+    cr_assert_eq(strlen(min), 1 + 2 + 323 + 1);
+    cr_assert_eq(strncmp(min, "-0.000", 6), 0);
+    cr_assert_eq(min[strlen(min) - 1], '5');
+    static const double vals[] = {DBL_MAX, -DBL_MAX, DBL_MIN, 5e-324, 2.2250738585072009e-308,
+                                  1e300, 1e-300, 0.30000000000000004, 4.35, 1e23, 8.41e21};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        const char *s = d2s(vals[i]);
+        double back;
+        cr_assert_eq(util_parse_double(s, strlen(s), &back), 0, "%s", s);
+        cr_assert_eq(back, vals[i], "%s does not read back", s);
+        cr_assert_null(strchr(s, 'e'));
+    }
+    char buf[UTIL_D2STR_MAX];
+    cr_assert_eq(util_d2str_human(buf, sizeof buf, 1.0 / 0.0), 0, "infinity is not printed");
+    cr_assert_eq(util_d2str_human(buf, sizeof buf, NAN), 0, "NaN is not printed");
 }
 
 // Integers print in decimal, LLONG_MIN included.
