@@ -22,8 +22,6 @@ enum cmd_flags {
     CMD_LOCAL = 1 << 6,    /* answered at once from local state (PING, INFO, CLIENT ...) */
     CMD_TX = 1 << 7,       /* MULTI/EXEC/DISCARD/WATCH/UNWATCH: never queued by MULTI */
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
-    CMD_RANDOM = 1 << 9,   /* output not deterministic (RANDOMKEY, SCAN, TIME) */
-    CMD_NOMULTI = 1 << 10, /* refused inside MULTI */
     CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
 };
 

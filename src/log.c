@@ -9,25 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char *level_names[] = {"debug", "verbose", "notice", "warning"};
 static int current_level = LOG_NOTICE;
 static FILE *log_fp;
 
-int log_level_parse(const char *name)
-{
-    for (int i = 0; i < 4; i++)
-        if (strcasecmp(name, level_names[i]) == 0)
-            return i;
-    return -1;
-}
-
-const char *log_level_name(int level)
-{
-    return level >= 0 && level < 4 ? level_names[level] : "?";
-}
-
 void log_set_level(int level) { current_level = level; }
-int log_get_level(void) { return current_level; }
 
 int log_set_file(const char *path)
 {

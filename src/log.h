@@ -4,11 +4,7 @@
 
 enum log_level { LOG_DEBUG, LOG_VERBOSE, LOG_NOTICE, LOG_WARNING };
 
-/* Parse "debug", "verbose", "notice" or "warning"; -1 if none. */
-int log_level_parse(const char *name);
-const char *log_level_name(int level);
 void log_set_level(int level);
-int log_get_level(void);
 /* Log to PATH (appending), or stderr for NULL or "". Returns 0, or -1 with errno set. */
 int log_set_file(const char *path);
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -176,3 +176,71 @@ Test(fsm, transaction_watch_sees_create_and_delete)
     cr_assert_null(kv_find(kv, "g", 1));
     kv_free(kv);
 }
+
+/* A snapshot restores the keyspace, expiries, the applied count and the nodes exactly. */
+Test(fsm, snapshot_round_trip)
+{
+    struct kv_store *a = kv_new(), *b = kv_new();
+    struct fsm fa, fb;
+    struct buf snap;
+    char ha[41], hb[41];
+    fsm_init(&fa, a);
+    fsm_init(&fb, b);
+    const char *cmds[] = {"set x 1 pxat 90000", "mset p 1 q 2", "incrbyfloat f 0.1", "del p"};
+    fsm_result_free(apply_lines(&fa, 1000, 1, 4, cmds));
+    struct entry_builder eb;
+    entry_builder_init(&eb, ENTRY_NODE);
+    char *node[] = {"set", "7", "127.0.0.1:6379", "127.0.0.1:8379"};
+    size_t lens[] = {3, 1, 14, 14};
+    entry_builder_add(&eb, 4, node, lens);
+    size_t len;
+    void *e = entry_builder_finish(&eb, 2000, &len);
+    fsm_result_free(fsm_apply(&fa, e, len, 2));
+    free(e);
+    buf_init(&snap);
+    fsm_serialize(&fa, &snap);
+    cr_assert_eq(fsm_restore(&fb, snap.data, snap.len), 0);
+    cr_assert_eq(fb.last_applied, 2);
+    kv_digest_hex(a, ha);
+    kv_digest_hex(b, hb);
+    cr_assert_str_eq(ha, hb);
+    cr_assert_eq(kv_find(b, "x", 1)->expire_ms, 90000);
+    cr_assert_eq(kv_find(b, "x", 1)->mod_index, 1);
+    cr_assert_eq(kv_tombstone(b, "p", 1), 1, "deletions survive as tombstones");
+    const struct fsm_node *n = fsm_node(&fb, 7);
+    cr_assert_not_null(n);
+    cr_assert_str_eq(n->resp, "127.0.0.1:6379");
+    cr_assert_str_eq(n->admin, "127.0.0.1:8379");
+    buf_close(&snap);
+    fsm_close(&fa);
+    fsm_close(&fb);
+    kv_free(a);
+    kv_free(b);
+}
+
+/* A truncated or corrupted snapshot is refused and leaves the state as it was. */
+Test(fsm, damaged_snapshot_is_refused)
+{
+    struct kv_store *a = kv_new(), *b = kv_new();
+    struct fsm fa, fb;
+    struct buf snap;
+    fsm_init(&fa, a);
+    fsm_init(&fb, b);
+    const char *cmds[] = {"set x 1", "set y 2"};
+    fsm_result_free(apply_lines(&fa, 1000, 1, 2, cmds));
+    const char *mine[] = {"set mine 1"};
+    fsm_result_free(apply_lines(&fb, 1000, 1, 1, mine));
+    buf_init(&snap);
+    fsm_serialize(&fa, &snap);
+    for (size_t cut = 0; cut < snap.len; cut += 1 + cut / 3)
+        cr_assert_eq(fsm_restore(&fb, snap.data, cut), -1, "accepted a snapshot cut at %zu", cut);
+    /* a key length pointing far past the end */
+    size_t at = snap.len - 8 - (8 + 1 + 8 + 1 + 8 + 8) * 2;
+    memset(snap.data + at, 0xff, 8);
+    cr_assert_eq(fsm_restore(&fb, snap.data, snap.len), -1);
+    cr_assert_not_null(kv_find(b, "mine", 4), "the state is unchanged");
+    cr_assert_eq(kv_size(b), 1);
+    buf_close(&snap);
+    kv_free(a);
+    kv_free(b);
+}
