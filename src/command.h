@@ -54,10 +54,10 @@ struct command {
     int first_key, last_key, key_step; /* last_key -1: the last argument; 0,0,0: no keys */
     const char *group;         /* COMMAND DOCS group: "string", "generic", "server" ... */
     const char *summary;
-    /* statistics, updated by dispatch */
+    /* statistics, updated by dispatch (calls, failed_calls), command_exec and fsm (usec) */
     long long calls;
     long long failed_calls;
-    long long usec;
+    long long usec;        /* time in the handler: see command_exec and fsm_take_result */
 };
 
 /* Build the lookup index. Call once at startup (idempotent). */
@@ -70,8 +70,10 @@ struct command *command_table(size_t *n);
 int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out);
 /* Index of the first key argument of REQ for CMD, or -1 when it has none. */
 int command_first_key(const struct command *cmd, const struct request *req);
-/* Execute REQ with CMD's handler in CTX (no arity or flag checks). */
-void command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req);
+/* Execute REQ with CMD's handler in CTX (no arity or flag checks). Returns the handler's
+ * run time in microseconds (monotonic clock), which is added to CMD's usec statistic when
+ * CTX has a client; during apply (no client) the caller decides where it belongs. */
+int64_t command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req);
 
 /* Handler families. Strings (cmd_string.c): */
 cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_getset, cmd_getdel, cmd_getex, cmd_mget,

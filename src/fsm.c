@@ -37,6 +37,8 @@ void fsm_result_free(struct fsm_result *r)
         return;
     buf_close(&r->out);
     free(r->ends);
+    free(r->stat_cmd);
+    free(r->stat_usec);
     free(r);
 }
 
@@ -59,20 +61,24 @@ void fsm_close(struct fsm *f)
 
 /* ---- apply ---- */
 
-/* Run one decoded record; its reply is appended to CTX->out. */
-static void apply_record(struct exec_ctx *ctx, struct request *req)
+/* Run one decoded record; its reply is appended to CTX->out. Returns the command whose
+ * statistics its run time (*USEC) belongs to, or NULL when no handler ran. */
+static struct command *apply_record(struct exec_ctx *ctx, struct request *req, int64_t *usec)
 {
     struct command *cmd = command_lookup(req->argv[0], req->len[0]);
+    *usec = 0;
     if (cmd == NULL || !(cmd->flags & CMD_WRITE)) {
         reply_errorf(ctx->out, "ERR unknown command '%.64s' in log entry", req->argv[0]);
-        return;
+        return NULL;
     }
     if (command_check_arity(cmd, req, ctx->out) != 0)
-        return;
+        return NULL;
     size_t before = ctx->out->len;
-    command_exec(cmd, ctx, req);
+    *usec = command_exec(cmd, ctx, req);
     if (ctx->out->len > before && ctx->out->data[before] == '-')
         cmd->failed_calls++;
+    /* A transaction's time is EXEC's, as in Redis: EXEC is the call the client made. */
+    return cmd->proc == cmd_txn ? command_lookup("exec", 4) : cmd;
 }
 
 /* Decode the next record of ER into a request whose arrays are STACK_* when they fit.
@@ -114,7 +120,10 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
         .kv = f->kv, .now_ms = er->h.clock_ms, .index = index, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng,
     };
-    r->ends = xmalloc(sizeof(size_t) * (er->h.count ? er->h.count : 1));
+    size_t cap = er->h.count ? er->h.count : 1;
+    r->ends = xmalloc(sizeof(size_t) * cap);
+    r->stat_cmd = xmalloc(sizeof(struct command *) * cap);
+    r->stat_usec = xmalloc(sizeof(int64_t) * cap);
     for (;;) {
         int argc = next_record(er, &req, stack_argv, stack_len);
         if (argc <= 0) {
@@ -122,9 +131,13 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
                 log_warning("apply: corrupt record in entry %llu", (unsigned long long)index);
             break;
         }
-        apply_record(&ctx, &req);
-        if (r->n < er->h.count)
+        int64_t usec;
+        struct command *stat = apply_record(&ctx, &req, &usec);
+        if (r->n < er->h.count) {
+            r->stat_cmd[r->n] = stat;
+            r->stat_usec[r->n] = usec;
             r->ends[r->n++] = r->out.len;
+        }
         f->commands_applied++;
         release_record(&req, stack_argv);
     }
@@ -359,9 +372,13 @@ static int fsm_on_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void
 
 struct fsm_result *fsm_take_result(struct fsm *f, void *result)
 {
-    if (result != NULL && result == f->last)
+    struct fsm_result *r = result;
+    if (r != NULL && r == f->last)
         f->last = NULL;
-    return result;
+    for (uint32_t i = 0; r != NULL && i < r->n; i++)
+        if (r->stat_cmd[i] != NULL)
+            r->stat_cmd[i]->usec += r->stat_usec[i];
+    return r;
 }
 
 /* On the loop: fork a child that writes the state to a pipe. The child sees the state as of

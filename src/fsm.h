@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include "util.h"
 
+struct command;
 struct kv_store;
 struct raft_fsm;
 
@@ -57,10 +58,13 @@ struct fsm {
     long long restores;
 };
 
-/* The replies of one applied commands entry: reply i is OUT[ends[i-1] .. ends[i]). */
+/* The replies of one applied commands entry: reply i is OUT[ends[i-1] .. ends[i]). Record i
+ * ran STAT_CMD[i]'s handler (NULL when none ran) for STAT_USEC[i] microseconds. */
 struct fsm_result {
     struct buf out;
     size_t *ends;
+    struct command **stat_cmd;
+    int64_t *stat_usec;
     uint32_t n;
 };
 
@@ -75,7 +79,9 @@ void fsm_result_free(struct fsm_result *r);
 /* Fill RF as canonical/raft's FSM (version 3: the snapshot is written by a forked child,
  * collected on the thread pool, so the loop never stalls in proportion to the keyspace). */
 void fsm_raft_init(struct fsm *f, struct raft_fsm *rf);
-/* Take ownership of RESULT, the result an apply callback received (NULL-safe). */
+/* Take ownership of RESULT, the result an apply callback received (NULL-safe). Only the
+ * node that proposed the entry takes it, so this is where the handlers' time in apply is
+ * added to the commands' usec: on the node that counted their calls. */
 struct fsm_result *fsm_take_result(struct fsm *f, void *result);
 
 /* Serialize the whole state into OUT / restore it from BUF. Restore returns 0 or -1 (the

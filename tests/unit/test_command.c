@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "util.h"
 
 static struct request *req_of(int argc, const char **argv)
 {
@@ -86,4 +87,47 @@ Test(command, table_rows_are_consistent)
         cr_assert_not_null(t[i].group);
         cr_assert_not_null(t[i].summary);
     }
+}
+
+/* A handler that runs until the monotonic clock has moved on by at least 3 microseconds. */
+static void slow_proc(struct exec_ctx *ctx, struct request *req)
+{
+    int64_t start = util_mono_us();
+    while (util_mono_us() - start < 3)
+        ;
+    reply_simple(ctx->out, "OK");
+}
+
+/* command_exec measures the handler's run time and credits it to a client's command. */
+Test(command, exec_measures_usec_for_a_client)
+{
+    struct command slow = {.name = "slow", .proc = slow_proc, .arity = 1};
+    struct buf out;
+    int fake_client;
+    buf_init(&out);
+    struct exec_ctx ctx = {.out = &out, .client = (struct client *)&fake_client};
+    const char *argv[] = {"SLOW"};
+    struct request *r = req_of(1, argv);
+    int64_t t = command_exec(&slow, &ctx, r);
+    cr_assert_geq(t, 3);
+    cr_assert_eq(slow.usec, t);
+    t += command_exec(&slow, &ctx, r);
+    cr_assert_eq(slow.usec, t, "the time accumulates");
+    request_free(r);
+    buf_close(&out);
+}
+
+/* In apply (no client) the time is returned but not credited: fsm decides where it goes. */
+Test(command, exec_in_apply_leaves_usec_to_the_caller)
+{
+    struct command slow = {.name = "slow", .proc = slow_proc, .arity = 1};
+    struct buf out;
+    buf_init(&out);
+    struct exec_ctx ctx = {.out = &out, .client = NULL};
+    const char *argv[] = {"SLOW"};
+    struct request *r = req_of(1, argv);
+    cr_assert_geq(command_exec(&slow, &ctx, r), 3);
+    cr_assert_eq(slow.usec, 0);
+    request_free(r);
+    buf_close(&out);
 }

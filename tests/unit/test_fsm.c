@@ -244,3 +244,34 @@ Test(fsm, damaged_snapshot_is_refused)
     kv_free(a);
     kv_free(b);
 }
+
+/* Apply records each handler's time; it reaches the commands' usec only when the proposer
+ * takes the result, and a transaction's time is EXEC's. */
+Test(fsm, apply_time_is_credited_on_take)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    struct command *set = command_lookup("set", 3), *incr = command_lookup("incr", 4);
+    struct command *exec = command_lookup("exec", 4);
+    long long set0 = set->usec, incr0 = incr->usec, exec0 = exec->usec;
+    const char *cmds[] = {"set a 1", "incr a", "nosuch x", "__txn 0 1 3 set b 2"};
+    struct fsm_result *r = apply_lines(&f, 1, 1, 4, cmds);
+    cr_assert_eq(r->n, 4);
+    cr_assert_eq(set->usec, set0, "nothing is credited during apply");
+    cr_assert_eq(r->stat_cmd[0], set);
+    cr_assert_eq(r->stat_cmd[1], incr);
+    cr_assert_null(r->stat_cmd[2], "no handler ran for an unknown command");
+    cr_assert_eq(r->stat_cmd[3], exec);
+    cr_assert_str_eq(reply_at(r, 3), "*1\r\n+OK\r\n");
+    int64_t t0 = r->stat_usec[0], t1 = r->stat_usec[1], t3 = r->stat_usec[3];
+    cr_assert(t0 >= 0 && t1 >= 0 && t3 >= 0);
+    f.last = r;
+    cr_assert_eq(fsm_take_result(&f, r), r);
+    cr_assert_null(f.last);
+    cr_assert_eq(set->usec, set0 + t0);
+    cr_assert_eq(incr->usec, incr0 + t1);
+    cr_assert_eq(exec->usec, exec0 + t3);
+    fsm_result_free(r);
+    kv_free(kv);
+}
