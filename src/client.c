@@ -451,7 +451,7 @@ void client_dispatch(struct client *c, struct request *req)
         return;
     }
     struct exec_ctx ctx = {
-        .kv = srv->kv, .now_ms = util_now_ms(), .index = srv->fsm.last_applied,
+        .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
         .out = client_reply_buf(c), .client = c, .srv = srv, .rng = &srv->rng,
     };
     command_exec(cmd, &ctx, req);

@@ -30,8 +30,8 @@ struct slot {
 struct watched_key {
     char *key;
     size_t len;
-    uint64_t version; /* mod_index when WATCH ran, 0 if the key was absent */
-    uint64_t index;   /* applied index when WATCH ran */
+    uint64_t version; /* mod_seq when WATCH ran, 0 if the key was absent */
+    uint64_t apply_seq; /* the last applied entry's apply_seq when WATCH ran */
 };
 
 struct client {

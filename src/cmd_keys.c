@@ -27,7 +27,7 @@ static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size
 {
     struct kv_entry *e = kv_find(ctx->kv, key, klen);
     if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
-        kv_delete(ctx->kv, key, klen, ctx->index);
+        kv_delete(ctx->kv, key, klen, ctx->apply_seq);
         return NULL;
     }
     return e;
@@ -41,7 +41,7 @@ void cmd_del(struct exec_ctx *ctx, struct request *req)
     long long n = 0;
     for (int i = 1; i < req->argc; i++) {
         if (lookup_write(ctx, req->argv[i], req->len[i]) != NULL) {
-            kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->index);
+            kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
             n++;
         }
     }
@@ -197,8 +197,8 @@ static void rename_generic(struct exec_ctx *ctx, struct request *req, int nx)
     }
     /* E is another key's entry: replacing the destination leaves it in place. */
     kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
-           ctx->index);
-    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+           ctx->apply_seq);
+    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
     if (nx)
         reply_int(ctx->out, 1);
     else
@@ -272,7 +272,7 @@ void cmd_copy(struct exec_ctx *ctx, struct request *req)
         return;
     }
     kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
-           ctx->index);
+           ctx->apply_seq);
     reply_int(ctx->out, 1);
 }
 
@@ -400,9 +400,9 @@ void cmd_pexpireat(struct exec_ctx *ctx, struct request *req)
         return;
     }
     if (when <= ctx->now_ms)
-        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
     else
-        kv_set_expire(ctx->kv, e, when, ctx->index);
+        kv_set_expire(ctx->kv, e, when, ctx->apply_seq);
     reply_int(ctx->out, 1);
 }
 
@@ -413,7 +413,7 @@ void cmd_persist(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->index);
+    kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->apply_seq);
     reply_int(ctx->out, 1);
 }
 
@@ -481,7 +481,7 @@ void cmd_flushall(struct exec_ctx *ctx, struct request *req)
 {
     if (flush_args(req, ctx->out) != 0)
         return;
-    kv_flush(ctx->kv, ctx->index);
+    kv_flush(ctx->kv, ctx->apply_seq);
     reply_ok(ctx->out);
 }
 
@@ -493,7 +493,7 @@ void cmd_expired(struct exec_ctx *ctx, struct request *req)
     for (int i = 1; i < req->argc; i++) {
         struct kv_entry *e = kv_find(ctx->kv, req->argv[i], req->len[i]);
         if (e != NULL && kv_entry_expired(e, ctx->now_ms))
-            n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->index);
+            n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
     }
     reply_int(ctx->out, n);
 }

@@ -39,7 +39,7 @@ static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size
 {
     struct kv_entry *e = kv_find(ctx->kv, key, klen);
     if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
-        kv_delete(ctx->kv, key, klen, ctx->index);
+        kv_delete(ctx->kv, key, klen, ctx->apply_seq);
         return NULL;
     }
     return e;
@@ -198,14 +198,14 @@ static void set_generic(struct exec_ctx *ctx, const char *key, size_t klen, cons
     if ((flags & SO_EXPIRE) && when <= ctx->now_ms) {
         /* Already in the past: the key ends up absent, as it would right after expiring. */
         if (e != NULL)
-            kv_delete(ctx->kv, key, klen, ctx->index);
+            kv_delete(ctx->kv, key, klen, ctx->apply_seq);
     } else {
         int64_t expire = KV_NO_EXPIRE;
         if (flags & SO_EXPIRE)
             expire = when;
         else if ((flags & SO_KEEPTTL) && e != NULL)
             expire = e->expire_ms;
-        kv_set(ctx->kv, key, klen, val, vlen, expire, ctx->index);
+        kv_set(ctx->kv, key, klen, val, vlen, expire, ctx->apply_seq);
     }
     if (!(flags & SO_GET))
         reply_ok(ctx->out);
@@ -308,7 +308,7 @@ void cmd_setnx(struct exec_ctx *ctx, struct request *req)
         return;
     }
     kv_set(ctx->kv, req->argv[1], req->len[1], req->argv[2], req->len[2], KV_NO_EXPIRE,
-           ctx->index);
+           ctx->apply_seq);
     reply_int(ctx->out, 1);
 }
 
@@ -320,7 +320,7 @@ void cmd_getset(struct exec_ctx *ctx, struct request *req)
     else
         reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
     kv_set(ctx->kv, req->argv[1], req->len[1], req->argv[2], req->len[2], KV_NO_EXPIRE,
-           ctx->index);
+           ctx->apply_seq);
 }
 
 void cmd_getdel(struct exec_ctx *ctx, struct request *req)
@@ -331,7 +331,7 @@ void cmd_getdel(struct exec_ctx *ctx, struct request *req)
         return;
     }
     reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
-    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
 }
 
 /* GETEX k [EX|PX|EXAT|PXAT t|PERSIST] → getex k [PXAT abs|PERSIST]. Redis checks the time
@@ -382,11 +382,11 @@ void cmd_getex(struct exec_ctx *ctx, struct request *req)
         return;
     reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
     if (o.time_arg && when <= ctx->now_ms)
-        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->index);
+        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
     else if (o.time_arg)
-        kv_set_expire(ctx->kv, e, when, ctx->index);
+        kv_set_expire(ctx->kv, e, when, ctx->apply_seq);
     else if ((o.flags & SO_PERSIST) && e->expire_ms != KV_NO_EXPIRE)
-        kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->index);
+        kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->apply_seq);
 }
 
 /* ---- multi-key ---- */
@@ -426,7 +426,7 @@ void cmd_mset(struct exec_ctx *ctx, struct request *req)
         return;
     for (int i = 1; i < req->argc; i += 2)
         kv_set(ctx->kv, req->argv[i], req->len[i], req->argv[i + 1], req->len[i + 1],
-               KV_NO_EXPIRE, ctx->index);
+               KV_NO_EXPIRE, ctx->apply_seq);
     reply_ok(ctx->out);
 }
 
@@ -445,7 +445,7 @@ void cmd_msetnx(struct exec_ctx *ctx, struct request *req)
     }
     for (int i = 1; i < req->argc; i += 2)
         kv_set(ctx->kv, req->argv[i], req->len[i], req->argv[i + 1], req->len[i + 1],
-               KV_NO_EXPIRE, ctx->index);
+               KV_NO_EXPIRE, ctx->apply_seq);
     reply_int(ctx->out, 1);
 }
 
@@ -458,7 +458,7 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
     size_t addlen = req->len[2];
 
     if (e == NULL) {
-        kv_set(ctx->kv, req->argv[1], req->len[1], add, addlen, KV_NO_EXPIRE, ctx->index);
+        kv_set(ctx->kv, req->argv[1], req->len[1], add, addlen, KV_NO_EXPIRE, ctx->apply_seq);
         reply_int(ctx->out, (long long)addlen);
         return;
     }
@@ -470,7 +470,7 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
     char *v = xmalloc(total + 1);
     memcpy(v, kv_entry_val(e), e->vlen);
     memcpy(v + e->vlen, add, addlen);
-    kv_set(ctx->kv, req->argv[1], req->len[1], v, total, e->expire_ms, ctx->index);
+    kv_set(ctx->kv, req->argv[1], req->len[1], v, total, e->expire_ms, ctx->apply_seq);
     free(v);
     reply_int(ctx->out, (long long)total);
 }
@@ -557,7 +557,7 @@ void cmd_setrange(struct exec_ctx *ctx, struct request *req)
         memcpy(v, kv_entry_val(e), olen);
     memcpy(v + offset, req->argv[3], vlen);
     kv_set(ctx->kv, req->argv[1], req->len[1], v, total, e ? e->expire_ms : KV_NO_EXPIRE,
-           ctx->index);
+           ctx->apply_seq);
     free(v);
     reply_int(ctx->out, (long long)total);
 }
@@ -581,7 +581,7 @@ static void incr_generic(struct exec_ctx *ctx, struct request *req, long long in
     }
     v += incr;
     kv_set(ctx->kv, req->argv[1], req->len[1], tmp, util_ll2str(tmp, v),
-           e ? e->expire_ms : KV_NO_EXPIRE, ctx->index);
+           e ? e->expire_ms : KV_NO_EXPIRE, ctx->apply_seq);
     reply_int(ctx->out, v);
 }
 
@@ -676,6 +676,6 @@ void cmd_incrbyfloat(struct exec_ctx *ctx, struct request *req)
         return;
     }
     kv_set(ctx->kv, req->argv[1], req->len[1], tmp, n, e ? e->expire_ms : KV_NO_EXPIRE,
-           ctx->index);
+           ctx->apply_seq);
     reply_bulk(ctx->out, tmp, n);
 }

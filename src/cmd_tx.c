@@ -1,7 +1,7 @@
 /* MULTI/EXEC/DISCARD/WATCH/UNWATCH. EXEC turns the queued commands into one internal
  * __txn command, proposed as a single unit when it writes (a read barrier otherwise), so the
  * whole transaction is applied atomically at one log position. WATCH is decided at apply
- * time from each key's last-modified index, identically on every node. */
+ * time from each key's last-modified apply_seq, identically on every node. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +12,7 @@
 #include "kv.h"
 #include "server.h"
 
-/* __txn layout: "__txn" nwatch {key version index}* ncmds {argc arg*}*
+/* __txn layout: "__txn" nwatch {key version apply_seq}* ncmds {argc arg*}*
  * A command answered at EXEC time (a write whose validation failed, a connection or server
  * command such as PING) is encoded as {2 "__raw" reply-bytes}. */
 #define TXN_RAW "__raw"
@@ -53,8 +53,8 @@ void cmd_watch(struct exec_ctx *ctx, struct request *req)
         struct watched_key *w = &c->watched[c->nwatched++];
         w->key = xmemdup(req->argv[i], req->len[i]);
         w->len = req->len[i];
-        w->version = e ? e->mod_index : 0;
-        w->index = ctx->index;
+        w->version = e ? e->mod_seq : 0;
+        w->apply_seq = ctx->apply_seq;
     }
     reply_ok(ctx->out);
 }
@@ -85,7 +85,7 @@ static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *wr
     for (int i = 0; i < c->nwatched; i++) {
         request_push(t, c->watched[i].key, c->watched[i].len);
         push_ll(t, c->watched[i].version);
-        push_ll(t, c->watched[i].index);
+        push_ll(t, c->watched[i].apply_seq);
     }
     push_ll(t, (unsigned long long)c->nqueued);
     for (int i = 0; i < c->nqueued; i++) {
@@ -168,19 +168,19 @@ static int txn_num(const struct request *req, int *i, unsigned long long *out)
 /* Returns 1 when every watched key is unchanged, 0 when one changed, -1 when malformed. */
 static int txn_watch_ok(struct exec_ctx *ctx, const struct request *req, int *i)
 {
-    unsigned long long n, version, index;
+    unsigned long long n, version, seq;
     int ok = 1;
     if (txn_num(req, i, &n) != 0)
         return -1;
     for (unsigned long long k = 0; k < n; k++) {
         int ki = (*i)++;
-        if (ki >= req->argc || txn_num(req, i, &version) != 0 || txn_num(req, i, &index) != 0)
+        if (ki >= req->argc || txn_num(req, i, &version) != 0 || txn_num(req, i, &seq) != 0)
             return -1;
         struct kv_entry *e = kv_lookup(ctx->kv, req->argv[ki], req->len[ki], ctx->now_ms);
-        uint64_t now_version = e ? e->mod_index : 0;
+        uint64_t now_version = e ? e->mod_seq : 0;
         if (now_version != version)
             ok = 0;
-        else if (e == NULL && kv_tombstone(ctx->kv, req->argv[ki], req->len[ki]) > index)
+        else if (e == NULL && kv_tombstone(ctx->kv, req->argv[ki], req->len[ki]) > seq)
             ok = 0;
     }
     return ok;

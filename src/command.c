@@ -93,15 +93,15 @@ static struct command command_rows[] = {
 #undef M
 #undef L
 
-#define COMMAND_INDEX_SIZE 256 /* power of two, > 2 x rows */
-static struct command *command_index[COMMAND_INDEX_SIZE];
+#define COMMAND_SLOTS 256 /* power of two, > 2 x rows */
+static struct command *command_slots[COMMAND_SLOTS];
 
 static unsigned name_hash(const char *name, size_t len)
 {
     unsigned h = 5381;
     for (size_t i = 0; i < len; i++)
         h = h * 33 + (unsigned)tolower((unsigned char)name[i]);
-    return h & (COMMAND_INDEX_SIZE - 1);
+    return h & (COMMAND_SLOTS - 1);
 }
 
 void command_init(void)
@@ -113,18 +113,18 @@ void command_init(void)
     for (size_t i = 0; i < sizeof(command_rows) / sizeof(command_rows[0]); i++) {
         struct command *c = &command_rows[i];
         unsigned h = name_hash(c->name, strlen(c->name));
-        while (command_index[h] != NULL)
-            h = (h + 1) & (COMMAND_INDEX_SIZE - 1);
-        command_index[h] = c;
+        while (command_slots[h] != NULL)
+            h = (h + 1) & (COMMAND_SLOTS - 1);
+        command_slots[h] = c;
     }
 }
 
 struct command *command_lookup(const char *name, size_t len)
 {
     command_init();
-    for (unsigned h = name_hash(name, len); command_index[h] != NULL;
-         h = (h + 1) & (COMMAND_INDEX_SIZE - 1)) {
-        struct command *c = command_index[h];
+    for (unsigned h = name_hash(name, len); command_slots[h] != NULL;
+         h = (h + 1) & (COMMAND_SLOTS - 1)) {
+        struct command *c = command_slots[h];
         if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0)
             return c;
     }

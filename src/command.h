@@ -26,13 +26,15 @@ enum cmd_flags {
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the
- * entry's clock and INDEX its log index, CLIENT is NULL. For a read or a local command it is
- * filled on the node that holds the client: NOW_MS is the local clock, INDEX the last
- * applied index. */
+ * entry's clock and APPLY_SEQ the entry's apply sequence number, CLIENT is NULL. For a read
+ * or a local command it is filled on the node that holds the client: NOW_MS is the local
+ * clock, APPLY_SEQ the last applied entry's. An apply_seq counts the entries the state
+ * machine applied (struct fsm's apply_seq), never raft's log index; kv records it as each
+ * key's mod_seq and WATCH compares it. */
 struct exec_ctx {
     struct kv_store *kv;
     int64_t now_ms;
-    uint64_t index;
+    uint64_t apply_seq;
     struct buf *out;       /* the reply goes here: exactly one RESP value per command */
     struct client *client; /* NULL during apply */
     struct server *srv;    /* NULL in unit tests of pure keyspace commands */
@@ -60,7 +62,7 @@ struct command {
     long long usec;        /* time in the handler: see command_exec and fsm_take_result */
 };
 
-/* Build the lookup index. Call once at startup (idempotent). */
+/* Build the name lookup table. Call once at startup (idempotent). */
 void command_init(void);
 /* The command named NAME (case-insensitive), or NULL. */
 struct command *command_lookup(const char *name, size_t len);

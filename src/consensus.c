@@ -244,7 +244,7 @@ static void run_reads(struct consensus *cs, struct batch *b)
             continue;
         if (pr->slot->c != NULL) {
             struct exec_ctx ctx = {
-                .kv = srv->kv, .now_ms = now, .index = srv->fsm.last_applied,
+                .kv = srv->kv, .now_ms = now, .apply_seq = srv->fsm.apply_seq,
                 .out = &pr->slot->out, .client = pr->slot->c, .srv = srv, .rng = &srv->rng,
             };
             command_exec(pr->cmd, &ctx, pr->req);

@@ -1,5 +1,5 @@
 /* The replicated state machine: decode an entry, run each command's handler against the
- * keyspace with the entry's clock and index, collect the replies; keep the nodes' addresses;
+ * keyspace with the entry's clock and apply_seq, collect the replies; keep the nodes' addresses;
  * snapshot and restore. Apply is deterministic: no clock, no randomness, no configuration. */
 #include "fsm.h"
 
@@ -111,13 +111,13 @@ static void release_record(struct request *req, char **stack_argv)
 }
 
 static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_result *r,
-                           uint64_t index)
+                           uint64_t seq)
 {
     char *stack_argv[FSM_MAX_ARGS_STACK];
     size_t stack_len[FSM_MAX_ARGS_STACK];
     struct request req;
     struct exec_ctx ctx = {
-        .kv = f->kv, .now_ms = er->h.clock_ms, .index = index, .out = &r->out,
+        .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng,
     };
     size_t cap = er->h.count ? er->h.count : 1;
@@ -128,7 +128,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
         int argc = next_record(er, &req, stack_argv, stack_len);
         if (argc <= 0) {
             if (argc < 0)
-                log_warning("apply: corrupt record in entry %llu", (unsigned long long)index);
+                log_warning("apply: corrupt record in entry %llu (apply_seq)", (unsigned long long)seq);
             break;
         }
         int64_t usec;
@@ -186,21 +186,21 @@ static void apply_nodes(struct fsm *f, struct entry_reader *er)
     }
 }
 
-struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_t index)
+struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_t seq)
 {
     struct entry_reader er;
     struct fsm_result *r = NULL;
 
-    f->last_applied = index;
+    f->apply_seq = seq;
     if (entry_reader_init(&er, buf, len) != 0) {
-        log_warning("apply: entry %llu is not a ConcordKV entry; skipped", (unsigned long long)index);
+        log_warning("apply: entry %llu (apply_seq) is not a ConcordKV entry; skipped", (unsigned long long)seq);
         return NULL;
     }
     switch (er.h.kind) {
     case ENTRY_COMMANDS:
         r = xcalloc(1, sizeof(*r));
         buf_init(&r->out);
-        apply_commands(f, &er, r, index);
+        apply_commands(f, &er, r, seq);
         break;
     case ENTRY_NODE:
         apply_nodes(f, &er);
@@ -253,7 +253,7 @@ static void snap_entry(void *priv, const struct kv_entry *e)
     put_str(w->b, kv_entry_key(e), e->klen);
     put_str(w->b, kv_entry_val(e), e->vlen);
     put_u64(w->b, (uint64_t)e->expire_ms);
-    put_u64(w->b, e->mod_index);
+    put_u64(w->b, e->mod_seq);
     if (w->fd >= 0 && w->b->len >= 1 << 20)
         writer_flush(w);
 }
@@ -262,8 +262,8 @@ static void serialize_to(struct fsm *f, struct snap_writer *w)
 {
     struct buf *b = w->b;
     buf_append(b, SNAP_MAGIC, 8);
-    put_u64(b, f->last_applied);
-    put_u64(b, kv_flush_index(f->kv));
+    put_u64(b, f->apply_seq);
+    put_u64(b, kv_flush_seq(f->kv));
     uint64_t *tomb = kv_tombstones(f->kv);
     for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
         put_u64(b, tomb[i]);
@@ -332,8 +332,8 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
         return -1;
     codec_read_bytes(&r, 8); /* the magic, checked above */
     kv_flush(f->kv, 0);
-    f->last_applied = codec_read_u64(&r);
-    kv_set_flush_index(f->kv, codec_read_u64(&r));
+    f->apply_seq = codec_read_u64(&r);
+    kv_set_flush_seq(f->kv, codec_read_u64(&r));
     uint64_t *tomb = kv_tombstones(f->kv);
     for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
         tomb[i] = codec_read_u64(&r);
@@ -365,7 +365,7 @@ static int fsm_on_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void
     struct fsm *f = rf->data;
     /* Results nobody took (this node did not propose the entry) are dropped here. */
     fsm_result_free(f->last);
-    f->last = fsm_apply(f, buf->base, buf->len, f->last_applied + 1);
+    f->last = fsm_apply(f, buf->base, buf->len, f->apply_seq + 1);
     *result = f->last;
     return 0;
 }

@@ -37,9 +37,12 @@ struct fsm_node {
 
 struct fsm {
     struct kv_store *kv;     /* not owned */
-    /* Number of commands entries applied: the "index" recorded as each key's mod_index and
-     * compared by WATCH. The same on every node for the same log; part of the snapshot. */
-    uint64_t last_applied;
+    /* Apply sequence number of the last entry applied, i.e. the number of entries applied
+     * (commands and node entries, and undecodable ones): the apply_seq recorded as each
+     * key's mod_seq and compared by WATCH. Not raft's log index (barriers and configuration
+     * entries never reach the state machine). The same on every node for the same log; part
+     * of the snapshot. */
+    uint64_t apply_seq;
     uint64_t rng;
     long long commands_applied;
     struct fsm_node *nodes;
@@ -70,10 +73,11 @@ struct fsm_result {
 
 void fsm_init(struct fsm *f, struct kv_store *kv);
 void fsm_close(struct fsm *f);
-/* Apply the entry BUF (LEN bytes) as commands entry number INDEX. Returns the replies (the
+/* Apply the entry BUF (LEN bytes) as the entry of apply sequence number SEQ (the previous
+ * apply_seq + 1; raft's log index is never used). Returns the replies (the
  * caller frees them with fsm_result_free), or NULL for an entry that yields none. Never
  * fails: a command that fails yields an error reply; an undecodable entry is skipped. */
-struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_t index);
+struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_t seq);
 void fsm_result_free(struct fsm_result *r);
 
 /* Fill RF as canonical/raft's FSM (version 3: the snapshot is written by a forked child,

@@ -35,7 +35,7 @@ struct kv_store {
     int64_t rehash_idx;   /* next bucket of t[0] to move, -1 when not rehashing */
     size_t expires;
     size_t used_memory;
-    uint64_t flush_index;
+    uint64_t flush_seq;
     uint64_t tombstones[KV_TOMBSTONE_SLOTS];
 };
 
@@ -45,13 +45,13 @@ static int rehashing(const struct kv_store *kv)
 }
 
 static struct kv_entry *entry_new(struct kv_store *kv, const char *key, size_t klen,
-                                  const char *val, size_t vlen, int64_t expire_ms, uint64_t index)
+                                  const char *val, size_t vlen, int64_t expire_ms, uint64_t seq)
 {
     assert(klen <= UINT32_MAX && vlen <= UINT32_MAX);
     struct kv_entry *e = xmalloc(offsetof(struct kv_entry, data) + klen + vlen + 2);
     e->next = NULL;
     e->expire_ms = expire_ms;
-    e->mod_index = index;
+    e->mod_seq = seq;
     e->klen = (uint32_t)klen;
     e->vlen = (uint32_t)vlen;
     if (klen)
@@ -260,9 +260,9 @@ struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, in
 }
 
 struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,
-                        size_t vlen, int64_t expire_ms, uint64_t index)
+                        size_t vlen, int64_t expire_ms, uint64_t seq)
 {
-    struct kv_entry *e = entry_new(kv, key, klen, val, vlen, expire_ms, index);
+    struct kv_entry *e = entry_new(kv, key, klen, val, vlen, expire_ms, seq);
     uint64_t hash = util_hash(key, klen);
     struct kv_table *t;
 
@@ -285,14 +285,14 @@ struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const
     return e;
 }
 
-void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t index)
+void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t seq)
 {
     if (e->expire_ms == KV_NO_EXPIRE && expire_ms != KV_NO_EXPIRE)
         kv->expires++;
     else if (e->expire_ms != KV_NO_EXPIRE && expire_ms == KV_NO_EXPIRE)
         kv->expires--;
     e->expire_ms = expire_ms;
-    e->mod_index = index;
+    e->mod_seq = seq;
 }
 
 static size_t tombstone_slot(const char *key, size_t klen)
@@ -300,7 +300,7 @@ static size_t tombstone_slot(const char *key, size_t klen)
     return util_hash_seeded(key, klen, KV_TOMBSTONE_SEED) % KV_TOMBSTONE_SLOTS;
 }
 
-int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t index)
+int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t seq)
 {
     struct kv_table *t;
     rehash_buckets(kv, 1);
@@ -310,8 +310,8 @@ int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t index)
     struct kv_entry *e = *link;
     /* KEY may point into E (kv_entry_key): record the tombstone before freeing. */
     uint64_t *slot = &kv->tombstones[tombstone_slot(key, klen)];
-    if (index > *slot)
-        *slot = index;
+    if (seq > *slot)
+        *slot = seq;
     *link = e->next;
     t->used--;
     entry_free(kv, e);
@@ -319,19 +319,19 @@ int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t index)
     return 1;
 }
 
-void kv_flush(struct kv_store *kv, uint64_t index)
+void kv_flush(struct kv_store *kv, uint64_t seq)
 {
     table_clear(kv, &kv->t[0]);
     table_clear(kv, &kv->t[1]);
     kv->rehash_idx = -1;
-    if (index > kv->flush_index)
-        kv->flush_index = index;
+    if (seq > kv->flush_seq)
+        kv->flush_seq = seq;
 }
 
 uint64_t kv_tombstone(const struct kv_store *kv, const char *key, size_t klen)
 {
     uint64_t slot = kv->tombstones[tombstone_slot(key, klen)];
-    return slot > kv->flush_index ? slot : kv->flush_index;
+    return slot > kv->flush_seq ? slot : kv->flush_seq;
 }
 
 uint64_t *kv_tombstones(struct kv_store *kv)
@@ -339,14 +339,14 @@ uint64_t *kv_tombstones(struct kv_store *kv)
     return kv->tombstones;
 }
 
-uint64_t kv_flush_index(const struct kv_store *kv)
+uint64_t kv_flush_seq(const struct kv_store *kv)
 {
-    return kv->flush_index;
+    return kv->flush_seq;
 }
 
-void kv_set_flush_index(struct kv_store *kv, uint64_t index)
+void kv_set_flush_seq(struct kv_store *kv, uint64_t seq)
 {
-    kv->flush_index = index;
+    kv->flush_seq = seq;
 }
 
 static size_t visit_chain(const struct kv_entry *e, kv_visit_fn *fn, void *priv)

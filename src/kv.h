@@ -1,5 +1,8 @@
-/* The keyspace: a hash table of string values with absolute expiry times and the log
- * index of each key's last change. Pure: no I/O, no clock, no libevent, no raft. */
+/* The keyspace: a hash table of string values with absolute expiry times and the apply
+ * sequence number of each key's last change. Pure: no I/O, no clock, no libevent, no raft.
+ * A "seq" here is always an apply sequence number (struct fsm's apply_seq: 1 for the first
+ * entry the state machine applied, one more for each after, the same on every node), never
+ * a raft log index, which also counts entries that never reach the state machine. */
 #ifndef CONCORDKV_KV_H
 #define CONCORDKV_KV_H
 
@@ -9,11 +12,11 @@
 #define KV_NO_EXPIRE 0 /* expire_ms value of a key without a TTL */
 
 /* One key and its value, in a single allocation. Entries are immutable once stored except
- * for expire_ms and mod_index (kv_set_expire); a new value means a new entry. */
+ * for expire_ms and mod_seq (kv_set_expire); a new value means a new entry. */
 struct kv_entry {
     struct kv_entry *next; /* hash chain */
     int64_t expire_ms;     /* absolute unix time in ms, or KV_NO_EXPIRE */
-    uint64_t mod_index;    /* log index of the entry that last changed this key */
+    uint64_t mod_seq;      /* apply_seq of the entry that last changed this key */
     uint32_t klen;
     uint32_t vlen;
     char data[];           /* klen key bytes, NUL, vlen value bytes, NUL */
@@ -45,26 +48,26 @@ struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 
 /* Store VAL (copied) under KEY (copied), replacing any existing entry, with EXPIRE_MS
- * (KV_NO_EXPIRE for none) and mod_index INDEX. Returns the new entry, owned by the store. */
+ * (KV_NO_EXPIRE for none) and mod_seq SEQ. Returns the new entry, owned by the store. */
 struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,
-                        size_t vlen, int64_t expire_ms, uint64_t index);
-/* Change the TTL of E (an entry of KV) in place and record INDEX as its last change. */
-void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t index);
-/* Delete KEY, recording INDEX in its tombstone slot (kv_tombstone). Returns 1 if a key was
+                        size_t vlen, int64_t expire_ms, uint64_t seq);
+/* Change the TTL of E (an entry of KV) in place and record SEQ as its last change. */
+void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t seq);
+/* Delete KEY, recording SEQ in its tombstone slot (kv_tombstone). Returns 1 if a key was
  * deleted, 0 if there was none. */
-int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t index);
-/* Delete every key; records INDEX as the flush index. */
-void kv_flush(struct kv_store *kv, uint64_t index);
+int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t seq);
+/* Delete every key; records SEQ as the flush seq. */
+void kv_flush(struct kv_store *kv, uint64_t seq);
 
-/* The highest index at which a key hashing to KEY's tombstone slot was deleted, or at which
+/* The highest seq at which a key hashing to KEY's tombstone slot was deleted, or at which
  * the store was flushed, whichever is larger; 0 if never. WATCH uses it to notice that a key
  * absent at WATCH time was created and deleted again. Part of the snapshot state. */
 uint64_t kv_tombstone(const struct kv_store *kv, const char *key, size_t klen);
 #define KV_TOMBSTONE_SLOTS 4096
-/* Raw access to the tombstone array and flush index, for snapshots. */
+/* Raw access to the tombstone array and flush seq, for snapshots. */
 uint64_t *kv_tombstones(struct kv_store *kv);
-uint64_t kv_flush_index(const struct kv_store *kv);
-void kv_set_flush_index(struct kv_store *kv, uint64_t index);
+uint64_t kv_flush_seq(const struct kv_store *kv);
+void kv_set_flush_seq(struct kv_store *kv, uint64_t seq);
 
 /* Visit the entries of a few buckets starting at CURSOR, Redis SCAN style (reverse binary
  * increment): every entry present for the whole scan is visited at least once, even across

@@ -67,14 +67,14 @@ static void exec_proc(struct cmdtest *t, const struct command *cmd, struct reque
     struct exec_ctx ctx = {
         .kv = t->kv,
         .now_ms = t->now_ms,
-        .index = t->index,
+        .apply_seq = t->apply_seq,
         .out = &t->out,
         .client = NULL,
         .srv = NULL,
         .rng = &t->rng,
     };
     if (cmd->flags & CMD_WRITE)
-        ctx.index = ++t->index;
+        ctx.apply_seq = ++t->apply_seq;
     cmd->proc(&ctx, req);
 }
 

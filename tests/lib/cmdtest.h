@@ -15,7 +15,7 @@ struct kv_store;
 struct cmdtest {
     struct kv_store *kv;
     int64_t now_ms;  /* the clock seen by prepare and by the handler (tests advance it) */
-    uint64_t index;  /* the log index of the last write; incremented before each write */
+    uint64_t apply_seq; /* apply_seq of the last write; incremented before each write */
     uint64_t rng;    /* state handed to RANDOMKEY */
     struct buf out;  /* the last reply, NUL-terminated */
     struct buf line; /* the last rewritten request, see ct_prepare */
@@ -28,14 +28,14 @@ void ct_close(struct cmdtest *t);
 /* Format FMT like printf, split the result on single spaces (no quoting; use ct_runv for
  * empty or binary arguments) and execute it as a client's command: lookup ("-ERR unknown
  * command ..." if none), arity, then for a write the prepare step at t->now_ms followed, if
- * it succeeded, by the handler with the next log index; for other commands only the handler.
+ * it succeeded, by the handler with the next apply_seq; for other commands only the handler.
  * Returns the reply (exactly what was appended), valid until the next call on T. */
 const char *ct_run(struct cmdtest *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The same with explicit arguments: ARGV[i] of LENS[i] bytes (LENS NULL: strlen each). */
 const char *ct_runv(struct cmdtest *t, int argc, const char *const *argv, const size_t *lens);
 
 /* Run only the handler, as apply does with an entry from the log: no arity check and no
- * prepare (so the handler's own defences are what is tested). Writes take the next index. */
+ * prepare (so the handler's own defences are what is tested). Writes take the next apply_seq. */
 const char *ct_apply(struct cmdtest *t, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -581,7 +581,7 @@ Test(cmd_string, setrange_errors)
     RUN(":100\r\n", "TTL k");
 }
 
-/* ---- expiry, indexes, determinism ---- */
+/* ---- expiry, apply_seq, determinism ---- */
 
 /* Every string command treats an expired key as absent. */
 Test(cmd_string, expired_key_is_absent_everywhere)
@@ -603,16 +603,16 @@ Test(cmd_string, expired_key_is_absent_everywhere)
     RUN(":-1\r\n", "TTL k");
 }
 
-/* Writes record the log index of the entry in the key's mod_index. */
-Test(cmd_string, writes_record_the_index)
+/* Writes record the apply_seq of their entry as the key's mod_seq. */
+Test(cmd_string, writes_record_their_apply_seq)
 {
     RUN(OK, "SET k v");
-    uint64_t first = t.index;
-    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_index, first);
+    uint64_t first = t.apply_seq;
+    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_seq, first);
     RUN(":2\r\n", "APPEND k w");
-    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_index, first + 1);
+    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_seq, first + 1);
     RUN("$2\r\nvw\r\n", "GETEX k EX 10");
-    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_index, first + 2);
+    cr_assert_eq(kv_find(t.kv, "k", 1)->mod_seq, first + 2);
 }
 
 static void script(struct cmdtest *c)

@@ -1,4 +1,4 @@
-/* Unit tests of the state machine: entries applied with their own clock and index, replies
+/* Unit tests of the state machine: entries applied with their own clock and apply_seq, replies
  * in order, transactions, determinism, and corrupt input. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
@@ -40,16 +40,16 @@ static const char *reply_at(const struct fsm_result *r, uint32_t i)
     return tmp;
 }
 
-static struct fsm_result *apply_lines(struct fsm *f, int64_t clock, uint64_t index, int n, const char **lines)
+static struct fsm_result *apply_lines(struct fsm *f, int64_t clock, uint64_t seq, int n, const char **lines)
 {
     size_t len;
     void *e = entry_of(clock, &len, n, lines);
-    struct fsm_result *r = fsm_apply(f, e, len, index);
+    struct fsm_result *r = fsm_apply(f, e, len, seq);
     free(e);
     return r;
 }
 
-/* A batch yields one reply per command, in order, and advances last_applied. */
+/* A batch yields one reply per command, in order, and advances apply_seq. */
 Test(fsm, batch_replies_in_order)
 {
     struct kv_store *kv = kv_new();
@@ -64,7 +64,7 @@ Test(fsm, batch_replies_in_order)
     cr_assert_str_eq(reply_at(r, 2), "$1\r\n2\r\n");
     cr_assert_str_eq(reply_at(r, 3), ":3\r\n");
     cr_assert_str_eq(reply_at(r, 4), ":1\r\n");
-    cr_assert_eq(f.last_applied, 7);
+    cr_assert_eq(f.apply_seq, 7);
     fsm_result_free(r);
     kv_free(kv);
 }
@@ -133,7 +133,7 @@ Test(fsm, garbage_entry_is_skipped)
     fsm_init(&f, kv);
     memset(junk, 0xab, sizeof(junk));
     cr_assert_null(fsm_apply(&f, junk, sizeof(junk), 9));
-    cr_assert_eq(f.last_applied, 9);
+    cr_assert_eq(f.apply_seq, 9);
     cr_assert_eq(kv_size(kv), 0);
     kv_free(kv);
 }
@@ -147,12 +147,12 @@ Test(fsm, transaction_watch_decided_at_apply)
     fsm_init(&f, kv);
     const char *set[] = {"set w 1"};
     fsm_result_free(apply_lines(&f, 1, 1, 1, set));
-    /* WATCH w saw version 1 at index 1. */
+    /* WATCH w saw version 1 at apply_seq 1. */
     const char *txn_ok[] = {"__txn 1 w 1 1 2 3 set w 2 2 get w"};
     struct fsm_result *r = apply_lines(&f, 2, 2, 1, txn_ok);
     cr_assert_str_eq(reply_at(r, 0), "*2\r\n+OK\r\n$1\r\n2\r\n");
     fsm_result_free(r);
-    /* The same watch (version 1) is now stale: w was changed at index 2. */
+    /* The same watch (version 1) is now stale: w was changed at apply_seq 2. */
     const char *txn_stale[] = {"__txn 1 w 1 1 1 3 set w 3"};
     r = apply_lines(&f, 3, 3, 1, txn_stale);
     cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
@@ -168,7 +168,7 @@ Test(fsm, transaction_watch_sees_create_and_delete)
     fsm_init(&f, kv);
     const char *churn[] = {"set g 1", "del g"};
     fsm_result_free(apply_lines(&f, 1, 5, 2, churn));
-    /* WATCH g ran at index 4 and saw no key. */
+    /* WATCH g ran at apply_seq 4 and saw no key. */
     const char *txn[] = {"__txn 1 g 0 4 1 3 set g x"};
     struct fsm_result *r = apply_lines(&f, 2, 6, 1, txn);
     cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
@@ -200,12 +200,12 @@ Test(fsm, snapshot_round_trip)
     buf_init(&snap);
     fsm_serialize(&fa, &snap);
     cr_assert_eq(fsm_restore(&fb, snap.data, snap.len), 0);
-    cr_assert_eq(fb.last_applied, 2);
+    cr_assert_eq(fb.apply_seq, 2);
     kv_digest_hex(a, ha);
     kv_digest_hex(b, hb);
     cr_assert_str_eq(ha, hb);
     cr_assert_eq(kv_find(b, "x", 1)->expire_ms, 90000);
-    cr_assert_eq(kv_find(b, "x", 1)->mod_index, 1);
+    cr_assert_eq(kv_find(b, "x", 1)->mod_seq, 1);
     cr_assert_eq(kv_tombstone(b, "p", 1), 1, "deletions survive as tombstones");
     const struct fsm_node *n = fsm_node(&fb, 7);
     cr_assert_not_null(n);

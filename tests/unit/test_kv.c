@@ -32,11 +32,11 @@ static int has_int(struct kv_store *kv, int i)
     return e && e->vlen == vl && memcmp(kv_entry_val(e), v, vl) == 0;
 }
 
-static int del_int(struct kv_store *kv, int i, uint64_t index)
+static int del_int(struct kv_store *kv, int i, uint64_t seq)
 {
     char k[32];
     size_t kl = key_of(k, i);
-    return kv_delete(kv, k, kl, index);
+    return kv_delete(kv, k, kl, seq);
 }
 
 /* Marks which "key:NNNNNNN" keys a visitor saw, and how many times in total. */
@@ -63,7 +63,7 @@ static void mark_seen(void *priv, const struct kv_entry *e)
     s->visits++;
 }
 
-// A stored key is found with its value, its mod_index and NUL terminators.
+// A stored key is found with its value, its mod_seq and NUL terminators.
 Test(kv, set_then_find_returns_value)
 {
     struct kv_store *kv = kv_new();
@@ -74,7 +74,7 @@ Test(kv, set_then_find_returns_value)
     cr_assert_eq(e->vlen, 3);
     cr_assert_str_eq(kv_entry_key(e), "foo");
     cr_assert_str_eq(kv_entry_val(e), "bar");
-    cr_assert_eq(e->mod_index, 42);
+    cr_assert_eq(e->mod_seq, 42);
     cr_assert_eq(kv_size(kv), 1);
     cr_assert_null(kv_find(kv, "fo", 2));
     cr_assert_null(kv_find(kv, "foo2", 4));
@@ -104,7 +104,7 @@ Test(kv, set_replaces_existing_entry)
     cr_assert_eq(kv_size(kv), 1);
     cr_assert_eq(kv_find(kv, "k", 1), e);
     cr_assert_str_eq(kv_entry_val(e), "newer");
-    cr_assert_eq(e->mod_index, 2);
+    cr_assert_eq(e->mod_seq, 2);
     cr_assert_eq(e->expire_ms, KV_NO_EXPIRE);
     cr_assert_eq(kv_expires(kv), 0);
     kv_free(kv);
@@ -159,7 +159,7 @@ Test(kv, expires_count_is_kept_exact)
     kv_set_expire(kv, b, NOW + 5, 3);
     cr_assert_eq(kv_expires(kv), 2);
     cr_assert_eq(b->expire_ms, NOW + 5);
-    cr_assert_eq(b->mod_index, 3);
+    cr_assert_eq(b->mod_seq, 3);
     kv_set_expire(kv, b, NOW + 6, 4);
     cr_assert_eq(kv_expires(kv), 2);
     kv_set_expire(kv, b, KV_NO_EXPIRE, 5);
@@ -459,8 +459,8 @@ Test(kv, random_during_rehash)
     kv_free(kv);
 }
 
-// A delete records the highest index in the key's tombstone; a flush raises every key's.
-Test(kv, tombstones_and_flush_index)
+// A delete records the highest apply_seq in the key's tombstone; a flush raises every key's.
+Test(kv, tombstones_and_flush_seq)
 {
     struct kv_store *kv = kv_new();
     cr_assert_eq(kv_tombstone(kv, "a", 1), 0);
@@ -469,15 +469,15 @@ Test(kv, tombstones_and_flush_index)
     cr_assert_eq(kv_tombstone(kv, "a", 1), 7);
     cr_assert_eq(kv_tombstone(kv, "b", 1), 0);
     kv_set(kv, "a", 1, "1", 1, KV_NO_EXPIRE, 8);
-    kv_delete(kv, "a", 1, 5); /* a lower index never lowers the slot */
+    kv_delete(kv, "a", 1, 5); /* a lower seq never lowers the slot */
     cr_assert_eq(kv_tombstone(kv, "a", 1), 7);
     cr_assert_eq(kv_delete(kv, "b", 1, 9), 0);
     cr_assert_eq(kv_tombstone(kv, "b", 1), 0, "deleting nothing records nothing");
     kv_flush(kv, 20);
-    cr_assert_eq(kv_flush_index(kv), 20);
+    cr_assert_eq(kv_flush_seq(kv), 20);
     cr_assert_eq(kv_tombstone(kv, "a", 1), 20);
     cr_assert_eq(kv_tombstone(kv, "b", 1), 20);
-    kv_set_flush_index(kv, 3);
+    kv_set_flush_seq(kv, 3);
     cr_assert_eq(kv_tombstone(kv, "a", 1), 7);
     uint64_t *slots = kv_tombstones(kv);
     size_t nonzero = 0;
@@ -597,7 +597,7 @@ Test(kv, digest_depends_on_content_only)
     kv_free(b);
 }
 
-// Flush empties the store, records its index and leaves it usable.
+// Flush empties the store, records its seq and leaves it usable.
 Test(kv, flush_empties_store)
 {
     struct kv_store *kv = kv_new();
@@ -608,7 +608,7 @@ Test(kv, flush_empties_store)
     cr_assert_eq(kv_size(kv), 0);
     cr_assert_eq(kv_expires(kv), 0);
     cr_assert_eq(kv_used_memory(kv), base);
-    cr_assert_eq(kv_flush_index(kv), 42);
+    cr_assert_eq(kv_flush_seq(kv), 42);
     cr_assert_null(kv_find(kv, "key:0000001", 11));
     set_int(kv, 1, KV_NO_EXPIRE);
     cr_assert(has_int(kv, 1));
