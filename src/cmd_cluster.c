@@ -237,17 +237,15 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, util_keyslot(req->argv[2], req->len[2]));
     } else if (request_arg_is(req, 1, "leader") && req->argc == 2) {
         cluster_leader(ctx, nodes, n);
-    } else if (request_arg_is(req, 1, "help")) {
-        reply_array(ctx->out, 4);
-        reply_simple(ctx->out, "CLUSTER <subcommand> [<arg> ...]. Subcommands are:");
-        reply_simple(ctx->out, "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,");
-        reply_simple(ctx->out, "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],");
-        reply_simple(ctx->out, "HELP");
-    } else if (request_arg_is(req, 1, "info") || request_arg_is(req, 1, "myid") || request_arg_is(req, 1, "nodes") ||
-               request_arg_is(req, 1, "slots") || request_arg_is(req, 1, "keyslot") || request_arg_is(req, 1, "leader")) {
-        reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
     } else {
-        reply_errorf(ctx->out, "ERR unknown subcommand '%.128s'. Try CLUSTER HELP.", req->argv[1]);
+        static const char *const help[] = {
+            "CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
+            "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,",
+            "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],",
+            "HELP", NULL,
+        };
+        static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", NULL};
+        command_reply_subcommand_rest(ctx->out, req, "CLUSTER", help, known);
     }
 }
 

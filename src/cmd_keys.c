@@ -20,17 +20,10 @@ static int same_arg(const struct request *req, int i, int j)
     return req->len[i] == req->len[j] && memcmp(req->argv[i], req->argv[j], req->len[i]) == 0;
 }
 
-/* The live entry for KEY in a write: an entry that has expired at CTX's clock is deleted
- * (deterministically: apply's clock is the entry's) and NULL returned, as Redis's
- * lookupKeyWrite does. */
+/* The live entry for KEY in a write (kv_lookup_write at CTX's clock and apply_seq). */
 static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size_t klen)
 {
-    struct kv_entry *e = kv_find(ctx->kv, key, klen);
-    if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
-        kv_delete(ctx->kv, key, klen, ctx->apply_seq);
-        return NULL;
-    }
-    return e;
+    return kv_lookup_write(ctx->kv, key, klen, ctx->now_ms, ctx->apply_seq);
 }
 
 /* ---- DEL, EXISTS, TYPE ---- */
@@ -135,10 +128,8 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
             return;
         }
         if (request_arg_is(req, i, "count")) {
-            if (util_parse_ll(req->argv[i + 1], req->len[i + 1], &count) != 0) {
-                reply_not_integer(ctx->out);
+            if (command_arg_ll(req, i + 1, &count, ctx->out) != 0)
                 return;
-            }
             if (count < 1) {
                 reply_syntax_error(ctx->out);
                 return;
@@ -224,10 +215,8 @@ static int copy_args(const struct request *req, int *replace, struct buf *out)
             *replace = 1;
         } else if (request_arg_is(req, j, "db") && j + 1 < req->argc) {
             long long db;
-            if (util_parse_ll(req->argv[j + 1], req->len[j + 1], &db) != 0) {
-                reply_not_integer(out);
+            if (command_arg_ll(req, j + 1, &db, out) != 0)
                 return -1;
-            }
             if (db < INT_MIN || db > INT_MAX) {
                 reply_errorf(out, "ERR value is out of range, value must between %d and %d",
                              INT_MIN, INT_MAX);
@@ -319,10 +308,8 @@ static int expire_args(const struct request *req, int64_t basetime, int seconds,
 
     if (expire_flags(req, flags, out) != 0)
         return -1;
-    if (util_parse_ll(req->argv[2], req->len[2], &v) != 0) {
-        reply_not_integer(out);
+    if (command_arg_ll(req, 2, &v, out) != 0)
         return -1;
-    }
     if (seconds) {
         if (v > LLONG_MAX / 1000 || v < LLONG_MIN / 1000)
             goto invalid;

@@ -17,11 +17,6 @@
 
 #define REDIS_COMPAT_VERSION "7.0.0"
 
-static void reply_unknown_subcommand(struct buf *out, const struct request *req, const char *cmd)
-{
-    reply_errorf(out, "ERR unknown subcommand '%.128s'. Try %s HELP.", req->argv[1], cmd);
-}
-
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
 {
     if (req->argc > 2)
@@ -199,19 +194,15 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         client_info_line(&b, c, util_now_ms());
         reply_bulk(ctx->out, b.data, b.len);
         buf_close(&b);
-    } else if (request_arg_is(req, 1, "help")) {
-        reply_array(ctx->out, 6);
-        reply_simple(ctx->out, "CLIENT <subcommand> [<arg> ...]. Subcommands are:");
-        reply_simple(ctx->out, "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,");
-        reply_simple(ctx->out, "LIST [TYPE normal], INFO,");
-        reply_simple(ctx->out, "HELP");
-        reply_simple(ctx->out, "    Print this help.");
-        reply_simple(ctx->out, "(ConcordKV supports these subcommands only.)");
-    } else if (request_arg_is(req, 1, "id") || request_arg_is(req, 1, "setname") || request_arg_is(req, 1, "getname") ||
-               request_arg_is(req, 1, "setinfo") || request_arg_is(req, 1, "list") || request_arg_is(req, 1, "info")) {
-        reply_wrong_subcommand_arity(ctx->out, "client", req->argv[1]);
     } else {
-        reply_unknown_subcommand(ctx->out, req, "CLIENT");
+        static const char *const help[] = {
+            "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
+            "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,",
+            "LIST [TYPE normal], INFO,", "HELP", "    Print this help.",
+            "(ConcordKV supports these subcommands only.)", NULL,
+        };
+        static const char *const known[] = {"id", "setname", "getname", "setinfo", "list", "info", NULL};
+        command_reply_subcommand_rest(ctx->out, req, "CLIENT", help, known);
     }
 }
 
@@ -256,10 +247,9 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
             t[i].calls = t[i].failed_calls = t[i].usec = 0;
         memset(&ctx->srv->stats, 0, sizeof(ctx->srv->stats));
         reply_ok(ctx->out);
-    } else if (request_arg_is(req, 1, "get") || request_arg_is(req, 1, "set") || request_arg_is(req, 1, "resetstat")) {
-        reply_wrong_subcommand_arity(ctx->out, "config", req->argv[1]);
     } else {
-        reply_unknown_subcommand(ctx->out, req, "CONFIG");
+        static const char *const known[] = {"get", "set", "resetstat", NULL};
+        command_reply_subcommand_rest(ctx->out, req, "CONFIG", NULL, known);
     }
 }
 
@@ -279,7 +269,7 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
             reply_simple(ctx->out, hex);
         }
     } else {
-        reply_unknown_subcommand(ctx->out, req, "DEBUG");
+        command_reply_subcommand_rest(ctx->out, req, "DEBUG", NULL, NULL);
     }
 }
 
@@ -385,7 +375,7 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
             if (command_public(&t[i]))
                 reply_bulk_cstr(ctx->out, t[i].name);
     } else {
-        reply_unknown_subcommand(ctx->out, req, "COMMAND");
+        command_reply_subcommand_rest(ctx->out, req, "COMMAND", NULL, NULL);
     }
 }
 
@@ -456,7 +446,7 @@ static void info_stats(struct buf *b, struct server *srv)
                s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed);
 }
 
-static void info_commandstats(struct buf *b)
+static void info_commandstats(struct buf *b, struct server *srv)
 {
     size_t n;
     struct command *t = command_table(&n);
@@ -482,45 +472,41 @@ static int want_section(const struct request *req, const char *name, int in_defa
     return 0;
 }
 
+static void info_clients(struct buf *b, struct server *srv)
+{
+    buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
+               srv->nclients, srv->cfg->maxclients);
+}
+
+static void info_keyspace(struct buf *b, struct server *srv)
+{
+    buf_append_str(b, "# Keyspace\r\n");
+    if (kv_size(srv->kv) > 0)
+        buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
+}
+
+/* The INFO sections in output order; IN_DEFAULT as want_section takes it. */
+static const struct {
+    const char *name;
+    int in_default;
+    void (*render)(struct buf *b, struct server *srv);
+} info_sections[] = {
+    {"server", 1, info_server},           {"clients", 1, info_clients},
+    {"memory", 1, info_memory},           {"stats", 1, info_stats},
+    {"replication", 1, info_replication}, {"raft", 1, info_raft},
+    {"commandstats", 2, info_commandstats}, {"keyspace", 1, info_keyspace},
+};
+
 void cmd_info(struct exec_ctx *ctx, struct request *req)
 {
-    struct server *srv = ctx->srv;
     struct buf b;
     buf_init(&b);
-    if (want_section(req, "server", 1))
-        info_server(&b, srv);
-    if (want_section(req, "clients", 1))
-        buf_printf(&b, "%s# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-                   b.len ? "\r\n" : "", srv->nclients, srv->cfg->maxclients);
-    if (want_section(req, "memory", 1)) {
+    for (size_t i = 0; i < sizeof(info_sections) / sizeof(info_sections[0]); i++) {
+        if (!want_section(req, info_sections[i].name, info_sections[i].in_default))
+            continue;
         if (b.len)
             buf_append_str(&b, "\r\n");
-        info_memory(&b, srv);
-    }
-    if (want_section(req, "stats", 1)) {
-        if (b.len)
-            buf_append_str(&b, "\r\n");
-        info_stats(&b, srv);
-    }
-    if (want_section(req, "replication", 1)) {
-        if (b.len)
-            buf_append_str(&b, "\r\n");
-        info_replication(&b, srv);
-    }
-    if (want_section(req, "raft", 1)) {
-        if (b.len)
-            buf_append_str(&b, "\r\n");
-        info_raft(&b, srv);
-    }
-    if (want_section(req, "commandstats", 2)) {
-        if (b.len)
-            buf_append_str(&b, "\r\n");
-        info_commandstats(&b);
-    }
-    if (want_section(req, "keyspace", 1)) {
-        buf_printf(&b, "%s# Keyspace\r\n", b.len ? "\r\n" : "");
-        if (kv_size(srv->kv) > 0)
-            buf_printf(&b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
+        info_sections[i].render(&b, ctx->srv);
     }
     reply_bulk(ctx->out, b.data ? b.data : "", b.len);
     buf_close(&b);

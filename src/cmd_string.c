@@ -32,17 +32,10 @@ static void reply_too_long(struct buf *out)
     reply_error(out, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
 }
 
-/* The live entry for KEY in a write: an entry that has expired at CTX's clock is deleted
- * (deterministically, since apply's clock is the entry's) and NULL returned, as Redis's
- * lookupKeyWrite does. */
+/* The live entry for KEY in a write (kv_lookup_write at CTX's clock and apply_seq). */
 static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size_t klen)
 {
-    struct kv_entry *e = kv_find(ctx->kv, key, klen);
-    if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
-        kv_delete(ctx->kv, key, klen, ctx->apply_seq);
-        return NULL;
-    }
-    return e;
+    return kv_lookup_write(ctx->kv, key, klen, ctx->now_ms, ctx->apply_seq);
 }
 
 /* Replace the arguments of REQ by those of REPL and free REPL. */
@@ -141,10 +134,8 @@ static int opts_abs_time(const struct request *req, const struct set_opts *o, in
     long long v;
     int seconds = (o->flags & (SO_EX | SO_EXAT)) != 0;
 
-    if (util_parse_ll(req->argv[o->time_arg], req->len[o->time_arg], &v) != 0) {
-        reply_not_integer(out);
+    if (command_arg_ll(req, o->time_arg, &v, out) != 0)
         return -1;
-    }
     if (v <= 0 || (seconds && v > LLONG_MAX / 1000)) {
         reply_invalid_expire(out, req);
         return -1;
@@ -515,10 +506,8 @@ void cmd_getrange(struct exec_ctx *ctx, struct request *req)
 /* Validate SETRANGE's arguments. Returns 0 with *OFFSET, or -1 after an error reply. */
 static int setrange_args(const struct request *req, long long *offset, struct buf *out)
 {
-    if (util_parse_ll(req->argv[2], req->len[2], offset) != 0) {
-        reply_not_integer(out);
+    if (command_arg_ll(req, 2, offset, out) != 0)
         return -1;
-    }
     if (*offset < 0) {
         reply_error(out, "ERR offset is out of range");
         return -1;
@@ -533,8 +522,7 @@ static int setrange_args(const struct request *req, long long *offset, struct bu
 
 int prep_setrange(struct request *req, int64_t now_ms, struct buf *out)
 {
-    long long offset;
-    return setrange_args(req, &offset, out);
+    return setrange_args(req, &(long long){0}, out);
 }
 
 void cmd_setrange(struct exec_ctx *ctx, struct request *req)
@@ -588,10 +576,8 @@ static void incr_generic(struct exec_ctx *ctx, struct request *req, long long in
 /* The amount of INCRBY/DECRBY, negated for DECRBY. Returns 0, or -1 after an error reply. */
 static int incrby_amount(const struct request *req, long long *incr, struct buf *out)
 {
-    if (util_parse_ll(req->argv[2], req->len[2], incr) != 0) {
-        reply_not_integer(out);
+    if (command_arg_ll(req, 2, incr, out) != 0)
         return -1;
-    }
     if (request_arg_is(req, 0, "decrby")) {
         if (*incr == LLONG_MIN) {
             reply_error(out, "ERR decrement would overflow");
@@ -604,8 +590,7 @@ static int incrby_amount(const struct request *req, long long *incr, struct buf 
 
 int prep_incrby(struct request *req, int64_t now_ms, struct buf *out)
 {
-    long long incr;
-    return incrby_amount(req, &incr, out);
+    return incrby_amount(req, &(long long){0}, out);
 }
 
 void cmd_incr(struct exec_ctx *ctx, struct request *req)

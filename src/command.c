@@ -153,6 +153,42 @@ int command_first_key(const struct command *cmd, const struct request *req)
     return cmd->first_key;
 }
 
+int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out)
+{
+    if (util_parse_ll(req->argv[i], req->len[i], v) != 0) {
+        reply_not_integer(out);
+        return -1;
+    }
+    return 0;
+}
+
+void command_reply_subcommand_rest(struct buf *out, const struct request *req, const char *cmd,
+                                   const char *const *help, const char *const *known)
+{
+    char lower[32];
+    size_t i;
+    if (help != NULL && request_arg_is(req, 1, "help")) {
+        int n = 0;
+        while (help[n] != NULL)
+            n++;
+        reply_array(out, n);
+        for (int k = 0; k < n; k++)
+            reply_simple(out, help[k]);
+        return;
+    }
+    for (i = 0; known != NULL && known[i] != NULL; i++)
+        if (request_arg_is(req, 1, known[i]))
+            break;
+    if (known == NULL || known[i] == NULL) {
+        reply_errorf(out, "ERR unknown subcommand '%.128s'. Try %s HELP.", req->argv[1], cmd);
+        return;
+    }
+    for (i = 0; cmd[i] != '\0' && i < sizeof(lower) - 1; i++)
+        lower[i] = (char)tolower((unsigned char)cmd[i]);
+    lower[i] = '\0';
+    reply_wrong_subcommand_arity(out, lower, req->argv[1]);
+}
+
 int64_t command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req)
 {
     int64_t start = util_mono_us();

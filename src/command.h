@@ -72,6 +72,16 @@ struct command *command_table(size_t *n);
 int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out);
 /* Index of the first key argument of REQ for CMD, or -1 when it has none. */
 int command_first_key(const struct command *cmd, const struct request *req);
+/* Parse REQ's argument I as a strict integer (util_parse_ll). Returns 0, or -1 after
+ * replying Redis's "-ERR value is not an integer or out of range" to OUT. */
+int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out);
+/* The last branches of a container command's subcommand dispatch, REQ->argv[1] being the
+ * subcommand and CMD the command's name in upper case: HELP answers HELP's lines (an array
+ * of simple strings; HELP NULL: the command has none); a subcommand named in KNOWN (NULL-
+ * terminated, lower case) that reached here had the wrong arguments; anything else is an
+ * unknown subcommand. Redis's texts. */
+void command_reply_subcommand_rest(struct buf *out, const struct request *req, const char *cmd,
+                                   const char *const *help, const char *const *known);
 /* Execute REQ with CMD's handler in CTX (no arity or flag checks). Returns the handler's
  * run time in microseconds (monotonic clock), which is added to CMD's usec statistic when
  * CTX has a client; during apply (no client) the caller decides where it belongs. */

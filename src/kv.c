@@ -319,6 +319,17 @@ int kv_delete(struct kv_store *kv, const char *key, size_t klen, uint64_t seq)
     return 1;
 }
 
+struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t klen,
+                                 int64_t now_ms, uint64_t seq)
+{
+    struct kv_entry *e = kv_find(kv, key, klen);
+    if (e != NULL && kv_entry_expired(e, now_ms)) {
+        kv_delete(kv, key, klen, seq);
+        return NULL;
+    }
+    return e;
+}
+
 void kv_flush(struct kv_store *kv, uint64_t seq)
 {
     table_clear(kv, &kv->t[0]);

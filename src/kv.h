@@ -47,6 +47,12 @@ struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
 /* The entry for KEY if it exists and is not expired at NOW_MS, else NULL. Never deletes. */
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 
+/* The entry for KEY as a write sees it, as Redis's lookupKeyWrite does: NULL if absent; an
+ * entry that has expired at NOW_MS is deleted (recording SEQ, as kv_delete) and NULL is
+ * returned. Deterministic in apply, where NOW_MS is the entry's clock. */
+struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t klen,
+                                 int64_t now_ms, uint64_t seq);
+
 /* Store VAL (copied) under KEY (copied), replacing any existing entry, with EXPIRE_MS
  * (KV_NO_EXPIRE for none) and mod_seq SEQ. Returns the new entry, owned by the store. */
 struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,

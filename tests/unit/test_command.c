@@ -131,3 +131,37 @@ Test(command, exec_in_apply_leaves_usec_to_the_caller)
     request_free(r);
     buf_close(&out);
 }
+
+/* The end of a container's dispatch: HELP's lines, arity errors for known subcommands,
+ * unknown ones, in Redis's words. */
+Test(command, subcommand_rest_replies)
+{
+    static const char *const help[] = {"FOO <subcommand>", "HELP", NULL};
+    static const char *const known[] = {"bar", NULL};
+    struct buf out;
+    buf_init(&out);
+    const char *h[] = {"FOO", "help"}, *b[] = {"FOO", "BAR", "x"}, *u[] = {"FOO", "baz"};
+    struct request *r = req_of(2, h);
+    command_reply_subcommand_rest(&out, r, "FOO", help, known);
+    cr_assert_eq(memcmp(out.data, "*2\r\n+FOO <subcommand>\r\n+HELP\r\n", out.len), 0);
+    request_free(r);
+    out.len = 0;
+    r = req_of(3, b);
+    command_reply_subcommand_rest(&out, r, "FOO", help, known);
+    buf_append(&out, "", 1);
+    cr_assert_str_eq(out.data, "-ERR wrong number of arguments for 'foo|bar' command\r\n");
+    request_free(r);
+    out.len = 0;
+    r = req_of(2, u);
+    command_reply_subcommand_rest(&out, r, "FOO", NULL, NULL);
+    buf_append(&out, "", 1);
+    cr_assert_str_eq(out.data, "-ERR unknown subcommand 'baz'. Try FOO HELP.\r\n");
+    request_free(r);
+    out.len = 0;
+    r = req_of(2, h);
+    command_reply_subcommand_rest(&out, r, "FOO", NULL, known);
+    buf_append(&out, "", 1);
+    cr_assert_str_eq(out.data, "-ERR unknown subcommand 'help'. Try FOO HELP.\r\n", "no help: HELP is unknown");
+    request_free(r);
+    buf_close(&out);
+}

@@ -651,3 +651,18 @@ Test(kv, replace_and_delete_mid_rehash)
         cr_assert(has_int(kv, i));
     kv_free(kv);
 }
+
+// A write's lookup deletes a key that has expired, recording the seq as its tombstone.
+Test(kv, lookup_write_deletes_expired)
+{
+    struct kv_store *kv = kv_new();
+    kv_set(kv, "live", 4, "1", 1, 2000, 1);
+    kv_set(kv, "dead", 4, "1", 1, 1000, 2);
+    cr_assert_not_null(kv_lookup_write(kv, "live", 4, 1500, 3));
+    cr_assert_null(kv_lookup_write(kv, "dead", 4, 1500, 3));
+    cr_assert_null(kv_find(kv, "dead", 4), "the expired key is gone");
+    cr_assert_geq(kv_tombstone(kv, "dead", 4), 3);
+    cr_assert_null(kv_lookup_write(kv, "none", 4, 1500, 4));
+    cr_assert_eq(kv_size(kv), 1);
+    kv_free(kv);
+}
