@@ -655,11 +655,7 @@ void cmd_incrbyfloat(struct exec_ctx *ctx, struct request *req)
         reply_error(ctx->out, "ERR increment would produce NaN or Infinity");
         return;
     }
-    size_t n = util_d2str_human(tmp, sizeof(tmp), v);
-    if (n == 0) {
-        reply_not_float(ctx->out);
-        return;
-    }
+    size_t n = util_d2str_human(tmp, sizeof(tmp), v); /* finite, and TMP is big enough */
     kv_set(ctx->kv, req->argv[1], req->len[1], tmp, n, e ? e->expire_ms : KV_NO_EXPIRE,
            ctx->apply_seq);
     reply_bulk(ctx->out, tmp, n);

@@ -133,11 +133,10 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
         }
         int64_t usec;
         struct command *stat = apply_record(&ctx, &req, &usec);
-        if (r->n < er->h.count) {
-            r->stat_cmd[r->n] = stat;
-            r->stat_usec[r->n] = usec;
-            r->ends[r->n++] = r->out.len;
-        }
+        /* the reader yields at most h.count records, so the arrays are big enough */
+        r->stat_cmd[r->n] = stat;
+        r->stat_usec[r->n] = usec;
+        r->ends[r->n++] = r->out.len;
         f->commands_applied++;
         release_record(&req, stack_argv);
     }
@@ -202,10 +201,8 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
         buf_init(&r->out);
         apply_commands(f, &er, r, seq);
         break;
-    case ENTRY_NODE:
+    case ENTRY_NODE: /* entry_reader_init accepts no other kind */
         apply_nodes(f, &er);
-        break;
-    default:
         break;
     }
     return r;
