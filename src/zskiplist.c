@@ -403,6 +403,7 @@ struct rank_window {
 static int within_rank(const struct zsl_node *x, const void *arg)
 {
     struct rank_window *w = (struct rank_window *)arg;
+    (void)x;
     return w->next++ <= w->end;
 }
 

@@ -52,8 +52,8 @@ Test(listpack, entries_of_every_length_walk_both_ways)
 {
     size_t lens[] = {0, 1, 127, 128, 16383, 16384, 70000};
     int n = sizeof(lens) / sizeof(*lens);
-    char *big = malloc(70000);
-    for (int i = 0; i < 70000; i++)
+    char *big = malloc(70000 + 16); /* entry i starts at big + i */
+    for (int i = 0; i < 70000 + 16; i++)
         big[i] = (char)(i * 7);
     struct listpack *lp = listpack_new();
     for (int i = 0; i < n; i++)

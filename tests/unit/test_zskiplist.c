@@ -278,9 +278,9 @@ Test(zskiplist, same_seed_builds_same_structure)
     prng_seed(&a, 99, 1);
     prng_seed(&b, 99, 1);
     struct zskiplist *x = zsl_new(), *y = zsl_new();
-    static char names[500][8];
+    static char names[500][12];
     for (int i = 0; i < 500; i++) {
-        snprintf(names[i], 8, "%d", i);
+        snprintf(names[i], 12, "%d", i);
         zsl_insert(x, i, names[i], strlen(names[i]), &a);
         zsl_insert(y, i, names[i], strlen(names[i]), &b);
     }
