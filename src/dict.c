@@ -370,3 +370,70 @@ struct dict_entry *dict_random(const struct dict *d, struct prng *p)
         e = e->next;
     return (struct dict_entry *)e;
 }
+
+/* ---- snapshots ---- */
+
+void dict_get_shape(const struct dict *d, struct dict_shape *shape)
+{
+    shape->size0 = d->t[0].size;
+    shape->size1 = d->t[1].size;
+    shape->rehash_idx = d->rehash_idx;
+    shape->used0 = d->t[0].used;
+}
+
+#define DICT_MAX_RESTORE_SIZE (1ULL << 40)
+
+static int size_ok(uint64_t size)
+{
+    return size <= DICT_MAX_RESTORE_SIZE && (size & (size - 1)) == 0;
+}
+
+struct dict *dict_new_shaped(uint64_t seed, const struct dict_shape *shape)
+{
+    int rehash = shape->rehash_idx >= 0;
+    if (!size_ok(shape->size0) || !size_ok(shape->size1) || shape->rehash_idx < -1)
+        return NULL;
+    if (rehash ? shape->size0 == 0 || shape->size1 == 0 ||
+                     (uint64_t)shape->rehash_idx >= shape->size0
+               : shape->size1 != 0)
+        return NULL;
+    struct dict *d = dict_new(seed);
+    if (shape->size0)
+        table_alloc(&d->t[0], (size_t)shape->size0);
+    if (rehash) {
+        table_alloc(&d->t[1], (size_t)shape->size1);
+        d->rehash_idx = (long)shape->rehash_idx;
+    }
+    d->restore_used0 = (size_t)shape->used0;
+    return d;
+}
+
+struct dict_entry *dict_restore_append(struct dict *d, const void *key, size_t klen,
+                                       void *val)
+{
+    int table = d->t[0].used < d->restore_used0 ? 0 : 1;
+    struct dict_table *t = &d->t[table];
+    if (t->size == 0 || dict_find(d, key, klen))
+        return NULL;
+    uint64_t h = hash_key(d, key, klen);
+    if (table == 0 && rehashing(d) && (h & (t->size - 1)) < (size_t)d->rehash_idx)
+        return NULL; /* that part of t[0] is empty in a real dict */
+    struct dict_entry **link = &t->buckets[h & (t->size - 1)];
+    while (*link)
+        link = &(*link)->next;
+    struct dict_entry *e = xmalloc(sizeof(*e) + klen + 1);
+    e->next = NULL;
+    e->val = val;
+    e->klen = (uint32_t)klen;
+    memcpy(e->key, key, klen);
+    e->key[klen] = '\0';
+    *link = e;
+    t->used++;
+    d->key_bytes += klen;
+    return e;
+}
+
+int dict_restore_done(const struct dict *d)
+{
+    return d->t[0].used == d->restore_used0 ? 0 : -1;
+}

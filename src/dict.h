@@ -49,6 +49,7 @@ struct dict {
     size_t key_bytes;       /* sum of the keys' lengths, for dict_bytes */
     int free_table;         /* dict_free_step's progress */
     size_t free_idx;
+    size_t restore_used0;   /* dict_restore_append: elements that go to t[0] */
 };
 
 /* Called on every value a free function releases; NULL releases nothing. */
@@ -112,5 +113,32 @@ uint64_t dict_scan(const struct dict *d, uint64_t cursor, dict_scan_fn *fn, void
 /* A random element drawn from P (as Redis: a random non-empty bucket, then a random
  * element of its chain), or NULL when D is empty. Never changes D. */
 struct dict_entry *dict_random(const struct dict *d, struct prng *p);
+
+/* ---- snapshots: rebuilding the very same structure ----
+ * A node restored from a snapshot must iterate, scan and pick at random exactly as the
+ * leader does, so inserting the members again is not enough (the table's size and rehash
+ * progress depend on its history). A snapshot therefore records the shape and the
+ * elements in dict_iter order; dict_new_shaped and dict_restore_append rebuild the same
+ * buckets, chains and rehash position. */
+struct dict_shape {
+    uint64_t size0, size1; /* bucket counts of t[0] and t[1] (0 when absent) */
+    int64_t rehash_idx;    /* -1 when not rehashing */
+    uint64_t used0;        /* elements in t[0]: dict_iter returns them first */
+};
+void dict_get_shape(const struct dict *d, struct dict_shape *shape);
+/* A new empty dict of SHAPE hashing with SEED, or NULL when SHAPE is impossible (sizes not
+ * 0 or a power of two up to 2^40, a second table without a rehash, a rehash index out of
+ * range): SHAPE may come from a damaged snapshot. The caller owns the result. */
+struct dict *dict_new_shaped(uint64_t seed, const struct dict_shape *shape);
+/* Append KEY (copied) with VAL to a dict made by dict_new_shaped, in the order dict_iter
+ * returned the elements: the first SHAPE.used0 go to t[0], the rest to t[1], each at the
+ * end of its bucket's chain. Returns the new entry (D owns VAL), or NULL when KEY is
+ * already present or would sit in the part of t[0] already rehashed, or in a table that
+ * does not exist (a damaged snapshot; the caller still owns VAL). */
+struct dict_entry *dict_restore_append(struct dict *d, const void *key, size_t klen,
+                                       void *val);
+/* After the last append: 0 when t[0] received exactly SHAPE.used0 elements, else -1 (a
+ * damaged snapshot). */
+int dict_restore_done(const struct dict *d);
 
 #endif

@@ -117,6 +117,31 @@ unsigned long zset_remove_range_by_rank(struct zset *zs, unsigned long start,
     return zsl_delete_range_by_rank(zs->zsl, start + 1, end + 1, drop_member, zs->dict);
 }
 
+/* ---- snapshots ---- */
+
+struct zset *zset_new_shaped(uint64_t seed, const struct dict_shape *shape)
+{
+    struct dict *d = dict_new_shaped(seed, shape);
+    if (!d)
+        return NULL;
+    struct zset *zs = xmalloc(sizeof(*zs));
+    zs->dict = d;
+    zs->zsl = zsl_new();
+    return zs;
+}
+
+int zset_restore_append(struct zset *zs, const char *member, size_t len, double score,
+                        struct prng *p)
+{
+    if (isnan(score))
+        return -1;
+    struct dict_entry *e = dict_restore_append(zs->dict, member, len, NULL);
+    if (!e)
+        return -1;
+    e->val = zsl_insert(zs->zsl, score, e->key, e->klen, p);
+    return 0;
+}
+
 /* ---- scores and ranges ---- */
 
 int zset_parse_score(const char *s, size_t len, double *out)

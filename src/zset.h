@@ -50,6 +50,18 @@ unsigned long zset_remove_range_by_lex(struct zset *zs, const struct zsl_lex_ran
 unsigned long zset_remove_range_by_rank(struct zset *zs, unsigned long start,
                                         unsigned long end);
 
+/* ---- snapshots ----
+ * The dict's shape decides ZSCAN and ZRANDMEMBER, so a snapshot records it (dict_get_shape
+ * on zs->dict) and the members in the dict's iteration order; the skiplist's levels decide
+ * no reply, so its nodes are simply inserted again. */
+/* A new empty zset whose dict has SHAPE (see dict_new_shaped), or NULL when SHAPE is
+ * impossible. */
+struct zset *zset_new_shaped(uint64_t seed, const struct dict_shape *shape);
+/* Append MEMBER with SCORE (not NaN) in dict iteration order; levels are drawn from P.
+ * Returns 0, or -1 for a duplicate or misplaced member (see dict_restore_append). */
+int zset_restore_append(struct zset *zs, const char *member, size_t len, double score,
+                        struct prng *p);
+
 /* ---- scores and ranges as the commands read and write them ---- */
 
 /* Parse a score as ZADD and ZINCRBY do (Redis's string2d): the whole string, "inf",
