@@ -135,13 +135,15 @@ size_t listpack_last(const struct listpack *lp)
 
 size_t listpack_next(const struct listpack *lp, size_t pos)
 {
+    if (pos == LISTPACK_NONE)
+        return LISTPACK_NONE;
     size_t next = pos + entry_size_at(lp, pos);
     return next < lp->used ? next : LISTPACK_NONE;
 }
 
 size_t listpack_prev(const struct listpack *lp, size_t pos)
 {
-    if (pos == 0)
+    if (pos == 0 || pos == LISTPACK_NONE)
         return LISTPACK_NONE;
     size_t n;
     size_t body = backlen_get(lp->data + pos, &n);
@@ -328,4 +330,69 @@ size_t listpack_score_insert(struct listpack **lpp, const void *member, size_t l
     pos = listpack_insert(lpp, pos, member, len);
     listpack_insert(lpp, listpack_next(*lpp, pos), enc, 8); /* NONE appends */
     return pos;
+}
+
+size_t listpack_score_find(const struct listpack *lp, const void *member, size_t len)
+{
+    return listpack_pair_find(lp, member, len);
+}
+
+size_t listpack_score_first_in_range(const struct listpack *lp, const struct zsl_range *r)
+{
+    for (size_t pos = listpack_first(lp); pos != LISTPACK_NONE;
+         pos = listpack_next(lp, listpack_next(lp, pos))) {
+        double s = listpack_score_at(lp, pos);
+        if (zsl_score_in_range(s, r))
+            return pos;
+        if (r->maxex ? s >= r->max : s > r->max)
+            break; /* ordered by score: nothing further can be in range */
+    }
+    return LISTPACK_NONE;
+}
+
+size_t listpack_score_last_in_range(const struct listpack *lp, const struct zsl_range *r)
+{
+    for (size_t pos = listpack_prev(lp, listpack_last(lp)); pos != LISTPACK_NONE;
+         pos = listpack_prev(lp, listpack_prev(lp, pos))) {
+        double s = listpack_score_at(lp, pos);
+        if (zsl_score_in_range(s, r))
+            return pos;
+        if (r->minex ? s <= r->min : s < r->min)
+            break;
+    }
+    return LISTPACK_NONE;
+}
+
+static int member_in_lex(const struct listpack *lp, size_t pos, const struct zsl_lex_range *r)
+{
+    size_t len;
+    const unsigned char *m = listpack_get(lp, pos, &len);
+    return zsl_lex_in_range((const char *)m, len, r);
+}
+
+size_t listpack_score_first_in_lex_range(const struct listpack *lp,
+                                         const struct zsl_lex_range *r)
+{
+    for (size_t pos = listpack_first(lp); pos != LISTPACK_NONE;
+         pos = listpack_next(lp, listpack_next(lp, pos)))
+        if (member_in_lex(lp, pos, r))
+            return pos;
+    return LISTPACK_NONE;
+}
+
+size_t listpack_score_last_in_lex_range(const struct listpack *lp,
+                                        const struct zsl_lex_range *r)
+{
+    for (size_t pos = listpack_prev(lp, listpack_last(lp)); pos != LISTPACK_NONE;
+         pos = listpack_prev(lp, listpack_prev(lp, pos)))
+        if (member_in_lex(lp, pos, r))
+            return pos;
+    return LISTPACK_NONE;
+}
+
+size_t listpack_random_pair(const struct listpack *lp, struct prng *p)
+{
+    if (lp->count < 2)
+        return LISTPACK_NONE;
+    return listpack_seek(lp, 2 * (long)prng_below(p, lp->count / 2));
 }

@@ -18,6 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "prng.h"
+#include "zskiplist.h" /* struct zsl_range, struct zsl_lex_range: one range syntax */
+
 #define LISTPACK_NONE ((size_t)-1) /* "no entry": past the end or before the start */
 #define LISTPACK_MAX_BYTES 0x7fffffffu /* a listpack is far smaller: values convert first */
 
@@ -33,7 +36,8 @@ uint32_t listpack_count(const struct listpack *lp);
 /* Bytes allocated for LP, framing and header included, for MEMORY USAGE. */
 size_t listpack_bytes(const struct listpack *lp);
 
-/* Walking: the first, last, next and previous entry's position, or LISTPACK_NONE. */
+/* Walking: the first, last, next and previous entry's position, or LISTPACK_NONE (also
+ * when POS is LISTPACK_NONE, so that a pair step past either end is safe). */
 size_t listpack_first(const struct listpack *lp);
 size_t listpack_last(const struct listpack *lp);
 size_t listpack_next(const struct listpack *lp, size_t pos);
@@ -81,6 +85,20 @@ double listpack_score_at(const struct listpack *lp, size_t member_pos);
 /* Insert MEMBER (not present) with SCORE at its ordered place. Returns its position. */
 size_t listpack_score_insert(struct listpack **lp, const void *member, size_t len,
                              double score);
+/* The position of MEMBER's entry in a member/score listpack, or LISTPACK_NONE. */
+size_t listpack_score_find(const struct listpack *lp, const void *member, size_t len);
+/* The first / last member within the score range R, or LISTPACK_NONE (the first stops at
+ * the first member past R, the last walks back from the end). */
+size_t listpack_score_first_in_range(const struct listpack *lp, const struct zsl_range *r);
+size_t listpack_score_last_in_range(const struct listpack *lp, const struct zsl_range *r);
+/* The same for a lex range (meaningful when every score is equal, as ZRANGEBYLEX assumes). */
+size_t listpack_score_first_in_lex_range(const struct listpack *lp,
+                                         const struct zsl_lex_range *r);
+size_t listpack_score_last_in_lex_range(const struct listpack *lp,
+                                        const struct zsl_lex_range *r);
+/* The position of the first entry of a pair chosen uniformly by P (HRANDFIELD,
+ * ZRANDMEMBER on a small value), or LISTPACK_NONE when LP is empty. */
+size_t listpack_random_pair(const struct listpack *lp, struct prng *p);
 /* Encode / decode a score entry: 8 bytes, the bit pattern least significant byte first. */
 void listpack_score_encode(unsigned char out[8], double score);
 double listpack_score_decode(const unsigned char in[8]);

@@ -214,6 +214,94 @@ Test(listpack, score_insert_orders_by_score_then_member)
     listpack_free(lp);
 }
 
+static int same_member(const struct listpack *lp, size_t pos, const struct zsl_node *n)
+{
+    if (pos == LISTPACK_NONE || n == NULL)
+        return pos == LISTPACK_NONE && n == NULL;
+    return entry_is(lp, pos, n->ele, n->len) && listpack_score_at(lp, pos) == n->score;
+}
+
+// Score and lex range ends found by scanning a member/score listpack are the skiplist's,
+// for random inclusive/exclusive/infinite ranges over the same members (ties included).
+Test(listpack, score_ranges_agree_with_the_skiplist)
+{
+    struct prng p;
+    prng_seed(&p, 20261202, 6);
+    static char names[100][8];
+    struct listpack *lp = listpack_new();
+    struct zskiplist *zsl = zsl_new();
+    for (int i = 0; i < 100; i++) {
+        size_t n = (size_t)snprintf(names[i], 8, "%c%d", 'a' + (int)prng_below(&p, 5), i);
+        double score = (double)prng_below(&p, 10);
+        listpack_score_insert(&lp, names[i], n, score);
+        zsl_insert(zsl, score, names[i], n, &p);
+        cr_assert_eq(listpack_score_find(lp, names[i], n) != LISTPACK_NONE, 1);
+    }
+    double ends[] = {-INFINITY, -1, 0, 3, 3.5, 7, 9, 10, INFINITY};
+    for (int t = 0; t < 400; t++) {
+        struct zsl_range r = {ends[prng_below(&p, 9)], ends[prng_below(&p, 9)],
+                              (int)prng_below(&p, 2), (int)prng_below(&p, 2)};
+        cr_assert(same_member(lp, listpack_score_first_in_range(lp, &r),
+                              zsl_first_in_range(zsl, &r)), "first of range %d", t);
+        cr_assert(same_member(lp, listpack_score_last_in_range(lp, &r),
+                              zsl_last_in_range(zsl, &r)), "last of range %d", t);
+    }
+    /* lex: one score for everyone */
+    listpack_free(lp);
+    zsl_free(zsl);
+    lp = listpack_new();
+    zsl = zsl_new();
+    for (int i = 0; i < 100; i++) {
+        listpack_score_insert(&lp, names[i], strlen(names[i]), 0);
+        zsl_insert(zsl, 0, names[i], strlen(names[i]), &p);
+    }
+    const char *lex_ends[] = {"a", "b5", "c", "e9", "", "z"};
+    for (int t = 0; t < 400; t++) {
+        struct zsl_lex_range r;
+        const char *a = lex_ends[prng_below(&p, 6)], *b = lex_ends[prng_below(&p, 6)];
+        r.min = (struct zsl_lex_end){ZSL_LEX_BYTES, (int)prng_below(&p, 2), a, strlen(a)};
+        r.max = (struct zsl_lex_end){ZSL_LEX_BYTES, (int)prng_below(&p, 2), b, strlen(b)};
+        if (t % 10 == 0)
+            r.min.kind = ZSL_LEX_MIN;
+        if (t % 10 == 1)
+            r.max.kind = ZSL_LEX_MAX;
+        cr_assert(same_member(lp, listpack_score_first_in_lex_range(lp, &r),
+                              zsl_first_in_lex_range(zsl, &r)), "first of lex range %d", t);
+        cr_assert(same_member(lp, listpack_score_last_in_lex_range(lp, &r),
+                              zsl_last_in_lex_range(zsl, &r)), "last of lex range %d", t);
+    }
+    listpack_free(lp);
+    zsl_free(zsl);
+}
+
+// A random pair starts at a field (even index), reaches every pair, and repeats for the
+// same PRNG seed; an empty listpack has none.
+Test(listpack, random_pair_is_a_field_and_deterministic)
+{
+    struct listpack *lp = listpack_new();
+    struct prng a, b;
+    prng_seed(&a, 3, 3);
+    prng_seed(&b, 3, 3);
+    cr_assert_eq(listpack_random_pair(lp, &a), LISTPACK_NONE);
+    char f[8];
+    for (int i = 0; i < 10; i++) {
+        int n = snprintf(f, sizeof(f), "f%d", i);
+        listpack_pair_set(&lp, f, (size_t)n, "v", 1);
+    }
+    int seen[10] = {0};
+    for (int i = 0; i < 500; i++) {
+        size_t pos = listpack_random_pair(lp, &a);
+        cr_assert_eq(pos, listpack_random_pair(lp, &b));
+        size_t len;
+        const unsigned char *e = listpack_get(lp, pos, &len);
+        cr_assert(len == 2 && e[0] == 'f');
+        seen[e[1] - '0'] = 1;
+    }
+    for (int i = 0; i < 10; i++)
+        cr_assert(seen[i], "pair %d never drawn", i);
+    listpack_free(lp);
+}
+
 /* ---- model test ---- */
 
 #define MODEL_MAX 200
