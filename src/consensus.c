@@ -86,7 +86,7 @@ struct consensus {
     void (*shutdown_done)(struct server *srv);
     int shutting_down;
     struct consensus_stats stats;
-    struct dircheck_recorder acked; /* durable record of the applied index (dircheck.c) */
+    struct dircheck_recorder acked; /* durable record of what may have been acknowledged */
 };
 
 /* ---- batches ---- */
@@ -380,7 +380,6 @@ void consensus_flush(struct consensus *cs)
     if (proposed)
         server_kick(cs->srv);
     server_flush_writes(cs->srv);
-    dircheck_recorder_note(&cs->acked, cs->raft.last_applied); /* docs/SAFETY.md: the window */
 }
 
 /* ---- leadership ---- */
@@ -516,6 +515,8 @@ void consensus_cron(struct consensus *cs)
         }
     }
     server_flush_writes(cs->srv);
+    /* Every cron tick: the durable record of what this node may have acknowledged. */
+    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored);
 }
 
 int consensus_accepts(const struct consensus *cs)
@@ -715,7 +716,7 @@ fail:
 static void on_raft_close(struct raft *r)
 {
     struct consensus *cs = r->data;
-    dircheck_recorder_note(&cs->acked, cs->raft.last_applied); /* the final record */
+    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored); /* final */
     raft_uv_close(&cs->io);
     transport_close(&cs->transport);
     cs->closed = 1;

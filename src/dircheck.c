@@ -969,10 +969,11 @@ void dircheck_recorder_init(struct dircheck_recorder *r, const char *dir)
         r->written = 0;
 }
 
-void dircheck_recorder_note(struct dircheck_recorder *r, uint64_t index)
+void dircheck_recorder_note(struct dircheck_recorder *r, uint64_t applied, uint64_t stored)
 {
     char err[256];
-    if (index <= r->written)
+    uint64_t index = applied < stored ? applied : stored;
+    if (r->dir == NULL || index <= r->written)
         return;
     if (r->fd < 0 && (r->fd = record_open(r->dir, err, sizeof(err))) < 0) {
         if (!r->failing)

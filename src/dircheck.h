@@ -130,9 +130,11 @@ struct dircheck_recorder {
 
 /* Start recording for DIR; reads the current record. Copies DIR. */
 void dircheck_recorder_init(struct dircheck_recorder *r, const char *dir);
-/* Make INDEX durable if it is above what was written: called from the cron (every 100 ms)
- * and at shutdown, with raft's applied index. Failures are logged, never fatal. */
-void dircheck_recorder_note(struct dircheck_recorder *r, uint64_t index);
+/* Make min(APPLIED, STORED) durable if it is above what was written: called from the cron
+ * (every 100 ms) and at shutdown with raft's last_applied and last_stored. Entries applied
+ * here are committed, so raft never truncates them; entries also stored here may have counted
+ * towards their commit (this node's acknowledgement). Failures are logged, never fatal. */
+void dircheck_recorder_note(struct dircheck_recorder *r, uint64_t applied, uint64_t stored);
 void dircheck_recorder_close(struct dircheck_recorder *r);
 
 /* CRC-32 as raft 0.15 computes it (polynomial 0x04C11DB7, MSB first, no reflection, no final

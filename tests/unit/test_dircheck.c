@@ -728,7 +728,7 @@ Test(dircheck, record_without_raft_files_is_damaged)
     dircheck_report_close(&rep);
 }
 
-/* The recorder writes only increases, and starts from the record on disk. */
+/* The recorder writes min(applied, stored), only increases, and starts from the record on disk. */
 Test(dircheck, recorder_only_moves_forward)
 {
     struct dircheck_recorder r;
@@ -737,10 +737,13 @@ Test(dircheck, recorder_only_moves_forward)
     record(10);
     dircheck_recorder_init(&r, dir);
     cr_assert_eq(r.written, 10);
-    dircheck_recorder_note(&r, 5);
+    dircheck_recorder_note(&r, 5, 5);
     cr_assert_eq(dircheck_record_read(dir, &v, err, sizeof(err)), 1);
     cr_assert_eq(v, 10);
-    dircheck_recorder_note(&r, 20);
+    dircheck_recorder_note(&r, 20, 15); /* applied past what is stored here: 15 */
+    cr_assert_eq(dircheck_record_read(dir, &v, err, sizeof(err)), 1);
+    cr_assert_eq(v, 15);
+    dircheck_recorder_note(&r, 20, 30);
     cr_assert_eq(dircheck_record_read(dir, &v, err, sizeof(err)), 1);
     cr_assert_eq(v, 20);
     dircheck_recorder_close(&r);
