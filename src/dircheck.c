@@ -689,6 +689,14 @@ static uint64_t check_open(const char *dir, struct dircheck_report *rep, struct 
         f->first = next;
         f->last = next + s.entries - 1;
     }
+    if (s.kind == DIRCHECK_NONE && (len > s.data_end ? len - s.data_end < 16 : s.batches == 0)) {
+        /* raft 0.15 fails (and may double-free) on a short read where it expects the next
+         * preamble: a bare format header, or fewer than 16 zero bytes after the last batch. */
+        s.kind = DIRCHECK_SHORT;
+        s.torn_shape = 1;
+        snprintf(s.detail, sizeof(s.detail), "%zu bytes after the last batch, too few for raft",
+                 len - s.data_end);
+    }
     if (s.kind == DIRCHECK_NONE) {
         snprintf(f->note, sizeof(f->note), "%u batches, data ends at offset %zu", s.batches, s.data_end);
         return s.entries;
