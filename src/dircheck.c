@@ -33,6 +33,13 @@ static const char *const kind_names[] = {
 #undef DIRCHECK_NAME
 };
 
+const char *dircheck_kind_name(int kind)
+{
+    if (kind < 0 || kind >= (int)(sizeof(kind_names) / sizeof(kind_names[0])))
+        return "unknown";
+    return kind_names[kind];
+}
+
 /* ---- bytes ---- */
 
 static uint32_t crc_table[256];
@@ -908,7 +915,7 @@ void dircheck_print(const struct dircheck_report *rep, FILE *fp)
         fprintf(fp, "acknowledged: no record\n");
     if (rep->problem.kind != DIRCHECK_NONE)
         fprintf(fp, "problem: %s at offset %llu: %s: %s\n", rep->problem.file,
-                (unsigned long long)rep->problem.offset, kind_names[rep->problem.kind],
+                (unsigned long long)rep->problem.offset, dircheck_kind_name(rep->problem.kind),
                 rep->problem.detail);
     fprintf(fp, "verdict: %s: %s\n", verdict_names[rep->verdict], rep->reason);
 }

@@ -91,6 +91,9 @@ struct dircheck_report {
     char reason[640];        /* one line: what is damaged, the indexes, what to do */
 };
 
+/* The report name of a problem kind (enum dircheck_kind). */
+const char *dircheck_kind_name(int kind);
+
 /* Scan DIR into REP (which the caller then frees with dircheck_report_close). Changes nothing.
  * Returns 0 when the scan ran (the verdict says what was found), -1 with ERR when DIR cannot
  * be read at all. A dir that does not exist or is empty is clean. */
