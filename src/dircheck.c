@@ -793,7 +793,11 @@ static void check_segments(const char *dir, struct dircheck_report *rep)
     for (size_t i = 0; i < no; i++)
         if (used_open(dir, open[i]))
             last_used = i;
-    for (size_t i = 0; i < no && rep->problem.kind == DIRCHECK_NONE; i++) {
+    for (size_t i = 0; i < no; i++) {
+        if (rep->problem.kind != DIRCHECK_NONE) {
+            snprintf(open[i]->note, sizeof(open[i]->note), "not checked: after the problem");
+            continue;
+        }
         uint64_t n = check_open(dir, rep, open[i], next, i == last_used);
         if (n && rep->first_index == 0)
             rep->first_index = next;
