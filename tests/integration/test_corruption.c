@@ -100,7 +100,7 @@ static char *path_in(const char *name)
 
 /* The segment that holds most entries, found by listing the dir (a small workload may land in
  * one open segment; after a snapshot, in closed ones). */
-static struct dircheck_file main_segment(void)
+static struct dircheck_file main_segment_of(uint64_t min_entries)
 {
     struct dircheck_report rep;
     struct dircheck_file best;
@@ -118,8 +118,13 @@ static struct dircheck_file main_segment(void)
         }
     }
     dircheck_report_close(&rep);
-    cr_assert(most >= INCRS / 2, "no segment holds the workload's entries");
+    cr_assert(most >= min_entries, "no segment holds the workload's entries");
     return best;
+}
+
+static struct dircheck_file main_segment(void)
+{
+    return main_segment_of(INCRS / 2);
 }
 
 static void poke(const char *name, off_t at, const void *bytes, size_t n)
@@ -393,4 +398,140 @@ Test(corruption, help_lists_check_dir)
     cr_assert_eq(pclose(p), 0);
     cr_assert(strstr(out, "--check-dir DIR"), "%s", out);
     free(out);
+}
+
+/* ---- the recovery procedure (docs/SAFETY.md) ---- */
+
+#define CL_FAST "--election-timeout", "300", "--heartbeat-timeout", "50"
+#define CL_INCRS 200
+
+static redisReply *port_cmd(int port, const char *cmd)
+{
+    redisContext *c = fx_try_connect(port);
+    redisReply *r;
+    if (c == NULL)
+        return NULL;
+    r = redisCommand(c, cmd);
+    redisFree(c);
+    return r;
+}
+
+struct leader_find {
+    struct fx_cluster *cl;
+    int index; /* of the leader in cl->nodes, or -1 */
+};
+
+static bool find_leader(void *arg)
+{
+    struct leader_find *f = arg;
+    for (int i = 0; i < f->cl->n; i++) {
+        if (f->cl->nodes[i]->pid <= 0)
+            continue;
+        redisReply *r = port_cmd(f->cl->nodes[i]->port, "INFO raft");
+        bool leader = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "raft_state:leader") &&
+                      strstr(r->str, "raft_ready:1");
+        if (r)
+            freeReplyObject(r);
+        if (leader) {
+            f->index = i;
+            return true;
+        }
+    }
+    return false;
+}
+
+struct counter_wait {
+    int port;
+    const char *want;
+};
+
+static bool counter_is(void *arg)
+{
+    struct counter_wait *w = arg;
+    redisReply *r = port_cmd(w->port, "GET counter");
+    bool ok = r && r->type == REDIS_REPLY_STRING && strcmp(r->str, w->want) == 0;
+    if (r)
+        freeReplyObject(r);
+    return ok;
+}
+
+struct applied_wait {
+    int port;
+    long long want;
+};
+
+static bool applied_reached(void *arg)
+{
+    struct applied_wait *w = arg;
+    redisContext *c = fx_try_connect(w->port);
+    redisReply *r;
+    bool ok = false;
+    if (c == NULL)
+        return false;
+    r = redisCommand(c, "INFO raft");
+    if (r && r->type == REDIS_REPLY_STRING) {
+        const char *p = strstr(r->str, "raft_applied_index:");
+        ok = p && atoll(p + strlen("raft_applied_index:")) >= w->want;
+    }
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return ok;
+}
+
+/* A follower whose dir is damaged refuses to start; removed from the cluster and replaced by
+ * a node with a new id and an empty dir, the cluster has every acknowledged INCR on it. */
+Test(corruption, recovery_under_new_id_restores_the_replica)
+{
+    static const char *const fast[] = {CL_FAST, NULL};
+    static const char *const joiner[] = {"--bootstrap", "no", "--read-consistency", "stale", CL_FAST, NULL};
+    struct fx_cluster *cl = fx_cluster_start(3, fast);
+    struct leader_find lf = {cl, -1};
+    char cmd[128], want[16];
+    cr_assert(fx_wait_until(find_leader, &lf, 10000), "no leader");
+    struct fx_server *leader = cl->nodes[lf.index];
+    redisContext *c = fx_connect(leader->port);
+    for (int i = 0; i < CL_INCRS; i++) {
+        redisReply *r = fx_cmd(c, "INCR counter");
+        fx_assert_integer(r, i + 1);
+        freeReplyObject(r);
+    }
+    struct applied_wait aw = {cl->nodes[(lf.index + 1) % 3]->port, applied_index(c)};
+    redisFree(c);
+    cr_assert(fx_wait_until(applied_reached, &aw, 20000), "the follower never caught up");
+    srv = cl->nodes[(lf.index + 1) % 3]; /* a follower, with every entry */
+    int victim = srv->id;
+    fx_server_kill(srv);
+    struct dircheck_file seg = main_segment_of(CL_INCRS / 2);
+    flip(seg.name, (off_t)(seg.data_end / 2));
+    free(restart_refused());
+    srv = NULL;
+
+    snprintf(cmd, sizeof(cmd), "CLUSTER DELNODE %d", victim);
+    redisReply *r = port_cmd(leader->port, cmd);
+    cr_assert(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0, "%s: %s", cmd,
+              r ? r->str : "no reply");
+    freeReplyObject(r);
+
+    struct fx_server *fresh = fx_server_new(4, joiner);
+    fresh->fixed_ports = true;
+    cr_assert_eq(fx_server_start(fresh), 0);
+    snprintf(cmd, sizeof(cmd), "CLUSTER ADDNODE 4 127.0.0.1:%d 127.0.0.1:%d 127.0.0.1:%d",
+             fresh->raft_port, fresh->port, fresh->admin_port);
+    r = port_cmd(leader->port, cmd);
+    cr_assert(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "OK") == 0, "%s: %s", cmd,
+              r ? r->str : "no reply");
+    freeReplyObject(r);
+    snprintf(want, sizeof(want), "%d", CL_INCRS);
+    struct counter_wait w = {fresh->port, want};
+    cr_assert(fx_wait_until(counter_is, &w, 20000), "the new node never had counter = %s", want);
+
+    /* The old id can never come back: ADDNODE refuses it. */
+    snprintf(cmd, sizeof(cmd), "CLUSTER ADDNODE %d 127.0.0.1:1", victim);
+    r = port_cmd(leader->port, cmd);
+    cr_assert(r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "DUPID"), "%s: %s", cmd,
+              r ? r->str : "no reply");
+    freeReplyObject(r);
+    fx_server_free(fresh);
+    fx_cluster_stop(cl);
 }
