@@ -232,7 +232,8 @@ static int list_dir(const char *dir, struct dircheck_report *rep, char *err, siz
         }
     }
     closedir(d);
-    qsort(rep->files, rep->nfiles, sizeof(*rep->files), cmp_name);
+    if (rep->nfiles > 1)
+        qsort(rep->files, rep->nfiles, sizeof(*rep->files), cmp_name);
     return 0;
 }
 

@@ -234,6 +234,7 @@ static int raft_load(size_t *n, raft_index *start)
     io.close(&io, on_io_close);
     while (!closed)
         uv_run(&loop, UV_RUN_ONCE);
+    raft_uv_close(&io);
     raft_uv_tcp_close(&transport);
     uv_run(&loop, UV_RUN_DEFAULT);
     uv_loop_close(&loop);
