@@ -832,10 +832,14 @@ static void decide(const char *dir, struct dircheck_report *rep)
                     (unsigned long long)rep->record);
     if (p->kind == DIRCHECK_NONE) {
         rep->verdict = DIRCHECK_CLEAN;
-        snprintf(rep->reason, sizeof(rep->reason), "entries %llu..%llu, snapshot %llu, record %s%llu",
-                 (unsigned long long)rep->first_index, (unsigned long long)rep->last_index,
-                 (unsigned long long)rep->snapshot_index, rep->has_record ? "" : "none, ",
-                 (unsigned long long)rep->record);
+        char entries[64] = "no entries", record[64] = "no record";
+        if (rep->first_index)
+            snprintf(entries, sizeof(entries), "entries %llu..%llu", (unsigned long long)rep->first_index,
+                     (unsigned long long)rep->last_index);
+        if (rep->has_record)
+            snprintf(record, sizeof(record), "record %llu", (unsigned long long)rep->record);
+        snprintf(rep->reason, sizeof(rep->reason), "%s, snapshot %llu, %s", entries,
+                 (unsigned long long)rep->snapshot_index, record);
         return;
     }
     if (rep->tail_file[0] && strcmp(rep->tail_file, p->file) == 0 &&
