@@ -16,6 +16,7 @@
 
 #include "client.h"
 #include "command.h"
+#include "dircheck.h"
 #include "entry.h"
 #include "fsm.h"
 #include "kv.h"
@@ -85,6 +86,7 @@ struct consensus {
     void (*shutdown_done)(struct server *srv);
     int shutting_down;
     struct consensus_stats stats;
+    struct dircheck_recorder acked; /* durable record of what may have been acknowledged */
 };
 
 /* ---- batches ---- */
@@ -513,6 +515,8 @@ void consensus_cron(struct consensus *cs)
         }
     }
     server_flush_writes(cs->srv);
+    /* Every cron tick: the durable record of what this node may have acknowledged. */
+    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored);
 }
 
 int consensus_accepts(const struct consensus *cs)
@@ -653,6 +657,10 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
         goto fail;
     }
+    /* Verify the dir before raft reads it: cut a torn tail, or refuse (dircheck.c). */
+    if (dircheck_startup(cfg->dir, err, errlen) != 0)
+        goto fail;
+    dircheck_recorder_init(&cs->acked, cfg->dir);
     if ((rv = transport_init(&cs->transport, &cs->loop)) != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto fail;
@@ -699,6 +707,7 @@ fail_io:
 fail_transport:
     transport_close(&cs->transport);
 fail:
+    dircheck_recorder_close(&cs->acked);
     uv_loop_close(&cs->loop);
     free(cs);
     return NULL;
@@ -707,6 +716,7 @@ fail:
 static void on_raft_close(struct raft *r)
 {
     struct consensus *cs = r->data;
+    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored); /* final */
     raft_uv_close(&cs->io);
     transport_close(&cs->transport);
     cs->closed = 1;
@@ -784,6 +794,7 @@ void consensus_free(struct consensus *cs)
     uv_run(&cs->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&cs->loop) != 0)
         log_warning("libuv loop still had handles at exit");
+    dircheck_recorder_close(&cs->acked);
     free(cs);
 }
 
