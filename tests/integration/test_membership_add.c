@@ -81,8 +81,7 @@ Test(membership, grow_to_five_and_shrink_to_three_under_writes)
     tc_wait_members(leader, kept);
     writer_assert_acked_present(w);
     tc_assert_converged(kept, NULL, NULL);
-    free(w->acked);
-    free(w);
+    writer_free(w);
     tc_stop_all();
 }
 
@@ -282,9 +281,10 @@ static int add_with_majority_down(const char *const *args, int request_timeout_m
     r = redisCommand(c, "CLUSTER ADDNODE 4 127.0.0.1:%d", raft_port);
     took = fx_now_ms() - t0;
     cr_assert(r != NULL, "no answer to ADDNODE within %d ms: %s", FX_CMD_TIMEOUT_MS, c->errstr);
-    cr_log_info("ADDNODE with a majority down: %s after %lld ms", tc_reply_text(r), (long long)took);
-    cr_assert(tc_is_error(r, "TIMEOUT ") || tc_is_error(r, "CLUSTERDOWN ") || tc_is_error(r, "MOVED ") ||
-                  tc_is_error(r, "TRYAGAIN "),
+    cr_log_info("ADDNODE with a majority down: %s after %lld ms", tc_reply_text(r),
+                (long long)took);
+    cr_assert(tc_is_error(r, "TIMEOUT ") || tc_is_error(r, "CLUSTERDOWN ") ||
+                  tc_is_error(r, "MOVED ") || tc_is_error(r, "TRYAGAIN "),
               "ADDNODE with a majority down answered: %s", tc_reply_text(r));
     cr_assert_leq(took, request_timeout_ms + 3000, "ADDNODE took %lld ms to fail",
                   (long long)took);

@@ -48,7 +48,7 @@ Test(membership, client_of_the_removed_leader_is_redirected)
 {
     static const int three[] = {1, 2, 3, 0};
     struct writer *w = calloc(1, sizeof(*w));
-    int leader, now, rest[3], n = 0;
+    int leader, now, rest[3];
 
     signal(SIGPIPE, SIG_IGN);
     tc_start(3, NULL);
@@ -69,14 +69,10 @@ Test(membership, client_of_the_removed_leader_is_redirected)
               writer_counts(w));
     cr_assert_eq(w->port, tc_node(now)->port, "the writer ends on port %d, not the leader's: %s",
                  w->port, writer_counts(w));
-    for (int id = 1; id <= 3; id++)
-        if (id != leader)
-            rest[n++] = id;
-    rest[n] = 0;
+    tc_ids_except(3, leader, rest);
     writer_assert_acked_present(w);
     tc_assert_converged(rest, NULL, NULL);
-    free(w->acked);
-    free(w);
+    writer_free(w);
     tc_stop_all();
 }
 
@@ -86,17 +82,14 @@ Test(membership, client_of_the_removed_leader_is_redirected)
 Test(membership, remove_the_leader)
 {
     static const int all[] = {1, 2, 3, 0};
-    int old, now, rest[3], n = 0;
+    int old, now, rest[3];
     char cmd[40];
     redisReply *r;
 
     tc_start(3, NULL);
     tc_write_keys("before", 20);
     old = tc_wait_leader();
-    for (int id = 1; id <= 3; id++)
-        if (id != old)
-            rest[n++] = id;
-    rest[n] = 0;
+    tc_ids_except(3, old, rest);
     tc_assert_converged(all, NULL, NULL);
     tc_wait_members(old, all); /* see remove_the_leader_right_after_startup */
 
@@ -147,7 +140,7 @@ Test(membership, wiped_node_rejoins_under_a_new_id)
     static const int three[] = {1, 2, 3, 0};
     const char *args[] = {"--join", NULL, TC_FAST_TIMEOUTS, NULL};
     char join[32];
-    int leader, victim, members[4], n = 0;
+    int leader, victim, members[4];
     struct fx_server *s;
 
     tc_start(3, NULL);
@@ -173,16 +166,29 @@ Test(membership, wiped_node_rejoins_under_a_new_id)
     cr_assert(fx_server_start(s) == 0, "node 4 failed to start; its log is above");
     tc_adopt_node(4, s);
 
-    for (int id = 1; id <= 4; id++)
-        if (id != victim)
-            members[n++] = id;
-    members[n] = 0;
+    tc_ids_except(4, victim, members);
     tc_wait_members(tc_wait_leader(), members);
     tc_wait_voters(members, 3);
     cr_assert(!tc_lists_node(tc_wait_leader(), victim), "the leader still lists node %d", victim);
     tc_write_keys("after", 50);
     tc_assert_converged(members, NULL, NULL);
     tc_stop_all();
+}
+
+/* A 3-node cluster that removed one of its followers, which knows it: returns the removed
+ * node's id, the leader's in *LEADER and the other follower's in *OTHER. */
+static int remove_a_follower(int *leader, int *other)
+{
+    int victim;
+
+    tc_start(3, NULL);
+    *leader = tc_wait_leader();
+    victim = *leader == 3 ? 2 : 3;
+    *other = 6 - *leader - victim;
+    tc_wait_members(*leader, (const int[]){1, 2, 3, 0});
+    tc_del_node(victim);
+    tc_wait_says_removed(victim, 5000);
+    return victim;
 }
 
 /* Removed ids are never reused: after CLUSTER DELNODE <id>, CLUSTER ADDNODE of that id for a
@@ -196,13 +202,7 @@ Test(membership, removed_id_is_not_reused)
     struct fx_server *s;
     redisReply *r;
 
-    tc_start(3, NULL);
-    leader = tc_wait_leader();
-    victim = leader == 3 ? 2 : 3;
-    other = 6 - leader - victim;
-    tc_wait_members(leader, (const int[]){1, 2, 3, 0});
-    tc_del_node(victim);
-    tc_wait_says_removed(victim, 5000);
+    victim = remove_a_follower(&leader, &other);
     fx_server_stop(tc_node(victim));
     snprintf(expected, sizeof(expected), want, victim);
 
@@ -210,9 +210,11 @@ Test(membership, removed_id_is_not_reused)
     s = fx_server_new(victim, (const char *[]){"--bootstrap", "no", TC_FAST_TIMEOUTS, NULL});
     s->fixed_ports = true;
     cr_assert(fx_server_start(s) == 0, "the fresh node failed to start; its log is above");
-    r = tc_leader_cmd(TC_CHANGE_MS, "CLUSTER ADDNODE %d 127.0.0.1:%d 127.0.0.1:%d", victim, s->raft_port, s->port);
+    r = tc_leader_cmd(TC_CHANGE_MS, "CLUSTER ADDNODE %d 127.0.0.1:%d 127.0.0.1:%d", victim,
+                      s->raft_port, s->port);
     cr_log_info("ADDNODE of removed id %d: %s", victim, tc_reply_text(r));
-    cr_assert(tc_is_error(r, expected), "ADDNODE of the removed id %d: %s", victim, tc_reply_text(r));
+    cr_assert(tc_is_error(r, expected), "ADDNODE of the removed id %d: %s", victim,
+              tc_reply_text(r));
     freeReplyObject(r);
 
     /* The other remaining node, once leader, refuses it too. */
@@ -227,7 +229,8 @@ Test(membership, removed_id_is_not_reused)
         cr_assert(fx_wait_until(tc_node_leads, &l, TC_LEADER_MS), "after TRANSFER %d: %s", other,
                   l.why);
     }
-    r = tc_leader_cmd(TC_CHANGE_MS, "CLUSTER ADDNODE %d 127.0.0.1:%d 127.0.0.1:%d", victim, s->raft_port, s->port);
+    r = tc_leader_cmd(TC_CHANGE_MS, "CLUSTER ADDNODE %d 127.0.0.1:%d 127.0.0.1:%d", victim,
+                      s->raft_port, s->port);
     cr_assert(tc_is_error(r, expected), "ADDNODE of the removed id %d on the new leader %d: %s",
               victim, other, tc_reply_text(r));
     freeReplyObject(r);
@@ -245,13 +248,7 @@ Test(membership, removed_node_moved_names_the_key_slot)
     int leader, victim, follower;
     redisReply *r;
 
-    tc_start(3, NULL);
-    leader = tc_wait_leader();
-    victim = leader == 3 ? 2 : 3;
-    follower = 6 - leader - victim;
-    tc_wait_members(leader, (const int[]){1, 2, 3, 0});
-    tc_del_node(victim);
-    tc_wait_says_removed(victim, 5000);
+    victim = remove_a_follower(&leader, &follower);
     for (int i = 0; keys[i] != NULL; i++) {
         int want, got_follower = -1, got_removed = -1;
 
@@ -277,22 +274,10 @@ Test(membership, removed_node_moved_names_the_key_slot)
     tc_stop_all();
 }
 
-/* A node removed while it was down learns it after a restart even without a snapshot: raft
- * 0.15 applies nothing on it (no leader sends it a commit index), so it asks the peers whose
- * addresses it saved in its directory (CLUSTER ISMEMBER), and the leader says no. */
-Test(membership, node_removed_while_down_learns_it_on_restart)
+/* Kill node VICTIM, remove it, restart it: it finds out by itself that it was removed, and
+ * the others (REST, 0-terminated) take writes and converge. */
+static void remove_while_down(int victim, const int *rest)
 {
-    static const int three[] = {1, 2, 3, 0};
-    int leader, victim, rest[3], n = 0;
-
-    tc_start(3, NULL);
-    leader = tc_wait_leader();
-    victim = leader == 3 ? 2 : 3;
-    tc_wait_members(leader, three);
-    for (int id = 1; id <= 3; id++)
-        if (id != victim)
-            rest[n++] = id;
-    rest[n] = 0;
     fx_server_kill(tc_node(victim));
     tc_del_node(victim);
     tc_wait_members(tc_wait_leader(), rest);
@@ -300,6 +285,22 @@ Test(membership, node_removed_while_down_learns_it_on_restart)
     tc_wait_says_removed(victim, REMOVAL_CHECK_MS);
     tc_write_keys("after", 10);
     tc_assert_converged(rest, NULL, NULL);
+}
+
+/* A node removed while it was down learns it after a restart even without a snapshot: raft
+ * 0.15 applies nothing on it (no leader sends it a commit index), so it asks the peers whose
+ * addresses it saved in its directory (CLUSTER ISMEMBER), and the leader says no. */
+Test(membership, node_removed_while_down_learns_it_on_restart)
+{
+    static const int three[] = {1, 2, 3, 0};
+    int leader, victim, rest[3];
+
+    tc_start(3, NULL);
+    leader = tc_wait_leader();
+    victim = leader == 3 ? 2 : 3;
+    tc_wait_members(leader, three);
+    tc_ids_except(3, victim, rest);
+    remove_while_down(victim, rest);
     tc_wait_voters(rest, 2);
     cr_assert(!tc_lists_node(tc_wait_leader(), victim), "the leader lists node %d again", victim);
 
@@ -317,7 +318,7 @@ Test(membership, node_removed_while_down_with_a_snapshot_learns_it_on_restart)
 {
     static const int three[] = {1, 2, 3, 0};
     const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "16", NULL};
-    int leader, victim, rest[3], n = 0;
+    int leader, victim, rest[3];
     struct snap sn;
 
     tc_start(3, args);
@@ -330,17 +331,8 @@ Test(membership, node_removed_while_down_with_a_snapshot_learns_it_on_restart)
     cr_assert(fx_wait_until(snapshot_taken, &sn, TC_CONVERGE_MS),
               "node %d took no snapshot (snapshot index %lld)", victim,
               tc_raft_ll(victim, "raft_snapshot_index"));
-    for (int id = 1; id <= 3; id++)
-        if (id != victim)
-            rest[n++] = id;
-    rest[n] = 0;
-    fx_server_kill(tc_node(victim));
-    tc_del_node(victim);
-    tc_wait_members(tc_wait_leader(), rest);
-    cr_assert(fx_server_start(tc_node(victim)) == 0, "node %d failed to restart", victim);
-    tc_wait_says_removed(victim, REMOVAL_CHECK_MS);
-    tc_write_keys("after", 10);
-    tc_assert_converged(rest, NULL, NULL);
+    tc_ids_except(3, victim, rest);
+    remove_while_down(victim, rest);
 
     fx_server_stop(tc_node(victim));
     cr_assert(fx_server_start(tc_node(victim)) == 0, "node %d failed to restart", victim);

@@ -637,12 +637,10 @@ void fx_server_dump_log(const struct fx_server *s)
     fprintf(stderr, "----- end of log of server %d -----\n", s->id);
 }
 
-int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
+/* Say why S did not start (RC of server_wait: -2 not ready by TIMEOUT_MS, killed now; else it
+ * exited) and print its log. Returns -1. */
+static int server_start_failed(struct fx_server *s, int rc, int timeout_ms)
 {
-    int rc = server_wait(s, timeout_ms);
-
-    if (rc == 0)
-        return 0;
     if (rc == -2) {
         fprintf(stderr, "fx: server %d (pid %d) not ready on port %d after %d ms\n", s->id,
                 (int)s->pid, s->port, timeout_ms);
@@ -653,6 +651,13 @@ int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
     }
     fx_server_dump_log(s);
     return -1;
+}
+
+int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
+{
+    int rc = server_wait(s, timeout_ms);
+
+    return rc == 0 ? 0 : server_start_failed(s, rc, timeout_ms);
 }
 
 static bool log_says_port_taken(const struct fx_server *s)
@@ -685,16 +690,7 @@ int fx_server_start(struct fx_server *s)
             server_pick_ports(s);
             continue;
         }
-        if (rc == -2) {
-            fprintf(stderr, "fx: server %d (pid %d) not ready on port %d after %d ms\n", s->id,
-                    (int)s->pid, s->port, FX_START_TIMEOUT_MS);
-            fx_server_kill(s);
-        } else {
-            fprintf(stderr, "fx: server %d exited during start (status 0x%x)\n", s->id,
-                    (unsigned)s->last_status);
-        }
-        fx_server_dump_log(s);
-        return -1;
+        return server_start_failed(s, rc, FX_START_TIMEOUT_MS);
     }
 }
 
@@ -719,24 +715,15 @@ static int server_reap(struct fx_server *s, int status)
 
 int fx_server_stop(struct fx_server *s)
 {
-    int64_t deadline;
     int status;
 
     if (s->pid <= 0)
         return -1;
     kill(s->pid, SIGTERM);
     kill(s->pid, SIGCONT); /* a paused server could not act on SIGTERM */
-    deadline = fx_now_ms() + FX_STOP_TIMEOUT_MS;
-    for (;;) {
-        pid_t r = waitpid(s->pid, &status, WNOHANG);
-        if (r == s->pid)
-            return server_reap(s, status);
-        if (r < 0 && errno != EINTR)
-            return server_reap(s, -1);
-        if (fx_now_ms() >= deadline)
-            break;
-        sleep_ms(FX_POLL_MS);
-    }
+    status = fx_server_wait_exit(s, FX_STOP_TIMEOUT_MS);
+    if (status != -2)
+        return status;
     fprintf(stderr, "fx: server %d (pid %d) ignored SIGTERM for %d ms; killing it\n", s->id,
             (int)s->pid, FX_STOP_TIMEOUT_MS);
     return fx_server_kill(s);

@@ -32,7 +32,8 @@ bool fx_http_try(int port, const char *method, const char *path, const char *hea
     if (fd < 0)
         return false;
     snprintf(head, sizeof(head),
-             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+             "Content-Length: %zu\r\n\r\n",
              method, path, port, headers ? headers : "", body ? blen : 0);
     if (fx_raw_send_str(fd, head) != 0 || (body && blen && fx_raw_send(fd, body, blen) != 0)) {
         close(fd);
@@ -109,7 +110,8 @@ void fx_http_assert_error(const struct fx_http_resp *r, int code, const char *te
     const char *err = fx_http_jstr(r, "error");
 
     cr_assert_eq(r->status, code, "expected HTTP %d, got %d: %s", code, r->status, r->body);
-    cr_assert(fx_http_header(r, "Content-Type", ctype, sizeof(ctype)) && strcmp(ctype, "application/json") == 0,
+    cr_assert(fx_http_header(r, "Content-Type", ctype, sizeof(ctype)) &&
+                  strcmp(ctype, "application/json") == 0,
               "HTTP %d has Content-Type '%s'", code, ctype);
     cr_assert(err != NULL, "HTTP %d without an error field: %s", code, r->body);
     if (text != NULL)

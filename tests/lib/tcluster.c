@@ -40,6 +40,17 @@ struct fx_cluster *tc_cluster(void)
     return cl;
 }
 
+int tc_ids_except(int n, int except, int *out)
+{
+    int k = 0;
+
+    for (int id = 1; id <= n; id++)
+        if (id != except)
+            out[k++] = id;
+    out[k] = 0;
+    return k;
+}
+
 struct fx_server *tc_node(int id)
 {
     return id >= 1 && id <= TC_MAX_IDS ? nodes[id] : NULL;

@@ -39,6 +39,10 @@ void tc_start(int n, const char *const *extra_args);
 /* The cluster tc_start made (NULL before). */
 struct fx_cluster *tc_cluster(void);
 
+/* The ids 1..N but EXCEPT into OUT, 0-terminated (room for N + 1 ints; N if EXCEPT is one of
+ * them); returns their number. */
+int tc_ids_except(int n, int except, int *out);
+
 /* Node ID, or NULL if there is none. Owned by the layer. */
 struct fx_server *tc_node(int id);
 

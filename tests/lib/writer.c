@@ -189,3 +189,9 @@ void writer_assert_acked_present(struct writer *w)
     redisFree(c);
     cr_assert_eq(checked, atomic_load(&w->acks));
 }
+
+void writer_free(struct writer *w)
+{
+    free(w->acked);
+    free(w);
+}

@@ -44,4 +44,7 @@ void writer_stop(struct writer *w);
 /* Every key the writer saw acknowledged has its value, read with MGET on the leader. */
 void writer_assert_acked_present(struct writer *w);
 
+/* Free W->acked and W, which the caller allocated with calloc. */
+void writer_free(struct writer *w);
+
 #endif
