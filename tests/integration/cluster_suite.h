@@ -1,11 +1,13 @@
-/* What the replication suites (test_replication.c, test_failover.c, test_restart.c) share on
- * top of the cluster layer (tcluster.h): their 3-node clusters, counted from 0 as these tests
- * count them (node i is the layer's id i + 1). */
+/* What the replication suites (test_replication.c, test_failover.c, test_restart.c) and the
+ * cluster tests of test_admin.c share on top of the cluster layer (tcluster.h): their 3-node
+ * clusters, counted from 0 as these tests count them (node i is the layer's id i + 1). */
 #ifndef CONCORDKV_CLUSTER_SUITE_H
 #define CONCORDKV_CLUSTER_SUITE_H
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include <hiredis/hiredis.h>
 
 #include "fixture.h"
 #include "tcluster.h"
@@ -37,6 +39,15 @@ static inline int leader_now(void)
 static inline int wait_leader(void)
 {
     return tc_wait_leader() - 1;
+}
+
+/* start_cluster, wait for the leader (its index in *IDX) and connect to it (aborts the test if
+ * it cannot; the caller frees the context). */
+static inline redisContext *start_cluster_on_leader(const char *const *extra, int *idx)
+{
+    start_cluster(extra);
+    *idx = wait_leader();
+    return fx_connect(node(*idx)->port);
 }
 
 static inline void restart_node(int i)

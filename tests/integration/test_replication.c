@@ -219,9 +219,7 @@ Test(cluster, pipelined_reads_and_writes_keep_order)
     char want[16];
     int idx;
 
-    start_cluster(NULL);
-    idx = wait_leader();
-    c = fx_connect(node(idx)->port);
+    c = start_cluster_on_leader(NULL, &idx);
     for (int i = 0; i < 2000; i++) {
         redisAppendCommand(c, "SET k %d", i);
         redisAppendCommand(c, "GET k");
@@ -322,9 +320,7 @@ Test(cluster, multi_exec_replicates)
     redisReply *r;
     int idx;
 
-    start_cluster(NULL);
-    idx = wait_leader();
-    c = fx_connect(node(idx)->port);
+    c = start_cluster_on_leader(NULL, &idx);
     fx_check_status(c, "OK", "MULTI");
     fx_check_status(c, "QUEUED", "SET a 1");
     fx_check_status(c, "QUEUED", "INCR a");
@@ -354,9 +350,7 @@ Test(cluster, pipelined_watch_after_own_write_runs_transaction)
     redisReply *r;
     int idx;
 
-    start_cluster(NULL);
-    idx = wait_leader();
-    c = fx_connect(node(idx)->port);
+    c = start_cluster_on_leader(NULL, &idx);
     redisAppendCommand(c, "SET k 1");
     redisAppendCommand(c, "WATCH k");
     redisAppendCommand(c, "MULTI");

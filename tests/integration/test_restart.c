@@ -30,9 +30,7 @@ Test(cluster, full_restart_keeps_all_data)
     redisReply *r;
     int idx;
 
-    start_cluster(NULL);
-    idx = wait_leader();
-    c = fx_connect(node(idx)->port);
+    c = start_cluster_on_leader(NULL, &idx);
     for (int i = 0; i < 1000; i++)
         redisAppendCommand(c, "SET key:%d val:%d", i, i * 31);
     for (int i = 0; i < 1000; i++) {
@@ -267,9 +265,7 @@ Test(cluster, full_restart_from_snapshots)
     redisContext *c;
     int idx;
 
-    start_cluster(args);
-    idx = wait_leader();
-    c = fx_connect(node(idx)->port);
+    c = start_cluster_on_leader(args, &idx);
     for (int i = 0; i < 300; i++) {
         snprintf(key, sizeof(key), "key:%d", i);
         fx_check_status(c, "OK", "SET %s %d", key, i);
