@@ -564,30 +564,15 @@ static json_t *config_node(int port, int id, long long *leader)
     return found;
 }
 
+/* Predicates for fx_wait_until: /health of the node ARG (a struct fx_server) answers 200, 503. */
 static bool node_healthy(void *arg)
 {
-    struct fx_server *s = arg;
-    struct fx_http_resp r;
-    bool ok;
-
-    if (!fx_http_try(s->admin_port, "GET", "/health", NULL, NULL, 0, &r))
-        return false;
-    ok = r.status == 200;
-    fx_http_free(&r);
-    return ok;
+    return tc_admin_get(((struct fx_server *)arg)->id, "/health", NULL) == 200;
 }
 
 static bool node_unhealthy(void *arg)
 {
-    struct fx_server *s = arg;
-    struct fx_http_resp r;
-    bool bad;
-
-    if (!fx_http_try(s->admin_port, "GET", "/health", NULL, NULL, 0, &r))
-        return false;
-    bad = r.status == 503;
-    fx_http_free(&r);
-    return bad;
+    return tc_admin_get(((struct fx_server *)arg)->id, "/health", NULL) == 503;
 }
 
 static bool is_leader(void *arg)
