@@ -7,6 +7,8 @@
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=utils/lib.sh
+. "$HERE/../utils/lib.sh"
 PASSED=0
 FAILED=0
 PIDS=()
@@ -60,25 +62,9 @@ check() {
     if [ "$2" == "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
 }
 
-now_ms() { date +%s%3N; }
-
-stop_pid() {
-    local pid=$1 deadline
-    kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$(($(now_ms) + 10000))
-    while kill -0 "$pid" 2>/dev/null; do
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            kill -KILL "$pid" 2>/dev/null
-            break
-        fi
-        sleep 0.01
-    done
-    wait "$pid" 2>/dev/null
-}
-
 cleanup() {
     local pid
-    for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
+    for pid in "${PIDS[@]}"; do stop_pid "$pid" 10000; done
     PIDS=()
     if [ -n "$WORK" ]; then rm -rf "$WORK"; fi
 }
@@ -120,8 +106,8 @@ start_server() {
             "$SERVER" --bind 127.0.0.1 --port "$port" --dir "$dir" --save "" --appendonly no \
                 --databases 1 "$@" >>"$log" 2>&1 &
         else
-            "$SERVER" --id 1 --bind 127.0.0.1 --port "$port" --raft-port $((port + 10000)) \
-                --admin-port $((port + 2000)) --dir "$dir" "$@" >>"$log" 2>&1 &
+            node_argv 1 "$port" "$dir"
+            "$SERVER" "${NODE_ARGV[@]}" "$@" >>"$log" 2>&1 &
         fi
         pid=$!
         PIDS+=("$pid")
@@ -137,7 +123,7 @@ start_server() {
             if [ "$(now_ms)" -ge "$deadline" ]; then break; fi
             sleep 0.01
         done
-        stop_pid "$pid"
+        stop_pid "$pid" 10000
         if ! grep -q "in use" "$log"; then break; fi
         echo "port $port taken meanwhile; retrying" >&2
     done

@@ -24,6 +24,10 @@ set -u
 export LC_ALL=C
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=bench_cluster.sh
+# shellcheck source=utils/lib.sh
+. "$ROOT/utils/lib.sh"
+no_args_but_help "$@"
 CLUSTER_SH="$ROOT/utils/cluster.sh"
 N_C1=${BENCH_N_C1:-4000}
 N_C50=${BENCH_N_C50:-60000}
@@ -38,7 +42,6 @@ KEYSPACE=100000
 FAILOVER_DEADLINE_MS=30000
 PROBE_WAIT=0.25 # seconds a failover probe waits for its reply
 
-die() { echo "bench_cluster.sh: $*" >&2; exit 1; }
 say() { echo "bench_cluster: $*" >&2; }
 
 for v in N_C1 N_C50 N_P16 TRIALS; do
@@ -47,151 +50,16 @@ done
 for tool in redis-benchmark redis-cli awk sort timeout "$REDIS_BIN"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
-command -v "$OURS_BIN" >/dev/null 2>&1 || die "no server at $OURS_BIN (set CONCORDKV_SERVER)"
-OURS_BIN=$(command -v "$OURS_BIN")
-case "$OURS_BIN" in /*) ;; *) OURS_BIN="$PWD/$OURS_BIN" ;; esac
+resolve_server "$OURS_BIN"
+OURS_BIN=$SERVER
 [ -x "$CLUSTER_SH" ] || die "$CLUSTER_SH is missing"
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/concordkv-bench-cluster-XXXXXX") ||
-    die "mktemp failed"
-REDIS_PIDS=()
-CLUSTER_DIRS=()
-
-now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
-now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t)); }
-
-# A pause without a fork: read from a pipe nobody writes to.
-exec {PAUSE_FD}<> <(:)
-pause() { read -r -t "$1" -u "$PAUSE_FD" _; }
-
-proc_alive() {
-    local stat state
-    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    state=${stat##*) }
-    state=${state%% *}
-    case "$state" in '' | Z | X | x) return 1 ;; esac
-    return 0
-}
-
-stop_pid() {
-    local pid=$1 deadline
-    proc_alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$(($(now_ms) + 15000))
-    while proc_alive "$pid"; do
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            kill -KILL "$pid" 2>/dev/null
-            break
-        fi
-        pause 0.02
-    done
-    wait "$pid" 2>/dev/null
-}
-
-# The pid in DIR/node<I>.pid, if that process is still a node of DIR.
-cluster_node_pid() {
-    local dir=$1 i=$2 pid
-    local -a args
-    { read -r pid <"$dir/node$i.pid"; } 2>/dev/null || return 1
-    proc_alive "$pid" || return 1
-    { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
-    [[ " ${args[*]} " == *" $dir/node$i "* ]] || return 1
-    echo "$pid"
-}
-
-cleanup() {
-    local pid dir f i
-    for pid in "${REDIS_PIDS[@]}"; do stop_pid "$pid"; done
-    for dir in "${CLUSTER_DIRS[@]}"; do
-        for f in "$dir"/node*.pid; do
-            [ -f "$f" ] || continue
-            i=${f##*/node}
-            i=${i%.pid}
-            pid=$(cluster_node_pid "$dir" "$i") && stop_pid "$pid"
-        done
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_in_use() {
-    local fd
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-    exec {fd}>&-
-    return 0
-}
-
-# A base port B in 4000..5899 such that B+1..B+N, +2000 and +10000 are free. (Below the
-# 20000-39999 range that the test suites' random ports use.)
-free_base() {
-    local n=$1 b i ok
-    for _ in $(seq 1 500); do
-        b=$((4000 + RANDOM % 1900))
-        ok=1
-        for ((i = 1; i <= n; i++)); do
-            if port_in_use $((b + i)) || port_in_use $((b + i + 2000)) ||
-                port_in_use $((b + i + 10000)); then
-                ok=0
-                break
-            fi
-        done
-        [ "$ok" = 1 ] && { echo "$b"; return 0; }
-    done
-    die "no free ports"
-}
-
-# resp PORT ARG...: one command to 127.0.0.1:PORT on a fresh connection; RESP_REPLY is the
-# first reply line (+status, -error, :integer) or a bulk string's contents. Fails when nothing
-# answers within RESP_WAIT seconds.
-RESP_WAIT=2
-RESP_REPLY=""
-resp() {
-    local port=$1 fd line body a req
-    shift
-    RESP_REPLY=""
-    req="*$#"$'\r\n'
-    for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-    if ! { printf '%s' "$req" >&"$fd"; } 2>/dev/null ||
-        ! IFS= read -r -t "$RESP_WAIT" line <&"$fd"; then
-        exec {fd}>&-
-        return 1
-    fi
-    line=${line%$'\r'}
-    case "$line" in
-        '$-1') ;;
-        '$'*)
-            if ! IFS= read -r -N $((${line#?} + 2)) -t "$RESP_WAIT" body <&"$fd"; then
-                exec {fd}>&-
-                return 1
-            fi
-            RESP_REPLY=${body%$'\r\n'}
-            exec {fd}>&-
-            return 0
-            ;;
-    esac
-    RESP_REPLY=$line
-    exec {fd}>&-
-    return 0
-}
-
-# info_field PORT SECTION FIELD: prints FIELD of INFO SECTION.
-info_field() {
-    local line
-    resp "$1" INFO "$2" || return 1
-    while IFS= read -r line; do
-        line=${line%$'\r'}
-        [ "${line%%:*}" = "$3" ] && { echo "${line#*:}"; return 0; }
-    done <<<"$RESP_REPLY"
-    return 1
-}
+bench_workdir bench-cluster
 
 # ---- servers ----
 # start_redis NAME ARGS...: sets STARTED_PORT.
 start_redis() {
-    local name=$1 port dir log pid deadline
+    local name=$1 port dir log pid
     shift
     port=$(free_base 1)
     port=$((port + 1))
@@ -200,68 +68,9 @@ start_redis() {
     mkdir -p "$dir"
     "$REDIS_BIN" --bind 127.0.0.1 --port "$port" --dir "$dir" "$@" >"$log" 2>&1 &
     pid=$!
-    REDIS_PIDS+=("$pid")
-    deadline=$(($(now_ms) + 10000))
-    until resp "$port" PING && [ "$RESP_REPLY" = +PONG ]; do
-        if ! proc_alive "$pid" || [ "$(now_ms)" -ge "$deadline" ]; then
-            cat "$log" >&2
-            die "$name did not start on port $port"
-        fi
-        pause 0.02
-    done
+    BENCH_PIDS+=("$pid")
+    wait_ping "$port" "$pid" 10000 || { cat "$log" >&2; die "$name did not start on port $port"; }
     STARTED_PORT=$port
-}
-
-# start_cluster NAME N: a cluster through utils/cluster.sh; sets STARTED_BASE.
-start_cluster() {
-    local name=$1 n=$2 base out
-    base=$(free_base "$n")
-    CLUSTER_DIRS+=("$WORK/$name")
-    out=$(CONCORDKV_SERVER=$OURS_BIN CONCORDKV_ARGS=$OURS_EXTRA \
-        "$CLUSTER_SH" start -n "$n" -d "$WORK/$name" -p "$base" 2>&1) ||
-        die "$name: cluster.sh start failed: $out"
-    echo "$out" >&2
-    STARTED_BASE=$base
-}
-
-# Leader of a cluster (by its base port and size): sets LEADER_ID and LEADER_PORT once a
-# ready leader is followed by every answering node and all of them applied the same index.
-# With ALL=1, every node must answer.
-cluster_healthy() {
-    local base=$1 n=$2 all=${3:-0} i line state lid ready applied leader="" agree=1 up=0
-    local -a app=()
-    for ((i = 1; i <= n; i++)); do
-        resp $((base + i)) INFO raft || { [ "$all" = 1 ] && return 1; continue; }
-        state="" lid=0 ready=0 applied=""
-        while IFS= read -r line; do
-            line=${line%$'\r'}
-            case "$line" in
-                raft_state:*) state=${line#*:} ;;
-                raft_leader_id:*) lid=${line#*:} ;;
-                raft_ready:*) ready=${line#*:} ;;
-                raft_applied_index:*) applied=${line#*:} ;;
-            esac
-        done <<<"$RESP_REPLY"
-        up=$((up + 1))
-        [ "$state" = leader ] && [ "$ready" = 1 ] && leader=$i
-        app+=("$lid:$applied")
-    done
-    [ -n "$leader" ] || return 1
-    for line in "${app[@]}"; do
-        [ "$line" = "$leader:${app[0]#*:}" ] || agree=0
-    done
-    [ "$agree" = 1 ] || return 1
-    LEADER_ID=$leader
-    LEADER_PORT=$((base + leader))
-}
-
-wait_healthy() {
-    local base=$1 n=$2 what=$3 deadline
-    deadline=$(($(now_ms) + 60000))
-    until cluster_healthy "$base" "$n" 1; do
-        [ "$(now_ms)" -lt "$deadline" ] || die "$what: the cluster did not become healthy in 60 s"
-        pause 0.05
-    done
 }
 
 say "work directory $WORK ($(df -PT "$WORK" | awk 'NR == 2 { print $2 }'))"
@@ -272,13 +81,13 @@ start_redis redis-none --save "" --appendonly no
 P_NONE=$STARTED_PORT
 start_redis redis-always --save "" --appendonly yes --appendfsync always
 P_ALWAYS=$STARTED_PORT
-start_cluster ckv1 1
+bench_start_cluster ckv1 1
 B1=$STARTED_BASE
-wait_healthy "$B1" 1 "one node"
+wait_healthy "$B1" "one node" 1
 P_ONE=$LEADER_PORT
-start_cluster ckv3 3
+bench_start_cluster ckv3 3
 B3=$STARTED_BASE
-wait_healthy "$B3" 3 "three nodes"
+wait_healthy "$B3" "three nodes" 1 2 3
 P_THREE=$LEADER_PORT
 
 SERVERS=(none always one three)
@@ -342,7 +151,7 @@ to=$(( $(raft_field "$RAFT_AFTER" raft_timeouts) - $(raft_field "$RAFT_BEFORE" r
 uo=$(( $(raft_field "$RAFT_AFTER" raft_unknown_outcomes) - $(raft_field "$RAFT_BEFORE" raft_unknown_outcomes) ))
 THREE_NOTES+=("leader changes during the load: $lc; -TIMEOUT replies: $to; unknown outcomes: $uo")
 THREE_NOTES+=("largest batch: $(raft_field "$RAFT_AFTER" raft_max_batch_size) commands per entry; $(raft_field "$RAFT_AFTER" raft_entries_proposed) entries and $(raft_field "$RAFT_AFTER" raft_barriers) barriers proposed in all")
-wait_healthy "$B3" 3 "after the load"
+wait_healthy "$B3" "after the load" 1 2 3
 DIGESTS=""
 for i in 1 2 3; do
     resp $((B3 + i)) DEBUG DIGEST && DIGESTS+="${RESP_REPLY#+} "
@@ -372,9 +181,10 @@ log_after() {
 FO_MS=()
 FO_ROWS=""
 for ((trial = 1; trial <= TRIALS; trial++)); do
-    wait_healthy "$B3" 3 "failover trial $trial"
+    wait_healthy "$B3" "failover trial $trial" 1 2 3
     victim=$LEADER_ID
-    vpid=$(cluster_node_pid "$WORK/ckv3" "$victim") || die "no pid for node $victim"
+    node_pid "$WORK/ckv3" "$victim" || die "no pid for node $victim"
+    vpid=$NODE_PID
     survivors=()
     for ((i = 1; i <= 3; i++)); do [ "$i" = "$victim" ] || survivors+=($((B3 + i))); done
     key="failover:$trial"
@@ -432,7 +242,7 @@ for ((trial = 1; trial <= TRIALS; trial++)); do
 done
 FO_MEDIAN=$(printf '%s\n' "${FO_MS[@]}" | sort -n | awk '{ v[NR] = $1 }
     END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%d\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
-wait_healthy "$B3" 3 "after the failover trials"
+wait_healthy "$B3" "after the failover trials" 1 2 3
 TOTAL_S=$((($(now_ms) - START_MS) / 1000))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -530,18 +340,5 @@ SECTION="$WORK/section.md"
     echo "<!-- /bench:cluster -->"
 } >"$SECTION"
 
-mkdir -p "$(dirname "$OUT")"
-if [ ! -f "$OUT" ]; then
-    printf '# ConcordKV benchmarks\n\nGenerated by the scripts in utils/; each section is replaced by its script.\n\n' >"$OUT"
-fi
-if grep -q '^<!-- bench:cluster -->' "$OUT" && grep -q '^<!-- /bench:cluster -->' "$OUT"; then
-    awk -v sect="$SECTION" '
-        /^<!-- bench:cluster -->/ { while ((getline line < sect) > 0) print line; skip = 1; next }
-        /^<!-- \/bench:cluster -->/ { skip = 0; next }
-        !skip { print }' "$OUT" >"$WORK/out.md"
-    cat "$WORK/out.md" >"$OUT"
-else
-    { echo; cat "$SECTION"; } >>"$OUT"
-fi
-cat "$SECTION"
+write_section "$OUT" cluster "$SECTION"
 say "wrote $OUT"

@@ -24,6 +24,10 @@ set -u
 export LC_ALL=C
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=bench_membership.sh
+# shellcheck source=utils/lib.sh
+. "$ROOT/utils/lib.sh"
+no_args_but_help "$@"
 CLUSTER_SH="$ROOT/utils/cluster.sh"
 KEYS=${BENCH_KEYS:-1000000}
 CHANGES=${BENCH_CHANGES:-5}
@@ -36,7 +40,6 @@ OURS_EXTRA=${CONCORDKV_ARGS:-}
 CATCHUP_DEADLINE_MS=300000
 CHANGE_DEADLINE_MS=90000
 
-die() { echo "bench_membership.sh: $*" >&2; exit 1; }
 say() { echo "bench_membership: $*" >&2; }
 
 for v in KEYS CHANGES STATUS_N TRANSFERS SAMPLE; do
@@ -45,200 +48,28 @@ done
 for tool in redis-benchmark redis-cli curl awk sort timeout; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
-command -v "$OURS_BIN" >/dev/null 2>&1 || die "no server at $OURS_BIN (set CONCORDKV_SERVER)"
-OURS_BIN=$(command -v "$OURS_BIN")
-case "$OURS_BIN" in /*) ;; *) OURS_BIN="$PWD/$OURS_BIN" ;; esac
+resolve_server "$OURS_BIN"
+OURS_BIN=$SERVER
 [ -x "$CLUSTER_SH" ] || die "$CLUSTER_SH is missing"
 
-WORK=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/concordkv-bench-membership-XXXXXX") ||
-    die "mktemp failed"
-CLUSTER_DIRS=()
-EXTRA_PIDS=() # nodes started by this script outside cluster.sh, and redis-benchmark
-
-now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
-now_us() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t)); }
-
-exec {PAUSE_FD}<> <(:)
-pause() { read -r -t "$1" -u "$PAUSE_FD" _; }
-
-proc_alive() {
-    local stat state
-    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    state=${stat##*) }
-    state=${state%% *}
-    case "$state" in '' | Z | X | x) return 1 ;; esac
-    return 0
-}
-
-stop_pid() {
-    local pid=$1 deadline
-    proc_alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || return 0
-    deadline=$(($(now_ms) + 15000))
-    while proc_alive "$pid"; do
-        if [ "$(now_ms)" -ge "$deadline" ]; then
-            kill -KILL "$pid" 2>/dev/null
-            break
-        fi
-        pause 0.02
-    done
-    wait "$pid" 2>/dev/null
-}
-
-cluster_node_pid() {
-    local dir=$1 i=$2 pid
-    local -a args
-    { read -r pid <"$dir/node$i.pid"; } 2>/dev/null || return 1
-    proc_alive "$pid" || return 1
-    { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
-    [[ " ${args[*]} " == *" $dir/node$i "* ]] || return 1
-    echo "$pid"
-}
-
-cleanup() {
-    local pid dir f i
-    for pid in "${EXTRA_PIDS[@]}"; do stop_pid "$pid"; done
-    for dir in "${CLUSTER_DIRS[@]}"; do
-        for f in "$dir"/node*.pid; do
-            [ -f "$f" ] || continue
-            i=${f##*/node}
-            i=${i%.pid}
-            pid=$(cluster_node_pid "$dir" "$i") && stop_pid "$pid"
-        done
-    done
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_in_use() {
-    local fd
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-    exec {fd}>&-
-    return 0
-}
-
-# A base port B in 4000..5899 such that B+1..B+N, +2000 and +10000 are free.
-free_base() {
-    local n=$1 b i ok
-    for _ in $(seq 1 500); do
-        b=$((4000 + RANDOM % 1900))
-        ok=1
-        for ((i = 1; i <= n; i++)); do
-            if port_in_use $((b + i)) || port_in_use $((b + i + 2000)) ||
-                port_in_use $((b + i + 10000)); then
-                ok=0
-                break
-            fi
-        done
-        [ "$ok" = 1 ] && { echo "$b"; return 0; }
-    done
-    die "no free ports"
-}
-
-RESP_WAIT=2
-RESP_REPLY=""
-resp() {
-    local port=$1 fd line body a req
-    shift
-    RESP_REPLY=""
-    req="*$#"$'\r\n'
-    for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-    if ! { printf '%s' "$req" >&"$fd"; } 2>/dev/null ||
-        ! IFS= read -r -t "$RESP_WAIT" line <&"$fd"; then
-        exec {fd}>&-
-        return 1
-    fi
-    line=${line%$'\r'}
-    case "$line" in
-        '$-1') ;;
-        '$'*)
-            if ! IFS= read -r -N $((${line#?} + 2)) -t "$RESP_WAIT" body <&"$fd"; then
-                exec {fd}>&-
-                return 1
-            fi
-            RESP_REPLY=${body%$'\r\n'}
-            exec {fd}>&-
-            return 0
-            ;;
-    esac
-    RESP_REPLY=$line
-    exec {fd}>&-
-    return 0
-}
-
-# start_cluster NAME N PORTS: a cluster through utils/cluster.sh on a base with PORTS free
-# slots (N nodes, the rest for nodes added later); sets STARTED_BASE.
-start_cluster() {
-    local name=$1 n=$2 slots=$3 base out
-    base=$(free_base "$slots")
-    CLUSTER_DIRS+=("$WORK/$name")
-    out=$(CONCORDKV_SERVER=$OURS_BIN CONCORDKV_ARGS=$OURS_EXTRA \
-        "$CLUSTER_SH" start -n "$n" -d "$WORK/$name" -p "$base" 2>&1) ||
-        die "$name: cluster.sh start failed: $out"
-    echo "$out" >&2
-    STARTED_BASE=$base
-}
-
-# Leader among the node ids given: sets LEADER_ID/LEADER_PORT once a ready leader is followed
-# by every listed node and all applied the same index.
-cluster_healthy() {
-    local base=$1 i line state lid ready applied leader="" agree=1
-    shift
-    local -a app=()
-    for i in "$@"; do
-        resp $((base + i)) INFO raft || return 1
-        state="" lid=0 ready=0 applied=""
-        while IFS= read -r line; do
-            line=${line%$'\r'}
-            case "$line" in
-                raft_state:*) state=${line#*:} ;;
-                raft_leader_id:*) lid=${line#*:} ;;
-                raft_ready:*) ready=${line#*:} ;;
-                raft_applied_index:*) applied=${line#*:} ;;
-            esac
-        done <<<"$RESP_REPLY"
-        [ "$state" = leader ] && [ "$ready" = 1 ] && leader=$i
-        app+=("$lid:$applied")
-    done
-    [ -n "$leader" ] || return 1
-    for line in "${app[@]}"; do
-        [ "$line" = "$leader:${app[0]#*:}" ] || agree=0
-    done
-    [ "$agree" = 1 ] || return 1
-    LEADER_ID=$leader
-    LEADER_PORT=$((base + leader))
-}
-
-wait_healthy() {
-    local base=$1 what=$2 deadline
-    shift 2
-    deadline=$(($(now_ms) + 60000))
-    until cluster_healthy "$base" "$@"; do
-        [ "$(now_ms)" -lt "$deadline" ] || die "$what: the cluster did not become healthy in 60 s"
-        pause 0.05
-    done
-}
+bench_workdir bench-membership
 
 # start_waiting BASE DIR ID [ARGS]: a fresh node, empty dir, --bootstrap no; sets NEW_PID.
 start_waiting() {
-    local base=$1 dir=$2 i=$3 deadline
+    local base=$1 dir=$2 i=$3
     shift 3
     mkdir -p "$dir/node$i"
+    node_argv "$i" $((base + i)) "$dir/node$i"
     # shellcheck disable=SC2086
-    "$OURS_BIN" --id "$i" --bind 127.0.0.1 --port $((base + i)) --raft-port $((base + i + 10000)) \
-        --admin-port $((base + i + 2000)) --dir "$dir/node$i" --bootstrap no \
+    "$OURS_BIN" "${NODE_ARGV[@]}" --bootstrap no \
         --logfile "$dir/node$i.log" "$@" $OURS_EXTRA </dev/null >>"$dir/node$i.log" 2>&1 &
     NEW_PID=$!
-    EXTRA_PIDS+=("$NEW_PID")
-    deadline=$(($(now_ms) + 10000))
-    until resp $((base + i)) PING; do
-        proc_alive "$NEW_PID" || die "node $i exited: $(tail -n 3 "$dir/node$i.log")"
-        [ "$(now_ms)" -lt "$deadline" ] || die "node $i did not answer within 10 s"
-        pause 0.02
-    done
+    BENCH_PIDS+=("$NEW_PID")
+    wait_ping $((base + i)) "$NEW_PID" 10000 any
+    case $? in
+        1) die "node $i exited: $(tail -n 3 "$dir/node$i.log")" ;;
+        2) die "node $i did not answer within 10 s" ;;
+    esac
 }
 
 addnode_args() { # BASE ID
@@ -255,7 +86,7 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 START_MS=$(now_ms)
 
 # ---- 1. add a voter to a cluster holding KEYS keys ----
-start_cluster big 3 4
+bench_start_cluster big 3 4
 BA=$STARTED_BASE
 wait_healthy "$BA" "big cluster" 1 2 3
 LA=$LEADER_PORT
@@ -282,7 +113,7 @@ ADD_T0=$(now_us)
 ( redis-cli -h 127.0.0.1 -p "$LA" "$@" >"$WORK/add4.reply" 2>&1
   t=${EPOCHREALTIME//[!0-9]/}; echo "$((10#$t))" >"$WORK/add4.t" ) &
 ADD_SUB=$!
-EXTRA_PIDS+=("$ADD_SUB")
+BENCH_PIDS+=("$ADD_SUB")
 FIRST_KEYS_US="" ALL_KEYS_US=""
 RESP_WAIT=1
 while :; do
@@ -314,10 +145,10 @@ SNAP_LINES=$(grep -ci snapshot "$WORK/big/node4.log")
 say "add to a $KEYS-key cluster: reply '$ADD_REPLY' after $(ms "$ADD_US") ms; DBSIZE $KEYS on node 4 after $(ms "$ALL_KEYS_US") ms; $SAMPLE GETs checked after $(ms "$SERVED_US") ms ($BAD wrong)"
 # The big cluster is no longer needed: stop it to leave the CPUs to the rest.
 stop_pid "$NEW_PID"
-for i in 1 2 3; do pid=$(cluster_node_pid "$WORK/big" "$i") && stop_pid "$pid"; done
+stop_cluster_dir "$WORK/big"
 
 # ---- 2. configuration changes on an empty cluster ----
-start_cluster small 3 $((3 + CHANGES))
+bench_start_cluster small 3 $((3 + CHANGES))
 BB=$STARTED_BASE
 ADD_MS=() DEL_MS=() CH_ROWS="" 
 # change PORT ARGS...: the command until a reply that is not -TRYAGAIN; sets CH_US (of the
@@ -365,7 +196,7 @@ ADMIN=$((LB + 2000))
 redis-benchmark -h 127.0.0.1 -p "$LB" -t set -c 50 -n 100000000 -d 256 -r 100000 -q \
     >"$WORK/rb.out" 2>&1 &
 RB_PID=$!
-EXTRA_PIDS+=("$RB_PID")
+BENCH_PIDS+=("$RB_PID")
 pause 2
 SET0=$(redis-cli -p "$LB" INFO commandstats | awk -F'[=,:]' '/^cmdstat_set:/ { print $3 }')
 ST_T0=$(now_us)
@@ -481,18 +312,5 @@ SECTION="$WORK/section.md"
     echo "<!-- /bench:membership -->"
 } >"$SECTION"
 
-mkdir -p "$(dirname "$OUT")"
-if [ ! -f "$OUT" ]; then
-    printf '# ConcordKV benchmarks\n\nGenerated by the scripts in utils/; each section is replaced by its script.\n\n' >"$OUT"
-fi
-if grep -q '^<!-- bench:membership -->' "$OUT" && grep -q '^<!-- /bench:membership -->' "$OUT"; then
-    awk -v sect="$SECTION" '
-        /^<!-- bench:membership -->/ { while ((getline line < sect) > 0) print line; skip = 1; next }
-        /^<!-- \/bench:membership -->/ { skip = 0; next }
-        !skip { print }' "$OUT" >"$WORK/out.md"
-    cat "$WORK/out.md" >"$OUT"
-else
-    { echo; cat "$SECTION"; } >>"$OUT"
-fi
-cat "$SECTION"
+write_section "$OUT" membership "$SECTION"
 say "wrote $OUT"

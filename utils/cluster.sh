@@ -22,6 +22,8 @@ export LC_ALL=C # byte-exact RESP lengths
 
 ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PROG=cluster.sh
+# shellcheck source=utils/lib.sh
+. "$ROOT/utils/lib.sh"
 TIMEOUT_S=${CLUSTER_TIMEOUT:-30}
 STOP_TIMEOUT_S=${CLUSTER_STOP_TIMEOUT:-15}
 
@@ -53,10 +55,6 @@ CLUSTER_TIMEOUT (seconds to wait for a leader, default 30),
 CLUSTER_STOP_TIMEOUT (seconds before stop sends SIGKILL, default 15).
 EOF
 }
-
-die() { echo "$PROG: $*" >&2; exit 1; }
-
-now_ms() { local t=${EPOCHREALTIME//[!0-9]/}; echo $((10#$t / 1000)); }
 
 # ---- arguments ----
 CMD=""
@@ -99,7 +97,6 @@ if [ "$CMD" != start ]; then
     [ -z "$OPT_N" ] || die "-n is only for start"
     [ -z "$OPT_PORT" ] || die "-p is only for start"
 fi
-is_uint() { case "$1" in '' | *[!0-9]*) return 1 ;; *) return 0 ;; esac; }
 [ -z "$OPT_N" ] || { is_uint "$OPT_N" && [ "$OPT_N" -ge 1 ] && [ "$OPT_N" -le 99 ]; } ||
     die "-n must be a number of nodes between 1 and 99"
 [ -z "$OPT_PORT" ] || { is_uint "$OPT_PORT" && [ "$OPT_PORT" -ge 1 ]; } ||
@@ -149,90 +146,10 @@ check_id() {
 }
 
 # ---- processes ----
-# Bash builtins only in what status polls: a fork costs tens of ms on a loaded small VM.
+# Bash builtins only in what status polls (lib.sh): a fork costs tens of ms on a loaded small VM.
 
-# proc_alive PID: PID exists and is not a zombie (kill -0 succeeds on zombies, and nodes
-# left by an earlier run are reaped by init, late).
-proc_alive() {
-    local stat state
-    is_uint "$1" || return 1
-    { IFS= read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
-    state=${stat##*) }
-    state=${state%% *}
-    case "$state" in '' | Z | X | x) return 1 ;; esac
-    return 0
-}
-
-# pid_alive PID I: PID is a live process started with --dir DIR/node<I> (a pid file may be
-# stale and its pid reused).
-pid_alive() {
-    local pid=$1 want="$DIR/node$2" k
-    local -a args
-    proc_alive "$pid" || return 1
-    { mapfile -d '' -t args <"/proc/$pid/cmdline"; } 2>/dev/null || return 1
-    for ((k = 0; k + 1 < ${#args[@]}; k++)); do
-        [ "${args[k]}" = --dir ] && [ "${args[k + 1]}" = "$want" ] && return 0
-    done
-    return 1
-}
-
-# node_pid I: sets NODE_PID to the pid of node I if it is running, else fails.
-NODE_PID=""
-node_pid() {
-    NODE_PID=""
-    { read -r NODE_PID <"$DIR/node$1.pid"; } 2>/dev/null || return 1
-    pid_alive "$NODE_PID" "$1" || { NODE_PID=""; return 1; }
-}
-
-port_in_use() {
-    local fd
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null || return 1
-    exec {fd}>&-
-    return 0
-}
-
-# resp PORT ARG...: sends one command to 127.0.0.1:PORT and sets RESP_REPLY to the reply's
-# first line (+status, -error, :integer) or to a bulk string's contents; returns 1 when
-# nothing answers within RESP_WAIT seconds.
-RESP_WAIT=2
-RESP_REPLY=""
-resp() {
-    local port=$1 fd line body a req
-    shift
-    RESP_REPLY=""
-    req="*$#"$'\r\n'
-    for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
-    { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
-    if ! { printf '%s' "$req" >&"$fd"; } 2>/dev/null ||
-        ! IFS= read -r -t "$RESP_WAIT" line <&"$fd"; then
-        exec {fd}>&-
-        return 1
-    fi
-    line=${line%$'\r'}
-    case "$line" in
-        '$-1') ;;
-        '$'*)
-            if ! is_uint "${line#?}" || ! IFS= read -r -N $((${line#?} + 2)) -t "$RESP_WAIT" body <&"$fd"; then
-                exec {fd}>&-
-                return 1
-            fi
-            RESP_REPLY=${body%$'\r\n'}
-            exec {fd}>&-
-            return 0
-            ;;
-    esac
-    RESP_REPLY=$line
-    exec {fd}>&-
-    return 0
-}
-
-resolve_server() {
-    local bin=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
-    command -v "$bin" >/dev/null 2>&1 ||
-        die "no server at $bin (build it with make, or set CONCORDKV_SERVER)"
-    SERVER=$(command -v "$bin")
-    case "$SERVER" in /*) ;; *) SERVER="$PWD/$SERVER" ;; esac
-}
+# pid_alive PID I: PID is node I of this cluster (the check of term_wait and wait_gone).
+pid_alive() { node_pid_alive "$1" "$DIR/node$2"; }
 
 cluster_arg() {
     local i s=""
@@ -248,16 +165,13 @@ STARTED=()
 launch_node() {
     local i=$1 p
     for p in "$(resp_port "$i")" "$(raft_port "$i")" "$(admin_port "$i")"; do
-        if port_in_use "$p"; then
-            die "port $p (node $i) is already in use"
-        fi
+        wait_port_free "$p" 2000 || die "port $p (node $i) is already in use"
     done
     mkdir -p "$(node_dir "$i")" || die "cannot create $(node_dir "$i")"
     # nohup: the nodes outlive this script and the terminal it ran in.
     # shellcheck disable=SC2086
-    nohup "$SERVER" --id "$i" --bind 127.0.0.1 --port "$(resp_port "$i")" \
-        --raft-port "$(raft_port "$i")" --admin-port "$(admin_port "$i")" \
-        --dir "$(node_dir "$i")" --cluster "$(cluster_arg)" --logfile "$(node_log "$i")" \
+    node_argv "$i" "$(resp_port "$i")" "$(node_dir "$i")"
+    nohup "$SERVER" "${NODE_ARGV[@]}" --cluster "$(cluster_arg)" --logfile "$(node_log "$i")" \
         $EXTRA </dev/null >>"$(node_log "$i")" 2>&1 &
     STARTED+=("$i:$!")
     echo "$!" >"$(node_pidfile "$i")"
@@ -306,22 +220,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---- queries ----
-# raft_info I: sets R_STATE, R_LEADER, R_READY from node I's INFO raft; 1 if no answer.
-raft_info() {
-    local line
-    R_STATE="" R_LEADER=0 R_READY=0
-    resp $((BASE + $1)) INFO raft || return 1
-    while IFS= read -r line; do
-        line=${line%$'\r'}
-        case "$line" in
-            raft_state:*) R_STATE=${line#*:} ;;
-            raft_leader_id:*) R_LEADER=${line#*:} ;;
-            raft_ready:*) R_READY=${line#*:} ;;
-        esac
-    done <<<"$RESP_REPLY"
-    [ -n "$R_STATE" ]
-}
-
 # Fills ROLE[i], PID[i], LEADER_OF[i]; sets LEADER (a ready leader that every running node
 # follows, else empty) and UP (number of running nodes).
 ROLE=()
@@ -336,13 +234,13 @@ survey() {
     for ((i = 1; i <= N; i++)); do
         PID[i]=""
         LEADER_OF[i]=0
-        if ! node_pid "$i"; then
+        if ! node_pid "$DIR" "$i"; then
             ROLE[i]=down
             continue
         fi
         PID[i]=$NODE_PID
         UP=$((UP + 1))
-        if ! raft_info "$i"; then
+        if ! raft_info $((BASE + i)); then
             ROLE[i]="no answer"
             agree=0
             continue
@@ -422,15 +320,15 @@ cmd_start() {
     fi
     [ $((BASE + N + 10000)) -le 65535 ] || die "base port $BASE is too high for $N nodes (raft ports reach $((BASE + N + 10000)))"
     case "$EXTRA" in *$'\n'*) die "CONCORDKV_ARGS must be one line" ;; esac
-    resolve_server
+    resolve_server "${CONCORDKV_SERVER:-$ROOT/concordkv-server}"
     for ((i = 1; i <= N; i++)); do
-        node_pid "$i" && running+=" $i"
+        node_pid "$DIR" "$i" && running+=" $i"
     done
     [ -z "$running" ] || die "node(s)$running already running in $DIR (use status, or stop first)"
     # Every port is checked before anything is written or started.
     for ((i = 1; i <= N; i++)); do
         for p in $((BASE + i)) $((BASE + i + 10000)) $((BASE + i + 2000)); do
-            port_in_use "$p" && die "port $p (node $i) is already in use"
+            wait_port_free "$p" 2000 || die "port $p (node $i) is already in use"
         done
     done
     mkdir -p "$DIR" || die "cannot create $DIR"
@@ -463,7 +361,7 @@ cmd_stop() {
     local i pid deadline pids=() ids=()
     need_conf
     for ((i = 1; i <= N; i++)); do
-        if node_pid "$i"; then
+        if node_pid "$DIR" "$i"; then
             kill -TERM "$NODE_PID" 2>/dev/null
             pids+=("$NODE_PID")
             ids+=("$i")
@@ -487,7 +385,7 @@ cmd_kill() {
     local pid
     need_conf
     check_id "$NODE_ID"
-    node_pid "$NODE_ID" || die "node $NODE_ID is not running"
+    node_pid "$DIR" "$NODE_ID" || die "node $NODE_ID is not running"
     pid=$NODE_PID
     kill -KILL "$pid" 2>/dev/null
     wait_gone "$pid" "$NODE_ID"
@@ -499,19 +397,18 @@ cmd_restart() {
     local pid i=$NODE_ID deadline
     need_conf
     check_id "$i"
-    resolve_server
-    if node_pid "$i"; then
+    resolve_server "${CONCORDKV_SERVER:-$ROOT/concordkv-server}"
+    if node_pid "$DIR" "$i"; then
         term_wait "$NODE_PID" "$i" $(($(now_ms) + STOP_TIMEOUT_S * 1000))
     fi
     launch_node "$i"
     pid=${STARTED[0]#*:}
     deadline=$(($(now_ms) + TIMEOUT_S * 1000))
-    until resp $((BASE + i)) PING && [ "$RESP_REPLY" = +PONG ]; do
-        proc_alive "$pid" ||
-            die "node $i exited: $(last_log_line "$i") (log: $(node_log "$i"))"
-        [ "$(now_ms)" -lt "$deadline" ] || die "node $i did not answer PING within ${TIMEOUT_S}s"
-        sleep 0.02
-    done
+    wait_ping $((BASE + i)) "$pid" $((TIMEOUT_S * 1000))
+    case $? in
+        1) die "node $i exited: $(last_log_line "$i") (log: $(node_log "$i"))" ;;
+        2) die "node $i did not answer PING within ${TIMEOUT_S}s" ;;
+    esac
     # The node is up: from here on it stays running whatever happens to the cluster.
     STARTED=()
     while :; do

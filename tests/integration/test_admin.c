@@ -19,139 +19,16 @@
 #include <criterion/criterion.h>
 #include <jansson.h>
 
+#include "cluster_suite.h"
 #include "fixture.h"
+#include "fxhttp.h"
+#include "tcluster.h"
 
-#define FAST_TIMEOUTS "--election-timeout", "300", "--heartbeat-timeout", "50"
-#define HTTP_MS 10000     /* deadline of one HTTP exchange */
-#define LEADER_MS 10000   /* deadline of an election */
-#define CHANGE_MS 30000   /* deadline of a membership change, retries included */
-#define CONVERGE_MS 20000 /* deadline of replicas catching up */
-#define CM_MS 90000       /* deadline of one cluster_manager run */
-#define RESP_CAP (1 << 20)
+#define CM_MS 90000 /* deadline of one cluster_manager run */
 
 TestSuite(admin, .fini = fx_kill_all, .timeout = 120);
 
 /* ---- a small HTTP client ---- */
-
-struct http_resp {
-    int status;
-    char *raw;    /* the whole response, owned */
-    char *body;   /* into raw */
-    json_t *json; /* the body parsed, or NULL */
-};
-
-static void http_free(struct http_resp *r)
-{
-    free(r->raw);
-    json_decref(r->json);
-    memset(r, 0, sizeof(*r));
-}
-
-/* METHOD PATH on 127.0.0.1:PORT with extra HEADERS ("Name: value\r\n"..., may be NULL) and a
- * BODY of BLEN bytes (may be NULL). False if no complete answer came (node down). */
-static bool http_try(int port, const char *method, const char *path, const char *headers,
-                     const char *body, size_t blen, struct http_resp *out)
-{
-    char head[2048];
-    struct fx_raw_result res;
-    int fd = fx_raw_try_connect(port);
-    char *sep;
-
-    memset(out, 0, sizeof(*out));
-    if (fd < 0)
-        return false;
-    snprintf(head, sizeof(head),
-             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
-             method, path, port, headers ? headers : "", body ? blen : 0);
-    if (fx_raw_send_str(fd, head) != 0 || (body && blen && fx_raw_send(fd, body, blen) != 0)) {
-        close(fd);
-        return false;
-    }
-    out->raw = malloc(RESP_CAP);
-    cr_assert(out->raw != NULL);
-    res = fx_raw_read(fd, out->raw, RESP_CAP, 0, NULL, HTTP_MS);
-    close(fd);
-    sep = strstr(out->raw, "\r\n\r\n");
-    if (res.timed_out || sep == NULL || sscanf(out->raw, "HTTP/1.%*d %d", &out->status) != 1) {
-        http_free(out);
-        return false;
-    }
-    out->body = sep + 4;
-    out->json = json_loads(out->body, 0, NULL);
-    return true;
-}
-
-static struct http_resp http(int port, const char *method, const char *path, const char *headers,
-                             const char *body)
-{
-    struct http_resp r;
-
-    cr_assert(http_try(port, method, path, headers, body, body ? strlen(body) : 0, &r),
-              "%s %s on admin port %d: no answer", method, path, port);
-    return r;
-}
-
-static struct http_resp get(int port, const char *path)
-{
-    return http(port, "GET", path, NULL, NULL);
-}
-
-static struct http_resp post(int port, const char *path, const char *body)
-{
-    return http(port, "POST", path, NULL, body);
-}
-
-/* The value of header NAME (case-insensitive) copied into OUT; false if absent. */
-static bool header(const struct http_resp *r, const char *name, char *out, size_t cap)
-{
-    size_t nlen = strlen(name);
-
-    for (const char *p = strstr(r->raw, "\r\n"); p && p + 2 < r->body; p = strstr(p + 2, "\r\n")) {
-        const char *line = p + 2;
-        if (strncasecmp(line, name, nlen) == 0 && line[nlen] == ':') {
-            const char *v = line + nlen + 1, *end = strstr(v, "\r\n");
-            while (*v == ' ')
-                v++;
-            snprintf(out, cap, "%.*s", (int)(end - v), v);
-            return true;
-        }
-    }
-    return false;
-}
-
-static const char *jstr(const struct http_resp *r, const char *field)
-{
-    json_t *v = json_object_get(r->json, field);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
-static long long jint(const struct http_resp *r, const char *field)
-{
-    json_t *v = json_object_get(r->json, field);
-    return json_is_integer(v) ? (long long)json_integer_value(v) : -1;
-}
-
-/* Assert R is status CODE with a JSON {"error": ...} containing TEXT (NULL: any). */
-static void assert_error(const struct http_resp *r, int code, const char *text)
-{
-    char ctype[128] = "";
-    const char *err = jstr(r, "error");
-
-    cr_assert_eq(r->status, code, "expected HTTP %d, got %d: %s", code, r->status, r->body);
-    cr_assert(header(r, "Content-Type", ctype, sizeof(ctype)) && strcmp(ctype, "application/json") == 0,
-              "HTTP %d has Content-Type '%s'", code, ctype);
-    cr_assert(err != NULL, "HTTP %d without an error field: %s", code, r->body);
-    if (text != NULL)
-        cr_assert(strstr(err, text) != NULL, "error '%s' does not mention '%s'", err, text);
-}
-
-static void expect_error(int port, const char *method, const char *path, const char *body,
-                         int code, const char *text)
-{
-    struct http_resp r = http(port, method, path, NULL, body);
-    assert_error(&r, code, text);
-    http_free(&r);
-}
 
 /* ---- cluster_manager ---- */
 
@@ -274,55 +151,55 @@ static void stop_single(void)
 /* GET /api/status describes this node; /health is 200 on a serving one-node cluster. */
 Test(admin, status_and_health_of_a_single_node)
 {
-    struct http_resp r;
+    struct fx_http_resp r;
     char ctype[64];
 
     start_single(NULL);
-    r = get(srv->admin_port, "/api/status");
+    r = fx_http_get(srv->admin_port, "/api/status");
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert(header(&r, "Content-Type", ctype, sizeof(ctype)) && strcmp(ctype, "application/json") == 0);
-    cr_assert_eq(jint(&r, "id"), 1);
-    cr_assert_str_eq(jstr(&r, "state"), "leader");
-    cr_assert_eq(jint(&r, "leader"), 1);
-    cr_assert(jint(&r, "term") >= 1);
-    cr_assert(jint(&r, "commit_index") >= 1);
-    cr_assert(jint(&r, "applied_index") >= 1);
-    cr_assert(jint(&r, "uptime_seconds") >= 0);
-    cr_assert_eq(jint(&r, "keys"), 0);
-    cr_assert(jstr(&r, "version") != NULL && jstr(&r, "version")[0] != '\0');
-    cr_assert_str_eq(jstr(&r, "membership"), "member");
-    http_free(&r);
+    cr_assert(fx_http_header(&r, "Content-Type", ctype, sizeof(ctype)) && strcmp(ctype, "application/json") == 0);
+    cr_assert_eq(fx_http_jint(&r, "id"), 1);
+    cr_assert_str_eq(fx_http_jstr(&r, "state"), "leader");
+    cr_assert_eq(fx_http_jint(&r, "leader"), 1);
+    cr_assert(fx_http_jint(&r, "term") >= 1);
+    cr_assert(fx_http_jint(&r, "commit_index") >= 1);
+    cr_assert(fx_http_jint(&r, "applied_index") >= 1);
+    cr_assert(fx_http_jint(&r, "uptime_seconds") >= 0);
+    cr_assert_eq(fx_http_jint(&r, "keys"), 0);
+    cr_assert(fx_http_jstr(&r, "version") != NULL && fx_http_jstr(&r, "version")[0] != '\0');
+    cr_assert_str_eq(fx_http_jstr(&r, "membership"), "member");
+    fx_http_free(&r);
 
     redisContext *c = fx_connect(srv->port);
     fx_check_status(c, "OK", "SET a 1");
     fx_check_status(c, "OK", "SET b 2");
     redisFree(c);
-    r = get(srv->admin_port, "/api/status");
-    cr_assert_eq(jint(&r, "keys"), 2, "%s", r.body);
-    http_free(&r);
+    r = fx_http_get(srv->admin_port, "/api/status");
+    cr_assert_eq(fx_http_jint(&r, "keys"), 2, "%s", r.body);
+    fx_http_free(&r);
 
-    r = get(srv->admin_port, "/health");
+    r = fx_http_get(srv->admin_port, "/health");
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert_str_eq(jstr(&r, "status"), "ok");
-    http_free(&r);
-    r = http(srv->admin_port, "HEAD", "/health", NULL, NULL);
+    cr_assert_str_eq(fx_http_jstr(&r, "status"), "ok");
+    fx_http_free(&r);
+    r = fx_http(srv->admin_port, "HEAD", "/health", NULL, NULL);
     cr_assert_eq(r.status, 200);
     cr_assert_str_eq(r.body, "", "HEAD has a body: %s", r.body);
-    http_free(&r);
+    fx_http_free(&r);
     stop_single();
 }
 
 /* GET /api/cluster/config lists the nodes; /metrics is Prometheus text. */
 Test(admin, config_and_metrics_of_a_single_node)
 {
-    struct http_resp r;
+    struct fx_http_resp r;
     char ctype[128], addr[64];
     json_t *nodes, *n;
 
     start_single(NULL);
-    r = get(srv->admin_port, "/api/cluster/config");
+    r = fx_http_get(srv->admin_port, "/api/cluster/config");
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert_eq(jint(&r, "leader"), 1, "%s", r.body);
+    cr_assert_eq(fx_http_jint(&r, "leader"), 1, "%s", r.body);
     nodes = json_object_get(r.json, "nodes");
     cr_assert(json_is_array(nodes) && json_array_size(nodes) == 1, "%s", r.body);
     n = json_array_get(nodes, 0);
@@ -335,40 +212,40 @@ Test(admin, config_and_metrics_of_a_single_node)
     cr_assert_str_eq(json_string_value(json_object_get(n, "admin_address")), addr);
     cr_assert_str_eq(json_string_value(json_object_get(n, "role")), "voter");
     cr_assert(json_is_true(json_object_get(n, "leader")));
-    http_free(&r);
+    fx_http_free(&r);
 
-    r = get(srv->admin_port, "/metrics");
+    r = fx_http_get(srv->admin_port, "/metrics");
     cr_assert_eq(r.status, 200);
-    cr_assert(header(&r, "Content-Type", ctype, sizeof(ctype)));
+    cr_assert(fx_http_header(&r, "Content-Type", ctype, sizeof(ctype)));
     cr_assert(strstr(ctype, "text/plain") && strstr(ctype, "version=0.0.4"), "Content-Type %s", ctype);
     cr_assert(strstr(r.body, "\nconcordkv_raft_term ") != NULL, "no concordkv_raft_term in /metrics");
     cr_assert(strstr(r.body, "concordkv_commands_total") != NULL, "no concordkv_commands_total");
     cr_assert(strstr(r.body, "# TYPE ") != NULL);
-    http_free(&r);
+    fx_http_free(&r);
     stop_single();
 }
 
 /* Unknown paths are 404, wrong methods 405 with Allow; all as JSON errors. */
 Test(admin, unknown_path_and_wrong_method)
 {
-    struct http_resp r;
+    struct fx_http_resp r;
     char allow[64];
 
     start_single(NULL);
-    expect_error(srv->admin_port, "GET", "/nope", NULL, 404, NULL);
-    expect_error(srv->admin_port, "GET", "/api/status/", NULL, 404, NULL);
-    expect_error(srv->admin_port, "POST", "/api", "{}", 404, NULL);
+    fx_http_expect_error(srv->admin_port, "GET", "/nope", NULL, 404, NULL);
+    fx_http_expect_error(srv->admin_port, "GET", "/api/status/", NULL, 404, NULL);
+    fx_http_expect_error(srv->admin_port, "POST", "/api", "{}", 404, NULL);
 
-    r = get(srv->admin_port, "/api/cluster/add");
-    assert_error(&r, 405, NULL);
-    cr_assert(header(&r, "Allow", allow, sizeof(allow)) && strcmp(allow, "POST") == 0, "Allow: %s", allow);
-    http_free(&r);
-    r = post(srv->admin_port, "/api/status", "{}");
-    assert_error(&r, 405, NULL);
-    cr_assert(header(&r, "Allow", allow, sizeof(allow)) && strstr(allow, "GET") != NULL, "Allow: %s", allow);
-    http_free(&r);
-    expect_error(srv->admin_port, "DELETE", "/api/cluster/remove", NULL, 405, NULL);
-    expect_error(srv->admin_port, "PUT", "/metrics", "x", 405, NULL);
+    r = fx_http_get(srv->admin_port, "/api/cluster/add");
+    fx_http_assert_error(&r, 405, NULL);
+    cr_assert(fx_http_header(&r, "Allow", allow, sizeof(allow)) && strcmp(allow, "POST") == 0, "Allow: %s", allow);
+    fx_http_free(&r);
+    r = fx_http_post(srv->admin_port, "/api/status", "{}");
+    fx_http_assert_error(&r, 405, NULL);
+    cr_assert(fx_http_header(&r, "Allow", allow, sizeof(allow)) && strstr(allow, "GET") != NULL, "Allow: %s", allow);
+    fx_http_free(&r);
+    fx_http_expect_error(srv->admin_port, "DELETE", "/api/cluster/remove", NULL, 405, NULL);
+    fx_http_expect_error(srv->admin_port, "PUT", "/metrics", "x", 405, NULL);
     stop_single();
 }
 
@@ -377,27 +254,27 @@ Test(admin, bad_requests_are_400)
 {
     const int p = (start_single(NULL), srv->admin_port);
 
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,", 400, "malformed JSON");
-    expect_error(p, "POST", "/api/cluster/add", "not json", 400, "malformed JSON");
-    expect_error(p, "POST", "/api/cluster/add", "", 400, NULL);
-    expect_error(p, "POST", "/api/cluster/add", "[1,2]", 400, "object");
-    expect_error(p, "POST", "/api/cluster/add", "{\"address\":\"127.0.0.1:1234\"}", 400, "missing field 'id'");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4}", 400, "missing field 'address'");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":\"4\",\"address\":\"127.0.0.1:1234\"}", 400, "integer");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4.5,\"address\":\"127.0.0.1:1234\"}", 400, "integer");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":1234}", 400, "string");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"resp_address\":5}", 400, "string");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":0,\"address\":\"127.0.0.1:1234\"}", 400, "positive");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":-3,\"address\":\"127.0.0.1:1234\"}", 400, "positive");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"localhost\"}", 400, "ip:port");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:99999\"}", 400, "ip:port");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"admin_address\":\"x:1\"}", 400, "ip:port");
-    expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"bogus\":1}", 400, "unknown field");
-    expect_error(p, "POST", "/api/cluster/remove", "{}", 400, "missing field 'id'");
-    expect_error(p, "POST", "/api/cluster/remove", "{\"id\":0}", 400, "positive");
-    expect_error(p, "POST", "/api/cluster/remove", "{\"id\":true}", 400, "integer");
-    expect_error(p, "POST", "/api/cluster/transfer", "{\"id\":\"x\"}", 400, "integer");
-    expect_error(p, "POST", "/api/cluster/transfer", "{\"id\":1", 400, "malformed JSON");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,", 400, "malformed JSON");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "not json", 400, "malformed JSON");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "", 400, NULL);
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "[1,2]", 400, "object");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"address\":\"127.0.0.1:1234\"}", 400, "missing field 'id'");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4}", 400, "missing field 'address'");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":\"4\",\"address\":\"127.0.0.1:1234\"}", 400, "integer");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4.5,\"address\":\"127.0.0.1:1234\"}", 400, "integer");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":1234}", 400, "string");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"resp_address\":5}", 400, "string");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":0,\"address\":\"127.0.0.1:1234\"}", 400, "positive");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":-3,\"address\":\"127.0.0.1:1234\"}", 400, "positive");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"localhost\"}", 400, "ip:port");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:99999\"}", 400, "ip:port");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"admin_address\":\"x:1\"}", 400, "ip:port");
+    fx_http_expect_error(p, "POST", "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\",\"bogus\":1}", 400, "unknown field");
+    fx_http_expect_error(p, "POST", "/api/cluster/remove", "{}", 400, "missing field 'id'");
+    fx_http_expect_error(p, "POST", "/api/cluster/remove", "{\"id\":0}", 400, "positive");
+    fx_http_expect_error(p, "POST", "/api/cluster/remove", "{\"id\":true}", 400, "integer");
+    fx_http_expect_error(p, "POST", "/api/cluster/transfer", "{\"id\":\"x\"}", 400, "integer");
+    fx_http_expect_error(p, "POST", "/api/cluster/transfer", "{\"id\":1", 400, "malformed JSON");
     stop_single();
 }
 
@@ -405,40 +282,40 @@ Test(admin, bad_requests_are_400)
 Test(admin, conflicts_are_409_and_huge_bodies_413)
 {
     char body[256];
-    struct http_resp r;
+    struct fx_http_resp r;
     size_t big = 100 * 1024;
     char *huge = malloc(big + 1);
 
     start_single(NULL);
-    r = post(srv->admin_port, "/api/cluster/add", "{\"id\":1,\"address\":\"127.0.0.1:1234\"}");
-    assert_error(&r, 409, "already");
+    r = fx_http_post(srv->admin_port, "/api/cluster/add", "{\"id\":1,\"address\":\"127.0.0.1:1234\"}");
+    fx_http_assert_error(&r, 409, "already");
     cr_assert(json_object_get(r.json, "retryable") == NULL, "a duplicate is not retryable: %s", r.body);
-    http_free(&r);
+    fx_http_free(&r);
     snprintf(body, sizeof(body), "{\"id\":7,\"address\":\"127.0.0.1:%d\"}", srv->raft_port);
-    expect_error(srv->admin_port, "POST", "/api/cluster/add", body, 409, "already used");
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/add", body, 409, "already used");
     snprintf(body, sizeof(body), "{\"id\":7,\"address\":\"127.0.0.1:1234\",\"resp_address\":\"127.0.0.1:%d\"}",
              srv->port);
-    expect_error(srv->admin_port, "POST", "/api/cluster/add", body, 409, "already used");
-    expect_error(srv->admin_port, "POST", "/api/cluster/remove", "{\"id\":9}", 409, "no member has id 9");
-    expect_error(srv->admin_port, "POST", "/api/cluster/transfer", "{\"id\":9}", 409, "no member has id 9");
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/add", body, 409, "already used");
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/remove", "{\"id\":9}", 409, "no member has id 9");
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/transfer", "{\"id\":9}", 409, "no member has id 9");
 
     /* Transfer to the current leader (or to anyone, alone) answers at once. */
-    r = post(srv->admin_port, "/api/cluster/transfer", "{\"id\":1}");
+    r = fx_http_post(srv->admin_port, "/api/cluster/transfer", "{\"id\":1}");
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(json_is_true(json_object_get(r.json, "ok")), "%s", r.body);
-    cr_assert(jstr(&r, "message") != NULL);
-    http_free(&r);
+    cr_assert(fx_http_jstr(&r, "message") != NULL);
+    fx_http_free(&r);
 
     cr_assert(huge != NULL);
     memset(huge, ' ', big);
     memcpy(huge, "{\"id\":5}", 8);
     huge[big] = '\0';
-    expect_error(srv->admin_port, "POST", "/api/cluster/remove", huge, 413, NULL);
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/remove", huge, 413, NULL);
     free(huge);
     /* The server is unharmed. */
-    r = get(srv->admin_port, "/api/status");
+    r = fx_http_get(srv->admin_port, "/api/status");
     cr_assert_eq(r.status, 200);
-    http_free(&r);
+    fx_http_free(&r);
     stop_single();
 }
 
@@ -448,35 +325,35 @@ Test(admin, token_is_required_everywhere)
     static const char *const args[] = {"--admin-token", "s3cret-token", NULL};
     static const char *const paths[] = {"/health", "/metrics", "/api/status", "/api/cluster/config",
                                         "/nope", NULL};
-    struct http_resp r;
+    struct fx_http_resp r;
     struct cm_result cm;
     char server[64], www[64];
 
     start_single(args);
     for (int i = 0; paths[i] != NULL; i++) {
-        r = get(srv->admin_port, paths[i]);
-        assert_error(&r, 401, "token");
-        cr_assert(header(&r, "WWW-Authenticate", www, sizeof(www)), "401 without WWW-Authenticate");
-        http_free(&r);
-        r = http(srv->admin_port, "GET", paths[i], "Authorization: Bearer wrong-token\r\n", NULL);
-        assert_error(&r, 401, NULL);
-        http_free(&r);
-        r = http(srv->admin_port, "GET", paths[i], "Authorization: Bearer s3cret-toke\r\n", NULL);
-        assert_error(&r, 401, NULL);
-        http_free(&r);
-        r = http(srv->admin_port, "GET", paths[i], "Authorization: Basic s3cret-token\r\n", NULL);
-        assert_error(&r, 401, NULL);
-        http_free(&r);
-        r = http(srv->admin_port, "GET", paths[i], "Authorization: Bearer s3cret-token\r\n", NULL);
+        r = fx_http_get(srv->admin_port, paths[i]);
+        fx_http_assert_error(&r, 401, "token");
+        cr_assert(fx_http_header(&r, "WWW-Authenticate", www, sizeof(www)), "401 without WWW-Authenticate");
+        fx_http_free(&r);
+        r = fx_http(srv->admin_port, "GET", paths[i], "Authorization: Bearer wrong-token\r\n", NULL);
+        fx_http_assert_error(&r, 401, NULL);
+        fx_http_free(&r);
+        r = fx_http(srv->admin_port, "GET", paths[i], "Authorization: Bearer s3cret-toke\r\n", NULL);
+        fx_http_assert_error(&r, 401, NULL);
+        fx_http_free(&r);
+        r = fx_http(srv->admin_port, "GET", paths[i], "Authorization: Basic s3cret-token\r\n", NULL);
+        fx_http_assert_error(&r, 401, NULL);
+        fx_http_free(&r);
+        r = fx_http(srv->admin_port, "GET", paths[i], "Authorization: Bearer s3cret-token\r\n", NULL);
         cr_assert_eq(r.status, strcmp(paths[i], "/nope") == 0 ? 404 : 200, "%s: %d %s", paths[i],
                      r.status, r.body);
-        http_free(&r);
+        fx_http_free(&r);
     }
-    expect_error(srv->admin_port, "POST", "/api/cluster/remove", "{\"id\":9}", 401, NULL);
-    r = http(srv->admin_port, "POST", "/api/cluster/remove", "Authorization: bearer s3cret-token\r\n",
+    fx_http_expect_error(srv->admin_port, "POST", "/api/cluster/remove", "{\"id\":9}", 401, NULL);
+    r = fx_http(srv->admin_port, "POST", "/api/cluster/remove", "Authorization: bearer s3cret-token\r\n",
              "{\"id\":9}");
-    assert_error(&r, 409, "no member");
-    http_free(&r);
+    fx_http_assert_error(&r, 409, "no member");
+    fx_http_free(&r);
 
     snprintf(server, sizeof(server), "http://127.0.0.1:%d", srv->admin_port);
     cm_run(&cm, (const char *const[]){"-s", server, "status", NULL});
@@ -491,26 +368,26 @@ Test(admin, token_is_required_everywhere)
 Test(admin, node_waiting_to_be_added_is_unhealthy)
 {
     static const char *const args[] = {"--bootstrap", "no", NULL};
-    struct http_resp r;
+    struct fx_http_resp r;
 
     start_single(args);
-    r = get(srv->admin_port, "/health");
-    assert_error(&r, 503, "not in a cluster");
-    http_free(&r);
-    r = get(srv->admin_port, "/api/status");
+    r = fx_http_get(srv->admin_port, "/health");
+    fx_http_assert_error(&r, 503, "not in a cluster");
+    fx_http_free(&r);
+    r = fx_http_get(srv->admin_port, "/api/status");
     cr_assert_eq(r.status, 200);
-    cr_assert_str_eq(jstr(&r, "membership"), "waiting");
+    cr_assert_str_eq(fx_http_jstr(&r, "membership"), "waiting");
     cr_assert(json_is_null(json_object_get(r.json, "leader")), "%s", r.body);
-    http_free(&r);
-    r = get(srv->admin_port, "/api/cluster/config");
+    fx_http_free(&r);
+    r = fx_http_get(srv->admin_port, "/api/cluster/config");
     cr_assert_eq(r.status, 200);
     cr_assert(json_is_null(json_object_get(r.json, "leader")), "%s", r.body);
     cr_assert_eq(json_array_size(json_object_get(r.json, "nodes")), 0, "%s", r.body);
-    http_free(&r);
-    r = post(srv->admin_port, "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\"}");
-    assert_error(&r, 503, "no leader");
+    fx_http_free(&r);
+    r = fx_http_post(srv->admin_port, "/api/cluster/add", "{\"id\":4,\"address\":\"127.0.0.1:1234\"}");
+    fx_http_assert_error(&r, 503, "no leader");
     cr_assert(json_is_true(json_object_get(r.json, "retryable")), "503 not retryable: %s", r.body);
-    http_free(&r);
+    fx_http_free(&r);
     stop_single();
 }
 
@@ -544,7 +421,7 @@ Test(admin, admin_port_in_use_stops_startup)
 Test(admin, pending_change_survives_hangup_and_shutdown)
 {
     char body[128];
-    struct http_resp r;
+    struct fx_http_resp r;
     struct fx_raw_result res;
     char buf[4096];
     int hung, waiting;
@@ -557,26 +434,26 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
              strlen(body), body);
     cr_assert(fx_raw_send_str(hung, buf) == 0);
     /* The change is in progress once another one is refused as such. */
-    for (int64_t deadline = fx_now_ms() + HTTP_MS;;) {
-        r = post(srv->admin_port, "/api/cluster/remove", "{\"id\":2}");
-        if (r.status == 409 && strstr(jstr(&r, "error"), "in progress")) {
-            http_free(&r);
+    for (int64_t deadline = fx_now_ms() + FX_HTTP_MS;;) {
+        r = fx_http_post(srv->admin_port, "/api/cluster/remove", "{\"id\":2}");
+        if (r.status == 409 && strstr(fx_http_jstr(&r, "error"), "in progress")) {
+            fx_http_free(&r);
             break;
         }
-        http_free(&r);
+        fx_http_free(&r);
         cr_assert(fx_now_ms() < deadline, "the add never became a change in progress");
         usleep(20000);
     }
     close(hung);
-    r = get(srv->admin_port, "/api/status");
+    r = fx_http_get(srv->admin_port, "/api/status");
     cr_assert_eq(r.status, 200, "the loop is blocked or the server died");
-    http_free(&r);
+    fx_http_free(&r);
 
     /* Start another pending change from a client that stays. */
-    r = post(srv->admin_port, "/api/cluster/add", "{\"id\":3,\"address\":\"127.0.0.1:1235\"}");
-    assert_error(&r, 409, "in progress");
+    r = fx_http_post(srv->admin_port, "/api/cluster/add", "{\"id\":3,\"address\":\"127.0.0.1:1235\"}");
+    fx_http_assert_error(&r, 409, "in progress");
     cr_assert(json_is_true(json_object_get(r.json, "retryable")), "busy is not retryable: %s", r.body);
-    http_free(&r);
+    fx_http_free(&r);
     cr_assert_eq(fx_server_stop(srv), 0, "server exit status %d after SIGTERM", srv->last_status);
     cr_assert(WIFEXITED(srv->last_status) && WEXITSTATUS(srv->last_status) == 0);
     stop_single();
@@ -588,10 +465,10 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     cr_assert(fx_raw_send_str(waiting, buf) == 0);
-    for (int64_t deadline = fx_now_ms() + HTTP_MS;;) {
-        r = post(srv->admin_port, "/api/cluster/remove", "{\"id\":2}");
-        bool busy = r.status == 409 && strstr(jstr(&r, "error"), "in progress");
-        http_free(&r);
+    for (int64_t deadline = fx_now_ms() + FX_HTTP_MS;;) {
+        r = fx_http_post(srv->admin_port, "/api/cluster/remove", "{\"id\":2}");
+        bool busy = r.status == 409 && strstr(fx_http_jstr(&r, "error"), "in progress");
+        fx_http_free(&r);
         if (busy)
             break;
         cr_assert(fx_now_ms() < deadline, "the add never became a change in progress");
@@ -599,7 +476,7 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     }
     cr_assert(fx_raw_nothing_pending(waiting), "the add was answered before it completed");
     kill(srv->pid, SIGTERM);
-    res = fx_raw_read(waiting, buf, sizeof(buf), 0, "}\n", HTTP_MS);
+    res = fx_raw_read(waiting, buf, sizeof(buf), 0, "}\n", FX_HTTP_MS);
     cr_assert(!res.timed_out && res.len > 0, "no answer to the pending add at shutdown (%zu bytes%s%s): %s",
               res.len, res.eof ? ", eof" : "", res.timed_out ? ", timed out" : "", buf);
     cr_assert(strncmp(buf, "HTTP/1.1 5", 10) == 0, "pending add answered: %s", buf);
@@ -614,47 +491,13 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
 
 /* ---- clusters ---- */
 
-static struct fx_cluster *cl;
 static struct fx_server *n4; /* started with --bootstrap no, added by the test */
 
-static const char *const fast_args[] = {FAST_TIMEOUTS, NULL};
-
-static void start_cluster(void)
+/* Nodes 1-3 (indexes 0-2) in a cluster, and node 4 (index 3) waiting to be added. */
+static void start_admin_cluster(void)
 {
-    static const char *const n4_args[] = {"--bootstrap", "no", FAST_TIMEOUTS, NULL};
-
-    cl = fx_cluster_start(3, fast_args);
-    n4 = fx_server_new(4, n4_args);
-    cr_assert(fx_server_start(n4) == 0, "node 4 did not start");
-}
-
-static void stop_cluster(void)
-{
-    fx_server_free(n4);
-    n4 = NULL;
-    fx_cluster_stop(cl);
-    cl = NULL;
-}
-
-static struct fx_server *node(int i)
-{
-    return i == 3 ? n4 : cl->nodes[i];
-}
-
-/* Index of the node whose /api/status says it leads, or -1. */
-static int leader_now(void)
-{
-    int found = -1;
-
-    for (int i = 0; i < 3; i++) {
-        struct http_resp r;
-        if (!http_try(node(i)->admin_port, "GET", "/api/status", NULL, NULL, 0, &r))
-            continue;
-        if (r.status == 200 && jstr(&r, "state") && strcmp(jstr(&r, "state"), "leader") == 0)
-            found = found == -1 ? i : -2;
-        http_free(&r);
-    }
-    return found;
+    start_cluster(NULL);
+    n4 = tc_start_new_node(4, 0);
 }
 
 static bool leader_found(void *arg)
@@ -663,50 +506,43 @@ static bool leader_found(void *arg)
     return *(int *)arg >= 0;
 }
 
-static int wait_leader(void)
-{
-    int idx = -1;
-    cr_assert(fx_wait_until(leader_found, &idx, LEADER_MS), "no single leader after %d ms", LEADER_MS);
-    return idx;
-}
-
 /* The leader's config names every node's admin address (their announcements are done). */
 static bool addresses_known(void *arg)
 {
     int want = *(int *)arg, leader = leader_now(), known = 0;
-    struct http_resp r;
+    struct fx_http_resp r;
     json_t *nodes, *n;
     size_t i;
 
-    if (leader < 0 || !http_try(node(leader)->admin_port, "GET", "/api/cluster/config", NULL, NULL, 0, &r))
+    if (leader < 0 || !fx_http_try(node(leader)->admin_port, "GET", "/api/cluster/config", NULL, NULL, 0, &r))
         return false;
     nodes = json_object_get(r.json, "nodes");
     json_array_foreach(nodes, i, n) {
         const char *a = json_string_value(json_object_get(n, "admin_address"));
         known += a && *a && strcmp(json_string_value(json_object_get(n, "role")), "voter") == 0;
     }
-    http_free(&r);
+    fx_http_free(&r);
     return known == want && (int)json_array_size(nodes) >= 0;
 }
 
 static void wait_addresses_known(int voters)
 {
-    cr_assert(fx_wait_until(addresses_known, &voters, CONVERGE_MS),
+    cr_assert(fx_wait_until(addresses_known, &voters, TC_CONVERGE_MS),
               "the leader never knew the admin address of %d voters", voters);
 }
 
 /* POST to PORT, retrying while the answer is retryable (503: no leader or not ready; 409: a
  * change, such as a node announcing its addresses, in progress). */
-static struct http_resp post_retry(int port, const char *path, const char *body)
+static struct fx_http_resp post_retry(int port, const char *path, const char *body)
 {
-    int64_t deadline = fx_now_ms() + CHANGE_MS;
+    int64_t deadline = fx_now_ms() + TC_CHANGE_MS;
 
     for (;;) {
-        struct http_resp r = post(port, path, body);
+        struct fx_http_resp r = fx_http_post(port, path, body);
         bool again = json_is_true(json_object_get(r.json, "retryable"));
         if (!again || fx_now_ms() > deadline)
             return r;
-        http_free(&r);
+        fx_http_free(&r);
         usleep(50000);
     }
 }
@@ -714,70 +550,29 @@ static struct http_resp post_retry(int port, const char *path, const char *body)
 /* The JSON node of ID in the config served on PORT (a new reference), or NULL. */
 static json_t *config_node(int port, int id, long long *leader)
 {
-    struct http_resp r = get(port, "/api/cluster/config");
+    struct fx_http_resp r = fx_http_get(port, "/api/cluster/config");
     json_t *nodes = json_object_get(r.json, "nodes"), *n, *found = NULL;
     size_t i;
 
     cr_assert_eq(r.status, 200, "%s", r.body);
     if (leader)
-        *leader = jint(&r, "leader");
+        *leader = fx_http_jint(&r, "leader");
     json_array_foreach(nodes, i, n)
         if (json_integer_value(json_object_get(n, "id")) == id)
             found = json_incref(n);
-    http_free(&r);
+    fx_http_free(&r);
     return found;
 }
 
+/* Predicates for fx_wait_until: /health of the node ARG (a struct fx_server) answers 200, 503. */
 static bool node_healthy(void *arg)
 {
-    struct fx_server *s = arg;
-    struct http_resp r;
-    bool ok;
-
-    if (!http_try(s->admin_port, "GET", "/health", NULL, NULL, 0, &r))
-        return false;
-    ok = r.status == 200;
-    http_free(&r);
-    return ok;
+    return tc_admin_get(((struct fx_server *)arg)->id, "/health", NULL) == 200;
 }
 
 static bool node_unhealthy(void *arg)
 {
-    struct fx_server *s = arg;
-    struct http_resp r;
-    bool bad;
-
-    if (!http_try(s->admin_port, "GET", "/health", NULL, NULL, 0, &r))
-        return false;
-    bad = r.status == 503;
-    http_free(&r);
-    return bad;
-}
-
-struct digests {
-    int leader_port, port;
-    char want[41], seen[41];
-};
-
-static bool digest_of(int port, char out[41])
-{
-    redisContext *c = fx_try_connect(port);
-    redisReply *r = c ? redisCommand(c, "DEBUG DIGEST") : NULL;
-    bool ok = r && (r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_STRING) && r->len == 40;
-
-    if (ok)
-        memcpy(out, r->str, 41);
-    if (r)
-        freeReplyObject(r);
-    if (c)
-        redisFree(c);
-    return ok;
-}
-
-static bool digests_equal(void *arg)
-{
-    struct digests *d = arg;
-    return digest_of(d->port, d->seen) && strcmp(d->seen, d->want) == 0;
+    return tc_admin_get(((struct fx_server *)arg)->id, "/health", NULL) == 503;
 }
 
 static bool is_leader(void *arg)
@@ -799,33 +594,32 @@ static void add_body(char *out, size_t cap, struct fx_server *s)
 Test(admin, add_transfer_remove_over_http, .timeout = 120)
 {
     char body[512], want[256], loc[256];
-    struct http_resp r;
-    struct digests d;
+    struct fx_http_resp r;
     json_t *n;
     int leader, follower, target;
     long long lid;
 
-    start_cluster();
+    start_admin_cluster();
     leader = wait_leader();
     follower = (leader + 1) % 3;
     wait_addresses_known(3);
     for (int i = 0; i < 3; i++)
-        cr_assert(fx_wait_until(node_healthy, node(i), CONVERGE_MS), "node %d unhealthy", i + 1);
+        cr_assert(fx_wait_until(node_healthy, node(i), TC_CONVERGE_MS), "node %d unhealthy", i + 1);
 
     /* A follower redirects a POST to the leader's same path. */
     add_body(body, sizeof(body), n4);
     r = post_retry(node(follower)->admin_port, "/api/cluster/add", body);
     cr_assert_eq(r.status, 307, "%d %s", r.status, r.body);
     snprintf(want, sizeof(want), "http://127.0.0.1:%d/api/cluster/add", node(leader)->admin_port);
-    cr_assert(header(&r, "Location", loc, sizeof(loc)), "307 without Location");
+    cr_assert(fx_http_header(&r, "Location", loc, sizeof(loc)), "307 without Location");
     cr_assert_str_eq(loc, want);
-    http_free(&r);
+    fx_http_free(&r);
 
     /* The leader adds node 4. */
     r = post_retry(node(leader)->admin_port, "/api/cluster/add", body);
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
     cr_assert(json_is_true(json_object_get(r.json, "ok")), "%s", r.body);
-    http_free(&r);
+    fx_http_free(&r);
     n = config_node(node(leader)->admin_port, 4, NULL);
     cr_assert(n != NULL, "node 4 is not in the config");
     cr_assert_str_eq(json_string_value(json_object_get(n, "role")), "voter");
@@ -840,36 +634,32 @@ Test(admin, add_transfer_remove_over_http, .timeout = 120)
     for (int i = 0; i < 50; i++)
         fx_check_status(c, "OK", "SET key:%d value:%d", i, i);
     redisFree(c);
-    memset(&d, 0, sizeof(d));
-    d.port = n4->port;
-    cr_assert(digest_of(node(leader)->port, d.want));
-    cr_assert(fx_wait_until(digests_equal, &d, CONVERGE_MS), "node 4 did not converge: %s vs %s",
-              d.seen, d.want);
-    cr_assert(fx_wait_until(node_healthy, n4, CONVERGE_MS), "node 4 never became healthy");
+    tc_assert_converged((const int[]){leader + 1, 4, 0}, NULL, NULL);
+    cr_assert(fx_wait_until(node_healthy, n4, TC_CONVERGE_MS), "node 4 never became healthy");
 
     /* Duplicates are conflicts now. */
     r = post_retry(node(leader)->admin_port, "/api/cluster/add", body);
-    assert_error(&r, 409, "already");
-    http_free(&r);
+    fx_http_assert_error(&r, 409, "already");
+    fx_http_free(&r);
     snprintf(body, sizeof(body), "{\"id\":9,\"address\":\"127.0.0.1:%d\"}", n4->raft_port);
     r = post_retry(node(leader)->admin_port, "/api/cluster/add", body);
-    assert_error(&r, 409, "already used");
-    http_free(&r);
+    fx_http_assert_error(&r, 409, "already used");
+    fx_http_free(&r);
 
     /* Transfer leadership to a chosen follower. */
     target = (leader + 2) % 3;
     snprintf(body, sizeof(body), "{\"id\":%d}", target + 1);
     r = post_retry(node(leader)->admin_port, "/api/cluster/transfer", body);
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
-    http_free(&r);
-    cr_assert(fx_wait_until(is_leader, &target, LEADER_MS), "node %d does not lead", target + 1);
+    fx_http_free(&r);
+    cr_assert(fx_wait_until(is_leader, &target, TC_LEADER_MS), "node %d does not lead", target + 1);
     /* The old leader now redirects to the new one. */
-    for (int64_t deadline = fx_now_ms() + CONVERGE_MS;;) {
-        r = post(node(leader)->admin_port, "/api/cluster/remove", "{\"id\":4}");
+    for (int64_t deadline = fx_now_ms() + TC_CONVERGE_MS;;) {
+        r = fx_http_post(node(leader)->admin_port, "/api/cluster/remove", "{\"id\":4}");
         snprintf(want, sizeof(want), "http://127.0.0.1:%d/api/cluster/remove", node(target)->admin_port);
-        bool ok = r.status == 307 && header(&r, "Location", loc, sizeof(loc)) && strcmp(loc, want) == 0;
+        bool ok = r.status == 307 && fx_http_header(&r, "Location", loc, sizeof(loc)) && strcmp(loc, want) == 0;
         int status = r.status;
-        http_free(&r);
+        fx_http_free(&r);
         if (ok)
             break;
         cr_assert(fx_now_ms() < deadline, "old leader answers %d, not 307 to %s", status, want);
@@ -879,15 +669,15 @@ Test(admin, add_transfer_remove_over_http, .timeout = 120)
     /* Remove node 4 on the new leader. */
     r = post_retry(node(target)->admin_port, "/api/cluster/remove", "{\"id\":4}");
     cr_assert_eq(r.status, 200, "%d %s", r.status, r.body);
-    http_free(&r);
+    fx_http_free(&r);
     n = config_node(node(target)->admin_port, 4, &lid);
     cr_assert(n == NULL, "node 4 is still in the config");
     cr_assert_eq(lid, target + 1);
     r = post_retry(node(target)->admin_port, "/api/cluster/remove", "{\"id\":4}");
-    assert_error(&r, 409, "no member has id 4");
-    http_free(&r);
-    cr_assert(fx_wait_until(node_unhealthy, n4, CONVERGE_MS), "removed node 4 is still healthy");
-    stop_cluster();
+    fx_http_assert_error(&r, 409, "no member has id 4");
+    fx_http_free(&r);
+    cr_assert(fx_wait_until(node_unhealthy, n4, TC_CONVERGE_MS), "removed node 4 is still healthy");
+    tc_stop_all();
 }
 
 /* cluster_manager: list, status, --json, transfer, add (through a follower), remove, and its
@@ -899,7 +689,7 @@ Test(admin, cluster_manager_manages_a_cluster, .timeout = 120)
     json_t *root;
     int leader, follower;
 
-    start_cluster();
+    start_admin_cluster();
     leader = wait_leader();
     follower = (leader + 1) % 3;
     wait_addresses_known(3);
@@ -939,7 +729,7 @@ Test(admin, cluster_manager_manages_a_cluster, .timeout = 120)
     cm_expect_ok(&cm, (const char *const[]){"-s", follower_url, "transfer", NULL});
     cr_assert_eq(line_count(cm.out), 1, "transfer printed:\n%s", cm.out);
     cr_assert(strstr(cm.out, "leadership moved to node") != NULL, "transfer printed: %s", cm.out);
-    cr_assert(fx_wait_until(leader_found, &leader, LEADER_MS), "no leader after the transfer");
+    cr_assert(fx_wait_until(leader_found, &leader, TC_LEADER_MS), "no leader after the transfer");
     follower = (leader + 1) % 3;
     snprintf(leader_url, sizeof(leader_url), "http://127.0.0.1:%d", node(leader)->admin_port);
     snprintf(follower_url, sizeof(follower_url), "http://127.0.0.1:%d", node(follower)->admin_port);
@@ -956,7 +746,7 @@ Test(admin, cluster_manager_manages_a_cluster, .timeout = 120)
     cm_expect_ok(&cm, (const char *const[]){"-s", leader_url, "list", NULL});
     cr_assert_eq(line_count(cm.out), 5, "list after add:\n%s", cm.out);
     cr_assert(strstr(cm.out, admin4) != NULL, "list after add:\n%s", cm.out);
-    cr_assert(fx_wait_until(node_healthy, n4, CONVERGE_MS), "node 4 never became healthy");
+    cr_assert(fx_wait_until(node_healthy, n4, TC_CONVERGE_MS), "node 4 never became healthy");
 
     /* A second add of the same id fails with the server's reason. */
     cm_run(&cm, (const char *const[]){"-s", leader_url, "add", id4, raft4, NULL});
@@ -996,5 +786,5 @@ Test(admin, cluster_manager_manages_a_cluster, .timeout = 120)
     cr_assert_eq(cm.code, 2);
     cm_expect_ok(&cm, (const char *const[]){"--help", NULL});
     cr_assert(strstr(cm.out, "Usage:") != NULL);
-    stop_cluster();
+    tc_stop_all();
 }

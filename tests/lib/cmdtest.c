@@ -55,6 +55,16 @@ static struct request *request_vfmt(const char *fmt, va_list ap)
     return req;
 }
 
+/* Set REQ to the request of FMT and the arguments after it, inside the variadic function
+ * that has them. */
+#define REQUEST_OF(fmt, req)                                                                   \
+    do {                                                                                       \
+        va_list ap_;                                                                           \
+        va_start(ap_, fmt);                                                                    \
+        (req) = request_vfmt(fmt, ap_);                                                        \
+        va_end(ap_);                                                                           \
+    } while (0)
+
 /* NUL-terminate the reply buffer without counting the NUL. */
 static const char *finish(struct buf *b)
 {
@@ -99,10 +109,9 @@ static const char *run_request(struct cmdtest *t, struct request *req)
 
 const char *ct_run(struct cmdtest *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct request *req = request_vfmt(fmt, ap);
-    va_end(ap);
+    struct request *req;
+
+    REQUEST_OF(fmt, req);
     return run_request(t, req);
 }
 
@@ -116,10 +125,9 @@ const char *ct_runv(struct cmdtest *t, int argc, const char *const *argv, const 
 
 const char *ct_apply(struct cmdtest *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct request *req = request_vfmt(fmt, ap);
-    va_end(ap);
+    struct request *req;
+
+    REQUEST_OF(fmt, req);
     t->out.len = 0;
     struct command *cmd = command_lookup(req->argv[0], req->len[0]);
     if (cmd == NULL)
@@ -132,10 +140,9 @@ const char *ct_apply(struct cmdtest *t, const char *fmt, ...)
 
 const char *ct_prepare(struct cmdtest *t, const char *fmt, ...)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    struct request *req = request_vfmt(fmt, ap);
-    va_end(ap);
+    struct request *req;
+
+    REQUEST_OF(fmt, req);
     struct command *cmd = command_lookup(req->argv[0], req->len[0]);
     t->out.len = 0;
     t->line.len = 0;

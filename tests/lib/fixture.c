@@ -637,12 +637,10 @@ void fx_server_dump_log(const struct fx_server *s)
     fprintf(stderr, "----- end of log of server %d -----\n", s->id);
 }
 
-int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
+/* Say why S did not start (RC of server_wait: -2 not ready by TIMEOUT_MS, killed now; else it
+ * exited) and print its log. Returns -1. */
+static int server_start_failed(struct fx_server *s, int rc, int timeout_ms)
 {
-    int rc = server_wait(s, timeout_ms);
-
-    if (rc == 0)
-        return 0;
     if (rc == -2) {
         fprintf(stderr, "fx: server %d (pid %d) not ready on port %d after %d ms\n", s->id,
                 (int)s->pid, s->port, timeout_ms);
@@ -653,6 +651,13 @@ int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
     }
     fx_server_dump_log(s);
     return -1;
+}
+
+int fx_server_wait_ready(struct fx_server *s, int timeout_ms)
+{
+    int rc = server_wait(s, timeout_ms);
+
+    return rc == 0 ? 0 : server_start_failed(s, rc, timeout_ms);
 }
 
 static bool log_says_port_taken(const struct fx_server *s)
@@ -685,16 +690,7 @@ int fx_server_start(struct fx_server *s)
             server_pick_ports(s);
             continue;
         }
-        if (rc == -2) {
-            fprintf(stderr, "fx: server %d (pid %d) not ready on port %d after %d ms\n", s->id,
-                    (int)s->pid, s->port, FX_START_TIMEOUT_MS);
-            fx_server_kill(s);
-        } else {
-            fprintf(stderr, "fx: server %d exited during start (status 0x%x)\n", s->id,
-                    (unsigned)s->last_status);
-        }
-        fx_server_dump_log(s);
-        return -1;
+        return server_start_failed(s, rc, FX_START_TIMEOUT_MS);
     }
 }
 
@@ -719,24 +715,15 @@ static int server_reap(struct fx_server *s, int status)
 
 int fx_server_stop(struct fx_server *s)
 {
-    int64_t deadline;
     int status;
 
     if (s->pid <= 0)
         return -1;
     kill(s->pid, SIGTERM);
     kill(s->pid, SIGCONT); /* a paused server could not act on SIGTERM */
-    deadline = fx_now_ms() + FX_STOP_TIMEOUT_MS;
-    for (;;) {
-        pid_t r = waitpid(s->pid, &status, WNOHANG);
-        if (r == s->pid)
-            return server_reap(s, status);
-        if (r < 0 && errno != EINTR)
-            return server_reap(s, -1);
-        if (fx_now_ms() >= deadline)
-            break;
-        sleep_ms(FX_POLL_MS);
-    }
+    status = fx_server_wait_exit(s, FX_STOP_TIMEOUT_MS);
+    if (status != -2)
+        return status;
     fprintf(stderr, "fx: server %d (pid %d) ignored SIGTERM for %d ms; killing it\n", s->id,
             (int)s->pid, FX_STOP_TIMEOUT_MS);
     return fx_server_kill(s);
@@ -1019,137 +1006,4 @@ bool fx_wait_until(bool (*pred)(void *arg), void *arg, int timeout_ms)
             return pred(arg);
         sleep_ms(FX_POLL_MS);
     }
-}
-
-/* ---- raw sockets ---- */
-
-int fx_raw_try_connect(int port)
-{
-    struct sockaddr_in sa;
-    int one = 1;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -1;
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        close(fd);
-        return -1;
-    }
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    return fd;
-}
-
-int fx_raw_connect(int port)
-{
-    int fd = fx_raw_try_connect(port);
-
-    cr_assert(fd >= 0, "fx_raw_connect(%d): %s", port, strerror(errno));
-    return fd;
-}
-
-int fx_raw_send(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
-int fx_raw_send_str(int fd, const char *s)
-{
-    return fx_raw_send(fd, s, strlen(s));
-}
-
-static bool raw_done(const char *buf, size_t len, size_t want, const char *pattern)
-{
-    if (want > 0 && len >= want)
-        return true;
-    return pattern != NULL && memmem(buf, len, pattern, strlen(pattern)) != NULL;
-}
-
-struct fx_raw_result fx_raw_read(int fd, char *buf, size_t cap, size_t want, const char *pattern,
-                                 int timeout_ms)
-{
-    struct fx_raw_result res = {0, false, false};
-    int64_t deadline = fx_now_ms() + timeout_ms;
-    char sink[4096];
-
-    if (cap > 0)
-        buf[0] = '\0';
-    while (!raw_done(buf, res.len, want, pattern)) {
-        struct pollfd pfd = {fd, POLLIN, 0};
-        int64_t left = deadline - fx_now_ms();
-        ssize_t n;
-        int rc;
-
-        if (left <= 0) {
-            res.timed_out = true;
-            break;
-        }
-        rc = poll(&pfd, 1, (int)left);
-        if (rc < 0 && errno == EINTR)
-            continue;
-        if (rc <= 0) {
-            res.timed_out = rc == 0;
-            break;
-        }
-        /* Once BUF is full keep draining into SINK so EOF can still be seen. */
-        if (res.len + 1 < cap)
-            n = recv(fd, buf + res.len, cap - 1 - res.len, 0);
-        else
-            n = recv(fd, sink, sizeof(sink), 0);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            res.eof = true;
-            break;
-        }
-        if (res.len + 1 < cap) {
-            res.len += (size_t)n;
-            buf[res.len] = '\0';
-        }
-    }
-    return res;
-}
-
-void fx_raw_expect(int fd, const char *expected, int timeout_ms)
-{
-    size_t want = strlen(expected);
-    char *buf = malloc(want + 1);
-    struct fx_raw_result res;
-
-    cr_assert(buf != NULL);
-    res = fx_raw_read(fd, buf, want + 1, want, NULL, timeout_ms);
-    cr_assert(res.len == want && memcmp(buf, expected, want) == 0,
-              "raw: expected \"%s\", got \"%.*s\"%s%s", expected, (int)res.len, buf,
-              res.eof ? " then EOF" : "", res.timed_out ? " then a timeout" : "");
-    free(buf);
-}
-
-bool fx_raw_wait_closed(int fd, int timeout_ms)
-{
-    char buf[4096];
-    struct fx_raw_result res = fx_raw_read(fd, buf, sizeof(buf), 0, NULL, timeout_ms);
-
-    return res.eof;
-}
-
-bool fx_raw_nothing_pending(int fd)
-{
-    struct pollfd pfd = {fd, POLLIN, 0};
-
-    return poll(&pfd, 1, 0) == 0;
 }

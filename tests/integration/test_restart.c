@@ -1,0 +1,286 @@
+/* Integration tests of restarts and snapshots on real 3-node clusters (and single nodes) on
+ * free loopback ports in temp dirs: full restarts (from logs and from snapshots), kill -9 of
+ * one node or of all, catch-up of a lagging follower through an installed snapshot, also under
+ * writes and with the follower killed mid-install. Every wait polls against a deadline. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/logging.h>
+
+#include "cluster_suite.h"
+#include "fixture.h"
+#include "incr.h"
+#include "tcluster.h"
+
+TestSuite(cluster, .fini = fx_kill_all, .timeout = 150);
+
+/* SIGTERM every node, start them again on the same dirs: 1000 keys and the digest come back. */
+Test(cluster, full_restart_keeps_all_data)
+{
+    char before[41], after[41];
+    redisContext *c;
+    redisReply *r;
+    int idx;
+
+    c = start_cluster_on_leader(NULL, &idx);
+    for (int i = 0; i < 1000; i++)
+        redisAppendCommand(c, "SET key:%d val:%d", i, i * 31);
+    for (int i = 0; i < 1000; i++) {
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK, "reply %d: %s", i, c->errstr);
+        fx_assert_status(r, "OK");
+        freeReplyObject(r);
+    }
+    fx_check_integer(c, 1000, "DBSIZE");
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, before);
+
+    /* One SIGTERM each, all at once, as an init system would send them. */
+    tc_sigterm_all();
+    tc_spawn_all();
+    wait_leader();
+    tc_assert_converged(NULL, before, after);
+    r = tc_leader_cmd(TC_WRITE_MS, "DBSIZE");
+    fx_assert_integer(r, 1000);
+    freeReplyObject(r);
+    tc_leader_expect("key:0", "val:0");
+    tc_leader_expect("key:999", "val:30969");
+    tc_stop_cleanly();
+}
+
+/* A follower that missed far more entries than the snapshot threshold catches up through an
+ * installed snapshot, and then follows ordinary appends again. */
+Test(cluster, lagging_follower_catches_up_from_snapshot)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    char key[32], val[32], want[41];
+    redisContext *c;
+    int idx, f;
+
+    start_cluster(args);
+    idx = wait_leader();
+    tc_leader_set("before", "1");
+    tc_assert_converged(NULL, NULL, NULL);
+    f = (idx + 1) % tc_cluster()->n;
+    cr_assert_eq(tc_info_ll(node(f)->port, "raft", "raft_restores"), 0);
+    stop_node_cleanly(f);
+    c = fx_connect(node(idx)->port);
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "key:%d", i);
+        snprintf(val, sizeof(val), "val:%d", i);
+        fx_check_status(c, "OK", "SET %s %s", key, val);
+    }
+    redisFree(c);
+    cr_assert_eq(leader_now(), idx, "leadership moved while writing");
+    cr_assert_gt(tc_info_ll(node(idx)->port, "raft", "raft_snapshot_index"), 1000,
+                 "the leader did not compact its log");
+    restart_node(f);
+    tc_assert_converged(NULL, NULL, want);
+    cr_assert_geq(tc_info_ll(node(f)->port, "raft", "raft_restores"), 1,
+                  "the follower caught up without installing a snapshot");
+    cr_assert_gt(tc_info_ll(node(f)->port, "raft", "raft_snapshot_index"), 0);
+    tc_leader_set("after", "2");
+    cr_assert(tc_digest(node(idx)->port, want));
+    tc_assert_converged(NULL, want, NULL);
+    tc_leader_expect("key:1999", "val:1999");
+    tc_stop_cleanly();
+}
+
+/* A one-node cluster killed with -9 mid-pipeline keeps every acknowledged INCR after restart. */
+Test(cluster, single_node_kill9_keeps_acknowledged_writes)
+{
+    struct fx_server *s = fx_server_new(1, NULL);
+    struct incr_load l;
+    struct incr_totals t;
+    redisContext *c;
+    redisReply *r;
+    long long v;
+
+    cr_assert(fx_server_start(s) == 0, "the server did not start; its log is above");
+    s->fixed_ports = true;
+    incr_open(&l, 1, s->port, "n", 1000, 5000);
+    incr_pump(&l, PUMP_SEND, 1500, 20000);
+    cr_assert_geq(incr_acked(&l), 1500);
+    fx_server_kill(s);
+    incr_pump(&l, PUMP_EOF, 0, 5000);
+    cr_assert_eq(l.conn[0].fd, -1, "the connection outlived the server");
+    t = incr_check(&l);
+    cr_assert_lt(t.acked, 5000, "every INCR was acknowledged before the kill");
+    cr_assert(fx_server_start(s) == 0, "the server did not restart; its log is above");
+    c = fx_connect(s->port);
+    r = fx_cmd(c, "GET n");
+    v = tc_reply_ll(r);
+    cr_log_info("sent %ld acked %ld lost %ld; value %lld", t.sent, t.acked, t.lost, v);
+    cr_assert_geq(v, t.acked, "acknowledged INCRs were lost: %lld < %ld", v, t.acked);
+    cr_assert_geq(v, incr_max_value(&l));
+    cr_assert_leq(v, t.acked + t.uncertain + t.lost);
+    cr_assert_leq(v, 5000);
+    fx_check_integer(c, v + 1, "INCR n");
+    redisFree(c);
+    incr_free(&l);
+    fx_server_free(s);
+}
+
+/* kill -9 of all three nodes at once under load (a power cut), with snapshots in play: after
+ * the restart every acknowledged INCR is there and none beyond those in flight. */
+Test(cluster, whole_cluster_kill9_keeps_acknowledged_writes)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    struct incr_load l;
+    struct incr_totals t;
+    long long v;
+    int idx;
+
+    start_cluster(args);
+    idx = wait_leader();
+    incr_open(&l, 4, node(idx)->port, "counter", 32, 1000000);
+    incr_pump(&l, PUMP_SEND, 3000, 20000);
+    cr_assert_geq(incr_acked(&l), 3000);
+    for (int i = 0; i < tc_cluster()->n; i++)
+        kill(node(i)->pid, SIGKILL);
+    for (int i = 0; i < tc_cluster()->n; i++)
+        fx_server_kill(node(i));
+    incr_pump(&l, PUMP_EOF, 0, 5000);
+    t = incr_check(&l);
+    tc_spawn_all();
+    v = tc_reply_ll(tc_leader_cmd(TC_WRITE_MS, "GET counter"));
+    cr_log_info("acked %ld uncertain %ld lost %ld; value %lld", t.acked, t.uncertain, t.lost, v);
+    cr_assert_geq(v, t.acked, "acknowledged INCRs lost: %lld < %ld", v, t.acked);
+    cr_assert_geq(v, incr_max_value(&l));
+    cr_assert_leq(v, t.acked + t.uncertain + t.lost);
+    tc_assert_converged(NULL, NULL, NULL);
+    incr_free(&l);
+    tc_stop_cleanly();
+}
+
+/* A follower catching up through a snapshot while the leader keeps writing (and snapshotting)
+ * ends up identical to it.
+ * KNOWN SERVER BUG (liveness), seen here in about one full-suite run in eight: raft delivers
+ * AppendEntries it queued while the follower was down (63 entries, commit 64); the follower
+ * applies them, reaches --snapshot-threshold and starts its own snapshot; the leader's
+ * InstallSnapshot arrives a few ms later and canonical/raft 0.15 drops it ("already taking or
+ * installing snapshot", RAFT_BUSY); the leader resends only after install-snapshot-timeout,
+ * which consensus.c sets to 60 s. assert_converged then warns, keeps the files, and waits. */
+Test(cluster, snapshot_catch_up_under_ongoing_writes)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    struct incr_load l;
+    char key[32], val[64];
+    redisContext *c;
+    int idx, f;
+    long long restores;
+
+    start_cluster(args);
+    idx = wait_leader();
+    f = (idx + 2) % tc_cluster()->n;
+    fx_server_kill(node(f));
+    c = fx_connect(node(idx)->port);
+    for (int i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "key:%d", i);
+        snprintf(val, sizeof(val), "%0*d", 40, i);
+        fx_check_status(c, "OK", "SET %s %s", key, val);
+    }
+    redisFree(c);
+    incr_open(&l, 2, node(idx)->port, "counter", 4, 1000000);
+    incr_pump(&l, PUMP_SEND, 200, 20000);
+    restart_node(f);
+    /* Keep writing (small batches, many entries) while it installs and catches up. */
+    incr_pump(&l, PUMP_SEND, incr_acked(&l) + 1500, 30000);
+    incr_pump(&l, PUMP_DRAIN, 0, 20000);
+    (void)incr_check(&l);
+    cr_assert_eq(leader_now(), idx, "leadership moved while writing");
+    tc_assert_converged(NULL, NULL, NULL);
+    restores = tc_info_ll(node(f)->port, "raft", "raft_restores");
+    cr_assert_geq(restores, 1, "the follower installed no snapshot");
+    incr_free(&l);
+    tc_stop_cleanly();
+}
+
+/* Chaos timing only (where to strike), never a wait for a condition. */
+static void pause_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+/* A follower killed (-9) while it receives a large snapshot, again and again, still ends up
+ * identical to the leader. */
+Test(cluster, follower_killed_during_snapshot_install_recovers)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    size_t vlen = 100 * 1024;
+    char *val = malloc(vlen);
+    redisContext *c;
+    int idx, f;
+
+    cr_assert(val != NULL);
+    start_cluster(args);
+    idx = wait_leader();
+    f = (idx + 1) % tc_cluster()->n;
+    tc_leader_set("first", "1");
+    tc_assert_converged(NULL, NULL, NULL);
+    fx_server_kill(node(f));
+    c = fx_connect(node(idx)->port);
+    for (int i = 0; i < 150; i++) {
+        redisReply *r;
+        memset(val, 'a' + i % 26, vlen);
+        r = fx_cmd(c, "SET big:%d %b", i, val, vlen);
+        fx_assert_status(r, "OK");
+        freeReplyObject(r);
+    }
+    redisFree(c);
+    for (int round = 0; round < 4; round++) {
+        /* Strike at a different point of its catch-up each round. */
+        restart_node(f);
+        pause_ms(round * 40);
+        fx_server_kill(node(f));
+    }
+    restart_node(f);
+    tc_assert_converged(NULL, NULL, NULL);
+    tc_leader_set("last", "2");
+    tc_assert_converged(NULL, NULL, NULL);
+    free(val);
+    tc_stop_cleanly();
+}
+
+/* Every node restarts from its own snapshot plus the log after it: the data comes back. */
+Test(cluster, full_restart_from_snapshots)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    char key[32], before[41];
+    redisContext *c;
+    int idx;
+
+    c = start_cluster_on_leader(args, &idx);
+    for (int i = 0; i < 300; i++) {
+        snprintf(key, sizeof(key), "key:%d", i);
+        fx_check_status(c, "OK", "SET %s %d", key, i);
+    }
+    fx_check_integer(c, 2, "DEL key:0 key:1");
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, before);
+    for (int i = 0; i < tc_cluster()->n; i++)
+        cr_assert_gt(tc_info_ll(node(i)->port, "raft", "raft_snapshot_index"), 0,
+                     "node %d took no snapshot", i + 1);
+    tc_sigterm_all();
+    tc_spawn_all();
+    wait_leader();
+    tc_assert_converged(NULL, before, NULL);
+    tc_leader_expect("key:0", NULL);
+    tc_leader_expect("key:299", "299");
+    tc_stop_cleanly();
+}
