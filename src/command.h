@@ -23,7 +23,7 @@ enum cmd_flags {
     CMD_TX = 1 << 7,       /* MULTI/EXEC/DISCARD/WATCH/UNWATCH: never queued by MULTI */
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
     CMD_RANDOM = 1 << 9,   /* output not deterministic (RANDOMKEY, SCAN, TIME) */
-    CMD_NOMULTI = 1 << 10, /* refused inside MULTI */
+    CMD_NOMULTI = 1 << 10, /* refused inside MULTI at queue time (blocking, admin ...) */
     CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
 };
 
@@ -72,6 +72,10 @@ struct command *command_table(size_t *n);
 int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out);
 /* Index of the first key argument of REQ for CMD, or -1 when it has none. */
 int command_first_key(const struct command *cmd, const struct request *req);
+/* Whether REQ may be queued by MULTI: not when CMD carries CMD_NOMULTI, nor for a CLUSTER
+ * subcommand that is not a pure read of cluster state (membership changes answer later,
+ * through reply slots of their own, which a transaction cannot hold). */
+int command_allowed_in_multi(const struct command *cmd, const struct request *req);
 /* Execute REQ with CMD's handler in CTX (no arity or flag checks). */
 void command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req);
 
@@ -93,6 +97,8 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_clie
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
+/* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */
+int cmd_cluster_is_read(const struct request *req);
 /* INFO sections rendered by cmd_cluster.c. */
 void info_replication(struct buf *b, struct server *srv);
 void info_raft(struct buf *b, struct server *srv);
