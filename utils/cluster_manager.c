@@ -459,7 +459,8 @@ static int http_once(const struct url *u, const char *method, const char *body, 
                  "Accept: application/json\r\nConnection: close\r\n%s%s%s"
                  "%s%s%zu\r\n\r\n%s",
                  method, u->path, where, token ? "Authorization: Bearer " : "", token ? token : "",
-                 token ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "",
+                 token ? "\r\n" : "",
+                 body || strcmp(method, "POST") == 0 ? "Content-Type: application/json\r\n" : "",
                  "Content-Length: ", body ? strlen(body) : 0, body ? body : "");
     if (n < 0) {
         snprintf(err, errlen, "out of memory");

@@ -61,8 +61,11 @@ static bool http_try(int port, const char *method, const char *path, const char 
     if (fd < 0)
         return false;
     snprintf(head, sizeof(head),
-             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%sContent-Length: %zu\r\n\r\n",
-             method, path, port, headers ? headers : "", body ? blen : 0);
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%sContent-Length: %zu\r\n\r\n",
+             method, path, port, headers ? headers : "",
+             strcmp(method, "POST") == 0 && (headers == NULL || strcasestr(headers, "Content-Type:") == NULL)
+                 ? "Content-Type: application/json\r\n" : "",
+             body ? blen : 0);
     if (fx_raw_send_str(fd, head) != 0 || (body && blen && fx_raw_send(fd, body, blen) != 0)) {
         close(fd);
         return false;
@@ -553,7 +556,7 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     /* Node 2's raft address listens nowhere: catching it up never finishes. */
     snprintf(body, sizeof(body), "{\"id\":2,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
     hung = fx_raw_connect(srv->admin_port);
-    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     cr_assert(fx_raw_send_str(hung, buf) == 0);
     /* The change is in progress once another one is refused as such. */
@@ -585,7 +588,7 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     start_single(NULL);
     snprintf(body, sizeof(body), "{\"id\":2,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
     waiting = fx_raw_connect(srv->admin_port);
-    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     cr_assert(fx_raw_send_str(waiting, buf) == 0);
     for (int64_t deadline = fx_now_ms() + HTTP_MS;;) {
