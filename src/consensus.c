@@ -619,8 +619,8 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
     raft_configuration_init(&conf);
     if (cfg->cluster)
         rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
-    else
-        rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER);
+    else if ((rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER)) != 0)
+        snprintf(err, errlen, "bootstrap failed: %s", raft_strerror(rv));
     if (rv == 0) {
         rv = raft_bootstrap(&cs->raft, &conf);
         if (rv == RAFT_CANTBOOTSTRAP)
