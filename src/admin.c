@@ -17,7 +17,6 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/listener.h>
 #include <jansson.h>
 
 #include "cluster.h"
@@ -53,9 +52,10 @@ struct pending {
 /* One accepted connection, tracked from its bufferevent (evhttp_set_bevcb: libevent 2.1 has
  * no connection callback, no connection cap and only an idle timeout that every byte
  * resets). We hold a reference on BEV: evhttp's bufferevent_free clears its callbacks, which
- * (the event callback) tells us the connection is gone, and our unref then closes the socket. DEADLINE fires
+ * tells us the connection is gone, and our unref then closes the socket. DEADLINE fires
  * admin-request-timeout ms after accept unless the whole request arrived first: it shuts the
- * socket down, and evhttp, reading EOF, frees the connection itself. */
+ * socket down, and evhttp, reading EOF, frees the connection itself. Every answer closes its
+ * connection (Connection: close), so one deadline covers the connection's only request. */
 struct admin_conn {
     struct admin_conn *next;
     struct admin *admin;
@@ -71,7 +71,6 @@ struct admin {
     struct pending *pending; /* doubly linked */
     struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
     int nconns;               /* live ones */
-    long long dropped;        /* over the cap or past the deadline */
 };
 
 typedef void admin_handler_fn(struct admin *a, struct evhttp_request *req);
@@ -85,10 +84,10 @@ static const char *reason_phrase(int code)
     case 307: return "Temporary Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
-    case 403: return "Forbidden";
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
@@ -617,7 +616,6 @@ static void on_conn_deadline(evutil_socket_t fd_unused, short what, void *arg)
 
     if (conn_released(c) || c->complete || fd < 0)
         return;
-    c->admin->dropped++;
     if (!c->over_cap)
         log_verbose("admin: dropped a connection that sent no complete request within %lld ms",
                     c->admin->srv->cfg->admin_request_timeout);
@@ -798,6 +796,8 @@ static void on_request(struct evhttp_request *req, void *arg)
 
     if (conn_request_complete(a, req) != 0)
         return; /* over the cap: the connection is being closed; evhttp frees REQ with it */
+    /* one request per connection: a kept-alive one would escape the whole-request deadline */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     if (!same_origin(a, req)) {
         reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
         return;

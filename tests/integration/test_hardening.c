@@ -271,6 +271,21 @@ Test(hardening, admin_slowloris_connection_is_closed_at_the_deadline)
     fx_server_free(s);
 }
 
+/* An answer ends its connection even when the request asked to keep it alive: a second
+ * request could otherwise be trickled past the whole-request deadline. */
+Test(hardening, admin_answers_close_the_connection)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    char resp[4096];
+    int fd = fx_raw_connect(s->admin_port);
+    cr_assert_eq(fx_raw_send_str(fd, "GET /health HTTP/1.1\r\nHost: x\r\nConnection: keep-alive\r\n\r\n"), 0);
+    struct fx_raw_result r = fx_raw_read(fd, resp, sizeof(resp), 0, NULL, IO_MS);
+    close(fd);
+    cr_assert(r.eof, "the connection stayed open after the answer");
+    cr_assert(strstr(resp, " 200 ") != NULL && strcasestr(resp, "Connection: close") != NULL, "%s", resp);
+    fx_server_free(s);
+}
+
 /* Connections over admin-max-connections are closed at once; afterwards a normal client is
  * still served. */
 Test(hardening, admin_connection_cap)
