@@ -632,6 +632,12 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
                                   "block (its encoded configuration must fit in about 4 KiB; "
                                   "canonical/raft 0.15 limit): list fewer voters or add the rest "
                                   "later with CLUSTER ADDNODE", conf.n);
+        else if (rv == RAFT_IOERR && raft_errmsg(&cs->raft)[0] == '\0')
+            /* 0.15 drops the reason when the first segment cannot be written, which is what a
+             * dir with a log but lost or damaged metadata (term 0) gets */
+            snprintf(err, errlen, "bootstrap failed: %s writing the first log segment in '%s' "
+                                  "(does it hold a log whose metadata files were lost or damaged?)",
+                     raft_strerror(rv), cfg->dir);
         else if (rv != 0)
             snprintf(err, errlen, "bootstrap failed: %s", raft_failure(cs, rv));
         else
