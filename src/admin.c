@@ -15,6 +15,7 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
 
@@ -48,10 +49,28 @@ struct pending {
     char msg[ADMIN_MSG_MAX];
 };
 
+/* One accepted connection, tracked from its bufferevent (evhttp_set_bevcb: libevent 2.1 has
+ * no connection callback, no connection cap and only an idle timeout that every byte
+ * resets). We hold a reference on BEV: evhttp's bufferevent_free clears its callbacks, which
+ * tells us the connection is gone, and our unref then closes the socket. DEADLINE fires
+ * admin-request-timeout ms after accept unless the whole request arrived first: it shuts the
+ * socket down, and evhttp, reading EOF, frees the connection itself. Every answer closes its
+ * connection (Connection: close), so one deadline covers the connection's only request. */
+struct admin_conn {
+    struct admin_conn *next;
+    struct admin *admin;
+    struct bufferevent *bev; /* one reference is ours */
+    struct event *deadline;  /* also fires at once (0 s) for a connection over the cap */
+    int over_cap;
+    int complete;            /* the request arrived: the deadline no longer applies */
+};
+
 struct admin {
     struct server *srv;
     struct evhttp *http;
     struct pending *pending; /* doubly linked */
+    struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
+    int nconns;               /* live ones */
 };
 
 typedef void admin_handler_fn(struct admin *a, struct evhttp_request *req);
@@ -65,10 +84,12 @@ static const char *reason_phrase(int code)
     case 307: return "Temporary Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
@@ -553,6 +574,113 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
     evbuffer_free(body);
 }
 
+/* ---- connections: the cap and the whole-request deadline ---- */
+
+static int conn_released(const struct admin_conn *c)
+{
+    /* evhttp keeps its event callback for the connection's whole life (the read one comes
+     * and goes); bufferevent_free clears them all */
+    bufferevent_event_cb ev = NULL;
+    bufferevent_getcb(c->bev, NULL, NULL, &ev, NULL);
+    return ev == NULL;
+}
+
+static void conn_free(struct admin_conn *c)
+{
+    event_free(c->deadline);
+    bufferevent_decref(c->bev); /* closes the socket once evhttp has let go too */
+    free(c);
+}
+
+/* Forget the connections evhttp has freed; recount the live ones. */
+static void conns_sweep(struct admin *a)
+{
+    struct admin_conn **pp = &a->conns;
+    a->nconns = 0;
+    while (*pp) {
+        struct admin_conn *c = *pp;
+        if (conn_released(c)) {
+            *pp = c->next;
+            conn_free(c);
+        } else {
+            a->nconns++;
+            pp = &c->next;
+        }
+    }
+}
+
+static void on_conn_deadline(evutil_socket_t fd_unused, short what, void *arg)
+{
+    struct admin_conn *c = arg;
+    evutil_socket_t fd = bufferevent_getfd(c->bev);
+
+    if (conn_released(c) || c->complete || fd < 0)
+        return;
+    if (!c->over_cap)
+        log_verbose("admin: dropped a connection that sent no complete request within %lld ms",
+                    c->admin->srv->cfg->admin_request_timeout);
+    shutdown(fd, SHUT_RDWR); /* evhttp reads EOF and frees the connection */
+}
+
+/* evhttp's bufferevent factory: called for every accepted connection, before its fd is set. */
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+    struct admin *a = arg;
+    struct admin_conn *c = xcalloc(1, sizeof(*c));
+    long long ms = a->srv->cfg->admin_request_timeout;
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+
+    conns_sweep(a);
+    c->admin = a;
+    c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (c->bev == NULL) {
+        free(c);
+        return NULL;
+    }
+    bufferevent_incref(c->bev);
+    c->deadline = evtimer_new(base, on_conn_deadline, c);
+    if (a->nconns >= a->srv->cfg->admin_max_connections) {
+        /* Over the cap: closed as soon as evhttp has given it its socket. */
+        c->over_cap = 1;
+        tv.tv_sec = 0;
+        tv.tv_usec = 0;
+        log_verbose("admin: %d connections open (admin-max-connections): closing a new one", a->nconns);
+    }
+    evtimer_add(c->deadline, &tv);
+    c->next = a->conns;
+    a->conns = c;
+    a->nconns++;
+    return c->bev;
+}
+
+/* REQ has arrived whole: its connection's deadline no longer applies. Returns 0, or -1 when
+ * the connection is one over the cap (the caller answers nothing: it is being closed). */
+static int conn_request_complete(struct admin *a, struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+
+    for (struct admin_conn *c = a->conns; c; c = c->next) {
+        if (c->bev != bev)
+            continue;
+        if (c->over_cap)
+            return -1;
+        c->complete = 1;
+        event_del(c->deadline);
+    }
+    return 0;
+}
+
+static void conns_close(struct admin *a)
+{
+    while (a->conns) {
+        struct admin_conn *c = a->conns;
+        a->conns = c->next;
+        conn_free(c);
+    }
+    a->nconns = 0;
+}
+
 /* ---- routing ---- */
 
 static const struct route {
@@ -580,13 +708,25 @@ static int token_equal(const char *given, size_t glen, const char *want)
     return diff == 0;
 }
 
-/* True when REQ may proceed: no admin-token, or "Authorization: Bearer <token>". */
+/* The token the API requires: admin-token, else requirepass (a password-protected server
+ * never has an open admin API), else none. */
+static const char *required_token(const struct admin *a)
+{
+    const struct config *cfg = a->srv->cfg;
+    if (cfg->admin_token && cfg->admin_token[0])
+        return cfg->admin_token;
+    if (cfg->requirepass && cfg->requirepass[0])
+        return cfg->requirepass;
+    return NULL;
+}
+
+/* True when REQ may proceed: no token required, or "Authorization: Bearer <token>". */
 static int authorized(struct admin *a, struct evhttp_request *req)
 {
-    const char *token = a->srv->cfg->admin_token;
+    const char *token = required_token(a);
     const char *h;
 
-    if (token == NULL || token[0] == '\0')
+    if (token == NULL)
         return 1;
     h = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     if (h == NULL || strlen(h) < 7 || !util_eq_nocase(h, 6, "bearer") || h[6] != ' ')
@@ -600,6 +740,53 @@ static int authorized(struct admin *a, struct evhttp_request *req)
     return token_equal(h, len, token);
 }
 
+/* True when REQ carries no Origin header, or the admin server's own origin: http://bind:port,
+ * http://<the connection's local address>:port, and http://localhost:port on a loopback
+ * bind. A page a browser loaded from anywhere else (DNS rebinding included: its Origin
+ * names the attacker's host) gets 403; no CORS header is ever sent. */
+static int same_origin(struct admin *a, struct evhttp_request *req)
+{
+    const char *origin = evhttp_find_header(evhttp_request_get_input_headers(req), "Origin");
+    const struct config *cfg = a->srv->cfg;
+    char own[128];
+
+    if (origin == NULL)
+        return 1;
+    snprintf(own, sizeof(own), "http://%s:%lld", cfg->bind, cfg->admin_port);
+    if (strcasecmp(origin, own) == 0)
+        return 1;
+    if (strncmp(cfg->bind, "127.", 4) == 0) {
+        snprintf(own, sizeof(own), "http://localhost:%lld", cfg->admin_port);
+        if (strcasecmp(origin, own) == 0)
+            return 1;
+    }
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    char ip[INET_ADDRSTRLEN];
+    if (bev && getsockname(bufferevent_getfd(bev), (struct sockaddr *)&sin, &slen) == 0 &&
+        sin.sin_family == AF_INET && inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof(ip))) {
+        snprintf(own, sizeof(own), "http://%s:%lld", ip, cfg->admin_port);
+        if (strcasecmp(origin, own) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* True when REQ's Content-Type is application/json (parameters such as charset allowed). */
+static int json_content_type(struct evhttp_request *req)
+{
+    const char *ct = evhttp_find_header(evhttp_request_get_input_headers(req), "Content-Type");
+    size_t n = strlen("application/json");
+    if (ct == NULL)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct admin *a = arg;
@@ -607,6 +794,14 @@ static void on_request(struct evhttp_request *req, void *arg)
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
 
+    if (conn_request_complete(a, req) != 0)
+        return; /* over the cap: the connection is being closed; evhttp frees REQ with it */
+    /* one request per connection: a kept-alive one would escape the whole-request deadline */
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    if (!same_origin(a, req)) {
+        reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
+        return;
+    }
     if (!authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"concordkv\"");
@@ -618,6 +813,10 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (strcmp(path, r->path) != 0)
             continue;
         if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
+            if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
+                reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
+                return;
+            }
             r->handle(a, req);
             return;
         }
@@ -667,6 +866,7 @@ int admin_start(struct server *srv, char *err, size_t errlen)
     evhttp_set_max_headers_size(a->http, 64 * 1024);
     evhttp_set_timeout(a->http, ADMIN_TIMEOUT_S);
     evhttp_set_gencb(a->http, on_request, a);
+    evhttp_set_bevcb(a->http, on_new_conn, a);
     srv->admin = a;
     log_notice("admin API on http://%s:%lld", cfg->bind, cfg->admin_port);
     return 0;
@@ -712,6 +912,7 @@ void admin_stop(struct server *srv)
             free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
     }
     evhttp_free(a->http);
+    conns_close(a);
     free(a);
     srv->admin = NULL;
 }

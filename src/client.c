@@ -428,6 +428,11 @@ void client_dispatch(struct client *c, struct request *req)
         goto done;
     }
     if (c->in_multi && !(cmd->flags & CMD_TX)) {
+        if (!command_allowed_in_multi(cmd, req)) {
+            reply_error(client_reply_buf(c), "ERR Command not allowed inside a transaction");
+            dispatch_reject(c, cmd);
+            goto done;
+        }
         client_queue(c, req);
         return;
     }

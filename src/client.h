@@ -49,6 +49,7 @@ struct client {
     char addr[64], laddr[64];
     char *name;
     int authenticated;
+    int passed_auth;     /* AUTH (or HELLO AUTH) with the password succeeded */
     int close_after_reply;
     int paused;          /* reading stopped by back-pressure */
     int in_write_list;

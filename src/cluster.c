@@ -850,6 +850,7 @@ const char *cluster_membership(const struct server *srv)
 void cluster_close(struct server *srv)
 {
     struct cluster_state *cs = srv->cluster;
+    peer_cancel_all(srv); /* announce, join, relay requests still in flight (tx-admin) */
     if (cs && cs->op != OP_NONE && !cs->answered)
         op_answer(cs, CLUSTER_EFAILED, "server shutting down");
     free(cs);

@@ -192,6 +192,15 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
     }
 }
 
+int cmd_cluster_is_read(const struct request *req)
+{
+    static const char *const reads[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "ismember", "help"};
+    for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+        if (request_arg_is(req, 1, reads[i]))
+            return 1;
+    return 0;
+}
+
 void cmd_cluster(struct exec_ctx *ctx, struct request *req)
 {
     if (request_arg_is(req, 1, "addnode") || request_arg_is(req, 1, "delnode") || request_arg_is(req, 1, "transfer") ||
@@ -213,7 +222,9 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         uint64_t id;
         if (parse_id(req, 2, &id) != 0)
             reply_error(ctx->out, "ERR node id must be a positive integer");
-        else if (!client_redirect(ctx->client, 0))
+        else if (!consensus_accepts(ctx->srv->cs))
+            server_reply_redirect(ctx->srv, 0, ctx->out); /* into OUT: EXEC runs this too */
+        else
             reply_int(ctx->out, cluster_is_member(ctx->srv, id));
         return;
     }

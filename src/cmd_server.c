@@ -63,6 +63,7 @@ static int auth_check(struct exec_ctx *ctx, const char *user, size_t ulen, const
         return -1;
     }
     ctx->client->authenticated = 1;
+    ctx->client->passed_auth = 1;
     return 0;
 }
 
@@ -228,7 +229,7 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
         int n = 0;
         buf_init(&pairs);
         for (int i = 2; i < req->argc; i++)
-            n += config_get(cfg, req->argv[i], &pairs);
+            n += config_get(cfg, req->argv[i], ctx->client->passed_auth, &pairs);
         reply_array(ctx->out, 2LL * n);
         buf_append(ctx->out, pairs.data, pairs.len);
         buf_close(&pairs);

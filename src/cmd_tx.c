@@ -92,7 +92,10 @@ static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *wr
         struct request *q = c->queued[i];
         struct command *cmd = command_lookup(q->argv[0], q->len[0]);
         raw.len = 0;
-        if (cmd->flags & CMD_WRITE) {
+        if (!command_allowed_in_multi(cmd, q)) {
+            /* refused at queue time; kept out of EXEC should one ever get here */
+            reply_error(&raw, "ERR Command not allowed inside a transaction");
+        } else if (cmd->flags & CMD_WRITE) {
             *writes = 1;
             if (cmd->prepare)
                 cmd->prepare(q, ctx->now_ms, &raw);

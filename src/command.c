@@ -76,7 +76,7 @@ static struct command command_rows[] = {
     {"time",       cmd_time,        NULL,             1,  L | F,            0, 0, 0,  "server", "Return the current server time"},
     {"lastsave",   cmd_lastsave,    NULL,             1,  L | F,            0, 0, 0,  "server", "Get the UNIX time stamp of the last successful save to disk"},
     {"config",     cmd_config,      NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for server configuration commands"},
-    {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN | CMD_ORDERED, 0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
+    {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN | CMD_ORDERED | CMD_NOMULTI, 0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
     {"cluster",    cmd_cluster,     NULL,             -2, L,                0, 0, 0,  "cluster", "A container for cluster commands"},
 
     {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
@@ -151,6 +151,15 @@ int command_first_key(const struct command *cmd, const struct request *req)
     if (cmd->first_key <= 0 || cmd->first_key >= req->argc)
         return -1;
     return cmd->first_key;
+}
+
+int command_allowed_in_multi(const struct command *cmd, const struct request *req)
+{
+    if (cmd->flags & CMD_NOMULTI)
+        return 0;
+    if (cmd->proc == cmd_cluster)
+        return cmd_cluster_is_read(req);
+    return 1;
 }
 
 int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out)

@@ -22,6 +22,7 @@ enum cmd_flags {
     CMD_LOCAL = 1 << 6,    /* answered at once from local state (PING, INFO, CLIENT ...) */
     CMD_TX = 1 << 7,       /* MULTI/EXEC/DISCARD/WATCH/UNWATCH: never queued by MULTI */
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
+    CMD_NOMULTI = 1 << 10, /* refused inside MULTI at queue time (blocking, admin ...) */
     CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
 };
 
@@ -86,6 +87,10 @@ void command_reply_subcommand_rest(struct buf *out, const struct request *req, c
  * run time in microseconds (monotonic clock), which is added to CMD's usec statistic when
  * CTX has a client; during apply (no client) the caller decides where it belongs. */
 int64_t command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req);
+/* Whether REQ may be queued by MULTI: not when CMD carries CMD_NOMULTI, nor for a CLUSTER
+ * subcommand that is not a pure read of cluster state (membership changes answer later,
+ * through reply slots of their own, which a transaction cannot hold). */
+int command_allowed_in_multi(const struct command *cmd, const struct request *req);
 
 /* Handler families. Strings (cmd_string.c): */
 cmd_proc cmd_get, cmd_set, cmd_setnx, cmd_getset, cmd_getdel, cmd_getex, cmd_mget,
@@ -105,6 +110,8 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_clie
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
+/* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */
+int cmd_cluster_is_read(const struct request *req);
 /* INFO sections rendered by cmd_cluster.c. */
 void info_replication(struct buf *b, struct server *srv);
 void info_raft(struct buf *b, struct server *srv);

@@ -20,8 +20,16 @@ struct option_def {
     const char *def;       /* default, in text form; NULL for none */
     long long min, max;    /* bounds for OPT_INT / OPT_MEMORY */
     const char *const *enum_names;
-    int runtime;           /* may change with CONFIG SET */
+    unsigned flags;        /* OPT_RUNTIME, OPT_SECRET, OPT_SECRET_AUTH */
     const char *help;
+};
+
+/* Option flags. OPT_RUNTIME is 1 so that a row's flags read as "may change at runtime". */
+enum {
+    OPT_RUNTIME = 1 << 0,     /* may change with CONFIG SET */
+    OPT_SECRET = 1 << 1,      /* never shown: not by CONFIG GET, INFO or the log */
+    OPT_SECRET_AUTH = 1 << 2, /* shown by CONFIG GET only to a client that passed AUTH */
+    OPT_LIST = 1 << 3,        /* a comma-separated list: no empty or blank elements */
 };
 
 static const char *const bootstrap_names[] = {"auto", "no", NULL};
@@ -39,7 +47,7 @@ static const struct option_def options[] = {
     {"admin-port", OPT_INT, OFF(admin_port), NULL, 0, 65535, NULL, 0, "HTTP admin port (default port + 2000; 0 disables)"},
     {"raft-advertise", OPT_STRING, OFF(raft_advertise), NULL, 0, 0, NULL, 0, "raft address other nodes reach this one at, if not bind:raft-port (e.g. behind a proxy)"},
     {"dir", OPT_STRING, OFF(dir), NULL, 0, 0, NULL, 0, "data directory (default ./concordkv-data/<id>)"},
-    {"cluster", OPT_STRING, OFF(cluster), NULL, 0, 0, NULL, 0, "initial voters id@ip:raft-port,... (used only with an empty dir)"},
+    {"cluster", OPT_STRING, OFF(cluster), NULL, 0, 0, NULL, OPT_LIST, "initial voters id@ip:raft-port,... (used only with an empty dir)"},
     {"join", OPT_STRING, OFF(join), NULL, 0, 0, NULL, 0, "ip:port of a member's RESP port to ask to add this node"},
     {"bootstrap", OPT_ENUM, OFF(bootstrap), "auto", 0, 0, bootstrap_names, 0, "auto: one-node cluster on an empty dir; no: wait to be added"},
     {"read-consistency", OPT_ENUM, OFF(read_consistency), "linearizable", 0, 0, consistency_names, 1, "linearizable or stale"},
@@ -51,8 +59,10 @@ static const struct option_def options[] = {
     {"maxclients", OPT_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 1, "maximum number of connected clients"},
     {"proto-max-bulk-len", OPT_MEMORY, OFF(proto_max_bulk_len), "512mb", 1024 * 1024, BIG, NULL, 1, "largest bulk string accepted"},
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
-    {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, 1, "password clients must AUTH with"},
-    {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, 0, "bearer token required by the HTTP admin API"},
+    {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, OPT_RUNTIME | OPT_SECRET_AUTH, "password clients must AUTH with"},
+    {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
+    {"admin-request-timeout", OPT_INT, OFF(admin_request_timeout), "10000", 10, 3600000, NULL, 1, "ms from accept for an admin connection to send its whole request"},
+    {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
 };
@@ -127,7 +137,7 @@ int config_set(struct config *cfg, const char *name, const char *value, int runt
         snprintf(err, errlen, "Unknown option or number of arguments for CONFIG SET - '%s'", name);
         return -1;
     }
-    if (runtime && !o->runtime) {
+    if (runtime && !(o->flags & OPT_RUNTIME)) {
         snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - can't set immutable config", o->name);
         return -1;
     }
@@ -226,8 +236,36 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
     return 0;
 }
 
+/* Check the comma-separated VALUE of list option NAME: every element non-empty, with no
+ * blanks (so no leading, trailing or doubled comma). 0, or -1 with ERR naming the option. */
+static int check_list(const char *name, const char *value, char *err, size_t errlen)
+{
+    const char *p = value;
+    int i = 1;
+    for (;; i++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0) {
+            snprintf(err, errlen, "option '%s': element %d of '%.200s' is empty (a leading, "
+                                  "trailing or doubled comma?)", name, i, value);
+            return -1;
+        }
+        if (strcspn(p, " \t\r\n") < n) {
+            snprintf(err, errlen, "option '%s': element %d of '%.200s' contains a blank", name, i, value);
+            return -1;
+        }
+        if (p[n] == '\0')
+            return 0;
+        p += n + 1;
+    }
+}
+
 static int config_resolve(struct config *cfg, char *err, size_t errlen)
 {
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const char *v = (options[i].flags & OPT_LIST) ? *opt_str(cfg, &options[i]) : NULL;
+        if (v && check_list(options[i].name, v, err, errlen) != 0)
+            return -1;
+    }
     if (cfg->raft_port == 0) {
         if (cfg->port + 10000 > 65535) {
             snprintf(err, errlen, "option 'raft-port': port + 10000 is over 65535; set raft-port explicitly");
@@ -328,7 +366,7 @@ static void option_text(const struct config *cfg, const struct option_def *o, ch
  * durable record of every write). Read-only. */
 static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}, {"databases", "1"}};
 
-int config_get(const struct config *cfg, const char *pattern, struct buf *out)
+int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out)
 {
     char value[1024];
     int n = 0;
@@ -344,6 +382,8 @@ int config_get(const struct config *cfg, const char *pattern, struct buf *out)
         const struct option_def *o = &options[i];
         if (!util_glob_match(pattern, strlen(pattern), o->name, strlen(o->name), 1))
             continue;
+        if ((o->flags & OPT_SECRET) || ((o->flags & OPT_SECRET_AUTH) && !authed))
+            continue; /* secrets are left out, as if the option did not exist */
         option_text(cfg, o, value, sizeof(value));
         reply_bulk_cstr(out, o->name);
         reply_bulk_cstr(out, value);

@@ -31,6 +31,8 @@ struct config {
     long long client_query_buffer_limit;
     char *requirepass;
     char *admin_token;
+    long long admin_request_timeout; /* ms from accept to a complete admin request */
+    long long admin_max_connections;
     long long loglevel;
     char *logfile;
 };
@@ -51,8 +53,9 @@ int config_set(struct config *cfg, const char *name, const char *value, int runt
                size_t errlen);
 /* Append the "name value" pairs of options matching the glob PATTERN as RESP bulk strings
  * to OUT; returns the number of pairs (the caller writes the array header first, so this
- * renders into a scratch buffer). */
-int config_get(const struct config *cfg, const char *pattern, struct buf *out);
+ * renders into a scratch buffer). Secret options are left out: admin-token always,
+ * requirepass unless AUTHED (the client passed AUTH with the password). */
+int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 

@@ -597,6 +597,20 @@ static int parse_cluster(const char *spec, struct raft_configuration *conf, uint
     return rv;
 }
 
+/* The cause of the failed raft call RV, never empty: raft's message, else the transport's or
+ * the I/O backend's (0.15 does not always pass theirs on), else the error code's text. */
+static const char *raft_failure(struct consensus *cs, int rv)
+{
+    const char *m = raft_errmsg(&cs->raft);
+    if (m == NULL || m[0] == '\0')
+        m = cs->transport.outer.errmsg;
+    if (m == NULL || m[0] == '\0')
+        m = cs->io.errmsg;
+    if (m == NULL || m[0] == '\0')
+        m = raft_strerror(rv);
+    return m;
+}
+
 /* Bootstrap when the options ask for it; a dir that already holds state is left as is. */
 static int bootstrap(struct consensus *cs, char *err, size_t errlen)
 {
@@ -609,14 +623,27 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
     raft_configuration_init(&conf);
     if (cfg->cluster)
         rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
-    else
-        rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER);
+    else if ((rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER)) != 0)
+        snprintf(err, errlen, "bootstrap failed: %s", raft_strerror(rv));
     if (rv == 0) {
         rv = raft_bootstrap(&cs->raft, &conf);
         if (rv == RAFT_CANTBOOTSTRAP)
             rv = 0; /* dir already holds state: recover from it */
+        else if (rv == RAFT_TOOBIG)
+            /* 0.15 writes the first configuration into the first block of the first segment
+             * (block size minus 24 header bytes, typically 4 KiB in all) */
+            snprintf(err, errlen, "option 'cluster': %u voters are too many for raft's first log "
+                                  "block (its encoded configuration must fit in about 4 KiB; "
+                                  "canonical/raft 0.15 limit): list fewer voters or add the rest "
+                                  "later with CLUSTER ADDNODE", conf.n);
+        else if (rv == RAFT_IOERR && raft_errmsg(&cs->raft)[0] == '\0')
+            /* 0.15 drops the reason when the first segment cannot be written, which is what a
+             * dir with a log but lost or damaged metadata (term 0) gets */
+            snprintf(err, errlen, "bootstrap failed: %s writing the first log segment in '%s' "
+                                  "(does it hold a log whose metadata files were lost or damaged?)",
+                     raft_strerror(rv), cfg->dir);
         else if (rv != 0)
-            snprintf(err, errlen, "bootstrap failed: %s", raft_errmsg(&cs->raft));
+            snprintf(err, errlen, "bootstrap failed: %s", raft_failure(cs, rv));
         else
             log_notice("bootstrapped a cluster of %u voter(s)", conf.n);
     }
@@ -675,7 +702,7 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
         }
     }
     if ((rv = raft_uv_init(&cs->io, &cs->loop, cfg->dir, &cs->transport.outer)) != 0) {
-        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, cs->io.errmsg);
+        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, cs->io.errmsg[0] ? cs->io.errmsg : raft_strerror(rv));
         goto fail_transport;
     }
     /* canonical/raft 0.15 workaround: raft_uv_init implements async_work (the version-2 field
@@ -687,7 +714,7 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
     srv->fsm.snapshot_busy = snapshot_busy;
     srv->fsm.busy_arg = cs;
     if ((rv = raft_init(&cs->raft, &cs->io, &cs->rfsm, (raft_id)cfg->id, cs->address)) != 0) {
-        snprintf(err, errlen, "raft: %s", raft_errmsg(&cs->raft));
+        snprintf(err, errlen, "raft init: %s", raft_failure(cs, rv));
         goto fail_io;
     }
     cs->raft.data = cs;
@@ -696,7 +723,7 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
     if (bootstrap(cs, err, errlen) != 0)
         return cs; /* raft must be closed through the loop: the caller frees */
     if ((rv = raft_start(&cs->raft)) != 0) {
-        snprintf(err, errlen, "raft start on %s: %s", cs->address, raft_errmsg(&cs->raft));
+        snprintf(err, errlen, "raft start on %s: %s", cs->address, raft_failure(cs, rv));
         return cs;
     }
     err[0] = '\0';

@@ -16,6 +16,9 @@
 #include "util.h"
 
 struct peer_req {
+    struct peer_req *prev, *next; /* in flight: the list peer_cancel_all frees */
+    struct server *srv;
+    struct event *fail_ev;        /* reports a failed connect on the next loop turn */
     struct bufferevent *bev;
     redisReader *reader;
     peer_reply_fn *cb;
@@ -24,6 +27,24 @@ struct peer_req {
     int done;
 };
 
+/* Every request in flight, so that none outlives the server (one server per process). */
+static struct peer_req *inflight;
+
+static void peer_free(struct peer_req *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        inflight = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+    if (p->fail_ev)
+        event_free(p->fail_ev);
+    bufferevent_free(p->bev);
+    redisReaderFree(p->reader);
+    free(p);
+}
+
 static void peer_finish(struct peer_req *p, const redisReply *reply, const char *err)
 {
     if (!p->done) {
@@ -31,9 +52,16 @@ static void peer_finish(struct peer_req *p, const redisReply *reply, const char 
         if (p->cb)
             p->cb(p->arg, reply, err);
     }
-    bufferevent_free(p->bev);
-    redisReaderFree(p->reader);
-    free(p);
+    peer_free(p);
+}
+
+void peer_cancel_all(struct server *srv)
+{
+    for (struct peer_req *p = inflight, *next; p; p = next) {
+        next = p->next;
+        if (p->srv == srv)
+            peer_free(p); /* no callback: its owner is going away */
+    }
 }
 
 static void peer_on_read(struct bufferevent *bev, void *arg)
@@ -104,6 +132,11 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
         return -1;
 
     struct peer_req *p = xcalloc(1, sizeof(*p));
+    p->srv = srv;
+    p->next = inflight;
+    if (inflight)
+        inflight->prev = p;
+    inflight = p;
     p->cb = cb;
     p->arg = arg;
     p->reader = redisReaderCreate();
@@ -122,7 +155,8 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
     if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         /* Report the failure on the next loop turn: callbacks never run inside this call. */
         struct timeval now = {0, 0};
-        event_base_once(srv->base, -1, EV_TIMEOUT, peer_on_connect_failed, p, &now);
+        p->fail_ev = evtimer_new(srv->base, peer_on_connect_failed, p);
+        evtimer_add(p->fail_ev, &now);
     }
     return 0;
 }

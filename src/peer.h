@@ -18,5 +18,8 @@ typedef void peer_reply_fn(void *arg, const struct redisReply *reply, const char
  * or -1 (bad address) without calling it. */
 int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
                  int timeout_ms, peer_reply_fn *cb, void *arg);
+/* Cancel and free every request of SRV still in flight, without calling their callbacks
+ * (shutdown: cluster_close calls it before freeing the state those callbacks use). */
+void peer_cancel_all(struct server *srv);
 
 #endif

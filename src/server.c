@@ -198,6 +198,20 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     consensus_shutdown(srv->cs, server_on_closed);
 }
 
+/* A listener reachable from other machines with no password: say so (protected mode later). */
+static void server_warn_exposed(const struct config *cfg)
+{
+    struct in_addr a;
+    if (cfg->requirepass != NULL)
+        return;
+    if (inet_pton(AF_INET, cfg->bind, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
+        return;
+    log_warning("WARNING: bind %s is not a loopback address and no requirepass is set: any host "
+                "that reaches port %lld (and admin port %lld) can read and write every key. Set "
+                "requirepass (and admin-token), or bind 127.0.0.1.",
+                cfg->bind, cfg->port, cfg->admin_port);
+}
+
 int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
 {
     memset(srv, 0, sizeof(*srv));
@@ -240,6 +254,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     event_add(srv->sig_ev[0], NULL);
     event_add(srv->sig_ev[1], NULL);
     log_notice("ConcordKV %s ready on %s:%lld (id %lld)", PACKAGE_VERSION, cfg->bind, cfg->port, cfg->id);
+    server_warn_exposed(cfg);
     return 0;
 }
 

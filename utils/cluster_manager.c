@@ -89,8 +89,9 @@ static void print_help(void)
            "\n"
            "Options:\n"
            "  -s, --server URL    admin API of any node (default %s)\n"
-           "  --token TOKEN       bearer token, when the server has admin-token set (default:\n"
-           "                      the CONCORDKV_ADMIN_TOKEN environment variable)\n"
+           "  --token TOKEN       bearer token: the server's admin-token, or its requirepass\n"
+           "                      when it has no admin-token (default: the\n"
+           "                      CONCORDKV_ADMIN_TOKEN environment variable)\n"
            "  --json              print the server's JSON reply as is\n"
            "  --timeout SECONDS   give up after this long (default %d s; %d s for remove and\n"
            "                      transfer, %d s for add)\n"
@@ -459,7 +460,8 @@ static int http_once(const struct url *u, const char *method, const char *body, 
                  "Accept: application/json\r\nConnection: close\r\n%s%s%s"
                  "%s%s%zu\r\n\r\n%s",
                  method, u->path, where, token ? "Authorization: Bearer " : "", token ? token : "",
-                 token ? "\r\n" : "", body ? "Content-Type: application/json\r\n" : "",
+                 token ? "\r\n" : "",
+                 body || strcmp(method, "POST") == 0 ? "Content-Type: application/json\r\n" : "",
                  "Content-Length: ", body ? strlen(body) : 0, body ? body : "");
     if (n < 0) {
         snprintf(err, errlen, "out of memory");

@@ -430,7 +430,7 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     /* Node 2's raft address listens nowhere: catching it up never finishes. */
     snprintf(body, sizeof(body), "{\"id\":2,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
     hung = fx_raw_connect(srv->admin_port);
-    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     cr_assert(fx_raw_send_str(hung, buf) == 0);
     /* The change is in progress once another one is refused as such. */
@@ -462,7 +462,7 @@ Test(admin, pending_change_survives_hangup_and_shutdown)
     start_single(NULL);
     snprintf(body, sizeof(body), "{\"id\":2,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
     waiting = fx_raw_connect(srv->admin_port);
-    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n%s",
+    snprintf(buf, sizeof(buf), "POST /api/cluster/add HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
              strlen(body), body);
     cr_assert(fx_raw_send_str(waiting, buf) == 0);
     for (int64_t deadline = fx_now_ms() + FX_HTTP_MS;;) {

@@ -393,12 +393,35 @@ struct fx_server *fx_server_new(int id, const char *const *extra_args)
     return s;
 }
 
+/* True when S's log holds an AddressSanitizer, LeakSanitizer or UBSan report (a build with
+ * --enable-sanitizers): the test fails, and the log is printed before the dir goes. */
+static bool server_log_has_sanitizer_report(const struct fx_server *s)
+{
+    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                        "runtime error: ", NULL};
+    char line[4096];
+    bool found = false;
+    FILE *f = fopen(s->log_path, "r");
+
+    if (f == NULL)
+        return false;
+    while (!found && fgets(line, sizeof(line), f) != NULL)
+        for (size_t i = 0; marks[i] != NULL && !found; i++)
+            found = strstr(line, marks[i]) != NULL;
+    fclose(f);
+    return found;
+}
+
 void fx_server_free(struct fx_server *s)
 {
     if (s == NULL)
         return;
     if (s->pid > 0)
         fx_server_stop(s);
+    if (s->log_path != NULL && server_log_has_sanitizer_report(s)) {
+        fx_server_dump_log(s);
+        cr_expect(false, "server %d (port %d): a sanitizer report in its log (printed above)", s->id, s->port);
+    }
     if (s->dir != NULL)
         fx_rm_rf(s->dir);
     free(s->dir);

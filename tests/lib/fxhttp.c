@@ -32,9 +32,13 @@ bool fx_http_try(int port, const char *method, const char *path, const char *hea
     if (fd < 0)
         return false;
     snprintf(head, sizeof(head),
-             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s"
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n%s%s"
              "Content-Length: %zu\r\n\r\n",
-             method, path, port, headers ? headers : "", body ? blen : 0);
+             method, path, port, headers ? headers : "",
+             /* the admin API requires a JSON Content-Type on every POST */
+             strcmp(method, "POST") == 0 && (headers == NULL || strcasestr(headers, "Content-Type:") == NULL)
+                 ? "Content-Type: application/json\r\n" : "",
+             body ? blen : 0);
     if (fx_raw_send_str(fd, head) != 0 || (body && blen && fx_raw_send(fd, body, blen) != 0)) {
         close(fd);
         return false;

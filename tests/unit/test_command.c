@@ -37,6 +37,7 @@ Test(command, exact_arity_errors)
     out.len = 0;
     cr_assert_eq(command_check_arity(command_lookup("get", 3), r, &out), 0);
     cr_assert_eq(out.len, 0);
+    r->argc = 3; /* request_free frees argc arguments */
     request_free(r);
     buf_close(&out);
 }
@@ -52,6 +53,7 @@ Test(command, minimum_arity)
     cr_assert_eq(command_check_arity(set, r, &out), 0);
     r->argc = 2;
     cr_assert_eq(command_check_arity(set, r, &out), -1);
+    r->argc = 5;
     request_free(r);
     buf_close(&out);
 }
@@ -65,7 +67,34 @@ Test(command, first_key_positions)
     cr_assert_eq(command_first_key(command_lookup("ping", 4), r), -1);
     r->argc = 1;
     cr_assert_eq(command_first_key(command_lookup("mset", 4), r), -1);
+    r->argc = 5;
     request_free(r);
+}
+
+static int multi_ok(int argc, const char **argv)
+{
+    struct request *r = req_of(argc, argv);
+    int ok = command_allowed_in_multi(command_lookup(argv[0], strlen(argv[0])), r);
+    request_free(r);
+    return ok;
+}
+
+/* MULTI queues reads, writes and cluster reads, but refuses membership changes and DEBUG. */
+Test(command, multi_refuses_cluster_changes_and_debug)
+{
+    const char *set[] = {"set", "k", "v"}, *info[] = {"cluster", "info"}, *nodes[] = {"CLUSTER", "NODES"};
+    const char *transfer[] = {"cluster", "transfer"}, *add[] = {"cluster", "addnode", "2", "127.0.0.1:1"};
+    const char *del[] = {"cluster", "DELNODE", "2"}, *setnode[] = {"cluster", "setnode", "2", "127.0.0.1:1"};
+    const char *removed[] = {"cluster", "removed", "1"}, *debug[] = {"debug", "digest"};
+    cr_assert(multi_ok(3, set));
+    cr_assert(multi_ok(2, info));
+    cr_assert(multi_ok(2, nodes));
+    cr_assert_not(multi_ok(2, transfer));
+    cr_assert_not(multi_ok(4, add));
+    cr_assert_not(multi_ok(3, del));
+    cr_assert_not(multi_ok(4, setnode));
+    cr_assert_not(multi_ok(3, removed));
+    cr_assert_not(multi_ok(2, debug));
 }
 
 /* Every row is well formed: a handler, a lower-case name, one of write/read/local, and
