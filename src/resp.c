@@ -216,9 +216,9 @@ static void reader_compact(struct resp_reader *rr)
 
 static void *on_array(const redisReadTask *t, resp_elements_t elements)
 {
-    if (t->parent != NULL || elements <= 0)
+    if (t->parent != NULL || (long long)elements <= 0)
         return NULL; /* cannot happen: hiredis reports out of memory, reader_hiredis fails */
-    return request_new(elements < RESP_ARGV_PREALLOC ? (int)elements : RESP_ARGV_PREALLOC);
+    return request_new((long long)elements < RESP_ARGV_PREALLOC ? (int)elements : RESP_ARGV_PREALLOC);
 }
 
 static void *on_string(const redisReadTask *t, char *str, size_t len)
