@@ -303,6 +303,8 @@ void resp_reader_set_max_bulk(struct resp_reader *rr, long long max_bulk)
 static void big_append(struct resp_reader *rr, const char *p, size_t len)
 {
     size_t need = rr->big.have + len, whole = rr->big.n + 2;
+    if (len == 0)
+        return; /* the header came alone: nothing is allocated yet */
     if (need > rr->big.cap) {
         size_t slack = need < RESP_BIG_SLACK_MIN ? RESP_BIG_SLACK_MIN
                      : need > RESP_BIG_SLACK ? RESP_BIG_SLACK : need;
