@@ -255,7 +255,9 @@ static int client_check_obuf_limits(struct client *c)
 static int client_is_http(const struct request *req)
 {
     static int64_t logged_ms;
-    if (!request_arg_is(req, 0, "post") && !request_arg_is(req, 0, "host:"))
+    char first = req->len[0] > 0 ? (char)(req->argv[0][0] | 0x20) : 0;
+    if ((first != 'p' || !request_arg_is(req, 0, "post")) &&
+        (first != 'h' || !request_arg_is(req, 0, "host:")))
         return 0;
     int64_t now = util_now_ms();
     if (logged_ms == 0 || now - logged_ms > 60000) {

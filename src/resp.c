@@ -135,6 +135,7 @@ struct resp_reader {
     long long nelem;    /* elements of the multibulk under way; 0 between requests */
     long long fed;      /* of which handed to hiredis */
     size_t taken;       /* input bytes of that request consumed from IN so far */
+    size_t header;      /* its "*<n>" header, just before POS, not yet handed to hiredis */
     struct {            /* how far the line starting at FROM was searched for CH, so that */
         size_t from;    /* dribbled input is scanned once */
         size_t done;
@@ -367,27 +368,53 @@ static int reader_hiredis(struct resp_reader *rr, const char *p, size_t len, str
 
 /* The "*<count>\r\n" at the read position, checked as Redis checks it; counts <= 0 are
  * consumed here so hiredis only ever sees requests with arguments. */
+/* The common case, "<digits>\r\n" in canonical form (no sign, no leading zero, at most 18
+ * digits) at P: its value in *N; returns the line's length with its CRLF, or 0 for anything
+ * else (incomplete, malformed, huge), which the general path then handles. */
+static size_t number_line_fast(const char *p, size_t avail, long long *n)
+{
+    size_t i = 0;
+    long long v = 0;
+    if (avail < 3 || p[0] < '0' || p[0] > '9' || (p[0] == '0' && p[1] != '\r'))
+        return 0;
+    while (i < avail && i < 18 && p[i] >= '0' && p[i] <= '9')
+        v = v * 10 + (p[i++] - '0');
+    if (i + 1 >= avail || p[i] != '\r' || p[i + 1] != '\n')
+        return 0;
+    *n = v;
+    return i + 2;
+}
+
+/* The "*<count>\r\n" at the read position, checked as Redis checks it; counts <= 0 are
+ * consumed here so hiredis only ever sees requests with arguments. */
 static int root_header(struct resp_reader *rr, struct request **out)
 {
     size_t avail = rr->in.len - rr->pos;
-    long off = scan_line(rr, rr->pos, '\r');
-    if (off < 0 || (size_t)off + 1 >= avail) {
-        if (off < 0 && avail > RESP_INLINE_MAX)
-            return reader_set_error(rr, "Protocol error: too big mbulk count string");
-        return STEP_WAIT;
-    }
     const char *line = rr->in.data + rr->pos;
     long long n;
-    if (line[off + 1] != '\n' || util_parse_ll(line + 1, (size_t)off - 1, &n) != 0 ||
-        n > RESP_MBULK_MAX)
-        return reader_set_error(rr, "Protocol error: invalid multibulk length");
-    rr->pos += (size_t)off + 2;
+    size_t len = number_line_fast(line + 1, avail - 1, &n);
+    if (len > 0 && n <= RESP_MBULK_MAX) {
+        len++; /* the '*' */
+    } else {
+        long off = scan_line(rr, rr->pos, '\r');
+        if (off < 0 || (size_t)off + 1 >= avail) {
+            if (off < 0 && avail > RESP_INLINE_MAX)
+                return reader_set_error(rr, "Protocol error: too big mbulk count string");
+            return STEP_WAIT;
+        }
+        if (line[off + 1] != '\n' || util_parse_ll(line + 1, (size_t)off - 1, &n) != 0 ||
+            n > RESP_MBULK_MAX)
+            return reader_set_error(rr, "Protocol error: invalid multibulk length");
+        len = (size_t)off + 2;
+    }
+    rr->pos += len;
     if (n <= 0)
         return STEP_SKIP;
     rr->nelem = n;
     rr->fed = 0;
-    rr->taken = (size_t)off + 2;
-    return reader_hiredis(rr, line, (size_t)off + 2, out);
+    rr->taken = len;
+    rr->header = len; /* handed to hiredis with the first elements */
+    return STEP_GO;
 }
 
 /* The big bulk is complete: hand hiredis an empty bulk in its place (on_string adopts the
@@ -410,7 +437,7 @@ static int multibulk_step(struct resp_reader *rr, struct request **out)
             return STEP_WAIT;
         return big_finish(rr, out);
     }
-    size_t start = rr->pos, p = start;
+    size_t start = rr->pos - rr->header, p = rr->pos;
     long long k = rr->fed;
     size_t big_hdr = 0, big_n = 0;
     while (k < rr->nelem && p < rr->in.len) {
@@ -418,17 +445,22 @@ static int multibulk_step(struct resp_reader *rr, struct request **out)
         const char *e = rr->in.data + p;
         if (*e != '$')
             return reader_expected_dollar(rr, *e);
-        long off = scan_line(rr, p, '\r');
-        if (off < 0 || (size_t)off + 1 >= avail) {
-            if (off < 0 && avail > RESP_INLINE_MAX)
-                return reader_set_error(rr, "Protocol error: too big bulk count string");
-            break;
-        }
         long long n;
-        if (e[off + 1] != '\n' || util_parse_ll(e + 1, (size_t)off - 1, &n) != 0 || n < 0 ||
-            n > rr->max_bulk)
-            return reader_set_error(rr, "Protocol error: invalid bulk length");
-        size_t hdr = (size_t)off + 2;
+        size_t hdr = number_line_fast(e + 1, avail - 1, &n);
+        if (hdr > 0 && n <= rr->max_bulk) {
+            hdr++; /* the '$' */
+        } else {
+            long off = scan_line(rr, p, '\r');
+            if (off < 0 || (size_t)off + 1 >= avail) {
+                if (off < 0 && avail > RESP_INLINE_MAX)
+                    return reader_set_error(rr, "Protocol error: too big bulk count string");
+                break;
+            }
+            if (e[off + 1] != '\n' || util_parse_ll(e + 1, (size_t)off - 1, &n) != 0 || n < 0 ||
+                n > rr->max_bulk)
+                return reader_set_error(rr, "Protocol error: invalid bulk length");
+            hdr = (size_t)off + 2;
+        }
         if ((unsigned long long)n <= (unsigned long long)(avail - hdr) &&
             avail - hdr - (size_t)n >= 2) {
             p += hdr + (size_t)n + 2;
@@ -442,8 +474,9 @@ static int multibulk_step(struct resp_reader *rr, struct request **out)
         break;
     }
     if (p > start) {
+        rr->taken += p - rr->pos;
         rr->pos = p;
-        rr->taken += p - start;
+        rr->header = 0;
         rr->fed = k;
         if (reader_hiredis(rr, rr->in.data + start, p - start, out) == STEP_ERR)
             return STEP_ERR;
