@@ -22,6 +22,8 @@
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg);
 static void client_on_write(evutil_socket_t fd, short what, void *arg);
+static int client_check_obuf_limits(struct client *c);
+static int client_obuf_limited(const struct client *c);
 
 static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 {
@@ -96,6 +98,8 @@ void client_free(struct client *c)
     srv->nclients--;
     event_free(c->rev);
     event_free(c->wev);
+    if (c->obuf_ev)
+        event_free(c->obuf_ev);
     close(c->fd);
     resp_reader_free(c->reader);
     request_free(c->held);
@@ -112,6 +116,7 @@ static struct slot *slot_append(struct client *c, int ready)
     s->next = NULL;
     s->c = c;
     s->ready = ready;
+    s->cost = 0;
     buf_init(&s->out);
     if (c->tail)
         c->tail->next = s;
@@ -133,7 +138,9 @@ struct buf *client_reply_buf(struct client *c)
 struct slot *client_defer(struct client *c)
 {
     c->pending++;
-    return slot_append(c, 0);
+    struct slot *s = slot_append(c, 0);
+    s->cost = c->defer_cost;
+    return s;
 }
 
 /* Move the replies at the head of C's queue that are ready into its output. */
@@ -157,6 +164,120 @@ static void client_drain_slots(struct client *c)
     }
 }
 
+/* ---- output limits: back-pressure and client-output-buffer-limit ---- */
+
+/* Bytes of replies C holds: unwritten output, every queued slot's buffer, and the requests of
+ * the slots still waiting on the cluster. O(queued slots). */
+static size_t client_output_usage(const struct client *c)
+{
+    size_t n = c->out.len - c->out_pos;
+    for (const struct slot *s = c->head; s; s = s->next)
+        n += s->out.len + (s->ready ? 0 : s->cost);
+    return n;
+}
+
+/* A deferred reply of N bytes was produced: follow the size of C's deferred replies. */
+static void client_note_reply(struct client *c, size_t n)
+{
+    size_t decayed = c->reply_est - c->reply_est / 8;
+    c->reply_est = n > decayed ? n : decayed;
+    if (c->reply_est == 0)
+        c->reply_est = 1;
+}
+
+/* How many deferred replies C may have in flight: a reply's size is known only once it is
+ * produced, so the window starts small, then holds about CLIENT_OUT_SOFT_LIMIT bytes of
+ * replies the size of C's recent ones. */
+static int client_pending_window(const struct client *c)
+{
+    if (c->reply_est == 0)
+        return CLIENT_PENDING_START;
+    size_t w = CLIENT_OUT_SOFT_LIMIT / c->reply_est;
+    if (w < CLIENT_PENDING_START)
+        return CLIENT_PENDING_START;
+    return w > CLIENT_PENDING_LIMIT ? CLIENT_PENDING_LIMIT : (int)w;
+}
+
+static int client_obuf_limited(const struct client *c)
+{
+    const struct obuf_limit *l = &c->srv->cfg->obuf_limits[OBUF_NORMAL];
+    return l->hard > 0 || l->soft > 0;
+}
+
+static void client_on_obuf_timer(evutil_socket_t fd, short what, void *arg)
+{
+    client_check_obuf_limits(arg);
+}
+
+/* Check the client-output-buffer-limit of C's class (every client is "normal" today) as
+ * Redis does: past the hard limit, or past the soft one continuously for more than its
+ * seconds, C is logged and closed, its replies freed. Returns 1 if C was freed. */
+static int client_check_obuf_limits(struct client *c)
+{
+    const struct obuf_limit *l = &c->srv->cfg->obuf_limits[OBUF_NORMAL];
+    if (!client_obuf_limited(c)) {
+        c->obuf_soft_since_ms = 0;
+        return 0;
+    }
+    size_t used = client_output_usage(c);
+    int hard = l->hard > 0 && used >= (unsigned long long)l->hard;
+    int soft = l->soft > 0 && used >= (unsigned long long)l->soft;
+    int64_t now = util_now_ms();
+    if (!soft) {
+        c->obuf_soft_since_ms = 0;
+    } else {
+        if (c->obuf_soft_since_ms == 0)
+            c->obuf_soft_since_ms = now; /* the first time: start counting */
+        int64_t left = l->soft_seconds * 1000 - (now - c->obuf_soft_since_ms);
+        if (left >= 0) {
+            soft = 0;
+            /* A paused client produces no more output: recheck once the time is up. */
+            if (c->obuf_ev == NULL)
+                c->obuf_ev = evtimer_new(c->srv->base, client_on_obuf_timer, c);
+            struct timeval tv = {(time_t)((left + 10) / 1000), (suseconds_t)((left + 10) % 1000) * 1000};
+            evtimer_add(c->obuf_ev, &tv);
+        }
+    }
+    if (!hard && !soft)
+        return 0;
+    log_warning("Client id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld omem=%zu "
+                "cmd=%s scheduled to be closed ASAP for overcoming of output buffer limits.",
+                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
+                used, c->last_cmd ? c->last_cmd : "NULL");
+    client_free(c);
+    return 1;
+}
+
+/* Redis's securityWarningCommand: "POST" or "Host:" as a command means an HTTP request was
+ * sent to the RESP port (cross-protocol scripting). Logged at most once a minute, as Redis
+ * does; the caller closes the connection. */
+static int client_is_http(const struct request *req)
+{
+    static int64_t logged_ms;
+    char first = req->len[0] > 0 ? (char)(req->argv[0][0] | 0x20) : 0;
+    if ((first != 'p' || !request_arg_is(req, 0, "post")) &&
+        (first != 'h' || !request_arg_is(req, 0, "host:")))
+        return 0;
+    int64_t now = util_now_ms();
+    if (logged_ms == 0 || now - logged_ms > 60000) {
+        log_warning("Possible SECURITY ATTACK detected. It looks like somebody is sending POST or "
+                    "Host: commands to Redis. This is likely due to an attacker attempting to use "
+                    "Cross Protocol Scripting in order to compromise your Redis instance. "
+                    "Connection aborted.");
+        logged_ms = now;
+    }
+    return 1;
+}
+
+static size_t request_bytes(const struct request *req)
+{
+    size_t n = sizeof(*req);
+    for (int i = 0; i < req->argc; i++)
+        n += req->len[i] + 1 + sizeof(char *) + sizeof(size_t);
+    return n;
+}
+
 void slot_done(struct slot *s)
 {
     struct client *c = s->c;
@@ -166,9 +287,12 @@ void slot_done(struct slot *s)
         return;
     }
     c->pending--;
+    client_note_reply(c, s->out.len);
     if (c->head == s) {
         client_drain_slots(c);
         server_want_write(c->srv, c);
+    } else if (client_obuf_limited(c)) {
+        server_want_write(c->srv, c); /* client_flush checks the limits */
     }
 }
 
@@ -178,9 +302,18 @@ void slot_error(struct slot *s, const char *msg)
     slot_done(s);
 }
 
+/* Back-pressure: stop reading C. FULL also counts queued slots (O(slots)); without it only
+ * the cheap measures are looked at. */
+static int client_over_limits_full(const struct client *c, int full)
+{
+    if (c->out.len - c->out_pos > CLIENT_OUT_SOFT_LIMIT || c->pending >= client_pending_window(c))
+        return 1;
+    return full && client_output_usage(c) > CLIENT_OUT_SOFT_LIMIT;
+}
+
 static int client_over_limits(const struct client *c)
 {
-    return c->out.len - c->out_pos > CLIENT_OUT_SOFT_LIMIT || c->pending > CLIENT_PENDING_LIMIT;
+    return client_over_limits_full(c, 1);
 }
 
 static void client_pause(struct client *c)
@@ -209,8 +342,11 @@ static int request_is_ordered(const struct request *req)
 static int client_process_input(struct client *c)
 {
     char err[256];
+    unsigned nreq = 0;
+    /* CONFIG SET proto-max-bulk-len reaches open connections at their next bulk header. */
+    resp_reader_set_max_bulk(c->reader, c->srv->cfg->proto_max_bulk_len);
     while (!c->close_after_reply) {
-        if (client_over_limits(c)) {
+        if (client_over_limits_full(c, (nreq++ & 15) == 0)) {
             client_pause(c);
             break;
         }
@@ -227,6 +363,11 @@ static int client_process_input(struct client *c)
             c->close_after_reply = 1;
             break;
         }
+        if (client_is_http(req)) {
+            request_free(req);
+            client_free(c);
+            return -1;
+        }
         if (c->pending > 0 && request_is_ordered(req)) {
             /* WATCH, DEBUG: they read local state, so they run once this client's earlier
              * writes are applied (client_flush resumes). */
@@ -234,8 +375,12 @@ static int client_process_input(struct client *c)
             break;
         }
         c->last_ms = util_now_ms();
+        c->defer_cost = request_bytes(req);
         client_dispatch(c, req);
+        c->defer_cost = 0;
     }
+    if (client_check_obuf_limits(c))
+        return -1;
     if (!c->close_after_reply &&
         (long long)resp_reader_pending(c->reader) > c->srv->cfg->client_query_buffer_limit) {
         log_warning("client %s: query buffer over client-query-buffer-limit; closing", c->addr);
@@ -273,6 +418,8 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
 
 void client_flush(struct client *c)
 {
+    if (client_check_obuf_limits(c))
+        return;
     while (c->out_pos < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
         if (n > 0) {

@@ -12,11 +12,16 @@ struct server;
 struct event;
 struct command;
 
-/* Output limits: past the soft limit the client is not read until it drains; past the hard
- * limit it is closed. Likewise for replies still waiting on the cluster. */
+/* Back-pressure (always on, whatever client-output-buffer-limit says): a client holding more
+ * than the soft limit of replies (written or not, queued, or waiting on the cluster) is not
+ * read until it drains; past the hard limit of unwritten output it is closed. Deferred
+ * replies in flight are limited to a window: CLIENT_PENDING_START for a new client, then about
+ * CLIENT_OUT_SOFT_LIMIT bytes' worth at the size of its recent deferred replies, between
+ * CLIENT_PENDING_START and CLIENT_PENDING_LIMIT. */
 #define CLIENT_OUT_SOFT_LIMIT (16u << 20)
 #define CLIENT_OUT_HARD_LIMIT (1024u << 20)
 #define CLIENT_PENDING_LIMIT 4096
+#define CLIENT_PENDING_START 16
 
 /* A reply position in a client's queue. Created not ready by client_defer(); whoever
  * produces the reply owns it until slot_done(). */
@@ -24,6 +29,7 @@ struct slot {
     struct slot *next;
     struct client *c; /* NULL once the client has gone */
     struct buf out;
+    size_t cost; /* bytes of the request while not ready (for output limits) */
     int ready;
 };
 
@@ -52,6 +58,10 @@ struct client {
     int passed_auth;     /* AUTH (or HELLO AUTH) with the password succeeded */
     int close_after_reply;
     int paused;          /* reading stopped by back-pressure */
+    size_t reply_est;    /* recent deferred reply size (decaying max); 0: none yet */
+    size_t defer_cost;   /* size of the request being dispatched, for client_defer */
+    int64_t obuf_soft_since_ms; /* over the soft client-output-buffer-limit since; 0: not */
+    struct event *obuf_ev; /* rechecks the soft limit once its seconds are over */
     int in_write_list;
     struct client *write_next;
     int64_t ctime_ms, last_ms;

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "resp.h"
 
-enum opt_type { OPT_INT, OPT_MEMORY, OPT_STRING, OPT_ENUM };
+enum opt_type { OPT_INT, OPT_MEMORY, OPT_STRING, OPT_ENUM, OPT_OBUF };
 
 struct option_def {
     const char *name;
@@ -59,6 +59,7 @@ static const struct option_def options[] = {
     {"maxclients", OPT_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 1, "maximum number of connected clients"},
     {"proto-max-bulk-len", OPT_MEMORY, OFF(proto_max_bulk_len), "512mb", 1024 * 1024, BIG, NULL, 1, "largest bulk string accepted"},
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
+    {"client-output-buffer-limit", OPT_OBUF, OFF(obuf_limits), "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, 1, "<class> <hard> <soft> <soft-seconds> ...: close a client whose pending output passes the hard limit, or the soft one for longer (0: none)"},
     {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, OPT_RUNTIME | OPT_SECRET_AUTH, "password clients must AUTH with"},
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
     {"admin-request-timeout", OPT_INT, OFF(admin_request_timeout), "10000", 10, 3600000, NULL, 1, "ms from accept for an admin connection to send its whole request"},
@@ -106,6 +107,7 @@ static int parse_value(const struct option_def *o, const char *value, long long 
             }
         goto bad;
     case OPT_STRING:
+    case OPT_OBUF:
         return 0;
     }
     if (*num < o->min || *num > o->max) {
@@ -127,6 +129,79 @@ bad:
     return -1;
 }
 
+/* ---- client-output-buffer-limit: "<class> <hard> <soft> <soft-seconds>" groups ---- */
+
+static const char *const obuf_class_names[OBUF_CLASSES] = {"normal", "slave", "pubsub"};
+
+static int obuf_class_find(const char *name)
+{
+    if (strcasecmp(name, "normal") == 0)
+        return OBUF_NORMAL;
+    if (strcasecmp(name, "replica") == 0 || strcasecmp(name, "slave") == 0)
+        return OBUF_REPLICA;
+    if (strcasecmp(name, "pubsub") == 0)
+        return OBUF_PUBSUB;
+    return -1;
+}
+
+/* Parse VALUE as Redis does: all groups are checked before any class changes; classes not
+ * named keep their limits. 0, or -1 with Redis's reason in ERR. */
+static int obuf_limits_set(struct config *cfg, const char *value, char *err, size_t errlen)
+{
+    struct obuf_limit next[OBUF_CLASSES];
+    char word[4][64];
+    int nwords = 0;
+    memcpy(next, cfg->obuf_limits, sizeof(next));
+    for (const char *p = value;;) {
+        p += strspn(p, " \t");
+        if (*p == '\0')
+            break;
+        size_t n = strcspn(p, " \t");
+        if (n >= sizeof(word[0])) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            return -1;
+        }
+        memcpy(word[nwords], p, n);
+        word[nwords][n] = '\0';
+        p += n;
+        if (++nwords < 4)
+            continue;
+        nwords = 0;
+        int cls = obuf_class_find(word[0]);
+        long long hard, soft, secs;
+        if (cls < 0) {
+            snprintf(err, errlen, "Invalid client class specified in buffer limit configuration.");
+            return -1;
+        }
+        if (util_parse_memory(word[1], &hard) != 0 || util_parse_memory(word[2], &soft) != 0 ||
+            util_parse_ll(word[3], strlen(word[3]), &secs) != 0 || hard < 0 || soft < 0 ||
+            secs < 0) {
+            snprintf(err, errlen, "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+            return -1;
+        }
+        next[cls] = (struct obuf_limit){hard, soft, secs};
+    }
+    if (nwords != 0) {
+        snprintf(err, errlen, "Wrong number of arguments in buffer limit configuration.");
+        return -1;
+    }
+    memcpy(cfg->obuf_limits, next, sizeof(next));
+    return 0;
+}
+
+/* Redis's CONFIG GET form: "normal 0 0 0 slave 268435456 67108864 60 pubsub ...". */
+static void obuf_limits_text(const struct config *cfg, char *out, size_t len)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (int i = 0; i < OBUF_CLASSES && used < len; i++) {
+        const struct obuf_limit *l = &cfg->obuf_limits[i];
+        int n = snprintf(out + used, len - used, "%s%s %lld %lld %lld", i ? " " : "",
+                         obuf_class_names[i], l->hard, l->soft, l->soft_seconds);
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
 int config_set(struct config *cfg, const char *name, const char *value, int runtime, char *err,
                size_t errlen)
 {
@@ -142,6 +217,12 @@ int config_set(struct config *cfg, const char *name, const char *value, int runt
         return -1;
     }
     char why[160];
+    if (o->type == OPT_OBUF) {
+        if (obuf_limits_set(cfg, value, why, sizeof(why)) == 0)
+            return 0;
+        snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s", o->name, why);
+        return -1;
+    }
     if (parse_value(o, value, &num, why, sizeof(why)) != 0) {
         snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - %s", o->name, why);
         return -1;
@@ -354,6 +435,9 @@ static void option_text(const struct config *cfg, const struct option_def *o, ch
     }
     case OPT_ENUM:
         snprintf(out, len, "%s", o->enum_names[*(const long long *)base]);
+        break;
+    case OPT_OBUF:
+        obuf_limits_text(cfg, out, len);
         break;
     default:
         snprintf(out, len, "%lld", *(const long long *)base);

@@ -9,6 +9,15 @@
 enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
 enum { READ_LINEARIZABLE, READ_STALE };
 
+/* client-output-buffer-limit, per client class as in Redis (every client is "normal" today;
+ * the other classes are kept for Pub/Sub and replicas later). 0 disables a limit. */
+enum { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
+struct obuf_limit {
+    long long hard;         /* bytes */
+    long long soft;         /* bytes */
+    long long soft_seconds; /* how long the soft limit may be exceeded */
+};
+
 struct config {
     long long id;
     char *bind;
@@ -29,6 +38,7 @@ struct config {
     long long maxclients;
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
+    struct obuf_limit obuf_limits[OBUF_CLASSES];
     char *requirepass;
     char *admin_token;
     long long admin_request_timeout; /* ms from accept to a complete admin request */

@@ -1,18 +1,27 @@
-/* RESP in and out. In: hiredis's redisReader, given our own object functions, builds each
- * request's argv directly, with Redis's limits and error texts; inline commands are split
- * here. Out: reply_*() helpers appending RESP2. Must not touch sockets or an event loop. */
+/* RESP in and out. In: our own scanner finds each request's elements and checks them with
+ * Redis's limits and error texts; hiredis's redisReader (its public API only), given our own
+ * object functions, builds each request's argv from them; inline commands are split here. Out: reply_*() helpers appending RESP2. Must not touch sockets or an event loop. */
 #include <ctype.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <hiredis/hiredis.h>
 #include <hiredis/read.h>
-#include <hiredis/sds.h>
 #include "resp.h"
+
+/* hiredis 1.x passes an array's element count as size_t, 0.14 as int. */
+#if defined(HIREDIS_MAJOR) && HIREDIS_MAJOR >= 1
+typedef size_t resp_elements_t;
+#else
+typedef int resp_elements_t;
+#endif
 
 #define RESP_INLINE_MAX (64 * 1024)   /* Redis's PROTO_INLINE_MAX_SIZE */
 #define RESP_MBULK_MAX (1024 * 1024)  /* most arguments in one multibulk */
-#define RESP_BIG_ARG (32 * 1024)      /* bulks this large bypass hiredis's buffer */
+#define RESP_BIG_ARG (32 * 1024)      /* bulks this large are read into their own buffer */
+#define RESP_BIG_SLACK_MIN (1024 * 1024) /* a big bulk's buffer may run this far ahead of */
+#define RESP_BIG_SLACK (16 * 1024 * 1024) /* the bytes received (up to the received size) */
 #define RESP_ARGV_PREALLOC 1024       /* a huge multibulk count reserves no more up front */
 
 /* ---------------------------------------------------------------- requests */
@@ -107,30 +116,49 @@ struct request *request_dup(const struct request *req)
 
 /* ---------------------------------------------------------------- reader */
 
+/* Our code owns the input and finds each element's boundaries: the "*<n>" header, then every
+ * "$<len>" header with Redis's checks, before any of its bytes go further. hiredis (through
+ * its public reader API only) is handed exactly the complete elements found, and builds the
+ * request's argv through our object functions. A bulk of RESP_BIG_ARG bytes or more whose
+ * payload has not all arrived is read straight into its own buffer, grown as bytes arrive
+ * (never sized from its header alone), then handed to hiredis as an empty stand-in bulk that
+ * on_string replaces by the real payload. So hiredis only ever sees valid, complete input,
+ * and its buffer is empty between our calls. */
+
 struct resp_reader {
-    redisReader *h;     /* owns the input buffer and the request being built */
+    redisReader *h;     /* builds the request under way from the elements handed to it */
+    struct buf in;      /* input; bytes before POS are consumed */
+    size_t pos;
     long long max_bulk;
     int dead;           /* after a protocol error; ERR says why */
     char err[192];
-    size_t partial;     /* input bytes already turned into the request being built */
-    struct {            /* how far the current line was searched, so dribbled input is */
-        size_t pos;     /* scanned once: valid while h->pos is POS and nothing was consumed */
+    long long nelem;    /* elements of the multibulk under way; 0 between requests */
+    long long fed;      /* of which handed to hiredis */
+    size_t taken;       /* input bytes of that request consumed from IN so far */
+    size_t header;      /* its "*<n>" header, just before POS, not yet handed to hiredis */
+    struct {            /* how far the line starting at FROM was searched for CH, so that */
+        size_t from;    /* dribbled input is scanned once */
         size_t done;
         char ch;
         int valid;
     } scan;
     struct buf scratch; /* quoted inline arguments */
     struct {            /* a big bulk whose payload is read straight into its argument */
-        char *data;     /* n + 2 bytes (payload, CRLF), or NULL */
-        size_t n;
-        size_t have;    /* bytes received, CRLF included */
-        size_t digits;  /* length of the "<n>" in its header */
-        int ready;      /* complete: hiredis now sees an empty bulk in its place */
+        char *data;     /* CAP bytes, of which HAVE received; NULL when none */
+        size_t n;       /* payload length from its header; complete at n + 2 (CRLF) */
+        size_t have;
+        size_t cap;
+        int active;     /* a big bulk is under way */
+        int ready;      /* complete and being handed to hiredis as a stand-in */
     } big;
 };
 
 /* What a parsing step concluded. */
 enum { STEP_GO, STEP_WAIT, STEP_SKIP, STEP_ERR };
+
+/* The reader whose redisReaderGetReply is running: the object functions find it here rather
+ * than in hiredis's struct. The server is single-threaded; tests are too. */
+static struct resp_reader *reader_current;
 
 /* Returned for array elements: they live in their parent request, not as objects. */
 static char element_marker;
@@ -149,131 +177,80 @@ static int reader_expected_dollar(struct resp_reader *rr, char got)
     return reader_set_error(rr, msg);
 }
 
-static char task_type_char(int type)
+/* Offset from FROM (an offset in the input) of the first CH, or -1. Remembers how far it
+ * searched so that asking again for the same line only looks at new bytes. */
+static long scan_line(struct resp_reader *rr, size_t from, char ch)
 {
-    switch (type) {
-    case REDIS_REPLY_ARRAY: return '*';
-    case REDIS_REPLY_INTEGER: return ':';
-    case REDIS_REPLY_STATUS: return '+';
-    case REDIS_REPLY_ERROR: return '-';
-    default: return '$';
-    }
-}
-
-static void scan_reset(struct resp_reader *rr)
-{
-    rr->scan.valid = 0;
-}
-
-/* Offset from the read position of the first CH in the unconsumed input, or -1. */
-static long scan_line(struct resp_reader *rr, char ch)
-{
-    redisReader *h = rr->h;
-    size_t avail = h->len - h->pos, start = 0;
-    if (rr->scan.valid && rr->scan.pos == h->pos && rr->scan.ch == ch)
+    size_t avail = rr->in.len - from, start = 0;
+    if (rr->scan.valid && rr->scan.from == from && rr->scan.ch == ch && rr->scan.done <= avail)
         start = rr->scan.done;
-    const char *base = h->buf + h->pos;
+    const char *base = rr->in.data + from;
     const char *p = start < avail ? memchr(base + start, ch, avail - start) : NULL;
     rr->scan.valid = 1;
-    rr->scan.pos = h->pos;
+    rr->scan.from = from;
     rr->scan.ch = ch;
     rr->scan.done = p != NULL ? (size_t)(p - base) : avail;
     return p != NULL ? (long)(p - base) : -1;
 }
 
-/* Drop consumed input at the front of hiredis's buffer, as hiredis itself does. */
+/* Drop consumed input at the front of IN; an emptied large buffer is released. */
 static void reader_compact(struct resp_reader *rr)
 {
-    redisReader *h = rr->h;
-    if (h->pos == 0)
+    if (rr->pos == 0)
         return;
-    sdsrange(h->buf, (int)h->pos, -1);
-    h->len -= h->pos;
-    h->pos = 0;
-    scan_reset(rr);
+    if (rr->pos == rr->in.len) {
+        rr->in.len = 0;
+        if (rr->in.cap > 256 * 1024)
+            buf_close(&rr->in);
+    } else {
+        buf_consume(&rr->in, rr->pos);
+    }
+    if (rr->scan.valid && rr->scan.from >= rr->pos)
+        rr->scan.from -= rr->pos;
+    else
+        rr->scan.valid = 0;
+    rr->pos = 0;
 }
 
-/* Consume N bytes that we parsed ourselves (inline lines, empty multibulks). */
-static void reader_consume(struct resp_reader *rr, size_t n)
+/* hiredis object functions. They only ever see what bulk_scan let through: a "*<n>" header
+ * with 0 < n <= RESP_MBULK_MAX, then complete bulks. */
+
+static void *on_array(const redisReadTask *t, resp_elements_t elements)
 {
-    rr->h->pos += n;
-    scan_reset(rr);
-    if (rr->h->pos >= 1024 || rr->h->pos == rr->h->len)
-        reader_compact(rr);
+    if (t->parent != NULL || (long long)elements <= 0)
+        return NULL; /* cannot happen: hiredis reports out of memory, reader_hiredis fails */
+    return request_new((long long)elements < RESP_ARGV_PREALLOC ? (int)elements : RESP_ARGV_PREALLOC);
 }
 
-/* hiredis callbacks. Returning NULL aborts hiredis with an out-of-memory error, which
- * resp_reader_next replaces by the message left in rr->err. */
-
-static void *on_array(const redisReadTask *t, int elements)
-{
-    struct resp_reader *rr = t->privdata;
-    redisReader *h = rr->h;
-    if (t->parent != NULL) {
-        reader_expected_dollar(rr, '*');
-        return NULL;
-    }
-    if (elements <= 0 || elements > RESP_MBULK_MAX) { /* root_header let it through: cannot be */
-        reader_set_error(rr, "Protocol error: invalid multibulk length");
-        return NULL;
-    }
-    scan_reset(rr);
-    if (h->pos < h->len && h->buf[h->pos] != '$') {
-        reader_expected_dollar(rr, h->buf[h->pos]);
-        return NULL; /* hiredis has not adopted the request yet: nothing to free */
-    }
-    return request_new(elements < RESP_ARGV_PREALLOC ? elements : RESP_ARGV_PREALLOC);
-}
-
-/* Store one bulk argument into the parent request, then make sure the next element, if it
- * is already here, starts with '$' (hiredis would reject other bytes with its own text). */
 static void *on_string(const redisReadTask *t, char *str, size_t len)
 {
-    struct resp_reader *rr = t->privdata;
-    redisReader *h = rr->h;
-    if (t->parent == NULL || t->type != REDIS_REPLY_STRING) {
-        reader_expected_dollar(rr, task_type_char(t->type));
-        return NULL;
-    }
-    if ((long long)len > rr->max_bulk) { /* only when max_bulk shrank since the header */
-        reader_set_error(rr, "Protocol error: invalid bulk length");
-        return NULL;
-    }
+    struct resp_reader *rr = reader_current;
+    if (t->parent == NULL || t->type != REDIS_REPLY_STRING || rr == NULL)
+        return NULL; /* cannot happen, as above */
     struct request *req = t->parent->obj;
+    long long elements = (long long)t->parent->elements;
     if (t->idx >= req->cap)
-        request_grow(req, req->cap * 2 < t->parent->elements ? req->cap * 2 : t->parent->elements);
+        request_grow(req, (long long)req->cap * 2 < elements ? req->cap * 2 : (int)elements);
     if (rr->big.ready) { /* the empty stand-in for a big bulk: adopt the real payload */
+        rr->big.data[rr->big.n] = '\0';
         req->argv[t->idx] = rr->big.data;
         req->len[t->idx] = rr->big.n;
-        rr->partial += 1 + rr->big.digits + 2 + rr->big.n + 2;
         memset(&rr->big, 0, sizeof(rr->big));
     } else {
         req->argv[t->idx] = xmemdup(str, len);
         req->len[t->idx] = len;
-        rr->partial += 1 + (size_t)(str - (h->buf + h->pos)) + len + 2;
     }
     req->argc = t->idx + 1;
-    scan_reset(rr);
-    const char *next = str + len + 2;
-    if (t->idx + 1 < t->parent->elements && next < h->buf + h->len && *next != '$') {
-        reader_expected_dollar(rr, *next);
-        return NULL; /* the request is hiredis's reply object: it frees it */
-    }
     return &element_marker;
 }
 
 static void *on_integer(const redisReadTask *t, long long v)
 {
-    reader_expected_dollar(t->privdata, ':');
     return NULL;
 }
 
 static void *on_nil(const redisReadTask *t)
 {
-    if (t->parent != NULL && t->type == REDIS_REPLY_STRING)
-        reader_set_error(t->privdata, "Protocol error: invalid bulk length");
-    else
-        reader_expected_dollar(t->privdata, task_type_char(t->type));
     return NULL;
 }
 
@@ -299,8 +276,8 @@ struct resp_reader *resp_reader_new(long long max_bulk)
         fprintf(stderr, "resp: out of memory creating a reader\n");
         abort();
     }
-    rr->h->privdata = rr; /* hiredis hands it to every task */
     rr->max_bulk = max_bulk;
+    buf_init(&rr->in);
     buf_init(&rr->scratch);
     return rr;
 }
@@ -309,7 +286,8 @@ void resp_reader_free(struct resp_reader *rr)
 {
     if (rr == NULL)
         return;
-    redisReaderFree(rr->h);
+    redisReaderFree(rr->h); /* frees the half-built request through on_free */
+    buf_close(&rr->in);
     buf_close(&rr->scratch);
     free(rr->big.data);
     free(rr);
@@ -320,131 +298,199 @@ void resp_reader_set_max_bulk(struct resp_reader *rr, long long max_bulk)
     rr->max_bulk = max_bulk;
 }
 
-static void reader_feed_hiredis(struct resp_reader *rr, const char *buf, size_t len)
+/* Append LEN received payload bytes to the big bulk, growing its buffer by what arrived
+ * (doubling, but never more than RESP_BIG_SLACK ahead of the bytes received, and never past
+ * the payload's length). */
+static void big_append(struct resp_reader *rr, const char *p, size_t len)
 {
-    if (redisReaderFeed(rr->h, buf, len) != REDIS_OK) {
-        fprintf(stderr, "resp: out of memory buffering input\n");
-        abort();
+    size_t need = rr->big.have + len, whole = rr->big.n + 2;
+    if (len == 0)
+        return; /* the header came alone: nothing is allocated yet */
+    if (need > rr->big.cap) {
+        size_t slack = need < RESP_BIG_SLACK_MIN ? RESP_BIG_SLACK_MIN
+                     : need > RESP_BIG_SLACK ? RESP_BIG_SLACK : need;
+        size_t cap = whole - need < slack ? whole : need + slack;
+        rr->big.data = xrealloc(rr->big.data, cap);
+        rr->big.cap = cap;
     }
-}
-
-/* A big bulk's header is complete but its payload is not: move the part already buffered
- * into the argument itself and cut it from hiredis's buffer, which then ends with the
- * header. resp_reader_feed appends the rest of the payload there directly, so a 512 MB
- * argument is copied once and never held twice. */
-static void big_start(struct resp_reader *rr, size_t digits, size_t n)
-{
-    redisReader *h = rr->h;
-    size_t body = h->pos + digits + 2;
-    rr->big.data = xmalloc(n + 2);
-    rr->big.n = n;
-    rr->big.digits = digits;
-    rr->big.have = h->len - body;
-    memcpy(rr->big.data, h->buf + body, rr->big.have);
-    sdsrange(h->buf, 0, (int)body - 1);
-    h->len = body;
-}
-
-/* The payload is complete. hiredis still waits at the header's digits: turn them into an
- * empty bulk ("...0\r\n" plus a CRLF) that on_string replaces by the real payload. */
-static void big_finish(struct resp_reader *rr)
-{
-    redisReader *h = rr->h;
-    rr->big.data[rr->big.n] = '\0';
-    h->pos += rr->big.digits - 1;
-    h->buf[h->pos] = '0';
-    rr->big.ready = 1;
-    scan_reset(rr);
-    reader_feed_hiredis(rr, "\r\n", 2);
+    memcpy(rr->big.data + rr->big.have, p, len);
+    rr->big.have = need;
 }
 
 void resp_reader_feed(struct resp_reader *rr, const char *buf, size_t len)
 {
     if (rr->dead || len == 0)
         return;
-    if (rr->big.data != NULL && !rr->big.ready) {
+    if (rr->big.active && rr->big.have < rr->big.n + 2) {
         size_t take = rr->big.n + 2 - rr->big.have;
         take = take < len ? take : len;
-        memcpy(rr->big.data + rr->big.have, buf, take);
-        rr->big.have += take;
+        big_append(rr, buf, take);
         buf += take;
         len -= take;
-        if (rr->big.have == rr->big.n + 2)
-            big_finish(rr);
     }
-    if (len > 0)
-        reader_feed_hiredis(rr, buf, len);
+    if (len == 0)
+        return;
+    reader_compact(rr);
+    buf_append(&rr->in, buf, len);
 }
 
 size_t resp_reader_pending(const struct resp_reader *rr)
 {
-    const redisReader *h = rr->h;
     if (rr->dead)
         return 0;
-    size_t n = h->len - h->pos + rr->partial;
-    if (h->ridx > 0 && h->rstack[h->ridx].type >= 0)
-        n++; /* the '$' of the element being read */
-    if (rr->big.data != NULL)
-        n += rr->big.ready ? rr->big.n : rr->big.have;
-    return n;
+    return rr->in.len - rr->pos + rr->taken + rr->big.have;
+}
+
+size_t resp_reader_allocated(const struct resp_reader *rr)
+{
+    return rr->in.cap + rr->big.cap;
+}
+
+/* Hand LEN bytes of complete elements to hiredis and let it build; *OUT is the request once
+ * its last element was handed over. */
+static int reader_hiredis(struct resp_reader *rr, const char *p, size_t len, struct request **out)
+{
+    void *reply = NULL;
+    reader_current = rr;
+    int rc = redisReaderFeed(rr->h, p, len);
+    if (rc == REDIS_OK)
+        rc = redisReaderGetReply(rr->h, &reply);
+    reader_current = NULL;
+    if (rc != REDIS_OK)
+        return reader_set_error(rr, "Protocol error: out of memory building the request");
+    if (reply != NULL) {
+        *out = reply;
+        rr->nelem = rr->fed = 0;
+        rr->taken = 0;
+    }
+    return STEP_GO;
 }
 
 /* The "*<count>\r\n" at the read position, checked as Redis checks it; counts <= 0 are
  * consumed here so hiredis only ever sees requests with arguments. */
-static int root_header(struct resp_reader *rr)
+/* The common case, "<digits>\r\n" in canonical form (no sign, no leading zero, at most 18
+ * digits) at P: its value in *N; returns the line's length with its CRLF, or 0 for anything
+ * else (incomplete, malformed, huge), which the general path then handles. */
+static size_t number_line_fast(const char *p, size_t avail, long long *n)
 {
-    redisReader *h = rr->h;
-    size_t avail = h->len - h->pos;
-    long off = scan_line(rr, '\r');
-    if (off < 0 || (size_t)off + 1 >= avail) {
-        if (off < 0 && avail > RESP_INLINE_MAX)
-            return reader_set_error(rr, "Protocol error: too big mbulk count string");
-        return STEP_WAIT;
-    }
-    const char *line = h->buf + h->pos;
+    size_t i = 0;
+    long long v = 0;
+    if (avail < 3 || p[0] < '0' || p[0] > '9' || (p[0] == '0' && p[1] != '\r'))
+        return 0;
+    while (i < avail && i < 18 && p[i] >= '0' && p[i] <= '9')
+        v = v * 10 + (p[i++] - '0');
+    if (i + 1 >= avail || p[i] != '\r' || p[i + 1] != '\n')
+        return 0;
+    *n = v;
+    return i + 2;
+}
+
+/* The "*<count>\r\n" at the read position, checked as Redis checks it; counts <= 0 are
+ * consumed here so hiredis only ever sees requests with arguments. */
+static int root_header(struct resp_reader *rr, struct request **out)
+{
+    size_t avail = rr->in.len - rr->pos;
+    const char *line = rr->in.data + rr->pos;
     long long n;
-    if (line[off + 1] != '\n' || util_parse_ll(line + 1, (size_t)off - 1, &n) != 0 ||
-        n > RESP_MBULK_MAX)
-        return reader_set_error(rr, "Protocol error: invalid multibulk length");
-    if (n <= 0) {
-        reader_consume(rr, (size_t)off + 2);
-        return STEP_SKIP;
+    size_t len = number_line_fast(line + 1, avail - 1, &n);
+    if (len > 0 && n <= RESP_MBULK_MAX) {
+        len++; /* the '*' */
+    } else {
+        long off = scan_line(rr, rr->pos, '\r');
+        if (off < 0 || (size_t)off + 1 >= avail) {
+            if (off < 0 && avail > RESP_INLINE_MAX)
+                return reader_set_error(rr, "Protocol error: too big mbulk count string");
+            return STEP_WAIT;
+        }
+        if (line[off + 1] != '\n' || util_parse_ll(line + 1, (size_t)off - 1, &n) != 0 ||
+            n > RESP_MBULK_MAX)
+            return reader_set_error(rr, "Protocol error: invalid multibulk length");
+        len = (size_t)off + 2;
     }
-    rr->partial = (size_t)off + 2;
+    rr->pos += len;
+    if (n <= 0)
+        return STEP_SKIP;
+    rr->nelem = n;
+    rr->fed = 0;
+    rr->taken = len;
+    rr->header = len; /* handed to hiredis with the first elements */
     return STEP_GO;
 }
 
-/* Look at the element hiredis is waiting for: reject a type other than '$', or a bulk
- * length that is malformed or over max_bulk, as soon as its header is here (before the
- * payload); start reading a big payload past hiredis. STEP_WAIT: nothing to parse yet. */
-static int element_check(struct resp_reader *rr)
+/* The big bulk is complete: hand hiredis an empty bulk in its place (on_string adopts the
+ * payload). */
+static int big_finish(struct resp_reader *rr, struct request **out)
 {
-    redisReader *h = rr->h;
-    const redisReadTask *t = &h->rstack[h->ridx];
-    size_t avail = h->len - h->pos;
-    if (rr->big.data != NULL && !rr->big.ready)
-        return STEP_WAIT;
-    if (t->type < 0) {
-        if (avail == 0)
+    rr->taken += rr->big.have;
+    rr->big.ready = 1;
+    rr->fed++;
+    return reader_hiredis(rr, "$0\r\n\r\n", 6, out);
+}
+
+/* Find the complete elements of the multibulk under way at the read position, checking each
+ * header as soon as it is here (before its payload), and hand them to hiredis in one piece;
+ * start reading a big payload past the input buffer. */
+static int multibulk_step(struct resp_reader *rr, struct request **out)
+{
+    if (rr->big.active) {
+        if (rr->big.have < rr->big.n + 2)
             return STEP_WAIT;
-        return h->buf[h->pos] == '$' ? STEP_GO : reader_expected_dollar(rr, h->buf[h->pos]);
+        return big_finish(rr, out);
     }
-    if (t->type != REDIS_REPLY_STRING)
-        return STEP_GO; /* cannot happen; the callbacks would reject it */
-    long off = scan_line(rr, '\r');
-    if (off < 0 || (size_t)off + 1 >= avail) {
-        if (off < 0 && avail + 1 > RESP_INLINE_MAX)
-            return reader_set_error(rr, "Protocol error: too big bulk count string");
-        return STEP_WAIT;
+    size_t start = rr->pos - rr->header, p = rr->pos;
+    long long k = rr->fed;
+    size_t big_hdr = 0, big_n = 0;
+    while (k < rr->nelem && p < rr->in.len) {
+        size_t avail = rr->in.len - p;
+        const char *e = rr->in.data + p;
+        if (*e != '$')
+            return reader_expected_dollar(rr, *e);
+        long long n;
+        size_t hdr = number_line_fast(e + 1, avail - 1, &n);
+        if (hdr > 0 && n <= rr->max_bulk) {
+            hdr++; /* the '$' */
+        } else {
+            long off = scan_line(rr, p, '\r');
+            if (off < 0 || (size_t)off + 1 >= avail) {
+                if (off < 0 && avail > RESP_INLINE_MAX)
+                    return reader_set_error(rr, "Protocol error: too big bulk count string");
+                break;
+            }
+            if (e[off + 1] != '\n' || util_parse_ll(e + 1, (size_t)off - 1, &n) != 0 || n < 0 ||
+                n > rr->max_bulk)
+                return reader_set_error(rr, "Protocol error: invalid bulk length");
+            hdr = (size_t)off + 2;
+        }
+        if ((unsigned long long)n <= (unsigned long long)(avail - hdr) &&
+            avail - hdr - (size_t)n >= 2) {
+            p += hdr + (size_t)n + 2;
+            k++;
+            continue;
+        }
+        if (n >= RESP_BIG_ARG) {
+            big_hdr = hdr;
+            big_n = (size_t)n;
+        }
+        break;
     }
-    long long n;
-    if (h->buf[h->pos + (size_t)off + 1] != '\n' ||
-        util_parse_ll(h->buf + h->pos, (size_t)off, &n) != 0 || n < 0 || n > rr->max_bulk)
-        return reader_set_error(rr, "Protocol error: invalid bulk length");
-    if (avail >= (size_t)off + 2 + (size_t)n + 2)
-        return STEP_GO;
-    if (n >= RESP_BIG_ARG && !rr->big.ready)
-        big_start(rr, (size_t)off, (size_t)n);
+    if (p > start) {
+        rr->taken += p - rr->pos;
+        rr->pos = p;
+        rr->header = 0;
+        rr->fed = k;
+        if (reader_hiredis(rr, rr->in.data + start, p - start, out) == STEP_ERR)
+            return STEP_ERR;
+        if (*out != NULL)
+            return STEP_GO;
+    }
+    if (big_hdr > 0) {
+        size_t body = rr->pos + big_hdr;
+        rr->big.active = 1;
+        rr->big.n = big_n;
+        rr->taken += big_hdr;
+        big_append(rr, rr->in.data + body, rr->in.len - body);
+        rr->pos = rr->in.len;
+    }
     return STEP_WAIT;
 }
 
@@ -513,15 +559,14 @@ static int inline_split(struct resp_reader *rr, const char *p, const char *end,
 /* One inline command line at the read position. STEP_SKIP for an empty line. */
 static int inline_next(struct resp_reader *rr, struct request **out)
 {
-    redisReader *h = rr->h;
-    size_t avail = h->len - h->pos;
-    long nl = scan_line(rr, '\n');
+    size_t avail = rr->in.len - rr->pos;
+    long nl = scan_line(rr, rr->pos, '\n');
     if (nl < 0) {
         if (avail > RESP_INLINE_MAX)
             return reader_set_error(rr, "Protocol error: too big inline request");
         return STEP_WAIT;
     }
-    const char *line = h->buf + h->pos;
+    const char *line = rr->in.data + rr->pos;
     size_t n = (size_t)nl;
     if (n > 0 && line[n - 1] == '\r')
         n--;
@@ -533,7 +578,7 @@ static int inline_next(struct resp_reader *rr, struct request **out)
         request_free(req);
         return reader_set_error(rr, "Protocol error: unbalanced quotes in request");
     }
-    reader_consume(rr, (size_t)nl + 1);
+    rr->pos += (size_t)nl + 1;
     if (req->argc == 0) {
         request_free(req);
         return STEP_SKIP;
@@ -542,57 +587,14 @@ static int inline_next(struct resp_reader *rr, struct request **out)
     return STEP_GO;
 }
 
-/* Turn a hiredis error that no callback explained into Redis's wording. */
-static void reader_explain_hiredis(struct resp_reader *rr)
-{
-    const char *e = rr->h->errstr;
-    if (strstr(e, "ulk string length") != NULL)
-        reader_set_error(rr, "Protocol error: invalid bulk length");
-    else if (strstr(e, "ulti-bulk length") != NULL)
-        reader_set_error(rr, "Protocol error: invalid multibulk length");
-    else {
-        char msg[160];
-        snprintf(msg, sizeof(msg), "Protocol error: %s", e);
-        reader_set_error(rr, msg);
-    }
-}
-
 static int reader_fail(struct resp_reader *rr, char *errmsg, size_t errlen)
 {
     if (rr->err[0] == '\0')
-        reader_explain_hiredis(rr);
+        reader_set_error(rr, "Protocol error: unexpected input");
     rr->dead = 1;
     if (errlen > 0)
         snprintf(errmsg, errlen, "%s", rr->err);
     return RESP_ERR_PROTOCOL;
-}
-
-static int reader_wait(struct resp_reader *rr)
-{
-    if (rr->h->pos > 0 && rr->h->pos == rr->h->len)
-        reader_compact(rr); /* lets hiredis release a large, now empty, buffer */
-    return RESP_INCOMPLETE;
-}
-
-/* Run hiredis for the multibulk request under way. */
-static int reader_hiredis(struct resp_reader *rr, struct request **out, char *errmsg,
-                          size_t errlen)
-{
-    redisReader *h = rr->h;
-    void *reply = NULL;
-    size_t pos = h->pos;
-    if (redisReaderGetReply(h, &reply) != REDIS_OK)
-        return reader_fail(rr, errmsg, errlen);
-    if (h->pos != pos)
-        scan_reset(rr);
-    if (reply == NULL) {
-        if (element_check(rr) == STEP_ERR)
-            return reader_fail(rr, errmsg, errlen);
-        return reader_wait(rr);
-    }
-    rr->partial = 0;
-    *out = reply;
-    return RESP_OK;
 }
 
 int resp_reader_next(struct resp_reader *rr, struct request **out, char *errmsg, size_t errlen)
@@ -601,25 +603,24 @@ int resp_reader_next(struct resp_reader *rr, struct request **out, char *errmsg,
     if (rr->dead)
         return reader_fail(rr, errmsg, errlen);
     for (;;) {
-        redisReader *h = rr->h;
         int step;
-        if (h->ridx >= 0)
-            step = element_check(rr);
-        else if (h->pos == h->len)
-            return reader_wait(rr);
-        else if (h->buf[h->pos] != '*')
+        if (rr->nelem > 0)
+            step = multibulk_step(rr, out);
+        else if (rr->pos == rr->in.len)
+            step = STEP_WAIT;
+        else if (rr->in.data[rr->pos] != '*')
             step = inline_next(rr, out);
         else
-            step = root_header(rr);
+            step = root_header(rr, out);
         if (step == STEP_ERR)
             return reader_fail(rr, errmsg, errlen);
-        if (step == STEP_WAIT)
-            return reader_wait(rr);
-        if (step == STEP_SKIP)
-            continue;
         if (*out != NULL)
-            return RESP_OK; /* an inline command */
-        return reader_hiredis(rr, out, errmsg, errlen);
+            return RESP_OK;
+        if (step == STEP_WAIT) {
+            if (rr->pos == rr->in.len)
+                reader_compact(rr); /* releases a large, now empty, buffer */
+            return RESP_INCOMPLETE;
+        }
     }
 }
 

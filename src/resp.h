@@ -1,5 +1,6 @@
-/* RESP in and out. In: hiredis's redisReader with our own object functions builds each
- * request's argv directly; inline commands are split here too. Out: reply_*() helpers that
+/* RESP in and out. In: our scanner checks each element as Redis does, then hiredis's
+ * redisReader (public API only) with our own object functions builds each request's argv;
+ * inline commands are split here too. Out: reply_*() helpers that
  * append RESP2 to a buffer. No sockets, no event loop. */
 #ifndef CONCORDKV_RESP_H
 #define CONCORDKV_RESP_H
@@ -55,6 +56,9 @@ void resp_reader_feed(struct resp_reader *r, const char *buf, size_t len);
 int resp_reader_next(struct resp_reader *r, struct request **out, char *errmsg, size_t errlen);
 /* Bytes fed but not yet consumed by complete requests (for client-query-buffer-limit). */
 size_t resp_reader_pending(const struct resp_reader *r);
+/* Bytes of input buffers the reader holds (allocated, not only used). A bulk's buffer grows
+ * as its bytes arrive, a bounded chunk ahead of them, whatever length its header claims. */
+size_t resp_reader_allocated(const struct resp_reader *r);
 
 /* Reply helpers: append one RESP2 value to OUT. */
 void reply_simple(struct buf *out, const char *s);                 /* +s */

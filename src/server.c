@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -26,6 +27,8 @@
 #define CRON_INTERVAL_MS 100
 #define EXPIRE_BUCKETS_PER_CRON 4096
 #define EXPIRE_KEYS_PER_ENTRY 256
+#define SERVER_RESERVED_FDS 32  /* Redis's CONFIG_MIN_RESERVED_FDS: fds kept for the server */
+#define ACCEPT_BACKOFF_MS 100   /* listener off for this long when out of fds */
 
 int server_listen_tcp(const char *bind_addr, int port)
 {
@@ -62,6 +65,71 @@ static int listen_tcp(const char *bind_addr, int port, char *err, size_t errlen)
     return fd;
 }
 
+/* Make room for maxclients clients plus SERVER_RESERVED_FDS in RLIMIT_NOFILE, as Redis's
+ * adjustOpenFilesLimit does: raise the soft limit (up to the hard one) if needed, else lower
+ * maxclients to what fits, with Redis's warnings. -1 with ERR when not even one client fits. */
+static int server_fit_maxclients(struct config *cfg, char *err, size_t errlen)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)cfg->maxclients + SERVER_RESERVED_FDS;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+        log_warning("Unable to obtain the current NOFILE limit (%s), assuming 1024 and setting "
+                    "the max clients configuration accordingly.", strerror(errno));
+        rl.rlim_cur = rl.rlim_max = 1024;
+    } else if (rl.rlim_cur >= want) {
+        return 0;
+    }
+    rlim_t old = rl.rlim_cur, best = old;
+    int os_error = 0;
+    if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > old) {
+        rl.rlim_cur = rl.rlim_max != RLIM_INFINITY && rl.rlim_max < want ? rl.rlim_max : want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0) {
+            best = rl.rlim_cur;
+            log_notice("Increased maximum number of open files to %llu (it was originally set to %llu).",
+                       (unsigned long long)best, (unsigned long long)old);
+        } else {
+            os_error = errno;
+        }
+    }
+    if (best >= want)
+        return 0;
+    if (best <= SERVER_RESERVED_FDS) {
+        snprintf(err, errlen, "Your current 'ulimit -n' of %llu is not enough for the server to "
+                 "start. Please increase your open file limit to at least %llu.",
+                 (unsigned long long)old, (unsigned long long)SERVER_RESERVED_FDS + 1);
+        return -1;
+    }
+    log_warning("You requested maxclients of %lld requiring at least %llu max file descriptors.",
+                cfg->maxclients, (unsigned long long)want);
+    if (os_error != 0)
+        log_warning("Server can't set maximum open files to %llu because of OS error: %s.",
+                    (unsigned long long)want, strerror(os_error));
+    cfg->maxclients = (long long)(best - SERVER_RESERVED_FDS);
+    log_warning("Current maximum open files is %llu. maxclients has been reduced to %lld to "
+                "compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'.",
+                (unsigned long long)best, cfg->maxclients);
+    return 0;
+}
+
+static void server_on_accept_backoff(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *srv = arg;
+    if (!srv->shutting_down)
+        event_add(srv->listen_ev, NULL);
+}
+
+/* accept failed for want of descriptors (or memory): the listener stays readable, so turn it
+ * off for ACCEPT_BACKOFF_MS instead of spinning. Logged once per run of failures. */
+static void server_accept_backoff(struct server *srv, int error)
+{
+    if (srv->accept_backoffs++ == 0)
+        log_warning("accept: %s; not accepting connections for %d ms at a time until some are "
+                    "closed", strerror(error), ACCEPT_BACKOFF_MS);
+    event_del(srv->listen_ev);
+    struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
+    evtimer_add(srv->accept_backoff_ev, &tv);
+}
+
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
     struct server *srv = arg;
@@ -69,9 +137,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
         int one = 1;
         int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EINTR)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                server_accept_backoff(srv, errno);
+            else if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
                 log_warning("accept: %s", strerror(errno));
             return;
+        }
+        if (srv->accept_backoffs > 0) {
+            log_notice("accepting connections again (after %d backoffs)", srv->accept_backoffs);
+            srv->accept_backoffs = 0;
         }
         srv->stats.connections_received++;
         if (srv->nclients >= srv->cfg->maxclients) {
@@ -230,11 +304,14 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
+    if (server_fit_maxclients(cfg, err, errlen) != 0)
+        return -1;
     srv->listen_fd = listen_tcp(cfg->bind, (int)cfg->port, err, errlen);
     if (srv->listen_fd < 0)
         return -1;
     srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
     event_add(srv->listen_ev, NULL);
+    srv->accept_backoff_ev = evtimer_new(srv->base, server_on_accept_backoff, srv);
     srv->cs = consensus_new(srv, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
@@ -281,6 +358,8 @@ void server_close(struct server *srv)
         event_free(srv->uv_kick_ev);
     if (srv->listen_ev)
         event_free(srv->listen_ev);
+    if (srv->accept_backoff_ev)
+        event_free(srv->accept_backoff_ev);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
     if (srv->flush_ev)

@@ -29,6 +29,8 @@ struct server {
     struct event_base *base;
     int listen_fd;
     struct event *listen_ev;
+    struct event *accept_backoff_ev; /* re-enables listen_ev after running out of fds */
+    int accept_backoffs;             /* in the current run of accept failures; 0: none */
     struct event *cron_ev;
     struct event *flush_ev;
     struct event *uv_io_ev, *uv_timer_ev, *uv_kick_ev; /* libuv pumped inside libevent */

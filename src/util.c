@@ -117,6 +117,16 @@ void buf_printf(struct buf *b, const char *fmt, ...)
     va_end(ap);
 }
 
+void buf_consume(struct buf *b, size_t n)
+{
+    if (n >= b->len) {
+        b->len = 0;
+        return;
+    }
+    memmove(b->data, b->data + n, b->len - n);
+    b->len -= n;
+}
+
 char *buf_detach(struct buf *b, size_t *len)
 {
     char *p = b->data ? b->data : xmalloc(1);

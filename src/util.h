@@ -30,6 +30,8 @@ void buf_append(struct buf *b, const void *p, size_t n);
 void buf_append_str(struct buf *b, const char *s);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+/* Drop the first N bytes (all of them when N >= len). */
+void buf_consume(struct buf *b, size_t n);
 /* Give the bytes to the caller (who frees them) and leave the buffer empty. */
 char *buf_detach(struct buf *b, size_t *len);
 

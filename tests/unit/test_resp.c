@@ -624,6 +624,180 @@ Test(resp, free_with_partial_request)
     cr_assert_gt(resp_reader_pending(rd), 0);
 }
 
+/* ------------------------------------------------------------------ big bulks, limits */
+
+// A huge bulk header (max_bulk raised) allocates nothing from its header: only what arrived.
+Test(resp, huge_bulk_header_allocates_by_arrival)
+{
+    resp_reader_set_max_bulk(rd, 1LL << 62);
+    feed("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$100000000000\r\nabcdefghij");
+    assert_incomplete();
+    cr_assert_lt(resp_reader_allocated(rd), 4u << 20, "%zu", resp_reader_allocated(rd));
+    cr_assert_eq(resp_reader_pending(rd), 4 + 9 + 7 + 15 + 10);
+}
+
+// A big bulk's buffer grows with the bytes received, a bounded chunk ahead of them.
+Test(resp, big_bulk_buffer_grows_as_bytes_arrive)
+{
+    resp_reader_set_max_bulk(rd, 1LL << 62);
+    feed("*2\r\n$3\r\nSET\r\n$100000000000\r\n");
+    assert_incomplete();
+    size_t chunk = 256 * 1024, got = 0;
+    char *data = malloc(chunk);
+    memset(data, 'v', chunk);
+    for (int i = 0; i < 160; i++) { /* 40 MiB */
+        resp_reader_feed(rd, data, chunk);
+        got += chunk;
+        assert_incomplete();
+        size_t alloc = resp_reader_allocated(rd);
+        cr_assert_geq(alloc, got);
+        cr_assert_leq(alloc, got + (got < (16u << 20) ? got : (16u << 20)) + (2u << 20),
+                      "%zu allocated for %zu received", alloc, got);
+    }
+    cr_assert_eq(resp_reader_pending(rd), 4 + 9 + 15 + got);
+    free(data);
+}
+
+// A big bulk that arrives in one piece with the next request is split correctly.
+Test(resp, big_bulk_then_request_in_one_feed)
+{
+    struct buf in;
+    buf_init(&in);
+    encode_big(&in, 100000, 40000);
+    feed("*1\r\n$4\r\nPING\r\n");
+    resp_reader_feed(rd, in.data, in.len);
+    assert_args(next_ok(), ARGS("PING"));
+    assert_big(next_ok(), 100000, 40000);
+    assert_args(next_ok(), ARGS("PING"));
+    assert_incomplete();
+    cr_assert_eq(resp_reader_pending(rd), 0);
+    buf_close(&in);
+}
+
+// Two big bulks arriving in pieces, each started before the previous one's CRLF.
+Test(resp, two_big_bulks_split_at_every_boundary)
+{
+    struct buf in;
+    buf_init(&in);
+    encode_big(&in, 40000, 40000);
+    size_t cuts[] = {1, 3, 20, 40020, 40021, 40022, 40030, 80040, 80041, in.len - 3};
+    size_t at = 0;
+    int got = 0;
+    for (size_t i = 0; i <= sizeof(cuts) / sizeof(cuts[0]); i++) {
+        size_t to = i < sizeof(cuts) / sizeof(cuts[0]) ? cuts[i] : in.len;
+        resp_reader_feed(rd, in.data + at, to - at);
+        at = to;
+        struct request *req;
+        int rc;
+        while ((rc = resp_reader_next(rd, &req, errmsg, sizeof(errmsg))) == RESP_OK) {
+            if (got++ == 0)
+                assert_big(req, 40000, 40000);
+            else
+                assert_args(req, ARGS("PING"));
+        }
+        cr_assert_eq(rc, RESP_INCOMPLETE, "%s", errmsg);
+    }
+    cr_assert_eq(got, 2);
+    buf_close(&in);
+}
+
+// A max_bulk lowered between requests applies to the next bulk header of the same reader.
+Test(resp, max_bulk_change_applies_to_next_header)
+{
+    feed("*2\r\n$3\r\nSET\r\n$5\r\nhello\r\n");
+    assert_args(next_ok(), ARGS("SET", "hello"));
+    resp_reader_set_max_bulk(rd, 4);
+    expect("*2\r\n$3\r\nSET\r\n$5\r\nhello\r\n", "Protocol error: invalid bulk length");
+}
+
+// A bulk header past max_bulk is refused even when it follows a big bulk of the same request.
+Test(resp, bulk_over_max_after_big_bulk)
+{
+    resp_reader_set_max_bulk(rd, 50000);
+    feed("*3\r\n$3\r\nSET\r\n$40000\r\n");
+    char *v = calloc(1, 40000);
+    resp_reader_feed(rd, v, 40000);
+    free(v);
+    assert_incomplete();
+    expect("\r\n$50001\r\n", "Protocol error: invalid bulk length");
+}
+
+// Exactly 1024*1024 arguments (Redis's limit) are accepted.
+Test(resp, multibulk_at_argument_limit_accepted)
+{
+    struct buf in;
+    buf_init(&in);
+    buf_printf(&in, "*1048576\r\n");
+    for (int i = 0; i < 1048576; i++)
+        buf_append(&in, "$1\r\nx\r\n", 7);
+    resp_reader_feed(rd, in.data, in.len);
+    struct request *req = next_ok();
+    cr_assert_eq(req->argc, 1048576);
+    request_free(req);
+    buf_close(&in);
+}
+
+// An inline line of just under 64 KiB is accepted; the limit counts bytes without a newline.
+Test(resp, inline_just_under_limit_accepted)
+{
+    size_t n = 64 * 1024 - 8;
+    char *s = malloc(n + 1);
+    memcpy(s, "ECHO ", 5);
+    memset(s + 5, 'a', n - 6);
+    s[n - 1] = '\n';
+    resp_reader_feed(rd, s, n);
+    struct request *req = next_ok();
+    cr_assert_eq(req->argc, 2);
+    cr_assert_eq(req->len[1], n - 6);
+    request_free(req);
+    free(s);
+}
+
+// Requests of every kind interleaved, dribbled in random pieces, come out in order and whole.
+Test(resp, mixed_kinds_random_chunks)
+{
+    struct buf in;
+    buf_init(&in);
+    for (int i = 0; i < 50; i++) {
+        buf_printf(&in, "PING\r\n*2\r\n$4\r\nECHO\r\n$%d\r\n", 33000 + i);
+        char *p = buf_reserve(&in, (size_t)(33000 + i));
+        memset(p, 'a' + i % 26, (size_t)(33000 + i));
+        in.len += (size_t)(33000 + i);
+        buf_printf(&in, "\r\n*2\r\n$3\r\nGET\r\n$%d\r\nk%d\r\n", i < 10 ? 2 : 3, i);
+    }
+    srand(7);
+    size_t at = 0;
+    int got = 0;
+    while (at < in.len) {
+        size_t n = (size_t)(rand() % 5000) + 1;
+        n = n < in.len - at ? n : in.len - at;
+        resp_reader_feed(rd, in.data + at, n);
+        at += n;
+        struct request *req;
+        int rc;
+        while ((rc = resp_reader_next(rd, &req, errmsg, sizeof(errmsg))) == RESP_OK) {
+            int i = got / 3, kind = got % 3;
+            if (kind == 0) {
+                cr_assert_str_eq(req->argv[0], "PING");
+            } else if (kind == 1) {
+                cr_assert_eq(req->len[1], (size_t)(33000 + i));
+                cr_assert_eq(req->argv[1][100], 'a' + i % 26);
+                cr_assert_eq(req->argv[1][req->len[1]], '\0');
+            } else {
+                char k[16];
+                snprintf(k, sizeof(k), "k%d", i);
+                cr_assert_str_eq(req->argv[1], k);
+            }
+            got++;
+            request_free(req);
+        }
+        cr_assert_eq(rc, RESP_INCOMPLETE, "%s", errmsg);
+    }
+    cr_assert_eq(got, 150);
+    cr_assert_eq(resp_reader_pending(rd), 0);
+    buf_close(&in);
+}
+
 // Random bytes biased towards protocol characters never crash the reader, and an error sticks.
 Test(resp, random_input_is_safe)
 {
