@@ -443,11 +443,11 @@ void client_dispatch(struct client *c, struct request *req)
             cmd->failed_calls++;
             goto done;
         }
-        consensus_write(srv->cs, c, req);
+        consensus_write(srv->cs, client_defer(c), req);
         return;
     }
     if (consistent) {
-        consensus_read(srv->cs, c, cmd, req);
+        consensus_read(srv->cs, client_defer(c), cmd, req);
         return;
     }
     struct exec_ctx ctx = {

@@ -1,7 +1,9 @@
-/* Ordering and replication of writes and consistent reads through canonical/raft 0.15.
+/* Ordering and replication of writes and consistent reads through canonical/raft 0.15, below
+ * the event loop: requests are opaque cookies, answers go back through the callback table.
  * Batches: every write that arrives before a flush goes into one entry; reads wait for the
  * entry proposed after them. A write arriving after a queued read starts a new batch, so a
- * client's read never sees its own later writes. A few batches are in flight at once. */
+ * client's read never sees its own later writes. A few batches are in flight at once.
+ * Includes nothing of the loop (server.h, client.h, admin.h); keeps no file-scope state. */
 #include "consensus.h"
 
 #include <errno.h>
@@ -14,13 +16,12 @@
 #include <raft/uv.h>
 #include <uv.h>
 
-#include "client.h"
-#include "command.h"
+#include "config.h"
 #include "entry.h"
 #include "fsm.h"
-#include "kv.h"
+#include "list.h"
 #include "log.h"
-#include "server.h"
+#include "resp.h"
 #include "transport.h"
 
 #define MSG_UNKNOWN "UNCERTAIN leadership was lost while the write was in flight; it may or may not have been applied"
@@ -30,19 +31,19 @@
 #define MSG_SHUTDOWN "ERR server shutting down; the command was not applied"
 
 struct pending_read {
-    struct slot *slot; /* NULL once answered (timeout) */
+    void *cookie; /* NULL once answered (timeout) */
     const struct command *cmd;
     struct request *req;
 };
 
 struct batch {
-    struct batch *next, *prev;
+    struct list_node node; /* in queued or inflight */
     struct consensus *cs;
     struct entry_builder eb;
     int kind;            /* ENTRY_COMMANDS or ENTRY_NODE */
     int election;        /* the new leader's first entry: serve nothing before it applies */
-    struct slot **slots; /* one per write; NULL for the server's own writes or once answered */
-    int nwrites, slots_cap;
+    void **cookies;      /* one per write; NULL for the server's own writes or once answered */
+    int nwrites, cookies_cap;
     struct pending_read *reads;
     int nreads, reads_cap;
     int64_t created_us;
@@ -57,24 +58,28 @@ struct batch {
     } req;
 };
 
-struct batch_list {
-    struct batch *head, *tail;
-    int n;
-};
-
-struct consensus {
-    struct server *srv;
+/* The raft instance consensus_new runs itself (absent with consensus_new_over). */
+struct consensus_uv {
+    const struct config *cfg;
     uv_loop_t loop;
     struct transport transport;
     struct raft_io io;
     struct raft_fsm rfsm;
     struct raft raft;
     char address[64];
+};
+
+struct consensus {
+    struct consensus_callbacks cb;
+    struct consensus_params params;
+    struct fsm *fsm;   /* not owned */
+    struct raft *raft; /* the uv one's, or the caller's */
+    struct consensus_uv *uv;
     int raft_open;     /* raft_init succeeded: raft_close needed */
     int closing;       /* raft_close was called */
     int closed;        /* raft_close's callback ran */
     struct batch *open;
-    struct batch_list queued, inflight;
+    struct list queued, inflight; /* of struct batch */
     int barriers_inflight;
     int role;
     int ready;
@@ -82,12 +87,47 @@ struct consensus {
     uint64_t last_leader_id;   /* the last leader whose RESP address was known */
     char last_leader_resp[64];
     struct raft_transfer transfer;
-    void (*shutdown_done)(struct server *srv);
+    int notify_closed; /* consensus_shutdown asked for the closed callback */
     int shutting_down;
     struct consensus_stats stats;
 };
 
+/* ---- the callback table ---- */
+
+static int64_t now_us(const struct consensus *cs)
+{
+    return cs->cb.mono_us ? cs->cb.mono_us(cs->cb.arg) : util_mono_us();
+}
+
+static void want_flush(struct consensus *cs)
+{
+    cs->cb.want_flush(cs->cb.arg);
+}
+
+static void kick(struct consensus *cs)
+{
+    if (cs->cb.kick)
+        cs->cb.kick(cs->cb.arg);
+}
+
+static void flushed(struct consensus *cs)
+{
+    if (cs->cb.flushed)
+        cs->cb.flushed(cs->cb.arg);
+}
+
+static void notify_closed(struct consensus *cs)
+{
+    if (cs->notify_closed && cs->cb.closed)
+        cs->cb.closed(cs->cb.arg);
+}
+
 /* ---- batches ---- */
+
+static struct batch *batch_of(struct list_node *n)
+{
+    return list_entry(n, struct batch, node);
+}
 
 static struct batch *batch_new(struct consensus *cs, int kind)
 {
@@ -95,58 +135,33 @@ static struct batch *batch_new(struct consensus *cs, int kind)
     b->cs = cs;
     b->kind = kind;
     entry_builder_init(&b->eb, (enum entry_kind)kind);
-    b->created_us = util_mono_us();
+    b->created_us = now_us(cs);
     return b;
 }
 
 static void batch_free(struct batch *b)
 {
     entry_builder_close(&b->eb);
-    free(b->slots);
+    free(b->cookies);
     for (int i = 0; i < b->nreads; i++)
         request_free(b->reads[i].req);
     free(b->reads);
     free(b);
 }
 
-static void list_push(struct batch_list *l, struct batch *b)
-{
-    b->next = NULL;
-    b->prev = l->tail;
-    if (l->tail)
-        l->tail->next = b;
-    else
-        l->head = b;
-    l->tail = b;
-    l->n++;
-}
-
-static void list_remove(struct batch_list *l, struct batch *b)
-{
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        l->head = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-    else
-        l->tail = b->prev;
-    b->next = b->prev = NULL;
-    l->n--;
-}
-
 /* Answer everything B still owes with WRITE_MSG (writes) and READ_MSG (reads). */
 static void batch_answer(struct batch *b, const char *write_msg, const char *read_msg)
 {
+    const struct consensus_callbacks *cb = &b->cs->cb;
     for (int i = 0; i < b->nwrites; i++)
-        if (b->slots[i]) {
-            slot_error(b->slots[i], write_msg);
-            b->slots[i] = NULL;
+        if (b->cookies[i]) {
+            cb->error(cb->arg, b->cookies[i], write_msg);
+            b->cookies[i] = NULL;
         }
     for (int i = 0; i < b->nreads; i++)
-        if (b->reads[i].slot) {
-            slot_error(b->reads[i].slot, read_msg);
-            b->reads[i].slot = NULL;
+        if (b->reads[i].cookie) {
+            cb->error(cb->arg, b->reads[i].cookie, read_msg);
+            b->reads[i].cookie = NULL;
         }
 }
 
@@ -166,39 +181,37 @@ static void fail_queued(struct consensus *cs, const char *msg)
         batch_drop(cs->open, msg);
         cs->open = NULL;
     }
-    while (cs->queued.head) {
-        struct batch *b = cs->queued.head;
-        list_remove(&cs->queued, b);
-        batch_drop(b, msg);
-    }
+    struct list_node *n;
+    while ((n = list_pop_front(&cs->queued)) != NULL)
+        batch_drop(batch_of(n), msg);
 }
 
 static void seal_open(struct consensus *cs)
 {
     if (cs->open) {
-        list_push(&cs->queued, cs->open);
+        list_push_back(&cs->queued, &cs->open->node);
         cs->open = NULL;
     }
 }
 
-void consensus_write(struct consensus *cs, struct client *c, struct request *req)
+void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 {
     if (cs->open && cs->open->nreads > 0)
         seal_open(cs);
     if (cs->open == NULL)
         cs->open = batch_new(cs, ENTRY_COMMANDS);
     struct batch *b = cs->open;
-    if (b->nwrites == b->slots_cap) {
-        b->slots_cap = b->slots_cap ? b->slots_cap * 2 : 16;
-        b->slots = xrealloc(b->slots, sizeof(*b->slots) * (size_t)b->slots_cap);
+    if (b->nwrites == b->cookies_cap) {
+        b->cookies_cap = b->cookies_cap ? b->cookies_cap * 2 : 16;
+        b->cookies = xrealloc(b->cookies, sizeof(*b->cookies) * (size_t)b->cookies_cap);
     }
-    b->slots[b->nwrites++] = c ? client_defer(c) : NULL;
+    b->cookies[b->nwrites++] = cookie;
     entry_builder_add(&b->eb, req->argc, req->argv, req->len);
     request_free(req);
-    server_want_flush(cs->srv);
+    want_flush(cs);
 }
 
-void consensus_read(struct consensus *cs, struct client *c, const struct command *cmd,
+void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req)
 {
     if (cs->open == NULL)
@@ -208,49 +221,39 @@ void consensus_read(struct consensus *cs, struct client *c, const struct command
         b->reads_cap = b->reads_cap ? b->reads_cap * 2 : 16;
         b->reads = xrealloc(b->reads, sizeof(*b->reads) * (size_t)b->reads_cap);
     }
-    b->reads[b->nreads++] = (struct pending_read){client_defer(c), cmd, req};
-    server_want_flush(cs->srv);
+    b->reads[b->nreads++] = (struct pending_read){cookie, cmd, req};
+    want_flush(cs);
 }
 
 /* ---- completion ---- */
 
-/* Hand each write's reply from R to its slot. */
+/* Hand each write's reply from R to its cookie. */
 static void deliver_writes(struct batch *b, struct fsm_result *r)
 {
+    const struct consensus_callbacks *cb = &b->cs->cb;
     size_t start = 0;
     for (int i = 0; i < b->nwrites; i++) {
-        struct slot *s = b->slots[i];
+        void *cookie = b->cookies[i];
         if (r == NULL || (uint32_t)i >= r->n) {
-            if (s)
-                slot_error(s, "ERR internal error: no reply from apply");
+            if (cookie)
+                cb->error(cb->arg, cookie, "ERR internal error: no reply from apply");
             continue;
         }
-        if (s) {
-            buf_append(&s->out, r->out.data + start, r->ends[i] - start);
-            slot_done(s);
-        }
+        if (cookie)
+            cb->reply(cb->arg, cookie, r->out.data + start, r->ends[i] - start);
         start = r->ends[i];
     }
 }
 
-/* Execute B's reads against the applied state, with the local clock. */
+/* Have the dispatcher execute B's reads against the applied state. */
 static void run_reads(struct consensus *cs, struct batch *b)
 {
-    struct server *srv = cs->srv;
-    int64_t now = util_now_ms();
     for (int i = 0; i < b->nreads; i++) {
         struct pending_read *pr = &b->reads[i];
-        if (pr->slot == NULL)
+        if (pr->cookie == NULL)
             continue;
-        if (pr->slot->c != NULL) {
-            struct exec_ctx ctx = {
-                .kv = srv->kv, .now_ms = now, .index = srv->fsm.last_applied,
-                .out = &pr->slot->out, .client = pr->slot->c, .srv = srv, .rng = &srv->rng,
-            };
-            command_exec(pr->cmd, &ctx, pr->req);
-        }
-        slot_done(pr->slot);
-        pr->slot = NULL;
+        cs->cb.run_read(cs->cb.arg, pr->cookie, pr->cmd, pr->req);
+        pr->cookie = NULL;
     }
     cs->stats.reads += b->nreads;
 }
@@ -273,16 +276,16 @@ static void fail_stop(struct consensus *cs, const char *why)
 static void batch_complete(struct batch *b, int status, struct fsm_result *r)
 {
     struct consensus *cs = b->cs;
-    list_remove(&cs->inflight, b);
+    list_remove(&cs->inflight, &b->node);
     if (b->is_barrier)
         cs->barriers_inflight--;
     if (status == 0) {
-        histogram_observe(&cs->stats.commit_latency, (util_mono_us() - b->proposed_us) / 1e6);
+        histogram_observe(&cs->stats.commit_latency, (now_us(cs) - b->proposed_us) / 1e6);
         deliver_writes(b, r);
         run_reads(cs, b);
         if (b->election && cs->role == ROLE_LEADER) {
             cs->ready = 1;
-            log_notice("leader of term %llu: ready", (unsigned long long)cs->raft.current_term);
+            log_notice("leader of term %llu: ready", (unsigned long long)cs->raft->current_term);
         }
     } else {
         if (b->nwrites > 0)
@@ -295,13 +298,13 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
         b->done(b->done_arg, status);
     fsm_result_free(r);
     batch_free(b);
-    server_want_flush(cs->srv);
+    want_flush(cs);
 }
 
 static void on_apply(struct raft_apply *req, int status, void *result)
 {
     struct batch *b = req->data;
-    batch_complete(b, status, fsm_take_result(&b->cs->srv->fsm, result));
+    batch_complete(b, status, fsm_take_result(b->cs->fsm, result));
 }
 
 static void on_barrier(struct raft_barrier *req, int status)
@@ -323,7 +326,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         free(entry);
         entry_builder_init(&b->eb, (enum entry_kind)b->kind);
         b->req.apply.data = b;
-        rv = raft_apply(&cs->raft, &b->req.apply, &rb, 1, on_apply);
+        rv = raft_apply(cs->raft, &b->req.apply, &rb, 1, on_apply);
         if (rv != 0)
             raft_free(rb.base);
         else {
@@ -336,7 +339,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         }
     } else {
         b->req.barrier.data = b;
-        rv = raft_barrier(&cs->raft, &b->req.barrier, on_barrier);
+        rv = raft_barrier(cs->raft, &b->req.barrier, on_barrier);
         if (rv == 0) {
             cs->stats.barriers++;
             cs->barriers_inflight++;
@@ -344,14 +347,14 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         }
     }
     if (rv == RAFT_IOERR)
-        fail_stop(cs, raft_errmsg(&cs->raft));
+        fail_stop(cs, raft_errmsg(cs->raft));
     if (rv != 0) {
         log_verbose("propose failed: %s", raft_strerror(rv));
         batch_drop(b, MSG_NOT_PROPOSED);
         return rv;
     }
-    b->proposed_us = util_mono_us();
-    list_push(&cs->inflight, b);
+    b->proposed_us = now_us(cs);
+    list_push_back(&cs->inflight, &b->node);
     return 0;
 }
 
@@ -363,21 +366,21 @@ void consensus_flush(struct consensus *cs)
     while (cs->inflight.n < CONSENSUS_MAX_INFLIGHT && cs->role == ROLE_LEADER) {
         if (cs->queued.head == NULL)
             seal_open(cs);
-        struct batch *b = cs->queued.head;
+        struct batch *b = batch_of(cs->queued.head);
         if (b == NULL || (!cs->ready && !b->election))
             break;
         /* One read barrier in flight at a time: reads that arrive meanwhile share the next. */
         if (b->nwrites == 0 && b->kind == ENTRY_COMMANDS && cs->barriers_inflight > 0)
             break;
-        list_remove(&cs->queued, b);
+        list_remove(&cs->queued, &b->node);
         batch_propose(cs, b);
         proposed = 1;
     }
     if (cs->role != ROLE_LEADER && !cs->shutting_down)
         fail_queued(cs, MSG_NOT_PROPOSED);
     if (proposed)
-        server_kick(cs->srv);
-    server_flush_writes(cs->srv);
+        kick(cs);
+    flushed(cs);
 }
 
 /* ---- leadership ---- */
@@ -407,46 +410,32 @@ void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp,
     b->done = done;
     b->done_arg = arg;
     seal_open(cs);
-    list_push(&cs->queued, b);
-    server_want_flush(cs->srv);
+    list_push_back(&cs->queued, &b->node);
+    want_flush(cs);
 }
 
 struct raft *consensus_raft(struct consensus *cs)
 {
-    return cs->raft_open && !cs->closed ? &cs->raft : NULL;
+    return cs->raft_open && !cs->closed ? cs->raft : NULL;
 }
 
 static void propose_election_entry(struct consensus *cs)
 {
-    struct config *cfg = cs->srv->cfg;
-    char resp[64], admin[64];
-    snprintf(resp, sizeof(resp), "%s:%lld", cfg->bind, cfg->port);
-    if (cfg->admin_port > 0)
-        snprintf(admin, sizeof(admin), "%s:%lld", cfg->bind, cfg->admin_port);
-    else
-        admin[0] = '\0';
-    struct batch *b = node_batch(cs, (uint64_t)cfg->id, resp, admin);
+    const struct consensus_params *p = &cs->params;
+    struct batch *b = node_batch(cs, p->id, p->resp_addr, p->admin_addr);
     b->election = 1;
     /* It goes first: nothing is served before it is applied. */
-    b->next = cs->queued.head;
-    b->prev = NULL;
-    if (cs->queued.head)
-        cs->queued.head->prev = b;
-    else
-        cs->queued.tail = b;
-    cs->queued.head = b;
-    cs->queued.n++;
-    server_want_flush(cs->srv);
+    list_push_front(&cs->queued, &b->node);
+    want_flush(cs);
 }
 
-/* Notice role and leader changes after raft ran. */
-static void check_state(struct consensus *cs)
+void consensus_update(struct consensus *cs)
 {
     const char *addr;
     raft_id leader;
-    int role = raft_state(&cs->raft);
+    int role = raft_state(cs->raft);
 
-    raft_leader(&cs->raft, &leader, &addr);
+    raft_leader(cs->raft, &leader, &addr);
     if (leader != cs->leader_id) {
         cs->leader_id = leader;
         if (leader != 0)
@@ -464,7 +453,7 @@ static void check_state(struct consensus *cs)
     cs->role = role;
     cs->ready = 0;
     if (role == RAFT_LEADER) {
-        log_notice("became leader of term %llu", (unsigned long long)cs->raft.current_term);
+        log_notice("became leader of term %llu", (unsigned long long)cs->raft->current_term);
         propose_election_entry(cs);
     } else if (was == RAFT_LEADER) {
         log_notice("lost leadership (now %s)", consensus_role_name(role));
@@ -474,37 +463,41 @@ static void check_state(struct consensus *cs)
 
 int consensus_pump(struct consensus *cs)
 {
+    uv_loop_t *loop = &cs->uv->loop;
     for (int i = 0; i < 16; i++) {
-        uv_run(&cs->loop, UV_RUN_NOWAIT);
-        if (uv_backend_timeout(&cs->loop) != 0)
+        uv_run(loop, UV_RUN_NOWAIT);
+        if (uv_backend_timeout(loop) != 0)
             break;
     }
     if (cs->raft_open && !cs->closed)
-        check_state(cs);
-    server_flush_writes(cs->srv);
-    return uv_backend_timeout(&cs->loop);
+        consensus_update(cs);
+    flushed(cs);
+    return uv_backend_timeout(loop);
 }
 
 int consensus_backend_fd(const struct consensus *cs)
 {
-    return uv_backend_fd(&cs->loop);
+    return uv_backend_fd(&cs->uv->loop);
 }
 
 void consensus_cron(struct consensus *cs)
 {
-    int64_t limit = util_mono_us() - cs->srv->cfg->request_timeout * 1000;
-    for (struct batch *b = cs->queued.head, *next; b; b = next) {
-        next = b->next;
+    long long timeout_us = cs->params.request_timeout_ms * 1000;
+    int64_t limit = now_us(cs) - timeout_us;
+    struct list_node *n, *next;
+    list_foreach_safe(n, next, &cs->queued) {
+        struct batch *b = batch_of(n);
         if (b->created_us < limit && !b->election) {
-            list_remove(&cs->queued, b);
+            list_remove(&cs->queued, n);
             cs->stats.timeouts++;
             batch_drop(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied");
         }
     }
-    for (struct batch *b = cs->inflight.head; b; b = b->next) {
+    list_foreach_safe(n, next, &cs->inflight) {
+        struct batch *b = batch_of(n);
         raft_index index = b->is_barrier ? b->req.barrier.index : b->req.apply.index;
-        if (cs->role == RAFT_LEADER && b->proposed_us < limit - cs->srv->cfg->request_timeout * 1000 &&
-            cs->raft.last_stored < index)
+        if (cs->role == RAFT_LEADER && b->proposed_us < limit - timeout_us &&
+            cs->raft->last_stored < index)
             fail_stop(cs, "the log has not reached the disk for twice request-timeout");
         if (b->created_us < limit && !b->timed_out) {
             b->timed_out = 1;
@@ -512,7 +505,7 @@ void consensus_cron(struct consensus *cs)
             batch_answer(b, MSG_TIMEOUT_WRITE, MSG_TIMEOUT_READ);
         }
     }
-    server_flush_writes(cs->srv);
+    flushed(cs);
 }
 
 int consensus_accepts(const struct consensus *cs)
@@ -527,7 +520,7 @@ int consensus_is_leader(const struct consensus *cs)
 
 uint64_t consensus_leader(const struct consensus *cs, const char **resp_addr)
 {
-    const struct fsm_node *n = cs->leader_id ? fsm_node(&cs->srv->fsm, cs->leader_id) : NULL;
+    const struct fsm_node *n = cs->leader_id ? fsm_node(cs->fsm, cs->leader_id) : NULL;
     if (resp_addr)
         *resp_addr = n && n->resp[0] ? n->resp : NULL;
     return cs->leader_id;
@@ -545,7 +538,7 @@ static int snapshot_busy(void *arg)
 {
     struct consensus *cs = arg;
     /* 0.15 can assert if a configuration change is compacted away before it commits. */
-    return cs->raft.configuration_uncommitted_index != 0;
+    return cs->raft->configuration_uncommitted_index != 0;
 }
 
 static int mkdir_p(const char *path)
@@ -596,7 +589,7 @@ static int parse_cluster(const char *spec, struct raft_configuration *conf, uint
 /* Bootstrap when the options ask for it; a dir that already holds state is left as is. */
 static int bootstrap(struct consensus *cs, char *err, size_t errlen)
 {
-    struct config *cfg = cs->srv->cfg;
+    const struct config *cfg = cs->uv->cfg;
     struct raft_configuration conf;
     int rv = 0;
 
@@ -606,13 +599,13 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
     if (cfg->cluster)
         rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
     else
-        rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER);
+        rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->uv->address, RAFT_VOTER);
     if (rv == 0) {
-        rv = raft_bootstrap(&cs->raft, &conf);
+        rv = raft_bootstrap(cs->raft, &conf);
         if (rv == RAFT_CANTBOOTSTRAP)
             rv = 0; /* dir already holds state: recover from it */
         else if (rv != 0)
-            snprintf(err, errlen, "bootstrap failed: %s", raft_errmsg(&cs->raft));
+            snprintf(err, errlen, "bootstrap failed: %s", raft_errmsg(cs->raft));
         else
             log_notice("bootstrapped a cluster of %u voter(s)", conf.n);
     }
@@ -622,8 +615,8 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
 
 static void apply_settings(struct consensus *cs)
 {
-    struct config *cfg = cs->srv->cfg;
-    struct raft *r = &cs->raft;
+    const struct config *cfg = cs->uv->cfg;
+    struct raft *r = cs->raft;
     raft_set_election_timeout(r, (unsigned)cfg->election_timeout);
     raft_set_heartbeat_timeout(r, (unsigned)cfg->heartbeat_timeout);
     raft_set_pre_vote(r, true);
@@ -634,26 +627,63 @@ static void apply_settings(struct consensus *cs)
      * and resends only after this timeout: keep it short. */
     raft_set_install_snapshot_timeout(r, 10000);
     /* Snapshots are written by the thread pool; lz4 would only add CPU on the loop's core. */
-    raft_uv_set_snapshot_compression(&cs->io, false);
+    raft_uv_set_snapshot_compression(&cs->uv->io, false);
 }
 
-struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
+static void params_from_config(const struct config *cfg, struct consensus_params *p)
 {
-    struct config *cfg = srv->cfg;
+    memset(p, 0, sizeof(*p));
+    p->id = (uint64_t)cfg->id;
+    p->request_timeout_ms = cfg->request_timeout;
+    snprintf(p->resp_addr, sizeof(p->resp_addr), "%s:%lld", cfg->bind, cfg->port);
+    if (cfg->admin_port > 0)
+        snprintf(p->admin_addr, sizeof(p->admin_addr), "%s:%lld", cfg->bind, cfg->admin_port);
+}
+
+/* The batching core, not yet attached to a raft instance. */
+static struct consensus *core_new(struct fsm *fsm, const struct consensus_params *p,
+                                  const struct consensus_callbacks *cb)
+{
     struct consensus *cs = xcalloc(1, sizeof(*cs));
+    cs->cb = *cb;
+    cs->params = *p;
+    cs->fsm = fsm;
+    cs->role = ROLE_UNAVAILABLE;
+    histogram_init(&cs->stats.batch_size, histogram_batch_bounds);
+    histogram_init(&cs->stats.commit_latency, histogram_latency_bounds);
+    fsm->snapshot_busy = snapshot_busy;
+    fsm->busy_arg = cs;
+    return cs;
+}
+
+struct consensus *consensus_new_over(struct raft *r, struct fsm *fsm, const struct consensus_params *p,
+                                     const struct consensus_callbacks *cb)
+{
+    struct consensus *cs = core_new(fsm, p, cb);
+    cs->raft = r;
+    cs->raft_open = 1;
+    return cs;
+}
+
+struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
+                                const struct consensus_callbacks *cb, char *err, size_t errlen)
+{
+    struct consensus_params params;
     int rv;
 
-    cs->srv = srv;
-    cs->role = ROLE_UNAVAILABLE;
-    histogram_init(&cs->stats.batch_size, metrics_batch_bounds);
-    histogram_init(&cs->stats.commit_latency, metrics_latency_bounds);
-    uv_loop_init(&cs->loop);
-    consensus_raft_address(cfg, cs->address, sizeof(cs->address));
+    params_from_config(cfg, &params);
+    struct consensus *cs = core_new(fsm, &params, cb);
+    struct consensus_uv *u = xcalloc(1, sizeof(*u));
+    cs->uv = u;
+    cs->raft = &u->raft;
+    u->cfg = cfg;
+    uv_loop_init(&u->loop);
+    consensus_raft_address(cfg, u->address, sizeof(u->address));
     if (mkdir_p(cfg->dir) != 0) {
         snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
         goto fail;
     }
-    if ((rv = transport_init(&cs->transport, &cs->loop)) != 0) {
+    if ((rv = transport_init(&u->transport, &u->loop)) != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto fail;
     }
@@ -661,45 +691,44 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
         /* Peers connect to the advertised address; listen on our own. */
         char bind_addr[64];
         snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
-        if ((rv = raft_uv_tcp_set_bind_address(&cs->transport.tcp, bind_addr)) != 0) {
+        if ((rv = raft_uv_tcp_set_bind_address(&u->transport.tcp, bind_addr)) != 0) {
             snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
             goto fail_transport;
         }
     }
-    if ((rv = raft_uv_init(&cs->io, &cs->loop, cfg->dir, &cs->transport.outer)) != 0) {
-        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, cs->io.errmsg);
+    if ((rv = raft_uv_init(&u->io, &u->loop, cfg->dir, &u->transport.outer)) != 0) {
+        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, u->io.errmsg);
         goto fail_transport;
     }
     /* canonical/raft 0.15 workaround: raft_uv_init implements async_work (the version-2 field
      * that FSM version 3 needs to snapshot off the loop) but reports io->version = 1, so
      * raft_init would refuse our FSM. Later releases set 2; the field is there, so say so. */
-    if (cs->io.version < 2 && cs->io.async_work != NULL)
-        cs->io.version = 2;
-    fsm_raft_init(&srv->fsm, &cs->rfsm);
-    srv->fsm.snapshot_busy = snapshot_busy;
-    srv->fsm.busy_arg = cs;
-    if ((rv = raft_init(&cs->raft, &cs->io, &cs->rfsm, (raft_id)cfg->id, cs->address)) != 0) {
-        snprintf(err, errlen, "raft: %s", raft_errmsg(&cs->raft));
+    if (u->io.version < 2 && u->io.async_work != NULL)
+        u->io.version = 2;
+    fsm_raft_init(fsm, &u->rfsm);
+    if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
+        snprintf(err, errlen, "raft: %s", raft_errmsg(&u->raft));
         goto fail_io;
     }
-    cs->raft.data = cs;
+    u->raft.data = cs;
     cs->raft_open = 1;
     apply_settings(cs);
     if (bootstrap(cs, err, errlen) != 0)
         return cs; /* raft must be closed through the loop: the caller frees */
-    if ((rv = raft_start(&cs->raft)) != 0) {
-        snprintf(err, errlen, "raft start on %s: %s", cs->address, raft_errmsg(&cs->raft));
+    if ((rv = raft_start(&u->raft)) != 0) {
+        snprintf(err, errlen, "raft start on %s: %s", u->address, raft_errmsg(&u->raft));
         return cs;
     }
     err[0] = '\0';
     return cs;
 
 fail_io:
-    raft_uv_close(&cs->io);
+    raft_uv_close(&u->io);
 fail_transport:
-    transport_close(&cs->transport);
+    transport_close(&u->transport);
 fail:
-    uv_loop_close(&cs->loop);
+    uv_loop_close(&u->loop);
+    free(u);
     free(cs);
     return NULL;
 }
@@ -707,11 +736,10 @@ fail:
 static void on_raft_close(struct raft *r)
 {
     struct consensus *cs = r->data;
-    raft_uv_close(&cs->io);
-    transport_close(&cs->transport);
+    raft_uv_close(&cs->uv->io);
+    transport_close(&cs->uv->transport);
     cs->closed = 1;
-    if (cs->shutdown_done)
-        cs->shutdown_done(cs->srv);
+    notify_closed(cs);
 }
 
 static void close_raft(struct consensus *cs)
@@ -719,11 +747,11 @@ static void close_raft(struct consensus *cs)
     if (cs->closing)
         return; /* a second signal, or the transfer callback after raft_close cancelled it */
     cs->closing = 1;
-    if (cs->raft_open && !cs->closed)
-        raft_close(&cs->raft, on_raft_close);
-    else if (cs->shutdown_done)
-        cs->shutdown_done(cs->srv);
-    server_kick(cs->srv);
+    if (cs->uv && cs->raft_open && !cs->closed)
+        raft_close(cs->raft, on_raft_close);
+    else
+        notify_closed(cs); /* nothing to close, or the raft instance is our caller's */
+    kick(cs);
 }
 
 static void on_transfer(struct raft_transfer *req)
@@ -731,29 +759,21 @@ static void on_transfer(struct raft_transfer *req)
     struct consensus *cs = req->data;
     raft_id leader;
     const char *addr;
-    raft_leader(&cs->raft, &leader, &addr);
+    raft_leader(cs->raft, &leader, &addr);
     log_notice("leadership transfer before shutdown: leader is now %llu", (unsigned long long)leader);
     close_raft(cs);
 }
 
-static int voter_count(const struct consensus *cs)
+void consensus_shutdown(struct consensus *cs)
 {
-    int n = 0;
-    for (unsigned i = 0; i < cs->raft.configuration.n; i++)
-        n += cs->raft.configuration.servers[i].role == RAFT_VOTER;
-    return n;
-}
-
-void consensus_shutdown(struct consensus *cs, void (*done)(struct server *srv))
-{
-    cs->shutdown_done = done;
+    cs->notify_closed = 1;
     cs->shutting_down = 1;
     fail_queued(cs, MSG_SHUTDOWN);
-    if (cs->role == RAFT_LEADER && voter_count(cs) > 1 && cs->raft.transfer == NULL) {
+    if (cs->role == RAFT_LEADER && consensus_voter_count(cs) > 1 && cs->raft->transfer == NULL) {
         cs->transfer.data = cs;
-        if (raft_transfer(&cs->raft, &cs->transfer, 0, on_transfer) == 0) {
+        if (raft_transfer(cs->raft, &cs->transfer, 0, on_transfer) == 0) {
             log_notice("transferring leadership before shutdown");
-            server_kick(cs->srv);
+            kick(cs);
             return;
         }
     }
@@ -765,25 +785,27 @@ void consensus_free(struct consensus *cs)
     if (cs == NULL)
         return;
     fail_queued(cs, MSG_SHUTDOWN);
-    cs->shutdown_done = NULL;
-    if (cs->raft_open && !cs->closed && !cs->closing) {
+    cs->notify_closed = 0;
+    struct consensus_uv *u = cs->uv;
+    if (u && cs->raft_open && !cs->closed && !cs->closing) {
         /* Startup failed after raft_init, or a second signal cut the shutdown short. */
         cs->closing = 1;
-        raft_close(&cs->raft, on_raft_close);
+        raft_close(cs->raft, on_raft_close);
     }
-    for (int i = 0; i < 1000 && !cs->closed && cs->raft_open; i++)
-        uv_run(&cs->loop, UV_RUN_ONCE);
-    if (cs->closed || !cs->raft_open) {
+    for (int i = 0; u && i < 1000 && !cs->closed && cs->raft_open; i++)
+        uv_run(&u->loop, UV_RUN_ONCE);
+    if (cs->closed || !cs->raft_open || u == NULL) {
         /* raft no longer holds the requests: answer and free what is left. */
-        while (cs->inflight.head) {
-            struct batch *b = cs->inflight.head;
-            list_remove(&cs->inflight, b);
-            batch_drop(b, MSG_SHUTDOWN);
-        }
+        struct list_node *n;
+        while ((n = list_pop_front(&cs->inflight)) != NULL)
+            batch_drop(batch_of(n), MSG_SHUTDOWN);
     }
-    uv_run(&cs->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&cs->loop) != 0)
-        log_warning("libuv loop still had handles at exit");
+    if (u) {
+        uv_run(&u->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&u->loop) != 0)
+            log_warning("libuv loop still had handles at exit");
+        free(u);
+    }
     free(cs);
 }
 
@@ -807,11 +829,67 @@ const char *consensus_role_name(int role)
     }
 }
 
+/* The raft configuration, or NULL once raft is closed. */
+static const struct raft_configuration *configuration(const struct consensus *cs)
+{
+    return cs->raft_open && !cs->closed ? &cs->raft->configuration : NULL;
+}
+
+int consensus_voter_count(const struct consensus *cs)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    int n = 0;
+    for (unsigned i = 0; conf && i < conf->n; i++)
+        n += conf->servers[i].role == RAFT_VOTER;
+    return n;
+}
+
+int consensus_config_size(const struct consensus *cs)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    return conf ? (int)conf->n : 0;
+}
+
+int consensus_config_uncommitted(const struct consensus *cs)
+{
+    return configuration(cs) && cs->raft->configuration_uncommitted_index != 0;
+}
+
+/* Fill O from the configuration's server S. */
+static void node_fill(const struct consensus *cs, const struct raft_server *s, struct consensus_node *o)
+{
+    const struct fsm_node *n = fsm_node(cs->fsm, s->id);
+    memset(o, 0, sizeof(*o));
+    o->id = s->id;
+    snprintf(o->raft_addr, sizeof(o->raft_addr), "%s", s->address);
+    if (n) {
+        snprintf(o->resp_addr, sizeof(o->resp_addr), "%s", n->resp);
+        snprintf(o->admin_addr, sizeof(o->admin_addr), "%s", n->admin);
+    }
+    o->member = s->role == RAFT_VOTER ? MEMBER_VOTER : s->role == RAFT_STANDBY ? MEMBER_STANDBY : MEMBER_SPARE;
+    o->leader = s->id == cs->leader_id;
+}
+
+int consensus_find_server(const struct consensus *cs, uint64_t id, const char *addr,
+                          struct consensus_node *out)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    for (unsigned i = 0; conf && i < conf->n; i++) {
+        const struct raft_server *s = &conf->servers[i];
+        if ((id && s->id == id) || (addr && strcmp(s->address, addr) == 0)) {
+            if (out)
+                node_fill(cs, s, out);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
 {
-    struct raft *r = (struct raft *)&cs->raft;
+    const struct raft *r = cs->raft;
     memset(info, 0, sizeof(*info));
-    info->id = (uint64_t)cs->srv->cfg->id;
+    info->id = cs->params.id;
     info->role = cs->role;
     info->ready = cs->ready;
     info->leader_id = cs->leader_id;
@@ -821,31 +899,19 @@ void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
         return;
     info->term = r->current_term;
     info->commit_index = r->commit_index;
-    info->applied_index = raft_last_applied(r);
-    info->last_index = raft_last_index(r);
+    info->applied_index = raft_last_applied((struct raft *)r);
+    info->last_index = raft_last_index((struct raft *)r);
     info->snapshot_index = r->log.snapshot.last_index;
-    info->voters = voter_count(cs);
+    info->voters = consensus_voter_count(cs);
 }
 
 int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max)
 {
-    const struct raft_configuration *conf = &cs->raft.configuration;
-    if (!cs->raft_open || cs->closed)
+    const struct raft_configuration *conf = configuration(cs);
+    if (conf == NULL)
         return 0;
-    for (unsigned i = 0; i < conf->n && (int)i < max; i++) {
-        const struct raft_server *s = &conf->servers[i];
-        const struct fsm_node *n = fsm_node(&cs->srv->fsm, s->id);
-        struct consensus_node *o = &out[i];
-        memset(o, 0, sizeof(*o));
-        o->id = s->id;
-        snprintf(o->raft_addr, sizeof(o->raft_addr), "%s", s->address);
-        if (n) {
-            snprintf(o->resp_addr, sizeof(o->resp_addr), "%s", n->resp);
-            snprintf(o->admin_addr, sizeof(o->admin_addr), "%s", n->admin);
-        }
-        o->member = s->role == RAFT_VOTER ? MEMBER_VOTER : s->role == RAFT_STANDBY ? MEMBER_STANDBY : MEMBER_SPARE;
-        o->leader = s->id == cs->leader_id;
-    }
+    for (unsigned i = 0; i < conf->n && (int)i < max; i++)
+        node_fill(cs, &conf->servers[i], &out[i]);
     return (int)conf->n;
 }
 

@@ -178,8 +178,53 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     kv_rehash_step(srv->kv, 100);
 }
 
-static void server_on_closed(struct server *srv)
+/* ---- the consensus callback table: a cookie is a struct slot of client.c ---- */
+
+static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t len)
 {
+    struct slot *s = cookie;
+    buf_append(&s->out, data, len);
+    slot_done(s);
+}
+
+static void on_consensus_error(void *arg, void *cookie, const char *msg)
+{
+    slot_error(cookie, msg);
+}
+
+/* A confirmed read runs against the applied state, with the local clock. */
+static void on_consensus_read(void *arg, void *cookie, const struct command *cmd, struct request *req)
+{
+    struct server *srv = arg;
+    struct slot *s = cookie;
+    if (s->c != NULL) {
+        struct exec_ctx ctx = {
+            .kv = srv->kv, .now_ms = util_now_ms(), .index = srv->fsm.last_applied,
+            .out = &s->out, .client = s->c, .srv = srv, .rng = &srv->rng,
+        };
+        command_exec(cmd, &ctx, req);
+    }
+    slot_done(s);
+}
+
+static void on_consensus_kick(void *arg)
+{
+    server_kick(arg);
+}
+
+static void on_consensus_want_flush(void *arg)
+{
+    server_want_flush(arg);
+}
+
+static void on_consensus_flushed(void *arg)
+{
+    server_flush_writes(arg);
+}
+
+static void server_on_closed(void *arg)
+{
+    struct server *srv = arg;
     event_base_loopbreak(srv->base);
 }
 
@@ -195,7 +240,7 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     srv->shutting_down = 1;
     /* Stop taking new clients; answer the rest once raft is closed. */
     event_del(srv->listen_ev);
-    consensus_shutdown(srv->cs, server_on_closed);
+    consensus_shutdown(srv->cs);
 }
 
 int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
@@ -221,7 +266,12 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         return -1;
     srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
     event_add(srv->listen_ev, NULL);
-    srv->cs = consensus_new(srv, err, errlen);
+    struct consensus_callbacks cb = {
+        .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
+        .run_read = on_consensus_read, .want_flush = on_consensus_want_flush,
+        .kick = on_consensus_kick, .flushed = on_consensus_flushed, .closed = server_on_closed,
+    };
+    srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
     srv->uv_io_ev = event_new(srv->base, consensus_backend_fd(srv->cs), EV_READ | EV_PERSIST, server_on_uv, srv);
