@@ -174,16 +174,17 @@ static void batch_drop(struct batch *b, const char *msg)
     batch_free(b);
 }
 
-/* Drop every batch not yet proposed, answering it with MSG (it was never applied). */
+/* Drop every batch not yet proposed, answering it with MSG (it was never applied). The queue
+ * goes first: the open batch holds the newest requests, and answers go out in request order. */
 static void fail_queued(struct consensus *cs, const char *msg)
 {
+    struct list_node *n;
+    while ((n = list_pop_front(&cs->queued)) != NULL)
+        batch_drop(batch_of(n), msg);
     if (cs->open) {
         batch_drop(cs->open, msg);
         cs->open = NULL;
     }
-    struct list_node *n;
-    while ((n = list_pop_front(&cs->queued)) != NULL)
-        batch_drop(batch_of(n), msg);
 }
 
 static void seal_open(struct consensus *cs)
