@@ -56,11 +56,7 @@ struct client *client_new(struct server *srv, int fd)
     c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
     c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
     event_add(c->rev, NULL);
-    c->next = srv->clients;
-    if (srv->clients)
-        srv->clients->prev = c;
-    srv->clients = c;
-    srv->nclients++;
+    list_push_front(&srv->clients, &c->node);
     return c;
 }
 
@@ -74,26 +70,17 @@ void client_free(struct client *c)
 {
     struct server *srv = c->srv;
 
-    for (struct slot *s = c->head, *next; s; s = next) {
-        next = s->next;
+    struct list_node *n;
+    while ((n = list_pop_front(&c->slots)) != NULL) {
+        struct slot *s = list_entry(n, struct slot, node);
         if (s->ready)
             slot_free(s);
         else
             s->c = NULL; /* its producer frees it in slot_done */
     }
-    if (c->in_write_list) {
-        struct client **pp = &srv->write_list;
-        while (*pp != c)
-            pp = &(*pp)->write_next;
-        *pp = c->write_next;
-    }
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv->nclients--;
+    if (c->write_node.linked)
+        list_remove(&srv->write_list, &c->write_node);
+    list_remove(&srv->clients, &c->node);
     event_free(c->rev);
     event_free(c->wev);
     close(c->fd);
@@ -106,27 +93,27 @@ void client_free(struct client *c)
     free(c);
 }
 
+static struct slot *slot_of(struct list_node *n)
+{
+    return list_entry(n, struct slot, node);
+}
+
 static struct slot *slot_append(struct client *c, int ready)
 {
-    struct slot *s = xmalloc(sizeof(*s));
-    s->next = NULL;
+    struct slot *s = xcalloc(1, sizeof(*s));
     s->c = c;
     s->ready = ready;
     buf_init(&s->out);
-    if (c->tail)
-        c->tail->next = s;
-    else
-        c->head = s;
-    c->tail = s;
+    list_push_back(&c->slots, &s->node);
     return s;
 }
 
 struct buf *client_reply_buf(struct client *c)
 {
-    if (c->head == NULL)
+    if (c->slots.head == NULL)
         return &c->out;
-    if (c->tail->ready)
-        return &c->tail->out;
+    if (slot_of(c->slots.tail)->ready)
+        return &slot_of(c->slots.tail)->out;
     return &slot_append(c, 1)->out;
 }
 
@@ -139,8 +126,8 @@ struct slot *client_defer(struct client *c)
 /* Move the replies at the head of C's queue that are ready into its output. */
 static void client_drain_slots(struct client *c)
 {
-    while (c->head && c->head->ready) {
-        struct slot *s = c->head;
+    struct slot *s;
+    while ((s = slot_of(c->slots.head)) != NULL && s->ready) {
         if (c->out.len == c->out_pos) {
             /* Steal the slot's buffer instead of copying it. */
             buf_close(&c->out);
@@ -150,9 +137,7 @@ static void client_drain_slots(struct client *c)
         } else {
             buf_append(&c->out, s->out.data, s->out.len);
         }
-        c->head = s->next;
-        if (c->head == NULL)
-            c->tail = NULL;
+        list_remove(&c->slots, &s->node);
         slot_free(s);
     }
 }
@@ -166,7 +151,7 @@ void slot_done(struct slot *s)
         return;
     }
     c->pending--;
-    if (c->head == s) {
+    if (c->slots.head == &s->node) {
         client_drain_slots(c);
         server_want_write(c->srv, c);
     }
@@ -299,7 +284,7 @@ void client_flush(struct client *c)
     }
     c->out.len = 0;
     c->out_pos = 0;
-    if (c->close_after_reply && c->pending == 0 && c->head == NULL) {
+    if (c->close_after_reply && c->pending == 0 && c->slots.head == NULL) {
         client_free(c);
         return;
     }

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "list.h"
 #include "resp.h"
 
 struct server;
@@ -21,7 +22,7 @@ struct command;
 /* A reply position in a client's queue. Created not ready by client_defer(); whoever
  * produces the reply owns it until slot_done(). */
 struct slot {
-    struct slot *next;
+    struct list_node node; /* in its client's reply queue */
     struct client *c; /* NULL once the client has gone */
     struct buf out;
     int ready;
@@ -36,14 +37,15 @@ struct watched_key {
 
 struct client {
     struct server *srv;
-    struct client *prev, *next; /* server's list */
+    struct list_node node;       /* in the server's clients */
+    struct list_node write_node; /* in the server's write list while it has output to write */
     uint64_t id;
     int fd;
     struct event *rev, *wev;
     struct resp_reader *reader;
     struct buf out;      /* bytes ready to be written */
     size_t out_pos;      /* written so far */
-    struct slot *head, *tail;
+    struct list slots;   /* of struct slot: replies in request order */
     int pending;         /* slots not ready yet */
     struct request *held; /* a CMD_ORDERED request waiting for the pending ones */
     char addr[64], laddr[64];
@@ -51,8 +53,6 @@ struct client {
     int authenticated;
     int close_after_reply;
     int paused;          /* reading stopped by back-pressure */
-    int in_write_list;
-    struct client *write_next;
     int64_t ctime_ms, last_ms;
     const char *last_cmd;
     /* MULTI state */

@@ -189,8 +189,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         struct buf b;
         int64_t now = util_now_ms();
         buf_init(&b);
-        for (struct client *o = ctx->srv->clients; o; o = o->next)
-            client_info_line(&b, o, now);
+        for (struct list_node *n = ctx->srv->clients.head; n; n = n->next)
+            client_info_line(&b, list_entry(n, struct client, node), now);
         reply_bulk(ctx->out, b.data ? b.data : "", b.len);
         buf_close(&b);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
@@ -492,7 +492,7 @@ void cmd_info(struct exec_ctx *ctx, struct request *req)
         info_server(&b, srv);
     if (want_section(req, "clients", 1))
         buf_printf(&b, "%s# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-                   b.len ? "\r\n" : "", srv->nclients, srv->cfg->maxclients);
+                   b.len ? "\r\n" : "", srv->clients.n, srv->cfg->maxclients);
     if (want_section(req, "memory", 1)) {
         if (b.len)
             buf_append_str(&b, "\r\n");

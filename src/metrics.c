@@ -89,7 +89,7 @@ void metrics_render(struct server *srv, struct buf *out)
     render_raft(srv, out);
     render_changes(srv, out);
     render_commands(out);
-    metric(out, "gauge", "concordkv_connected_clients", "Connected RESP clients.", srv->nclients);
+    metric(out, "gauge", "concordkv_connected_clients", "Connected RESP clients.", srv->clients.n);
     metric(out, "counter", "concordkv_connections_received_total", "RESP connections accepted.", (double)srv->stats.connections_received);
     metric(out, "counter", "concordkv_rejected_connections_total", "Connections refused by maxclients.", (double)srv->stats.rejected_connections);
     metric(out, "gauge", "concordkv_keys", "Keys in the keyspace.", (double)kv_size(srv->kv));

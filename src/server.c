@@ -74,7 +74,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
             return;
         }
         srv->stats.connections_received++;
-        if (srv->nclients >= srv->cfg->maxclients) {
+        if (srv->clients.n >= srv->cfg->maxclients) {
             static const char msg[] = "-ERR max number of clients reached\r\n";
             ssize_t n = write(fd, msg, sizeof(msg) - 1);
             (void)n;
@@ -89,22 +89,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 
 void server_want_write(struct server *srv, struct client *c)
 {
-    if (c->in_write_list)
-        return;
-    c->in_write_list = 1;
-    c->write_next = srv->write_list;
-    srv->write_list = c;
+    if (!c->write_node.linked)
+        list_push_front(&srv->write_list, &c->write_node);
 }
 
 void server_flush_writes(struct server *srv)
 {
-    while (srv->write_list) {
-        struct client *c = srv->write_list;
-        srv->write_list = c->write_next;
-        c->in_write_list = 0;
-        c->write_next = NULL;
-        client_flush(c);
-    }
+    struct list_node *n;
+    while ((n = list_pop_front(&srv->write_list)) != NULL)
+        client_flush(list_entry(n, struct client, write_node));
 }
 
 static void server_on_flush(evutil_socket_t fd, short what, void *arg)
@@ -302,8 +295,8 @@ int server_run(struct server *srv)
 void server_close(struct server *srv)
 {
     admin_stop(srv);
-    while (srv->clients)
-        client_free(srv->clients);
+    while (srv->clients.head)
+        client_free(list_entry(srv->clients.head, struct client, node));
     consensus_free(srv->cs);
     srv->cs = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
