@@ -25,30 +25,32 @@ struct list {
     for ((pos) = (l)->head, (next) = (pos) ? (pos)->next : NULL; (pos); \
          (pos) = (next), (next) = (pos) ? (pos)->next : NULL)
 
-static inline void list_push_back(struct list *l, struct list_node *n)
+/* Link N between the neighbours PREV and NEXT of L (NULL: that end of L). */
+static inline void list_link(struct list *l, struct list_node *n, struct list_node *prev,
+                             struct list_node *next)
 {
-    n->next = NULL;
-    n->prev = l->tail;
-    if (l->tail)
-        l->tail->next = n;
+    n->prev = prev;
+    n->next = next;
+    if (prev)
+        prev->next = n;
     else
         l->head = n;
-    l->tail = n;
+    if (next)
+        next->prev = n;
+    else
+        l->tail = n;
     n->linked = 1;
     l->n++;
 }
 
+static inline void list_push_back(struct list *l, struct list_node *n)
+{
+    list_link(l, n, l->tail, NULL);
+}
+
 static inline void list_push_front(struct list *l, struct list_node *n)
 {
-    n->prev = NULL;
-    n->next = l->head;
-    if (l->head)
-        l->head->prev = n;
-    else
-        l->tail = n;
-    l->head = n;
-    n->linked = 1;
-    l->n++;
+    list_link(l, n, NULL, l->head);
 }
 
 /* Unlink N, which must be in L. */

@@ -254,6 +254,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
+    cluster_init(srv);
     srv->listen_fd = listen_tcp(cfg->bind, (int)cfg->port, err, errlen);
     if (srv->listen_fd < 0)
         return -1;
