@@ -1,6 +1,7 @@
 /* One client connection: read, parse, dispatch, and write replies in request order. A reply
  * is either immediate (appended to the output at once, or to a ready slot when earlier replies
- * are still pending) or deferred (a slot filled later by apply or a read barrier). */
+ * are still pending) or deferred (a slot, given to consensus as the request's cookie and
+ * filled later through server.c's callbacks after apply or a read barrier). */
 #include "client.h"
 
 #include <errno.h>

@@ -1,34 +1,29 @@
-/* Ordering and replication of writes and consistent reads through canonical/raft 0.15, below
- * the event loop: requests are opaque cookies, answers go back through the callback table.
+/* The batching and ordering core: replication of writes and consistent reads through a
+ * canonical/raft 0.15 instance (consensus_uv.c's, or a caller's), below the event loop:
+ * requests are opaque cookies, answers go back through the callback table.
  * Batches: every write that arrives before a flush goes into one entry; reads wait for the
  * entry proposed after them. A write arriving after a queued read starts a new batch, so a
  * client's read never sees its own later writes. A few batches are in flight at once.
  * Includes nothing of the loop (server.h, client.h, admin.h); keeps no file-scope state. */
 #include "consensus.h"
+#include "consensus_int.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <raft.h>
-#include <raft/uv.h>
-#include <uv.h>
 
-#include "config.h"
 #include "entry.h"
 #include "fsm.h"
 #include "list.h"
 #include "log.h"
 #include "resp.h"
-#include "transport.h"
 
 #define MSG_UNKNOWN "UNCERTAIN leadership was lost while the write was in flight; it may or may not have been applied"
 #define MSG_TIMEOUT_WRITE "TIMEOUT the write was not committed within request-timeout; it may or may not have been applied"
 #define MSG_TIMEOUT_READ "TIMEOUT the read could not be confirmed within request-timeout"
 #define MSG_NOT_PROPOSED "TRYAGAIN leadership changed before the command was proposed; it was not applied"
-#define MSG_SHUTDOWN "ERR server shutting down; the command was not applied"
 
 struct pending_read {
     void *cookie; /* NULL once answered (timeout) */
@@ -58,40 +53,6 @@ struct batch {
     } req;
 };
 
-/* The raft instance consensus_new runs itself (absent with consensus_new_over). */
-struct consensus_uv {
-    const struct config *cfg;
-    uv_loop_t loop;
-    struct transport transport;
-    struct raft_io io;
-    struct raft_fsm rfsm;
-    struct raft raft;
-    char address[64];
-};
-
-struct consensus {
-    struct consensus_callbacks cb;
-    struct consensus_params params;
-    struct fsm *fsm;   /* not owned */
-    struct raft *raft; /* the uv one's, or the caller's */
-    struct consensus_uv *uv;
-    int raft_open;     /* raft_init succeeded: raft_close needed */
-    int closing;       /* raft_close was called */
-    int closed;        /* raft_close's callback ran */
-    struct batch *open;
-    struct list queued, inflight; /* of struct batch */
-    int barriers_inflight;
-    int role;
-    int ready;
-    uint64_t leader_id;
-    uint64_t last_leader_id;   /* the last leader whose RESP address was known */
-    char last_leader_resp[64];
-    struct raft_transfer transfer;
-    int notify_closed; /* consensus_shutdown asked for the closed callback */
-    int shutting_down;
-    struct consensus_stats stats;
-};
-
 /* ---- the callback table ---- */
 
 static int64_t now_us(const struct consensus *cs)
@@ -104,19 +65,19 @@ static void want_flush(struct consensus *cs)
     cs->cb.want_flush(cs->cb.arg);
 }
 
-static void kick(struct consensus *cs)
+void consensus_kick(struct consensus *cs)
 {
     if (cs->cb.kick)
         cs->cb.kick(cs->cb.arg);
 }
 
-static void flushed(struct consensus *cs)
+void consensus_flushed(struct consensus *cs)
 {
     if (cs->cb.flushed)
         cs->cb.flushed(cs->cb.arg);
 }
 
-static void notify_closed(struct consensus *cs)
+void consensus_notify_closed(struct consensus *cs)
 {
     if (cs->notify_closed && cs->cb.closed)
         cs->cb.closed(cs->cb.arg);
@@ -176,7 +137,7 @@ static void batch_drop(struct batch *b, const char *msg)
 
 /* Drop every batch not yet proposed, answering it with MSG (it was never applied). The queue
  * goes first: the open batch holds the newest requests, and answers go out in request order. */
-static void fail_queued(struct consensus *cs, const char *msg)
+void consensus_fail_queued(struct consensus *cs, const char *msg)
 {
     struct list_node *n;
     while ((n = list_pop_front(&cs->queued)) != NULL)
@@ -193,6 +154,13 @@ static void seal_open(struct consensus *cs)
         list_push_back(&cs->queued, &cs->open->node);
         cs->open = NULL;
     }
+}
+
+void consensus_drop_inflight(struct consensus *cs, const char *msg)
+{
+    struct list_node *n;
+    while ((n = list_pop_front(&cs->inflight)) != NULL)
+        batch_drop(batch_of(n), msg);
 }
 
 void consensus_write(struct consensus *cs, void *cookie, struct request *req)
@@ -378,10 +346,10 @@ void consensus_flush(struct consensus *cs)
         proposed = 1;
     }
     if (cs->role != ROLE_LEADER && !cs->shutting_down)
-        fail_queued(cs, MSG_NOT_PROPOSED);
+        consensus_fail_queued(cs, MSG_NOT_PROPOSED);
     if (proposed)
-        kick(cs);
-    flushed(cs);
+        consensus_kick(cs);
+    consensus_flushed(cs);
 }
 
 /* ---- leadership ---- */
@@ -458,27 +426,8 @@ void consensus_update(struct consensus *cs)
         propose_election_entry(cs);
     } else if (was == RAFT_LEADER) {
         log_notice("lost leadership (now %s)", consensus_role_name(role));
-        fail_queued(cs, MSG_NOT_PROPOSED);
+        consensus_fail_queued(cs, MSG_NOT_PROPOSED);
     }
-}
-
-int consensus_pump(struct consensus *cs)
-{
-    uv_loop_t *loop = &cs->uv->loop;
-    for (int i = 0; i < 16; i++) {
-        uv_run(loop, UV_RUN_NOWAIT);
-        if (uv_backend_timeout(loop) != 0)
-            break;
-    }
-    if (cs->raft_open && !cs->closed)
-        consensus_update(cs);
-    flushed(cs);
-    return uv_backend_timeout(loop);
-}
-
-int consensus_backend_fd(const struct consensus *cs)
-{
-    return uv_backend_fd(&cs->uv->loop);
 }
 
 void consensus_cron(struct consensus *cs)
@@ -506,7 +455,7 @@ void consensus_cron(struct consensus *cs)
             batch_answer(b, MSG_TIMEOUT_WRITE, MSG_TIMEOUT_READ);
         }
     }
-    flushed(cs);
+    consensus_flushed(cs);
 }
 
 int consensus_accepts(const struct consensus *cs)
@@ -533,8 +482,6 @@ uint64_t consensus_last_leader(const struct consensus *cs, const char **resp_add
     return cs->last_leader_id;
 }
 
-/* ---- setup and teardown ---- */
-
 static int snapshot_busy(void *arg)
 {
     struct consensus *cs = arg;
@@ -542,108 +489,8 @@ static int snapshot_busy(void *arg)
     return cs->raft->configuration_uncommitted_index != 0;
 }
 
-static int mkdir_p(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Parse "id@ip:port,..." into CONF. Returns 0 or -1 with ERR. */
-static int parse_cluster(const char *spec, struct raft_configuration *conf, uint64_t self,
-                         char *err, size_t errlen)
-{
-    char *copy = xstrdup(spec), *save = NULL;
-    int found = 0, rv = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *at = strchr(tok, '@');
-        long long id;
-        if (at == NULL || util_parse_ll(tok, (size_t)(at - tok), &id) != 0 || id <= 0 ||
-            util_parse_addr(at + 1, NULL, 0) != 0) {
-            snprintf(err, errlen, "option 'cluster': '%s' is not id@ip:port", tok);
-            rv = -1;
-            break;
-        }
-        if (raft_configuration_add(conf, (raft_id)id, at + 1, RAFT_VOTER) != 0) {
-            snprintf(err, errlen, "option 'cluster': duplicate id or address in '%s'", tok);
-            rv = -1;
-            break;
-        }
-        found |= (uint64_t)id == self;
-    }
-    free(copy);
-    if (rv == 0 && !found) {
-        snprintf(err, errlen, "option 'cluster': does not list this node's id %llu", (unsigned long long)self);
-        rv = -1;
-    }
-    return rv;
-}
-
-/* Bootstrap when the options ask for it; a dir that already holds state is left as is. */
-static int bootstrap(struct consensus *cs, char *err, size_t errlen)
-{
-    const struct config *cfg = cs->uv->cfg;
-    struct raft_configuration conf;
-    int rv = 0;
-
-    if (cfg->join || (cfg->cluster == NULL && cfg->bootstrap == BOOTSTRAP_NO))
-        return 0;
-    raft_configuration_init(&conf);
-    if (cfg->cluster)
-        rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
-    else
-        rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->uv->address, RAFT_VOTER);
-    if (rv == 0) {
-        rv = raft_bootstrap(cs->raft, &conf);
-        if (rv == RAFT_CANTBOOTSTRAP)
-            rv = 0; /* dir already holds state: recover from it */
-        else if (rv != 0)
-            snprintf(err, errlen, "bootstrap failed: %s", raft_errmsg(cs->raft));
-        else
-            log_notice("bootstrapped a cluster of %u voter(s)", conf.n);
-    }
-    raft_configuration_close(&conf);
-    return rv == 0 ? 0 : -1;
-}
-
-static void apply_settings(struct consensus *cs)
-{
-    const struct config *cfg = cs->uv->cfg;
-    struct raft *r = cs->raft;
-    raft_set_election_timeout(r, (unsigned)cfg->election_timeout);
-    raft_set_heartbeat_timeout(r, (unsigned)cfg->heartbeat_timeout);
-    raft_set_pre_vote(r, true);
-    raft_set_snapshot_threshold(r, (unsigned)cfg->snapshot_threshold);
-    raft_set_snapshot_trailing(r, (unsigned)cfg->snapshot_trailing);
-    raft_set_max_catch_up_round_duration(r, 30000);
-    /* 0.15 drops an InstallSnapshot that arrives while the follower takes its own snapshot
-     * and resends only after this timeout: keep it short. */
-    raft_set_install_snapshot_timeout(r, 10000);
-    /* Snapshots are written by the thread pool; lz4 would only add CPU on the loop's core. */
-    raft_uv_set_snapshot_compression(&cs->uv->io, false);
-}
-
-static void params_from_config(const struct config *cfg, struct consensus_params *p)
-{
-    memset(p, 0, sizeof(*p));
-    p->id = (uint64_t)cfg->id;
-    p->request_timeout_ms = cfg->request_timeout;
-    snprintf(p->resp_addr, sizeof(p->resp_addr), "%s:%lld", cfg->bind, cfg->port);
-    if (cfg->admin_port > 0)
-        snprintf(p->admin_addr, sizeof(p->admin_addr), "%s:%lld", cfg->bind, cfg->admin_port);
-}
-
-/* The batching core, not yet attached to a raft instance. */
-static struct consensus *core_new(struct fsm *fsm, const struct consensus_params *p,
-                                  const struct consensus_callbacks *cb)
+struct consensus *consensus_core_new(struct fsm *fsm, const struct consensus_params *p,
+                                     const struct consensus_callbacks *cb)
 {
     struct consensus *cs = xcalloc(1, sizeof(*cs));
     cs->cb = *cb;
@@ -660,164 +507,10 @@ static struct consensus *core_new(struct fsm *fsm, const struct consensus_params
 struct consensus *consensus_new_over(struct raft *r, struct fsm *fsm, const struct consensus_params *p,
                                      const struct consensus_callbacks *cb)
 {
-    struct consensus *cs = core_new(fsm, p, cb);
+    struct consensus *cs = consensus_core_new(fsm, p, cb);
     cs->raft = r;
     cs->raft_open = 1;
     return cs;
-}
-
-struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
-                                const struct consensus_callbacks *cb, char *err, size_t errlen)
-{
-    struct consensus_params params;
-    int rv;
-
-    params_from_config(cfg, &params);
-    struct consensus *cs = core_new(fsm, &params, cb);
-    struct consensus_uv *u = xcalloc(1, sizeof(*u));
-    cs->uv = u;
-    cs->raft = &u->raft;
-    u->cfg = cfg;
-    uv_loop_init(&u->loop);
-    consensus_raft_address(cfg, u->address, sizeof(u->address));
-    if (mkdir_p(cfg->dir) != 0) {
-        snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
-        goto fail;
-    }
-    if ((rv = transport_init(&u->transport, &u->loop)) != 0) {
-        snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
-        goto fail;
-    }
-    if (cfg->raft_advertise) {
-        /* Peers connect to the advertised address; listen on our own. */
-        char bind_addr[64];
-        snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
-        if ((rv = raft_uv_tcp_set_bind_address(&u->transport.tcp, bind_addr)) != 0) {
-            snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
-            goto fail_transport;
-        }
-    }
-    if ((rv = raft_uv_init(&u->io, &u->loop, cfg->dir, &u->transport.outer)) != 0) {
-        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, u->io.errmsg);
-        goto fail_transport;
-    }
-    /* canonical/raft 0.15 workaround: raft_uv_init implements async_work (the version-2 field
-     * that FSM version 3 needs to snapshot off the loop) but reports io->version = 1, so
-     * raft_init would refuse our FSM. Later releases set 2; the field is there, so say so. */
-    if (u->io.version < 2 && u->io.async_work != NULL)
-        u->io.version = 2;
-    fsm_raft_init(fsm, &u->rfsm);
-    if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
-        snprintf(err, errlen, "raft: %s", raft_errmsg(&u->raft));
-        goto fail_io;
-    }
-    u->raft.data = cs;
-    cs->raft_open = 1;
-    apply_settings(cs);
-    if (bootstrap(cs, err, errlen) != 0)
-        return cs; /* raft must be closed through the loop: the caller frees */
-    if ((rv = raft_start(&u->raft)) != 0) {
-        snprintf(err, errlen, "raft start on %s: %s", u->address, raft_errmsg(&u->raft));
-        return cs;
-    }
-    err[0] = '\0';
-    return cs;
-
-fail_io:
-    raft_uv_close(&u->io);
-fail_transport:
-    transport_close(&u->transport);
-fail:
-    uv_loop_close(&u->loop);
-    free(u);
-    free(cs);
-    return NULL;
-}
-
-static void on_raft_close(struct raft *r)
-{
-    struct consensus *cs = r->data;
-    raft_uv_close(&cs->uv->io);
-    transport_close(&cs->uv->transport);
-    cs->closed = 1;
-    notify_closed(cs);
-}
-
-static void close_raft(struct consensus *cs)
-{
-    if (cs->closing)
-        return; /* a second signal, or the transfer callback after raft_close cancelled it */
-    cs->closing = 1;
-    if (cs->uv && cs->raft_open && !cs->closed)
-        raft_close(cs->raft, on_raft_close);
-    else
-        notify_closed(cs); /* nothing to close, or the raft instance is our caller's */
-    kick(cs);
-}
-
-static void on_transfer(struct raft_transfer *req)
-{
-    struct consensus *cs = req->data;
-    raft_id leader;
-    const char *addr;
-    raft_leader(cs->raft, &leader, &addr);
-    log_notice("leadership transfer before shutdown: leader is now %llu", (unsigned long long)leader);
-    close_raft(cs);
-}
-
-void consensus_shutdown(struct consensus *cs)
-{
-    cs->notify_closed = 1;
-    cs->shutting_down = 1;
-    fail_queued(cs, MSG_SHUTDOWN);
-    if (cs->role == RAFT_LEADER && consensus_voter_count(cs) > 1 && cs->raft->transfer == NULL) {
-        cs->transfer.data = cs;
-        if (raft_transfer(cs->raft, &cs->transfer, 0, on_transfer) == 0) {
-            log_notice("transferring leadership before shutdown");
-            kick(cs);
-            return;
-        }
-    }
-    close_raft(cs);
-}
-
-void consensus_free(struct consensus *cs)
-{
-    if (cs == NULL)
-        return;
-    fail_queued(cs, MSG_SHUTDOWN);
-    cs->notify_closed = 0;
-    struct consensus_uv *u = cs->uv;
-    if (u && cs->raft_open && !cs->closed && !cs->closing) {
-        /* Startup failed after raft_init, or a second signal cut the shutdown short. */
-        cs->closing = 1;
-        raft_close(cs->raft, on_raft_close);
-    }
-    for (int i = 0; u && i < 1000 && !cs->closed && cs->raft_open; i++)
-        uv_run(&u->loop, UV_RUN_ONCE);
-    if (cs->closed || !cs->raft_open || u == NULL) {
-        /* raft no longer holds the requests: answer and free what is left. */
-        struct list_node *n;
-        while ((n = list_pop_front(&cs->inflight)) != NULL)
-            batch_drop(batch_of(n), MSG_SHUTDOWN);
-    }
-    if (u) {
-        uv_run(&u->loop, UV_RUN_DEFAULT);
-        if (uv_loop_close(&u->loop) != 0)
-            log_warning("libuv loop still had handles at exit");
-        free(u);
-    }
-    free(cs);
-}
-
-/* ---- introspection ---- */
-
-void consensus_raft_address(const struct config *cfg, char *out, size_t len)
-{
-    if (cfg->raft_advertise)
-        snprintf(out, len, "%s", cfg->raft_advertise);
-    else
-        snprintf(out, len, "%s:%lld", cfg->bind, cfg->raft_port);
 }
 
 const char *consensus_role_name(int role)

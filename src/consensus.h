@@ -1,8 +1,9 @@
-/* Replication of writes and consistent reads through canonical/raft. Writes are batched: the
- * requests that arrive while entries are in flight go into the next entry (one raft_apply per
- * batch, a few entries in flight). Reads wait for the next entry proposed after their arrival
- * (a write batch, or one shared barrier) to be applied. Replies go to each client in the
- * order it sent its requests. */
+/* Replication of writes and consistent reads through canonical/raft, below the event loop.
+ * Writes are batched: the requests that arrive while entries are in flight go into the next
+ * entry (one raft_apply per batch, a few entries in flight). Reads wait for the next entry
+ * proposed after their arrival (a write batch, or one shared barrier) to be applied. Each
+ * request is an opaque cookie of the caller's, answered through its callback table in
+ * submission order; consensus knows nothing of clients or the loop (docs/ARCHITECTURE.md). */
 #ifndef CONCORDKV_CONSENSUS_H
 #define CONCORDKV_CONSENSUS_H
 

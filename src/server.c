@@ -1,5 +1,6 @@
-/* The server: the libevent base, the RESP listener, signals, the flush and cron events, and
- * the list of clients with output to write. */
+/* The server: the libevent base, the RESP listener, signals, the flush and cron events, the
+ * libuv pump, the list of clients with output to write, and the callback table through which
+ * consensus answers requests (a cookie is a client.c slot; reads run here). */
 #include "server.h"
 
 #include <arpa/inet.h>
