@@ -158,6 +158,11 @@ void slot_done(struct slot *s)
     }
 }
 
+struct buf *slot_buf(struct slot *s)
+{
+    return &s->out;
+}
+
 void slot_error(struct slot *s, const char *msg)
 {
     reply_error(&s->out, msg);

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "exec.h"
 #include "list.h"
 #include "resp.h"
 
@@ -72,10 +73,7 @@ void client_free(struct client *c);
 /* The buffer an immediate reply must be appended to so that it goes out after every
  * earlier reply of C. */
 struct buf *client_reply_buf(struct client *c);
-/* Reserve the next reply position of C for a reply produced later. */
-struct slot *client_defer(struct client *c);
-/* The reply in S->out is complete: queue it for sending (or free S if its client is gone). */
-void slot_done(struct slot *s);
+/* client_defer, slot_buf, slot_done, client_redirect, server_reply_redirect: exec.h. */
 /* Reply to a deferred slot with one error. */
 void slot_error(struct slot *s, const char *msg);
 
@@ -87,13 +85,6 @@ void client_resume(struct client *c);
 /* Execute one request for C (dispatch): lookup, arity, auth, MULTI queueing, then a local
  * command now, a read through the consensus read path, or a write proposed. Takes REQ. */
 void client_dispatch(struct client *c, struct request *req);
-
-/* When this node cannot take writes or consistent reads (not the leader), reply to C with
- * -MOVED SLOT <leader>, -CLUSTERDOWN or -TRYAGAIN and return 1; else return 0. */
-int client_redirect(struct client *c, int slot);
-/* Append to OUT the error telling a client where to go instead of this node: -MOVED SLOT
- * <leader>, -CLUSTERDOWN, -TRYAGAIN (shutting down), or the removed-node error. */
-void server_reply_redirect(struct server *srv, int slot, struct buf *out);
 
 /* Forget the MULTI state and watched keys of C. */
 void client_multi_reset(struct client *c);

@@ -172,6 +172,21 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     kv_rehash_step(srv->kv, 100);
 }
 
+struct consensus *server_consensus(struct server *srv)
+{
+    return srv->cs;
+}
+
+const struct config *server_config(const struct server *srv)
+{
+    return srv->cfg;
+}
+
+const struct fsm *server_fsm(const struct server *srv)
+{
+    return &srv->fsm;
+}
+
 /* ---- the consensus callback table: a cookie is a struct slot of client.c ---- */
 
 static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t len)
