@@ -24,6 +24,7 @@
 #include "consensus.h"
 #include "fsm.h"
 #include "kv.h"
+#include "list.h"
 #include "log.h"
 #include "metrics.h"
 #include "server.h"
@@ -39,7 +40,7 @@ enum admin_op { ADMIN_ADD, ADMIN_REMOVE, ADMIN_TRANSFER };
 /* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
  * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
 struct pending {
-    struct pending *prev, *next;
+    struct list_node node; /* in the admin's pending list while ADMIN is set */
     struct admin *admin;
     struct evhttp_request *req;
     int starting;          /* cluster_* has not returned yet */
@@ -68,7 +69,7 @@ struct admin_conn {
 struct admin {
     struct server *srv;
     struct evhttp *http;
-    struct pending *pending; /* doubly linked */
+    struct list pending; /* of struct pending */
     struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
     int nconns;               /* live ones */
 };
@@ -233,22 +234,13 @@ static void reply_change(struct admin *a, struct evhttp_request *req, int status
 static void pending_link(struct admin *a, struct pending *p)
 {
     p->admin = a;
-    p->next = a->pending;
-    if (a->pending)
-        a->pending->prev = p;
-    a->pending = p;
+    list_push_front(&a->pending, &p->node);
 }
 
 static void pending_free(struct pending *p)
 {
-    if (p->admin != NULL) {
-        if (p->prev)
-            p->prev->next = p->next;
-        else
-            p->admin->pending = p->next;
-        if (p->next)
-            p->next->prev = p->prev;
-    }
+    if (p->admin != NULL)
+        list_remove(&p->admin->pending, &p->node);
     free(p);
 }
 
@@ -892,14 +884,12 @@ void admin_stop(struct server *srv)
 
     if (a == NULL)
         return;
-    while (a->pending != NULL) {
-        struct pending *p = a->pending;
+    struct list_node *n;
+    while ((n = list_pop_front(&a->pending)) != NULL) {
+        struct pending *p = list_entry(n, struct pending, node);
         struct evhttp_request *req = p->req;
         struct evhttp_connection *evcon = req ? evhttp_request_get_connection(req) : NULL;
 
-        a->pending = p->next;
-        if (a->pending)
-            a->pending->prev = NULL;
         p->admin = NULL;
         p->req = NULL;
         if (evcon != NULL) {

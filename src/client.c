@@ -1,6 +1,7 @@
 /* One client connection: read, parse, dispatch, and write replies in request order. A reply
  * is either immediate (appended to the output at once, or to a ready slot when earlier replies
- * are still pending) or deferred (a slot filled later by apply or a read barrier). */
+ * are still pending) or deferred (a slot, given to consensus as the request's cookie and
+ * filled later through server.c's callbacks after apply or a read barrier). */
 #include "client.h"
 
 #include <errno.h>
@@ -58,11 +59,7 @@ struct client *client_new(struct server *srv, int fd)
     c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
     c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
     event_add(c->rev, NULL);
-    c->next = srv->clients;
-    if (srv->clients)
-        srv->clients->prev = c;
-    srv->clients = c;
-    srv->nclients++;
+    list_push_front(&srv->clients, &c->node);
     return c;
 }
 
@@ -76,26 +73,17 @@ void client_free(struct client *c)
 {
     struct server *srv = c->srv;
 
-    for (struct slot *s = c->head, *next; s; s = next) {
-        next = s->next;
+    struct list_node *n;
+    while ((n = list_pop_front(&c->slots)) != NULL) {
+        struct slot *s = list_entry(n, struct slot, node);
         if (s->ready)
             slot_free(s);
         else
             s->c = NULL; /* its producer frees it in slot_done */
     }
-    if (c->in_write_list) {
-        struct client **pp = &srv->write_list;
-        while (*pp != c)
-            pp = &(*pp)->write_next;
-        *pp = c->write_next;
-    }
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        srv->clients = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    srv->nclients--;
+    if (c->write_node.linked)
+        list_remove(&srv->write_list, &c->write_node);
+    list_remove(&srv->clients, &c->node);
     event_free(c->rev);
     event_free(c->wev);
     if (c->obuf_ev)
@@ -110,28 +98,28 @@ void client_free(struct client *c)
     free(c);
 }
 
+static struct slot *slot_of(struct list_node *n)
+{
+    return list_entry(n, struct slot, node);
+}
+
 static struct slot *slot_append(struct client *c, int ready)
 {
-    struct slot *s = xmalloc(sizeof(*s));
-    s->next = NULL;
+    struct slot *s = xcalloc(1, sizeof(*s));
     s->c = c;
     s->ready = ready;
     s->cost = 0;
     buf_init(&s->out);
-    if (c->tail)
-        c->tail->next = s;
-    else
-        c->head = s;
-    c->tail = s;
+    list_push_back(&c->slots, &s->node);
     return s;
 }
 
 struct buf *client_reply_buf(struct client *c)
 {
-    if (c->head == NULL)
+    if (c->slots.head == NULL)
         return &c->out;
-    if (c->tail->ready)
-        return &c->tail->out;
+    if (slot_of(c->slots.tail)->ready)
+        return &slot_of(c->slots.tail)->out;
     return &slot_append(c, 1)->out;
 }
 
@@ -146,8 +134,8 @@ struct slot *client_defer(struct client *c)
 /* Move the replies at the head of C's queue that are ready into its output. */
 static void client_drain_slots(struct client *c)
 {
-    while (c->head && c->head->ready) {
-        struct slot *s = c->head;
+    struct slot *s;
+    while ((s = slot_of(c->slots.head)) != NULL && s->ready) {
         if (c->out.len == c->out_pos) {
             /* Steal the slot's buffer instead of copying it. */
             buf_close(&c->out);
@@ -157,9 +145,7 @@ static void client_drain_slots(struct client *c)
         } else {
             buf_append(&c->out, s->out.data, s->out.len);
         }
-        c->head = s->next;
-        if (c->head == NULL)
-            c->tail = NULL;
+        list_remove(&c->slots, &s->node);
         slot_free(s);
     }
 }
@@ -171,8 +157,10 @@ static void client_drain_slots(struct client *c)
 static size_t client_output_usage(const struct client *c)
 {
     size_t n = c->out.len - c->out_pos;
-    for (const struct slot *s = c->head; s; s = s->next)
+    for (const struct list_node *p = c->slots.head; p; p = p->next) {
+        const struct slot *s = list_entry(p, const struct slot, node);
         n += s->out.len + (s->ready ? 0 : s->cost);
+    }
     return n;
 }
 
@@ -288,12 +276,17 @@ void slot_done(struct slot *s)
     }
     c->pending--;
     client_note_reply(c, s->out.len);
-    if (c->head == s) {
+    if (c->slots.head == &s->node) {
         client_drain_slots(c);
         server_want_write(c->srv, c);
     } else if (client_obuf_limited(c)) {
         server_want_write(c->srv, c); /* client_flush checks the limits */
     }
+}
+
+struct buf *slot_buf(struct slot *s)
+{
+    return &s->out;
 }
 
 void slot_error(struct slot *s, const char *msg)
@@ -446,7 +439,7 @@ void client_flush(struct client *c)
     }
     c->out.len = 0;
     c->out_pos = 0;
-    if (c->close_after_reply && c->pending == 0 && c->head == NULL) {
+    if (c->close_after_reply && c->pending == 0 && c->slots.head == NULL) {
         client_free(c);
         return;
     }
@@ -595,11 +588,11 @@ void client_dispatch(struct client *c, struct request *req)
             cmd->failed_calls++;
             goto done;
         }
-        consensus_write(srv->cs, c, req);
+        consensus_write(srv->cs, client_defer(c), req);
         return;
     }
     if (consistent) {
-        consensus_read(srv->cs, c, cmd, req);
+        consensus_read(srv->cs, client_defer(c), cmd, req);
         return;
     }
     struct exec_ctx ctx = {

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "exec.h"
+#include "list.h"
 #include "resp.h"
 
 struct server;
@@ -26,7 +28,7 @@ struct command;
 /* A reply position in a client's queue. Created not ready by client_defer(); whoever
  * produces the reply owns it until slot_done(). */
 struct slot {
-    struct slot *next;
+    struct list_node node; /* in its client's reply queue */
     struct client *c; /* NULL once the client has gone */
     struct buf out;
     size_t cost; /* bytes of the request while not ready (for output limits) */
@@ -42,14 +44,15 @@ struct watched_key {
 
 struct client {
     struct server *srv;
-    struct client *prev, *next; /* server's list */
+    struct list_node node;       /* in the server's clients */
+    struct list_node write_node; /* in the server's write list while it has output to write */
     uint64_t id;
     int fd;
     struct event *rev, *wev;
     struct resp_reader *reader;
     struct buf out;      /* bytes ready to be written */
     size_t out_pos;      /* written so far */
-    struct slot *head, *tail;
+    struct list slots;   /* of struct slot: replies in request order */
     int pending;         /* slots not ready yet */
     struct request *held; /* a CMD_ORDERED request waiting for the pending ones */
     char addr[64], laddr[64];
@@ -62,8 +65,6 @@ struct client {
     size_t defer_cost;   /* size of the request being dispatched, for client_defer */
     int64_t obuf_soft_since_ms; /* over the soft client-output-buffer-limit since; 0: not */
     struct event *obuf_ev; /* rechecks the soft limit once its seconds are over */
-    int in_write_list;
-    struct client *write_next;
     int64_t ctime_ms, last_ms;
     const char *last_cmd;
     /* MULTI state */
@@ -83,10 +84,7 @@ void client_free(struct client *c);
 /* The buffer an immediate reply must be appended to so that it goes out after every
  * earlier reply of C. */
 struct buf *client_reply_buf(struct client *c);
-/* Reserve the next reply position of C for a reply produced later. */
-struct slot *client_defer(struct client *c);
-/* The reply in S->out is complete: queue it for sending (or free S if its client is gone). */
-void slot_done(struct slot *s);
+/* client_defer, slot_buf, slot_done, client_redirect, server_reply_redirect: exec.h. */
 /* Reply to a deferred slot with one error. */
 void slot_error(struct slot *s, const char *msg);
 
@@ -98,13 +96,6 @@ void client_resume(struct client *c);
 /* Execute one request for C (dispatch): lookup, arity, auth, MULTI queueing, then a local
  * command now, a read through the consensus read path, or a write proposed. Takes REQ. */
 void client_dispatch(struct client *c, struct request *req);
-
-/* When this node cannot take writes or consistent reads (not the leader), reply to C with
- * -MOVED SLOT <leader>, -CLUSTERDOWN or -TRYAGAIN and return 1; else return 0. */
-int client_redirect(struct client *c, int slot);
-/* Append to OUT the error telling a client where to go instead of this node: -MOVED SLOT
- * <leader>, -CLUSTERDOWN, -TRYAGAIN (shutting down), or the removed-node error. */
-void server_reply_redirect(struct server *srv, int slot, struct buf *out);
 
 /* Forget the MULTI state and watched keys of C. */
 void client_multi_reset(struct client *c);

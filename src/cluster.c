@@ -1,6 +1,7 @@
 /* Membership changes through canonical/raft (raft_add -> raft_assign, raft_remove,
- * raft_transfer), one at a time with a deadline; joining a cluster; announcing this node's
- * addresses. Shared by CLUSTER commands and the HTTP admin API. */
+ * raft_transfer), one at a time with a deadline, and recording node addresses; shared by
+ * CLUSTER commands and the HTTP admin API. Owns the cluster state and runs the periodic jobs
+ * of cluster_join.c, cluster_announce.c and cluster_check.c. */
 #include "cluster.h"
 
 #include <hiredis/hiredis.h>
@@ -9,70 +10,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "cluster_int.h"
 #include "config.h"
 #include "consensus.h"
 #include "fsm.h"
 #include "log.h"
 #include "peer.h"
+#include "peers_file.h"
 #include "server.h"
 
-#define ADD_DEADLINE_MS 60000
-#define JOIN_DEADLINE_MS 300000
-#define ANNOUNCE_INTERVAL_MS 1000
-#define REMOVED_MARKER "removed"
-
-enum op_kind { OP_NONE, OP_ADD, OP_REMOVE, OP_TRANSFER };
-
-struct cluster_state {
-    struct server *srv;
-    /* the change in progress */
-    int op;
-    int answered;          /* the requester has its outcome */
-    int raft_busy;         /* a raft request of ours is still pending */
-    uint64_t id;
-    char resp[64], admin[64];
-    int64_t deadline_us;
-    cluster_done_fn *cb;
-    void *arg;
-    struct raft_change change;
-    struct raft_transfer transfer;
-    /* after a transfer, wait (in cluster_cron) until the new leader is known */
-    void (*after_transfer)(struct cluster_state *cs);
-    int64_t transfer_deadline_us;
-    int64_t relay_at_us; /* retry asking the new leader to remove the old one */
-    /* joining */
-    int joining;
-    char join_target[64];
-    int64_t join_next_us, join_deadline_us;
-    int join_backoff_ms;
-    int join_inflight;
-    /* announcing */
-    int64_t announce_next_us;
-    int announce_inflight;
-    int removed;
-    long long outcomes[CLUSTER_OUTCOMES];
-    /* asking the cluster whether this node is still a member */
-    int check_forced;
-    int check_inflight;
-    int64_t leaderless_since_us, check_next_us;
-    int check_rr;
-    char check_target[64];
-    uint64_t peers_saved_hash; /* of the addresses last written to dir/peers */
-};
-
-static struct cluster_state *state_of(struct server *srv)
+void cluster_init(struct server *srv)
 {
-    if (srv->cluster == NULL) {
-        srv->cluster = xcalloc(1, sizeof(struct cluster_state));
-        srv->cluster->srv = srv;
-        char path[1100];
-        snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, REMOVED_MARKER);
-        srv->cluster->removed = access(path, F_OK) == 0;
-    }
-    return srv->cluster;
+    struct cluster_state *cs = xcalloc(1, sizeof(*cs));
+    cs->srv = srv;
+    srv->cluster = cs;
+    cs->removed = cluster_check_marker(srv);
 }
 
 int cluster_valid_address(const char *addr)
@@ -107,26 +60,16 @@ static void op_end(struct cluster_state *cs)
     cs->raft_busy = 0;
 }
 
-static int find_server(const struct raft *r, uint64_t id, const char *addr)
-{
-    for (unsigned i = 0; i < r->configuration.n; i++) {
-        const struct raft_server *s = &r->configuration.servers[i];
-        if ((id && s->id == id) || (addr && strcmp(s->address, addr) == 0))
-            return (int)i;
-    }
-    return -1;
-}
-
 /* Common preconditions: leader, no change in progress. */
 static struct raft *op_begin(struct server *srv, int op, char *msg, size_t msglen, int *rc)
 {
-    struct cluster_state *cs = state_of(srv);
+    struct cluster_state *cs = srv->cluster;
     struct raft *r = consensus_raft(srv->cs);
     *rc = 0;
     if (r == NULL || !consensus_is_leader(srv->cs)) {
         snprintf(msg, msglen, "this node is not the leader");
         *rc = CLUSTER_ENOTLEADER;
-    } else if (cs->op != OP_NONE || r->configuration_uncommitted_index != 0) {
+    } else if (cs->op != OP_NONE || consensus_config_uncommitted(srv->cs)) {
         snprintf(msg, msglen, "a configuration change is already in progress; retry later");
         *rc = CLUSTER_EBUSY;
     }
@@ -186,7 +129,7 @@ static void add_rollback(struct cluster_state *cs, int status, const char *step)
     else
         op_answer(cs, CLUSTER_EFAILED, "adding node %llu failed while %s: %s", (unsigned long long)cs->id,
                   step, raft_strerror(status));
-    if (r && raft_state(r) == RAFT_LEADER && find_server(r, cs->id, NULL) >= 0 &&
+    if (r && raft_state(r) == RAFT_LEADER && consensus_find_server(cs->srv->cs, cs->id, NULL, NULL) &&
         raft_remove(r, &cs->change, cs->id, on_rollback) == 0) {
         server_kick(cs->srv);
         return;
@@ -237,7 +180,7 @@ static void on_added(struct raft_change *req, int status)
 static int add_start(struct server *srv, uint64_t id, const char *raft_addr, const char *resp,
                      const char *admin, cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
 {
-    struct cluster_state *cs = state_of(srv);
+    struct cluster_state *cs = srv->cluster;
     int rc;
 
     if (id == 0) {
@@ -252,10 +195,10 @@ static int add_start(struct server *srv, uint64_t id, const char *raft_addr, con
     struct raft *r = op_begin(srv, OP_ADD, msg, msglen, &rc);
     if (r == NULL)
         return rc;
-    int at = find_server(r, id, NULL);
-    if (at >= 0) {
+    struct consensus_node node;
+    if (consensus_find_server(srv->cs, id, NULL, &node)) {
         snprintf(msg, msglen, "node id %llu is already a member (raft address %s)",
-                 (unsigned long long)id, r->configuration.servers[at].address);
+                 (unsigned long long)id, node.raft_addr);
         return CLUSTER_EDUPID;
     }
     const struct fsm_node *old = fsm_node(&srv->fsm, id);
@@ -264,18 +207,19 @@ static int add_start(struct server *srv, uint64_t id, const char *raft_addr, con
                  (unsigned long long)id);
         return CLUSTER_EDUPID;
     }
-    at = find_server(r, 0, raft_addr);
-    if (at >= 0) {
+    if (consensus_find_server(srv->cs, 0, raft_addr, &node)) {
         snprintf(msg, msglen, "address %s is already used by node %llu", raft_addr,
-                 (unsigned long long)r->configuration.servers[at].id);
+                 (unsigned long long)node.id);
         return CLUSTER_EDUPADDR;
     }
-    for (int i = 0; resp && *resp && i < srv->fsm.nnodes; i++)
-        if (strcmp(srv->fsm.nodes[i].resp, resp) == 0 && find_server(r, srv->fsm.nodes[i].id, NULL) >= 0) {
+    for (int i = 0; resp && *resp && i < fsm_node_count(&srv->fsm); i++) {
+        const struct fsm_node *n = fsm_node_at(&srv->fsm, i);
+        if (strcmp(n->resp, resp) == 0 && consensus_find_server(srv->cs, n->id, NULL, NULL)) {
             snprintf(msg, msglen, "address %s is already used by node %llu", resp,
-                     (unsigned long long)srv->fsm.nodes[i].id);
+                     (unsigned long long)n->id);
             return CLUSTER_EDUPADDR;
         }
+    }
     op_setup(cs, OP_ADD, id, ADD_DEADLINE_MS, cb, arg);
     snprintf(cs->resp, sizeof(cs->resp), "%s", resp ? resp : "");
     snprintf(cs->admin, sizeof(cs->admin), "%s", admin ? admin : "");
@@ -370,7 +314,7 @@ static void remove_after_transfer(struct cluster_state *cs)
 static int remove_start(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg, char *msg,
                         size_t msglen)
 {
-    struct cluster_state *cs = state_of(srv);
+    struct cluster_state *cs = srv->cluster;
     int rc;
 
     if (id == 0) {
@@ -380,13 +324,11 @@ static int remove_start(struct server *srv, uint64_t id, cluster_done_fn *cb, vo
     struct raft *r = op_begin(srv, OP_REMOVE, msg, msglen, &rc);
     if (r == NULL)
         return rc;
-    if (find_server(r, id, NULL) < 0) {
+    if (!consensus_find_server(srv->cs, id, NULL, NULL)) {
         snprintf(msg, msglen, "no member has id %llu", (unsigned long long)id);
         return CLUSTER_ENOID;
     }
-    int voters = 0;
-    for (unsigned i = 0; i < r->configuration.n; i++)
-        voters += r->configuration.servers[i].role == RAFT_VOTER;
+    int voters = consensus_voter_count(srv->cs);
     op_setup(cs, OP_REMOVE, id, (int)srv->cfg->request_timeout * 2, cb, arg);
     int rv;
     if (id == (uint64_t)srv->cfg->id) {
@@ -430,18 +372,18 @@ static void transfer_done(struct cluster_state *cs)
 static int transfer_start(struct server *srv, uint64_t id, cluster_done_fn *cb, void *arg,
                           char *msg, size_t msglen)
 {
-    struct cluster_state *cs = state_of(srv);
+    struct cluster_state *cs = srv->cluster;
     int rc;
 
     struct raft *r = op_begin(srv, OP_TRANSFER, msg, msglen, &rc);
     if (r == NULL)
         return rc;
-    int at = id ? find_server(r, id, NULL) : 0;
-    if (at < 0) {
+    struct consensus_node node;
+    if (id && !consensus_find_server(srv->cs, id, NULL, &node)) {
         snprintf(msg, msglen, "no member has id %llu", (unsigned long long)id);
         return CLUSTER_ENOID;
     }
-    if (id && r->configuration.servers[at].role != RAFT_VOTER) {
+    if (id && node.member != MEMBER_VOTER) {
         snprintf(msg, msglen, "node %llu is not a voter", (unsigned long long)id);
         return CLUSTER_EINVAL;
     }
@@ -449,10 +391,7 @@ static int transfer_start(struct server *srv, uint64_t id, cluster_done_fn *cb, 
         snprintf(msg, msglen, "node %llu is already the leader", (unsigned long long)id);
         return 1; /* nothing to do: the caller answers at once */
     }
-    int voters = 0;
-    for (unsigned i = 0; i < r->configuration.n; i++)
-        voters += r->configuration.servers[i].role == RAFT_VOTER;
-    if (voters < 2) {
+    if (consensus_voter_count(srv->cs) < 2) {
         snprintf(msg, msglen, "there is no other voter to transfer leadership to");
         return CLUSTER_EINVAL;
     }
@@ -501,7 +440,7 @@ static int set_node_start(struct server *srv, uint64_t id, const char *resp, con
         snprintf(msg, msglen, "this node is not the leader");
         return CLUSTER_ENOTLEADER;
     }
-    if (find_server(r, id, NULL) < 0) {
+    if (!consensus_find_server(srv->cs, id, NULL, NULL)) {
         snprintf(msg, msglen, "no member has id %llu", (unsigned long long)id);
         return CLUSTER_ENOID;
     }
@@ -516,15 +455,12 @@ static int set_node_start(struct server *srv, uint64_t id, const char *resp, con
     return 0;
 }
 
-/* ---- join and announce (this node's side) ---- */
-
-static int self_in_configuration(struct server *srv)
+int cluster_self_member(struct server *srv)
 {
-    struct raft *r = consensus_raft(srv->cs);
-    return r && find_server(r, (uint64_t)srv->cfg->id, NULL) >= 0;
+    return consensus_find_server(srv->cs, (uint64_t)srv->cfg->id, NULL, NULL);
 }
 
-static void self_addresses(struct server *srv, char *raft, char *resp, char *admin)
+void cluster_self_addresses(struct server *srv, char *raft, char *resp, char *admin)
 {
     struct config *cfg = srv->cfg;
     consensus_raft_address(cfg, raft, 64);
@@ -535,215 +471,20 @@ static void self_addresses(struct server *srv, char *raft, char *resp, char *adm
         admin[0] = '\0';
 }
 
-static void join_retry(struct cluster_state *cs, const char *why)
+int cluster_reply_moved(const struct redisReply *reply, char target[64])
 {
-    log_notice("join: %s; retrying in %d ms", why, cs->join_backoff_ms);
-    cs->join_next_us = util_mono_us() + (int64_t)cs->join_backoff_ms * 1000;
-    cs->join_backoff_ms = cs->join_backoff_ms * 2 > 5000 ? 5000 : cs->join_backoff_ms * 2;
-}
-
-static void on_join_reply(void *arg, const redisReply *reply, const char *err)
-{
-    struct server *srv = arg;
-    struct cluster_state *cs = state_of(srv);
-    char target[64];
     int slot;
-    cs->join_inflight = 0;
-    if (reply == NULL) {
-        join_retry(cs, err);
-    } else if (reply->type != REDIS_REPLY_ERROR) {
-        log_notice("join: added to the cluster through %s", cs->join_target);
-        cs->joining = 0;
-    } else if (sscanf(reply->str, "MOVED %d %63s", &slot, target) == 2) {
-        log_notice("join: %s redirects to the leader at %s", cs->join_target, target);
-        snprintf(cs->join_target, sizeof(cs->join_target), "%s", target);
-        cs->join_next_us = 0;
-    } else if (strncmp(reply->str, "DUPID", 5) == 0 && self_in_configuration(srv)) {
-        cs->joining = 0;
-    } else {
-        join_retry(cs, reply->str);
-    }
-}
-
-static void join_step(struct server *srv, struct cluster_state *cs, int64_t now)
-{
-    char ids[24], raft[64], resp[64], admin[64];
-    if (self_in_configuration(srv)) {
-        log_notice("join: this node is a member");
-        cs->joining = 0;
-        return;
-    }
-    if (cs->join_inflight || now < cs->join_next_us)
-        return;
-    if (now > cs->join_deadline_us) {
-        log_warning("join: gave up after %d s; add this node by hand (CLUSTER ADDNODE)", JOIN_DEADLINE_MS / 1000);
-        cs->joining = 0;
-        return;
-    }
-    snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
-    self_addresses(srv, raft, resp, admin);
-    const char *argv[] = {"CLUSTER", "ADDNODE", ids, raft, resp, admin};
-    log_notice("join: asking %s to add node %s at %s", cs->join_target, ids, raft);
-    if (peer_command(srv, cs->join_target, admin[0] ? 6 : 5, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
-        cs->join_inflight = 1;
-    else {
-        log_warning("join: '%s' is not an ip:port address", cs->join_target);
-        cs->joining = 0;
-    }
-}
-
-static void on_announce_reply(void *arg, const redisReply *reply, const char *err)
-{
-    struct server *srv = arg;
-    struct cluster_state *cs = state_of(srv);
-    cs->announce_inflight = 0;
-    if (reply == NULL || reply->type == REDIS_REPLY_ERROR)
-        log_verbose("announcing this node's addresses: %s", reply ? reply->str : err);
-}
-
-/* A member whose addresses the cluster does not know (or knows wrong) tells the leader. */
-static void announce_step(struct server *srv, struct cluster_state *cs, int64_t now)
-{
-    char ids[24], raft[64], resp[64], admin[64];
-    const char *leader_addr;
-    if (cs->announce_inflight || now < cs->announce_next_us || !self_in_configuration(srv))
-        return;
-    uint64_t leader = consensus_leader(srv->cs, &leader_addr);
-    if (leader == 0 || leader_addr == NULL || leader == (uint64_t)srv->cfg->id)
-        return;
-    self_addresses(srv, raft, resp, admin);
-    const struct fsm_node *n = fsm_node(&srv->fsm, (uint64_t)srv->cfg->id);
-    if (n && strcmp(n->resp, resp) == 0 && strcmp(n->admin, admin) == 0)
-        return;
-    cs->announce_next_us = now + ANNOUNCE_INTERVAL_MS * 1000;
-    snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
-    const char *argv[] = {"CLUSTER", "SETNODE", ids, resp, admin};
-    if (peer_command(srv, leader_addr, 5, argv, 5000, on_announce_reply, srv) == 0)
-        cs->announce_inflight = 1;
-}
-
-/* ---- learning that this node was removed ---- */
-
-static void on_member_reply(void *arg, const redisReply *reply, const char *err)
-{
-    struct server *srv = arg;
-    struct cluster_state *cs = state_of(srv);
-    char target[64];
-    int slot;
-    cs->check_inflight = 0;
-    if (reply && reply->type == REDIS_REPLY_INTEGER) {
-        cs->check_forced = 0;
-        if (reply->integer == 0)
-            cluster_mark_removed(srv);
-    } else if (reply && reply->type == REDIS_REPLY_ERROR && sscanf(reply->str, "MOVED %d %63s", &slot, target) == 2) {
-        snprintf(cs->check_target, sizeof(cs->check_target), "%s", target);
-        cs->check_next_us = 0;
-    }
-}
-
-#define PEERS_FILE "peers"
-
-/* Keep the members' RESP addresses in dir/peers: after a restart, before anything is applied,
- * a node removed while it was down still has someone to ask. */
-static void save_peers(struct server *srv, struct cluster_state *cs)
-{
-    struct buf b;
-    char path[1100], tmp[1110];
-    buf_init(&b);
-    for (int i = 0; i < srv->fsm.nnodes; i++) {
-        const struct fsm_node *n = &srv->fsm.nodes[i];
-        if (!n->retired && n->resp[0] && n->id != (uint64_t)srv->cfg->id)
-            buf_printf(&b, "%llu %s\n", (unsigned long long)n->id, n->resp);
-    }
-    uint64_t h = util_hash_seeded(b.data ? b.data : "", b.len, 0x70656572);
-    if (b.len > 0 && h != cs->peers_saved_hash) {
-        snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, PEERS_FILE);
-        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-        FILE *fp = fopen(tmp, "w");
-        if (fp && fwrite(b.data, 1, b.len, fp) == b.len && fclose(fp) == 0 && rename(tmp, path) == 0)
-            cs->peers_saved_hash = h;
-        else if (fp == NULL)
-            log_verbose("cannot write %s", tmp);
-    }
-    buf_close(&b);
-}
-
-/* The K-th saved peer address (wrapping) into OUT; returns 0 when there is none. */
-static int saved_peer(struct server *srv, int k, char out[64])
-{
-    char path[1100], line[128], addrs[16][64];
-    int n = 0;
-    snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, PEERS_FILE);
-    FILE *fp = fopen(path, "r");
-    if (fp == NULL)
-        return 0;
-    while (n < 16 && fgets(line, sizeof(line), fp)) {
-        unsigned long long id;
-        if (sscanf(line, "%llu %63s", &id, addrs[n]) == 2 && util_parse_addr(addrs[n], NULL, 0) == 0)
-            n++;
-    }
-    fclose(fp);
-    if (n == 0)
-        return 0;
-    memcpy(out, addrs[(unsigned)k % (unsigned)n], 64);
-    return 1;
-}
-
-/* A removed node hears nothing more from the leader (it is not in the new configuration)
- * and may have missed the leader's CLUSTER REMOVED notice: when it has known no leader for
- * a while, or was told it was removed, it asks the cluster. Only the leader's answer counts. */
-static void membership_check(struct server *srv, struct cluster_state *cs, int64_t now)
-{
-    char ids[24];
-    int64_t quiet_us = srv->cfg->election_timeout * 3000 > 3000000 ? srv->cfg->election_timeout * 3000 : 3000000;
-    if (consensus_leader(srv->cs, NULL) != 0 && !cs->check_forced) {
-        cs->leaderless_since_us = 0;
-        return;
-    }
-    if (cs->leaderless_since_us == 0)
-        cs->leaderless_since_us = now;
-    if (cs->check_inflight || now < cs->check_next_us || !self_in_configuration(srv) ||
-        (!cs->check_forced && now - cs->leaderless_since_us < quiet_us))
-        return;
-    cs->check_next_us = now + 1000000;
-    const char *target = cs->check_target[0] ? cs->check_target : NULL;
-    for (int k = 0; target == NULL && k < srv->fsm.nnodes; k++) {
-        const struct fsm_node *n = &srv->fsm.nodes[(cs->check_rr + k) % srv->fsm.nnodes];
-        if (n->id != (uint64_t)srv->cfg->id && !n->retired && n->resp[0]) {
-            target = n->resp;
-            cs->check_rr += k + 1;
-        }
-    }
-    char saved[64];
-    if (target == NULL && saved_peer(srv, cs->check_rr++, saved))
-        target = saved;
-    if (target == NULL)
-        return;
-    snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
-    const char *argv[] = {"CLUSTER", "ISMEMBER", ids};
-    char addr[64];
-    snprintf(addr, sizeof(addr), "%s", target);
-    cs->check_target[0] = '\0';
-    if (peer_command(srv, addr, 3, argv, 2000, on_member_reply, srv) == 0)
-        cs->check_inflight = 1;
-}
-
-void cluster_check_membership(struct server *srv)
-{
-    struct cluster_state *cs = state_of(srv);
-    cs->check_forced = 1;
-    cs->check_next_us = 0;
+    return reply->type == REDIS_REPLY_ERROR && sscanf(reply->str, "MOVED %d %63s", &slot, target) == 2;
 }
 
 int cluster_is_member(struct server *srv, uint64_t id)
 {
-    struct raft *r = consensus_raft(srv->cs);
-    return r && find_server(r, id, NULL) >= 0;
+    return consensus_find_server(srv->cs, id, NULL, NULL);
 }
 
 void cluster_cron(struct server *srv)
 {
-    struct cluster_state *cs = state_of(srv);
+    struct cluster_state *cs = srv->cluster;
     int64_t now = util_mono_us();
     if (cs->transfer_deadline_us) {
         const char *addr;
@@ -759,19 +500,11 @@ void cluster_cron(struct server *srv)
     }
     if (cs->op != OP_NONE && !cs->answered && now > cs->deadline_us)
         op_answer(cs, CLUSTER_ETIMEOUT, "the change did not complete in time; it may still complete");
-    if (srv->cfg->join && !cs->joining && cs->join_deadline_us == 0 && !self_in_configuration(srv) &&
-        !cs->removed) {
-        cs->joining = 1;
-        cs->join_backoff_ms = 200;
-        cs->join_deadline_us = now + (int64_t)JOIN_DEADLINE_MS * 1000;
-        snprintf(cs->join_target, sizeof(cs->join_target), "%s", srv->cfg->join);
-    }
-    if (cs->joining)
-        join_step(srv, cs, now);
+    cluster_join_step(srv, now);
     if (!cs->removed) {
-        announce_step(srv, cs, now);
-        membership_check(srv, cs, now);
-        save_peers(srv, cs);
+        cluster_announce_step(srv, now);
+        cluster_check_step(srv, now);
+        peers_file_save(srv->cfg->dir, &srv->fsm, (uint64_t)srv->cfg->id, &cs->peers_saved_hash);
     }
 }
 
@@ -786,7 +519,7 @@ void cluster_change_counts(const struct server *srv, long long out[CLUSTER_OUTCO
 static int rejected(struct server *srv, int rc)
 {
     if (rc < 0)
-        state_of(srv)->outcomes[3]++;
+        srv->cluster->outcomes[3]++;
     return rc;
 }
 
@@ -814,26 +547,6 @@ int cluster_set_node(struct server *srv, uint64_t id, const char *resp, const ch
     return rejected(srv, set_node_start(srv, id, resp, admin, cb, arg, msg, msglen));
 }
 
-int cluster_removed(const struct server *srv)
-{
-    return srv->cluster && srv->cluster->removed;
-}
-
-void cluster_mark_removed(struct server *srv)
-{
-    struct cluster_state *cs = state_of(srv);
-    char path[1100];
-    if (cs->removed)
-        return;
-    cs->removed = 1;
-    snprintf(path, sizeof(path), "%s/%s", srv->cfg->dir, REMOVED_MARKER);
-    FILE *fp = fopen(path, "w");
-    if (fp) {
-        fputs("this node was removed from its cluster; wipe this directory to reuse it\n", fp);
-        fclose(fp);
-    }
-    log_warning("this node was removed from the cluster: it no longer serves clients");
-}
 
 const char *cluster_membership(const struct server *srv)
 {
@@ -841,8 +554,7 @@ const char *cluster_membership(const struct server *srv)
         return "removed";
     if (srv->cluster && srv->cluster->joining)
         return "joining";
-    struct raft *r = consensus_raft(srv->cs);
-    if (r && r->configuration.n == 0)
+    if (consensus_raft(srv->cs) && consensus_config_size(srv->cs) == 0)
         return "waiting";
     return "member";
 }
@@ -856,3 +568,4 @@ void cluster_close(struct server *srv)
     free(cs);
     srv->cluster = NULL;
 }
+

@@ -1,5 +1,6 @@
 /* Membership: add, remove and transfer, shared by the CLUSTER commands and the HTTP admin
- * API; joining a cluster from a new node; announcing this node's addresses to the leader.
+ * API (cluster.c); joining a cluster from a new node (cluster_join.c); announcing this node's
+ * addresses to the leader (cluster_announce.c); learning that it was removed (cluster_check.c).
  * One configuration change at a time, each with a deadline and exactly one outcome. */
 #ifndef CONCORDKV_CLUSTER_H
 #define CONCORDKV_CLUSTER_H
@@ -45,6 +46,9 @@ int cluster_set_node(struct server *srv, uint64_t id, const char *resp, const ch
 /* Check an "a.b.c.d:port" address. Returns 1 when valid. */
 int cluster_valid_address(const char *addr);
 
+/* Create SRV's cluster state (srv->cluster), reading the data dir's removed marker. Call once,
+ * before the other cluster_* functions; cluster_close frees it. */
+void cluster_init(struct server *srv);
 /* Periodic work: deadlines, join attempts, announcing this node's addresses. */
 void cluster_cron(struct server *srv);
 /* This node was removed from the cluster (it stops serving). */

@@ -5,15 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "cluster.h"
 #include "command.h"
-#include "log.h"
 #include "config.h"
 #include "consensus.h"
+#include "exec.h"
 #include "fsm.h"
-#include "kv.h"
-#include "server.h"
 
 #define MAX_NODES 64
 
@@ -26,12 +23,12 @@ static void node_name(char out[41], uint64_t id)
 static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
 {
     struct buf b;
-    uint64_t self = (uint64_t)ctx->srv->cfg->id;
-    uint64_t leader = consensus_leader(ctx->srv->cs, NULL);
+    uint64_t self = (uint64_t)server_config(ctx->srv)->id;
+    uint64_t leader = consensus_leader(server_consensus(ctx->srv), NULL);
     char name[41], lname[41];
     struct consensus_info info;
 
-    consensus_get_info(ctx->srv->cs, &info);
+    consensus_get_info(server_consensus(ctx->srv), &info);
     node_name(lname, leader);
     buf_init(&b);
     for (int i = 0; i < n; i++) {
@@ -92,7 +89,7 @@ static void cluster_info(struct exec_ctx *ctx, int n)
 {
     struct consensus_info info;
     struct buf b;
-    consensus_get_info(ctx->srv->cs, &info);
+    consensus_get_info(server_consensus(ctx->srv), &info);
     int ok = info.leader_id != 0;
     buf_init(&b);
     buf_printf(&b, "cluster_enabled:1\r\ncluster_state:%s\r\ncluster_slots_assigned:16384\r\n"
@@ -137,7 +134,7 @@ static void reply_cluster_status(struct buf *out, int status, const char *msg)
 static void on_cluster_done(void *arg, int status, const char *msg)
 {
     struct slot *s = arg;
-    reply_cluster_status(&s->out, status, msg);
+    reply_cluster_status(slot_buf(s), status, msg);
     slot_done(s);
 }
 
@@ -184,10 +181,10 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
         rc = cluster_set_node(srv, id, req->argv[3], req->argc > 4 ? req->argv[4] : NULL,
                               on_cluster_done, s, msg, sizeof(msg));
     if (rc == CLUSTER_ENOTLEADER) {
-        server_reply_redirect(srv, 0, &s->out);
+        server_reply_redirect(srv, 0, slot_buf(s));
         slot_done(s);
     } else if (rc != 0) {
-        reply_cluster_status(&s->out, rc > 0 ? CLUSTER_OK : rc, msg);
+        reply_cluster_status(slot_buf(s), rc > 0 ? CLUSTER_OK : rc, msg);
         slot_done(s);
     }
 }
@@ -210,7 +207,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     }
     if (request_arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
-        if (parse_id(req, 2, &id) == 0 && id == (uint64_t)ctx->srv->cfg->id) {
+        if (parse_id(req, 2, &id) == 0 && id == (uint64_t)server_config(ctx->srv)->id) {
             cluster_check_membership(ctx->srv); /* a hint: the leader decides */
             reply_ok(ctx->out);
         } else {
@@ -222,7 +219,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         uint64_t id;
         if (parse_id(req, 2, &id) != 0)
             reply_error(ctx->out, "ERR node id must be a positive integer");
-        else if (!consensus_accepts(ctx->srv->cs))
+        else if (!consensus_accepts(server_consensus(ctx->srv)))
             server_reply_redirect(ctx->srv, 0, ctx->out); /* into OUT: EXEC runs this too */
         else
             reply_int(ctx->out, cluster_is_member(ctx->srv, id));
@@ -230,7 +227,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     }
 
     struct consensus_node nodes[MAX_NODES];
-    int n = consensus_nodes(ctx->srv->cs, nodes, MAX_NODES);
+    int n = consensus_nodes(server_consensus(ctx->srv), nodes, MAX_NODES);
     if (n > MAX_NODES)
         n = MAX_NODES;
 
@@ -238,7 +235,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         cluster_info(ctx, n);
     } else if (request_arg_is(req, 1, "myid") && req->argc == 2) {
         char name[41];
-        node_name(name, (uint64_t)ctx->srv->cfg->id);
+        node_name(name, (uint64_t)server_config(ctx->srv)->id);
         reply_bulk_cstr(ctx->out, name);
     } else if (request_arg_is(req, 1, "nodes") && req->argc == 2) {
         cluster_nodes(ctx, nodes, n);
@@ -265,9 +262,9 @@ void info_replication(struct buf *b, struct server *srv)
     struct consensus_node nodes[MAX_NODES];
     struct consensus_info info;
     const char *leader_addr;
-    int n = consensus_nodes(srv->cs, nodes, MAX_NODES);
-    consensus_get_info(srv->cs, &info);
-    consensus_leader(srv->cs, &leader_addr);
+    int n = consensus_nodes(server_consensus(srv), nodes, MAX_NODES);
+    consensus_get_info(server_consensus(srv), &info);
+    consensus_leader(server_consensus(srv), &leader_addr);
 
     buf_append_str(b, "# Replication\r\n");
     if (info.role == ROLE_LEADER) {
@@ -296,8 +293,9 @@ void info_replication(struct buf *b, struct server *srv)
 void info_raft(struct buf *b, struct server *srv)
 {
     struct consensus_info info;
-    const struct consensus_stats *st = consensus_stats(srv->cs);
-    consensus_get_info(srv->cs, &info);
+    const struct consensus_stats *st = consensus_stats(server_consensus(srv));
+    const struct fsm *f = server_fsm(srv);
+    consensus_get_info(server_consensus(srv), &info);
     buf_printf(b, "# Raft\r\nraft_id:%llu\r\nraft_state:%s\r\nraft_ready:%d\r\nraft_term:%llu\r\n"
                   "raft_leader_id:%llu\r\nraft_commit_index:%llu\r\nraft_applied_index:%llu\r\n"
                   "raft_last_index:%llu\r\nraft_snapshot_index:%llu\r\nraft_voters:%d\r\n"
@@ -313,8 +311,8 @@ void info_raft(struct buf *b, struct server *srv)
                (unsigned long long)info.last_index, (unsigned long long)info.snapshot_index,
                info.voters, st->entries_proposed, st->commands_proposed, st->barriers,
                st->last_batch_size, st->max_batch_size, info.inflight, info.queued,
-               st->leader_changes, st->timeouts, st->unknown_outcomes, srv->fsm.snapshots,
-               srv->fsm.snapshot_failures, srv->fsm.last_snapshot_us / 1000.0,
-               srv->fsm.last_snapshot_bytes, srv->fsm.restores,
-               srv->cfg->read_consistency == READ_STALE ? "stale" : "linearizable");
+               st->leader_changes, st->timeouts, st->unknown_outcomes, f->snapshots,
+               f->snapshot_failures, f->last_snapshot_us / 1000.0,
+               f->last_snapshot_bytes, f->restores,
+               server_config(srv)->read_consistency == READ_STALE ? "stale" : "linearizable");
 }

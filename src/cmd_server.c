@@ -185,8 +185,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         struct buf b;
         int64_t now = util_now_ms();
         buf_init(&b);
-        for (struct client *o = ctx->srv->clients; o; o = o->next)
-            client_info_line(&b, o, now);
+        for (struct list_node *n = ctx->srv->clients.head; n; n = n->next)
+            client_info_line(&b, list_entry(n, struct client, node), now);
         reply_bulk(ctx->out, b.data ? b.data : "", b.len);
         buf_close(&b);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
@@ -476,7 +476,7 @@ static int want_section(const struct request *req, const char *name, int in_defa
 static void info_clients(struct buf *b, struct server *srv)
 {
     buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-               srv->nclients, srv->cfg->maxclients);
+               srv->clients.n, srv->cfg->maxclients);
 }
 
 static void info_keyspace(struct buf *b, struct server *srv)

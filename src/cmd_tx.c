@@ -148,9 +148,9 @@ void cmd_exec(struct exec_ctx *ctx, struct request *req)
     client_unwatch(c);
     struct command *txn = command_lookup("__txn", 5);
     if (writes)
-        consensus_write(srv->cs, c, t);
+        consensus_write(srv->cs, client_defer(c), t);
     else if (consistent)
-        consensus_read(srv->cs, c, txn, t);
+        consensus_read(srv->cs, client_defer(c), txn, t);
     else {
         command_exec(txn, ctx, t);
         request_free(t);

@@ -1,49 +1,44 @@
-/* Ordering and replication of writes and consistent reads through canonical/raft 0.15.
+/* The batching and ordering core: replication of writes and consistent reads through a
+ * canonical/raft 0.15 instance (consensus_uv.c's, or a caller's), below the event loop:
+ * requests are opaque cookies, answers go back through the callback table.
  * Batches: every write that arrives before a flush goes into one entry; reads wait for the
  * entry proposed after them. A write arriving after a queued read starts a new batch, so a
- * client's read never sees its own later writes. A few batches are in flight at once. */
+ * client's read never sees its own later writes. A few batches are in flight at once.
+ * Includes nothing of the loop (server.h, client.h, admin.h); keeps no file-scope state. */
 #include "consensus.h"
+#include "consensus_int.h"
 
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <raft.h>
-#include <raft/uv.h>
-#include <uv.h>
 
-#include "client.h"
-#include "command.h"
-#include "dircheck.h"
 #include "entry.h"
 #include "fsm.h"
-#include "kv.h"
+#include "list.h"
 #include "log.h"
-#include "server.h"
-#include "transport.h"
+#include "resp.h"
 
 #define MSG_UNKNOWN "UNCERTAIN leadership was lost while the write was in flight; it may or may not have been applied"
 #define MSG_TIMEOUT_WRITE "TIMEOUT the write was not committed within request-timeout; it may or may not have been applied"
 #define MSG_TIMEOUT_READ "TIMEOUT the read could not be confirmed within request-timeout"
 #define MSG_NOT_PROPOSED "TRYAGAIN leadership changed before the command was proposed; it was not applied"
-#define MSG_SHUTDOWN "ERR server shutting down; the command was not applied"
 
 struct pending_read {
-    struct slot *slot; /* NULL once answered (timeout) */
+    void *cookie; /* NULL once answered (timeout) */
     const struct command *cmd;
     struct request *req;
 };
 
 struct batch {
-    struct batch *next, *prev;
+    struct list_node node; /* in queued or inflight */
     struct consensus *cs;
     struct entry_builder eb;
     int kind;            /* ENTRY_COMMANDS or ENTRY_NODE */
     int election;        /* the new leader's first entry: serve nothing before it applies */
-    struct slot **slots; /* one per write; NULL for the server's own writes or once answered */
-    int nwrites, slots_cap;
+    void **cookies;      /* one per write; NULL for the server's own writes or once answered */
+    int nwrites, cookies_cap;
     struct pending_read *reads;
     int nreads, reads_cap;
     int64_t created_us;
@@ -58,38 +53,42 @@ struct batch {
     } req;
 };
 
-struct batch_list {
-    struct batch *head, *tail;
-    int n;
-};
+/* ---- the callback table ---- */
 
-struct consensus {
-    struct server *srv;
-    uv_loop_t loop;
-    struct transport transport;
-    struct raft_io io;
-    struct raft_fsm rfsm;
-    struct raft raft;
-    char address[64];
-    int raft_open;     /* raft_init succeeded: raft_close needed */
-    int closing;       /* raft_close was called */
-    int closed;        /* raft_close's callback ran */
-    struct batch *open;
-    struct batch_list queued, inflight;
-    int barriers_inflight;
-    int role;
-    int ready;
-    uint64_t leader_id;
-    uint64_t last_leader_id;   /* the last leader whose RESP address was known */
-    char last_leader_resp[64];
-    struct raft_transfer transfer;
-    void (*shutdown_done)(struct server *srv);
-    int shutting_down;
-    struct consensus_stats stats;
-    struct dircheck_recorder acked; /* durable record of what may have been acknowledged */
-};
+static int64_t now_us(const struct consensus *cs)
+{
+    return cs->cb.mono_us ? cs->cb.mono_us(cs->cb.arg) : util_mono_us();
+}
+
+static void want_flush(struct consensus *cs)
+{
+    cs->cb.want_flush(cs->cb.arg);
+}
+
+void consensus_kick(struct consensus *cs)
+{
+    if (cs->cb.kick)
+        cs->cb.kick(cs->cb.arg);
+}
+
+void consensus_flushed(struct consensus *cs)
+{
+    if (cs->cb.flushed)
+        cs->cb.flushed(cs->cb.arg);
+}
+
+void consensus_notify_closed(struct consensus *cs)
+{
+    if (cs->notify_closed && cs->cb.closed)
+        cs->cb.closed(cs->cb.arg);
+}
 
 /* ---- batches ---- */
+
+static struct batch *batch_of(struct list_node *n)
+{
+    return list_entry(n, struct batch, node);
+}
 
 static struct batch *batch_new(struct consensus *cs, int kind)
 {
@@ -97,58 +96,33 @@ static struct batch *batch_new(struct consensus *cs, int kind)
     b->cs = cs;
     b->kind = kind;
     entry_builder_init(&b->eb, (enum entry_kind)kind);
-    b->created_us = util_mono_us();
+    b->created_us = now_us(cs);
     return b;
 }
 
 static void batch_free(struct batch *b)
 {
     entry_builder_close(&b->eb);
-    free(b->slots);
+    free(b->cookies);
     for (int i = 0; i < b->nreads; i++)
         request_free(b->reads[i].req);
     free(b->reads);
     free(b);
 }
 
-static void list_push(struct batch_list *l, struct batch *b)
-{
-    b->next = NULL;
-    b->prev = l->tail;
-    if (l->tail)
-        l->tail->next = b;
-    else
-        l->head = b;
-    l->tail = b;
-    l->n++;
-}
-
-static void list_remove(struct batch_list *l, struct batch *b)
-{
-    if (b->prev)
-        b->prev->next = b->next;
-    else
-        l->head = b->next;
-    if (b->next)
-        b->next->prev = b->prev;
-    else
-        l->tail = b->prev;
-    b->next = b->prev = NULL;
-    l->n--;
-}
-
 /* Answer everything B still owes with WRITE_MSG (writes) and READ_MSG (reads). */
 static void batch_answer(struct batch *b, const char *write_msg, const char *read_msg)
 {
+    const struct consensus_callbacks *cb = &b->cs->cb;
     for (int i = 0; i < b->nwrites; i++)
-        if (b->slots[i]) {
-            slot_error(b->slots[i], write_msg);
-            b->slots[i] = NULL;
+        if (b->cookies[i]) {
+            cb->error(cb->arg, b->cookies[i], write_msg);
+            b->cookies[i] = NULL;
         }
     for (int i = 0; i < b->nreads; i++)
-        if (b->reads[i].slot) {
-            slot_error(b->reads[i].slot, read_msg);
-            b->reads[i].slot = NULL;
+        if (b->reads[i].cookie) {
+            cb->error(cb->arg, b->reads[i].cookie, read_msg);
+            b->reads[i].cookie = NULL;
         }
 }
 
@@ -161,46 +135,52 @@ static void batch_drop(struct batch *b, const char *msg)
     batch_free(b);
 }
 
-/* Drop every batch not yet proposed, answering it with MSG (it was never applied). */
-static void fail_queued(struct consensus *cs, const char *msg)
+/* Drop every batch not yet proposed, answering it with MSG (it was never applied). The queue
+ * goes first: the open batch holds the newest requests, and answers go out in request order. */
+void consensus_fail_queued(struct consensus *cs, const char *msg)
 {
+    struct list_node *n;
+    while ((n = list_pop_front(&cs->queued)) != NULL)
+        batch_drop(batch_of(n), msg);
     if (cs->open) {
         batch_drop(cs->open, msg);
         cs->open = NULL;
-    }
-    while (cs->queued.head) {
-        struct batch *b = cs->queued.head;
-        list_remove(&cs->queued, b);
-        batch_drop(b, msg);
     }
 }
 
 static void seal_open(struct consensus *cs)
 {
     if (cs->open) {
-        list_push(&cs->queued, cs->open);
+        list_push_back(&cs->queued, &cs->open->node);
         cs->open = NULL;
     }
 }
 
-void consensus_write(struct consensus *cs, struct client *c, struct request *req)
+void consensus_drop_inflight(struct consensus *cs, const char *msg)
+{
+    struct list_node *n;
+    while ((n = list_pop_front(&cs->inflight)) != NULL)
+        batch_drop(batch_of(n), msg);
+}
+
+void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 {
     if (cs->open && cs->open->nreads > 0)
         seal_open(cs);
     if (cs->open == NULL)
         cs->open = batch_new(cs, ENTRY_COMMANDS);
     struct batch *b = cs->open;
-    if (b->nwrites == b->slots_cap) {
-        b->slots_cap = b->slots_cap ? b->slots_cap * 2 : 16;
-        b->slots = xrealloc(b->slots, sizeof(*b->slots) * (size_t)b->slots_cap);
+    if (b->nwrites == b->cookies_cap) {
+        b->cookies_cap = b->cookies_cap ? b->cookies_cap * 2 : 16;
+        b->cookies = xrealloc(b->cookies, sizeof(*b->cookies) * (size_t)b->cookies_cap);
     }
-    b->slots[b->nwrites++] = c ? client_defer(c) : NULL;
+    b->cookies[b->nwrites++] = cookie;
     entry_builder_add(&b->eb, req->argc, req->argv, req->len);
     request_free(req);
-    server_want_flush(cs->srv);
+    want_flush(cs);
 }
 
-void consensus_read(struct consensus *cs, struct client *c, const struct command *cmd,
+void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req)
 {
     if (cs->open == NULL)
@@ -210,49 +190,39 @@ void consensus_read(struct consensus *cs, struct client *c, const struct command
         b->reads_cap = b->reads_cap ? b->reads_cap * 2 : 16;
         b->reads = xrealloc(b->reads, sizeof(*b->reads) * (size_t)b->reads_cap);
     }
-    b->reads[b->nreads++] = (struct pending_read){client_defer(c), cmd, req};
-    server_want_flush(cs->srv);
+    b->reads[b->nreads++] = (struct pending_read){cookie, cmd, req};
+    want_flush(cs);
 }
 
 /* ---- completion ---- */
 
-/* Hand each write's reply from R to its slot. */
+/* Hand each write's reply from R to its cookie. */
 static void deliver_writes(struct batch *b, struct fsm_result *r)
 {
+    const struct consensus_callbacks *cb = &b->cs->cb;
     size_t start = 0;
     for (int i = 0; i < b->nwrites; i++) {
-        struct slot *s = b->slots[i];
+        void *cookie = b->cookies[i];
         if (r == NULL || (uint32_t)i >= r->n) {
-            if (s)
-                slot_error(s, "ERR internal error: no reply from apply");
+            if (cookie)
+                cb->error(cb->arg, cookie, "ERR internal error: no reply from apply");
             continue;
         }
-        if (s) {
-            buf_append(&s->out, r->out.data + start, r->ends[i] - start);
-            slot_done(s);
-        }
+        if (cookie)
+            cb->reply(cb->arg, cookie, r->out.data + start, r->ends[i] - start);
         start = r->ends[i];
     }
 }
 
-/* Execute B's reads against the applied state, with the local clock. */
+/* Have the dispatcher execute B's reads against the applied state. */
 static void run_reads(struct consensus *cs, struct batch *b)
 {
-    struct server *srv = cs->srv;
-    int64_t now = util_now_ms();
     for (int i = 0; i < b->nreads; i++) {
         struct pending_read *pr = &b->reads[i];
-        if (pr->slot == NULL)
+        if (pr->cookie == NULL)
             continue;
-        if (pr->slot->c != NULL) {
-            struct exec_ctx ctx = {
-                .kv = srv->kv, .now_ms = now, .apply_seq = srv->fsm.apply_seq,
-                .out = &pr->slot->out, .client = pr->slot->c, .srv = srv, .rng = &srv->rng,
-            };
-            command_exec(pr->cmd, &ctx, pr->req);
-        }
-        slot_done(pr->slot);
-        pr->slot = NULL;
+        cs->cb.run_read(cs->cb.arg, pr->cookie, pr->cmd, pr->req);
+        pr->cookie = NULL;
     }
     cs->stats.reads += b->nreads;
 }
@@ -275,16 +245,16 @@ static void fail_stop(struct consensus *cs, const char *why)
 static void batch_complete(struct batch *b, int status, struct fsm_result *r)
 {
     struct consensus *cs = b->cs;
-    list_remove(&cs->inflight, b);
+    list_remove(&cs->inflight, &b->node);
     if (b->is_barrier)
         cs->barriers_inflight--;
     if (status == 0) {
-        histogram_observe(&cs->stats.commit_latency, (util_mono_us() - b->proposed_us) / 1e6);
+        histogram_observe(&cs->stats.commit_latency, (now_us(cs) - b->proposed_us) / 1e6);
         deliver_writes(b, r);
         run_reads(cs, b);
         if (b->election && cs->role == ROLE_LEADER) {
             cs->ready = 1;
-            log_notice("leader of term %llu: ready", (unsigned long long)cs->raft.current_term);
+            log_notice("leader of term %llu: ready", (unsigned long long)cs->raft->current_term);
         }
     } else {
         if (b->nwrites > 0)
@@ -297,13 +267,13 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
         b->done(b->done_arg, status);
     fsm_result_free(r);
     batch_free(b);
-    server_want_flush(cs->srv);
+    want_flush(cs);
 }
 
 static void on_apply(struct raft_apply *req, int status, void *result)
 {
     struct batch *b = req->data;
-    batch_complete(b, status, fsm_take_result(&b->cs->srv->fsm, result));
+    batch_complete(b, status, fsm_take_result(b->cs->fsm, result));
 }
 
 static void on_barrier(struct raft_barrier *req, int status)
@@ -325,7 +295,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         free(entry);
         entry_builder_init(&b->eb, (enum entry_kind)b->kind);
         b->req.apply.data = b;
-        rv = raft_apply(&cs->raft, &b->req.apply, &rb, 1, on_apply);
+        rv = raft_apply(cs->raft, &b->req.apply, &rb, 1, on_apply);
         if (rv != 0)
             raft_free(rb.base);
         else {
@@ -338,7 +308,7 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         }
     } else {
         b->req.barrier.data = b;
-        rv = raft_barrier(&cs->raft, &b->req.barrier, on_barrier);
+        rv = raft_barrier(cs->raft, &b->req.barrier, on_barrier);
         if (rv == 0) {
             cs->stats.barriers++;
             cs->barriers_inflight++;
@@ -346,14 +316,14 @@ static int batch_propose(struct consensus *cs, struct batch *b)
         }
     }
     if (rv == RAFT_IOERR)
-        fail_stop(cs, raft_errmsg(&cs->raft));
+        fail_stop(cs, raft_errmsg(cs->raft));
     if (rv != 0) {
         log_verbose("propose failed: %s", raft_strerror(rv));
         batch_drop(b, MSG_NOT_PROPOSED);
         return rv;
     }
-    b->proposed_us = util_mono_us();
-    list_push(&cs->inflight, b);
+    b->proposed_us = now_us(cs);
+    list_push_back(&cs->inflight, &b->node);
     return 0;
 }
 
@@ -365,21 +335,21 @@ void consensus_flush(struct consensus *cs)
     while (cs->inflight.n < CONSENSUS_MAX_INFLIGHT && cs->role == ROLE_LEADER) {
         if (cs->queued.head == NULL)
             seal_open(cs);
-        struct batch *b = cs->queued.head;
+        struct batch *b = batch_of(cs->queued.head);
         if (b == NULL || (!cs->ready && !b->election))
             break;
         /* One read barrier in flight at a time: reads that arrive meanwhile share the next. */
         if (b->nwrites == 0 && b->kind == ENTRY_COMMANDS && cs->barriers_inflight > 0)
             break;
-        list_remove(&cs->queued, b);
+        list_remove(&cs->queued, &b->node);
         batch_propose(cs, b);
         proposed = 1;
     }
     if (cs->role != ROLE_LEADER && !cs->shutting_down)
-        fail_queued(cs, MSG_NOT_PROPOSED);
+        consensus_fail_queued(cs, MSG_NOT_PROPOSED);
     if (proposed)
-        server_kick(cs->srv);
-    server_flush_writes(cs->srv);
+        consensus_kick(cs);
+    consensus_flushed(cs);
 }
 
 /* ---- leadership ---- */
@@ -409,46 +379,32 @@ void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp,
     b->done = done;
     b->done_arg = arg;
     seal_open(cs);
-    list_push(&cs->queued, b);
-    server_want_flush(cs->srv);
+    list_push_back(&cs->queued, &b->node);
+    want_flush(cs);
 }
 
 struct raft *consensus_raft(struct consensus *cs)
 {
-    return cs->raft_open && !cs->closed ? &cs->raft : NULL;
+    return cs->raft_open && !cs->closed ? cs->raft : NULL;
 }
 
 static void propose_election_entry(struct consensus *cs)
 {
-    struct config *cfg = cs->srv->cfg;
-    char resp[64], admin[64];
-    snprintf(resp, sizeof(resp), "%s:%lld", cfg->bind, cfg->port);
-    if (cfg->admin_port > 0)
-        snprintf(admin, sizeof(admin), "%s:%lld", cfg->bind, cfg->admin_port);
-    else
-        admin[0] = '\0';
-    struct batch *b = node_batch(cs, (uint64_t)cfg->id, resp, admin);
+    const struct consensus_params *p = &cs->params;
+    struct batch *b = node_batch(cs, p->id, p->resp_addr, p->admin_addr);
     b->election = 1;
     /* It goes first: nothing is served before it is applied. */
-    b->next = cs->queued.head;
-    b->prev = NULL;
-    if (cs->queued.head)
-        cs->queued.head->prev = b;
-    else
-        cs->queued.tail = b;
-    cs->queued.head = b;
-    cs->queued.n++;
-    server_want_flush(cs->srv);
+    list_push_front(&cs->queued, &b->node);
+    want_flush(cs);
 }
 
-/* Notice role and leader changes after raft ran. */
-static void check_state(struct consensus *cs)
+void consensus_update(struct consensus *cs)
 {
     const char *addr;
     raft_id leader;
-    int role = raft_state(&cs->raft);
+    int role = raft_state(cs->raft);
 
-    raft_leader(&cs->raft, &leader, &addr);
+    raft_leader(cs->raft, &leader, &addr);
     if (leader != cs->leader_id) {
         cs->leader_id = leader;
         if (leader != 0)
@@ -466,47 +422,32 @@ static void check_state(struct consensus *cs)
     cs->role = role;
     cs->ready = 0;
     if (role == RAFT_LEADER) {
-        log_notice("became leader of term %llu", (unsigned long long)cs->raft.current_term);
+        log_notice("became leader of term %llu", (unsigned long long)cs->raft->current_term);
         propose_election_entry(cs);
     } else if (was == RAFT_LEADER) {
         log_notice("lost leadership (now %s)", consensus_role_name(role));
-        fail_queued(cs, MSG_NOT_PROPOSED);
+        consensus_fail_queued(cs, MSG_NOT_PROPOSED);
     }
-}
-
-int consensus_pump(struct consensus *cs)
-{
-    for (int i = 0; i < 16; i++) {
-        uv_run(&cs->loop, UV_RUN_NOWAIT);
-        if (uv_backend_timeout(&cs->loop) != 0)
-            break;
-    }
-    if (cs->raft_open && !cs->closed)
-        check_state(cs);
-    server_flush_writes(cs->srv);
-    return uv_backend_timeout(&cs->loop);
-}
-
-int consensus_backend_fd(const struct consensus *cs)
-{
-    return uv_backend_fd(&cs->loop);
 }
 
 void consensus_cron(struct consensus *cs)
 {
-    int64_t limit = util_mono_us() - cs->srv->cfg->request_timeout * 1000;
-    for (struct batch *b = cs->queued.head, *next; b; b = next) {
-        next = b->next;
+    long long timeout_us = cs->params.request_timeout_ms * 1000;
+    int64_t limit = now_us(cs) - timeout_us;
+    struct list_node *n, *next;
+    list_foreach_safe(n, next, &cs->queued) {
+        struct batch *b = batch_of(n);
         if (b->created_us < limit && !b->election) {
-            list_remove(&cs->queued, b);
+            list_remove(&cs->queued, n);
             cs->stats.timeouts++;
             batch_drop(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied");
         }
     }
-    for (struct batch *b = cs->inflight.head; b; b = b->next) {
+    list_foreach_safe(n, next, &cs->inflight) {
+        struct batch *b = batch_of(n);
         raft_index index = b->is_barrier ? b->req.barrier.index : b->req.apply.index;
-        if (cs->role == RAFT_LEADER && b->proposed_us < limit - cs->srv->cfg->request_timeout * 1000 &&
-            cs->raft.last_stored < index)
+        if (cs->role == RAFT_LEADER && b->proposed_us < limit - timeout_us &&
+            cs->raft->last_stored < index)
             fail_stop(cs, "the log has not reached the disk for twice request-timeout");
         if (b->created_us < limit && !b->timed_out) {
             b->timed_out = 1;
@@ -514,9 +455,9 @@ void consensus_cron(struct consensus *cs)
             batch_answer(b, MSG_TIMEOUT_WRITE, MSG_TIMEOUT_READ);
         }
     }
-    server_flush_writes(cs->srv);
-    /* Every cron tick: the durable record of what this node may have acknowledged. */
-    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored);
+    consensus_flushed(cs);
+    if (cs->uv)
+        consensus_uv_note(cs); /* the durable record of what may have been acknowledged */
 }
 
 int consensus_accepts(const struct consensus *cs)
@@ -531,7 +472,7 @@ int consensus_is_leader(const struct consensus *cs)
 
 uint64_t consensus_leader(const struct consensus *cs, const char **resp_addr)
 {
-    const struct fsm_node *n = cs->leader_id ? fsm_node(&cs->srv->fsm, cs->leader_id) : NULL;
+    const struct fsm_node *n = cs->leader_id ? fsm_node(cs->fsm, cs->leader_id) : NULL;
     if (resp_addr)
         *resp_addr = n && n->resp[0] ? n->resp : NULL;
     return cs->leader_id;
@@ -543,296 +484,35 @@ uint64_t consensus_last_leader(const struct consensus *cs, const char **resp_add
     return cs->last_leader_id;
 }
 
-/* ---- setup and teardown ---- */
-
 static int snapshot_busy(void *arg)
 {
     struct consensus *cs = arg;
     /* 0.15 can assert if a configuration change is compacted away before it commits. */
-    return cs->raft.configuration_uncommitted_index != 0;
+    return cs->raft->configuration_uncommitted_index != 0;
 }
 
-static int mkdir_p(const char *path)
+struct consensus *consensus_core_new(struct fsm *fsm, const struct consensus_params *p,
+                                     const struct consensus_callbacks *cb)
 {
-    char tmp[1024];
-    snprintf(tmp, sizeof(tmp), "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Parse "id@ip:port,..." into CONF. Returns 0 or -1 with ERR. */
-static int parse_cluster(const char *spec, struct raft_configuration *conf, uint64_t self,
-                         char *err, size_t errlen)
-{
-    char *copy = xstrdup(spec), *save = NULL;
-    int found = 0, rv = 0;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        char *at = strchr(tok, '@');
-        long long id;
-        if (at == NULL || util_parse_ll(tok, (size_t)(at - tok), &id) != 0 || id <= 0 ||
-            util_parse_addr(at + 1, NULL, 0) != 0) {
-            snprintf(err, errlen, "option 'cluster': '%s' is not id@ip:port", tok);
-            rv = -1;
-            break;
-        }
-        if (raft_configuration_add(conf, (raft_id)id, at + 1, RAFT_VOTER) != 0) {
-            snprintf(err, errlen, "option 'cluster': duplicate id or address in '%s'", tok);
-            rv = -1;
-            break;
-        }
-        found |= (uint64_t)id == self;
-    }
-    free(copy);
-    if (rv == 0 && !found) {
-        snprintf(err, errlen, "option 'cluster': does not list this node's id %llu", (unsigned long long)self);
-        rv = -1;
-    }
-    return rv;
-}
-
-/* The cause of the failed raft call RV, never empty: raft's message, else the transport's or
- * the I/O backend's (0.15 does not always pass theirs on), else the error code's text. */
-static const char *raft_failure(struct consensus *cs, int rv)
-{
-    const char *m = raft_errmsg(&cs->raft);
-    if (m == NULL || m[0] == '\0')
-        m = cs->transport.outer.errmsg;
-    if (m == NULL || m[0] == '\0')
-        m = cs->io.errmsg;
-    if (m == NULL || m[0] == '\0')
-        m = raft_strerror(rv);
-    return m;
-}
-
-/* Bootstrap when the options ask for it; a dir that already holds state is left as is. */
-static int bootstrap(struct consensus *cs, char *err, size_t errlen)
-{
-    struct config *cfg = cs->srv->cfg;
-    struct raft_configuration conf;
-    int rv = 0;
-
-    if (cfg->join || (cfg->cluster == NULL && cfg->bootstrap == BOOTSTRAP_NO))
-        return 0;
-    raft_configuration_init(&conf);
-    if (cfg->cluster)
-        rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
-    else if ((rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->address, RAFT_VOTER)) != 0)
-        snprintf(err, errlen, "bootstrap failed: %s", raft_strerror(rv));
-    if (rv == 0) {
-        rv = raft_bootstrap(&cs->raft, &conf);
-        if (rv == RAFT_CANTBOOTSTRAP)
-            rv = 0; /* dir already holds state: recover from it */
-        else if (rv == RAFT_TOOBIG)
-            /* 0.15 writes the first configuration into the first block of the first segment
-             * (block size minus 24 header bytes, typically 4 KiB in all) */
-            snprintf(err, errlen, "option 'cluster': %u voters are too many for raft's first log "
-                                  "block (its encoded configuration must fit in about 4 KiB; "
-                                  "canonical/raft 0.15 limit): list fewer voters or add the rest "
-                                  "later with CLUSTER ADDNODE", conf.n);
-        else if (rv == RAFT_IOERR && raft_errmsg(&cs->raft)[0] == '\0')
-            /* 0.15 drops the reason when the first segment cannot be written, which is what a
-             * dir with a log but lost or damaged metadata (term 0) gets */
-            snprintf(err, errlen, "bootstrap failed: %s writing the first log segment in '%s' "
-                                  "(does it hold a log whose metadata files were lost or damaged?)",
-                     raft_strerror(rv), cfg->dir);
-        else if (rv != 0)
-            snprintf(err, errlen, "bootstrap failed: %s", raft_failure(cs, rv));
-        else
-            log_notice("bootstrapped a cluster of %u voter(s)", conf.n);
-    }
-    raft_configuration_close(&conf);
-    return rv == 0 ? 0 : -1;
-}
-
-static void apply_settings(struct consensus *cs)
-{
-    struct config *cfg = cs->srv->cfg;
-    struct raft *r = &cs->raft;
-    raft_set_election_timeout(r, (unsigned)cfg->election_timeout);
-    raft_set_heartbeat_timeout(r, (unsigned)cfg->heartbeat_timeout);
-    raft_set_pre_vote(r, true);
-    raft_set_snapshot_threshold(r, (unsigned)cfg->snapshot_threshold);
-    raft_set_snapshot_trailing(r, (unsigned)cfg->snapshot_trailing);
-    raft_set_max_catch_up_round_duration(r, 30000);
-    /* 0.15 drops an InstallSnapshot that arrives while the follower takes its own snapshot
-     * and resends only after this timeout: keep it short. */
-    raft_set_install_snapshot_timeout(r, 10000);
-    /* Snapshots are written by the thread pool; lz4 would only add CPU on the loop's core. */
-    raft_uv_set_snapshot_compression(&cs->io, false);
-}
-
-struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
-{
-    struct config *cfg = srv->cfg;
     struct consensus *cs = xcalloc(1, sizeof(*cs));
-    int rv;
-
-    cs->srv = srv;
+    cs->cb = *cb;
+    cs->params = *p;
+    cs->fsm = fsm;
     cs->role = ROLE_UNAVAILABLE;
-    histogram_init(&cs->stats.batch_size, metrics_batch_bounds);
-    histogram_init(&cs->stats.commit_latency, metrics_latency_bounds);
-    uv_loop_init(&cs->loop);
-    consensus_raft_address(cfg, cs->address, sizeof(cs->address));
-    if (mkdir_p(cfg->dir) != 0) {
-        snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
-        goto fail;
-    }
-    /* Verify the dir before raft reads it: cut a torn tail, or refuse (dircheck.c). */
-    if (dircheck_startup(cfg->dir, err, errlen) != 0)
-        goto fail;
-    dircheck_recorder_init(&cs->acked, cfg->dir);
-    if ((rv = transport_init(&cs->transport, &cs->loop)) != 0) {
-        snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
-        goto fail;
-    }
-    if (cfg->raft_advertise) {
-        /* Peers connect to the advertised address; listen on our own. */
-        char bind_addr[64];
-        snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
-        if ((rv = raft_uv_tcp_set_bind_address(&cs->transport.tcp, bind_addr)) != 0) {
-            snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
-            goto fail_transport;
-        }
-    }
-    if ((rv = raft_uv_init(&cs->io, &cs->loop, cfg->dir, &cs->transport.outer)) != 0) {
-        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, cs->io.errmsg[0] ? cs->io.errmsg : raft_strerror(rv));
-        goto fail_transport;
-    }
-    /* canonical/raft 0.15 workaround: raft_uv_init implements async_work (the version-2 field
-     * that FSM version 3 needs to snapshot off the loop) but reports io->version = 1, so
-     * raft_init would refuse our FSM. Later releases set 2; the field is there, so say so. */
-    if (cs->io.version < 2 && cs->io.async_work != NULL)
-        cs->io.version = 2;
-    fsm_raft_init(&srv->fsm, &cs->rfsm);
-    srv->fsm.snapshot_busy = snapshot_busy;
-    srv->fsm.busy_arg = cs;
-    if ((rv = raft_init(&cs->raft, &cs->io, &cs->rfsm, (raft_id)cfg->id, cs->address)) != 0) {
-        snprintf(err, errlen, "raft init: %s", raft_failure(cs, rv));
-        goto fail_io;
-    }
-    cs->raft.data = cs;
-    cs->raft_open = 1;
-    apply_settings(cs);
-    if (bootstrap(cs, err, errlen) != 0)
-        return cs; /* raft must be closed through the loop: the caller frees */
-    if ((rv = raft_start(&cs->raft)) != 0) {
-        snprintf(err, errlen, "raft start on %s: %s", cs->address, raft_failure(cs, rv));
-        return cs;
-    }
-    err[0] = '\0';
+    histogram_init(&cs->stats.batch_size, histogram_batch_bounds);
+    histogram_init(&cs->stats.commit_latency, histogram_latency_bounds);
+    fsm->snapshot_busy = snapshot_busy;
+    fsm->busy_arg = cs;
     return cs;
-
-fail_io:
-    raft_uv_close(&cs->io);
-fail_transport:
-    transport_close(&cs->transport);
-fail:
-    dircheck_recorder_close(&cs->acked);
-    uv_loop_close(&cs->loop);
-    free(cs);
-    return NULL;
 }
 
-static void on_raft_close(struct raft *r)
+struct consensus *consensus_new_over(struct raft *r, struct fsm *fsm, const struct consensus_params *p,
+                                     const struct consensus_callbacks *cb)
 {
-    struct consensus *cs = r->data;
-    dircheck_recorder_note(&cs->acked, cs->raft.last_applied, cs->raft.last_stored); /* final */
-    raft_uv_close(&cs->io);
-    transport_close(&cs->transport);
-    cs->closed = 1;
-    if (cs->shutdown_done)
-        cs->shutdown_done(cs->srv);
-}
-
-static void close_raft(struct consensus *cs)
-{
-    if (cs->closing)
-        return; /* a second signal, or the transfer callback after raft_close cancelled it */
-    cs->closing = 1;
-    if (cs->raft_open && !cs->closed)
-        raft_close(&cs->raft, on_raft_close);
-    else if (cs->shutdown_done)
-        cs->shutdown_done(cs->srv);
-    server_kick(cs->srv);
-}
-
-static void on_transfer(struct raft_transfer *req)
-{
-    struct consensus *cs = req->data;
-    raft_id leader;
-    const char *addr;
-    raft_leader(&cs->raft, &leader, &addr);
-    log_notice("leadership transfer before shutdown: leader is now %llu", (unsigned long long)leader);
-    close_raft(cs);
-}
-
-static int voter_count(const struct consensus *cs)
-{
-    int n = 0;
-    for (unsigned i = 0; i < cs->raft.configuration.n; i++)
-        n += cs->raft.configuration.servers[i].role == RAFT_VOTER;
-    return n;
-}
-
-void consensus_shutdown(struct consensus *cs, void (*done)(struct server *srv))
-{
-    cs->shutdown_done = done;
-    cs->shutting_down = 1;
-    fail_queued(cs, MSG_SHUTDOWN);
-    if (cs->role == RAFT_LEADER && voter_count(cs) > 1 && cs->raft.transfer == NULL) {
-        cs->transfer.data = cs;
-        if (raft_transfer(&cs->raft, &cs->transfer, 0, on_transfer) == 0) {
-            log_notice("transferring leadership before shutdown");
-            server_kick(cs->srv);
-            return;
-        }
-    }
-    close_raft(cs);
-}
-
-void consensus_free(struct consensus *cs)
-{
-    if (cs == NULL)
-        return;
-    fail_queued(cs, MSG_SHUTDOWN);
-    cs->shutdown_done = NULL;
-    if (cs->raft_open && !cs->closed && !cs->closing) {
-        /* Startup failed after raft_init, or a second signal cut the shutdown short. */
-        cs->closing = 1;
-        raft_close(&cs->raft, on_raft_close);
-    }
-    for (int i = 0; i < 1000 && !cs->closed && cs->raft_open; i++)
-        uv_run(&cs->loop, UV_RUN_ONCE);
-    if (cs->closed || !cs->raft_open) {
-        /* raft no longer holds the requests: answer and free what is left. */
-        while (cs->inflight.head) {
-            struct batch *b = cs->inflight.head;
-            list_remove(&cs->inflight, b);
-            batch_drop(b, MSG_SHUTDOWN);
-        }
-    }
-    uv_run(&cs->loop, UV_RUN_DEFAULT);
-    if (uv_loop_close(&cs->loop) != 0)
-        log_warning("libuv loop still had handles at exit");
-    dircheck_recorder_close(&cs->acked);
-    free(cs);
-}
-
-/* ---- introspection ---- */
-
-void consensus_raft_address(const struct config *cfg, char *out, size_t len)
-{
-    if (cfg->raft_advertise)
-        snprintf(out, len, "%s", cfg->raft_advertise);
-    else
-        snprintf(out, len, "%s:%lld", cfg->bind, cfg->raft_port);
+    struct consensus *cs = consensus_core_new(fsm, p, cb);
+    cs->raft = r;
+    cs->raft_open = 1;
+    return cs;
 }
 
 const char *consensus_role_name(int role)
@@ -845,11 +525,67 @@ const char *consensus_role_name(int role)
     }
 }
 
+/* The raft configuration, or NULL once raft is closed. */
+static const struct raft_configuration *configuration(const struct consensus *cs)
+{
+    return cs->raft_open && !cs->closed ? &cs->raft->configuration : NULL;
+}
+
+int consensus_voter_count(const struct consensus *cs)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    int n = 0;
+    for (unsigned i = 0; conf && i < conf->n; i++)
+        n += conf->servers[i].role == RAFT_VOTER;
+    return n;
+}
+
+int consensus_config_size(const struct consensus *cs)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    return conf ? (int)conf->n : 0;
+}
+
+int consensus_config_uncommitted(const struct consensus *cs)
+{
+    return configuration(cs) && cs->raft->configuration_uncommitted_index != 0;
+}
+
+/* Fill O from the configuration's server S. */
+static void node_fill(const struct consensus *cs, const struct raft_server *s, struct consensus_node *o)
+{
+    const struct fsm_node *n = fsm_node(cs->fsm, s->id);
+    memset(o, 0, sizeof(*o));
+    o->id = s->id;
+    snprintf(o->raft_addr, sizeof(o->raft_addr), "%s", s->address);
+    if (n) {
+        snprintf(o->resp_addr, sizeof(o->resp_addr), "%s", n->resp);
+        snprintf(o->admin_addr, sizeof(o->admin_addr), "%s", n->admin);
+    }
+    o->member = s->role == RAFT_VOTER ? MEMBER_VOTER : s->role == RAFT_STANDBY ? MEMBER_STANDBY : MEMBER_SPARE;
+    o->leader = s->id == cs->leader_id;
+}
+
+int consensus_find_server(const struct consensus *cs, uint64_t id, const char *addr,
+                          struct consensus_node *out)
+{
+    const struct raft_configuration *conf = configuration(cs);
+    for (unsigned i = 0; conf && i < conf->n; i++) {
+        const struct raft_server *s = &conf->servers[i];
+        if ((id && s->id == id) || (addr && strcmp(s->address, addr) == 0)) {
+            if (out)
+                node_fill(cs, s, out);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
 {
-    struct raft *r = (struct raft *)&cs->raft;
+    const struct raft *r = cs->raft;
     memset(info, 0, sizeof(*info));
-    info->id = (uint64_t)cs->srv->cfg->id;
+    info->id = cs->params.id;
     info->role = cs->role;
     info->ready = cs->ready;
     info->leader_id = cs->leader_id;
@@ -859,31 +595,19 @@ void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
         return;
     info->term = r->current_term;
     info->commit_index = r->commit_index;
-    info->applied_index = raft_last_applied(r);
-    info->last_index = raft_last_index(r);
+    info->applied_index = raft_last_applied((struct raft *)r);
+    info->last_index = raft_last_index((struct raft *)r);
     info->snapshot_index = r->log.snapshot.last_index;
-    info->voters = voter_count(cs);
+    info->voters = consensus_voter_count(cs);
 }
 
 int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max)
 {
-    const struct raft_configuration *conf = &cs->raft.configuration;
-    if (!cs->raft_open || cs->closed)
+    const struct raft_configuration *conf = configuration(cs);
+    if (conf == NULL)
         return 0;
-    for (unsigned i = 0; i < conf->n && (int)i < max; i++) {
-        const struct raft_server *s = &conf->servers[i];
-        const struct fsm_node *n = fsm_node(&cs->srv->fsm, s->id);
-        struct consensus_node *o = &out[i];
-        memset(o, 0, sizeof(*o));
-        o->id = s->id;
-        snprintf(o->raft_addr, sizeof(o->raft_addr), "%s", s->address);
-        if (n) {
-            snprintf(o->resp_addr, sizeof(o->resp_addr), "%s", n->resp);
-            snprintf(o->admin_addr, sizeof(o->admin_addr), "%s", n->admin);
-        }
-        o->member = s->role == RAFT_VOTER ? MEMBER_VOTER : s->role == RAFT_STANDBY ? MEMBER_STANDBY : MEMBER_SPARE;
-        o->leader = s->id == cs->leader_id;
-    }
+    for (unsigned i = 0; i < conf->n && (int)i < max; i++)
+        node_fill(cs, &conf->servers[i], &out[i]);
     return (int)conf->n;
 }
 

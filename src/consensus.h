@@ -1,19 +1,54 @@
-/* Replication of writes and consistent reads through canonical/raft. Writes are batched: the
- * requests that arrive while entries are in flight go into the next entry (one raft_apply per
- * batch, a few entries in flight). Reads wait for the next entry proposed after their arrival
- * (a write batch, or one shared barrier) to be applied. Replies go to each client in the
- * order it sent its requests. */
+/* Replication of writes and consistent reads through canonical/raft, below the event loop.
+ * Writes are batched: the requests that arrive while entries are in flight go into the next
+ * entry (one raft_apply per batch, a few entries in flight). Reads wait for the next entry
+ * proposed after their arrival (a write batch, or one shared barrier) to be applied. Each
+ * request is an opaque cookie of the caller's, answered through its callback table in
+ * submission order; consensus knows nothing of clients or the loop (docs/ARCHITECTURE.md). */
 #ifndef CONCORDKV_CONSENSUS_H
 #define CONCORDKV_CONSENSUS_H
 
 #include <stddef.h>
 #include <stdint.h>
-#include "metrics.h"
+#include "histogram.h"
 
-struct server;
-struct client;
 struct command;
+struct config;
+struct fsm;
+struct raft;
 struct request;
+
+/* How consensus hands work back to the layer above it (the dispatcher: server.c and
+ * client.c). Every function gets ARG, the table's opaque pointer. A request is named by the
+ * opaque COOKIE its submitter gave; each cookie is answered exactly once, by reply, error or
+ * run_read, in the order the requests were submitted. */
+struct consensus_callbacks {
+    void *arg;
+    /* The reply of write COOKIE: LEN bytes of RESP at DATA (not kept). */
+    void (*reply)(void *arg, void *cookie, const char *data, size_t len);
+    /* COOKIE failed: MSG is the error text without the leading '-' (not kept). */
+    void (*error)(void *arg, void *cookie, const char *msg);
+    /* Execute read REQ (CMD's handler) for COOKIE now, against the applied state, and answer
+     * COOKIE. REQ stays the consensus's. */
+    void (*run_read)(void *arg, void *cookie, const struct command *cmd, struct request *req);
+    /* consensus_flush should run once the current batch of events is handled. */
+    void (*want_flush)(void *arg);
+    /* raft was called: run libuv (consensus_pump) soon. Optional. */
+    void (*kick)(void *arg);
+    /* Replies were delivered: send them. Optional. */
+    void (*flushed)(void *arg);
+    /* consensus_shutdown finished: raft is closed. Optional. */
+    void (*closed)(void *arg);
+    /* Monotonic clock in microseconds; NULL: util_mono_us. Tests drive time with it. */
+    int64_t (*mono_us)(void *arg);
+};
+
+/* What the batching core needs to know about this node. */
+struct consensus_params {
+    uint64_t id;
+    long long request_timeout_ms;
+    char resp_addr[64];  /* this node's RESP address, proposed with its election entry */
+    char admin_addr[64]; /* "" when it has none */
+};
 
 #define CONSENSUS_MAX_INFLIGHT 2
 
@@ -63,23 +98,33 @@ struct consensus_info {
 
 struct consensus;
 
-/* Create the raft instance of SRV: open dir, bootstrap when the options say so and dir
- * holds no state, start. Returns NULL with a message in ERR on failure. */
-struct consensus *consensus_new(struct server *srv, char *err, size_t errlen);
+/* Create the raft instance described by CFG over FSM (raft_uv storage in cfg->dir, our TCP
+ * transport, its own libuv loop): bootstrap when the options say so and dir holds no state,
+ * start. CFG, FSM and CB's table must outlive the consensus; the table is copied. Returns
+ * NULL with a message in ERR on failure; a consensus with ERR set when raft was initialised
+ * but could not start (free it with consensus_free). */
+struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
+                                const struct consensus_callbacks *cb, char *err, size_t errlen);
+/* The batching core alone, over R, a raft instance its caller created, started and owns
+ * (R->data becomes the consensus's). Used by the unit tests over raft's fixture. */
+struct consensus *consensus_new_over(struct raft *r, struct fsm *fsm, const struct consensus_params *p,
+                                     const struct consensus_callbacks *cb);
 /* Free; answers every pending request with an error. consensus_free(NULL) is a no-op.
- * Call after consensus_shutdown's callback ran (or when consensus_new's server never ran). */
+ * Call after the closed callback ran (or when consensus_new's server never ran); with
+ * consensus_new_over, after its caller closed the raft instance or when nothing is in flight. */
 void consensus_free(struct consensus *cs);
 /* Stop: answer what is queued, transfer leadership away if this node leads a cluster of more
- * than one voter, then close raft. DONE runs once raft is closed. */
-void consensus_shutdown(struct consensus *cs, void (*done)(struct server *srv));
+ * than one voter, then close raft. The closed callback runs once raft is closed. */
+void consensus_shutdown(struct consensus *cs);
 
-/* Propose the validated, deterministic write REQ of client C (the consensus takes REQ); its
- * reply, produced by apply, goes to C in order. C may be NULL for the server's own writes
- * (active expiry). Only when consensus_accepts() is true. */
-void consensus_write(struct consensus *cs, struct client *c, struct request *req);
-/* Run the read REQ (CMD's handler) for C once the next entry proposed after now is applied;
- * the consensus takes REQ. Only when consensus_accepts() is true. */
-void consensus_read(struct consensus *cs, struct client *c, const struct command *cmd,
+/* Propose the validated, deterministic write REQ (the consensus takes REQ); its reply,
+ * produced by apply, goes to COOKIE in order. COOKIE may be NULL when nobody waits (the
+ * server's own writes: active expiry). Only when consensus_accepts() is true. */
+void consensus_write(struct consensus *cs, void *cookie, struct request *req);
+/* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once the
+ * next entry proposed after now is applied; the consensus takes REQ. Only when
+ * consensus_accepts() is true. */
+void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req);
 /* Propose node metadata for ID (its RESP and admin addresses; RESP NULL deletes it). DONE, if
  * not NULL, runs once with 0 when applied or a raft error code. */
@@ -87,6 +132,9 @@ void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp,
                             void (*done)(void *arg, int status), void *arg);
 /* The raft instance, for cluster.c's membership changes; NULL when closed. */
 struct raft *consensus_raft(struct consensus *cs);
+/* Notice role and leader changes after raft ran (consensus_pump does it; tests that step
+ * raft themselves call it). */
+void consensus_update(struct consensus *cs);
 /* Propose what has been queued since the last flush (the server runs it from the loop after
  * consensus_write/consensus_read asked for it). */
 void consensus_flush(struct consensus *cs);
@@ -110,12 +158,23 @@ int consensus_pump(struct consensus *cs);
 int consensus_backend_fd(const struct consensus *cs);
 
 void consensus_get_info(const struct consensus *cs, struct consensus_info *info);
+
+/* Reading the raft configuration (cluster.c): all return 0 / -1 / NULL when raft is closed. */
+/* Voters in the current configuration. */
+int consensus_voter_count(const struct consensus *cs);
+/* Servers in the current configuration (0: none yet, this node waits to be added). */
+int consensus_config_size(const struct consensus *cs);
+/* True while a configuration change is appended but not committed. */
+int consensus_config_uncommitted(const struct consensus *cs);
+/* The configuration's server with ID (when ID is not 0) or raft address ADDR (when not
+ * NULL): returns 1 and fills OUT (if not NULL), or 0. */
+int consensus_find_server(const struct consensus *cs, uint64_t id, const char *addr,
+                          struct consensus_node *out);
 /* Fill up to MAX nodes of the current configuration; returns how many there are. */
 int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max);
 const struct consensus_stats *consensus_stats(const struct consensus *cs);
 const char *consensus_role_name(int role);
 /* This node's raft address as peers see it: raft-advertise, or bind:raft-port. */
-struct config;
 void consensus_raft_address(const struct config *cfg, char *out, size_t len);
 
 #endif

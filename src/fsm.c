@@ -510,3 +510,13 @@ void fsm_raft_init(struct fsm *f, struct raft_fsm *rf)
     rf->snapshot_finalize = fsm_on_snapshot_finalize;
     rf->restore = fsm_on_restore;
 }
+
+int fsm_node_count(const struct fsm *f)
+{
+    return f->nnodes;
+}
+
+const struct fsm_node *fsm_node_at(const struct fsm *f, int i)
+{
+    return &f->nodes[i];
+}

@@ -95,5 +95,8 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len);
 
 /* Node metadata. */
 const struct fsm_node *fsm_node(const struct fsm *f, uint64_t id);
+/* How many nodes are recorded (retired ones included), and the I-th (0 <= I < count). */
+int fsm_node_count(const struct fsm *f);
+const struct fsm_node *fsm_node_at(const struct fsm *f, int i);
 
 #endif

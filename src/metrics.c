@@ -11,33 +11,11 @@
 #include "kv.h"
 #include "server.h"
 
-const double metrics_batch_bounds[METRICS_BUCKETS - 1] = {1, 2, 4, 8, 16, 32, 64, 128, 256,
-                                                          512, 1024, 2048, 4096, 8192, 16384};
-const double metrics_latency_bounds[METRICS_BUCKETS - 1] = {
-    0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.004, 0.008, 0.016,
-    0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048};
-
-void histogram_init(struct histogram *h, const double *bounds)
-{
-    memset(h, 0, sizeof(*h));
-    h->bounds = bounds;
-}
-
-void histogram_observe(struct histogram *h, double v)
-{
-    int i = 0;
-    while (i < METRICS_BUCKETS - 1 && v > h->bounds[i])
-        i++;
-    h->counts[i]++;
-    h->n++;
-    h->sum += v;
-}
-
 void histogram_render(const struct histogram *h, const char *name, const char *help, struct buf *out)
 {
     uint64_t cum = 0;
     buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
-    for (int i = 0; i < METRICS_BUCKETS - 1; i++) {
+    for (int i = 0; i < HISTOGRAM_BUCKETS - 1; i++) {
         cum += h->counts[i];
         buf_printf(out, "%s_bucket{le=\"%g\"} %llu\n", name, h->bounds[i], (unsigned long long)cum);
     }
@@ -111,7 +89,7 @@ void metrics_render(struct server *srv, struct buf *out)
     render_raft(srv, out);
     render_changes(srv, out);
     render_commands(out);
-    metric(out, "gauge", "concordkv_connected_clients", "Connected RESP clients.", srv->nclients);
+    metric(out, "gauge", "concordkv_connected_clients", "Connected RESP clients.", srv->clients.n);
     metric(out, "counter", "concordkv_connections_received_total", "RESP connections accepted.", (double)srv->stats.connections_received);
     metric(out, "counter", "concordkv_rejected_connections_total", "Connections refused by maxclients.", (double)srv->stats.rejected_connections);
     metric(out, "gauge", "concordkv_keys", "Keys in the keyspace.", (double)kv_size(srv->kv));

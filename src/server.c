@@ -1,5 +1,6 @@
-/* The server: the libevent base, the RESP listener, signals, the flush and cron events, and
- * the list of clients with output to write. */
+/* The server: the libevent base, the RESP listener, signals, the flush and cron events, the
+ * libuv pump, the list of clients with output to write, and the callback table through which
+ * consensus answers requests (a cookie is a client.c slot; reads run here). */
 #include "server.h"
 
 #include <arpa/inet.h>
@@ -148,7 +149,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
             srv->accept_backoffs = 0;
         }
         srv->stats.connections_received++;
-        if (srv->nclients >= srv->cfg->maxclients) {
+        if (srv->clients.n >= srv->cfg->maxclients) {
             static const char msg[] = "-ERR max number of clients reached\r\n";
             ssize_t n = write(fd, msg, sizeof(msg) - 1);
             (void)n;
@@ -163,22 +164,15 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 
 void server_want_write(struct server *srv, struct client *c)
 {
-    if (c->in_write_list)
-        return;
-    c->in_write_list = 1;
-    c->write_next = srv->write_list;
-    srv->write_list = c;
+    if (!c->write_node.linked)
+        list_push_front(&srv->write_list, &c->write_node);
 }
 
 void server_flush_writes(struct server *srv)
 {
-    while (srv->write_list) {
-        struct client *c = srv->write_list;
-        srv->write_list = c->write_next;
-        c->in_write_list = 0;
-        c->write_next = NULL;
-        client_flush(c);
-    }
+    struct list_node *n;
+    while ((n = list_pop_front(&srv->write_list)) != NULL)
+        client_flush(list_entry(n, struct client, write_node));
 }
 
 static void server_on_flush(evutil_socket_t fd, short what, void *arg)
@@ -252,8 +246,68 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     kv_rehash_step(srv->kv, 100);
 }
 
-static void server_on_closed(struct server *srv)
+struct consensus *server_consensus(struct server *srv)
 {
+    return srv->cs;
+}
+
+const struct config *server_config(const struct server *srv)
+{
+    return srv->cfg;
+}
+
+const struct fsm *server_fsm(const struct server *srv)
+{
+    return &srv->fsm;
+}
+
+/* ---- the consensus callback table: a cookie is a struct slot of client.c ---- */
+
+static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t len)
+{
+    struct slot *s = cookie;
+    buf_append(&s->out, data, len);
+    slot_done(s);
+}
+
+static void on_consensus_error(void *arg, void *cookie, const char *msg)
+{
+    slot_error(cookie, msg);
+}
+
+/* A confirmed read runs against the applied state, with the local clock. */
+static void on_consensus_read(void *arg, void *cookie, const struct command *cmd, struct request *req)
+{
+    struct server *srv = arg;
+    struct slot *s = cookie;
+    if (s->c != NULL) {
+        struct exec_ctx ctx = {
+            .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
+            .out = &s->out, .client = s->c, .srv = srv, .rng = &srv->rng,
+        };
+        command_exec(cmd, &ctx, req);
+    }
+    slot_done(s);
+}
+
+static void on_consensus_kick(void *arg)
+{
+    server_kick(arg);
+}
+
+static void on_consensus_want_flush(void *arg)
+{
+    server_want_flush(arg);
+}
+
+static void on_consensus_flushed(void *arg)
+{
+    server_flush_writes(arg);
+}
+
+static void server_on_closed(void *arg)
+{
+    struct server *srv = arg;
     event_base_loopbreak(srv->base);
 }
 
@@ -269,7 +323,7 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     srv->shutting_down = 1;
     /* Stop taking new clients; answer the rest once raft is closed. */
     event_del(srv->listen_ev);
-    consensus_shutdown(srv->cs, server_on_closed);
+    consensus_shutdown(srv->cs);
 }
 
 /* A listener reachable from other machines with no password: say so (protected mode later). */
@@ -306,13 +360,19 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     fsm_init(&srv->fsm, srv->kv);
     if (server_fit_maxclients(cfg, err, errlen) != 0)
         return -1;
+    cluster_init(srv);
     srv->listen_fd = listen_tcp(cfg->bind, (int)cfg->port, err, errlen);
     if (srv->listen_fd < 0)
         return -1;
     srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
     event_add(srv->listen_ev, NULL);
     srv->accept_backoff_ev = evtimer_new(srv->base, server_on_accept_backoff, srv);
-    srv->cs = consensus_new(srv, err, errlen);
+    struct consensus_callbacks cb = {
+        .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
+        .run_read = on_consensus_read, .want_flush = on_consensus_want_flush,
+        .kick = on_consensus_kick, .flushed = on_consensus_flushed, .closed = server_on_closed,
+    };
+    srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
     srv->uv_io_ev = event_new(srv->base, consensus_backend_fd(srv->cs), EV_READ | EV_PERSIST, server_on_uv, srv);
@@ -344,8 +404,8 @@ int server_run(struct server *srv)
 void server_close(struct server *srv)
 {
     admin_stop(srv);
-    while (srv->clients)
-        client_free(srv->clients);
+    while (srv->clients.head)
+        client_free(list_entry(srv->clients.head, struct client, node));
     consensus_free(srv->cs);
     srv->cs = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "fsm.h"
+#include "list.h"
 
 struct event_base;
 struct event;
@@ -40,9 +41,8 @@ struct server {
     struct consensus *cs;
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
-    struct client *clients;  /* doubly linked */
-    struct client *write_list; /* clients with replies to write */
-    int nclients;
+    struct list clients;    /* of struct client (node); .n is the number connected */
+    struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
     uint64_t rng;
     uint64_t expire_cursor;

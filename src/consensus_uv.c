@@ -1,0 +1,343 @@
+/* The raft instance of a server: raft_uv storage in the data dir, our TCP transport, a libuv
+ * loop of its own (pumped by the server's libevent loop), bootstrap, start, and the lifecycle
+ * (shutdown with a leadership transfer, close, free). The batching core is consensus.c. */
+#include "consensus.h"
+#include "consensus_int.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <raft.h>
+#include <raft/uv.h>
+#include <uv.h>
+
+#include "config.h"
+#include "dircheck.h"
+#include "fsm.h"
+#include "log.h"
+#include "transport.h"
+
+/* The raft instance consensus_new runs itself (absent with consensus_new_over). */
+struct consensus_uv {
+    const struct config *cfg;
+    uv_loop_t loop;
+    struct transport transport;
+    struct raft_io io;
+    struct raft_fsm rfsm;
+    struct raft raft;
+    char address[64];
+    struct dircheck_recorder acked; /* durable record of what may have been acknowledged */
+};
+
+static int mkdir_p(const char *path)
+{
+    char tmp[1024];
+    snprintf(tmp, sizeof(tmp), "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(tmp, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(tmp, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* Parse "id@ip:port,..." into CONF. Returns 0 or -1 with ERR. */
+static int parse_cluster(const char *spec, struct raft_configuration *conf, uint64_t self,
+                         char *err, size_t errlen)
+{
+    char *copy = xstrdup(spec), *save = NULL;
+    int found = 0, rv = 0;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        char *at = strchr(tok, '@');
+        long long id;
+        if (at == NULL || util_parse_ll(tok, (size_t)(at - tok), &id) != 0 || id <= 0 ||
+            util_parse_addr(at + 1, NULL, 0) != 0) {
+            snprintf(err, errlen, "option 'cluster': '%s' is not id@ip:port", tok);
+            rv = -1;
+            break;
+        }
+        if (raft_configuration_add(conf, (raft_id)id, at + 1, RAFT_VOTER) != 0) {
+            snprintf(err, errlen, "option 'cluster': duplicate id or address in '%s'", tok);
+            rv = -1;
+            break;
+        }
+        found |= (uint64_t)id == self;
+    }
+    free(copy);
+    if (rv == 0 && !found) {
+        snprintf(err, errlen, "option 'cluster': does not list this node's id %llu", (unsigned long long)self);
+        rv = -1;
+    }
+    return rv;
+}
+
+/* The cause of the failed raft call RV, never empty: raft's message, else the transport's or
+ * the I/O backend's (0.15 does not always pass theirs on), else the error code's text. */
+static const char *raft_failure(struct consensus_uv *u, int rv)
+{
+    const char *m = raft_errmsg(&u->raft);
+    if (m == NULL || m[0] == '\0')
+        m = u->transport.outer.errmsg;
+    if (m == NULL || m[0] == '\0')
+        m = u->io.errmsg;
+    if (m == NULL || m[0] == '\0')
+        m = raft_strerror(rv);
+    return m;
+}
+
+/* Bootstrap when the options ask for it; a dir that already holds state is left as is. */
+static int bootstrap(struct consensus *cs, char *err, size_t errlen)
+{
+    const struct config *cfg = cs->uv->cfg;
+    struct raft_configuration conf;
+    int rv = 0;
+
+    if (cfg->join || (cfg->cluster == NULL && cfg->bootstrap == BOOTSTRAP_NO))
+        return 0;
+    raft_configuration_init(&conf);
+    if (cfg->cluster)
+        rv = parse_cluster(cfg->cluster, &conf, (uint64_t)cfg->id, err, errlen);
+    else if ((rv = raft_configuration_add(&conf, (raft_id)cfg->id, cs->uv->address, RAFT_VOTER)) != 0)
+        snprintf(err, errlen, "bootstrap failed: %s", raft_strerror(rv));
+    if (rv == 0) {
+        rv = raft_bootstrap(cs->raft, &conf);
+        if (rv == RAFT_CANTBOOTSTRAP)
+            rv = 0; /* dir already holds state: recover from it */
+        else if (rv == RAFT_TOOBIG)
+            /* 0.15 writes the first configuration into the first block of the first segment
+             * (block size minus 24 header bytes, typically 4 KiB in all) */
+            snprintf(err, errlen, "option 'cluster': %u voters are too many for raft's first log "
+                                  "block (its encoded configuration must fit in about 4 KiB; "
+                                  "canonical/raft 0.15 limit): list fewer voters or add the rest "
+                                  "later with CLUSTER ADDNODE", conf.n);
+        else if (rv == RAFT_IOERR && raft_errmsg(cs->raft)[0] == '\0')
+            /* 0.15 drops the reason when the first segment cannot be written, which is what a
+             * dir with a log but lost or damaged metadata (term 0) gets */
+            snprintf(err, errlen, "bootstrap failed: %s writing the first log segment in '%s' "
+                                  "(does it hold a log whose metadata files were lost or damaged?)",
+                     raft_strerror(rv), cfg->dir);
+        else if (rv != 0)
+            snprintf(err, errlen, "bootstrap failed: %s", raft_failure(cs->uv, rv));
+        else
+            log_notice("bootstrapped a cluster of %u voter(s)", conf.n);
+    }
+    raft_configuration_close(&conf);
+    return rv == 0 ? 0 : -1;
+}
+
+static void apply_settings(struct consensus *cs)
+{
+    const struct config *cfg = cs->uv->cfg;
+    struct raft *r = cs->raft;
+    raft_set_election_timeout(r, (unsigned)cfg->election_timeout);
+    raft_set_heartbeat_timeout(r, (unsigned)cfg->heartbeat_timeout);
+    raft_set_pre_vote(r, true);
+    raft_set_snapshot_threshold(r, (unsigned)cfg->snapshot_threshold);
+    raft_set_snapshot_trailing(r, (unsigned)cfg->snapshot_trailing);
+    raft_set_max_catch_up_round_duration(r, 30000);
+    /* 0.15 drops an InstallSnapshot that arrives while the follower takes its own snapshot
+     * and resends only after this timeout: keep it short. */
+    raft_set_install_snapshot_timeout(r, 10000);
+    /* Snapshots are written by the thread pool; lz4 would only add CPU on the loop's core. */
+    raft_uv_set_snapshot_compression(&cs->uv->io, false);
+}
+
+static void params_from_config(const struct config *cfg, struct consensus_params *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->id = (uint64_t)cfg->id;
+    p->request_timeout_ms = cfg->request_timeout;
+    snprintf(p->resp_addr, sizeof(p->resp_addr), "%s:%lld", cfg->bind, cfg->port);
+    if (cfg->admin_port > 0)
+        snprintf(p->admin_addr, sizeof(p->admin_addr), "%s:%lld", cfg->bind, cfg->admin_port);
+}
+
+struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
+                                const struct consensus_callbacks *cb, char *err, size_t errlen)
+{
+    struct consensus_params params;
+    int rv;
+
+    params_from_config(cfg, &params);
+    struct consensus *cs = consensus_core_new(fsm, &params, cb);
+    struct consensus_uv *u = xcalloc(1, sizeof(*u));
+    cs->uv = u;
+    cs->raft = &u->raft;
+    u->cfg = cfg;
+    uv_loop_init(&u->loop);
+    consensus_raft_address(cfg, u->address, sizeof(u->address));
+    if (mkdir_p(cfg->dir) != 0) {
+        snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
+        goto fail;
+    }
+    /* Verify the dir before raft reads it: cut a torn tail, or refuse (dircheck.c). */
+    if (dircheck_startup(cfg->dir, err, errlen) != 0)
+        goto fail;
+    dircheck_recorder_init(&u->acked, cfg->dir);
+    if ((rv = transport_init(&u->transport, &u->loop)) != 0) {
+        snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
+        goto fail;
+    }
+    if (cfg->raft_advertise) {
+        /* Peers connect to the advertised address; listen on our own. */
+        char bind_addr[64];
+        snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
+        if ((rv = raft_uv_tcp_set_bind_address(&u->transport.tcp, bind_addr)) != 0) {
+            snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
+            goto fail_transport;
+        }
+    }
+    if ((rv = raft_uv_init(&u->io, &u->loop, cfg->dir, &u->transport.outer)) != 0) {
+        snprintf(err, errlen, "raft storage in '%s': %s", cfg->dir, u->io.errmsg[0] ? u->io.errmsg : raft_strerror(rv));
+        goto fail_transport;
+    }
+    /* canonical/raft 0.15 workaround: raft_uv_init implements async_work (the version-2 field
+     * that FSM version 3 needs to snapshot off the loop) but reports io->version = 1, so
+     * raft_init would refuse our FSM. Later releases set 2; the field is there, so say so. */
+    if (u->io.version < 2 && u->io.async_work != NULL)
+        u->io.version = 2;
+    fsm_raft_init(fsm, &u->rfsm);
+    if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
+        snprintf(err, errlen, "raft init: %s", raft_failure(u, rv));
+        goto fail_io;
+    }
+    u->raft.data = cs;
+    cs->raft_open = 1;
+    apply_settings(cs);
+    if (bootstrap(cs, err, errlen) != 0)
+        return cs; /* raft must be closed through the loop: the caller frees */
+    if ((rv = raft_start(&u->raft)) != 0) {
+        snprintf(err, errlen, "raft start on %s: %s", u->address, raft_failure(u, rv));
+        return cs;
+    }
+    err[0] = '\0';
+    return cs;
+
+fail_io:
+    raft_uv_close(&u->io);
+fail_transport:
+    transport_close(&u->transport);
+fail:
+    dircheck_recorder_close(&u->acked);
+    uv_loop_close(&u->loop);
+    free(u);
+    free(cs);
+    return NULL;
+}
+
+static void on_raft_close(struct raft *r)
+{
+    struct consensus *cs = r->data;
+    consensus_uv_note(cs); /* final */
+    raft_uv_close(&cs->uv->io);
+    transport_close(&cs->uv->transport);
+    cs->closed = 1;
+    consensus_notify_closed(cs);
+}
+
+static void close_raft(struct consensus *cs)
+{
+    if (cs->closing)
+        return; /* a second signal, or the transfer callback after raft_close cancelled it */
+    cs->closing = 1;
+    if (cs->uv && cs->raft_open && !cs->closed)
+        raft_close(cs->raft, on_raft_close);
+    else
+        consensus_notify_closed(cs); /* nothing to close, or the raft instance is our caller's */
+    consensus_kick(cs);
+}
+
+static void on_transfer(struct raft_transfer *req)
+{
+    struct consensus *cs = req->data;
+    raft_id leader;
+    const char *addr;
+    raft_leader(cs->raft, &leader, &addr);
+    log_notice("leadership transfer before shutdown: leader is now %llu", (unsigned long long)leader);
+    close_raft(cs);
+}
+
+void consensus_shutdown(struct consensus *cs)
+{
+    cs->notify_closed = 1;
+    cs->shutting_down = 1;
+    consensus_fail_queued(cs, MSG_SHUTDOWN);
+    if (cs->role == RAFT_LEADER && consensus_voter_count(cs) > 1 && cs->raft->transfer == NULL) {
+        cs->transfer.data = cs;
+        if (raft_transfer(cs->raft, &cs->transfer, 0, on_transfer) == 0) {
+            log_notice("transferring leadership before shutdown");
+            consensus_kick(cs);
+            return;
+        }
+    }
+    close_raft(cs);
+}
+
+void consensus_free(struct consensus *cs)
+{
+    if (cs == NULL)
+        return;
+    consensus_fail_queued(cs, MSG_SHUTDOWN);
+    cs->notify_closed = 0;
+    struct consensus_uv *u = cs->uv;
+    if (u && cs->raft_open && !cs->closed && !cs->closing) {
+        /* Startup failed after raft_init, or a second signal cut the shutdown short. */
+        cs->closing = 1;
+        raft_close(cs->raft, on_raft_close);
+    }
+    for (int i = 0; u && i < 1000 && !cs->closed && cs->raft_open; i++)
+        uv_run(&u->loop, UV_RUN_ONCE);
+    if (cs->closed || !cs->raft_open || u == NULL) {
+        /* raft no longer holds the requests: answer and free what is left. */
+        consensus_drop_inflight(cs, MSG_SHUTDOWN);
+    }
+    if (u) {
+        uv_run(&u->loop, UV_RUN_DEFAULT);
+        if (uv_loop_close(&u->loop) != 0)
+            log_warning("libuv loop still had handles at exit");
+        dircheck_recorder_close(&u->acked);
+        free(u);
+    }
+    free(cs);
+}
+
+void consensus_uv_note(struct consensus *cs)
+{
+    dircheck_recorder_note(&cs->uv->acked, cs->raft->last_applied, cs->raft->last_stored);
+}
+
+int consensus_pump(struct consensus *cs)
+{
+    uv_loop_t *loop = &cs->uv->loop;
+    for (int i = 0; i < 16; i++) {
+        uv_run(loop, UV_RUN_NOWAIT);
+        if (uv_backend_timeout(loop) != 0)
+            break;
+    }
+    if (cs->raft_open && !cs->closed)
+        consensus_update(cs);
+    consensus_flushed(cs);
+    return uv_backend_timeout(loop);
+}
+
+int consensus_backend_fd(const struct consensus *cs)
+{
+    return uv_backend_fd(&cs->uv->loop);
+}
+
+/* ---- introspection ---- */
+
+void consensus_raft_address(const struct config *cfg, char *out, size_t len)
+{
+    if (cfg->raft_advertise)
+        snprintf(out, len, "%s", cfg->raft_advertise);
+    else
+        snprintf(out, len, "%s:%lld", cfg->bind, cfg->raft_port);
+}
+
