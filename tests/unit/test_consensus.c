@@ -68,7 +68,7 @@ static void on_read(void *arg, void *cookie, const struct command *cmd, struct r
 {
     struct buf out;
     buf_init(&out);
-    struct exec_ctx ctx = {.kv = h.kv[0], .now_ms = 0, .index = h.fsm[0].last_applied,
+    struct exec_ctx ctx = {.kv = h.kv[0], .now_ms = 0, .apply_seq = h.fsm[0].apply_seq,
                            .out = &out, .rng = &h.rng};
     command_exec(cmd, &ctx, req);
     /* "$1\r\nv\r\n" -> "v": the value is what the tests compare. */
