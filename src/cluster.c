@@ -16,6 +16,7 @@
 #include "consensus.h"
 #include "fsm.h"
 #include "log.h"
+#include "peerauth.h"
 #include "peer.h"
 #include "server.h"
 
@@ -561,6 +562,8 @@ static void on_join_reply(void *arg, const redisReply *reply, const char *err)
     } else if (strncmp(reply->str, "DUPID", 5) == 0 && self_in_configuration(srv)) {
         cs->joining = 0;
     } else {
+        if (strstr(reply->str, "cluster secret") || strstr(reply->str, "cluster-secret"))
+            log_warning("join: %s refused this node: %s; check cluster-secret", cs->join_target, reply->str);
         join_retry(cs, reply->str);
     }
 }
@@ -580,11 +583,14 @@ static void join_step(struct server *srv, struct cluster_state *cs, int64_t now)
         cs->joining = 0;
         return;
     }
+    char proof[PEERAUTH_JOIN_PROOF_SIZE];
     snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
     self_addresses(srv, raft, resp, admin);
-    const char *argv[] = {"CLUSTER", "ADDNODE", ids, raft, resp, admin};
+    /* The secret is required with --join (config.c); the proof shows we know it. */
+    peerauth_join_proof(srv->cfg->cluster_secret ? srv->cfg->cluster_secret : "", (uint64_t)srv->cfg->id, raft, resp, admin, proof);
+    const char *argv[] = {"CLUSTER", "JOIN", ids, raft, resp, admin, proof};
     log_notice("join: asking %s to add node %s at %s", cs->join_target, ids, raft);
-    if (peer_command(srv, cs->join_target, admin[0] ? 6 : 5, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
+    if (peer_command(srv, cs->join_target, 7, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
         cs->join_inflight = 1;
     else {
         log_warning("join: '%s' is not an ip:port address", cs->join_target);

@@ -53,6 +53,9 @@ static const struct option_def options[] = {
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
     {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, 1, "password clients must AUTH with"},
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, 0, "bearer token required by the HTTP admin API"},
+    /* secret */ {"cluster-secret", OPT_STRING, OFF(cluster_secret), NULL, 0, 0, NULL, 0, "shared secret raft peers authenticate with (HMAC-SHA256); required with peers"},
+    {"cluster-secret-file", OPT_STRING, OFF(cluster_secret_file), NULL, 0, 0, NULL, 0, "file whose content (trailing newline stripped) is the cluster secret"},
+    {"raft-max-message", OPT_MEMORY, OFF(raft_max_message), "512mb", 1024 * 1024, BIG, NULL, 0, "largest raft message accepted from a peer (entries, snapshots)"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
 };
@@ -226,6 +229,66 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
     return 0;
 }
 
+/* Read cluster-secret-file into cluster-secret: the whole file, one trailing newline (and
+ * CR) stripped; an unreadable or empty file is an error. */
+static int secret_file_load(struct config *cfg, char *err, size_t errlen)
+{
+    FILE *fp = fopen(cfg->cluster_secret_file, "r");
+    char buf[4097];
+    size_t n;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "option 'cluster-secret-file': cannot read '%.200s': %s",
+                 cfg->cluster_secret_file, strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    int bad = ferror(fp) || !feof(fp);
+    fclose(fp);
+    if (bad) {
+        snprintf(err, errlen, "option 'cluster-secret-file': '%.200s' is unreadable or over 4096 bytes",
+                 cfg->cluster_secret_file);
+        return -1;
+    }
+    buf[n] = '\0';
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    if (n == 0 || strlen(buf) != n) {
+        snprintf(err, errlen, "option 'cluster-secret-file': '%.200s' is empty or holds a NUL byte",
+                 cfg->cluster_secret_file);
+        return -1;
+    }
+    free(cfg->cluster_secret);
+    cfg->cluster_secret = xstrdup(buf);
+    return 0;
+}
+
+/* The cluster secret: loaded from its file, and required whenever this node has or joins
+ * peers (a --cluster of two or more voters, --join, --bootstrap no). */
+static int secret_resolve(struct config *cfg, char *err, size_t errlen)
+{
+    int voters = 0;
+    if (cfg->cluster_secret_file) {
+        if (cfg->cluster_secret) {
+            snprintf(err, errlen, "option 'cluster-secret-file': cannot be combined with 'cluster-secret'");
+            return -1;
+        }
+        if (secret_file_load(cfg, err, errlen) != 0)
+            return -1;
+    }
+    for (const char *p = cfg->cluster; p && *p; p++)
+        if (*p != ',' && (p == cfg->cluster || p[-1] == ','))
+            voters++;
+    if (cfg->cluster_secret == NULL && (voters > 1 || cfg->join || cfg->bootstrap == BOOTSTRAP_NO)) {
+        snprintf(err, errlen, "option 'cluster-secret': required when this node has or joins peers "
+                 "(--cluster of 2+ voters, --join, --bootstrap no); set cluster-secret or cluster-secret-file");
+        return -1;
+    }
+    return 0;
+}
+
 static int config_resolve(struct config *cfg, char *err, size_t errlen)
 {
     if (cfg->raft_port == 0) {
@@ -272,7 +335,7 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "option 'heartbeat-timeout': must be smaller than election-timeout");
         return -1;
     }
-    return 0;
+    return secret_resolve(cfg, err, errlen);
 }
 
 int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)
@@ -344,6 +407,8 @@ int config_get(const struct config *cfg, const char *pattern, struct buf *out)
         const struct option_def *o = &options[i];
         if (!util_glob_match(pattern, strlen(pattern), o->name, strlen(o->name), 1))
             continue;
+        if (o->offset == OFF(cluster_secret))
+            continue; /* secret: never shown */
         option_text(cfg, o, value, sizeof(value));
         reply_bulk_cstr(out, o->name);
         reply_bulk_cstr(out, value);

@@ -31,6 +31,9 @@ struct config {
     long long client_query_buffer_limit;
     char *requirepass;
     char *admin_token;
+    char *cluster_secret;      /* secret: shared key of raft peers; never shown by CONFIG GET */
+    char *cluster_secret_file; /* file holding cluster_secret (read at startup) */
+    long long raft_max_message;
     long long loglevel;
     char *logfile;
 };

@@ -637,6 +637,18 @@ static void apply_settings(struct consensus *cs)
     raft_uv_set_snapshot_compression(&cs->io, false);
 }
 
+/* The transport asks whether raft node ID may connect: members of the latest configuration
+ * (committed or not), or anyone authenticated while this node has none yet (it waits to be
+ * added, by --join or --bootstrap no). */
+static int transport_member(void *arg, uint64_t id)
+{
+    const struct raft_configuration *conf = &((struct consensus *)arg)->raft.configuration;
+    for (unsigned i = 0; i < conf->n; i++)
+        if (conf->servers[i].id == id)
+            return 1;
+    return conf->n == 0;
+}
+
 struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
 {
     struct config *cfg = srv->cfg;
@@ -653,7 +665,9 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "option 'dir': cannot create '%s': %s", cfg->dir, strerror(errno));
         goto fail;
     }
-    if ((rv = transport_init(&cs->transport, &cs->loop)) != 0) {
+    struct transport_options topts = {cfg->cluster_secret, (uint64_t)cfg->raft_max_message,
+                                      transport_member, cs};
+    if ((rv = transport_init(&cs->transport, &cs->loop, &topts)) != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto fail;
     }
@@ -661,7 +675,7 @@ struct consensus *consensus_new(struct server *srv, char *err, size_t errlen)
         /* Peers connect to the advertised address; listen on our own. */
         char bind_addr[64];
         snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
-        if ((rv = raft_uv_tcp_set_bind_address(&cs->transport.tcp, bind_addr)) != 0) {
+        if ((rv = transport_set_bind_address(&cs->transport, bind_addr)) != 0) {
             snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
             goto fail_transport;
         }
