@@ -123,7 +123,7 @@ static void cluster_leader(struct exec_ctx *ctx, struct consensus_node *nodes, i
     for (int i = 0; i < n; i++) {
         if (!nodes[i].leader)
             continue;
-        reply_array(ctx->out, 5);
+        reply_array(ctx->out, 4);
         reply_int(ctx->out, (long long)nodes[i].id);
         reply_bulk_cstr(ctx->out, nodes[i].raft_addr);
         reply_bulk_cstr(ctx->out, nodes[i].resp_addr);
