@@ -633,6 +633,7 @@ static int tr_listen(struct raft_uv_transport *tr, raft_uv_accept_cb cb)
     if ((rv = uv_tcp_bind(t->listener, (const struct sockaddr *)&sa, 0)) != 0 ||
         (rv = uv_listen((uv_stream_t *)t->listener, 128, on_listen)) != 0) {
         snprintf(tr->errmsg, sizeof(tr->errmsg), "listen on %s: %s", addr, uv_strerror(rv));
+        log_warning("raft transport: %s", tr->errmsg); /* raft 0.15 drops this message */
         return RAFT_IOERR;
     }
     return 0;

@@ -26,6 +26,8 @@ static void put64(struct fb *b, uint64_t v)
 
 static void put_bytes(struct fb *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;
     memcpy(b->data + b->len, p, n);
     b->len += n;
 }
@@ -47,7 +49,7 @@ static size_t conf_encode(uint8_t *out, uint64_t id, const char *addr)
     size_t n = 0;
     out[n++] = 1;
     for (int i = 0; i < 8; i++)
-        out[n++] = (uint8_t)(1 >> (8 * i));
+        out[n++] = (uint8_t)((uint64_t)1 >> (8 * i));
     for (int i = 0; i < 8; i++)
         out[n++] = (uint8_t)(id >> (8 * i));
     memcpy(out + n, addr, strlen(addr) + 1);
