@@ -279,6 +279,15 @@ static void on_relay_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         return;
     }
+    /* Membership is checked again on every chunk: a node removed from the configuration
+     * loses the connection it had (a call per chunk, not per byte). */
+    if (c->t->is_member && !c->t->is_member(c->t->member_arg, c->id_c)) {
+        free(w);
+        peer_warn(c->t, "raft peer %s: node %llu is no longer in the configuration; closed", c->peer,
+                  (unsigned long long)c->id_c);
+        conn_close(c);
+        return;
+    }
     if (peerframe_feed(&c->pf, (const uint8_t *)buf->base, (size_t)nread, why, sizeof(why)) != 0) {
         free(w);
         peer_warn(c->t, "raft peer %s (node %llu): invalid raft message, connection closed: %s",
