@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential autoconf automake libtool pkg-config
-libevent-dev libraft-dev libuv1-dev libhiredis-dev libjansson-dev libcriterion-dev
+libevent-dev libraft-dev libuv1-dev libhiredis-dev libjansson-dev libcriterion-dev libssl-dev
 redis-tools redis-server python3 python3-redis"
 
 missing=""

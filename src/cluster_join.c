@@ -8,6 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "peer.h"
+#include "peerauth.h"
 #include "server.h"
 
 #define JOIN_DEADLINE_MS 300000
@@ -37,6 +38,8 @@ static void on_join_reply(void *arg, const redisReply *reply, const char *err)
     } else if (strncmp(reply->str, "DUPID", 5) == 0 && cluster_self_member(srv)) {
         cs->joining = 0;
     } else {
+        if (strstr(reply->str, "cluster secret") || strstr(reply->str, "cluster-secret"))
+            log_warning("join: %s refused this node: %s; check cluster-secret", cs->join_target, reply->str);
         join_retry(cs, reply->str);
     }
 }
@@ -58,9 +61,13 @@ static void join_attempt(struct server *srv, struct cluster_state *cs, int64_t n
     }
     snprintf(ids, sizeof(ids), "%lld", srv->cfg->id);
     cluster_self_addresses(srv, raft, resp, admin);
-    const char *argv[] = {"CLUSTER", "ADDNODE", ids, raft, resp, admin};
+    /* The secret is required with --join (config.c); the proof shows we know it. */
+    char proof[PEERAUTH_JOIN_PROOF_SIZE];
+    peerauth_join_proof(srv->cfg->cluster_secret ? srv->cfg->cluster_secret : "", (uint64_t)srv->cfg->id,
+                        raft, resp, admin, proof);
+    const char *argv[] = {"CLUSTER", "JOIN", ids, raft, resp, admin, proof};
     log_notice("join: asking %s to add node %s at %s", cs->join_target, ids, raft);
-    if (peer_command(srv, cs->join_target, admin[0] ? 6 : 5, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
+    if (peer_command(srv, cs->join_target, 7, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
         cs->join_inflight = 1;
     else {
         log_warning("join: '%s' is not an ip:port address", cs->join_target);

@@ -11,6 +11,8 @@
 #include "consensus.h"
 #include "exec.h"
 #include "fsm.h"
+#include "log.h"
+#include "peerauth.h"
 
 #define MAX_NODES 64
 
@@ -148,14 +150,14 @@ static int parse_id(const struct request *req, int i, uint64_t *id)
 }
 
 /* ADDNODE, DELNODE, TRANSFER, SETNODE: run on the leader, answered when the change is over. */
-static void cluster_change(struct exec_ctx *ctx, struct request *req)
+static void cluster_change(struct exec_ctx *ctx, struct request *req, int join)
 {
     struct server *srv = ctx->srv;
     struct client *c = ctx->client;
     char msg[300];
     uint64_t id = 0;
     int rc;
-    int add = request_arg_is(req, 1, "addnode"), del = request_arg_is(req, 1, "delnode");
+    int add = join || request_arg_is(req, 1, "addnode"), del = request_arg_is(req, 1, "delnode");
     int transfer = request_arg_is(req, 1, "transfer"), setnode = request_arg_is(req, 1, "setnode");
 
     if ((add && (req->argc < 4 || req->argc > 6)) || (del && req->argc != 3) ||
@@ -189,6 +191,31 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req)
     }
 }
 
+/* JOIN <id> <raft> <resp> <admin or ""> <proof>: what a node started with --join sends. The
+ * proof (peerauth_join_proof) shows it knows the cluster secret; then it is ADDNODE. */
+static void cluster_join(struct exec_ctx *ctx, struct request *req)
+{
+    const char *secret = server_config(ctx->srv)->cluster_secret;
+    uint64_t id;
+    if (req->argc != 7) {
+        reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
+        return;
+    }
+    if (parse_id(req, 2, &id) != 0 || id == 0) {
+        reply_error(ctx->out, "ERR node id must be a positive integer");
+        return;
+    }
+    if (secret == NULL || !peerauth_join_check(secret, id, req->argv[3], req->argv[4], req->argv[5], req->argv[6])) {
+        log_warning("join: node %llu at %.64s refused: %s", (unsigned long long)id, req->argv[3],
+                    secret ? "wrong cluster secret" : "this node has no cluster-secret");
+        reply_error(ctx->out, secret ? "ERR join refused: wrong cluster secret"
+                                     : "ERR join refused: this node has no cluster-secret");
+        return;
+    }
+    req->argc = req->argv[5][0] ? 6 : 5; /* ADDNODE's arguments */
+    cluster_change(ctx, req, 1);
+}
+
 int cmd_cluster_is_read(const struct request *req)
 {
     static const char *const reads[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "ismember", "help"};
@@ -202,7 +229,11 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
 {
     if (request_arg_is(req, 1, "addnode") || request_arg_is(req, 1, "delnode") || request_arg_is(req, 1, "transfer") ||
         request_arg_is(req, 1, "setnode")) {
-        cluster_change(ctx, req);
+        cluster_change(ctx, req, 0);
+        return;
+    }
+    if (request_arg_is(req, 1, "join")) {
+        cluster_join(ctx, req);
         return;
     }
     if (request_arg_is(req, 1, "removed") && req->argc == 3) {
@@ -250,6 +281,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
             "CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
             "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,",
             "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],",
+            "JOIN <id> <raft> <resp> <admin> <proof> (sent by --join: proves the cluster secret),",
             "HELP", NULL,
         };
         static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", NULL};

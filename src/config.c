@@ -64,6 +64,9 @@ static const struct option_def options[] = {
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
     {"admin-request-timeout", OPT_INT, OFF(admin_request_timeout), "10000", 10, 3600000, NULL, 1, "ms from accept for an admin connection to send its whole request"},
     {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},
+    {"cluster-secret", OPT_STRING, OFF(cluster_secret), NULL, 0, 0, NULL, OPT_SECRET, "shared secret raft peers authenticate with (HMAC-SHA256); required with peers"},
+    {"cluster-secret-file", OPT_STRING, OFF(cluster_secret_file), NULL, 0, 0, NULL, 0, "file whose content (trailing newline stripped) is the cluster secret"},
+    {"raft-max-message", OPT_MEMORY, OFF(raft_max_message), "512mb", 1024 * 1024, BIG, NULL, 0, "largest raft message accepted from a peer (entries, snapshots)"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
 };
@@ -340,6 +343,66 @@ static int check_list(const char *name, const char *value, char *err, size_t err
     }
 }
 
+/* Read cluster-secret-file into cluster-secret: the whole file, one trailing newline (and
+ * CR) stripped; an unreadable or empty file is an error. */
+static int secret_file_load(struct config *cfg, char *err, size_t errlen)
+{
+    FILE *fp = fopen(cfg->cluster_secret_file, "r");
+    char buf[4097];
+    size_t n;
+
+    if (fp == NULL) {
+        snprintf(err, errlen, "option 'cluster-secret-file': cannot read '%.200s': %s",
+                 cfg->cluster_secret_file, strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf) - 1, fp);
+    int bad = ferror(fp) || !feof(fp);
+    fclose(fp);
+    if (bad) {
+        snprintf(err, errlen, "option 'cluster-secret-file': '%.200s' is unreadable or over 4096 bytes",
+                 cfg->cluster_secret_file);
+        return -1;
+    }
+    buf[n] = '\0';
+    if (n > 0 && buf[n - 1] == '\n')
+        buf[--n] = '\0';
+    if (n > 0 && buf[n - 1] == '\r')
+        buf[--n] = '\0';
+    if (n == 0 || strlen(buf) != n) {
+        snprintf(err, errlen, "option 'cluster-secret-file': '%.200s' is empty or holds a NUL byte",
+                 cfg->cluster_secret_file);
+        return -1;
+    }
+    free(cfg->cluster_secret);
+    cfg->cluster_secret = xstrdup(buf);
+    return 0;
+}
+
+/* The cluster secret: loaded from its file, and required whenever this node has or joins
+ * peers (a --cluster of two or more voters, --join, --bootstrap no). */
+static int secret_resolve(struct config *cfg, char *err, size_t errlen)
+{
+    int voters = 0;
+    if (cfg->cluster_secret_file) {
+        if (cfg->cluster_secret) {
+            snprintf(err, errlen, "option 'cluster-secret-file': cannot be combined with 'cluster-secret'");
+            return -1;
+        }
+        if (secret_file_load(cfg, err, errlen) != 0)
+            return -1;
+    }
+    for (const char *p = cfg->cluster; p && *p; p++)
+        if (*p != ',' && (p == cfg->cluster || p[-1] == ','))
+            voters++;
+    if (cfg->cluster_secret == NULL && (voters > 1 || cfg->join || cfg->bootstrap == BOOTSTRAP_NO)) {
+        snprintf(err, errlen, "option 'cluster-secret': required when this node has or joins peers "
+                 "(--cluster of 2+ voters, --join, --bootstrap no); set cluster-secret or cluster-secret-file");
+        return -1;
+    }
+    return 0;
+}
+
 static int config_resolve(struct config *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -391,7 +454,7 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "option 'heartbeat-timeout': must be smaller than election-timeout");
         return -1;
     }
-    return 0;
+    return secret_resolve(cfg, err, errlen);
 }
 
 int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen)

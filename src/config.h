@@ -43,6 +43,9 @@ struct config {
     char *admin_token;
     long long admin_request_timeout; /* ms from accept to a complete admin request */
     long long admin_max_connections;
+    char *cluster_secret;      /* secret: shared key of raft peers; never shown by CONFIG GET */
+    char *cluster_secret_file; /* file holding cluster_secret (read at startup) */
+    long long raft_max_message;
     long long loglevel;
     char *logfile;
 };

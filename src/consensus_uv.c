@@ -148,6 +148,15 @@ static void apply_settings(struct consensus *cs)
     raft_uv_set_snapshot_compression(&cs->uv->io, false);
 }
 
+/* The transport asks whether raft node ID may connect: members of the latest configuration
+ * (committed or not), or anyone authenticated while this node has none yet (it waits to be
+ * added, by --join or --bootstrap no). */
+static int transport_member(void *arg, uint64_t id)
+{
+    const struct consensus *cs = arg;
+    return consensus_find_server(cs, id, NULL, NULL) || consensus_config_size(cs) == 0;
+}
+
 static void params_from_config(const struct config *cfg, struct consensus_params *p)
 {
     memset(p, 0, sizeof(*p));
@@ -180,7 +189,9 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
     if (dircheck_startup(cfg->dir, err, errlen) != 0)
         goto fail;
     dircheck_recorder_init(&u->acked, cfg->dir);
-    if ((rv = transport_init(&u->transport, &u->loop)) != 0) {
+    struct transport_options topts = {cfg->cluster_secret, (uint64_t)cfg->raft_max_message,
+                                      transport_member, cs};
+    if ((rv = transport_init(&u->transport, &u->loop, &topts)) != 0) {
         snprintf(err, errlen, "raft transport: %s", raft_strerror(rv));
         goto fail;
     }
@@ -188,7 +199,7 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
         /* Peers connect to the advertised address; listen on our own. */
         char bind_addr[64];
         snprintf(bind_addr, sizeof(bind_addr), "%s:%lld", cfg->bind, cfg->raft_port);
-        if ((rv = raft_uv_tcp_set_bind_address(&u->transport.tcp, bind_addr)) != 0) {
+        if ((rv = transport_set_bind_address(&u->transport, bind_addr)) != 0) {
             snprintf(err, errlen, "raft bind address %s: %s", bind_addr, raft_strerror(rv));
             goto fail_transport;
         }

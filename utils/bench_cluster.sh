@@ -289,7 +289,7 @@ SECTION="$WORK/section.md"
     echo "- concordkv: \`utils/cluster.sh start -n 1|3 -d DIR -p BASE\`, i.e. for node i"
     echo "  \`concordkv-server --id i --bind 127.0.0.1 --port BASE+i --raft-port BASE+i+10000"
     echo "  --admin-port BASE+i+2000 --dir DIR/node<i> --cluster 1@127.0.0.1:BASE+10001,..." \
-        "--logfile DIR/node<i>.log${OURS_EXTRA:+ $OURS_EXTRA}\`" \
+        "--logfile DIR/node<i>.log --cluster-secret-file DIR/cluster.secret${OURS_EXTRA:+ $OURS_EXTRA}\`" \
         "(defaults: election timeout 1000 ms, heartbeat 100 ms, linearizable reads);"
     echo "  the three-node cluster is benchmarked through its leader."
     echo

@@ -62,6 +62,7 @@ start_waiting() {
     node_argv "$i" $((base + i)) "$dir/node$i"
     # shellcheck disable=SC2086
     "$OURS_BIN" "${NODE_ARGV[@]}" --bootstrap no \
+        --cluster-secret-file "$dir/cluster.secret" \
         --logfile "$dir/node$i.log" "$@" $OURS_EXTRA </dev/null >>"$dir/node$i.log" 2>&1 &
     NEW_PID=$!
     BENCH_PIDS+=("$NEW_PID")
@@ -269,7 +270,7 @@ SECTION="$WORK/section.md"
     echo "values \`val:%028d\` (32 bytes), loaded into the leader with"
     echo "\`redis-cli -p LEADER --pipe < load.resp\` (one SET per key) in $(secs "$LOAD_US") s ($LOAD_SUMMARY)."
     echo "Node 4: \`concordkv-server --id 4 --bind 127.0.0.1 --port BASE+4 --raft-port BASE+10004"
-    echo "--admin-port BASE+2004 --dir DIR/node4 --bootstrap no --read-consistency stale\` (empty dir)."
+    echo "--admin-port BASE+2004 --dir DIR/node4 --bootstrap no --cluster-secret-file DIR/cluster.secret --read-consistency stale\` (empty dir)."
     echo "Timed from sending \`redis-cli -p LEADER CLUSTER ADDNODE 4 127.0.0.1:BASE+10004 127.0.0.1:BASE+4"
     echo "127.0.0.1:BASE+2004\` (reply: \`$ADD_REPLY\`); meanwhile \`DBSIZE\` is polled on node 4 every 5 ms;"
     echo "once it is $KEYS, $SAMPLE \`GET\`s of keys spread over the key space are checked on node 4"

@@ -15,6 +15,8 @@
 # extra options, so every other command needs only -d (default ./concordkv-cluster).
 # Environment: CONCORDKV_SERVER (default <repo>/concordkv-server); CONCORDKV_ARGS extra options
 # for every node, e.g. "--election-timeout 500" (saved at the first start);
+# CONCORDKV_CLUSTER_SECRET the cluster secret written to DIR/cluster.secret at the first
+# start (default: 32 random hex digits); every node gets --cluster-secret-file DIR/cluster.secret;
 # CLUSTER_TIMEOUT seconds to wait for a leader or a node (default 30);
 # CLUSTER_STOP_TIMEOUT seconds before stop turns into SIGKILL (default 15).
 set -u
@@ -51,6 +53,7 @@ Options:
 
 Environment: CONCORDKV_SERVER (server binary, default <repo>/concordkv-server),
 CONCORDKV_ARGS (extra options for every node, remembered in DIR/cluster.conf),
+CONCORDKV_CLUSTER_SECRET (the raft peers' secret, kept in DIR/cluster.secret; default random),
 CLUSTER_TIMEOUT (seconds to wait for a leader, default 30),
 CLUSTER_STOP_TIMEOUT (seconds before stop sends SIGKILL, default 15).
 EOF
@@ -136,6 +139,17 @@ resp_port() { echo $((BASE + $1)); }
 raft_port() { echo $((BASE + $1 + 10000)); }
 admin_port() { echo $((BASE + $1 + 2000)); }
 node_dir() { echo "$DIR/node$1"; }
+secret_file() { echo "$DIR/cluster.secret"; }
+
+# The cluster secret every node authenticates its raft peers with: made once, kept in DIR.
+ensure_secret() {
+    local f
+    f=$(secret_file)
+    [ -s "$f" ] && return 0
+    mkdir -p "$DIR" || die "cannot create $DIR"
+    (umask 077 && printf '%s\n' "${CONCORDKV_CLUSTER_SECRET:-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')}" >"$f") ||
+        die "cannot write $f"
+}
 node_log() { echo "$DIR/node$1.log"; }
 node_pidfile() { echo "$DIR/node$1.pid"; }
 
@@ -168,10 +182,12 @@ launch_node() {
         wait_port_free "$p" 2000 || die "port $p (node $i) is already in use"
     done
     mkdir -p "$(node_dir "$i")" || die "cannot create $(node_dir "$i")"
+    ensure_secret
     # nohup: the nodes outlive this script and the terminal it ran in.
     # shellcheck disable=SC2086
     node_argv "$i" "$(resp_port "$i")" "$(node_dir "$i")"
     nohup "$SERVER" "${NODE_ARGV[@]}" --cluster "$(cluster_arg)" --logfile "$(node_log "$i")" \
+        --cluster-secret-file "$(secret_file)" \
         $EXTRA </dev/null >>"$(node_log "$i")" 2>&1 &
     STARTED+=("$i:$!")
     echo "$!" >"$(node_pidfile "$i")"

@@ -111,6 +111,8 @@ class Node:
              "--snapshot-threshold", str(o["snapshot_threshold"]),
              "--snapshot-trailing", str(o["snapshot_trailing"])]
         a += self.cluster.extra_args
+        if "--cluster-secret" not in a and "--cluster-secret-file" not in a:
+            a += ["--cluster-secret", self.cluster.secret]
         if initial:
             a += ["--cluster", initial]
         else:
@@ -211,6 +213,8 @@ class Cluster:
     def __init__(self, workdir, server, size=5, opts=None, preload=None, extra_args=None):
         self.workdir = workdir
         self.extra_args = list(extra_args or [])
+        # Every node authenticates its raft peers with this secret (--cluster-secret).
+        self.secret = os.urandom(16).hex()
         self.server = server
         self.size = size
         self.opts = dict(self.DEFAULTS)

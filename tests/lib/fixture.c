@@ -436,7 +436,8 @@ static bool concordkv_only_option(const char *arg)
     static const char *const only[] = {
         "--id", "--raft-port", "--admin-port", "--cluster", "--join", "--bootstrap",
         "--read-consistency", "--request-timeout", "--election-timeout", "--heartbeat-timeout",
-        "--snapshot-threshold", "--admin-token", NULL};
+        "--snapshot-threshold", "--admin-token", "--cluster-secret", "--cluster-secret-file",
+        "--raft-max-message", NULL};
     for (size_t i = 0; only[i] != NULL; i++)
         if (strcmp(arg, only[i]) == 0)
             return true;
@@ -486,6 +487,15 @@ static char **server_argv(const struct fx_server *s, const char *bin)
             continue;
         }
         PUSH(s->extra_args[i]);
+    }
+    /* Every ConcordKV node gets the test cluster secret, unless the test passes its own. */
+    bool has_secret = false;
+    for (size_t i = 0; s->extra_args[i] != NULL; i++)
+        has_secret |= strcmp(s->extra_args[i], "--cluster-secret") == 0 ||
+                      strcmp(s->extra_args[i], "--cluster-secret-file") == 0;
+    if (!redis && !has_secret) {
+        PUSH("--cluster-secret");
+        PUSH(FX_CLUSTER_SECRET);
     }
 #undef PUSH
 #undef PUSHF

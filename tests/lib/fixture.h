@@ -4,6 +4,10 @@
 #ifndef CONCORDKV_FIXTURE_H
 #define CONCORDKV_FIXTURE_H
 
+/* The cluster-secret every ConcordKV node started by the fixtures gets (server_argv), unless
+ * its extra args carry --cluster-secret or --cluster-secret-file. */
+#define FX_CLUSTER_SECRET "concordkv-test-secret"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
