@@ -128,14 +128,11 @@ static void reply_json(struct evhttp_request *req, int code, json_t *obj)
     evbuffer_free(body);
 }
 
-static void reply_verror(struct evhttp_request *req, int code, int retryable, const char *fmt,
-                         va_list ap)
+/* {"error": MSG} with CODE, and "retryable": true when RETRYABLE: nothing was started, the same
+ * request may succeed later (cluster_manager retries these). */
+static void reply_message(struct evhttp_request *req, int code, int retryable, const char *msg)
 {
-    char msg[ADMIN_MSG_MAX + 100];
-    json_t *obj;
-
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    obj = json_pack("{s:s}", "error", msg);
+    json_t *obj = json_pack("{s:s}", "error", msg);
     if (retryable)
         json_object_set_new(obj, "retryable", json_true());
     reply_json(req, code, obj);
@@ -146,24 +143,18 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
     __attribute__((format(printf, 3, 4)));
 static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
+    char msg[ADMIN_MSG_MAX + 100];
     va_list ap;
 
     va_start(ap, fmt);
-    reply_verror(req, code, 0, fmt, ap);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    reply_message(req, code, 0, msg);
 }
 
-/* The same with "retryable": true: nothing was started, the same request may succeed later
- * (cluster_manager retries these). */
-static void reply_retry(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_retry(struct evhttp_request *req, int code, const char *fmt, ...)
+static void reply_retry(struct evhttp_request *req, int code, const char *msg)
 {
-    va_list ap;
-
-    va_start(ap, fmt);
-    reply_verror(req, code, 1, fmt, ap);
-    va_end(ap);
+    reply_message(req, code, 1, msg);
 }
 
 /* 307 to the same path on the leader's admin address, or 503 when there is none to name. */
@@ -190,8 +181,10 @@ static void reply_redirect(struct admin *a, struct evhttp_request *req)
         return;
     }
     if (n == NULL || n->admin[0] == '\0') {
-        reply_retry(req, 503, "the leader (node %llu) has no known admin address; retry later",
-                    (unsigned long long)leader);
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the leader (node %llu) has no known admin address; retry later",
+                 (unsigned long long)leader);
+        reply_retry(req, 503, msg);
         return;
     }
     snprintf(location, sizeof(location), "http://%s%s%s%s", n->admin, path ? path : "/",
@@ -213,7 +206,7 @@ static void reply_change(struct admin *a, struct evhttp_request *req, int status
     case CLUSTER_EDUPID:
     case CLUSTER_EDUPADDR:
     case CLUSTER_ENOID: reply_error(req, 409, "%s", msg); break;
-    case CLUSTER_EBUSY: reply_retry(req, 409, "%s", msg); break;
+    case CLUSTER_EBUSY: reply_retry(req, 409, msg); break;
     case CLUSTER_ENOTLEADER:
         if (a != NULL)
             reply_redirect(a, req);
@@ -445,30 +438,28 @@ static void handle_add(struct admin *a, struct evhttp_request *req)
     json_decref(obj);
 }
 
-static void handle_remove(struct admin *a, struct evhttp_request *req)
+/* A change named by {"id": N} alone: remove (ID required) or transfer (ID optional). */
+static void handle_id_change(struct admin *a, struct evhttp_request *req, int op, int id_optional)
 {
     static const char *const fields[] = {"id", NULL};
     uint64_t id;
     json_t *obj;
 
-    if (redirected(a, req) || (obj = read_body(req, 0)) == NULL)
+    if (redirected(a, req) || (obj = read_body(req, id_optional)) == NULL)
         return;
-    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 0, &id) == 0)
-        start_change(a, req, ADMIN_REMOVE, id, NULL, NULL, NULL);
+    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, id_optional, &id) == 0)
+        start_change(a, req, op, id, NULL, NULL, NULL);
     json_decref(obj);
+}
+
+static void handle_remove(struct admin *a, struct evhttp_request *req)
+{
+    handle_id_change(a, req, ADMIN_REMOVE, 0);
 }
 
 static void handle_transfer(struct admin *a, struct evhttp_request *req)
 {
-    static const char *const fields[] = {"id", NULL};
-    uint64_t id;
-    json_t *obj;
-
-    if (redirected(a, req) || (obj = read_body(req, 1)) == NULL)
-        return;
-    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 1, &id) == 0)
-        start_change(a, req, ADMIN_TRANSFER, id, NULL, NULL, NULL);
-    json_decref(obj);
+    handle_id_change(a, req, ADMIN_TRANSFER, 1);
 }
 
 /* ---- GET handlers ---- */

@@ -98,11 +98,6 @@ void client_free(struct client *c)
     free(c);
 }
 
-static struct slot *slot_of(struct list_node *n)
-{
-    return list_entry(n, struct slot, node);
-}
-
 static struct slot *slot_append(struct client *c, int ready)
 {
     struct slot *s = xcalloc(1, sizeof(*s));
@@ -118,8 +113,8 @@ struct buf *client_reply_buf(struct client *c)
 {
     if (c->slots.head == NULL)
         return &c->out;
-    if (slot_of(c->slots.tail)->ready)
-        return &slot_of(c->slots.tail)->out;
+    if (list_entry(c->slots.tail, struct slot, node)->ready)
+        return &list_entry(c->slots.tail, struct slot, node)->out;
     return &slot_append(c, 1)->out;
 }
 
@@ -135,7 +130,7 @@ struct slot *client_defer(struct client *c)
 static void client_drain_slots(struct client *c)
 {
     struct slot *s;
-    while ((s = slot_of(c->slots.head)) != NULL && s->ready) {
+    while ((s = list_entry(c->slots.head, struct slot, node)) != NULL && s->ready) {
         if (c->out.len == c->out_pos) {
             /* Steal the slot's buffer instead of copying it. */
             buf_close(&c->out);

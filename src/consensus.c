@@ -163,17 +163,20 @@ void consensus_drop_inflight(struct consensus *cs, const char *msg)
         batch_drop(batch_of(n), msg);
 }
 
+/* The batch that takes requests now, created when there is none. */
+static struct batch *open_batch(struct consensus *cs)
+{
+    if (cs->open == NULL)
+        cs->open = batch_new(cs, ENTRY_COMMANDS);
+    return cs->open;
+}
+
 void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 {
     if (cs->open && cs->open->nreads > 0)
         seal_open(cs);
-    if (cs->open == NULL)
-        cs->open = batch_new(cs, ENTRY_COMMANDS);
-    struct batch *b = cs->open;
-    if (b->nwrites == b->cookies_cap) {
-        b->cookies_cap = b->cookies_cap ? b->cookies_cap * 2 : 16;
-        b->cookies = xrealloc(b->cookies, sizeof(*b->cookies) * (size_t)b->cookies_cap);
-    }
+    struct batch *b = open_batch(cs);
+    b->cookies = util_grow(b->cookies, b->nwrites, &b->cookies_cap, sizeof(*b->cookies));
     b->cookies[b->nwrites++] = cookie;
     entry_builder_add(&b->eb, req->argc, req->argv, req->len);
     request_free(req);
@@ -183,13 +186,8 @@ void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req)
 {
-    if (cs->open == NULL)
-        cs->open = batch_new(cs, ENTRY_COMMANDS);
-    struct batch *b = cs->open;
-    if (b->nreads == b->reads_cap) {
-        b->reads_cap = b->reads_cap ? b->reads_cap * 2 : 16;
-        b->reads = xrealloc(b->reads, sizeof(*b->reads) * (size_t)b->reads_cap);
-    }
+    struct batch *b = open_batch(cs);
+    b->reads = util_grow(b->reads, b->nreads, &b->reads_cap, sizeof(*b->reads));
     b->reads[b->nreads++] = (struct pending_read){cookie, cmd, req};
     want_flush(cs);
 }
@@ -517,12 +515,11 @@ struct consensus *consensus_new_over(struct raft *r, struct fsm *fsm, const stru
 
 const char *consensus_role_name(int role)
 {
-    switch (role) {
-    case ROLE_FOLLOWER: return "follower";
-    case ROLE_CANDIDATE: return "candidate";
-    case ROLE_LEADER: return "leader";
-    default: return "unavailable";
-    }
+    static const char *const names[] = {
+        [ROLE_UNAVAILABLE] = "unavailable", [ROLE_FOLLOWER] = "follower",
+        [ROLE_CANDIDATE] = "candidate",     [ROLE_LEADER] = "leader",
+    };
+    return role >= 0 && role <= ROLE_LEADER ? names[role] : "unavailable";
 }
 
 /* The raft configuration, or NULL once raft is closed. */

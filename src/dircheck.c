@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "log.h"
 #include "util.h"
 
@@ -57,19 +58,6 @@ uint32_t dircheck_crc32(const void *buf, size_t len, uint32_t init)
     while (len--)
         crc = (crc << 8) ^ crc_table[((crc >> 24) ^ *p++) & 0xff];
     return crc;
-}
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static int all_zero(const uint8_t *b, size_t from, size_t len)
@@ -254,16 +242,16 @@ static void check_metadata(const char *dir, struct dircheck_report *rep)
             f->ok = 0;
             snprintf(f->note, sizeof(f->note), "%llu bytes instead of 32",
                      (unsigned long long)f->size);
-        } else if (le64(b) != DISK_FORMAT) {
+        } else if (codec_get_u64(b) != DISK_FORMAT) {
             f->ok = 0;
-            snprintf(f->note, sizeof(f->note), "bad format version %llu", (unsigned long long)le64(b));
-        } else if (le64(b + 8) == 0) {
+            snprintf(f->note, sizeof(f->note), "bad format version %llu", (unsigned long long)codec_get_u64(b));
+        } else if (codec_get_u64(b + 8) == 0) {
             f->ok = 0;
             snprintf(f->note, sizeof(f->note), "version is zero");
         } else {
-            f->a = le64(b + 8);
-            f->b = le64(b + 16);
-            f->c = le64(b + 24);
+            f->a = codec_get_u64(b + 8);
+            f->b = codec_get_u64(b + 16);
+            f->c = codec_get_u64(b + 24);
             snprintf(f->note, sizeof(f->note), "version %llu, term %llu, vote %llu",
                      (unsigned long long)f->a, (unsigned long long)f->b, (unsigned long long)f->c);
         }
@@ -331,12 +319,12 @@ static int check_snapshot_files(const char *dir, struct dircheck_file *f, char *
     }
     if (n < 32)
         snprintf(why, len, "metadata has %zu bytes", n);
-    else if (le64(b) != DISK_FORMAT)
-        snprintf(why, len, "metadata: bad format version %llu", (unsigned long long)le64(b));
-    else if (le64(b + 24) == 0 || le64(b + 24) > META_MAX_CONF || n != 32 + le64(b + 24))
+    else if (codec_get_u64(b) != DISK_FORMAT)
+        snprintf(why, len, "metadata: bad format version %llu", (unsigned long long)codec_get_u64(b));
+    else if (codec_get_u64(b + 24) == 0 || codec_get_u64(b + 24) > META_MAX_CONF || n != 32 + codec_get_u64(b + 24))
         snprintf(why, len, "metadata: configuration length %llu in a file of %zu bytes",
-                 (unsigned long long)le64(b + 24), n);
-    else if ((uint32_t)le64(b + 8) != dircheck_crc32(b + 32, n - 32, dircheck_crc32(b + 16, 16, 0)))
+                 (unsigned long long)codec_get_u64(b + 24), n);
+    else if ((uint32_t)codec_get_u64(b + 8) != dircheck_crc32(b + 32, n - 32, dircheck_crc32(b + 16, 16, 0)))
         snprintf(why, len, "metadata: checksum mismatch");
     else
         ok = 1;
@@ -353,11 +341,11 @@ static int check_snapshot_files(const char *dir, struct dircheck_file *f, char *
     ok = 0;
     if (st.st_size < 16 || pread(fd, frame, 16, 0) != 16)
         snprintf(why, len, "data file %s has %lld bytes", data, (long long)st.st_size);
-    else if (le32(frame) == LZ4_MAGIC)
+    else if (codec_get_u32(frame) == LZ4_MAGIC)
         ok = 1, snprintf(why, len, "lz4-compressed: frame not checked");
     else if (memcmp(frame, SNAP_MAGIC, 8) != 0)
         snprintf(why, len, "data file %s: bad magic", data);
-    else if (pread(fd, frame, 8, st.st_size - 8) != 8 || le64(frame) != SNAP_END)
+    else if (pread(fd, frame, 8, st.st_size - 8) != 8 || codec_get_u64(frame) != SNAP_END)
         snprintf(why, len, "data file %s: cut short (no end marker)", data);
     else
         ok = 1, snprintf(why, len, "%lld bytes of data, frame intact (the data has no checksum)",
@@ -433,10 +421,10 @@ static int valid_batch_after(const uint8_t *b, size_t len, size_t off)
     while (len > off && b[len - 1] == 0)
         len--; /* the zeros of the preallocated rest */
     for (size_t p = off + 8; p + 32 <= len; p += 8) {
-        uint64_t n = le64(b + p + 8);
+        uint64_t n = codec_get_u64(b + p + 8);
         if (n == 0 || n > MAX_BATCH_ENTRIES || p + 16 + 16 * n > len)
             continue;
-        if (dircheck_crc32(b + p + 8, 8 + 16 * (size_t)n, 0) == le32(b + p))
+        if (dircheck_crc32(b + p + 8, 8 + 16 * (size_t)n, 0) == codec_get_u32(b + p))
             return 1;
     }
     return 0;
@@ -461,7 +449,7 @@ static void scan_batches(const uint8_t *b, size_t len, struct batch_scan *s)
             snprintf(s->detail, sizeof(s->detail), "only %zu bytes left for a batch preamble", len - off);
             return;
         }
-        uint64_t n = le64(b + off + 8);
+        uint64_t n = codec_get_u64(b + off + 8);
         if (n == 0 || n > MAX_BATCH_ENTRIES) {
             s->kind = DIRCHECK_COUNT;
             s->torn_shape = !valid_batch_after(b, len, off);
@@ -476,7 +464,7 @@ static void scan_batches(const uint8_t *b, size_t len, struct batch_scan *s)
                      (unsigned long long)n);
             return;
         }
-        if (dircheck_crc32(b + off + 8, hlen, 0) != le32(b + off)) {
+        if (dircheck_crc32(b + off + 8, hlen, 0) != codec_get_u32(b + off)) {
             s->kind = DIRCHECK_HEADER_CRC;
             s->torn_shape = !valid_batch_after(b, len, off);
             snprintf(s->detail, sizeof(s->detail), "header checksum mismatch");
@@ -491,7 +479,7 @@ static void scan_batches(const uint8_t *b, size_t len, struct batch_scan *s)
                          (unsigned long long)i, h[8]);
                 return;
             }
-            dlen += le32(h + 12);
+            dlen += codec_get_u32(h + 12);
         }
         s->bad_entries = n;
         size_t end = off + 8 + hlen + dlen;
@@ -502,7 +490,7 @@ static void scan_batches(const uint8_t *b, size_t len, struct batch_scan *s)
                      (unsigned long long)n, dlen);
             return;
         }
-        if (dircheck_crc32(b + off + 8 + hlen, dlen, 0) != le32(b + off + 4)) {
+        if (dircheck_crc32(b + off + 8 + hlen, dlen, 0) != codec_get_u32(b + off + 4)) {
             s->kind = DIRCHECK_DATA_CRC;
             s->torn_shape = all_zero(b, end, len);
             snprintf(s->detail, sizeof(s->detail), "%llu entries, data checksum mismatch%s",
@@ -529,10 +517,10 @@ static void check_closed(const char *dir, struct dircheck_report *rep, struct di
         set_problem(rep, DIRCHECK_IO, f->name, 0, f->first, f->last, "cannot read: %s", strerror(errno));
         return;
     }
-    if (len < 8 || le64(b) != DISK_FORMAT) {
+    if (len < 8 || codec_get_u64(b) != DISK_FORMAT) {
         f->ok = 0;
         snprintf(f->note, sizeof(f->note), len < 8 ? "%zu bytes" : "bad format version %zu",
-                 len < 8 ? len : (size_t)le64(b));
+                 len < 8 ? len : (size_t)codec_get_u64(b));
         set_problem(rep, DIRCHECK_FORMAT, f->name, 0, f->first, f->last, "%s", f->note);
         free(b);
         return;
@@ -573,7 +561,7 @@ static uint64_t check_open(const char *dir, struct dircheck_report *rep, struct 
         set_problem(rep, DIRCHECK_IO, f->name, 0, next, 0, "cannot read: %s", strerror(errno));
         return 0;
     }
-    if (len < 8 || le64(b) != DISK_FORMAT) {
+    if (len < 8 || codec_get_u64(b) != DISK_FORMAT) {
         if (len == 0) {
             snprintf(f->note, sizeof(f->note), "empty (raft removes it)");
         } else if (all_zero(b, 0, len) && len >= 8) {
@@ -590,7 +578,7 @@ static uint64_t check_open(const char *dir, struct dircheck_report *rep, struct 
         } else {
             f->ok = 0;
             snprintf(f->note, sizeof(f->note), "bad format version %llu",
-                     len < 8 ? 0ULL : (unsigned long long)le64(b));
+                     len < 8 ? 0ULL : (unsigned long long)codec_get_u64(b));
             set_problem(rep, DIRCHECK_FORMAT, f->name, 0, next, 0, "%s", f->note);
         }
         free(b);

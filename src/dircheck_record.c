@@ -9,31 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "log.h"
 #include "util.h"
 
 /* 24 bytes: magic, index (little endian), CRC32 of those 16 bytes, 4 zero bytes. */
 #define RECORD_MAGIC "CKVACK01"
 #define RECORD_SIZE 24
-
-static uint64_t le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static uint32_t le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* Read up to CAP bytes of DIR's record into B. Returns 0 with *LEN, or -1 (errno). */
 static int read_record(const char *dir, uint8_t *b, size_t cap, size_t *len)
@@ -71,10 +53,10 @@ int dircheck_record_read(const char *dir, uint64_t *index, char *err, size_t err
         snprintf(err, errlen, "%s has %zu bytes instead of %d", DIRCHECK_RECORD_FILE, len, RECORD_SIZE);
     else if (memcmp(b, RECORD_MAGIC, 8) != 0)
         snprintf(err, errlen, "%s: bad magic", DIRCHECK_RECORD_FILE);
-    else if (le32(b + 16) != dircheck_crc32(b, 16, 0))
+    else if (codec_get_u32(b + 16) != dircheck_crc32(b, 16, 0))
         snprintf(err, errlen, "%s: checksum mismatch", DIRCHECK_RECORD_FILE);
     else {
-        *index = le64(b + 8);
+        *index = codec_get_u64(b + 8);
         rv = 1;
     }
     return rv;
@@ -84,7 +66,7 @@ static void record_encode(uint8_t *b, uint64_t index)
 {
     memset(b, 0, RECORD_SIZE);
     memcpy(b, RECORD_MAGIC, 8);
-    put_le64(b + 8, index);
+    codec_put_u64(b + 8, index);
     uint32_t crc = dircheck_crc32(b, 16, 0);
     for (int i = 0; i < 4; i++)
         b[16 + i] = (uint8_t)(crc >> (8 * i));

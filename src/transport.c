@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "list.h"
 #include "log.h"
 #include "peerauth.h"
 #include "peerframe.h"
@@ -31,7 +32,7 @@ enum conn_kind { CONN_IN, CONN_OUT, CONN_RELAY, CONN_DONE };
 enum conn_stage { ST_HELLO, ST_PROOF, ST_RAFT_PREAMBLE, ST_RAFT_ADDRESS, ST_CHALLENGE };
 
 struct transport_conn {
-    struct transport_conn *next, *prev;
+    struct list_node node; /* in the transport's conns */
     struct transport *t;
     int kind;
     int stage;
@@ -99,10 +100,7 @@ static struct transport_conn *conn_new(struct transport *t, int kind)
     struct transport_conn *c = xcalloc(1, sizeof(*c));
     c->t = t;
     c->kind = kind;
-    c->next = t->conns;
-    if (t->conns)
-        t->conns->prev = c;
-    t->conns = c;
+    list_push_front(&t->conns, &c->node);
     c->tcp = xmalloc(sizeof(*c->tcp));
     uv_tcp_init(t->loop, c->tcp);
     c->tcp->data = c;
@@ -116,7 +114,7 @@ static struct transport_conn *conn_new(struct transport *t, int kind)
 
 static void maybe_closed(struct transport *t)
 {
-    if (t->closing && t->conns == NULL && t->listener == NULL && t->close_cb) {
+    if (t->closing && t->conns.n == 0 && t->listener == NULL && t->close_cb) {
         raft_uv_transport_close_cb cb = t->close_cb;
         t->close_cb = NULL;
         cb(&t->outer);
@@ -126,12 +124,7 @@ static void maybe_closed(struct transport *t)
 static void conn_free(struct transport_conn *c)
 {
     struct transport *t = c->t;
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        t->conns = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+    list_remove(&t->conns, &c->node);
     peerframe_close(&c->pf);
     free(c);
     maybe_closed(t);
@@ -696,8 +689,9 @@ static void tr_close(struct raft_uv_transport *tr, raft_uv_transport_close_cb cb
     struct transport *t = tr->impl;
     t->closing = 1;
     t->close_cb = cb;
-    for (struct transport_conn *c = t->conns; c; c = c->next)
-        conn_close(c);
+    struct list_node *n, *next;
+    list_foreach_safe(n, next, &t->conns)
+        conn_close(list_entry(n, struct transport_conn, node));
     if (t->listener)
         uv_close((uv_handle_t *)t->listener, on_listener_closed);
     else

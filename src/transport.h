@@ -15,6 +15,8 @@
 #include <raft.h>
 #include <raft/uv.h>
 
+#include "list.h"
+
 /* A connection must finish authentication and raft's handshake within this. */
 #define TRANSPORT_AUTH_DEADLINE_MS 5000
 /* Accepted connections still authenticating, at most; more are closed at once. */
@@ -47,7 +49,7 @@ struct transport {
     raft_uv_accept_cb accept_cb;
     raft_uv_transport_close_cb close_cb;
     int closing;
-    struct transport_conn *conns; /* every connection not yet handed to raft, and relays */
+    struct list conns; /* of struct transport_conn: every connection not yet handed to raft, and relays */
     int pending;                  /* accepted connections authenticating */
     int64_t log_window_us;        /* rate limit of peer failure lines */
     int log_lines, log_suppressed;

@@ -42,6 +42,14 @@ void *xrealloc(void *p, size_t n)
     return q;
 }
 
+void *util_grow(void *p, int n, int *cap, size_t size)
+{
+    if (n < *cap)
+        return p;
+    *cap = *cap ? *cap * 2 : 16;
+    return xrealloc(p, size * (size_t)*cap);
+}
+
 char *xstrdup(const char *s)
 {
     return xmemdup(s, strlen(s));

@@ -12,6 +12,10 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* Room for element N of the array P of SIZE-byte elements whose capacity is *CAP: P as it is
+ * when N < *CAP, else reallocated to twice the capacity (16 at first; *CAP updated). The
+ * caller owns the result, which replaces P. */
+void *util_grow(void *p, int n, int *cap, size_t size);
 char *xstrdup(const char *s);
 /* Copy LEN bytes of P into a new NUL-terminated allocation of LEN + 1 bytes. */
 char *xmemdup(const void *p, size_t len);

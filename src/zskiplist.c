@@ -313,17 +313,24 @@ static int lex_overlaps(const struct zskiplist *zsl, const struct zsl_lex_range 
     return first && lex_lte_max(first->ele, first->len, &r->max);
 }
 
+/* The last node before the lex range R (LAST == 0: the last below its min) or the last node
+ * in it or before it (LAST == 1: the last not above its max); the header when there is none. */
+static struct zsl_node *lex_descend(const struct zskiplist *zsl, const struct zsl_lex_range *r, int last)
+{
+    struct zsl_node *x = zsl->header;
+    for (int i = zsl->level - 1; i >= 0; i--)
+        for (struct zsl_node *f; (f = x->level[i].forward) != NULL; x = f)
+            if (last ? !lex_lte_max(f->ele, f->len, &r->max) : lex_gte_min(f->ele, f->len, &r->min))
+                break;
+    return x;
+}
+
 struct zsl_node *zsl_first_in_lex_range(const struct zskiplist *zsl,
                                         const struct zsl_lex_range *r)
 {
     if (!lex_overlaps(zsl, r))
         return NULL;
-    struct zsl_node *x = zsl->header;
-    for (int i = zsl->level - 1; i >= 0; i--)
-        while (x->level[i].forward &&
-               !lex_gte_min(x->level[i].forward->ele, x->level[i].forward->len, &r->min))
-            x = x->level[i].forward;
-    x = x->level[0].forward;
+    struct zsl_node *x = lex_descend(zsl, r, 0)->level[0].forward;
     return lex_lte_max(x->ele, x->len, &r->max) ? x : NULL;
 }
 
@@ -332,11 +339,7 @@ struct zsl_node *zsl_last_in_lex_range(const struct zskiplist *zsl,
 {
     if (!lex_overlaps(zsl, r))
         return NULL;
-    struct zsl_node *x = zsl->header;
-    for (int i = zsl->level - 1; i >= 0; i--)
-        while (x->level[i].forward &&
-               lex_lte_max(x->level[i].forward->ele, x->level[i].forward->len, &r->max))
-            x = x->level[i].forward;
+    struct zsl_node *x = lex_descend(zsl, r, 1);
     return lex_gte_min(x->ele, x->len, &r->min) ? x : NULL;
 }
 

@@ -390,3 +390,23 @@ Test(util, split_addr_rejects_malformed_and_clears)
     cr_assert_str_eq(ip, "");
     cr_assert_eq(util_split_addr(NULL, ip, &port), -1);
 }
+
+/* util_grow keeps the array while there is room and doubles it (from 16) when there is not,
+ * keeping the elements. */
+Test(util, grow_doubles_only_when_full)
+{
+    int *a = NULL, cap = 0;
+    for (int i = 0; i < 40; i++) {
+        int *before = a;
+        int old_cap = cap;
+        a = util_grow(a, i, &cap, sizeof(*a));
+        if (i < old_cap)
+            cr_assert_eq(a, before, "element %d fits: the array must not move", i);
+        cr_assert(cap > i, "capacity %d after growing for element %d", cap, i);
+        a[i] = i * 3;
+    }
+    cr_assert_eq(cap, 64);
+    for (int i = 0; i < 40; i++)
+        cr_assert_eq(a[i], i * 3);
+    free(a);
+}
