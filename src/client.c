@@ -1,7 +1,9 @@
 /* One client connection: read, parse, dispatch, and write replies in request order. A reply
  * is either immediate (appended to the output at once, or to a ready slot when earlier replies
  * are still pending) or deferred (a slot, given to consensus as the request's cookie and
- * filled later through server.c's callbacks after apply or a read barrier). */
+ * filled later through server.c's callbacks after apply or a read barrier). Also the exec.h
+ * accessors handlers use for a connection's own state (id, auth, name, MULTI state, CLIENT
+ * LIST lines). */
 #include "client.h"
 
 #include <errno.h>
@@ -91,8 +93,8 @@ void client_free(struct client *c)
     close(c->fd);
     resp_reader_free(c->reader);
     request_free(c->held);
-    client_multi_reset(c);
-    client_unwatch(c);
+    multi_reset(&c->multi);
+    multi_unwatch(&c->multi);
     buf_close(&c->out);
     free(c->name);
     free(c);
@@ -453,6 +455,75 @@ void client_flush(struct client *c)
     }
 }
 
+/* ---- what handlers may ask of a connection (exec.h) ---- */
+
+uint64_t client_id(const struct client *c)
+{
+    return c->id;
+}
+
+int client_authenticated(const struct client *c)
+{
+    return c->authenticated;
+}
+
+int client_passed_auth(const struct client *c)
+{
+    return c->passed_auth;
+}
+
+void client_set_authenticated(struct client *c)
+{
+    c->authenticated = 1;
+    c->passed_auth = 1;
+}
+
+const char *client_name(const struct client *c)
+{
+    return c->name;
+}
+
+void client_set_name(struct client *c, const char *name, size_t len)
+{
+    free(c->name);
+    c->name = name ? xmemdup(name, len) : NULL;
+}
+
+void client_close_after_reply(struct client *c)
+{
+    c->close_after_reply = 1;
+}
+
+struct multi_state *client_multi(struct client *c)
+{
+    return &c->multi;
+}
+
+static void client_info_line(struct buf *b, const struct client *c, int64_t now)
+{
+    buf_printf(b,
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
+               "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
+               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
+               (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
+               c->multi.in_multi ? "x" : "N", c->multi.in_multi ? c->multi.nqueued : -1,
+               resp_reader_pending(c->reader), c->out.len - c->out_pos,
+               c->last_cmd ? c->last_cmd : "NULL");
+}
+
+void client_info(const struct client *c, struct buf *out)
+{
+    client_info_line(out, c, util_now_ms());
+}
+
+void client_list(struct server *srv, struct buf *out)
+{
+    int64_t now = util_now_ms();
+    for (struct list_node *n = srv->clients.head; n; n = n->next)
+        client_info_line(out, list_entry(n, struct client, node), now);
+}
+
 /* ---- dispatch ---- */
 
 static void reply_unknown_command(struct buf *out, const struct request *req)
@@ -468,39 +539,15 @@ static void reply_unknown_command(struct buf *out, const struct request *req)
 
 static void client_queue(struct client *c, struct request *req)
 {
-    if (c->nqueued == c->queued_cap) {
-        c->queued_cap = c->queued_cap ? c->queued_cap * 2 : 8;
-        c->queued = xrealloc(c->queued, sizeof(*c->queued) * (size_t)c->queued_cap);
-    }
-    c->queued[c->nqueued++] = req;
+    multi_queue(&c->multi, req);
     reply_simple(client_reply_buf(c), "QUEUED");
-}
-
-void client_multi_reset(struct client *c)
-{
-    for (int i = 0; i < c->nqueued; i++)
-        request_free(c->queued[i]);
-    free(c->queued);
-    c->queued = NULL;
-    c->nqueued = c->queued_cap = 0;
-    c->in_multi = 0;
-    c->multi_error = 0;
-}
-
-void client_unwatch(struct client *c)
-{
-    for (int i = 0; i < c->nwatched; i++)
-        free(c->watched[i].key);
-    free(c->watched);
-    c->watched = NULL;
-    c->nwatched = 0;
 }
 
 /* Reject REQ before execution: the reply goes out in order, a MULTI block is spoiled. */
 static void dispatch_reject(struct client *c, struct command *cmd)
 {
-    if (c->in_multi)
-        c->multi_error = 1;
+    if (c->multi.in_multi)
+        c->multi.multi_error = 1;
     if (cmd)
         cmd->failed_calls++;
 }
@@ -562,7 +609,7 @@ void client_dispatch(struct client *c, struct request *req)
         dispatch_reject(c, cmd);
         goto done;
     }
-    if (c->in_multi && !(cmd->flags & CMD_TX)) {
+    if (c->multi.in_multi && !(cmd->flags & CMD_TX)) {
         if (!command_allowed_in_multi(cmd, req)) {
             reply_error(client_reply_buf(c), "ERR Command not allowed inside a transaction");
             dispatch_reject(c, cmd);

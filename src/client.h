@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include "exec.h"
 #include "list.h"
+#include "multi.h"
 #include "resp.h"
 
 struct server;
@@ -35,13 +36,6 @@ struct slot {
     int ready;
 };
 
-struct watched_key {
-    char *key;
-    size_t len;
-    uint64_t version; /* mod_seq when WATCH ran, 0 if the key was absent */
-    uint64_t apply_seq; /* the last applied entry's apply_seq when WATCH ran */
-};
-
 struct client {
     struct server *srv;
     struct list_node node;       /* in the server's clients */
@@ -67,13 +61,7 @@ struct client {
     struct event *obuf_ev; /* rechecks the soft limit once its seconds are over */
     int64_t ctime_ms, last_ms;
     const char *last_cmd;
-    /* MULTI state */
-    int in_multi;
-    int multi_error;
-    struct request **queued;
-    int nqueued, queued_cap;
-    struct watched_key *watched;
-    int nwatched;
+    struct multi_state multi; /* MULTI block and watched keys (multi.h) */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
@@ -84,7 +72,8 @@ void client_free(struct client *c);
 /* The buffer an immediate reply must be appended to so that it goes out after every
  * earlier reply of C. */
 struct buf *client_reply_buf(struct client *c);
-/* client_defer, slot_buf, slot_done, client_redirect, server_reply_redirect: exec.h. */
+/* client_defer, slot_buf, slot_done, client_redirect, server_reply_redirect and the
+ * accessors handlers use (client_id, client_name, client_multi, client_list ...): exec.h. */
 /* Reply to a deferred slot with one error. */
 void slot_error(struct slot *s, const char *msg);
 
@@ -96,9 +85,5 @@ void client_resume(struct client *c);
 /* Execute one request for C (dispatch): lookup, arity, auth, MULTI queueing, then a local
  * command now, a read through the consensus read path, or a write proposed. Takes REQ. */
 void client_dispatch(struct client *c, struct request *req);
-
-/* Forget the MULTI state and watched keys of C. */
-void client_multi_reset(struct client *c);
-void client_unwatch(struct client *c);
 
 #endif

@@ -1,21 +1,17 @@
 /* Connection and server commands: PING, ECHO, QUIT, HELLO, AUTH, SELECT, CLIENT, COMMAND,
  * INFO, TIME, LASTSAVE, CONFIG, DEBUG. They run at once on the node holding the client
- * (DEBUG DIGEST goes through the read path) and never change the keyspace. */
-#include <malloc.h>
+ * (DEBUG DIGEST goes through the read path) and never change the keyspace. Connection state
+ * (auth, name, CLIENT LIST), INFO's sections and the server's counters are reached through
+ * exec.h (client.c, info.c, server.c), never struct server or struct client. */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
-#include "client.h"
 #include "command.h"
 #include "config.h"
 #include "consensus.h"
+#include "exec.h"
 #include "kv.h"
-#include "server.h"
-
-#define REDIS_COMPAT_VERSION "7.0.0"
 
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
 {
@@ -35,7 +31,7 @@ void cmd_echo(struct exec_ctx *ctx, struct request *req)
 void cmd_quit(struct exec_ctx *ctx, struct request *req)
 {
     reply_ok(ctx->out);
-    ctx->client->close_after_reply = 1;
+    client_close_after_reply(ctx->client);
 }
 
 void cmd_select(struct exec_ctx *ctx, struct request *req)
@@ -51,7 +47,7 @@ void cmd_select(struct exec_ctx *ctx, struct request *req)
 
 static int auth_check(struct exec_ctx *ctx, const char *user, size_t ulen, const char *pass, size_t plen)
 {
-    const char *want = ctx->srv->cfg->requirepass;
+    const char *want = server_config(ctx->srv)->requirepass;
     if (want == NULL) {
         /* Redis accepts "AUTH default <anything>" with no password set; AUTH <pass> errors. */
         return 0;
@@ -62,8 +58,7 @@ static int auth_check(struct exec_ctx *ctx, const char *user, size_t ulen, const
         reply_error(ctx->out, "WRONGPASS invalid username-password pair or user is disabled.");
         return -1;
     }
-    ctx->client->authenticated = 1;
-    ctx->client->passed_auth = 1;
+    client_set_authenticated(ctx->client);
     return 0;
 }
 
@@ -73,7 +68,7 @@ void cmd_auth(struct exec_ctx *ctx, struct request *req)
         reply_syntax_error(ctx->out);
         return;
     }
-    if (req->argc == 2 && ctx->srv->cfg->requirepass == NULL) {
+    if (req->argc == 2 && server_config(ctx->srv)->requirepass == NULL) {
         reply_error(ctx->out, "ERR AUTH <password> called without any password configured for "
                               "the default user. Are you sure your configuration is correct?");
         return;
@@ -106,15 +101,14 @@ void cmd_hello(struct exec_ctx *ctx, struct request *req)
                 return;
             i += 2;
         } else if (request_arg_is(req, i, "setname") && i + 1 < req->argc) {
-            free(c->name);
-            c->name = xmemdup(req->argv[i + 1], req->len[i + 1]);
+            client_set_name(c, req->argv[i + 1], req->len[i + 1]);
             i++;
         } else {
             reply_errorf(ctx->out, "ERR Syntax error in HELLO option '%.128s'", req->argv[i]);
             return;
         }
     }
-    if (!c->authenticated) {
+    if (!client_authenticated(c)) {
         reply_error(ctx->out, "NOAUTH HELLO must be called with the client already authenticated, "
                               "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
                               "authenticate the client and select the RESP protocol version at the same time");
@@ -128,26 +122,13 @@ void cmd_hello(struct exec_ctx *ctx, struct request *req)
     reply_bulk_cstr(ctx->out, "proto");
     reply_int(ctx->out, 2);
     reply_bulk_cstr(ctx->out, "id");
-    reply_int(ctx->out, (long long)c->id);
+    reply_int(ctx->out, (long long)client_id(c));
     reply_bulk_cstr(ctx->out, "mode");
     reply_bulk_cstr(ctx->out, "standalone");
     reply_bulk_cstr(ctx->out, "role");
-    reply_bulk_cstr(ctx->out, consensus_is_leader(ctx->srv->cs) ? "master" : "replica");
+    reply_bulk_cstr(ctx->out, consensus_is_leader(server_consensus(ctx->srv)) ? "master" : "replica");
     reply_bulk_cstr(ctx->out, "modules");
     reply_array(ctx->out, 0);
-}
-
-static void client_info_line(struct buf *b, const struct client *c, int64_t now)
-{
-    buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-               "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
-               (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
-               (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->in_multi ? "x" : "N", c->in_multi ? c->nqueued : -1,
-               resp_reader_pending(c->reader), c->out.len - c->out_pos,
-               c->last_cmd ? c->last_cmd : "NULL");
 }
 
 static int valid_client_name(const char *s, size_t len)
@@ -162,18 +143,17 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
     if (request_arg_is(req, 1, "id") && req->argc == 2) {
-        reply_int(ctx->out, (long long)c->id);
+        reply_int(ctx->out, (long long)client_id(c));
     } else if (request_arg_is(req, 1, "setname") && req->argc == 3) {
         if (!valid_client_name(req->argv[2], req->len[2])) {
             reply_error(ctx->out, "ERR Client names cannot contain spaces, newlines or special characters.");
             return;
         }
-        free(c->name);
-        c->name = req->len[2] ? xmemdup(req->argv[2], req->len[2]) : NULL;
+        client_set_name(c, req->len[2] ? req->argv[2] : NULL, req->len[2]);
         reply_ok(ctx->out);
     } else if (request_arg_is(req, 1, "getname") && req->argc == 2) {
-        if (c->name)
-            reply_bulk_cstr(ctx->out, c->name);
+        if (client_name(c))
+            reply_bulk_cstr(ctx->out, client_name(c));
         else
             reply_null(ctx->out);
     } else if (request_arg_is(req, 1, "setinfo") && req->argc == 4) {
@@ -183,16 +163,14 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
             reply_ok(ctx->out);
     } else if (request_arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && request_arg_is(req, 2, "type")))) {
         struct buf b;
-        int64_t now = util_now_ms();
         buf_init(&b);
-        for (struct list_node *n = ctx->srv->clients.head; n; n = n->next)
-            client_info_line(&b, list_entry(n, struct client, node), now);
+        client_list(ctx->srv, &b);
         reply_bulk(ctx->out, b.data ? b.data : "", b.len);
         buf_close(&b);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
         struct buf b;
         buf_init(&b);
-        client_info_line(&b, c, util_now_ms());
+        client_info(c, &b);
         reply_bulk(ctx->out, b.data, b.len);
         buf_close(&b);
     } else {
@@ -217,36 +195,32 @@ void cmd_time(struct exec_ctx *ctx, struct request *req)
 
 void cmd_lastsave(struct exec_ctx *ctx, struct request *req)
 {
-    reply_int(ctx->out, ctx->srv->start_ms / 1000);
+    reply_int(ctx->out, server_start_ms(ctx->srv) / 1000);
 }
 
 void cmd_config(struct exec_ctx *ctx, struct request *req)
 {
-    struct config *cfg = ctx->srv->cfg;
+    const struct config *cfg = server_config(ctx->srv);
     char err[300];
     if (request_arg_is(req, 1, "get") && req->argc >= 3) {
         struct buf pairs;
         int n = 0;
         buf_init(&pairs);
         for (int i = 2; i < req->argc; i++)
-            n += config_get(cfg, req->argv[i], ctx->client->passed_auth, &pairs);
+            n += config_get(cfg, req->argv[i], client_passed_auth(ctx->client), &pairs);
         reply_array(ctx->out, 2LL * n);
         buf_append(ctx->out, pairs.data, pairs.len);
         buf_close(&pairs);
     } else if (request_arg_is(req, 1, "set") && req->argc >= 4 && req->argc % 2 == 0) {
         for (int i = 2; i < req->argc; i += 2) {
-            if (config_set(cfg, req->argv[i], req->argv[i + 1], 1, err, sizeof(err)) != 0) {
+            if (server_config_set(ctx->srv, req->argv[i], req->argv[i + 1], err, sizeof(err)) != 0) {
                 reply_errorf(ctx->out, "ERR %s", err);
                 return;
             }
         }
         reply_ok(ctx->out);
     } else if (request_arg_is(req, 1, "resetstat") && req->argc == 2) {
-        size_t n;
-        struct command *t = command_table(&n);
-        for (size_t i = 0; i < n; i++)
-            t[i].calls = t[i].failed_calls = t[i].usec = 0;
-        memset(&ctx->srv->stats, 0, sizeof(ctx->srv->stats));
+        info_resetstat(ctx->srv);
         reply_ok(ctx->out);
     } else {
         static const char *const known[] = {"get", "set", "resetstat", NULL};
@@ -382,133 +356,11 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
 
 /* ---- INFO ---- */
 
-static void human_bytes(char *out, size_t len, double n)
-{
-    const char *units = "BKMGT";
-    int u = 0;
-    while (n >= 1024 && u < 4) {
-        n /= 1024;
-        u++;
-    }
-    if (u == 0)
-        snprintf(out, len, "%.0fB", n);
-    else
-        snprintf(out, len, "%.2f%c", n, units[u]);
-}
-
-static size_t rss_bytes(void)
-{
-    long pages = 0, rss = 0;
-    FILE *fp = fopen("/proc/self/statm", "r");
-    if (fp) {
-        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(fp);
-    }
-    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
-}
-
-static void info_server(struct buf *b, struct server *srv)
-{
-    struct utsname un;
-    int64_t up = (util_now_ms() - srv->start_ms) / 1000;
-    uname(&un);
-    buf_printf(b, "# Server\r\nredis_version:%s\r\nconcordkv_version:%s\r\nredis_mode:standalone\r\n"
-                  "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libevent\r\nprocess_id:%d\r\n"
-                  "run_id:%016llx%016llx%08llx\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n"
-                  "uptime_in_days:%lld\r\n",
-               REDIS_COMPAT_VERSION, PACKAGE_VERSION, un.sysname, un.release, un.machine,
-               (int)(sizeof(long) * 8), (int)getpid(), (unsigned long long)srv->start_ms,
-               (unsigned long long)getpid(), (unsigned long long)srv->cfg->id,
-               srv->cfg->port, (long long)up, (long long)up / 86400);
-}
-
-static void info_memory(struct buf *b, struct server *srv)
-{
-    char h1[32], h2[32];
-    struct mallinfo2 mi = mallinfo2();
-    size_t used = mi.uordblks + mi.hblkhd;
-    size_t rss = rss_bytes();
-    human_bytes(h1, sizeof(h1), (double)used);
-    human_bytes(h2, sizeof(h2), (double)rss);
-    buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
-                  "mem_allocator:libc\r\n",
-               used, h1, rss, h2, kv_used_memory(srv->kv));
-}
-
-static void info_stats(struct buf *b, struct server *srv)
-{
-    const struct server_stats *s = &srv->stats;
-    buf_printf(b, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
-                  "total_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                  "rejected_connections:%lld\r\nexpired_keys_proposed:%lld\r\n",
-               s->connections_received, s->commands_processed, s->net_input_bytes,
-               s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed);
-}
-
-static void info_commandstats(struct buf *b, struct server *srv)
-{
-    size_t n;
-    struct command *t = command_table(&n);
-    buf_append_str(b, "# Commandstats\r\n");
-    for (size_t i = 0; i < n; i++) {
-        if (t[i].calls == 0)
-            continue;
-        buf_printf(b, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=%lld\r\n",
-                   t[i].name, t[i].calls, t[i].usec, t[i].calls ? (double)t[i].usec / (double)t[i].calls : 0.0,
-                   t[i].failed_calls);
-    }
-}
-
-static int want_section(const struct request *req, const char *name, int in_default)
-{
-    if (req->argc == 1)
-        return in_default;
-    for (int i = 1; i < req->argc; i++) {
-        if (request_arg_is(req, i, name) || request_arg_is(req, i, "everything") || (request_arg_is(req, i, "all") && in_default != 2) ||
-            (request_arg_is(req, i, "default") && in_default == 1))
-            return 1;
-    }
-    return 0;
-}
-
-static void info_clients(struct buf *b, struct server *srv)
-{
-    buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-               srv->clients.n, srv->cfg->maxclients);
-}
-
-static void info_keyspace(struct buf *b, struct server *srv)
-{
-    buf_append_str(b, "# Keyspace\r\n");
-    if (kv_size(srv->kv) > 0)
-        buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
-}
-
-/* The INFO sections in output order; IN_DEFAULT as want_section takes it. */
-static const struct {
-    const char *name;
-    int in_default;
-    void (*render)(struct buf *b, struct server *srv);
-} info_sections[] = {
-    {"server", 1, info_server},           {"clients", 1, info_clients},
-    {"memory", 1, info_memory},           {"stats", 1, info_stats},
-    {"replication", 1, info_replication}, {"raft", 1, info_raft},
-    {"commandstats", 2, info_commandstats}, {"keyspace", 1, info_keyspace},
-};
-
 void cmd_info(struct exec_ctx *ctx, struct request *req)
 {
     struct buf b;
     buf_init(&b);
-    for (size_t i = 0; i < sizeof(info_sections) / sizeof(info_sections[0]); i++) {
-        if (!want_section(req, info_sections[i].name, info_sections[i].in_default))
-            continue;
-        if (b.len)
-            buf_append_str(&b, "\r\n");
-        info_sections[i].render(&b, ctx->srv);
-    }
+    info_render(ctx->srv, req, &b);
     reply_bulk(ctx->out, b.data ? b.data : "", b.len);
     buf_close(&b);
 }

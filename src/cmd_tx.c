@@ -1,16 +1,17 @@
 /* MULTI/EXEC/DISCARD/WATCH/UNWATCH. EXEC turns the queued commands into one internal
  * __txn command, proposed as a single unit when it writes (a read barrier otherwise), so the
  * whole transaction is applied atomically at one log position. WATCH is decided at apply
- * time from each key's last-modified apply_seq, identically on every node. */
+ * time from each key's last-modified apply_seq, identically on every node. The connection's
+ * MULTI state (multi.h) is reached through client_multi() of exec.h. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "client.h"
 #include "command.h"
 #include "config.h"
 #include "consensus.h"
+#include "exec.h"
 #include "kv.h"
-#include "server.h"
+#include "multi.h"
 
 /* __txn layout: "__txn" nwatch {key version apply_seq}* ncmds {argc arg*}*
  * A command answered at EXEC time (a write whose validation failed, a connection or server
@@ -19,49 +20,50 @@
 
 void cmd_multi(struct exec_ctx *ctx, struct request *req)
 {
-    struct client *c = ctx->client;
-    if (c->in_multi) {
+    struct multi_state *m = client_multi(ctx->client);
+    if (m->in_multi) {
         reply_error(ctx->out, "ERR MULTI calls can not be nested");
         return;
     }
-    c->in_multi = 1;
+    m->in_multi = 1;
     reply_ok(ctx->out);
+}
+
+/* Forget M's MULTI block and watched keys. */
+static void tx_forget(struct multi_state *m)
+{
+    multi_reset(m);
+    multi_unwatch(m);
 }
 
 void cmd_discard(struct exec_ctx *ctx, struct request *req)
 {
-    struct client *c = ctx->client;
-    if (!c->in_multi) {
+    struct multi_state *m = client_multi(ctx->client);
+    if (!m->in_multi) {
         reply_error(ctx->out, "ERR DISCARD without MULTI");
         return;
     }
-    client_multi_reset(c);
-    client_unwatch(c);
+    tx_forget(m);
     reply_ok(ctx->out);
 }
 
 void cmd_watch(struct exec_ctx *ctx, struct request *req)
 {
-    struct client *c = ctx->client;
-    if (c->in_multi) {
+    struct multi_state *m = client_multi(ctx->client);
+    if (m->in_multi) {
         reply_error(ctx->out, "ERR WATCH inside MULTI is not allowed");
         return;
     }
-    c->watched = xrealloc(c->watched, sizeof(*c->watched) * (size_t)(c->nwatched + req->argc - 1));
     for (int i = 1; i < req->argc; i++) {
         struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
-        struct watched_key *w = &c->watched[c->nwatched++];
-        w->key = xmemdup(req->argv[i], req->len[i]);
-        w->len = req->len[i];
-        w->version = e ? e->mod_seq : 0;
-        w->apply_seq = ctx->apply_seq;
+        multi_watch(m, req->argv[i], req->len[i], e ? e->mod_seq : 0, ctx->apply_seq);
     }
     reply_ok(ctx->out);
 }
 
 void cmd_unwatch(struct exec_ctx *ctx, struct request *req)
 {
-    client_unwatch(ctx->client);
+    multi_unwatch(client_multi(ctx->client));
     reply_ok(ctx->out);
 }
 
@@ -72,8 +74,8 @@ static void push_ll(struct request *r, unsigned long long v)
     request_push(r, tmp, (size_t)n);
 }
 
-/* Build the __txn request for C's queued commands; *WRITES tells whether any of them writes. */
-static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *writes)
+/* Build the __txn request for M's queued commands; *WRITES tells whether any of them writes. */
+static struct request *txn_build(struct exec_ctx *ctx, const struct multi_state *m, int *writes)
 {
     struct request *t = request_new(8);
     struct buf raw;
@@ -81,15 +83,15 @@ static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *wr
     buf_init(&raw);
     *writes = 0;
     request_push(t, "__txn", 5);
-    push_ll(t, (unsigned long long)c->nwatched);
-    for (int i = 0; i < c->nwatched; i++) {
-        request_push(t, c->watched[i].key, c->watched[i].len);
-        push_ll(t, c->watched[i].version);
-        push_ll(t, c->watched[i].apply_seq);
+    push_ll(t, (unsigned long long)m->nwatched);
+    for (int i = 0; i < m->nwatched; i++) {
+        request_push(t, m->watched[i].key, m->watched[i].len);
+        push_ll(t, m->watched[i].version);
+        push_ll(t, m->watched[i].apply_seq);
     }
-    push_ll(t, (unsigned long long)c->nqueued);
-    for (int i = 0; i < c->nqueued; i++) {
-        struct request *q = c->queued[i];
+    push_ll(t, (unsigned long long)m->nqueued);
+    for (int i = 0; i < m->nqueued; i++) {
+        struct request *q = m->queued[i];
         struct command *cmd = command_lookup(q->argv[0], q->len[0]);
         raw.len = 0;
         if (!command_allowed_in_multi(cmd, q)) {
@@ -121,36 +123,34 @@ static struct request *txn_build(struct exec_ctx *ctx, struct client *c, int *wr
 void cmd_exec(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
-    struct server *srv = ctx->srv;
+    struct multi_state *m = client_multi(c);
+    struct consensus *cs = server_consensus(ctx->srv);
     int writes;
 
-    if (!c->in_multi) {
+    if (!m->in_multi) {
         reply_error(ctx->out, "ERR EXEC without MULTI");
         return;
     }
-    if (c->multi_error) {
-        client_multi_reset(c);
-        client_unwatch(c);
+    if (m->multi_error) {
+        tx_forget(m);
         reply_error(ctx->out, "EXECABORT Transaction discarded because of previous errors.");
         return;
     }
-    int consistent = srv->cfg->read_consistency == READ_LINEARIZABLE;
+    int consistent = server_config(ctx->srv)->read_consistency == READ_LINEARIZABLE;
     int has_writes = 0;
-    for (int i = 0; i < c->nqueued; i++)
-        has_writes |= (command_lookup(c->queued[i]->argv[0], c->queued[i]->len[0])->flags & CMD_WRITE) != 0;
+    for (int i = 0; i < m->nqueued; i++)
+        has_writes |= (command_lookup(m->queued[i]->argv[0], m->queued[i]->len[0])->flags & CMD_WRITE) != 0;
     if ((has_writes || consistent) && client_redirect(c, 0)) {
-        client_multi_reset(c);
-        client_unwatch(c);
+        tx_forget(m);
         return;
     }
-    struct request *t = txn_build(ctx, c, &writes);
-    client_multi_reset(c);
-    client_unwatch(c);
+    struct request *t = txn_build(ctx, m, &writes);
+    tx_forget(m);
     struct command *txn = command_lookup("__txn", 5);
     if (writes)
-        consensus_write(srv->cs, client_defer(c), t);
+        consensus_write(cs, client_defer(c), t);
     else if (consistent)
-        consensus_read(srv->cs, client_defer(c), txn, t);
+        consensus_read(cs, client_defer(c), txn, t);
     else {
         command_exec(txn, ctx, t);
         request_free(t);

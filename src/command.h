@@ -104,6 +104,8 @@ cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_rena
     cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired;
 cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
     prep_flushall;
+/* The Redis version we answer as (HELLO, INFO). */
+#define REDIS_COMPAT_VERSION "7.0.0"
 /* Server and connection (cmd_server.c), transactions (cmd_tx.c): */
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
     cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,

@@ -1,14 +1,21 @@
-/* What a command handler may ask of the dispatcher (server.c, client.c) beyond its exec_ctx,
- * without seeing struct server or struct client: the node's consensus, configuration and
- * state machine, deferred replies, redirects. Handlers include this, never server.h/client.h. */
+/* What a command handler may ask of the dispatcher (server.c, client.c, info.c) beyond its
+ * exec_ctx, without seeing struct server or struct client: the node's consensus, configuration
+ * and state machine, deferred replies, redirects, a connection's own state (auth, name, MULTI
+ * state) and the INFO and CLIENT LIST renderings. Handlers include this, never
+ * server.h/client.h. */
 #ifndef CONCORDKV_EXEC_H
 #define CONCORDKV_EXEC_H
+
+#include <stddef.h>
+#include <stdint.h>
 
 struct buf;
 struct client;
 struct config;
 struct consensus;
 struct fsm;
+struct multi_state;
+struct request;
 struct server;
 struct slot;
 
@@ -16,6 +23,36 @@ struct slot;
 struct consensus *server_consensus(struct server *srv);
 const struct config *server_config(const struct server *srv);
 const struct fsm *server_fsm(const struct server *srv);
+/* CONFIG SET NAME VALUE at runtime. Returns 0, or -1 with a message in ERR. */
+int server_config_set(struct server *srv, const char *name, const char *value, char *err,
+                      size_t errlen);
+/* When the server started (ms since the epoch). */
+int64_t server_start_ms(const struct server *srv);
+
+/* INFO (info.c): append to OUT the sections REQ (INFO [section ...]) asks for. */
+void info_render(struct server *srv, const struct request *req, struct buf *out);
+/* CONFIG RESETSTAT: zero the command statistics and the server's counters. */
+void info_resetstat(struct server *srv);
+
+/* A connection's own state (client.c). */
+uint64_t client_id(const struct client *c);
+/* Whether C may run commands (no password set, or AUTH done). */
+int client_authenticated(const struct client *c);
+/* Whether C passed AUTH with the password (CONFIG GET shows secrets only then). */
+int client_passed_auth(const struct client *c);
+/* AUTH (or HELLO AUTH) with the password succeeded. */
+void client_set_authenticated(struct client *c);
+/* C's name, NULL when it has none. */
+const char *client_name(const struct client *c);
+/* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */
+void client_set_name(struct client *c, const char *name, size_t len);
+/* Close C once the reply to the current request has been written (QUIT). */
+void client_close_after_reply(struct client *c);
+/* C's MULTI state (multi.h), owned by C. */
+struct multi_state *client_multi(struct client *c);
+/* Append C's CLIENT LIST line to OUT; client_list: one line for every client of SRV. */
+void client_info(const struct client *c, struct buf *out);
+void client_list(struct server *srv, struct buf *out);
 
 /* Reserve the next reply position of C for a reply produced later; whoever produces it owns
  * the slot until slot_done(). */

@@ -261,6 +261,17 @@ const struct fsm *server_fsm(const struct server *srv)
     return &srv->fsm;
 }
 
+int server_config_set(struct server *srv, const char *name, const char *value, char *err,
+                      size_t errlen)
+{
+    return config_set(srv->cfg, name, value, 1, err, errlen);
+}
+
+int64_t server_start_ms(const struct server *srv)
+{
+    return srv->start_ms;
+}
+
 /* ---- the consensus callback table: a cookie is a struct slot of client.c ---- */
 
 static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t len)

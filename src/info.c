@@ -1,0 +1,152 @@
+/* INFO's sections (server, clients, memory, stats, commandstats, keyspace; replication and
+ * raft come from cmd_cluster.c) and CONFIG RESETSTAT, for cmd_server.c through exec.h. Part of
+ * the dispatcher layer: it reads struct server, so it includes server.h, which handlers never
+ * do. Reads every module, changes nothing but the statistics RESETSTAT zeroes. */
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "command.h"
+#include "config.h"
+#include "exec.h"
+#include "kv.h"
+#include "server.h"
+
+static void human_bytes(char *out, size_t len, double n)
+{
+    const char *units = "BKMGT";
+    int u = 0;
+    while (n >= 1024 && u < 4) {
+        n /= 1024;
+        u++;
+    }
+    if (u == 0)
+        snprintf(out, len, "%.0fB", n);
+    else
+        snprintf(out, len, "%.2f%c", n, units[u]);
+}
+
+static size_t rss_bytes(void)
+{
+    long pages = 0, rss = 0;
+    FILE *fp = fopen("/proc/self/statm", "r");
+    if (fp) {
+        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
+            rss = 0;
+        fclose(fp);
+    }
+    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+static void info_server(struct buf *b, struct server *srv)
+{
+    struct utsname un;
+    int64_t up = (util_now_ms() - srv->start_ms) / 1000;
+    uname(&un);
+    buf_printf(b, "# Server\r\nredis_version:%s\r\nconcordkv_version:%s\r\nredis_mode:standalone\r\n"
+                  "os:%s %s %s\r\narch_bits:%d\r\nmultiplexing_api:libevent\r\nprocess_id:%d\r\n"
+                  "run_id:%016llx%016llx%08llx\r\ntcp_port:%lld\r\nuptime_in_seconds:%lld\r\n"
+                  "uptime_in_days:%lld\r\n",
+               REDIS_COMPAT_VERSION, PACKAGE_VERSION, un.sysname, un.release, un.machine,
+               (int)(sizeof(long) * 8), (int)getpid(), (unsigned long long)srv->start_ms,
+               (unsigned long long)getpid(), (unsigned long long)srv->cfg->id,
+               srv->cfg->port, (long long)up, (long long)up / 86400);
+}
+
+static void info_memory(struct buf *b, struct server *srv)
+{
+    char h1[32], h2[32];
+    struct mallinfo2 mi = mallinfo2();
+    size_t used = mi.uordblks + mi.hblkhd;
+    size_t rss = rss_bytes();
+    human_bytes(h1, sizeof(h1), (double)used);
+    human_bytes(h2, sizeof(h2), (double)rss);
+    buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
+                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
+                  "mem_allocator:libc\r\n",
+               used, h1, rss, h2, kv_used_memory(srv->kv));
+}
+
+static void info_stats(struct buf *b, struct server *srv)
+{
+    const struct server_stats *s = &srv->stats;
+    buf_printf(b, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
+                  "total_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
+                  "rejected_connections:%lld\r\nexpired_keys_proposed:%lld\r\n",
+               s->connections_received, s->commands_processed, s->net_input_bytes,
+               s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed);
+}
+
+static void info_commandstats(struct buf *b, struct server *srv)
+{
+    size_t n;
+    struct command *t = command_table(&n);
+    buf_append_str(b, "# Commandstats\r\n");
+    for (size_t i = 0; i < n; i++) {
+        if (t[i].calls == 0)
+            continue;
+        buf_printf(b, "cmdstat_%s:calls=%lld,usec=%lld,usec_per_call=%.2f,rejected_calls=0,failed_calls=%lld\r\n",
+                   t[i].name, t[i].calls, t[i].usec, t[i].calls ? (double)t[i].usec / (double)t[i].calls : 0.0,
+                   t[i].failed_calls);
+    }
+}
+
+static int want_section(const struct request *req, const char *name, int in_default)
+{
+    if (req->argc == 1)
+        return in_default;
+    for (int i = 1; i < req->argc; i++) {
+        if (request_arg_is(req, i, name) || request_arg_is(req, i, "everything") || (request_arg_is(req, i, "all") && in_default != 2) ||
+            (request_arg_is(req, i, "default") && in_default == 1))
+            return 1;
+    }
+    return 0;
+}
+
+static void info_clients(struct buf *b, struct server *srv)
+{
+    buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
+               srv->clients.n, srv->cfg->maxclients);
+}
+
+static void info_keyspace(struct buf *b, struct server *srv)
+{
+    buf_append_str(b, "# Keyspace\r\n");
+    if (kv_size(srv->kv) > 0)
+        buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
+}
+
+/* The INFO sections in output order; IN_DEFAULT as want_section takes it. */
+static const struct {
+    const char *name;
+    int in_default;
+    void (*render)(struct buf *b, struct server *srv);
+} info_sections[] = {
+    {"server", 1, info_server},           {"clients", 1, info_clients},
+    {"memory", 1, info_memory},           {"stats", 1, info_stats},
+    {"replication", 1, info_replication}, {"raft", 1, info_raft},
+    {"commandstats", 2, info_commandstats}, {"keyspace", 1, info_keyspace},
+};
+
+void info_render(struct server *srv, const struct request *req, struct buf *out)
+{
+    size_t start = out->len;
+    for (size_t i = 0; i < sizeof(info_sections) / sizeof(info_sections[0]); i++) {
+        if (!want_section(req, info_sections[i].name, info_sections[i].in_default))
+            continue;
+        if (out->len > start)
+            buf_append_str(out, "\r\n");
+        info_sections[i].render(out, srv);
+    }
+}
+
+void info_resetstat(struct server *srv)
+{
+    size_t n;
+    struct command *t = command_table(&n);
+    for (size_t i = 0; i < n; i++)
+        t[i].calls = t[i].failed_calls = t[i].usec = 0;
+    memset(&srv->stats, 0, sizeof(srv->stats));
+}

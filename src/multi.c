@@ -1,0 +1,51 @@
+/* The MULTI state of a connection (multi.h): the queue of requests for EXEC and the watched
+ * keys. Pure: no server, client or consensus. */
+#include "multi.h"
+
+#include <stdlib.h>
+
+#include "resp.h"
+#include "util.h"
+
+void multi_reset(struct multi_state *m)
+{
+    for (int i = 0; i < m->nqueued; i++)
+        request_free(m->queued[i]);
+    free(m->queued);
+    m->queued = NULL;
+    m->nqueued = m->queued_cap = 0;
+    m->in_multi = 0;
+    m->multi_error = 0;
+}
+
+void multi_queue(struct multi_state *m, struct request *req)
+{
+    if (m->nqueued == m->queued_cap) {
+        m->queued_cap = m->queued_cap ? m->queued_cap * 2 : 8;
+        m->queued = xrealloc(m->queued, sizeof(*m->queued) * (size_t)m->queued_cap);
+    }
+    m->queued[m->nqueued++] = req;
+}
+
+void multi_watch(struct multi_state *m, const char *key, size_t len, uint64_t version,
+                 uint64_t apply_seq)
+{
+    if (m->nwatched == m->watched_cap) {
+        m->watched_cap = m->watched_cap ? m->watched_cap * 2 : 8;
+        m->watched = xrealloc(m->watched, sizeof(*m->watched) * (size_t)m->watched_cap);
+    }
+    struct watched_key *w = &m->watched[m->nwatched++];
+    w->key = xmemdup(key, len);
+    w->len = len;
+    w->version = version;
+    w->apply_seq = apply_seq;
+}
+
+void multi_unwatch(struct multi_state *m)
+{
+    for (int i = 0; i < m->nwatched; i++)
+        free(m->watched[i].key);
+    free(m->watched);
+    m->watched = NULL;
+    m->nwatched = m->watched_cap = 0;
+}
