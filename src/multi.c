@@ -20,20 +20,14 @@ void multi_reset(struct multi_state *m)
 
 void multi_queue(struct multi_state *m, struct request *req)
 {
-    if (m->nqueued == m->queued_cap) {
-        m->queued_cap = m->queued_cap ? m->queued_cap * 2 : 8;
-        m->queued = xrealloc(m->queued, sizeof(*m->queued) * (size_t)m->queued_cap);
-    }
+    m->queued = util_grow(m->queued, m->nqueued, &m->queued_cap, sizeof(*m->queued));
     m->queued[m->nqueued++] = req;
 }
 
 void multi_watch(struct multi_state *m, const char *key, size_t len, uint64_t version,
                  uint64_t apply_seq)
 {
-    if (m->nwatched == m->watched_cap) {
-        m->watched_cap = m->watched_cap ? m->watched_cap * 2 : 8;
-        m->watched = xrealloc(m->watched, sizeof(*m->watched) * (size_t)m->watched_cap);
-    }
+    m->watched = util_grow(m->watched, m->nwatched, &m->watched_cap, sizeof(*m->watched));
     struct watched_key *w = &m->watched[m->nwatched++];
     w->key = xmemdup(key, len);
     w->len = len;
