@@ -212,8 +212,12 @@ static void cluster_join(struct exec_ctx *ctx, struct request *req)
                                      : "ERR join refused: this node has no cluster-secret");
         return;
     }
-    req->argc = req->argv[5][0] ? 6 : 5; /* ADDNODE's arguments */
+    /* ADDNODE's arguments: the proof (and an empty admin address) are hidden from it for the
+     * call, then given back, since request_free frees argc arguments. */
+    int argc = req->argc;
+    req->argc = req->argv[5][0] ? 6 : 5;
     cluster_change(ctx, req, 1);
+    req->argc = argc;
 }
 
 int cmd_cluster_is_read(const struct request *req)
