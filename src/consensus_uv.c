@@ -38,7 +38,7 @@ struct consensus_uv {
 };
 
 /* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
-#define CLOSE_TRUNCATE_WAIT_US (10 * 1000 * 1000LL)
+#define CLOSE_TRUNCATE_WAIT_US (3 * 1000 * 1000LL)
 
 static int mkdir_p(const char *path)
 {

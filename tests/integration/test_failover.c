@@ -481,3 +481,55 @@ Test(cluster, single_node_sigterm_under_load_exits_cleanly)
         fx_server_free(s);
     }
 }
+
+struct follows {
+    int port;
+    int self; /* raft id */
+};
+
+static bool follows_another_leader(void *arg)
+{
+    struct follows *f = arg;
+    char id[32];
+
+    return tc_info_field(f->port, "raft", "raft_leader_id", id, sizeof(id)) &&
+           atoi(id) != 0 && atoi(id) != f->self;
+}
+
+/* A deposed leader with large uncommitted entries, stopped the moment it follows the new
+ * leader (whose entries replace its own: a log truncation in flight), exits cleanly: with
+ * canonical/raft 0.15, raft_close during that truncation freed its request twice and the
+ * node died with "corrupted double-linked list" (docs/SAFETY.md F3). Timing-dependent: it
+ * caught the bug about once in ten runs before the fix; it must never fail after it. */
+Test(cluster, deposed_leader_sigterm_during_log_replacement_exits_cleanly)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--request-timeout", "1000", NULL};
+    char *big = malloc(BIG_LEN);
+    int idx, a, b, port;
+
+    for (int i = 0; i < BIG_LEN; i++)
+        big[i] = (char)('a' + i % 26);
+    start_cluster(args);
+    idx = wait_leader();
+    tc_leader_set("early", "1");
+    a = (idx + 1) % tc_cluster()->n;
+    b = (idx + 2) % tc_cluster()->n;
+    port = node(idx)->port;
+    fx_server_kill(node(a));
+    fx_server_kill(node(b));
+    write_to_minority(port, big, 0);
+    cr_assert(fx_wait_until(node_not_leader, &port, 5000));
+    write_to_minority(port, big, 1);
+
+    restart_node(a);
+    restart_node(b);
+    struct follows f = {port, idx + 1};
+    cr_assert(fx_wait_until(follows_another_leader, &f, 20000),
+              "the deposed leader follows no new leader 20 s after the majority's return");
+    stop_node_cleanly(idx);
+    check_atomic(big, 0);
+    check_atomic(big, 1);
+    tc_leader_expect("early", "1");
+    free(big);
+    tc_stop_cleanly();
+}
