@@ -22,6 +22,8 @@ struct consensus {
     int raft_open;     /* raft_init succeeded: raft_close needed */
     int closing;       /* raft_close was called */
     int closed;        /* raft_close's callback ran */
+    int close_deferred; /* closing, raft_close not yet called: a truncation is in flight */
+    int abandoned;     /* closing gave up waiting: raft is left open for the exit */
     struct batch *open;
     struct list queued, inflight; /* of struct batch */
     int barriers_inflight;

@@ -30,7 +30,15 @@ struct consensus_uv {
     struct raft raft;
     char address[64];
     struct dircheck_recorder acked; /* durable record of what may have been acknowledged */
+    /* raft 0.15 workaround (see guarded_truncate): the last index raft_uv was asked to
+     * truncate from, raft_uv's own truncate, and when the deferred close started waiting. */
+    raft_index truncated_at;
+    int (*uv_truncate)(struct raft_io *io, raft_index index);
+    int64_t close_wait_start_us;
 };
+
+/* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
+#define CLOSE_TRUNCATE_WAIT_US (3 * 1000 * 1000LL)
 
 static int mkdir_p(const char *path)
 {
@@ -131,6 +139,32 @@ static int bootstrap(struct consensus *cs, char *err, size_t errlen)
     return rv == 0 ? 0 : -1;
 }
 
+/* canonical/raft 0.15 workaround: raft_close (uvClose's uvBarrierClose) calls the truncate
+ * barrier's callback a second time when the truncation's work is already queued or running
+ * in the thread pool: the callback frees the request the work still uses, and the work's
+ * completion frees it again. The heap is corrupted ("corrupted double-linked list" at exit)
+ * or raft asserts. It happens on a follower whose uncommitted entries the new leader
+ * replaces (a deposed leader's), when the node is stopped a moment later. Fixed upstream
+ * after 0.15 ("uv: Never invoke barrier callback twice"); tests/unit/test_raft_uv.c shows it.
+ * We remember the index of the last truncation: raft appends the new leader's entries from
+ * that index right after truncating, and raft_uv holds those appends until the truncation's
+ * work is done, so the truncation is over once raft->last_stored reaches the index again.
+ * close_raft waits for that before raft_close. See docs/SAFETY.md (raft 0.15 notes). */
+static int guarded_truncate(struct raft_io *io, raft_index index)
+{
+    struct consensus_uv *u = (struct consensus_uv *)((char *)io - offsetof(struct consensus_uv, io));
+    int rv = u->uv_truncate(io, index);
+    if (rv == 0)
+        u->truncated_at = index;
+    return rv;
+}
+
+/* Whether a truncation may still be in flight in raft_uv (guarded_truncate). */
+static int truncation_in_flight(const struct consensus *cs)
+{
+    return cs->uv && cs->uv->truncated_at != 0 && cs->raft->last_stored < cs->uv->truncated_at;
+}
+
 static void apply_settings(struct consensus *cs)
 {
     const struct config *cfg = cs->uv->cfg;
@@ -213,6 +247,8 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
      * raft_init would refuse our FSM. Later releases set 2; the field is there, so say so. */
     if (u->io.version < 2 && u->io.async_work != NULL)
         u->io.version = 2;
+    u->uv_truncate = u->io.truncate;
+    u->io.truncate = guarded_truncate;
     fsm_raft_init(fsm, &u->rfsm);
     if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
         snprintf(err, errlen, "raft init: %s", raft_failure(u, rv));
@@ -252,14 +288,41 @@ static void on_raft_close(struct raft *r)
     consensus_notify_closed(cs);
 }
 
+/* raft_close now, or once no truncation is in flight (guarded_truncate); 0 while it waits.
+ * Past CLOSE_TRUNCATE_WAIT_US raft is left open (the process exits without closing it, as
+ * after a crash, which raft recovers from) rather than risk the heap. */
+static int close_raft_when_safe(struct consensus *cs)
+{
+    if (truncation_in_flight(cs)) {
+        int64_t now = util_mono_us();
+        if (cs->uv->close_wait_start_us == 0) {
+            cs->uv->close_wait_start_us = now;
+            log_notice("shutdown waits for the raft log truncation in flight");
+        }
+        if (now - cs->uv->close_wait_start_us < CLOSE_TRUNCATE_WAIT_US)
+            return 0;
+        log_warning("raft log truncation still in flight after %lld s: exiting without closing "
+                    "raft (canonical/raft 0.15 would corrupt memory); the log recovers at restart",
+                    CLOSE_TRUNCATE_WAIT_US / 1000000);
+        cs->close_deferred = 0;
+        cs->abandoned = 1;
+        consensus_notify_closed(cs);
+        return 1;
+    }
+    cs->close_deferred = 0;
+    raft_close(cs->raft, on_raft_close);
+    return 1;
+}
+
 static void close_raft(struct consensus *cs)
 {
     if (cs->closing)
         return; /* a second signal, or the transfer callback after raft_close cancelled it */
     cs->closing = 1;
-    if (cs->uv && cs->raft_open && !cs->closed)
-        raft_close(cs->raft, on_raft_close);
-    else
+    if (cs->uv && cs->raft_open && !cs->closed) {
+        cs->close_deferred = 1;
+        close_raft_when_safe(cs); /* else consensus_pump tries again */
+    } else
         consensus_notify_closed(cs); /* nothing to close, or the raft instance is our caller's */
     consensus_kick(cs);
 }
@@ -300,7 +363,15 @@ void consensus_free(struct consensus *cs)
     if (u && cs->raft_open && !cs->closed && !cs->closing) {
         /* Startup failed after raft_init, or a second signal cut the shutdown short. */
         cs->closing = 1;
-        raft_close(cs->raft, on_raft_close);
+        cs->close_deferred = 1;
+    }
+    /* A close that waits for a truncation in flight (close_raft_when_safe, bounded). */
+    while (u && cs->close_deferred && !close_raft_when_safe(cs))
+        uv_run(&u->loop, UV_RUN_ONCE);
+    if (cs->abandoned) {
+        /* raft still owns its handles, requests and batches: leave them to the exit. */
+        free(cs);
+        return;
     }
     for (int i = 0; u && i < 1000 && !cs->closed && cs->raft_open; i++)
         uv_run(&u->loop, UV_RUN_ONCE);
@@ -331,10 +402,14 @@ int consensus_pump(struct consensus *cs)
         if (uv_backend_timeout(loop) != 0)
             break;
     }
-    if (cs->raft_open && !cs->closed)
+    if (cs->close_deferred)
+        close_raft_when_safe(cs);
+    if (cs->raft_open && !cs->closed && !cs->abandoned)
         consensus_update(cs);
     consensus_flushed(cs);
-    return uv_backend_timeout(loop);
+    int timeout = uv_backend_timeout(loop);
+    /* A deferred close polls: raft's own timers may be further away than we want. */
+    return cs->close_deferred && (timeout < 0 || timeout > 10) ? 10 : timeout;
 }
 
 int consensus_backend_fd(const struct consensus *cs)

@@ -496,11 +496,14 @@ static void connect_challenge(struct transport_conn *c)
         /* An invalid proof, so that the peer logs the failure too (never a valid one: that
          * would be an oracle for whoever sent this challenge). */
         memset(out, 0, PEERAUTH_PROOF_SIZE);
-        if (conn_write(c, (uv_stream_t *)c->tcp, out, PEERAUTH_PROOF_SIZE, on_write) != 0)
-            conn_close(c);
+        /* raft's callback fires exactly once, here: taken before a failed write's conn_close
+         * (which would fire it and leave c->cb NULL to be called). */
         raft_uv_connect_cb cb = c->cb;
         c->cb = NULL;
-        uv_timer_start(&c->timer, on_linger, 1000, 0); /* closes it after the write */
+        if (conn_write(c, (uv_stream_t *)c->tcp, out, PEERAUTH_PROOF_SIZE, on_write) != 0)
+            conn_close(c);
+        else
+            uv_timer_start(&c->timer, on_linger, 1000, 0); /* closes it after the write */
         cb(c->req, NULL, RAFT_NOCONNECTION);
         return;
     }
