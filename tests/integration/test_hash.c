@@ -48,6 +48,11 @@ Test(hash, replicated_digest_equal_and_survives_restart)
         cr_assert(r->type != REDIS_REPLY_ERROR, "reply %d: %s", i, r->str);
         freeReplyObject(r);
     }
+    /* one entry each, past the snapshot threshold: the snapshots hold both encodings */
+    for (int i = 0; i < 150; i++)
+        fx_check_integer(c, 1, "HSET one:%d f v", i % 3 == 0 ? i : i + 1000);
+    fx_check_integer(c, 1, "HSET big extra x");
+    fx_check_integer(c, 1, "HDEL big extra");
     fx_check_integer(c, 200, "HLEN big");
     fx_check_string(c, "hashtable", "OBJECT ENCODING big");
     fx_check_string(c, "listpack", "OBJECT ENCODING small:1");
