@@ -302,6 +302,68 @@ def dbsize_and_type(r, args):
 
 
 @check
+def hash_mapping_and_getall(r, args):
+    assert r.hset("py:h", mapping={"a": "1", "b": "2", "c": "3"}) == 3
+    assert r.hset("py:h", "a", "10") == 0
+    assert r.hgetall("py:h") == {b"a": b"10", b"b": b"2", b"c": b"3"}
+    assert r.hget("py:h", "b") == b"2"
+    assert r.hmget("py:h", ["a", "zz"]) == [b"10", None]
+    assert r.hlen("py:h") == 3
+    assert r.hexists("py:h", "c") is True
+    assert r.hkeys("py:h") == [b"a", b"b", b"c"]
+    assert r.type("py:h") == b"hash"
+    assert r.hdel("py:h", "a", "b", "c") == 3
+    assert r.exists("py:h") == 0
+    r.set("py:hs", "v")
+    expect_error(redis.ResponseError, r.hget, "py:hs", "a", text="WRONGTYPE")
+    r.hset("py:hw", "f", "v")
+    expect_error(redis.ResponseError, r.get, "py:hw", text="WRONGTYPE")
+
+
+@check
+def hash_hincrbyfloat(r, args):
+    r.delete("py:hf")
+    assert r.hincrbyfloat("py:hf", "x", 10.5) == 10.5
+    assert r.hincrbyfloat("py:hf", "x", 0.1) == 10.6
+    assert r.hget("py:hf", "x") == b"10.6"
+    assert r.hincrby("py:hf", "n", 5) == 5
+    expect_error(redis.ResponseError, r.hincrby, "py:hf", "x", 1,
+                 text="hash value is not an integer")
+
+
+@check
+def hash_hscan_iter(r, args):
+    r.delete("py:hscan")
+    # past hash-max-listpack-entries (ours 128, Redis 7.0's 512): a hashtable, scanned in steps
+    r.hset("py:hscan", mapping={"f%d" % i: str(i) for i in range(1000)})
+    assert r.object("encoding", "py:hscan") == b"hashtable"
+    found = dict(r.hscan_iter("py:hscan", count=20))
+    assert found == {("f%d" % i).encode(): str(i).encode() for i in range(1000)}, len(found)
+    assert dict(r.hscan_iter("py:hscan", match="f99?")) == {
+        ("f99%d" % i).encode(): str(990 + i).encode() for i in range(10)}
+
+
+@check
+def pipeline_strings_and_hashes(r, args):
+    r.delete("py:ph", "py:ps")
+    pipe = r.pipeline(transaction=False)
+    pipe.set("py:ps", "1")
+    pipe.hset("py:ph", "f", "1")
+    pipe.incr("py:ps")
+    pipe.hincrby("py:ph", "f", 2)
+    pipe.hget("py:ph", "f")
+    pipe.get("py:ps")
+    pipe.hgetall("py:ph")
+    assert pipe.execute() == [True, 1, 2, 3, b"3", b"2", {b"f": b"3"}]
+    pipe = r.pipeline(transaction=True)
+    pipe.hset("py:ph", "g", "x")
+    pipe.get("py:ph")
+    pipe.hlen("py:ph")
+    res = pipe.execute(raise_on_error=False)
+    assert res[0] == 1 and isinstance(res[1], redis.ResponseError) and res[2] == 2, res
+
+
+@check
 def auth_errors(r, args):
     if not args.auth_port:
         raise AssertionError("no --auth-port given")

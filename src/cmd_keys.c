@@ -2,6 +2,7 @@
  * Prepare functions turn relative times into absolute ones; procs run inside apply and must
  * never read the clock, rand() or any global configuration. */
 #include "command.h"
+#include "hash.h"
 #include "kv.h"
 #include "resp.h"
 #include "util.h"
@@ -52,8 +53,8 @@ void cmd_exists(struct exec_ctx *ctx, struct request *req)
 
 void cmd_type(struct exec_ctx *ctx, struct request *req)
 {
-    int live = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms) != NULL;
-    reply_simple(ctx->out, live ? "string" : "none");
+    struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    reply_simple(ctx->out, e != NULL ? kv_type_name(e->type) : "none");
 }
 
 /* ---- KEYS, SCAN, RANDOMKEY ---- */
@@ -65,13 +66,14 @@ struct key_filter {
     const char *pat; /* NULL: every key */
     size_t plen;
     int reject_all;  /* SCAN TYPE names a type no key has */
+    int type;        /* SCAN TYPE: only keys of this enum kv_type; -1 for any */
     int64_t now_ms;
 };
 
 static void filter_key(void *priv, const struct kv_entry *e)
 {
     struct key_filter *f = priv;
-    if (f->reject_all || kv_entry_expired(e, f->now_ms))
+    if (f->reject_all || kv_entry_expired(e, f->now_ms) || (f->type >= 0 && e->type != f->type))
         return;
     if (f->pat && !util_glob_match(f->pat, f->plen, kv_entry_key(e), e->klen, 0))
         return;
@@ -86,6 +88,7 @@ static void filter_init(struct key_filter *f, const char *pat, size_t plen, int6
     f->pat = plen == 1 && pat[0] == '*' ? NULL : pat;
     f->plen = plen;
     f->reject_all = 0;
+    f->type = -1;
     f->now_ms = now_ms;
 }
 
@@ -113,7 +116,7 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
     const char *pat = "*";
     size_t plen = 1;
     long long count = 10;
-    int reject_all = 0;
+    int reject_all = 0, type = -1;
     char *end;
 
     errno = 0;
@@ -138,8 +141,14 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
             pat = req->argv[i + 1];
             plen = req->len[i + 1];
         } else if (request_arg_is(req, i, "type")) {
-            /* Every value is a string: only that type name (any case) matches. */
-            reject_all = !request_arg_is(req, i + 1, "string");
+            /* A type name no key can have matches nothing. */
+            static const char *const names[] = {"string", "hash", "set", "zset", "list"};
+            reject_all = 1;
+            for (int t = 0; t < 5; t++)
+                if (request_arg_is(req, i + 1, names[t])) {
+                    reject_all = 0;
+                    type = t;
+                }
         } else {
             reply_syntax_error(ctx->out);
             return;
@@ -147,6 +156,7 @@ void cmd_scan(struct exec_ctx *ctx, struct request *req)
     }
     filter_init(&f, pat, plen, ctx->now_ms);
     f.reject_all = reject_all;
+    f.type = type;
     uint64_t next = kv_scan(ctx->kv, cursor, (size_t)count, filter_key, &f);
 
     char tmp[32];
@@ -186,9 +196,14 @@ static void rename_generic(struct exec_ctx *ctx, struct request *req, int nx)
         reply_int(ctx->out, 0);
         return;
     }
-    /* E is another key's entry: replacing the destination leaves it in place. */
-    kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
-           ctx->apply_seq);
+    /* E is another key's entry: replacing the destination leaves it in place. An object
+     * moves to the new entry. */
+    if (e->type != KV_STRING)
+        kv_set_obj(ctx->kv, req->argv[2], req->len[2], e->type, kv_entry_take_obj(e),
+                   e->expire_ms, ctx->apply_seq);
+    else
+        kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
+               ctx->apply_seq);
     kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
     if (nx)
         reply_int(ctx->out, 1);
@@ -260,9 +275,78 @@ void cmd_copy(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
-           ctx->apply_seq);
+    if (e->type == KV_HASH)
+        kv_set_obj(ctx->kv, req->argv[2], req->len[2], KV_HASH, hash_dup(kv_entry_obj(e)),
+                   e->expire_ms, ctx->apply_seq);
+    else
+        kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
+               ctx->apply_seq);
     reply_int(ctx->out, 1);
+}
+
+/* ---- OBJECT ---- */
+
+/* A string's encoding as Redis 7.0 names it: "int" for a value that is a long long in
+ * canonical form, "embstr" up to 44 bytes, else "raw". */
+static const char *string_encoding(const struct kv_entry *e)
+{
+    long long v;
+    if (e->vlen <= 20 && util_parse_ll(kv_entry_val(e), e->vlen, &v) == 0)
+        return "int";
+    return e->vlen <= 44 ? "embstr" : "raw";
+}
+
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP. No LRU clock or LFU counter is
+ * kept: IDLETIME answers 0, FREQ Redis's error for a non-LFU policy. */
+void cmd_object(struct exec_ctx *ctx, struct request *req)
+{
+    static const char *const help[] = {
+        "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "ENCODING <key>",
+        "    Return the kind of internal representation used in order to store the value",
+        "    associated with a <key>.",
+        "FREQ <key>",
+        "    Return the access frequency index of the <key>. The returned integer is",
+        "    proportional to the logarithm of the recent access frequency of the key.",
+        "IDLETIME <key>",
+        "    Return the idle time of the <key>, that is the approximated number of",
+        "    seconds elapsed since the last access to the key.",
+        "REFCOUNT <key>",
+        "    Return the number of references of the value associated with the specified",
+        "    <key>.",
+        "HELP",
+        "    Print this help.",
+        NULL,
+    };
+    static const char *const known[] = {"encoding", "refcount", "idletime", "freq", NULL};
+
+    if (req->argc == 3) {
+        int sub = -1;
+        for (int i = 0; known[i]; i++)
+            if (request_arg_is(req, 1, known[i]))
+                sub = i;
+        if (sub >= 0) {
+            struct kv_entry *e = kv_lookup(ctx->kv, req->argv[2], req->len[2], ctx->now_ms);
+            if (e == NULL) {
+                reply_null(ctx->out);
+            } else if (sub == 0) {
+                reply_bulk_cstr(ctx->out, e->type == KV_HASH
+                                              ? hash_encoding_name(kv_entry_obj(e))
+                                              : string_encoding(e));
+            } else if (sub == 1) {
+                reply_int(ctx->out, 1);
+            } else if (sub == 2) {
+                reply_int(ctx->out, 0);
+            } else {
+                reply_error(ctx->out, "ERR An LFU maxmemory policy is not selected, access "
+                                      "frequency not tracked. Please note that when switching "
+                                      "between policies at runtime LRU and LFU data will take "
+                                      "some time to adjust.");
+            }
+            return;
+        }
+    }
+    command_reply_subcommand_rest(ctx->out, req, "OBJECT", help, known);
 }
 
 /* ---- EXPIRE and friends ---- */

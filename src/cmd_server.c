@@ -11,6 +11,7 @@
 #include "config.h"
 #include "consensus.h"
 #include "exec.h"
+#include "hash.h"
 #include "kv.h"
 
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
@@ -239,7 +240,11 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
         for (int i = 2; i < req->argc; i++) {
             struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
             char hex[17];
-            uint64_t h = e ? util_hash_seeded(kv_entry_val(e), e->vlen, 0x636b6476) : 0;
+            uint64_t h = 0;
+            if (e != NULL && e->type == KV_HASH)
+                h = hash_digest(kv_entry_obj(e), 0x636b6476); /* order-independent */
+            else if (e != NULL)
+                h = util_hash_seeded(kv_entry_val(e), e->vlen, 0x636b6476);
             snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
             reply_simple(ctx->out, hex);
         }

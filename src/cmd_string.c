@@ -38,6 +38,16 @@ static struct kv_entry *lookup_write(struct exec_ctx *ctx, const char *key, size
     return kv_lookup_write(ctx->kv, key, klen, ctx->now_ms, ctx->apply_seq);
 }
 
+/* 1 after a WRONGTYPE reply when E holds a value that is not a string, else 0. */
+static int wrongtype(struct exec_ctx *ctx, const struct kv_entry *e)
+{
+    if (e != NULL && e->type != KV_STRING) {
+        reply_wrongtype(ctx->out);
+        return 1;
+    }
+    return 0;
+}
+
 /* Replace the arguments of REQ by those of REPL and free REPL. */
 static void request_replace(struct request *req, struct request *repl)
 {
@@ -162,6 +172,8 @@ static int opts_abs_time(const struct request *req, const struct set_opts *o, in
 void cmd_get(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    if (wrongtype(ctx, e))
+        return;
     if (e == NULL)
         reply_null(ctx->out);
     else
@@ -175,6 +187,8 @@ static void set_generic(struct exec_ctx *ctx, const char *key, size_t klen, cons
 {
     struct kv_entry *e = lookup_write(ctx, key, klen);
 
+    if ((flags & SO_GET) && wrongtype(ctx, e))
+        return;
     if (flags & SO_GET) {
         if (e == NULL)
             reply_null(ctx->out);
@@ -306,6 +320,8 @@ void cmd_setnx(struct exec_ctx *ctx, struct request *req)
 void cmd_getset(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (wrongtype(ctx, e))
+        return;
     if (e == NULL)
         reply_null(ctx->out);
     else
@@ -317,6 +333,8 @@ void cmd_getset(struct exec_ctx *ctx, struct request *req)
 void cmd_getdel(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (wrongtype(ctx, e))
+        return;
     if (e == NULL) {
         reply_null(ctx->out);
         return;
@@ -365,6 +383,8 @@ void cmd_getex(struct exec_ctx *ctx, struct request *req)
     if (parse_set_opts(req, 2, 0, &o, ctx->out) != 0)
         return;
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (wrongtype(ctx, e))
+        return;
     if (e == NULL) {
         reply_null(ctx->out);
         return;
@@ -387,7 +407,7 @@ void cmd_mget(struct exec_ctx *ctx, struct request *req)
     reply_array(ctx->out, req->argc - 1);
     for (int i = 1; i < req->argc; i++) {
         struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
-        if (e == NULL)
+        if (e == NULL || e->type != KV_STRING)
             reply_null(ctx->out);
         else
             reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
@@ -448,6 +468,8 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
     const char *add = req->argv[2];
     size_t addlen = req->len[2];
 
+    if (wrongtype(ctx, e))
+        return;
     if (e == NULL) {
         kv_set(ctx->kv, req->argv[1], req->len[1], add, addlen, KV_NO_EXPIRE, ctx->apply_seq);
         reply_int(ctx->out, (long long)addlen);
@@ -469,6 +491,8 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
 void cmd_strlen(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    if (wrongtype(ctx, e))
+        return;
     reply_int(ctx->out, e ? (long long)e->vlen : 0);
 }
 
@@ -482,6 +506,8 @@ void cmd_getrange(struct exec_ctx *ctx, struct request *req)
         return;
     }
     struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    if (wrongtype(ctx, e))
+        return;
     long long len = e ? (long long)e->vlen : 0;
     if (e == NULL || (start < 0 && end < 0 && start > end)) {
         reply_bulk(ctx->out, "", 0);
@@ -532,6 +558,8 @@ void cmd_setrange(struct exec_ctx *ctx, struct request *req)
     if (setrange_args(req, &offset, ctx->out) != 0)
         return;
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (wrongtype(ctx, e))
+        return;
     size_t olen = e ? e->vlen : 0;
     size_t vlen = req->len[3];
     if (vlen == 0) {
@@ -558,6 +586,8 @@ static void incr_generic(struct exec_ctx *ctx, struct request *req, long long in
     long long v = 0;
     char tmp[32];
 
+    if (wrongtype(ctx, e))
+        return;
     if (e != NULL && util_parse_ll(kv_entry_val(e), e->vlen, &v) != 0) {
         reply_not_integer(ctx->out);
         return;
@@ -645,6 +675,8 @@ void cmd_incrbyfloat(struct exec_ctx *ctx, struct request *req)
     double v = 0, incr;
     char tmp[UTIL_D2STR_MAX];
 
+    if (wrongtype(ctx, e))
+        return;
     if ((e != NULL && parse_float_operand(kv_entry_val(e), e->vlen, &v) != 0) ||
         parse_float_operand(req->argv[2], req->len[2], &incr) != 0) {
         reply_not_float(ctx->out);

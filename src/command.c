@@ -64,6 +64,24 @@ static struct command command_rows[] = {
     {"__expired",  cmd_expired,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys if they have expired (active expiry)"},
     {"__txn",      cmd_txn,         NULL,             -3, W | CMD_INTERNAL, 0, 0, 0,  "transactions", "A MULTI/EXEC transaction as one unit (internal)"},
 
+    {"hset",       cmd_hset,        prep_hset,        -4, W | M | F,        1, 1, 1,  "hash",   "Set the string value of a hash field"},
+    {"hsetnx",     cmd_hsetnx,      prep_hsetnx,      -4, W | M | F,        1, 1, 1,  "hash",   "Set the value of a hash field, only if the field does not exist"},
+    {"hmset",      cmd_hmset,       prep_hset,        -4, W | M | F,        1, 1, 1,  "hash",   "Set multiple hash fields to multiple values"},
+    {"hget",       cmd_hget,        NULL,             3,  R | F,            1, 1, 1,  "hash",   "Get the value of a hash field"},
+    {"hmget",      cmd_hmget,       NULL,             -3, R | F,            1, 1, 1,  "hash",   "Get the values of all the given hash fields"},
+    {"hgetall",    cmd_hgetall,     NULL,             2,  R,                1, 1, 1,  "hash",   "Get all the fields and values in a hash"},
+    {"hkeys",      cmd_hkeys,       NULL,             2,  R,                1, 1, 1,  "hash",   "Get all the fields in a hash"},
+    {"hvals",      cmd_hvals,       NULL,             2,  R,                1, 1, 1,  "hash",   "Get all the values in a hash"},
+    {"hlen",       cmd_hlen,        NULL,             2,  R | F,            1, 1, 1,  "hash",   "Get the number of fields in a hash"},
+    {"hstrlen",    cmd_hstrlen,     NULL,             3,  R | F,            1, 1, 1,  "hash",   "Get the length of the value of a hash field"},
+    {"hexists",    cmd_hexists,     NULL,             3,  R | F,            1, 1, 1,  "hash",   "Determine if a hash field exists"},
+    {"hdel",       cmd_hdel,        NULL,             -3, W | F,            1, 1, 1,  "hash",   "Delete one or more hash fields"},
+    {"hincrby",    cmd_hincrby,     prep_hincrby,     -4, W | M | F,        1, 1, 1,  "hash",   "Increment the integer value of a hash field by the given number"},
+    {"hincrbyfloat", cmd_hincrbyfloat, prep_hincrbyfloat, -4, W | M | F,    1, 1, 1,  "hash",   "Increment the float value of a hash field by the given amount"},
+    {"hrandfield", cmd_hrandfield,  NULL,             -2, R,                1, 1, 1,  "hash",   "Get one or multiple random fields from a hash"},
+    {"hscan",      cmd_hscan,       NULL,             -3, R,                1, 1, 1,  "hash",   "Incrementally iterate hash fields and associated values"},
+    {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
+
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
     {"echo",       cmd_echo,        NULL,             2,  L | F,            0, 0, 0,  "connection", "Echo the given string"},
     {"quit",       cmd_quit,        NULL,             -1, L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Close the connection"},
@@ -160,6 +178,11 @@ int command_allowed_in_multi(const struct command *cmd, const struct request *re
     if (cmd->proc == cmd_cluster)
         return cmd_cluster_is_read(req);
     return 1;
+}
+
+void reply_wrongtype(struct buf *out)
+{
+    reply_error(out, "WRONGTYPE Operation against a key holding the wrong kind of value");
 }
 
 int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out)

@@ -104,6 +104,15 @@ cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_rena
     cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired;
 cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
     prep_flushall;
+/* Hashes (cmd_hash.c): */
+cmd_proc cmd_hset, cmd_hmset, cmd_hsetnx, cmd_hget, cmd_hmget, cmd_hgetall, cmd_hkeys,
+    cmd_hvals, cmd_hlen, cmd_hstrlen, cmd_hexists, cmd_hdel, cmd_hincrby, cmd_hincrbyfloat,
+    cmd_hrandfield, cmd_hscan;
+cmd_prepare_proc prep_hset, prep_hsetnx, prep_hincrby, prep_hincrbyfloat;
+/* OBJECT (cmd_keys.c). */
+cmd_proc cmd_object;
+/* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
+void reply_wrongtype(struct buf *out);
 /* The Redis version we answer as (HELLO, INFO). */
 #define REDIS_COMPAT_VERSION "7.0.0"
 /* Server and connection (cmd_server.c), transactions (cmd_tx.c): */

@@ -68,6 +68,8 @@ static const struct option_def options[] = {
     {"cluster-secret-file", OPT_STRING, OFF(cluster_secret_file), NULL, 0, 0, NULL, 0, "file whose content (trailing newline stripped) is the cluster secret"},
     {"raft-max-message", OPT_MEMORY, OFF(raft_max_message), "512mb", 1024 * 1024, BIG, NULL, 0, "largest raft message accepted from a peer (entries, snapshots)"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
+    {"hash-max-listpack-entries", OPT_INT, OFF(hash_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a hash converts from listpack to hashtable past this many fields (read when a write is proposed, carried in the log)"},
+    {"hash-max-listpack-value", OPT_INT, OFF(hash_max_listpack_value), "64", 0, BIG, NULL, OPT_RUNTIME, "... or when a field or value is longer than this many bytes"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

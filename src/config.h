@@ -48,6 +48,8 @@ struct config {
     long long raft_max_message;
     long long loglevel;
     char *logfile;
+    long long hash_max_listpack_entries; /* prepare copies both into hash writes */
+    long long hash_max_listpack_value;
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

@@ -16,11 +16,13 @@
 #include "codec.h"
 #include "command.h"
 #include "entry.h"
+#include "hash.h"
 #include "kv.h"
 #include "log.h"
 
 #define FSM_MAX_ARGS_STACK 16
-#define SNAP_MAGIC "CKSNAP01"
+#define SNAP_MAGIC "CKSNAP02"    /* entries carry a type (hashes) */
+#define SNAP_MAGIC_V1 "CKSNAP01" /* strings only: still read */
 #define SNAP_END 0x454e44534e41504bULL
 
 void fsm_init(struct fsm *f, struct kv_store *kv)
@@ -244,11 +246,44 @@ static void writer_flush(struct snap_writer *w)
         w->b->len = 0;
 }
 
+/* A hash: u64 encoding; a listpack: u64 pairs, then field, value ... in order; a
+ * hashtable: its dict shape (size0, size1, rehash_idx, used0), u64 pairs, then the pairs in
+ * dict_iter order, so that dict_new_shaped/dict_restore_append rebuild the same table. */
+static void snap_hash(struct snap_writer *w, struct hash *h)
+{
+    struct hash_iter it;
+    const char *f, *v;
+    size_t fl, vl;
+
+    put_u64(w->b, (uint64_t)h->enc);
+    if (h->enc == HASH_HASHTABLE) {
+        struct dict_shape sh;
+        dict_get_shape(h->d, &sh);
+        put_u64(w->b, sh.size0);
+        put_u64(w->b, sh.size1);
+        put_u64(w->b, (uint64_t)sh.rehash_idx);
+        put_u64(w->b, sh.used0);
+    }
+    put_u64(w->b, hash_len(h));
+    hash_iter_init(&it, h);
+    while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+        put_str(w->b, f, fl);
+        put_str(w->b, v, vl);
+        if (w->fd >= 0 && w->b->len >= 1 << 20)
+            writer_flush(w);
+    }
+    hash_iter_close(&it);
+}
+
 static void snap_entry(void *priv, const struct kv_entry *e)
 {
     struct snap_writer *w = priv;
     put_str(w->b, kv_entry_key(e), e->klen);
-    put_str(w->b, kv_entry_val(e), e->vlen);
+    put_u64(w->b, e->type);
+    if (e->type == KV_HASH)
+        snap_hash(w, kv_entry_obj(e));
+    else
+        put_str(w->b, kv_entry_val(e), e->vlen);
     put_u64(w->b, (uint64_t)e->expire_ms);
     put_u64(w->b, e->mod_seq);
     if (w->fd >= 0 && w->b->len >= 1 << 20)
@@ -292,14 +327,99 @@ static const char *get_str(struct codec_reader *r, size_t *len)
     return s != NULL ? s : "";
 }
 
+/* Read a hash written by snap_hash, or NULL (R->bad set) when it is damaged. */
+static struct hash *read_hash(struct codec_reader *r)
+{
+    uint64_t enc = codec_read_u64(r);
+    struct hash *h = NULL;
+    size_t fl, vl;
+
+    if (enc == HASH_LISTPACK) {
+        h = hash_new();
+        uint64_t n = codec_read_u64(r);
+        for (uint64_t i = 0; i < n && !r->bad; i++) {
+            const char *f = get_str(r, &fl);
+            const char *v = get_str(r, &vl);
+            if (!r->bad) {
+                listpack_append(&h->lp, f, fl);
+                listpack_append(&h->lp, v, vl);
+            }
+        }
+    } else if (enc == HASH_HASHTABLE) {
+        struct dict_shape sh;
+        sh.size0 = codec_read_u64(r);
+        sh.size1 = codec_read_u64(r);
+        sh.rehash_idx = (int64_t)codec_read_u64(r);
+        sh.used0 = codec_read_u64(r);
+        struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
+        if (d == NULL) {
+            r->bad = 1;
+            return NULL;
+        }
+        h = hash_new_dict(d);
+        uint64_t n = codec_read_u64(r);
+        for (uint64_t i = 0; i < n && !r->bad; i++) {
+            const char *f = get_str(r, &fl);
+            const char *v = get_str(r, &vl);
+            if (r->bad)
+                break;
+            struct hash_val *hv = xmalloc(sizeof *hv + vl + 1);
+            hv->len = (uint32_t)vl;
+            memcpy(hv->data, v, vl);
+            hv->data[vl] = '\0';
+            if (dict_restore_append(d, f, fl, hv) == NULL) {
+                free(hv);
+                r->bad = 1;
+            }
+        }
+        if (!r->bad && dict_restore_done(d) != 0)
+            r->bad = 1;
+    } else {
+        r->bad = 1;
+    }
+    if (h != NULL && (r->bad || hash_len(h) == 0)) {
+        hash_free(h);
+        r->bad = 1;
+        return NULL;
+    }
+    return h;
+}
+
+/* One key's value: a string (*VAL, *VLEN) or an object (*OBJ, of *TYPE). V1 snapshots
+ * hold strings only. With KEEP 0 an object is read (checked) and freed. */
+static void read_value(struct codec_reader *r, int v1, int keep, int *type, const char **val,
+                       size_t *vlen, void **obj)
+{
+    *type = KV_STRING;
+    *obj = NULL;
+    if (!v1) {
+        uint64_t t = codec_read_u64(r);
+        if (t != KV_STRING && t != KV_HASH) {
+            r->bad = 1;
+            return;
+        }
+        *type = (int)t;
+    }
+    if (*type == KV_STRING) {
+        *val = get_str(r, vlen);
+        return;
+    }
+    *obj = read_hash(r);
+    if (!keep && *obj != NULL) {
+        hash_free(*obj);
+        *obj = NULL;
+    }
+}
+
 /* Check that BUF is a whole, well-formed snapshot before touching the state. */
 static int snapshot_valid(const void *buf, size_t len)
 {
     struct codec_reader r;
     codec_reader_init(&r, buf, len);
     size_t l;
-    if (len < 8 || memcmp(buf, SNAP_MAGIC, 8) != 0)
+    if (len < 8 || (memcmp(buf, SNAP_MAGIC, 8) != 0 && memcmp(buf, SNAP_MAGIC_V1, 8) != 0))
         return 0;
+    int v1 = memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
     codec_read_bytes(&r, 8); /* the magic, checked above */
     for (int i = 0; i < 2 + KV_TOMBSTONE_SLOTS; i++)
         codec_read_u64(&r);
@@ -312,8 +432,11 @@ static int snapshot_valid(const void *buf, size_t len)
     }
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk && !r.bad; i++) {
+        int type;
+        const char *v;
+        void *obj;
         get_str(&r, &l);
-        get_str(&r, &l);
+        read_value(&r, v1, 0, &type, &v, &l, &obj);
         codec_read_u64(&r);
         codec_read_u64(&r);
     }
@@ -327,6 +450,7 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
     size_t kl = 0, vl = 0, al = 0;
     if (!snapshot_valid(buf, len))
         return -1;
+    int v1 = memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
     codec_read_bytes(&r, 8); /* the magic, checked above */
     kv_flush(f->kv, 0);
     f->apply_seq = codec_read_u64(&r);
@@ -347,10 +471,16 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {
         const char *k = get_str(&r, &kl);
-        const char *v = get_str(&r, &vl);
+        const char *v = NULL;
+        void *obj;
+        int type;
+        read_value(&r, v1, 1, &type, &v, &vl, &obj);
         int64_t expire = (int64_t)codec_read_u64(&r);
         uint64_t mod = codec_read_u64(&r);
-        kv_set(f->kv, k, kl, v, vl, expire, mod);
+        if (type == KV_STRING)
+            kv_set(f->kv, k, kl, v, vl, expire, mod);
+        else
+            kv_set_obj(f->kv, k, kl, type, obj, expire, mod);
     }
     return 0;
 }

@@ -3,6 +3,7 @@
  * clock reads, no libevent, no raft. */
 #include "kv.h"
 #include "codec.h"
+#include "hash.h"
 #include "util.h"
 
 #include <assert.h>
@@ -30,7 +31,14 @@ struct kv_table {
     size_t used;
 };
 
+struct kv_lazy {
+    int type;
+    void *obj;
+};
+
 struct kv_store {
+    struct kv_lazy *lazy; /* values waiting for kv_lazy_free_step, a FIFO */
+    size_t lazy_n, lazy_cap, lazy_head;
     struct kv_table t[2]; /* t[1] exists only during a rehash; inserts then go to it */
     int64_t rehash_idx;   /* next bucket of t[0] to move, -1 when not rehashing */
     size_t expires;
@@ -54,6 +62,7 @@ static struct kv_entry *entry_new(struct kv_store *kv, const char *key, size_t k
     e->mod_seq = seq;
     e->klen = (uint32_t)klen;
     e->vlen = (uint32_t)vlen;
+    e->type = KV_STRING;
     if (klen)
         memcpy(e->data, key, klen);
     e->data[klen] = '\0';
@@ -66,8 +75,70 @@ static struct kv_entry *entry_new(struct kv_store *kv, const char *key, size_t k
     return e;
 }
 
+const char *kv_type_name(int type)
+{
+    switch (type) {
+    case KV_STRING: return "string";
+    case KV_HASH: return "hash";
+    case KV_SET: return "set";
+    case KV_ZSET: return "zset";
+    case KV_LIST: return "list";
+    }
+    return "none";
+}
+
+static void obj_free_now(int type, void *obj)
+{
+    if (type == KV_HASH)
+        hash_free(obj);
+}
+
+/* Free OBJ at once when small, else queue it for kv_lazy_free_step. */
+static void obj_release(struct kv_store *kv, int type, void *obj)
+{
+    if (obj == NULL)
+        return;
+    if (type == KV_HASH && hash_len(obj) > KV_LAZY_MIN) {
+        if (kv->lazy_head > 0 && kv->lazy_head == kv->lazy_n) {
+            kv->lazy_head = kv->lazy_n = 0;
+        }
+        if (kv->lazy_n == kv->lazy_cap) {
+            kv->lazy_cap = kv->lazy_cap ? kv->lazy_cap * 2 : 16;
+            kv->lazy = xrealloc(kv->lazy, kv->lazy_cap * sizeof *kv->lazy);
+        }
+        kv->lazy[kv->lazy_n].type = type;
+        kv->lazy[kv->lazy_n++].obj = obj;
+        return;
+    }
+    obj_free_now(type, obj);
+}
+
+size_t kv_lazy_free_step(struct kv_store *kv, size_t budget)
+{
+    while (kv->lazy_head < kv->lazy_n) {
+        struct kv_lazy *l = &kv->lazy[kv->lazy_head];
+        size_t before = hash_len(l->obj);
+        if (!hash_free_step(l->obj, budget))
+            return kv->lazy_n - kv->lazy_head;
+        kv->lazy_head++;
+        budget = budget > before ? budget - before : 0;
+        if (budget == 0)
+            break;
+    }
+    if (kv->lazy_head == kv->lazy_n)
+        kv->lazy_head = kv->lazy_n = 0;
+    return kv->lazy_n - kv->lazy_head;
+}
+
+size_t kv_lazy_pending(const struct kv_store *kv)
+{
+    return kv->lazy_n - kv->lazy_head;
+}
+
 static void entry_free(struct kv_store *kv, struct kv_entry *e)
 {
+    if (e->type != KV_STRING)
+        obj_release(kv, e->type, kv_entry_obj(e));
     if (e->expire_ms != KV_NO_EXPIRE)
         kv->expires--;
     kv->used_memory -= malloc_usable_size(e);
@@ -227,6 +298,9 @@ void kv_free(struct kv_store *kv)
         return;
     table_clear(kv, &kv->t[0]);
     table_clear(kv, &kv->t[1]);
+    for (size_t i = kv->lazy_head; i < kv->lazy_n; i++)
+        obj_free_now(kv->lazy[i].type, kv->lazy[i].obj);
+    free(kv->lazy);
     free(kv);
 }
 
@@ -259,10 +333,10 @@ struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, in
     return e && !kv_entry_expired(e, now_ms) ? e : NULL;
 }
 
-struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,
-                        size_t vlen, int64_t expire_ms, uint64_t seq)
+/* Put the new entry E under KEY, replacing any existing one. */
+static struct kv_entry *entry_put(struct kv_store *kv, struct kv_entry *e, const char *key,
+                                  size_t klen)
 {
-    struct kv_entry *e = entry_new(kv, key, klen, val, vlen, expire_ms, seq);
     uint64_t hash = util_hash(key, klen);
     struct kv_table *t;
 
@@ -283,6 +357,20 @@ struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const
     t->buckets[idx] = e;
     t->used++;
     return e;
+}
+
+struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const char *val,
+                        size_t vlen, int64_t expire_ms, uint64_t seq)
+{
+    return entry_put(kv, entry_new(kv, key, klen, val, vlen, expire_ms, seq), key, klen);
+}
+
+struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, int type,
+                            void *obj, int64_t expire_ms, uint64_t seq)
+{
+    struct kv_entry *e = entry_new(kv, key, klen, (const char *)&obj, sizeof obj, expire_ms, seq);
+    e->type = (uint8_t)type;
+    return entry_put(kv, e, key, klen);
 }
 
 void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t seq)
@@ -538,11 +626,34 @@ struct digest {
     uint64_t acc[3];
 };
 
+/* A non-string entry: (u32 klen, key, u32 0xffffffff, u8 type, u64 the value's own
+ * order-independent digest, i64 expiry), three ways. */
+static void digest_obj(struct digest *d, const struct kv_entry *e)
+{
+    size_t n = 4 + e->klen + 4 + 1 + 8 + 8;
+    unsigned char *p = (unsigned char *)buf_reserve(&d->scratch, n);
+
+    codec_put_u32(p, e->klen);
+    memcpy(p + 4, kv_entry_key(e), e->klen);
+    codec_put_u32(p + 4 + e->klen, UINT32_MAX);
+    p[8 + e->klen] = e->type;
+    codec_put_u64(p + 9 + e->klen + 8, (uint64_t)e->expire_ms);
+    for (int i = 0; i < 3; i++) {
+        uint64_t vd = e->type == KV_HASH ? hash_digest(kv_entry_obj(e), digest_seeds[i]) : 0;
+        codec_put_u64(p + 9 + e->klen, vd);
+        d->acc[i] ^= util_hash_seeded(p, n, digest_seeds[i]);
+    }
+}
+
 /* Serialize E unambiguously (u32 klen, key, u32 vlen, value, i64 expiry, little-endian),
  * hash it three ways and fold it into the accumulator. */
 static void digest_entry(void *priv, const struct kv_entry *e)
 {
     struct digest *d = priv;
+    if (e->type != KV_STRING) {
+        digest_obj(d, e);
+        return;
+    }
     size_t n = 4 + e->klen + 4 + e->vlen + 8;
     unsigned char *p = (unsigned char *)buf_reserve(&d->scratch, n);
 

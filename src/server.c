@@ -22,6 +22,7 @@
 #include "cluster.h"
 #include "command.h"
 #include "consensus.h"
+#include "hash.h"
 #include "kv.h"
 #include "log.h"
 
@@ -237,6 +238,8 @@ static void server_active_expire(struct server *srv)
     }
 }
 
+#define SERVER_LAZY_FREE_BUDGET 20000 /* elements of deleted values freed per cron turn */
+
 static void server_on_cron(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
@@ -244,6 +247,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     consensus_cron(srv->cs);
     cluster_cron(srv);
     kv_rehash_step(srv->kv, 100);
+    kv_lazy_free_step(srv->kv, SERVER_LAZY_FREE_BUDGET); /* deleted large values (hash.h) */
 }
 
 struct consensus *server_consensus(struct server *srv)
@@ -264,7 +268,9 @@ const struct fsm *server_fsm(const struct server *srv)
 int server_config_set(struct server *srv, const char *name, const char *value, char *err,
                       size_t errlen)
 {
-    return config_set(srv->cfg, name, value, 1, err, errlen);
+    int rc = config_set(srv->cfg, name, value, 1, err, errlen);
+    hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
+    return rc;
 }
 
 int64_t server_start_ms(const struct server *srv)
@@ -355,6 +361,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
 {
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
+    hash_set_limits(cfg->hash_max_listpack_entries, cfg->hash_max_listpack_value);
     srv->listen_fd = -1;
     srv->start_ms = util_now_ms();
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
