@@ -1,0 +1,111 @@
+/* Fuzz target: the RESP reader and inline parser (src/resp.c). The first two bytes choose
+ * the chunk sizes the rest is fed in and the max bulk length. Checks: every request has
+ * argc >= 1, each argument is NUL-terminated at its length, pending bytes never exceed the
+ * bytes fed, and the requests (and the final outcome) are the same fed in chunks as fed in
+ * one piece. */
+#include <string.h>
+
+#include "fuzz.h"
+#include "resp.h"
+
+#define MAX_REQS 4096
+
+struct outcome {
+    struct request *reqs[MAX_REQS];
+    int n;
+    int last; /* RESP_INCOMPLETE or RESP_ERR_PROTOCOL */
+};
+
+static void check_request(const struct request *req)
+{
+    FUZZ_CHECK(req->argc >= 1);
+    FUZZ_CHECK(req->argc <= req->cap);
+    for (int i = 0; i < req->argc; i++) {
+        FUZZ_CHECK(req->argv[i] != NULL);
+        FUZZ_CHECK(req->argv[i][req->len[i]] == '\0');
+    }
+}
+
+/* Drain R into OUT; returns the code that stopped it. */
+static int drain(struct resp_reader *r, struct outcome *out, size_t fed)
+{
+    char err[256];
+    for (;;) {
+        struct request *req = NULL;
+        int rc = resp_reader_next(r, &req, err, sizeof(err));
+        if (rc != RESP_OK) {
+            FUZZ_CHECK(rc == RESP_INCOMPLETE || rc == RESP_ERR_PROTOCOL);
+            if (rc == RESP_ERR_PROTOCOL)
+                FUZZ_CHECK(strncmp(err, "Protocol error", 14) == 0);
+            return rc;
+        }
+        FUZZ_CHECK(req != NULL);
+        check_request(req);
+        FUZZ_CHECK(resp_reader_pending(r) <= fed);
+        if (out->n < MAX_REQS)
+            out->reqs[out->n++] = req;
+        else
+            request_free(req);
+    }
+}
+
+static void run(const uint8_t *data, size_t size, long long max_bulk, uint8_t chunk_seed,
+                int whole, struct outcome *out)
+{
+    struct resp_reader *r = resp_reader_new(max_bulk);
+    size_t off = 0, fed = 0;
+    uint32_t x = chunk_seed * 2654435761u + 1;
+
+    out->n = 0;
+    out->last = RESP_INCOMPLETE;
+    while (off < size) {
+        size_t chunk = size - off;
+        if (!whole) {
+            x = x * 1103515245u + 12345u;
+            chunk = 1 + (x >> 16) % (chunk_seed & 0x80 ? 7 : 64);
+            if (chunk > size - off)
+                chunk = size - off;
+        }
+        resp_reader_feed(r, (const char *)data + off, chunk);
+        off += chunk;
+        fed += chunk;
+        out->last = drain(r, out, fed);
+        if (out->last == RESP_ERR_PROTOCOL)
+            break;
+    }
+    resp_reader_free(r);
+}
+
+static void outcome_free(struct outcome *o)
+{
+    for (int i = 0; i < o->n; i++)
+        request_free(o->reqs[i]);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static struct outcome a, b;
+    long long max_bulk;
+    uint8_t chunk_seed;
+
+    if (size < 2)
+        return 0;
+    chunk_seed = data[0];
+    max_bulk = data[1] & 1 ? 512LL * 1024 * 1024 : 1 + data[1] * 64;
+    data += 2;
+    size -= 2;
+    run(data, size, max_bulk, chunk_seed, 0, &a);
+    run(data, size, max_bulk, chunk_seed, 1, &b);
+    FUZZ_CHECK(a.n == b.n);
+    FUZZ_CHECK(a.last == b.last);
+    for (int i = 0; i < a.n; i++) {
+        FUZZ_CHECK(a.reqs[i]->argc == b.reqs[i]->argc);
+        for (int j = 0; j < a.reqs[i]->argc; j++) {
+            FUZZ_CHECK(a.reqs[i]->len[j] == b.reqs[i]->len[j]);
+            FUZZ_CHECK(memcmp(a.reqs[i]->argv[j], b.reqs[i]->argv[j], a.reqs[i]->len[j]) == 0);
+        }
+    }
+    outcome_free(&a);
+    outcome_free(&b);
+    return 0;
+}
