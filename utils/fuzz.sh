@@ -9,13 +9,13 @@
 # "N passed, N failed". Reproduce a crash: tests/fuzz/fuzz_<target> FILE.
 #
 # usage: utils/fuzz.sh [--seconds N] [--results DIR] [target ...]
-#   targets: resp entry snapshot config admin_body peerauth peerframe listpack (default: all)
+#   targets: resp entry snapshot config admin_body peerauth peerframe listpack apply (default: all)
 # Exit 0 when no target failed, 1 otherwise, 77 when the targets are not built.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_EACH=600
 RESULTS=$ROOT/fuzz-results
-ALL="resp entry snapshot config admin_body peerauth peerframe listpack"
+ALL="resp entry snapshot config admin_body peerauth peerframe listpack apply"
 TARGETS=""
 
 while [[ $# -gt 0 ]]; do
