@@ -9,20 +9,21 @@
 # "N passed, N failed". Reproduce a crash: tests/fuzz/fuzz_<target> FILE.
 #
 # usage: utils/fuzz.sh [--seconds N] [--results DIR] [target ...]
-#   targets: resp entry snapshot config admin_body peerauth peerframe listpack apply (default: all)
+#   targets: resp entry snapshot config admin_body peerauth peerframe listpack dict apply
+#   (default: all)
 # Exit 0 when no target failed, 1 otherwise, 77 when the targets are not built.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_EACH=600
 RESULTS=$ROOT/fuzz-results
-ALL="resp entry snapshot config admin_body peerauth peerframe listpack apply"
+ALL="resp entry snapshot config admin_body peerauth peerframe listpack dict apply"
 TARGETS=""
 
 while [[ $# -gt 0 ]]; do
     case $1 in
         --seconds) SECONDS_EACH=$2; shift 2 ;;
         --results) RESULTS=$2; shift 2 ;;
-        -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "fuzz.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
         *) TARGETS="$TARGETS $1"; shift ;;
     esac
