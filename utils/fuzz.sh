@@ -9,14 +9,14 @@
 # "N passed, N failed". Reproduce a crash: tests/fuzz/fuzz_<target> FILE.
 #
 # usage: utils/fuzz.sh [--seconds N] [--results DIR] [target ...]
-#   targets: resp entry snapshot config admin_body peerauth peerframe listpack dict apply
+#   targets: resp entry snapshot config admin_body peerauth peerframe listpack dict zskiplist apply
 #   (default: all)
 # Exit 0 when no target failed, 1 otherwise, 77 when the targets are not built.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SECONDS_EACH=600
 RESULTS=$ROOT/fuzz-results
-ALL="resp entry snapshot config admin_body peerauth peerframe listpack dict apply"
+ALL="resp entry snapshot config admin_body peerauth peerframe listpack dict zskiplist apply"
 TARGETS=""
 
 while [[ $# -gt 0 ]]; do

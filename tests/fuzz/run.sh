@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make check's fuzz pass: runs every libFuzzer target built by tests/fuzz/fuzz.mk for
-# FUZZ_SECONDS each (default 20: 10 targets in under 4 minutes; FUZZ_TARGETS narrows the
+# FUZZ_SECONDS each (default 18: 11 targets in under 4 minutes; FUZZ_TARGETS narrows the
 # list), from its seeds (tests/fuzz/corpus/<target>/ and those tests/fuzz/fuzz_seeds writes), with
 # new inputs kept in a temp dir that is removed. Prints each target's executions and
 # coverage and a closing "N passed, N failed"; exits 77 (skip) when the targets were not
@@ -8,8 +8,8 @@
 set -u
 src=${CONCORDKV_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=$(pwd)
-seconds=${FUZZ_SECONDS:-20}
-targets=${FUZZ_TARGETS:-resp entry snapshot config admin_body peerauth peerframe listpack dict apply}
+seconds=${FUZZ_SECONDS:-18}
+targets=${FUZZ_TARGETS:-resp entry snapshot config admin_body peerauth peerframe listpack dict zskiplist apply}
 
 if [[ ${CONCORDKV_FUZZ:-yes} == no ]]; then
     echo "fuzz: configure found no clang with -fsanitize=fuzzer (install clang and libfuzzer-14-dev): skipped"
