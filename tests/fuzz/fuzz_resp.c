@@ -4,7 +4,10 @@
  * bytes fed, and the requests (and the final outcome) are the same fed in chunks as fed in
  * one piece. When the first byte has bit 6 set, "\xff N" in the rest stands for N * 256 bytes
  * of 'x' (so that short inputs reach the reader's big-bulk path, 32 KiB and up); inputs
- * stay under 64 KiB, where Redis's line limits would make the outcome depend on the chunks. */
+ * stay under 64 KiB, where Redis's line limits would make the outcome depend on the chunks.
+ * And the lengths match the input: the leading well-formed multibulk requests (*N and $L
+ * with plain decimal numbers, 1 <= N <= 1024, L <= max bulk, CRLF where due), parsed here
+ * independently, are the first requests the reader returns, argument by argument. */
 #include <string.h>
 
 #include "fuzz.h"
@@ -78,6 +81,52 @@ static void run(const uint8_t *data, size_t size, long long max_bulk, uint8_t ch
     resp_reader_free(r);
 }
 
+/* A plain decimal number (no sign, no leading zero) ending in CRLF at P; -1 when not. */
+static long long plain_number(const uint8_t *p, const uint8_t *end, const uint8_t **next)
+{
+    long long v = 0;
+    const uint8_t *q = p;
+    while (q < end && *q >= '0' && *q <= '9' && q - p < 12)
+        v = v * 10 + (*q++ - '0');
+    if (q == p || (q - p > 1 && *p == '0') || end - q < 2 || q[0] != '\r' || q[1] != '\n')
+        return -1;
+    *next = q + 2;
+    return v;
+}
+
+/* Compare the leading well-formed multibulk requests of DATA with the reader's OUT. */
+static void check_against_model(const uint8_t *data, size_t size, long long max_bulk,
+                                const struct outcome *out)
+{
+    const uint8_t *p = data, *end = data + size;
+    for (int r = 0; p < end && *p == '*'; r++) {
+        const uint8_t *q;
+        long long n = plain_number(p + 1, end, &q);
+        if (n < 1 || n > 1024)
+            return;
+        const uint8_t *args[1024];
+        size_t lens[1024];
+        for (long long i = 0; i < n; i++) {
+            if (q >= end || *q != '$')
+                return;
+            long long l = plain_number(q + 1, end, &q);
+            if (l < 0 || l > max_bulk || end - q < l + 2 || q[l] != '\r' || q[l + 1] != '\n')
+                return;
+            args[i] = q;
+            lens[i] = (size_t)l;
+            q += l + 2;
+        }
+        FUZZ_CHECK(r < out->n || r >= MAX_REQS);
+        if (r >= MAX_REQS)
+            return;
+        const struct request *req = out->reqs[r];
+        FUZZ_CHECK(req->argc == n);
+        for (long long i = 0; i < n; i++)
+            FUZZ_CHECK(req->len[i] == lens[i] && memcmp(req->argv[i], args[i], lens[i]) == 0);
+        p = q;
+    }
+}
+
 static void outcome_free(struct outcome *o)
 {
     for (int i = 0; i < o->n; i++)
@@ -128,6 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(memcmp(a.reqs[i]->argv[j], b.reqs[i]->argv[j], a.reqs[i]->len[j]) == 0);
         }
     }
+    check_against_model(data, size, max_bulk, &b);
     outcome_free(&a);
     outcome_free(&b);
     return 0;
