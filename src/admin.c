@@ -19,6 +19,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 
+#include "admin_body.h"
 #include "cluster.h"
 #include "config.h"
 #include "consensus.h"
@@ -30,12 +31,9 @@
 #include "server.h"
 #include "util.h"
 
-#define ADMIN_MAX_BODY (64 * 1024)          /* larger bodies get our JSON 413 */
 #define ADMIN_EVHTTP_MAX_BODY (1024 * 1024) /* past this, evhttp refuses on its own */
 #define ADMIN_TIMEOUT_S 10                  /* idle or half-sent requests are dropped */
 #define ADMIN_MSG_MAX 300
-
-enum admin_op { ADMIN_ADD, ADMIN_REMOVE, ADMIN_TRANSFER };
 
 /* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
  * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
@@ -310,98 +308,21 @@ static void start_change(struct admin *a, struct evhttp_request *req, int op, ui
 
 /* ---- request bodies ---- */
 
-/* Parse REQ's body as a JSON object (an empty body is {} when EMPTY_OK). Returns the object,
- * or NULL after answering 400/413. The caller owns the result. */
-static json_t *read_body(struct evhttp_request *req, int empty_ok)
+/* Parse and validate REQ's body for OP (admin_body.c). Returns 0 with BODY filled in (the
+ * caller closes it), or -1 after answering 400/413. */
+static int read_body(struct evhttp_request *req, enum admin_op op, struct admin_body *body)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
-    json_error_t jerr;
-    json_t *obj;
+    char err[ADMIN_MSG_MAX];
+    int rc;
 
-    if (len > ADMIN_MAX_BODY) {
-        reply_error(req, 413, "the request body is larger than %d bytes", ADMIN_MAX_BODY);
-        return NULL;
-    }
-    if (len == 0 && empty_ok)
-        return json_object();
-    obj = json_loadb((const char *)evbuffer_pullup(in, -1), len, JSON_REJECT_DUPLICATES, &jerr);
-    if (obj == NULL) {
-        reply_error(req, 400, "malformed JSON: %s (line %d, column %d)", jerr.text, jerr.line,
-                    jerr.column);
-        return NULL;
-    }
-    if (!json_is_object(obj)) {
-        json_decref(obj);
-        reply_error(req, 400, "the request body must be a JSON object");
-        return NULL;
-    }
-    return obj;
-}
-
-/* Reject fields of OBJ not in ALLOWED (NULL-terminated): a typo must not pass silently.
- * Returns 0, or -1 after answering 400. */
-static int check_fields(struct evhttp_request *req, json_t *obj, const char *const *allowed)
-{
-    const char *key;
-    json_t *val;
-
-    json_object_foreach(obj, key, val) {
-        int known = 0;
-        for (int i = 0; allowed[i] && !known; i++)
-            known = strcmp(key, allowed[i]) == 0;
-        if (!known) {
-            reply_error(req, 400, "unknown field '%s'", key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Read the node id "id" of OBJ (0 when absent and OPTIONAL). Returns 0, or -1 after
- * answering 400. */
-static int get_id(struct evhttp_request *req, json_t *obj, int optional, uint64_t *id)
-{
-    json_t *v = json_object_get(obj, "id");
-
-    *id = 0;
-    if (v == NULL || json_is_null(v)) {
-        if (optional)
-            return 0;
-        reply_error(req, 400, "missing field 'id'");
+    rc = admin_body_parse(op, len > ADMIN_MAX_BODY ? NULL : (const char *)evbuffer_pullup(in, -1),
+                          len, body, err, sizeof(err));
+    if (rc != 0) {
+        reply_error(req, rc, "%s", err);
         return -1;
     }
-    if (!json_is_integer(v)) {
-        reply_error(req, 400, "field 'id' must be an integer");
-        return -1;
-    }
-    if (json_integer_value(v) <= 0) {
-        reply_error(req, 400, "field 'id' must be a positive integer");
-        return -1;
-    }
-    *id = (uint64_t)json_integer_value(v);
-    return 0;
-}
-
-/* Read the string FIELD of OBJ (NULL when absent or null and OPTIONAL). Returns 0, or -1
- * after answering 400. The string belongs to OBJ. */
-static int get_string(struct evhttp_request *req, json_t *obj, const char *field, int optional,
-                      const char **out)
-{
-    json_t *v = json_object_get(obj, field);
-
-    *out = NULL;
-    if (v == NULL || json_is_null(v)) {
-        if (optional)
-            return 0;
-        reply_error(req, 400, "missing field '%s'", field);
-        return -1;
-    }
-    if (!json_is_string(v)) {
-        reply_error(req, 400, "field '%s' must be a string", field);
-        return -1;
-    }
-    *out = json_string_value(v);
     return 0;
 }
 
@@ -418,48 +339,33 @@ static int redirected(struct admin *a, struct evhttp_request *req)
 
 static void handle_add(struct admin *a, struct evhttp_request *req)
 {
-    static const char *const fields[] = {"id", "address", "resp_address", "admin_address", NULL};
-    const char *address, *resp, *admin_addr;
-    uint64_t id;
-    json_t *obj;
+    struct admin_body body;
 
-    if (redirected(a, req) || (obj = read_body(req, 0)) == NULL)
+    if (redirected(a, req) || read_body(req, ADMIN_ADD, &body) != 0)
         return;
-    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, 0, &id) == 0 &&
-        get_string(req, obj, "address", 0, &address) == 0 &&
-        get_string(req, obj, "resp_address", 1, &resp) == 0 &&
-        get_string(req, obj, "admin_address", 1, &admin_addr) == 0) {
-        if (!cluster_valid_address(address) || (resp && !cluster_valid_address(resp)) ||
-            (admin_addr && !cluster_valid_address(admin_addr)))
-            reply_error(req, 400, "addresses must be IPv4 ip:port (e.g. 127.0.0.1:16382)");
-        else
-            start_change(a, req, ADMIN_ADD, id, address, resp, admin_addr);
-    }
-    json_decref(obj);
+    start_change(a, req, ADMIN_ADD, body.id, body.address, body.resp, body.admin_addr);
+    admin_body_close(&body);
 }
 
 /* A change named by {"id": N} alone: remove (ID required) or transfer (ID optional). */
-static void handle_id_change(struct admin *a, struct evhttp_request *req, int op, int id_optional)
+static void handle_id_change(struct admin *a, struct evhttp_request *req, enum admin_op op)
 {
-    static const char *const fields[] = {"id", NULL};
-    uint64_t id;
-    json_t *obj;
+    struct admin_body body;
 
-    if (redirected(a, req) || (obj = read_body(req, id_optional)) == NULL)
+    if (redirected(a, req) || read_body(req, op, &body) != 0)
         return;
-    if (check_fields(req, obj, fields) == 0 && get_id(req, obj, id_optional, &id) == 0)
-        start_change(a, req, op, id, NULL, NULL, NULL);
-    json_decref(obj);
+    start_change(a, req, op, body.id, NULL, NULL, NULL);
+    admin_body_close(&body);
 }
 
 static void handle_remove(struct admin *a, struct evhttp_request *req)
 {
-    handle_id_change(a, req, ADMIN_REMOVE, 0);
+    handle_id_change(a, req, ADMIN_REMOVE);
 }
 
 static void handle_transfer(struct admin *a, struct evhttp_request *req)
 {
-    handle_id_change(a, req, ADMIN_TRANSFER, 1);
+    handle_id_change(a, req, ADMIN_TRANSFER);
 }
 
 /* ---- GET handlers ---- */

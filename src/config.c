@@ -276,14 +276,17 @@ static int startup_error(const char *name, const char *value, const char *why, c
 int config_load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 {
     FILE *fp = fopen(path, "r");
-    char line[4096], why[256];
-    int lineno = 0;
+    char *line = NULL, why[256];
+    size_t cap = 0;
+    int lineno = 0, rc = 0;
 
     if (fp == NULL) {
         snprintf(err, errlen, "config file '%s': %s", path, strerror(errno));
         return -1;
     }
-    while (fgets(line, sizeof(line), fp)) {
+    /* Lines of any length: a fixed buffer would split a long line and read its tail as a
+     * directive of its own (the tail of a long comment could set an option). */
+    while (getline(&line, &cap, fp) >= 0) {
         char *p = line, *name, *value;
         lineno++;
         p[strcspn(p, "\r\n")] = '\0';
@@ -306,20 +309,21 @@ int config_load_file(struct config *cfg, const char *path, char *err, size_t err
             value++;
         }
         if (option_find(name) == NULL) {
-            snprintf(err, errlen, "%s:%d: unknown option '%s'", path, lineno, name);
-            fclose(fp);
-            return -1;
+            snprintf(err, errlen, "%s:%d: unknown option '%.200s'", path, lineno, name);
+            rc = -1;
+            break;
         }
         if (config_set(cfg, name, value, 0, why, sizeof(why)) != 0) {
             char msg[600];
             startup_error(name, value, why, msg, sizeof(msg));
             snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
-            fclose(fp);
-            return -1;
+            rc = -1;
+            break;
         }
     }
+    free(line);
     fclose(fp);
-    return 0;
+    return rc;
 }
 
 /* Check the comma-separated VALUE of list option NAME: every element non-empty, with no
