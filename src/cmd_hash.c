@@ -210,18 +210,27 @@ void cmd_hmset(struct exec_ctx *ctx, struct request *req)
     hset_generic(ctx, req, 1);
 }
 
+/* The conversion limits carried by REQ (request_limits) for HSETNX, HINCRBY and
+ * HINCRBYFLOAT, which take exactly a key, a field and a value: -1 after the arity error. */
+static int limits_of_field_command(struct exec_ctx *ctx, struct request *req, struct hash_limits *lim)
+{
+    int argc;
+    request_limits(req, &argc, lim);
+    if (argc != 4) {
+        reply_name_arity(ctx->out, req);
+        return -1;
+    }
+    return 0;
+}
+
 void cmd_hsetnx(struct exec_ctx *ctx, struct request *req)
 {
     struct hash_limits lim;
     struct kv_entry *e;
-    int argc;
     size_t vl;
 
-    request_limits(req, &argc, &lim);
-    if (argc != 4) {
-        reply_name_arity(ctx->out, req);
+    if (limits_of_field_command(ctx, req, &lim) != 0)
         return;
-    }
     if (write_entry(ctx, req, &e) != 0)
         return;
     if (e != NULL && hash_get(kv_entry_obj(e), req->argv[2], req->len[2], &vl) != NULL) {
@@ -262,14 +271,10 @@ void cmd_hincrby(struct exec_ctx *ctx, struct request *req)
     struct hash_limits lim;
     struct kv_entry *e;
     long long incr, value = 0;
-    int argc;
     size_t vl;
 
-    request_limits(req, &argc, &lim);
-    if (argc != 4) {
-        reply_name_arity(ctx->out, req);
+    if (limits_of_field_command(ctx, req, &lim) != 0)
         return;
-    }
     if (command_arg_ll(req, 3, &incr, ctx->out) != 0 || write_entry(ctx, req, &e) != 0)
         return;
     const char *v = e ? hash_get(kv_entry_obj(e), req->argv[2], req->len[2], &vl) : NULL;
@@ -296,14 +301,10 @@ void cmd_hincrbyfloat(struct exec_ctx *ctx, struct request *req)
     struct hash_limits lim;
     struct kv_entry *e;
     double incr, value = 0;
-    int argc;
     size_t vl;
 
-    request_limits(req, &argc, &lim);
-    if (argc != 4) {
-        reply_name_arity(ctx->out, req);
+    if (limits_of_field_command(ctx, req, &lim) != 0)
         return;
-    }
     if (incrbyfloat_arg(req, &incr, ctx->out) != 0 || write_entry(ctx, req, &e) != 0)
         return;
     const char *v = e ? hash_get(kv_entry_obj(e), req->argv[2], req->len[2], &vl) : NULL;
@@ -326,33 +327,32 @@ void cmd_hincrbyfloat(struct exec_ctx *ctx, struct request *req)
 
 /* ---- reads ---- */
 
+/* The value of the field named by REQ's argument I in the hash E (NULL: no key), or nil. */
+static void reply_field(struct buf *out, struct kv_entry *e, const struct request *req, int i)
+{
+    size_t vl;
+    const char *v = e ? hash_get(kv_entry_obj(e), req->argv[i], req->len[i], &vl) : NULL;
+    if (v == NULL)
+        reply_null(out);
+    else
+        reply_bulk(out, v, vl);
+}
+
 void cmd_hget(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
-    size_t vl;
-    if (read_entry(ctx, req, &e) != 0)
-        return;
-    const char *v = e ? hash_get(kv_entry_obj(e), req->argv[2], req->len[2], &vl) : NULL;
-    if (v == NULL)
-        reply_null(ctx->out);
-    else
-        reply_bulk(ctx->out, v, vl);
+    if (read_entry(ctx, req, &e) == 0)
+        reply_field(ctx->out, e, req, 2);
 }
 
 void cmd_hmget(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
-    size_t vl;
     if (read_entry(ctx, req, &e) != 0)
         return;
     reply_array(ctx->out, req->argc - 2);
-    for (int i = 2; i < req->argc; i++) {
-        const char *v = e ? hash_get(kv_entry_obj(e), req->argv[i], req->len[i], &vl) : NULL;
-        if (v == NULL)
-            reply_null(ctx->out);
-        else
-            reply_bulk(ctx->out, v, vl);
-    }
+    for (int i = 2; i < req->argc; i++)
+        reply_field(ctx->out, e, req, i);
 }
 
 enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
@@ -560,40 +560,15 @@ static void scan_collect(void *ud, const struct dict_entry *de)
  * cursor 0, a hashtable one a few dict_scan positions at a time (at most COUNT * 10). */
 void cmd_hscan(struct exec_ctx *ctx, struct request *req)
 {
-    const char *pat = NULL;
-    size_t plen = 0;
-    long long count = 10;
-    char *end;
+    struct scan_args sa;
     struct kv_entry *e;
 
-    errno = 0;
-    unsigned long long cursor = strtoull(req->argv[2], &end, 10);
-    if (isspace((unsigned char)req->argv[2][0]) || *end != '\0' || errno == ERANGE) {
-        reply_error(ctx->out, "ERR invalid cursor");
+    if (command_parse_scan(req, 2, 0, &sa, ctx->out) != 0)
         return;
-    }
-    for (int i = 3; i < req->argc; i += 2) {
-        if (i + 1 >= req->argc) {
-            reply_syntax_error(ctx->out);
-            return;
-        }
-        if (request_arg_is(req, i, "count")) {
-            if (command_arg_ll(req, i + 1, &count, ctx->out) != 0)
-                return;
-            if (count < 1) {
-                reply_syntax_error(ctx->out);
-                return;
-            }
-        } else if (request_arg_is(req, i, "match")) {
-            pat = req->argv[i + 1];
-            plen = req->len[i + 1];
-            if (plen == 1 && pat[0] == '*')
-                pat = NULL;
-        } else {
-            reply_syntax_error(ctx->out);
-            return;
-        }
-    }
+    const char *pat = sa.pat;
+    size_t plen = sa.plen;
+    long long count = sa.count;
+    unsigned long long cursor = sa.cursor;
     if (read_entry(ctx, req, &e) != 0)
         return;
     struct scan_acc a = {NULL, 0, 0};

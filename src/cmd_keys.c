@@ -113,47 +113,25 @@ void cmd_keys(struct exec_ctx *ctx, struct request *req)
 void cmd_scan(struct exec_ctx *ctx, struct request *req)
 {
     struct key_filter f;
-    const char *pat = "*";
-    size_t plen = 1;
-    long long count = 10;
+    struct scan_args a;
     int reject_all = 0, type = -1;
-    char *end;
 
-    errno = 0;
-    unsigned long long cursor = strtoull(req->argv[1], &end, 10);
-    if (isspace((unsigned char)req->argv[1][0]) || *end != '\0' || errno == ERANGE) {
-        reply_error(ctx->out, "ERR invalid cursor");
+    if (command_parse_scan(req, 1, 1, &a, ctx->out) != 0)
         return;
-    }
-    for (int i = 2; i < req->argc; i += 2) {
-        if (i + 1 >= req->argc) {
-            reply_syntax_error(ctx->out);
-            return;
-        }
-        if (request_arg_is(req, i, "count")) {
-            if (command_arg_ll(req, i + 1, &count, ctx->out) != 0)
-                return;
-            if (count < 1) {
-                reply_syntax_error(ctx->out);
-                return;
+    if (a.type_arg >= 0) {
+        /* A type name no key can have matches nothing. */
+        static const char *const names[] = {"string", "hash", "set", "zset", "list"};
+        reject_all = 1;
+        for (int t = 0; t < 5; t++)
+            if (request_arg_is(req, a.type_arg, names[t])) {
+                reject_all = 0;
+                type = t;
             }
-        } else if (request_arg_is(req, i, "match")) {
-            pat = req->argv[i + 1];
-            plen = req->len[i + 1];
-        } else if (request_arg_is(req, i, "type")) {
-            /* A type name no key can have matches nothing. */
-            static const char *const names[] = {"string", "hash", "set", "zset", "list"};
-            reject_all = 1;
-            for (int t = 0; t < 5; t++)
-                if (request_arg_is(req, i + 1, names[t])) {
-                    reject_all = 0;
-                    type = t;
-                }
-        } else {
-            reply_syntax_error(ctx->out);
-            return;
-        }
     }
+    const char *pat = a.pat ? a.pat : "*";
+    size_t plen = a.pat ? a.plen : 1;
+    long long count = a.count;
+    unsigned long long cursor = a.cursor;
     filter_init(&f, pat, plen, ctx->now_ms);
     f.reject_all = reject_all;
     f.type = type;

@@ -48,6 +48,18 @@ static int wrongtype(struct exec_ctx *ctx, const struct kv_entry *e)
     return 0;
 }
 
+/* Reply E's string value, or nil when E is NULL; returns -1 after WRONGTYPE instead. */
+static int reply_value(struct exec_ctx *ctx, const struct kv_entry *e)
+{
+    if (wrongtype(ctx, e))
+        return -1;
+    if (e == NULL)
+        reply_null(ctx->out);
+    else
+        reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
+    return 0;
+}
+
 /* Replace the arguments of REQ by those of REPL and free REPL. */
 static void request_replace(struct request *req, struct request *repl)
 {
@@ -171,13 +183,7 @@ static int opts_abs_time(const struct request *req, const struct set_opts *o, in
 
 void cmd_get(struct exec_ctx *ctx, struct request *req)
 {
-    struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
-    if (wrongtype(ctx, e))
-        return;
-    if (e == NULL)
-        reply_null(ctx->out);
-    else
-        reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
+    reply_value(ctx, kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms));
 }
 
 /* SET's effect once everything is validated: FLAGS are SO_* (SO_EXPIRE meaning WHEN holds an
@@ -319,13 +325,8 @@ void cmd_setnx(struct exec_ctx *ctx, struct request *req)
 
 void cmd_getset(struct exec_ctx *ctx, struct request *req)
 {
-    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
-    if (wrongtype(ctx, e))
+    if (reply_value(ctx, lookup_write(ctx, req->argv[1], req->len[1])) != 0)
         return;
-    if (e == NULL)
-        reply_null(ctx->out);
-    else
-        reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
     kv_set(ctx->kv, req->argv[1], req->len[1], req->argv[2], req->len[2], KV_NO_EXPIRE,
            ctx->apply_seq);
 }
@@ -333,14 +334,8 @@ void cmd_getset(struct exec_ctx *ctx, struct request *req)
 void cmd_getdel(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
-    if (wrongtype(ctx, e))
-        return;
-    if (e == NULL) {
-        reply_null(ctx->out);
-        return;
-    }
-    reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
-    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+    if (reply_value(ctx, e) == 0 && e != NULL)
+        kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
 }
 
 /* GETEX k [EX|PX|EXAT|PXAT t|PERSIST] → getex k [PXAT abs|PERSIST]. Redis checks the time

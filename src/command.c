@@ -1,11 +1,14 @@
 /* The command table and the lookups dispatch needs. The table is the single description of
  * every command: dispatch, COMMAND and INFO commandstats read it. */
 #include "command.h"
-#include "util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include "util.h"
 
 #define W CMD_WRITE
 #define R CMD_READONLY
@@ -190,6 +193,45 @@ int command_arg_ll(const struct request *req, int i, long long *v, struct buf *o
     if (util_parse_ll(req->argv[i], req->len[i], v) != 0) {
         reply_not_integer(out);
         return -1;
+    }
+    return 0;
+}
+
+int command_parse_scan(const struct request *req, int first, int with_type, struct scan_args *a,
+                       struct buf *out)
+{
+    char *end;
+
+    *a = (struct scan_args){.count = 10, .type_arg = -1};
+    errno = 0;
+    a->cursor = strtoull(req->argv[first], &end, 10);
+    if (isspace((unsigned char)req->argv[first][0]) || *end != '\0' || errno == ERANGE) {
+        reply_error(out, "ERR invalid cursor");
+        return -1;
+    }
+    for (int i = first + 1; i < req->argc; i += 2) {
+        if (i + 1 >= req->argc) {
+            reply_syntax_error(out);
+            return -1;
+        }
+        if (request_arg_is(req, i, "count")) {
+            if (command_arg_ll(req, i + 1, &a->count, out) != 0)
+                return -1;
+            if (a->count < 1) {
+                reply_syntax_error(out);
+                return -1;
+            }
+        } else if (request_arg_is(req, i, "match")) {
+            a->pat = req->argv[i + 1];
+            a->plen = req->len[i + 1];
+            if (a->plen == 1 && a->pat[0] == '*')
+                a->pat = NULL;
+        } else if (with_type && request_arg_is(req, i, "type")) {
+            a->type_arg = i + 1;
+        } else {
+            reply_syntax_error(out);
+            return -1;
+        }
     }
     return 0;
 }

@@ -76,6 +76,19 @@ int command_first_key(const struct command *cmd, const struct request *req);
 /* Parse REQ's argument I as a strict integer (util_parse_ll). Returns 0, or -1 after
  * replying Redis's "-ERR value is not an integer or out of range" to OUT. */
 int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out);
+/* The arguments of a SCAN-family command: the cursor at REQ->argv[FIRST], then COUNT n and
+ * MATCH pattern pairs, and TYPE name when WITH_TYPE. */
+struct scan_args {
+    unsigned long long cursor;
+    const char *pat; /* NULL: no MATCH, or MATCH * */
+    size_t plen;
+    long long count; /* 10 unless given */
+    int type_arg;    /* index of TYPE's name in REQ, or -1 */
+};
+/* Parse them into A. Returns 0, or -1 after replying Redis's error to OUT ("ERR invalid
+ * cursor", a syntax error, or a non-integer COUNT). */
+int command_parse_scan(const struct request *req, int first, int with_type, struct scan_args *a,
+                       struct buf *out);
 /* The last branches of a container command's subcommand dispatch, REQ->argv[1] being the
  * subcommand and CMD the command's name in upper case: HELP answers HELP's lines (an array
  * of simple strings; HELP NULL: the command has none); a subcommand named in KNOWN (NULL-
