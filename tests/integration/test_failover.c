@@ -172,31 +172,46 @@ static void check_atomic(const char *big, int round)
     }
 }
 
+/* BIG_LEN bytes of letters, to be freed. */
+static char *big_value(void)
+{
+    char *big = malloc(BIG_LEN);
+    cr_assert(big != NULL);
+    for (int i = 0; i < BIG_LEN; i++)
+        big[i] = (char)('a' + i % 26);
+    return big;
+}
+
+/* Kill both other nodes of the 3-node cluster led by IDX, then write BIG to the survivor:
+ * round 0 while it may still believe it leads, round 1 once it has stepped down without a
+ * quorum. Returns the survivor's port; *A and *B are the killed nodes. */
+static int leave_leader_alone(int idx, const char *big, int *a, int *b)
+{
+    int port = node(idx)->port;
+    *a = (idx + 1) % tc_cluster()->n;
+    *b = (idx + 2) % tc_cluster()->n;
+    fx_server_kill(node(*a));
+    fx_server_kill(node(*b));
+    write_to_minority(port, big, 0);
+    cr_assert(fx_wait_until(node_not_leader, &port, 5000),
+              "the survivor still says it leads 5 s after losing its quorum");
+    write_to_minority(port, big, 1);
+    return port;
+}
+
 /* With two of three nodes killed, writes and reads on the survivor are refused within
  * request-timeout, and after the restart each of those writes is whole or absent. */
 Test(cluster, majority_down_refuses_and_applies_nothing_half)
 {
     const char *const args[] = {TC_FAST_TIMEOUTS, "--request-timeout", "1000", NULL};
-    char *big = malloc(BIG_LEN);
-    int idx, a, b, port;
+    char *big = big_value();
+    int idx, a, b;
 
-    for (int i = 0; i < BIG_LEN; i++)
-        big[i] = (char)('a' + i % 26);
     start_cluster(args);
     idx = wait_leader();
     tc_leader_set("early", "1");
     tc_assert_converged(NULL, NULL, NULL);
-    a = (idx + 1) % tc_cluster()->n;
-    b = (idx + 2) % tc_cluster()->n;
-    port = node(idx)->port;
-    fx_server_kill(node(a));
-    fx_server_kill(node(b));
-    /* Round 0: the survivor may still believe it leads. */
-    write_to_minority(port, big, 0);
-    /* Round 1: once it has noticed (it should step down without a quorum). */
-    cr_assert(fx_wait_until(node_not_leader, &port, 5000),
-              "the survivor still says it leads 5 s after losing its quorum");
-    write_to_minority(port, big, 1);
+    leave_leader_alone(idx, big, &a, &b);
 
     restart_node(a);
     restart_node(b);
@@ -512,22 +527,13 @@ static bool log_replaced(void *arg)
 Test(cluster, deposed_leader_sigterm_during_log_replacement_exits_cleanly)
 {
     const char *const args[] = {TC_FAST_TIMEOUTS, "--request-timeout", "1000", NULL};
-    char *big = malloc(BIG_LEN);
+    char *big = big_value();
     int idx, a, b, port;
 
-    for (int i = 0; i < BIG_LEN; i++)
-        big[i] = (char)('a' + i % 26);
     start_cluster(args);
     idx = wait_leader();
     tc_leader_set("early", "1");
-    a = (idx + 1) % tc_cluster()->n;
-    b = (idx + 2) % tc_cluster()->n;
-    port = node(idx)->port;
-    fx_server_kill(node(a));
-    fx_server_kill(node(b));
-    write_to_minority(port, big, 0);
-    cr_assert(fx_wait_until(node_not_leader, &port, 5000));
-    write_to_minority(port, big, 1);
+    port = leave_leader_alone(idx, big, &a, &b);
     struct log_watch w = {port, info_ll(port, "raft_last_index")};
     cr_assert(w.last >= 0);
 

@@ -106,6 +106,15 @@ static void seg_batch(struct seg *s, int n, uint64_t tag)
     s->len += 8 + hlen + 8 * (size_t)n;
 }
 
+/* Term 1 metadata and, in S, a segment of N one-entry batches tagged 0..N-1 (not written). */
+static void seg_start(struct seg *s, int n)
+{
+    write_metadata(1, 1, 1, 0);
+    seg_init(s);
+    for (int i = 0; i < n; i++)
+        seg_batch(s, 1, (uint64_t)i);
+}
+
 /* Closed segment FIRST-LAST: N batches of one entry. */
 static void write_closed(uint64_t first, uint64_t last)
 {
@@ -414,10 +423,7 @@ Test(dircheck, zeroed_tail_above_record_is_cut_and_loads)
 Test(dircheck, truncated_segment_below_record_is_damaged)
 {
     struct seg s;
-    write_metadata(1, 1, 1, 0);
-    seg_init(&s);
-    for (int i = 0; i < 5; i++)
-        seg_batch(&s, 1, (uint64_t)i);
+    seg_start(&s, 5);
     write_bytes("open-1", s.b, s.len - 10);
     record(5);
     struct dircheck_report rep = scan();
@@ -435,10 +441,7 @@ Test(dircheck, truncated_segment_without_record_is_cut_and_loads)
     char err[256];
     size_t n = 0;
     raft_index start = 0;
-    write_metadata(1, 1, 1, 0);
-    seg_init(&s);
-    for (int i = 0; i < 5; i++)
-        seg_batch(&s, 1, (uint64_t)i);
+    seg_start(&s, 5);
     write_bytes("open-1", s.b, s.len - 10);
     cr_assert_eq(dircheck_startup(dir, err, sizeof(err)), 0, "%s", err);
     cr_assert_eq(size_of("open-1"), (off_t)s.batch_at[4]);
@@ -469,10 +472,7 @@ Test(dircheck, torn_first_batch_empties_the_segment)
 Test(dircheck, garbage_after_last_batch_is_torn_tail)
 {
     struct seg s;
-    write_metadata(1, 1, 1, 0);
-    seg_init(&s);
-    for (int i = 0; i < 3; i++)
-        seg_batch(&s, 1, (uint64_t)i);
+    seg_start(&s, 3);
     memcpy(s.b + s.len, "GARBAGE!GARBAGE!GARBAGE!", 24);
     write_open(1, &s);
     record(3);
@@ -780,10 +780,7 @@ Test(dircheck, short_zero_rest_is_cut_and_loads)
     char err[256];
     size_t n = 0;
     raft_index start = 0;
-    write_metadata(1, 1, 1, 0);
-    seg_init(&s);
-    for (int i = 0; i < 3; i++)
-        seg_batch(&s, 1, (uint64_t)i);
+    seg_start(&s, 3);
     write_bytes("open-1", s.b, s.len + 8);
     record(3);
     struct dircheck_report rep = scan();
