@@ -2,7 +2,7 @@
  * Prepare functions turn relative times into absolute ones; procs run inside apply and must
  * never read the clock, rand() or any global configuration. */
 #include "command.h"
-#include "hash.h"
+#include "value.h"
 #include "kv.h"
 #include "resp.h"
 #include "util.h"
@@ -253,8 +253,9 @@ void cmd_copy(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    if (e->type == KV_HASH)
-        kv_set_obj(ctx->kv, req->argv[2], req->len[2], KV_HASH, hash_dup(kv_entry_obj(e)),
+    const struct value_ops *ops = value_ops(e->type);
+    if (ops != NULL)
+        kv_set_obj(ctx->kv, req->argv[2], req->len[2], e->type, ops->dup(kv_entry_obj(e)),
                    e->expire_ms, ctx->apply_seq);
     else
         kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
@@ -308,9 +309,9 @@ void cmd_object(struct exec_ctx *ctx, struct request *req)
             if (e == NULL) {
                 reply_null(ctx->out);
             } else if (sub == 0) {
-                reply_bulk_cstr(ctx->out, e->type == KV_HASH
-                                              ? hash_encoding_name(kv_entry_obj(e))
-                                              : string_encoding(e));
+                const struct value_ops *ops = value_ops(e->type);
+                reply_bulk_cstr(ctx->out, ops != NULL ? ops->encoding(kv_entry_obj(e))
+                                                      : string_encoding(e));
             } else if (sub == 1) {
                 reply_int(ctx->out, 1);
             } else if (sub == 2) {

@@ -11,7 +11,7 @@
 #include "config.h"
 #include "consensus.h"
 #include "exec.h"
-#include "hash.h"
+#include "value.h"
 #include "kv.h"
 
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
@@ -241,8 +241,9 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
             struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
             char hex[17];
             uint64_t h = 0;
-            if (e != NULL && e->type == KV_HASH)
-                h = hash_digest(kv_entry_obj(e), 0x636b6476); /* order-independent */
+            const struct value_ops *ops = e != NULL ? value_ops(e->type) : NULL;
+            if (ops != NULL)
+                h = ops->digest(kv_entry_obj(e), 0x636b6476); /* order-independent */
             else if (e != NULL)
                 h = util_hash_seeded(kv_entry_val(e), e->vlen, 0x636b6476);
             snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);

@@ -16,9 +16,9 @@
 #include "codec.h"
 #include "command.h"
 #include "entry.h"
-#include "hash.h"
 #include "kv.h"
 #include "log.h"
+#include "value.h"
 
 #define FSM_MAX_ARGS_STACK 16
 #define SNAP_MAGIC "CKSNAP02"    /* entries carry a type (hashes) */
@@ -212,177 +212,71 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
 
 /* ---- snapshots: serialization ---- */
 
-static void put_u64(struct buf *b, uint64_t v)
-{
-    codec_put_u64(buf_reserve(b, 8), v);
-    b->len += 8;
-}
-
-static void put_str(struct buf *b, const char *s, size_t len)
-{
-    put_u64(b, len);
-    buf_append(b, s, len);
-}
-
+/* W.b is flushed to FD as it fills when FD >= 0. */
 struct snap_writer {
-    struct buf *b;
-    int fd;      /* when >= 0, the buffer is flushed to FD as it fills */
+    struct value_snap w; /* first: value rows flush through it */
+    int fd;
     int failed;
 };
 
-static void writer_flush(struct snap_writer *w)
+static void writer_flush(struct value_snap *w)
 {
+    struct snap_writer *sw = (struct snap_writer *)w;
     size_t off = 0;
-    while (w->fd >= 0 && off < w->b->len && !w->failed) {
-        ssize_t n = write(w->fd, w->b->data + off, w->b->len - off);
+    while (sw->fd >= 0 && off < w->b->len && !sw->failed) {
+        ssize_t n = write(sw->fd, w->b->data + off, w->b->len - off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
-            w->failed = 1;
+            sw->failed = 1;
         else
             off += (size_t)n;
     }
-    if (w->fd >= 0)
+    if (sw->fd >= 0)
         w->b->len = 0;
-}
-
-/* A hash: u64 encoding; a listpack: u64 pairs, then field, value ... in order; a
- * hashtable: its dict shape (size0, size1, rehash_idx, used0), u64 pairs, then the pairs in
- * dict_iter order, so that dict_new_shaped/dict_restore_append rebuild the same table. */
-static void snap_hash(struct snap_writer *w, struct hash *h)
-{
-    struct hash_iter it;
-    const char *f, *v;
-    size_t fl, vl;
-
-    put_u64(w->b, (uint64_t)h->enc);
-    if (h->enc == HASH_HASHTABLE) {
-        struct dict_shape sh;
-        dict_get_shape(h->d, &sh);
-        put_u64(w->b, sh.size0);
-        put_u64(w->b, sh.size1);
-        put_u64(w->b, (uint64_t)sh.rehash_idx);
-        put_u64(w->b, sh.used0);
-    }
-    put_u64(w->b, hash_len(h));
-    hash_iter_init(&it, h);
-    while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
-        put_str(w->b, f, fl);
-        put_str(w->b, v, vl);
-        if (w->fd >= 0 && w->b->len >= 1 << 20)
-            writer_flush(w);
-    }
-    hash_iter_close(&it);
 }
 
 static void snap_entry(void *priv, const struct kv_entry *e)
 {
-    struct snap_writer *w = priv;
-    put_str(w->b, kv_entry_key(e), e->klen);
-    put_u64(w->b, e->type);
-    if (e->type == KV_HASH)
-        snap_hash(w, kv_entry_obj(e));
+    struct value_snap *w = priv;
+    const struct value_ops *ops = value_ops(e->type);
+    value_put_str(w->b, kv_entry_key(e), e->klen);
+    value_put_u64(w->b, e->type);
+    if (ops != NULL)
+        ops->snap_write(w, kv_entry_obj(e));
     else
-        put_str(w->b, kv_entry_val(e), e->vlen);
-    put_u64(w->b, (uint64_t)e->expire_ms);
-    put_u64(w->b, e->mod_seq);
-    if (w->fd >= 0 && w->b->len >= 1 << 20)
-        writer_flush(w);
+        value_put_str(w->b, kv_entry_val(e), e->vlen);
+    value_put_u64(w->b, (uint64_t)e->expire_ms);
+    value_put_u64(w->b, e->mod_seq);
+    value_snap_maybe_flush(w);
 }
 
-static void serialize_to(struct fsm *f, struct snap_writer *w)
+static void serialize_to(struct fsm *f, struct value_snap *w)
 {
     struct buf *b = w->b;
     buf_append(b, SNAP_MAGIC, 8);
-    put_u64(b, f->apply_seq);
-    put_u64(b, kv_flush_seq(f->kv));
+    value_put_u64(b, f->apply_seq);
+    value_put_u64(b, kv_flush_seq(f->kv));
     uint64_t *tomb = kv_tombstones(f->kv);
     for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
-        put_u64(b, tomb[i]);
-    put_u64(b, (uint64_t)f->nnodes);
+        value_put_u64(b, tomb[i]);
+    value_put_u64(b, (uint64_t)f->nnodes);
     for (int i = 0; i < f->nnodes; i++) {
-        put_u64(b, f->nodes[i].id);
-        put_str(b, f->nodes[i].resp, strlen(f->nodes[i].resp));
-        put_str(b, f->nodes[i].admin, strlen(f->nodes[i].admin));
-        put_u64(b, (uint64_t)f->nodes[i].retired);
+        value_put_u64(b, f->nodes[i].id);
+        value_put_str(b, f->nodes[i].resp, strlen(f->nodes[i].resp));
+        value_put_str(b, f->nodes[i].admin, strlen(f->nodes[i].admin));
+        value_put_u64(b, (uint64_t)f->nodes[i].retired);
     }
-    put_u64(b, kv_size(f->kv));
+    value_put_u64(b, kv_size(f->kv));
     kv_foreach(f->kv, snap_entry, w);
-    put_u64(b, SNAP_END);
+    value_put_u64(b, SNAP_END);
     writer_flush(w);
 }
 
 void fsm_serialize(struct fsm *f, struct buf *out)
 {
-    struct snap_writer w = {out, -1, 0};
-    serialize_to(f, &w);
-}
-
-/* A u64-length-prefixed string; "" of length 0 (R->bad set) when it does not fit. */
-static const char *get_str(struct codec_reader *r, size_t *len)
-{
-    uint64_t n = codec_read_u64(r);
-    const char *s = codec_read_bytes(r, n);
-    *len = s != NULL ? (size_t)n : 0;
-    return s != NULL ? s : "";
-}
-
-/* Read a hash written by snap_hash, or NULL (R->bad set) when it is damaged. */
-static struct hash *read_hash(struct codec_reader *r)
-{
-    uint64_t enc = codec_read_u64(r);
-    struct hash *h = NULL;
-    size_t fl, vl;
-
-    if (enc == HASH_LISTPACK) {
-        h = hash_new();
-        uint64_t n = codec_read_u64(r);
-        for (uint64_t i = 0; i < n && !r->bad; i++) {
-            const char *f = get_str(r, &fl);
-            const char *v = get_str(r, &vl);
-            if (!r->bad) {
-                listpack_append(&h->lp, f, fl);
-                listpack_append(&h->lp, v, vl);
-            }
-        }
-    } else if (enc == HASH_HASHTABLE) {
-        struct dict_shape sh;
-        sh.size0 = codec_read_u64(r);
-        sh.size1 = codec_read_u64(r);
-        sh.rehash_idx = (int64_t)codec_read_u64(r);
-        sh.used0 = codec_read_u64(r);
-        struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
-        if (d == NULL) {
-            r->bad = 1;
-            return NULL;
-        }
-        h = hash_new_dict(d);
-        uint64_t n = codec_read_u64(r);
-        for (uint64_t i = 0; i < n && !r->bad; i++) {
-            const char *f = get_str(r, &fl);
-            const char *v = get_str(r, &vl);
-            if (r->bad)
-                break;
-            struct hash_val *hv = xmalloc(sizeof *hv + vl + 1);
-            hv->len = (uint32_t)vl;
-            memcpy(hv->data, v, vl);
-            hv->data[vl] = '\0';
-            if (dict_restore_append(d, f, fl, hv) == NULL) {
-                free(hv);
-                r->bad = 1;
-            }
-        }
-        if (!r->bad && dict_restore_done(d) != 0)
-            r->bad = 1;
-    } else {
-        r->bad = 1;
-    }
-    if (h != NULL && (r->bad || hash_len(h) == 0)) {
-        hash_free(h);
-        r->bad = 1;
-        return NULL;
-    }
-    return h;
+    struct snap_writer w = {{out, NULL}, -1, 0};
+    serialize_to(f, &w.w);
 }
 
 /* One key's value: a string (*VAL, *VLEN) or an object (*OBJ, of *TYPE). V1 snapshots
@@ -394,19 +288,20 @@ static void read_value(struct codec_reader *r, int v1, int keep, int *type, cons
     *obj = NULL;
     if (!v1) {
         uint64_t t = codec_read_u64(r);
-        if (t != KV_STRING && t != KV_HASH) {
+        if (t != KV_STRING && value_ops((int)t) == NULL) {
             r->bad = 1;
             return;
         }
         *type = (int)t;
     }
     if (*type == KV_STRING) {
-        *val = get_str(r, vlen);
+        *val = value_get_str(r, vlen);
         return;
     }
-    *obj = read_hash(r);
+    const struct value_ops *ops = value_ops(*type);
+    *obj = ops->snap_read(r);
     if (!keep && *obj != NULL) {
-        hash_free(*obj);
+        ops->free(*obj);
         *obj = NULL;
     }
 }
@@ -426,8 +321,8 @@ static int snapshot_valid(const void *buf, size_t len)
     uint64_t nn = codec_read_u64(&r);
     for (uint64_t i = 0; i < nn && !r.bad; i++) {
         codec_read_u64(&r);
-        get_str(&r, &l);
-        get_str(&r, &l);
+        value_get_str(&r, &l);
+        value_get_str(&r, &l);
         codec_read_u64(&r);
     }
     uint64_t nk = codec_read_u64(&r);
@@ -435,7 +330,7 @@ static int snapshot_valid(const void *buf, size_t len)
         int type;
         const char *v;
         void *obj;
-        get_str(&r, &l);
+        value_get_str(&r, &l);
         read_value(&r, v1, 0, &type, &v, &l, &obj);
         codec_read_u64(&r);
         codec_read_u64(&r);
@@ -462,15 +357,15 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
     uint64_t nn = codec_read_u64(&r);
     for (uint64_t i = 0; i < nn; i++) {
         struct fsm_node *n = node_slot(f, codec_read_u64(&r), 1);
-        const char *s = get_str(&r, &al);
+        const char *s = value_get_str(&r, &al);
         snprintf(n->resp, sizeof(n->resp), "%.*s", (int)al, s);
-        s = get_str(&r, &al);
+        s = value_get_str(&r, &al);
         snprintf(n->admin, sizeof(n->admin), "%.*s", (int)al, s);
         n->retired = codec_read_u64(&r) != 0;
     }
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {
-        const char *k = get_str(&r, &kl);
+        const char *k = value_get_str(&r, &kl);
         const char *v = NULL;
         void *obj;
         int type;
@@ -533,8 +428,8 @@ static int fsm_on_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsi
         struct buf b;
         buf_init(&b);
         close(fds[0]);
-        struct snap_writer w = {&b, fds[1], 0};
-        serialize_to(f, &w);
+        struct snap_writer w = {{&b, writer_flush}, fds[1], 0};
+        serialize_to(f, &w.w);
         _exit(w.failed ? 1 : 0);
     }
     close(fds[1]);

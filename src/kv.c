@@ -3,8 +3,8 @@
  * clock reads, no libevent, no raft. */
 #include "kv.h"
 #include "codec.h"
-#include "hash.h"
 #include "util.h"
+#include "value.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -77,20 +77,17 @@ static struct kv_entry *entry_new(struct kv_store *kv, const char *key, size_t k
 
 const char *kv_type_name(int type)
 {
-    switch (type) {
-    case KV_STRING: return "string";
-    case KV_HASH: return "hash";
-    case KV_SET: return "set";
-    case KV_ZSET: return "zset";
-    case KV_LIST: return "list";
-    }
-    return "none";
+    if (type == KV_STRING)
+        return "string";
+    const struct value_ops *ops = value_ops(type);
+    return ops != NULL ? ops->type_name : "none";
 }
 
 static void obj_free_now(int type, void *obj)
 {
-    if (type == KV_HASH)
-        hash_free(obj);
+    const struct value_ops *ops = value_ops(type);
+    if (ops != NULL)
+        ops->free(obj);
 }
 
 /* Free OBJ at once when small, else queue it for kv_lazy_free_step. */
@@ -98,7 +95,8 @@ static void obj_release(struct kv_store *kv, int type, void *obj)
 {
     if (obj == NULL)
         return;
-    if (type == KV_HASH && hash_len(obj) > KV_LAZY_MIN) {
+    const struct value_ops *ops = value_ops(type);
+    if (ops != NULL && ops->len(obj) > KV_LAZY_MIN) {
         if (kv->lazy_head > 0 && kv->lazy_head == kv->lazy_n) {
             kv->lazy_head = kv->lazy_n = 0;
         }
@@ -117,8 +115,9 @@ size_t kv_lazy_free_step(struct kv_store *kv, size_t budget)
 {
     while (kv->lazy_head < kv->lazy_n) {
         struct kv_lazy *l = &kv->lazy[kv->lazy_head];
-        size_t before = hash_len(l->obj);
-        if (!hash_free_step(l->obj, budget))
+        const struct value_ops *ops = value_ops(l->type);
+        size_t before = ops->len(l->obj);
+        if (!ops->free_step(l->obj, budget))
             return kv->lazy_n - kv->lazy_head;
         kv->lazy_head++;
         budget = budget > before ? budget - before : 0;
@@ -639,7 +638,8 @@ static void digest_obj(struct digest *d, const struct kv_entry *e)
     p[8 + e->klen] = e->type;
     codec_put_u64(p + 9 + e->klen + 8, (uint64_t)e->expire_ms);
     for (int i = 0; i < 3; i++) {
-        uint64_t vd = e->type == KV_HASH ? hash_digest(kv_entry_obj(e), digest_seeds[i]) : 0;
+        const struct value_ops *ops = value_ops(e->type);
+        uint64_t vd = ops != NULL ? ops->digest(kv_entry_obj(e), digest_seeds[i]) : 0;
         codec_put_u64(p + 9 + e->klen, vd);
         d->acc[i] ^= util_hash_seeded(p, n, digest_seeds[i]);
     }

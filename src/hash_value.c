@@ -1,0 +1,127 @@
+/* The hash type's row of value operations (value.h), and its snapshot form:
+ * u64 encoding; a listpack: u64 pairs, then field, value ... in order; a hashtable: its dict
+ * shape (size0, size1, rehash_idx, used0), u64 pairs, then the pairs in dict_iter order, so
+ * that dict_new_shaped/dict_restore_append rebuild the same table. */
+#include "codec.h"
+#include "hash.h"
+#include "util.h"
+#include "value.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void snap_write(struct value_snap *w, void *obj)
+{
+    struct hash *h = obj;
+    struct hash_iter it;
+    const char *f, *v;
+    size_t fl, vl;
+
+    value_put_u64(w->b, (uint64_t)h->enc);
+    if (h->enc == HASH_HASHTABLE) {
+        struct dict_shape sh;
+        dict_get_shape(h->d, &sh);
+        value_put_u64(w->b, sh.size0);
+        value_put_u64(w->b, sh.size1);
+        value_put_u64(w->b, (uint64_t)sh.rehash_idx);
+        value_put_u64(w->b, sh.used0);
+    }
+    value_put_u64(w->b, hash_len(h));
+    hash_iter_init(&it, h);
+    while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+        value_put_str(w->b, f, fl);
+        value_put_str(w->b, v, vl);
+        value_snap_maybe_flush(w);
+    }
+    hash_iter_close(&it);
+}
+
+static struct hash *read_listpack(struct codec_reader *r)
+{
+    struct hash *h = hash_new();
+    size_t fl, vl;
+    uint64_t n = codec_read_u64(r);
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        const char *f = value_get_str(r, &fl);
+        const char *v = value_get_str(r, &vl);
+        if (!r->bad) {
+            listpack_append(&h->lp, f, fl);
+            listpack_append(&h->lp, v, vl);
+        }
+    }
+    return h;
+}
+
+static struct hash *read_hashtable(struct codec_reader *r)
+{
+    struct dict_shape sh;
+    size_t fl, vl;
+    sh.size0 = codec_read_u64(r);
+    sh.size1 = codec_read_u64(r);
+    sh.rehash_idx = (int64_t)codec_read_u64(r);
+    sh.used0 = codec_read_u64(r);
+    struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
+    if (d == NULL) {
+        r->bad = 1;
+        return NULL;
+    }
+    struct hash *h = hash_new_dict(d);
+    uint64_t n = codec_read_u64(r);
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        const char *f = value_get_str(r, &fl);
+        const char *v = value_get_str(r, &vl);
+        if (r->bad)
+            break;
+        struct hash_val *hv = xmalloc(sizeof *hv + vl + 1);
+        hv->len = (uint32_t)vl;
+        memcpy(hv->data, v, vl);
+        hv->data[vl] = '\0';
+        if (dict_restore_append(d, f, fl, hv) == NULL) {
+            free(hv);
+            r->bad = 1;
+        }
+    }
+    if (!r->bad && dict_restore_done(d) != 0)
+        r->bad = 1;
+    return h;
+}
+
+static void *snap_read(struct codec_reader *r)
+{
+    uint64_t enc = codec_read_u64(r);
+    struct hash *h = NULL;
+
+    if (enc == HASH_LISTPACK)
+        h = read_listpack(r);
+    else if (enc == HASH_HASHTABLE)
+        h = read_hashtable(r);
+    else
+        r->bad = 1;
+    if (h != NULL && (r->bad || hash_len(h) == 0)) {
+        hash_free(h);
+        r->bad = 1;
+        return NULL;
+    }
+    return h;
+}
+
+static size_t v_len(const void *o) { return hash_len(o); }
+static void v_free(void *o) { hash_free(o); }
+static int v_free_step(void *o, size_t budget) { return hash_free_step(o, budget); }
+static void *v_dup(const void *o) { return hash_dup(o); }
+static size_t v_bytes(const void *o) { return hash_bytes(o); }
+static const char *v_encoding(const void *o) { return hash_encoding_name(o); }
+static uint64_t v_digest(void *o, uint64_t seed) { return hash_digest(o, seed); }
+
+const struct value_ops value_ops_hash = {
+    .type_name = "hash",
+    .len = v_len,
+    .free = v_free,
+    .free_step = v_free_step,
+    .dup = v_dup,
+    .bytes = v_bytes,
+    .encoding = v_encoding,
+    .digest = v_digest,
+    .snap_write = snap_write,
+    .snap_read = snap_read,
+};
