@@ -473,14 +473,13 @@ static void randfield_distinct(struct buf *out, struct hash *h, struct prng *p,
 }
 
 /* HRANDFIELD key [count [WITHVALUES]]. A read, served by the node that holds the client:
- * its choices come from that node's random state (ctx->rng), never from apply. */
+ * its choices come from command_prng (the node's random state; the entry's inside MULTI). */
 void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
     long long l = 0;
     int withvalues = 0;
-    uint64_t local = 0x9E3779B97F4A7C15ULL, *rng = ctx->rng ? ctx->rng : &local;
-    struct prng p;
+    struct prng *p;
 
     if (req->argc >= 3) {
         if (command_arg_ll(req, 2, &l, ctx->out) != 0)
@@ -504,15 +503,14 @@ void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
     }
     if (read_entry(ctx, req, &e) != 0)
         return;
-    *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
-    prng_seed(&p, *rng, ctx->apply_seq);
+    p = command_prng(ctx);
     if (req->argc == 2) {
         struct pick k;
         if (e == NULL) {
             reply_null(ctx->out);
             return;
         }
-        hash_random(kv_entry_obj(e), &p, &k.f, &k.fl, &k.v, &k.vl);
+        hash_random(kv_entry_obj(e), p, &k.f, &k.fl, &k.v, &k.vl);
         reply_bulk(ctx->out, k.f, k.fl);
         return;
     }
@@ -526,7 +524,7 @@ void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
         reply_array(ctx->out, (long long)count * (withvalues ? 2 : 1));
         while (count--) {
             struct pick k;
-            hash_random(h, &p, &k.f, &k.fl, &k.v, &k.vl);
+            hash_random(h, p, &k.f, &k.fl, &k.v, &k.vl);
             reply_pick(ctx->out, &k, withvalues);
         }
         return;
@@ -535,7 +533,7 @@ void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
         getall_generic(ctx, req, withvalues ? WANT_FIELDS | WANT_VALUES : WANT_FIELDS);
         return;
     }
-    randfield_distinct(ctx->out, h, &p, (unsigned long)l, withvalues);
+    randfield_distinct(ctx->out, h, p, (unsigned long)l, withvalues);
 }
 
 /* ---- HSCAN ---- */

@@ -263,6 +263,20 @@ void command_reply_subcommand_rest(struct buf *out, const struct request *req, c
     reply_wrong_subcommand_arity(out, lower, req->argv[1]);
 }
 
+struct prng *command_prng(struct exec_ctx *ctx)
+{
+    if (!ctx->prng_seeded) {
+        if (ctx->client == NULL || ctx->rng == NULL) {
+            prng_seed(&ctx->prng, ctx->apply_seq, ctx->cmd_pos);
+        } else {
+            *ctx->rng = *ctx->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            prng_seed(&ctx->prng, *ctx->rng, ctx->apply_seq);
+        }
+        ctx->prng_seeded = 1;
+    }
+    return &ctx->prng;
+}
+
 int64_t command_exec(const struct command *cmd, struct exec_ctx *ctx, struct request *req)
 {
     int64_t start = util_mono_us();

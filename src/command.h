@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "prng.h"
 #include "resp.h"
 
 struct kv_store;
@@ -39,8 +40,18 @@ struct exec_ctx {
     struct buf *out;       /* the reply goes here: exactly one RESP value per command */
     struct client *client; /* NULL during apply */
     struct server *srv;    /* NULL in unit tests of pure keyspace commands */
-    uint64_t *rng;         /* random state for RANDOMKEY and friends */
+    uint64_t *rng;         /* the node's random state, for reads (RANDOMKEY ...) */
+    uint32_t cmd_pos;      /* apply: the command's position in its entry (0-based) */
+    int prng_seeded;       /* PRNG below is seeded (command_prng) */
+    struct prng prng;
 };
+
+/* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
+ * levels ...). In apply (CTX->client NULL) it is seeded by the entry itself, from
+ * (apply_seq, cmd_pos), so every node draws the same; the commands of a transaction share
+ * their record's stream, one after the other. For a read served by a node it is seeded from
+ * that node's random state (CTX->rng). Seeded on first use for each command. */
+struct prng *command_prng(struct exec_ctx *ctx);
 
 typedef void cmd_proc(struct exec_ctx *ctx, struct request *req);
 /* Runs on the proposing node before a write is proposed: validate REQ completely and rewrite

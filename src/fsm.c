@@ -134,6 +134,8 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
             break;
         }
         int64_t usec;
+        ctx.cmd_pos = (uint32_t)r->n;
+        ctx.prng_seeded = 0;
         struct command *stat = apply_record(&ctx, &req, &usec);
         /* the reader yields at most h.count records, so the arrays are big enough */
         r->stat_cmd[r->n] = stat;
