@@ -71,25 +71,14 @@ static void request_limits(const struct request *req, int *argc, struct hash_lim
     *argc = req->argc;
     if (req->argc % 2 == 0)
         return;
-    const char *s = req->argv[req->argc - 1];
-    long long a, b;
-    const char *colon = memchr(s, ':', req->len[req->argc - 1]);
-    if (colon != NULL && util_parse_ll(s, (size_t)(colon - s), &a) == 0 &&
-        util_parse_ll(colon + 1, req->len[req->argc - 1] - (size_t)(colon + 1 - s), &b) == 0 &&
-        a >= 0 && b >= 0) {
-        lim->entries = a;
-        lim->value = b;
-    }
+    command_take_limits(req, &lim->entries, &lim->value);
     *argc = req->argc - 1;
 }
 
 /* Append the node's configured limits to REQ. */
 static void push_limits(struct request *req)
 {
-    char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "%lld:%lld", hash_limits_configured.entries,
-                     hash_limits_configured.value);
-    request_push(req, tmp, (size_t)n);
+    command_push_limits(req, hash_limits_configured.entries, hash_limits_configured.value);
 }
 
 static void reply_name_arity(struct buf *out, const struct request *req)

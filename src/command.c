@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -261,6 +262,29 @@ void command_reply_subcommand_rest(struct buf *out, const struct request *req, c
         lower[i] = (char)tolower((unsigned char)cmd[i]);
     lower[i] = '\0';
     reply_wrong_subcommand_arity(out, lower, req->argv[1]);
+}
+
+void command_push_limits(struct request *req, long long a, long long b)
+{
+    char tmp[64];
+    int n = snprintf(tmp, sizeof tmp, "%lld:%lld", a, b);
+    request_push(req, tmp, (size_t)n);
+}
+
+int command_take_limits(const struct request *req, long long *a, long long *b)
+{
+    if (req->argc < 1)
+        return -1;
+    const char *s = req->argv[req->argc - 1];
+    size_t len = req->len[req->argc - 1];
+    const char *colon = memchr(s, ':', len);
+    long long x, y;
+    if (colon == NULL || util_parse_ll(s, (size_t)(colon - s), &x) != 0 ||
+        util_parse_ll(colon + 1, len - (size_t)(colon + 1 - s), &y) != 0 || x < 0 || y < 0)
+        return -1;
+    *a = x;
+    *b = y;
+    return 0;
 }
 
 struct prng *command_prng(struct exec_ctx *ctx)

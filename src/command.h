@@ -107,6 +107,12 @@ int command_parse_scan(const struct request *req, int first, int with_type, stru
  * unknown subcommand. Redis's texts. */
 void command_reply_subcommand_rest(struct buf *out, const struct request *req, const char *cmd,
                                    const char *const *help, const char *const *known);
+/* Conversion thresholds carried by a proposed write (docs/DATATYPES.md): the prepare step
+ * appends the node's configured values as one last argument "A:B"; apply takes them off, so
+ * every node converts an encoding at the same change. command_take_limits parses REQ's
+ * last argument: 0 with *A, *B set (both >= 0), or -1 when it is not such an argument. */
+void command_push_limits(struct request *req, long long a, long long b);
+int command_take_limits(const struct request *req, long long *a, long long *b);
 /* Execute REQ with CMD's handler in CTX (no arity or flag checks). Returns the handler's
  * run time in microseconds (monotonic clock), which is added to CMD's usec statistic when
  * CTX has a client; during apply (no client) the caller decides where it belongs. */
