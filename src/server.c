@@ -265,10 +265,32 @@ const struct fsm *server_fsm(const struct server *srv)
     return &srv->fsm;
 }
 
+/* CONFIG SET maxclients above what RLIMIT_NOFILE allows (after trying to raise it) is
+ * refused with Redis's text and the old value kept, as Redis's updateMaxclients does. */
+static int server_check_maxclients(struct server *srv, long long old, char *err, size_t errlen)
+{
+    long long want = srv->cfg->maxclients;
+    if (want <= old)
+        return 0;
+    char why[200];
+    int rc = server_fit_maxclients(srv->cfg, why, sizeof why);
+    long long fit = rc == 0 ? srv->cfg->maxclients : 0;
+    if (fit >= want)
+        return 0;
+    srv->cfg->maxclients = old;
+    snprintf(err, errlen, "CONFIG SET failed (possibly related to argument 'maxclients') - The "
+             "operating system is not able to handle the specified number of clients, try with %lld",
+             fit > old ? fit : old);
+    return -1;
+}
+
 int server_config_set(struct server *srv, const char *name, const char *value, char *err,
                       size_t errlen)
 {
+    long long old_maxclients = srv->cfg->maxclients;
     int rc = config_set(srv->cfg, name, value, 1, err, errlen);
+    if (rc == 0 && server_check_maxclients(srv, old_maxclients, err, errlen) != 0)
+        return -1;
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
     return rc;
 }

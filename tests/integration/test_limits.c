@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -399,8 +400,17 @@ Test(limits, fd_limit_lowers_maxclients_and_accept_backs_off)
     for (int i = 0; i < 230; i++)
         close(fds[i]);
 
-    /* Lift maxclients above what the descriptors allow: accept now runs out of fds. */
-    config_set(c, "maxclients", "100000");
+    /* maxclients above what the descriptors allow is refused, the old value kept. */
+    redisReply *r = fx_cmd(c, "CONFIG SET maxclients 100000");
+    cr_assert_eq(r->type, REDIS_REPLY_ERROR);
+    cr_assert(strstr(r->str, "not able to handle the specified number of clients, try with 224"),
+              "got: %s", r->str);
+    freeReplyObject(r);
+    cr_assert_eq(config_get_ll(c, "maxclients"), 224);
+
+    /* Lower the server's descriptor limit under it: accept now runs out of fds. */
+    struct rlimit low = {64, 64};
+    cr_assert_eq(prlimit(srv->pid, RLIMIT_NOFILE, &low, NULL), 0, "prlimit: %s", strerror(errno));
     double cpu0 = cpu_seconds(srv->pid);
     int64_t t0 = fx_now_ms();
     for (int i = 0; i < STORM; i++)
