@@ -10,7 +10,7 @@ static const struct value_ops *const rows[] = {
 
     [KV_HASH] = &value_ops_hash,
 
-    [KV_SET] = NULL,
+    [KV_SET] = &value_ops_set,
 
     [KV_ZSET] = NULL,
 
