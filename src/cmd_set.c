@@ -189,6 +189,30 @@ void cmd_smove(struct exec_ctx *ctx, struct request *req)
     reply_int(ctx->out, 1);
 }
 
+/* The optional count of SPOP/SRANDMEMBER key [count] into *L (0 when absent), at least MIN
+ * (0: Redis's "must be positive", else its range error). Returns 0, or -1 after the error. */
+static int count_arg(struct exec_ctx *ctx, const struct request *req, long long min,
+                     long long *l)
+{
+    *l = 0;
+    if (req->argc > 3) {
+        reply_syntax_error(ctx->out);
+        return -1;
+    }
+    if (req->argc < 3)
+        return 0;
+    if (command_arg_ll(req, 2, l, ctx->out) != 0)
+        return -1;
+    if (*l >= min)
+        return 0;
+    if (min == 0)
+        reply_error(ctx->out, "ERR value is out of range, must be positive");
+    else
+        reply_errorf(ctx->out, "ERR value is out of range, value must between %ld and %ld",
+                     -LONG_MAX, LONG_MAX);
+    return -1;
+}
+
 #define SPOP_MOVE_STRATEGY_MUL 5
 
 enum setop { SETOP_UNION, SETOP_DIFF };
@@ -239,18 +263,8 @@ void cmd_spop(struct exec_ctx *ctx, struct request *req)
     struct set *s;
     long long l = 0;
 
-    if (req->argc > 3) {
-        reply_syntax_error(ctx->out);
+    if (count_arg(ctx, req, 0, &l) != 0)
         return;
-    }
-    if (req->argc == 3) {
-        if (command_arg_ll(req, 2, &l, ctx->out) != 0)
-            return;
-        if (l < 0) {
-            reply_error(ctx->out, "ERR value is out of range, must be positive");
-            return;
-        }
-    }
     if (set_at(ctx, req, 1, 1, &s) != 0)
         return;
     if (s == NULL) {
@@ -362,19 +376,8 @@ void cmd_srandmember(struct exec_ctx *ctx, struct request *req)
     long long l = 0;
     struct member k;
 
-    if (req->argc > 3) {
-        reply_syntax_error(ctx->out);
+    if (count_arg(ctx, req, -LONG_MAX, &l) != 0)
         return;
-    }
-    if (req->argc == 3) {
-        if (command_arg_ll(req, 2, &l, ctx->out) != 0)
-            return;
-        if (l < -LONG_MAX) {
-            reply_errorf(ctx->out, "ERR value is out of range, value must between %ld and %ld",
-                         -LONG_MAX, LONG_MAX);
-            return;
-        }
-    }
     if (set_at(ctx, req, 1, 0, &s) != 0)
         return;
     if (req->argc == 2) {

@@ -23,15 +23,10 @@ static void snap_write(struct value_snap *w, void *obj)
             value_put_u64(w->b, (uint64_t)intset_get(s->is, i));
         return;
     }
-    struct dict_shape sh;
     struct set_iter it;
     const char *m;
     size_t len;
-    dict_get_shape(s->d, &sh);
-    value_put_u64(w->b, sh.size0);
-    value_put_u64(w->b, sh.size1);
-    value_put_u64(w->b, (uint64_t)sh.rehash_idx);
-    value_put_u64(w->b, sh.used0);
+    value_put_dict_shape(w->b, s->d);
     value_put_u64(w->b, set_len(s));
     set_iter_init(&it, s);
     while (set_iter_next(&it, &m, &len)) {
@@ -61,17 +56,10 @@ static struct set *read_intset(struct codec_reader *r)
 
 static struct set *read_hashtable(struct codec_reader *r)
 {
-    struct dict_shape sh;
     size_t len;
-    sh.size0 = codec_read_u64(r);
-    sh.size1 = codec_read_u64(r);
-    sh.rehash_idx = (int64_t)codec_read_u64(r);
-    sh.used0 = codec_read_u64(r);
-    struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
-    if (d == NULL) {
-        r->bad = 1;
+    struct dict *d = value_get_shaped_dict(r);
+    if (d == NULL)
         return NULL;
-    }
     struct set *s = set_new_dict(d);
     uint64_t n = codec_read_u64(r);
     for (uint64_t i = 0; i < n && !r->bad; i++) {

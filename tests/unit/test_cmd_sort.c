@@ -32,23 +32,7 @@ TestSuite(cmd_sort, .init = setup, .fini = teardown);
 
 #define RUN(expected, ...) cr_assert_str_eq(ct_run(&t, __VA_ARGS__), expected)
 
-/* A RESP array of the N values that follow; "(nil)" stands for a nil bulk. */
-static const char *arr(int n, ...)
-{
-    static char out[4096];
-    va_list ap;
-    size_t used = (size_t)snprintf(out, sizeof out, "*%d\r\n", n);
-    va_start(ap, n);
-    for (int i = 0; i < n; i++) {
-        const char *s = va_arg(ap, const char *);
-        if (strcmp(s, "(nil)") == 0)
-            used += (size_t)snprintf(out + used, sizeof out - used, NIL);
-        else
-            used += (size_t)snprintf(out + used, sizeof out - used, "$%zu\r\n%s\r\n", strlen(s), s);
-    }
-    va_end(ap);
-    return out;
-}
+#define arr ct_bulks
 
 /* Numbers sort numerically, ASC by default; DESC reverses. */
 Test(cmd_sort, numeric_asc_desc)
