@@ -321,6 +321,7 @@ void cmd_smismember(struct exec_ctx *ctx, struct request *req)
 }
 
 #define SRANDMEMBER_SUB_STRATEGY_MUL 3
+#define SET_RANDMEMBER_MAX_REPEAT 10000000 /* a negative count's bound (see below) */
 
 struct member {
     const char *m;
@@ -391,6 +392,13 @@ void cmd_srandmember(struct exec_ctx *ctx, struct request *req)
     }
     if (s == NULL || l == 0) {
         reply_array(ctx->out, 0);
+        return;
+    }
+    if (l < -SET_RANDMEMBER_MAX_REPEAT) {
+        /* Redis would build the whole answer (or drop the client at its output limit);
+         * a huge repeat count would stall the loop and exhaust memory here. */
+        reply_errorf(ctx->out, "ERR count is too large: at most %d members with repetitions",
+                     SET_RANDMEMBER_MAX_REPEAT);
         return;
     }
     struct prng *p = command_prng(ctx);

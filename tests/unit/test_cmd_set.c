@@ -336,6 +336,8 @@ Test(cmd_set, srandmember_counts)
     cr_assert_leq(set_len(got), 50);
     set_free(got);
     RUN(":50\r\n", "SCARD s"); /* a read */
+    RUN("-ERR count is too large: at most 10000000 members with repetitions\r\n",
+        "SRANDMEMBER s -9223372036854775807");
 }
 
 /* ---- SINTER, SUNION, SDIFF, stores, SINTERCARD ---- */
