@@ -261,6 +261,7 @@ static void reply_flags(struct buf *out, unsigned f)
     static const struct { unsigned bit; const char *name; } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
         {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
+        {CMD_KEYNUM, "movablekeys"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

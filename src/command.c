@@ -84,6 +84,25 @@ static struct command command_rows[] = {
     {"hincrbyfloat", cmd_hincrbyfloat, prep_hincrbyfloat, -4, W | M | F,    1, 1, 1,  "hash",   "Increment the float value of a hash field by the given amount"},
     {"hrandfield", cmd_hrandfield,  NULL,             -2, R,                1, 1, 1,  "hash",   "Get one or multiple random fields from a hash"},
     {"hscan",      cmd_hscan,       NULL,             -3, R,                1, 1, 1,  "hash",   "Incrementally iterate hash fields and associated values"},
+    {"sadd",       cmd_sadd,        prep_set_add,     -3, W | M | F,        1, 1, 1,  "set",    "Add one or more members to a set"},
+    {"srem",       cmd_srem,        NULL,             -3, W | F,            1, 1, 1,  "set",    "Remove one or more members from a set"},
+    {"smove",      cmd_smove,       prep_smove,       -4, W | F,            1, 2, 1,  "set",    "Move a member from one set to another"},
+    {"spop",       cmd_spop,        NULL,             -2, W | F,            1, 1, 1,  "set",    "Remove and return one or multiple random members from a set"},
+    {"scard",      cmd_scard,       NULL,             2,  R | F,            1, 1, 1,  "set",    "Get the number of members in a set"},
+    {"sismember",  cmd_sismember,   NULL,             3,  R | F,            1, 1, 1,  "set",    "Determine if a given value is a member of a set"},
+    {"smismember", cmd_smismember,  NULL,             -3, R | F,            1, 1, 1,  "set",    "Returns the membership associated with the given elements for a set"},
+    {"smembers",   cmd_smembers,    NULL,             2,  R,                1, 1, 1,  "set",    "Get all the members in a set"},
+    {"srandmember", cmd_srandmember, NULL,            -2, R,                1, 1, 1,  "set",    "Get one or multiple random members from a set"},
+    {"sinter",     cmd_sinter,      NULL,             -2, R,                1, -1, 1, "set",    "Intersect multiple sets"},
+    {"sintercard", cmd_sintercard,  NULL,             -3, R | CMD_KEYNUM,   0, 0, 0,  "set",    "Intersect multiple sets and return the cardinality of the result"},
+    {"sinterstore", cmd_sinterstore, prep_set_add,    -3, W | M,            1, -1, 1, "set",    "Intersect multiple sets and store the resulting set in a key"},
+    {"sunion",     cmd_sunion,      NULL,             -2, R,                1, -1, 1, "set",    "Add multiple sets"},
+    {"sunionstore", cmd_sunionstore, prep_set_add,    -3, W | M,            1, -1, 1, "set",    "Add multiple sets and store the resulting set in a key"},
+    {"sdiff",      cmd_sdiff,       NULL,             -2, R,                1, -1, 1, "set",    "Subtract multiple sets"},
+    {"sdiffstore", cmd_sdiffstore,  prep_set_add,     -3, W | M,            1, -1, 1, "set",    "Subtract multiple sets and store the resulting set in a key"},
+    {"sscan",      cmd_sscan,       NULL,             -3, R,                1, 1, 1,  "set",    "Incrementally iterate Set elements"},
+    {"sort",       cmd_sort,        NULL,             -2, R,                1, 1, 1,  "generic", "Sort the elements in a list, set or sorted set (STORE: not until lists exist)"},
+    {"sort_ro",    cmd_sort_ro,     NULL,             -2, R,                1, 1, 1,  "generic", "Sort the elements in a list, set or sorted set. Read-only variant of SORT."},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
@@ -170,6 +189,10 @@ int command_check_arity(const struct command *cmd, const struct request *req, st
 
 int command_first_key(const struct command *cmd, const struct request *req)
 {
+    if ((cmd->flags & CMD_KEYNUM) && req->argc > 2) {
+        long long n;
+        return util_parse_ll(req->argv[1], req->len[1], &n) == 0 && n >= 1 ? 2 : -1;
+    }
     if (cmd->first_key <= 0 || cmd->first_key >= req->argc)
         return -1;
     return cmd->first_key;

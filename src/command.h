@@ -25,6 +25,10 @@ enum cmd_flags {
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
     CMD_NOMULTI = 1 << 10, /* refused inside MULTI at queue time (blocking, admin ...) */
     CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
+    /* Keys from numkeys: argv[1] counts the keys that follow from argv[2] (SINTERCARD ...).
+     * The row's first/last/step stay 0,0,0, as Redis's COMMAND reports such commands
+     * (movablekeys); command_first_key finds the first key from the count. */
+    CMD_KEYNUM = 1 << 12,
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the
@@ -139,6 +143,13 @@ cmd_proc cmd_hset, cmd_hmset, cmd_hsetnx, cmd_hget, cmd_hmget, cmd_hgetall, cmd_
     cmd_hvals, cmd_hlen, cmd_hstrlen, cmd_hexists, cmd_hdel, cmd_hincrby, cmd_hincrbyfloat,
     cmd_hrandfield, cmd_hscan;
 cmd_prepare_proc prep_hset, prep_hsetnx, prep_hincrby, prep_hincrbyfloat;
+/* Sets (cmd_set.c): */
+cmd_proc cmd_sadd, cmd_srem, cmd_smove, cmd_spop, cmd_scard, cmd_sismember, cmd_smismember,
+    cmd_smembers, cmd_srandmember, cmd_sinter, cmd_sinterstore, cmd_sintercard, cmd_sunion,
+    cmd_sunionstore, cmd_sdiff, cmd_sdiffstore, cmd_sscan;
+cmd_prepare_proc prep_set_add, prep_smove;
+/* SORT, SORT_RO (cmd_sort.c): */
+cmd_proc cmd_sort, cmd_sort_ro;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */

@@ -50,6 +50,7 @@ struct config {
     char *logfile;
     long long hash_max_listpack_entries; /* prepare copies both into hash writes */
     long long hash_max_listpack_value;
+    long long set_max_intset_entries;    /* prepare copies it into set writes */
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

@@ -18,14 +18,8 @@ static void snap_write(struct value_snap *w, void *obj)
     size_t fl, vl;
 
     value_put_u64(w->b, (uint64_t)h->enc);
-    if (h->enc == HASH_HASHTABLE) {
-        struct dict_shape sh;
-        dict_get_shape(h->d, &sh);
-        value_put_u64(w->b, sh.size0);
-        value_put_u64(w->b, sh.size1);
-        value_put_u64(w->b, (uint64_t)sh.rehash_idx);
-        value_put_u64(w->b, sh.used0);
-    }
+    if (h->enc == HASH_HASHTABLE)
+        value_put_dict_shape(w->b, h->d);
     value_put_u64(w->b, hash_len(h));
     hash_iter_init(&it, h);
     while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
@@ -54,17 +48,10 @@ static struct hash *read_listpack(struct codec_reader *r)
 
 static struct hash *read_hashtable(struct codec_reader *r)
 {
-    struct dict_shape sh;
     size_t fl, vl;
-    sh.size0 = codec_read_u64(r);
-    sh.size1 = codec_read_u64(r);
-    sh.rehash_idx = (int64_t)codec_read_u64(r);
-    sh.used0 = codec_read_u64(r);
-    struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
-    if (d == NULL) {
-        r->bad = 1;
+    struct dict *d = value_get_shaped_dict(r);
+    if (d == NULL)
         return NULL;
-    }
     struct hash *h = hash_new_dict(d);
     uint64_t n = codec_read_u64(r);
     for (uint64_t i = 0; i < n && !r->bad; i++) {

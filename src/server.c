@@ -23,6 +23,7 @@
 #include "command.h"
 #include "consensus.h"
 #include "hash.h"
+#include "set.h"
 #include "kv.h"
 #include "log.h"
 
@@ -292,6 +293,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     if (rc == 0 && server_check_maxclients(srv, old_maxclients, err, errlen) != 0)
         return -1;
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
+    set_configure_limits(srv->cfg->set_max_intset_entries);
     return rc;
 }
 
@@ -384,6 +386,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     hash_set_limits(cfg->hash_max_listpack_entries, cfg->hash_max_listpack_value);
+    set_configure_limits(cfg->set_max_intset_entries);
     srv->listen_fd = -1;
     srv->start_ms = util_now_ms();
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;

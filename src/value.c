@@ -1,6 +1,7 @@
 /* The map from enum kv_type to each type's operations (value.h). */
 #include "value.h"
 #include "codec.h"
+#include "dict.h"
 #include "kv.h"
 #include "util.h"
 
@@ -10,7 +11,7 @@ static const struct value_ops *const rows[] = {
 
     [KV_HASH] = &value_ops_hash,
 
-    [KV_SET] = NULL,
+    [KV_SET] = &value_ops_set,
 
     [KV_ZSET] = NULL,
 
@@ -48,4 +49,27 @@ void value_snap_maybe_flush(struct value_snap *w)
 {
     if (w->flush != NULL && w->b->len >= VALUE_SNAP_FLUSH)
         w->flush(w);
+}
+
+void value_put_dict_shape(struct buf *b, const struct dict *d)
+{
+    struct dict_shape sh;
+    dict_get_shape(d, &sh);
+    value_put_u64(b, sh.size0);
+    value_put_u64(b, sh.size1);
+    value_put_u64(b, (uint64_t)sh.rehash_idx);
+    value_put_u64(b, sh.used0);
+}
+
+struct dict *value_get_shaped_dict(struct codec_reader *r)
+{
+    struct dict_shape sh;
+    sh.size0 = codec_read_u64(r);
+    sh.size1 = codec_read_u64(r);
+    sh.rehash_idx = (int64_t)codec_read_u64(r);
+    sh.used0 = codec_read_u64(r);
+    struct dict *d = r->bad ? NULL : dict_new_shaped(DICT_DEFAULT_SEED, &sh);
+    if (d == NULL)
+        r->bad = 1;
+    return d;
 }

@@ -45,9 +45,16 @@ const struct value_ops *value_ops(int type);
 void value_put_u64(struct buf *b, uint64_t v);
 void value_put_str(struct buf *b, const char *s, size_t len);
 const char *value_get_str(struct codec_reader *r, size_t *len);
+/* A hashtable encoding's dict shape (dict_get_shape) as four u64s, and the empty dict of
+ * the shape read back (dict_new_shaped with DICT_DEFAULT_SEED), or NULL (R->bad set) when
+ * damaged or impossible; the caller owns it. */
+struct dict;
+void value_put_dict_shape(struct buf *b, const struct dict *d);
+struct dict *value_get_shaped_dict(struct codec_reader *r);
 /* Call W's flush when its buffer has passed VALUE_SNAP_FLUSH. */
 void value_snap_maybe_flush(struct value_snap *w);
 
 extern const struct value_ops value_ops_hash;
+extern const struct value_ops value_ops_set;
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "fsm.h"
 #include "kv.h"
 
 void ct_init(struct cmdtest *t, int64_t now_ms)
@@ -164,4 +165,44 @@ const char *ct_digest(struct cmdtest *t)
     static char hex[41];
     kv_digest_hex(t->kv, hex);
     return hex;
+}
+
+const char *ct_bulks(int n, ...)
+{
+    static char out[8192];
+    va_list ap;
+    size_t used = (size_t)snprintf(out, sizeof out, "*%d\r\n", n);
+    va_start(ap, n);
+    for (int i = 0; i < n && used < sizeof out; i++) {
+        const char *s = va_arg(ap, const char *);
+        if (strcmp(s, "(nil)") == 0)
+            used += (size_t)snprintf(out + used, sizeof out - used, "$-1\r\n");
+        else
+            used += (size_t)snprintf(out + used, sizeof out - used, "$%zu\r\n%s\r\n", strlen(s), s);
+    }
+    va_end(ap);
+    return out;
+}
+
+int ct_snapshot_into(struct cmdtest *t, struct kv_store *into, struct buf *snap, char da[41],
+                     char db[41])
+{
+    struct fsm fa;
+    fsm_init(&fa, t->kv);
+    snap->len = 0;
+    fsm_serialize(&fa, snap);
+    fsm_close(&fa);
+    int rc = ct_restore(into, snap, snap->len);
+    kv_digest_hex(t->kv, da);
+    kv_digest_hex(into, db);
+    return rc;
+}
+
+int ct_restore(struct kv_store *into, const struct buf *snap, size_t len)
+{
+    struct fsm fb;
+    fsm_init(&fb, into);
+    int rc = fsm_restore(&fb, snap->data, len);
+    fsm_close(&fb);
+    return rc;
 }

@@ -49,6 +49,18 @@ const char *ct_prepare(struct cmdtest *t, const char *fmt, ...)
 /* The store's digest (kv_digest_hex) in a static buffer valid until the next call. */
 const char *ct_digest(struct cmdtest *t);
 
+/* Write T's store as a snapshot into SNAP (emptied first) and restore it into INTO (a store
+ * of the caller's), as a follower installing it would. Returns fsm_restore's result (0), and
+ * the digests of both stores in DA and DB (41 bytes each). ct_restore restores the first LEN
+ * bytes of SNAP into INTO (damaged-snapshot checks): 0 or -1. */
+int ct_snapshot_into(struct cmdtest *t, struct kv_store *into, struct buf *snap, char da[41],
+                     char db[41]);
+int ct_restore(struct kv_store *into, const struct buf *snap, size_t len);
+
+/* The RESP array of the N strings that follow, as bulks ("(nil)" stands for a nil bulk),
+ * in a static buffer valid until the next call: an expected reply. */
+const char *ct_bulks(int n, ...);
+
 /* Split LINE on single spaces into a new request (the caller frees it). */
 struct request *ct_request(const char *line);
 
