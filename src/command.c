@@ -84,6 +84,39 @@ static struct command command_rows[] = {
     {"hincrbyfloat", cmd_hincrbyfloat, prep_hincrbyfloat, -4, W | M | F,    1, 1, 1,  "hash",   "Increment the float value of a hash field by the given amount"},
     {"hrandfield", cmd_hrandfield,  NULL,             -2, R,                1, 1, 1,  "hash",   "Get one or multiple random fields from a hash"},
     {"hscan",      cmd_hscan,       NULL,             -3, R,                1, 1, 1,  "hash",   "Incrementally iterate hash fields and associated values"},
+
+    {"zadd", cmd_zadd, prep_zadd, -4, W | M | F, 1, 1, 1, "sortedset", "Add one or more members to a sorted set, or update its score if it already exists"},
+    {"zincrby", cmd_zincrby, prep_zincrby, -4, W | M | F, 1, 1, 1, "sortedset", "Increment the score of a member in a sorted set"},
+    {"zrem", cmd_zrem, NULL, -3, W | F, 1, 1, 1, "sortedset", "Remove one or more members from a sorted set"},
+    {"zcard", cmd_zcard, NULL, 2, R | F, 1, 1, 1, "sortedset", "Get the number of members in a sorted set"},
+    {"zscore", cmd_zscore, NULL, 3, R | F, 1, 1, 1, "sortedset", "Get the score associated with the given member in a sorted set"},
+    {"zmscore", cmd_zmscore, NULL, -3, R | F, 1, 1, 1, "sortedset", "Get the score associated with the given members in a sorted set"},
+    {"zrank", cmd_zrank, NULL, 3, R | F, 1, 1, 1, "sortedset", "Determine the index of a member in a sorted set"},
+    {"zrevrank", cmd_zrevrank, NULL, 3, R | F, 1, 1, 1, "sortedset", "Determine the index of a member in a sorted set, with scores ordered from high to low"},
+    {"zcount", cmd_zcount, NULL, 4, R | F, 1, 1, 1, "sortedset", "Count the members in a sorted set with scores within the given values"},
+    {"zlexcount", cmd_zlexcount, NULL, 4, R | F, 1, 1, 1, "sortedset", "Count the number of members in a sorted set between a given lexicographical range"},
+    {"zrange", cmd_zrange, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set"},
+    {"zrangestore", cmd_zrangestore, prep_zrangestore, -5, W | M, 1, 2, 1, "sortedset", "Store a range of members from sorted set into another key"},
+    {"zrevrange", cmd_zrevrange, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by index, with scores ordered from high to low"},
+    {"zrangebyscore", cmd_zrangebyscore, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by score"},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by score, with scores ordered from high to low"},
+    {"zrangebylex", cmd_zrangebylex, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by lexicographical range"},
+    {"zrevrangebylex", cmd_zrevrangebylex, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings"},
+    {"zremrangebyrank", cmd_zremrangebyrank, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set within the given indexes"},
+    {"zremrangebyscore", cmd_zremrangebyscore, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set within the given scores"},
+    {"zremrangebylex", cmd_zremrangebylex, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set between the given lexicographical range"},
+    {"zpopmin", cmd_zpopmin, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the lowest scores in a sorted set"},
+    {"zpopmax", cmd_zpopmax, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the highest scores in a sorted set"},
+    {"zmpop", cmd_zmpop, NULL, -4, W, 2, 2, 1, "sortedset", "Remove and return members with scores in a sorted set"},
+    {"zunion", cmd_zunion, NULL, -3, R, 2, 2, 1, "sortedset", "Add multiple sorted sets"},
+    {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zinter", cmd_zinter, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets"},
+    {"zinterstore", cmd_zinterstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Intersect multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zintercard", cmd_zintercard, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets and return the cardinality of the result"},
+    {"zdiff", cmd_zdiff, NULL, -3, R, 2, 2, 1, "sortedset", "Subtract multiple sorted sets"},
+    {"zdiffstore", cmd_zdiffstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Subtract multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zrandmember", cmd_zrandmember, NULL, -2, R, 1, 1, 1, "sortedset", "Get one or multiple random elements from a sorted set"},
+    {"zscan", cmd_zscan, NULL, -3, R, 1, 1, 1, "sortedset", "Incrementally iterate sorted sets elements and associated scores"},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
@@ -115,7 +148,7 @@ static struct command command_rows[] = {
 #undef M
 #undef L
 
-#define COMMAND_SLOTS 256 /* power of two, > 2 x rows */
+#define COMMAND_SLOTS 512 /* power of two, > 2 x rows */
 static struct command *command_slots[COMMAND_SLOTS];
 
 static unsigned name_hash(const char *name, size_t len)

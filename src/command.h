@@ -139,6 +139,14 @@ cmd_proc cmd_hset, cmd_hmset, cmd_hsetnx, cmd_hget, cmd_hmget, cmd_hgetall, cmd_
     cmd_hvals, cmd_hlen, cmd_hstrlen, cmd_hexists, cmd_hdel, cmd_hincrby, cmd_hincrbyfloat,
     cmd_hrandfield, cmd_hscan;
 cmd_prepare_proc prep_hset, prep_hsetnx, prep_hincrby, prep_hincrbyfloat;
+/* Sorted sets (cmd_zset.c): */
+cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cmd_zrank,
+    cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrevrange, cmd_zrangebyscore,
+    cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex, cmd_zrangestore,
+    cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin, cmd_zpopmax,
+    cmd_zmpop, cmd_zunion, cmd_zunionstore, cmd_zinter, cmd_zinterstore, cmd_zintercard,
+    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan;
+cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */

@@ -50,6 +50,8 @@ struct config {
     char *logfile;
     long long hash_max_listpack_entries; /* prepare copies both into hash writes */
     long long hash_max_listpack_value;
+    long long zset_max_listpack_entries; /* prepare copies both into sorted-set writes */
+    long long zset_max_listpack_value;
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

@@ -23,6 +23,7 @@
 #include "command.h"
 #include "consensus.h"
 #include "hash.h"
+#include "zobj.h"
 #include "kv.h"
 #include "log.h"
 
@@ -270,6 +271,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
 {
     int rc = config_set(srv->cfg, name, value, 1, err, errlen);
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
+    zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
     return rc;
 }
 
@@ -362,6 +364,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     memset(srv, 0, sizeof(*srv));
     srv->cfg = cfg;
     hash_set_limits(cfg->hash_max_listpack_entries, cfg->hash_max_listpack_value);
+    zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
     srv->listen_fd = -1;
     srv->start_ms = util_now_ms();
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;

@@ -12,7 +12,7 @@ static const struct value_ops *const rows[] = {
 
     [KV_SET] = NULL,
 
-    [KV_ZSET] = NULL,
+    [KV_ZSET] = &value_ops_zset,
 
     [KV_LIST] = NULL,
 };

@@ -49,5 +49,6 @@ const char *value_get_str(struct codec_reader *r, size_t *len);
 void value_snap_maybe_flush(struct value_snap *w);
 
 extern const struct value_ops value_ops_hash;
+extern const struct value_ops value_ops_zset;
 
 #endif
