@@ -1,14 +1,13 @@
 /* Sorted-set commands (Redis 7.0's t_zset.c semantics): ZADD and friends, ranks, ranges,
- * range removal, pops, the set operations, ZRANDMEMBER and ZSCAN. Writes run in apply and
+ * range removal and pops (the set operations, ZRANDMEMBER and ZSCAN are in cmd_zset_ops.c,
+ * the helpers both share in cmd_zset.h). Writes run in apply and
  * depend only on the request and CTX: the writes that may convert an encoding (ZADD,
  * ZINCRBY and the stores) carry the conversion thresholds as one last argument
  * "ENTRIES:VALUE", which their prepare step always appends and their handler always takes
  * off; skiplist levels come from command_prng (seeded by the entry). */
-#include "command.h"
-#include "kv.h"
+#include "cmd_zset.h"
 #include "resp.h"
 #include "util.h"
-#include "zobj.h"
 
 #include <limits.h>
 #include <math.h>
@@ -20,8 +19,8 @@
 
 /* The live entry of the key at argument I, in *E (NULL when absent), for a read or (WRITE)
  * a write (kv_lookup_write deletes an expired key first). Returns 0, or -1 after WRONGTYPE. */
-static int zentry(struct exec_ctx *ctx, const struct request *req, int i, int write,
-                  struct kv_entry **e)
+int cmd_zset_entry(struct exec_ctx *ctx, const struct request *req, int i, int write,
+                   struct kv_entry **e)
 {
     if (write)
         *e = kv_lookup_write(ctx->kv, req->argv[i], req->len[i], ctx->now_ms, ctx->apply_seq);
@@ -46,7 +45,7 @@ static void changed(struct exec_ctx *ctx, const struct request *req, int i, stru
 
 /* The limits a prepared write carries as its last argument (always there: see the file
  * comment); *ARGC receives the argument count without them. */
-static void take_limits(const struct request *req, int *argc, struct zobj_limits *lim)
+void cmd_zset_take_limits(const struct request *req, int *argc, struct zobj_limits *lim)
 {
     lim->entries = ZOBJ_DEFAULT_ENTRIES;
     lim->value = ZOBJ_DEFAULT_VALUE;
@@ -54,12 +53,12 @@ static void take_limits(const struct request *req, int *argc, struct zobj_limits
     *argc = req->argc - 1;
 }
 
-static void push_limits(struct request *req)
+void cmd_zset_push_limits(struct request *req)
 {
     command_push_limits(req, zobj_limits_configured.entries, zobj_limits_configured.value);
 }
 
-static void reply_score(struct buf *out, double score)
+void cmd_zset_reply_score(struct buf *out, double score)
 {
     char tmp[ZSET_SCORE_MAX];
     reply_bulk(out, tmp, zset_format_score(tmp, sizeof tmp, score));
@@ -74,7 +73,7 @@ static void reply_name_arity(struct buf *out, const struct request *req)
 
 /* A long argument as getLongFromObjectOrReply reads it. 0, or -1 after MSG (NULL: Redis's
  * "value is not an integer or out of range"). */
-static int arg_long(const struct request *req, int i, long *v, const char *msg, struct buf *out)
+int cmd_zset_arg_long(const struct request *req, int i, long *v, const char *msg, struct buf *out)
 {
     long long ll;
     if (util_parse_ll(req->argv[i], req->len[i], &ll) != 0 || ll < LONG_MIN || ll > LONG_MAX) {
@@ -89,34 +88,23 @@ static int arg_long(const struct request *req, int i, long *v, const char *msg, 
 }
 
 /* getRangeLongFromObjectOrReply: a long within MIN..MAX, else MSG. */
-static int arg_long_range(const struct request *req, int i, long min, long max, long *v,
-                          const char *msg, struct buf *out)
+int cmd_zset_arg_long_range(const struct request *req, int i, long min, long max, long *v,
+                            const char *msg, struct buf *out)
 {
-    if (arg_long(req, i, v, msg, out) != 0)
+    if (cmd_zset_arg_long(req, i, v, msg, out) != 0)
         return -1;
     if (*v < min || *v > max) {
         if (msg != NULL)
             reply_error(out, msg);
         else
-            reply_errorf(out, "ERR value is out of range, value must between %ld and %ld", min, max);
+            reply_errorf(out, "ERR value is out of range, value must between %ld and %ld", min,
+                         max);
         return -1;
     }
     return 0;
 }
 
-/* A member and its score, borrowed from a value that does not change meanwhile. */
-struct zitem {
-    const char *m;
-    size_t len;
-    double score;
-};
-
-struct zitems {
-    struct zitem *v;
-    size_t n, cap;
-};
-
-static void items_push(struct zitems *a, const char *m, size_t len, double score)
+void cmd_zset_items_push(struct zitems *a, const char *m, size_t len, double score)
 {
     if (a->n == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 16;
@@ -125,18 +113,18 @@ static void items_push(struct zitems *a, const char *m, size_t len, double score
     a->v[a->n++] = (struct zitem){m, len, score};
 }
 
-static void reply_items(struct buf *out, const struct zitems *a, int withscores)
+void cmd_zset_reply_items(struct buf *out, const struct zitems *a, int withscores)
 {
     reply_array(out, (long long)a->n * (withscores ? 2 : 1));
     for (size_t i = 0; i < a->n; i++) {
         reply_bulk(out, a->v[i].m, a->v[i].len);
         if (withscores)
-            reply_score(out, a->v[i].score);
+            cmd_zset_reply_score(out, a->v[i].score);
     }
 }
 
 /* Every member of Z in ascending order, WITHSCORES or not. */
-static void reply_all(struct buf *out, const struct zobj *z, int withscores)
+void cmd_zset_reply_all(struct buf *out, const struct zobj *z, int withscores)
 {
     struct zobj_it it;
     struct zitem x;
@@ -144,13 +132,13 @@ static void reply_all(struct buf *out, const struct zobj *z, int withscores)
     for (zobj_it_rank(&it, z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score); zobj_it_next(&it)) {
         reply_bulk(out, x.m, x.len);
         if (withscores)
-            reply_score(out, x.score);
+            cmd_zset_reply_score(out, x.score);
     }
 }
 
 /* Store Z (taken) under the key at argument I of REQ, replacing whatever is there, or delete
  * that key when Z is empty; reply Z's length (Redis's store commands). */
-static void store_result(struct exec_ctx *ctx, const struct request *req, int i, struct zobj *z)
+void cmd_zset_store(struct exec_ctx *ctx, const struct request *req, int i, struct zobj *z)
 {
     size_t n = zobj_len(z);
     if (n > 0) {
@@ -230,7 +218,7 @@ int prep_zadd(struct request *req, int64_t now_ms, struct buf *out)
     (void)now_ms;
     if (zadd_parse(req, req->argc, 0, &a, out) != 0)
         return -1;
-    push_limits(req);
+    cmd_zset_push_limits(req);
     return 0;
 }
 
@@ -245,7 +233,7 @@ int prep_zincrby(struct request *req, int64_t now_ms, struct buf *out)
     }
     if (zadd_parse(req, req->argc, ZADD_IN_INCR, &a, out) != 0)
         return -1;
-    push_limits(req);
+    cmd_zset_push_limits(req);
     return 0;
 }
 
@@ -257,8 +245,8 @@ static void zadd_generic(struct exec_ctx *ctx, struct request *req, int flags)
     int argc, added = 0, updated = 0, processed = 0;
     double score = 0;
 
-    take_limits(req, &argc, &lim);
-    if (zadd_parse(req, argc, flags, &a, ctx->out) != 0 || zentry(ctx, req, 1, 1, &e) != 0)
+    cmd_zset_take_limits(req, &argc, &lim);
+    if (zadd_parse(req, argc, flags, &a, ctx->out) != 0 || cmd_zset_entry(ctx, req, 1, 1, &e) != 0)
         return;
     int incr = a.flags & ZADD_IN_INCR;
     if (e == NULL && !(a.flags & ZADD_IN_XX)) {
@@ -284,7 +272,7 @@ static void zadd_generic(struct exec_ctx *ctx, struct request *req, int flags)
         changed(ctx, req, 1, e);
     if (incr) {
         if (processed)
-            reply_score(ctx->out, score);
+            cmd_zset_reply_score(ctx->out, score);
         else
             reply_null(ctx->out);
     } else {
@@ -309,7 +297,7 @@ void cmd_zrem(struct exec_ctx *ctx, struct request *req)
     struct kv_entry *e;
     long long deleted = 0;
 
-    if (zentry(ctx, req, 1, 1, &e) != 0)
+    if (cmd_zset_entry(ctx, req, 1, 1, &e) != 0)
         return;
     if (e == NULL) {
         reply_int(ctx->out, 0);
@@ -326,7 +314,7 @@ void cmd_zrem(struct exec_ctx *ctx, struct request *req)
 void cmd_zcard(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
-    if (zentry(ctx, req, 1, 0, &e) == 0)
+    if (cmd_zset_entry(ctx, req, 1, 0, &e) == 0)
         reply_int(ctx->out, e ? (long long)zobj_len(kv_entry_obj(e)) : 0);
 }
 
@@ -336,7 +324,7 @@ static void reply_member_score(struct buf *out, struct kv_entry *e, const struct
 {
     double s;
     if (e != NULL && zobj_score(kv_entry_obj(e), req->argv[i], req->len[i], &s) == 0)
-        reply_score(out, s);
+        cmd_zset_reply_score(out, s);
     else
         reply_null(out);
 }
@@ -344,14 +332,14 @@ static void reply_member_score(struct buf *out, struct kv_entry *e, const struct
 void cmd_zscore(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
-    if (zentry(ctx, req, 1, 0, &e) == 0)
+    if (cmd_zset_entry(ctx, req, 1, 0, &e) == 0)
         reply_member_score(ctx->out, e, req, 2);
 }
 
 void cmd_zmscore(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e;
-    if (zentry(ctx, req, 1, 0, &e) != 0)
+    if (cmd_zset_entry(ctx, req, 1, 0, &e) != 0)
         return;
     reply_array(ctx->out, req->argc - 2);
     for (int i = 2; i < req->argc; i++)
@@ -361,7 +349,7 @@ void cmd_zmscore(struct exec_ctx *ctx, struct request *req)
 static void rank_generic(struct exec_ctx *ctx, struct request *req, int rev)
 {
     struct kv_entry *e;
-    if (zentry(ctx, req, 1, 0, &e) != 0)
+    if (cmd_zset_entry(ctx, req, 1, 0, &e) != 0)
         return;
     long rank = e ? zobj_rank(kv_entry_obj(e), req->argv[2], req->len[2], rev) : -1;
     if (rank < 0)
@@ -442,7 +430,7 @@ void cmd_zcount(struct exec_ctx *ctx, struct request *req)
 {
     struct zsl_range r;
     struct kv_entry *e;
-    if (parse_score_range(req, 2, 3, &r, ctx->out) != 0 || zentry(ctx, req, 1, 0, &e) != 0)
+    if (parse_score_range(req, 2, 3, &r, ctx->out) != 0 || cmd_zset_entry(ctx, req, 1, 0, &e) != 0)
         return;
     reply_int(ctx->out, e ? (long long)count_range(kv_entry_obj(e), &r, NULL) : 0);
 }
@@ -451,7 +439,7 @@ void cmd_zlexcount(struct exec_ctx *ctx, struct request *req)
 {
     struct zsl_lex_range r;
     struct kv_entry *e;
-    if (parse_lex_range(req, 2, 3, &r, ctx->out) != 0 || zentry(ctx, req, 1, 0, &e) != 0)
+    if (parse_lex_range(req, 2, 3, &r, ctx->out) != 0 || cmd_zset_entry(ctx, req, 1, 0, &e) != 0)
         return;
     reply_int(ctx->out, e ? (long long)count_range(kv_entry_obj(e), NULL, &r) : 0);
 }
@@ -485,8 +473,8 @@ static int zrange_parse(const struct request *req, int argc, int src, int store,
         if (!store && request_arg_is(req, j, "withscores")) {
             a->withscores = 1;
         } else if (request_arg_is(req, j, "limit") && left >= 2) {
-            if (arg_long(req, j + 1, &a->offset, NULL, out) != 0 ||
-                arg_long(req, j + 2, &a->limit, NULL, out) != 0)
+            if (cmd_zset_arg_long(req, j + 1, &a->offset, NULL, out) != 0 ||
+                cmd_zset_arg_long(req, j + 2, &a->limit, NULL, out) != 0)
                 return -1;
             j += 2;
         } else if (dir == ZD_AUTO && request_arg_is(req, j, "rev")) {
@@ -516,13 +504,30 @@ static int zrange_parse(const struct request *req, int argc, int src, int store,
         maxidx = src + 1;
     }
     if (a->type == ZR_RANK)
-        return arg_long(req, minidx, &a->start, NULL, out) != 0 ||
-                       arg_long(req, maxidx, &a->end, NULL, out) != 0
+        return cmd_zset_arg_long(req, minidx, &a->start, NULL, out) != 0 ||
+                       cmd_zset_arg_long(req, maxidx, &a->end, NULL, out) != 0
                    ? -1
                    : 0;
     if (a->type == ZR_SCORE)
         return parse_score_range(req, minidx, maxidx, &a->r, out);
     return parse_lex_range(req, minidx, maxidx, &a->lr, out);
+}
+
+/* Ranks START..END (negative: from the end) of a value of LEN members, clamped as Redis
+ * does: 0 with both within 0..LEN-1, or -1 when the range is empty. */
+static int rank_bounds(long len, long *start, long *end)
+{
+    if (*start < 0)
+        *start += len;
+    if (*end < 0)
+        *end += len;
+    if (*start < 0)
+        *start = 0;
+    if (*start > *end || *start >= len)
+        return -1;
+    if (*end >= len)
+        *end = len - 1;
+    return 0;
 }
 
 /* The members Z's range A selects, in its direction, into OUT. */
@@ -533,17 +538,12 @@ static void zrange_collect(const struct zobj *z, const struct zrange_args *a, st
     long len = (long)zobj_len(z);
 
     if (a->type == ZR_RANK) {
-        long start = a->start < 0 ? len + a->start : a->start;
-        long end = a->end < 0 ? len + a->end : a->end;
-        if (start < 0)
-            start = 0;
-        if (start > end || start >= len)
+        long start = a->start, end = a->end;
+        if (rank_bounds(len, &start, &end) != 0)
             return;
-        if (end >= len)
-            end = len - 1;
         zobj_it_rank(&it, z, (unsigned long)start, a->rev);
         for (long n = end - start + 1; n > 0 && zobj_it_get(&it, &x.m, &x.len, &x.score); n--) {
-            items_push(out, x.m, x.len, x.score);
+            cmd_zset_items_push(out, x.m, x.len, x.score);
             zobj_it_next(&it);
         }
         return;
@@ -561,7 +561,7 @@ static void zrange_collect(const struct zobj *z, const struct zrange_args *a, st
         if (a->type == ZR_SCORE ? !zsl_score_in_range(x.score, &a->r)
                                 : !zsl_lex_in_range(x.m, x.len, &a->lr))
             break;
-        items_push(out, x.m, x.len, x.score);
+        cmd_zset_items_push(out, x.m, x.len, x.score);
         zobj_it_next(&it);
     }
 }
@@ -575,11 +575,11 @@ static void zrange_read(struct exec_ctx *ctx, struct request *req, enum zrange_t
     struct zitems items = {NULL, 0, 0};
 
     if (zrange_parse(req, req->argc, 1, 0, type, dir, &a, ctx->out) != 0 ||
-        zentry(ctx, req, 1, 0, &e) != 0)
+        cmd_zset_entry(ctx, req, 1, 0, &e) != 0)
         return;
     if (e != NULL)
         zrange_collect(kv_entry_obj(e), &a, &items);
-    reply_items(ctx->out, &items, a.withscores);
+    cmd_zset_reply_items(ctx->out, &items, a.withscores);
     free(items.v);
 }
 
@@ -619,7 +619,7 @@ int prep_zrangestore(struct request *req, int64_t now_ms, struct buf *out)
     (void)now_ms;
     if (zrange_parse(req, req->argc, 2, 1, ZR_AUTO, ZD_AUTO, &a, out) != 0)
         return -1;
-    push_limits(req);
+    cmd_zset_push_limits(req);
     return 0;
 }
 
@@ -633,9 +633,9 @@ void cmd_zrangestore(struct exec_ctx *ctx, struct request *req)
     int argc, out;
     double ns;
 
-    take_limits(req, &argc, &lim);
+    cmd_zset_take_limits(req, &argc, &lim);
     if (zrange_parse(req, argc, 2, 1, ZR_AUTO, ZD_AUTO, &a, ctx->out) != 0 ||
-        zentry(ctx, req, 2, 0, &e) != 0)
+        cmd_zset_entry(ctx, req, 2, 0, &e) != 0)
         return;
     if (e != NULL)
         zrange_collect(kv_entry_obj(e), &a, &items);
@@ -644,7 +644,7 @@ void cmd_zrangestore(struct exec_ctx *ctx, struct request *req)
         zobj_add(z, items.v[i].score, items.v[i].m, items.v[i].len, 0, &out, &ns, &lim,
                  command_prng(ctx));
     free(items.v);
-    store_result(ctx, req, 1, z);
+    cmd_zset_store(ctx, req, 1, z);
 }
 
 /* ---- ZREMRANGEBYRANK, ZREMRANGEBYSCORE, ZREMRANGEBYLEX ---- */
@@ -658,8 +658,8 @@ static void zremrange_generic(struct exec_ctx *ctx, struct request *req, enum zr
     unsigned long deleted;
 
     if (type == ZR_RANK) {
-        if (arg_long(req, 2, &start, NULL, ctx->out) != 0 ||
-            arg_long(req, 3, &end, NULL, ctx->out) != 0)
+        if (cmd_zset_arg_long(req, 2, &start, NULL, ctx->out) != 0 ||
+            cmd_zset_arg_long(req, 3, &end, NULL, ctx->out) != 0)
             return;
     } else if (type == ZR_SCORE) {
         if (parse_score_range(req, 2, 3, &r, ctx->out) != 0)
@@ -667,7 +667,7 @@ static void zremrange_generic(struct exec_ctx *ctx, struct request *req, enum zr
     } else if (parse_lex_range(req, 2, 3, &lr, ctx->out) != 0) {
         return;
     }
-    if (zentry(ctx, req, 1, 1, &e) != 0)
+    if (cmd_zset_entry(ctx, req, 1, 1, &e) != 0)
         return;
     if (e == NULL) {
         reply_int(ctx->out, 0);
@@ -675,19 +675,10 @@ static void zremrange_generic(struct exec_ctx *ctx, struct request *req, enum zr
     }
     struct zobj *z = kv_entry_obj(e);
     if (type == ZR_RANK) {
-        long len = (long)zobj_len(z);
-        if (start < 0)
-            start += len;
-        if (end < 0)
-            end += len;
-        if (start < 0)
-            start = 0;
-        if (start > end || start >= len) {
+        if (rank_bounds((long)zobj_len(z), &start, &end) != 0) {
             reply_int(ctx->out, 0);
             return;
         }
-        if (end >= len)
-            end = len - 1;
         deleted = zobj_remove_range_by_rank(z, (unsigned long)start, (unsigned long)end);
     } else if (type == ZR_SCORE) {
         deleted = zobj_remove_range_by_score(z, &r);
@@ -732,7 +723,7 @@ static void pop_members(struct exec_ctx *ctx, const struct request *req, int i,
         if (nested)
             reply_array(ctx->out, 2);
         reply_bulk(ctx->out, x.m, x.len);
-        reply_score(ctx->out, x.score);
+        cmd_zset_reply_score(ctx->out, x.score);
         char *copy = xmemdup(x.m, x.len); /* the removal frees the member's bytes */
         zobj_remove(z, copy, x.len);
         free(copy);
@@ -749,11 +740,11 @@ static void zpop_generic(struct exec_ctx *ctx, struct request *req, int max)
         reply_syntax_error(ctx->out);
         return;
     }
-    if (req->argc == 3 && arg_long_range(req, 2, 0, LONG_MAX, &count,
+    if (req->argc == 3 && cmd_zset_arg_long_range(req, 2, 0, LONG_MAX, &count,
                                          "ERR value is out of range, must be positive",
                                          ctx->out) != 0)
         return;
-    if (zentry(ctx, req, 1, 1, &e) != 0)
+    if (cmd_zset_entry(ctx, req, 1, 1, &e) != 0)
         return;
     if (e == NULL || count == 0) {
         reply_array(ctx->out, 0);
@@ -779,8 +770,9 @@ void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
     long numkeys, count = -1;
     int max;
 
-    if (arg_long_range(req, 1, 1, LONG_MAX, &numkeys, "ERR numkeys should be greater than 0",
-                       ctx->out) != 0)
+    if (cmd_zset_arg_long_range(req, 1, 1, LONG_MAX, &numkeys,
+                                "ERR numkeys should be greater than 0",
+                                ctx->out) != 0)
         return;
     if (numkeys >= req->argc - 2) {
         reply_syntax_error(ctx->out);
@@ -798,8 +790,9 @@ void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
     for (int j = where + 1; j < req->argc; j++) {
         if (count == -1 && request_arg_is(req, j, "count") && j + 1 < req->argc) {
             j++;
-            if (arg_long_range(req, j, 1, LONG_MAX, &count, "ERR count should be greater than 0",
-                               ctx->out) != 0)
+            if (cmd_zset_arg_long_range(req, j, 1, LONG_MAX, &count,
+                                        "ERR count should be greater than 0",
+                                        ctx->out) != 0)
                 return;
         } else {
             reply_syntax_error(ctx->out);
@@ -808,7 +801,7 @@ void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
     }
     for (int i = 2; i < where; i++) {
         struct kv_entry *e;
-        if (zentry(ctx, req, i, 1, &e) != 0)
+        if (cmd_zset_entry(ctx, req, i, 1, &e) != 0)
             return;
         if (e == NULL)
             continue;
@@ -820,430 +813,3 @@ void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
     reply_null_array(ctx->out);
 }
 
-/* ---- ZUNION, ZINTER, ZDIFF, their stores, ZINTERCARD ---- */
-
-enum setop { OP_UNION, OP_INTER, OP_DIFF };
-enum aggr { AGGR_SUM, AGGR_MIN, AGGR_MAX };
-
-struct setop_src {
-    const struct zobj *z; /* NULL: no key */
-    double weight;
-};
-
-static size_t src_len(const struct setop_src *s)
-{
-    return s->z ? zobj_len(s->z) : 0;
-}
-
-static void aggregate(double *target, double val, enum aggr ag)
-{
-    if (ag == AGGR_SUM) {
-        *target += val;
-        if (isnan(*target)) /* inf + -inf: 0 as Redis */
-            *target = 0.0;
-    } else if (ag == AGGR_MIN) {
-        *target = val < *target ? val : *target;
-    } else {
-        *target = val > *target ? val : *target;
-    }
-}
-
-struct setop_args {
-    int setnum;
-    struct setop_src *src;
-    enum aggr ag;
-    int withscores;
-    long limit; /* ZINTERCARD: 0 is none */
-};
-
-/* Parse numkeys at NK, look the keys up (WRONGTYPE first, as Redis) and parse the options,
- * within ARGC. STORE: no WITHSCORES; CARD: only LIMIT. Returns 0, or -1 after the error. */
-static int setop_parse(struct exec_ctx *ctx, const struct request *req, int argc, int nk,
-                       enum setop op, int store, int card, struct setop_args *a)
-{
-    long setnum;
-    struct buf *out = ctx->out;
-
-    if (arg_long(req, nk, &setnum, NULL, out) != 0)
-        return -1;
-    if (setnum < 1) {
-        char name[32];
-        request_name_lower(req, name, sizeof name);
-        reply_errorf(out, "ERR at least 1 input key is needed for '%s' command", name);
-        return -1;
-    }
-    if (setnum > argc - (nk + 1)) {
-        reply_syntax_error(out);
-        return -1;
-    }
-    a->setnum = (int)setnum;
-    a->ag = AGGR_SUM;
-    a->withscores = 0;
-    a->limit = 0;
-    a->src = xcalloc((size_t)setnum, sizeof *a->src);
-    int j = nk + 1;
-    for (int i = 0; i < a->setnum; i++, j++) {
-        struct kv_entry *e = kv_lookup(ctx->kv, req->argv[j], req->len[j], ctx->now_ms);
-        /* TODO(sets): a set key counts as a sorted set with every score 1 (Redis's zui*
-         * over OBJ_SET); until the set type is on this branch it is WRONGTYPE here. */
-        if (e != NULL && e->type != KV_ZSET) {
-            reply_wrongtype(out);
-            goto fail;
-        }
-        a->src[i].z = e ? kv_entry_obj(e) : NULL;
-        a->src[i].weight = 1.0;
-    }
-    while (j < argc) {
-        int remaining = argc - j;
-        if (op != OP_DIFF && !card && remaining >= a->setnum + 1 &&
-            request_arg_is(req, j, "weights")) {
-            j++;
-            for (int i = 0; i < a->setnum; i++, j++)
-                if (zset_parse_score(req->argv[j], req->len[j], &a->src[i].weight) != 0) {
-                    reply_error(out, "ERR weight value is not a float");
-                    goto fail;
-                }
-        } else if (op != OP_DIFF && !card && remaining >= 2 &&
-                   request_arg_is(req, j, "aggregate")) {
-            if (request_arg_is(req, j + 1, "sum"))
-                a->ag = AGGR_SUM;
-            else if (request_arg_is(req, j + 1, "min"))
-                a->ag = AGGR_MIN;
-            else if (request_arg_is(req, j + 1, "max"))
-                a->ag = AGGR_MAX;
-            else {
-                reply_syntax_error(out);
-                goto fail;
-            }
-            j += 2;
-        } else if (!store && !card && request_arg_is(req, j, "withscores")) {
-            a->withscores = 1;
-            j++;
-        } else if (card && remaining >= 2 && request_arg_is(req, j, "limit")) {
-            if (arg_long_range(req, j + 1, 0, LONG_MAX, &a->limit, "ERR LIMIT can't be negative",
-                               out) != 0)
-                goto fail;
-            j += 2;
-        } else {
-            reply_syntax_error(out);
-            goto fail;
-        }
-    }
-    return 0;
-fail:
-    free(a->src);
-    return -1;
-}
-
-/* Order the inputs by cardinality, stably (Redis sorts them so; the order decides the
- * floating-point sums, so it must be the same on every node). */
-static void sort_by_len(struct setop_src *src, int n)
-{
-    for (int i = 1; i < n; i++) {
-        struct setop_src x = src[i];
-        int j = i - 1;
-        for (; j >= 0 && src_len(&src[j]) > src_len(&x); j--)
-            src[j + 1] = src[j];
-        src[j + 1] = x;
-    }
-}
-
-/* Add MEMBER with SCORE to the result RES (a skiplist), or aggregate it when present. */
-static void result_add(struct zset *res, const struct zitem *x, double score, enum aggr ag,
-                       size_t *maxlen, struct prng *p)
-{
-    double cur;
-    if (zset_score(res, x->m, x->len, &cur) == 0) {
-        aggregate(&cur, score, ag);
-        zset_add(res, x->m, x->len, cur, p);
-        return;
-    }
-    zset_add(res, x->m, x->len, score, p);
-    if (x->len > *maxlen)
-        *maxlen = x->len;
-}
-
-/* Compute the operation into a new skiplist value; *CARD counts ZINTERCARD's matches
- * instead (CARD not NULL: nothing is added). */
-static struct zobj *setop_compute(struct exec_ctx *ctx, struct setop_args *a, enum setop op,
-                                  unsigned long *card, size_t *maxlen)
-{
-    struct zobj *dst = zobj_new_skiplist();
-    struct prng *p = command_prng(ctx);
-    struct zobj_it it;
-    struct zitem x;
-    double v;
-
-    *maxlen = 0;
-    if (op != OP_DIFF)
-        sort_by_len(a->src, a->setnum);
-    if (op == OP_UNION) {
-        for (int i = 0; i < a->setnum; i++) {
-            if (src_len(&a->src[i]) == 0)
-                continue;
-            for (zobj_it_rank(&it, a->src[i].z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score);
-                 zobj_it_next(&it)) {
-                double score = a->src[i].weight * x.score;
-                if (isnan(score))
-                    score = 0;
-                result_add(dst->zs, &x, score, a->ag, maxlen, p);
-            }
-        }
-        return dst;
-    }
-    if (src_len(&a->src[0]) == 0)
-        return dst;
-    for (zobj_it_rank(&it, a->src[0].z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score);
-         zobj_it_next(&it)) {
-        int j = 1;
-        if (op == OP_DIFF) {
-            while (j < a->setnum && (a->src[j].z == NULL || zobj_score(a->src[j].z, x.m, x.len, &v) != 0))
-                j++;
-            if (j == a->setnum)
-                result_add(dst->zs, &x, x.score, AGGR_SUM, maxlen, p);
-            continue;
-        }
-        double score = a->src[0].weight * x.score;
-        if (isnan(score))
-            score = 0;
-        for (; j < a->setnum; j++) {
-            if (zobj_score(a->src[j].z, x.m, x.len, &v) != 0)
-                break;
-            aggregate(&score, v * a->src[j].weight, a->ag);
-        }
-        if (j < a->setnum)
-            continue;
-        if (card != NULL) {
-            if (++*card == (unsigned long)a->limit && a->limit != 0)
-                break;
-            continue;
-        }
-        result_add(dst->zs, &x, score, a->ag, maxlen, p);
-    }
-    return dst;
-}
-
-/* The read forms: ZUNION/ZINTER/ZDIFF numkeys key ... and ZINTERCARD. */
-static void setop_read(struct exec_ctx *ctx, struct request *req, enum setop op, int card)
-{
-    struct setop_args a;
-    unsigned long n = 0;
-    size_t maxlen;
-
-    if (setop_parse(ctx, req, req->argc, 1, op, 0, card, &a) != 0)
-        return;
-    struct zobj *res = setop_compute(ctx, &a, op, card ? &n : NULL, &maxlen);
-    if (card)
-        reply_int(ctx->out, (long long)n);
-    else
-        reply_all(ctx->out, res, a.withscores);
-    zobj_free(res);
-    free(a.src);
-}
-
-void cmd_zunion(struct exec_ctx *ctx, struct request *req)
-{
-    setop_read(ctx, req, OP_UNION, 0);
-}
-
-void cmd_zinter(struct exec_ctx *ctx, struct request *req)
-{
-    setop_read(ctx, req, OP_INTER, 0);
-}
-
-void cmd_zdiff(struct exec_ctx *ctx, struct request *req)
-{
-    setop_read(ctx, req, OP_DIFF, 0);
-}
-
-void cmd_zintercard(struct exec_ctx *ctx, struct request *req)
-{
-    setop_read(ctx, req, OP_INTER, 1);
-}
-
-/* Stores take their limits; everything else is checked in apply (it needs the keys). */
-int prep_zstore(struct request *req, int64_t now_ms, struct buf *out)
-{
-    (void)now_ms, (void)out;
-    push_limits(req);
-    return 0;
-}
-
-static void setop_store(struct exec_ctx *ctx, struct request *req, enum setop op)
-{
-    struct zobj_limits lim;
-    struct setop_args a;
-    size_t maxlen;
-    int argc;
-
-    take_limits(req, &argc, &lim);
-    if (setop_parse(ctx, req, argc, 2, op, 1, 0, &a) != 0)
-        return;
-    struct zobj *res = setop_compute(ctx, &a, op, NULL, &maxlen);
-    free(a.src);
-    zobj_shrink_if_small(res, &lim, maxlen);
-    store_result(ctx, req, 1, res);
-}
-
-void cmd_zunionstore(struct exec_ctx *ctx, struct request *req)
-{
-    setop_store(ctx, req, OP_UNION);
-}
-
-void cmd_zinterstore(struct exec_ctx *ctx, struct request *req)
-{
-    setop_store(ctx, req, OP_INTER);
-}
-
-void cmd_zdiffstore(struct exec_ctx *ctx, struct request *req)
-{
-    setop_store(ctx, req, OP_DIFF);
-}
-
-/* ---- ZRANDMEMBER ---- */
-
-static void reply_pick(struct buf *out, const struct zitem *x, int withscores)
-{
-    reply_bulk(out, x->m, x->len);
-    if (withscores)
-        reply_score(out, x->score);
-}
-
-/* COUNT distinct members of Z (0 < COUNT < size): when COUNT is a large part of Z, take all
- * and drop random ones; else draw until COUNT distinct (Redis's two strategies). */
-static void randmember_distinct(struct buf *out, const struct zobj *z, struct prng *p,
-                                unsigned long count, int withscores)
-{
-    size_t size = zobj_len(z);
-    reply_array(out, (long long)count * (withscores ? 2 : 1));
-    if (count * 3 > size) {
-        struct zitems all = {NULL, 0, 0};
-        struct zobj_it it;
-        struct zitem x;
-        for (zobj_it_rank(&it, z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score); zobj_it_next(&it))
-            items_push(&all, x.m, x.len, x.score);
-        while (all.n > count) {
-            size_t k = prng_below(p, all.n);
-            all.v[k] = all.v[--all.n]; /* order is not part of the answer */
-        }
-        for (size_t i = 0; i < all.n; i++)
-            reply_pick(out, &all.v[i], withscores);
-        free(all.v);
-        return;
-    }
-    struct dict *seen = dict_new(DICT_DEFAULT_SEED);
-    while (dict_size(seen) < count) {
-        struct zitem x;
-        zobj_random(z, p, &x.m, &x.len, &x.score);
-        if (dict_add(seen, x.m, x.len, NULL))
-            reply_pick(out, &x, withscores);
-    }
-    dict_free(seen, NULL);
-}
-
-/* ZRANDMEMBER key [count [WITHSCORES]]: a read; its choices come from command_prng. */
-void cmd_zrandmember(struct exec_ctx *ctx, struct request *req)
-{
-    struct kv_entry *e;
-    long long l = 0;
-    int withscores = 0;
-
-    if (req->argc >= 3) {
-        if (command_arg_ll(req, 2, &l, ctx->out) != 0)
-            return;
-        if (l < -LONG_MAX) {
-            reply_errorf(ctx->out, "ERR value is out of range, value must between %ld and %ld",
-                         -LONG_MAX, LONG_MAX);
-            return;
-        }
-        if (req->argc > 4 || (req->argc == 4 && !request_arg_is(req, 3, "withscores"))) {
-            reply_syntax_error(ctx->out);
-            return;
-        }
-        if (req->argc == 4) {
-            withscores = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                reply_error(ctx->out, "ERR value is out of range");
-                return;
-            }
-        }
-    }
-    if (zentry(ctx, req, 1, 0, &e) != 0)
-        return;
-    struct prng *p = command_prng(ctx);
-    struct zitem x;
-    if (req->argc == 2) {
-        if (e == NULL) {
-            reply_null(ctx->out);
-            return;
-        }
-        zobj_random(kv_entry_obj(e), p, &x.m, &x.len, &x.score);
-        reply_bulk(ctx->out, x.m, x.len);
-        return;
-    }
-    if (e == NULL || l == 0) {
-        reply_array(ctx->out, 0);
-        return;
-    }
-    const struct zobj *z = kv_entry_obj(e);
-    if (l < 0 || l == 1) {
-        unsigned long count = l < 0 ? (unsigned long)-l : 1;
-        reply_array(ctx->out, (long long)count * (withscores ? 2 : 1));
-        while (count--) {
-            zobj_random(z, p, &x.m, &x.len, &x.score);
-            reply_pick(ctx->out, &x, withscores);
-        }
-        return;
-    }
-    if ((unsigned long long)l >= zobj_len(z)) {
-        reply_all(ctx->out, z, withscores);
-        return;
-    }
-    randmember_distinct(ctx->out, z, p, (unsigned long)l, withscores);
-}
-
-/* ---- ZSCAN ---- */
-
-static void scan_collect(void *ud, const struct dict_entry *de)
-{
-    items_push(ud, de->key, de->klen, ((const struct zsl_node *)de->val)->score);
-}
-
-/* ZSCAN key cursor [MATCH pattern] [COUNT count]: a listpack value is returned whole with
- * cursor 0, a skiplist one a few dict_scan positions at a time (at most COUNT * 10). */
-void cmd_zscan(struct exec_ctx *ctx, struct request *req)
-{
-    struct scan_args sa;
-    struct kv_entry *e;
-    struct zitems a = {NULL, 0, 0};
-    uint64_t next = 0;
-
-    if (command_parse_scan(req, 2, 0, &sa, ctx->out) != 0 || zentry(ctx, req, 1, 0, &e) != 0)
-        return;
-    if (e != NULL) {
-        const struct zobj *z = kv_entry_obj(e);
-        if (z->enc == ZOBJ_LISTPACK) {
-            struct zobj_it it;
-            struct zitem x;
-            for (zobj_it_rank(&it, z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score);
-                 zobj_it_next(&it))
-                items_push(&a, x.m, x.len, x.score);
-        } else {
-            long long budget = sa.count * 10;
-            next = sa.cursor;
-            do
-                next = dict_scan(z->zs->dict, next, scan_collect, &a);
-            while (next != 0 && budget-- > 0 && (long long)a.n < sa.count);
-        }
-    }
-    size_t kept = 0;
-    for (size_t i = 0; i < a.n; i++)
-        if (sa.pat == NULL || util_glob_match(sa.pat, sa.plen, a.v[i].m, a.v[i].len, 0))
-            a.v[kept++] = a.v[i];
-    a.n = kept;
-    char tmp[32];
-    reply_array(ctx->out, 2);
-    reply_bulk(ctx->out, tmp, (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)next));
-    reply_items(ctx->out, &a, 1);
-    free(a.v);
-}

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,34 @@ void command_reply_subcommand_rest(struct buf *out, const struct request *req, c
         lower[i] = (char)tolower((unsigned char)cmd[i]);
     lower[i] = '\0';
     reply_wrong_subcommand_arity(out, lower, req->argv[1]);
+}
+
+int command_parse_randcount(const struct request *req, const char *with_word, long long *count,
+                            int *with, struct buf *out)
+{
+    *count = 0;
+    *with = 0;
+    if (req->argc < 3)
+        return 0;
+    if (command_arg_ll(req, 2, count, out) != 0)
+        return -1;
+    if (*count < -LONG_MAX) {
+        reply_errorf(out, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
+                     LONG_MAX);
+        return -1;
+    }
+    if (req->argc > 4 || (req->argc == 4 && !request_arg_is(req, 3, with_word))) {
+        reply_syntax_error(out);
+        return -1;
+    }
+    if (req->argc == 4) {
+        *with = 1;
+        if (*count < -LONG_MAX / 2 || *count > LONG_MAX / 2) {
+            reply_error(out, "ERR value is out of range");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void command_push_limits(struct request *req, long long a, long long b)

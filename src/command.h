@@ -100,6 +100,11 @@ struct scan_args {
  * cursor", a syntax error, or a non-integer COUNT). */
 int command_parse_scan(const struct request *req, int first, int with_type, struct scan_args *a,
                        struct buf *out);
+/* HRANDFIELD/ZRANDMEMBER key [count [WITH]]: *COUNT (0 when absent) and *WITH (1 when the
+ * word WITH follows the count), with Redis's range checks (a count with WITH must fit twice
+ * in a long). Returns 0, or -1 after the error reply to OUT. */
+int command_parse_randcount(const struct request *req, const char *with_word, long long *count,
+                            int *with, struct buf *out);
 /* The last branches of a container command's subcommand dispatch, REQ->argv[1] being the
  * subcommand and CMD the command's name in upper case: HELP answers HELP's lines (an array
  * of simple strings; HELP NULL: the command has none); a subcommand named in KNOWN (NULL-

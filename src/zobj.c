@@ -415,7 +415,8 @@ void zobj_it_next(struct zobj_it *it)
 {
     if (it->z->enc == ZOBJ_LISTPACK) {
         const struct listpack *lp = it->z->lp;
-        it->pos = it->rev ? listpack_prev(lp, listpack_prev(lp, it->pos)) : lp_next_pair(lp, it->pos);
+        it->pos = it->rev ? listpack_prev(lp, listpack_prev(lp, it->pos))
+                          : lp_next_pair(lp, it->pos);
     } else if (it->node != NULL) {
         it->node = it->rev ? it->node->backward : it->node->level[0].forward;
     }

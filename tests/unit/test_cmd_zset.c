@@ -80,6 +80,16 @@ static const char *flat(const char *s, unsigned long long *cursor)
 
 #define FLAT(expected, ...) cr_assert_str_eq(flat(ct_run(&t, __VA_ARGS__), NULL), expected)
 
+/* A fresh z of a b c d e, all scored 0, as a listpack or (ENC) a skiplist. */
+static void fill_equal_scores(int enc)
+{
+    ct_run(&t, "DEL z");
+    if (enc)
+        APPLY(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e 0:64");
+    else
+        RUN(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e");
+}
+
 /* ---- ZADD, ZINCRBY ---- */
 
 /* ZADD answers new members (CH: changed ones too) and orders by score, then member. */
@@ -177,11 +187,7 @@ Test(cmd_zset, scores_and_ranks)
 Test(cmd_zset, zcount_zlexcount)
 {
     for (int enc = 0; enc < 2; enc++) {
-        ct_run(&t, "DEL z");
-        if (enc)
-            APPLY(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e 0:64");
-        else
-            RUN(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e");
+        fill_equal_scores(enc);
         RUN(enc ? SL : LP, "OBJECT ENCODING z");
         RUN(":5\r\n", "ZCOUNT z -inf +inf");
         RUN(":0\r\n", "ZCOUNT z (0 +inf");
@@ -250,11 +256,7 @@ Test(cmd_zset, zrange_by_score)
 Test(cmd_zset, zrange_by_lex)
 {
     for (int enc = 0; enc < 2; enc++) {
-        ct_run(&t, "DEL z");
-        if (enc)
-            APPLY(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e 0:64");
-        else
-            RUN(":5\r\n", "ZADD z 0 a 0 b 0 c 0 d 0 e");
+        fill_equal_scores(enc);
         FLAT("b c d", "ZRANGE z [b [d BYLEX");
         FLAT("d c", "ZRANGE z [d (b BYLEX REV");
         FLAT("c d", "ZRANGEBYLEX z (b + LIMIT 0 2");
