@@ -364,6 +364,76 @@ def pipeline_strings_and_hashes(r, args):
 
 
 @check
+def zset_zadd_options(r, args):
+    r.delete("py:z", "py:zs")
+    assert r.zadd("py:z", {"a": 1, "b": 2, "c": 3}) == 3
+    assert r.zadd("py:z", {"a": 5}, nx=True) == 0
+    assert r.zadd("py:z", {"a": 5, "d": 4}, xx=True, ch=True) == 1
+    assert r.zadd("py:z", {"a": 0}, gt=True, ch=True) == 0
+    assert r.zadd("py:z", {"a": 0.5}, lt=True, ch=True) == 1
+    assert r.zadd("py:z", {"a": 2.25}, incr=True) == 2.75
+    assert r.zincrby("py:z", 0.1, "b") == 2.1
+    assert r.zscore("py:z", "b") == 2.1
+    assert r.zcard("py:z") == 3 and r.type("py:z") == b"zset"
+    assert r.zrank("py:z", "c") == 2 and r.zrevrank("py:z", "c") == 0
+    assert r.zmscore("py:z", ["a", "nope"]) == [2.75, None]
+    # redis-py refuses these combinations itself: send them raw
+    expect_error(redis.ResponseError, r.execute_command, "ZADD", "py:z", "NX", "XX", 1, "a",
+                 text="XX and NX options at the same time are not compatible")
+    expect_error(redis.ResponseError, r.execute_command, "ZADD", "py:z", "GT", "LT", 1, "a",
+                 text="GT, LT, and/or NX options at the same time are not compatible")
+    assert r.zadd("py:z", {"x": float("inf")}) == 1
+    expect_error(redis.ResponseError, r.zincrby, "py:z", float("-inf"), "x",
+                 text="resulting score is not a number (NaN)")
+    r.set("py:zs", "v")
+    expect_error(redis.ResponseError, r.zadd, "py:zs", {"a": 1}, text="WRONGTYPE")
+
+
+@check
+def zset_zrange_variants(r, args):
+    r.delete("py:zr", "py:zr2", "py:zl")
+    r.zadd("py:zr", {"a": 1, "b": 2, "c": 3, "d": 4})
+    assert r.zrange("py:zr", 0, -1) == [b"a", b"b", b"c", b"d"]
+    assert r.zrange("py:zr", 0, 1, desc=True, withscores=True) == [(b"d", 4.0), (b"c", 3.0)]
+    assert r.zrangebyscore("py:zr", "(1", 3) == [b"b", b"c"]
+    assert r.zrevrangebyscore("py:zr", "+inf", 2, start=1, num=2) == [b"c", b"b"]
+    assert r.zrange("py:zr", 2, 4, byscore=True, offset=1, num=5) == [b"c", b"d"]
+    assert r.zrangestore("py:zr2", "py:zr", 1, 2) == 2
+    assert r.zrange("py:zr2", 0, -1, withscores=True) == [(b"b", 2.0), (b"c", 3.0)]
+    r.zadd("py:zl", {"a": 0, "b": 0, "c": 0})
+    assert r.zrangebylex("py:zl", "(a", "+") == [b"b", b"c"]
+    assert r.zlexcount("py:zl", "-", "[b") == 2
+    assert r.zcount("py:zr", 2, "+inf") == 3
+    assert r.zremrangebyscore("py:zr", "-inf", 1) == 1
+    assert r.zpopmin("py:zr") == [(b"b", 2.0)]
+    assert r.zpopmax("py:zr", 5) == [(b"d", 4.0), (b"c", 3.0)]
+    assert r.exists("py:zr") == 0
+
+
+@check
+def zset_setops_and_zscan_iter(r, args):
+    r.delete("py:za", "py:zb", "py:zu", "py:zbig")
+    r.zadd("py:za", {"x": 1, "y": 2})
+    r.zadd("py:zb", {"y": 10, "z": 20})
+    assert r.zunionstore("py:zu", {"py:za": 2, "py:zb": 1}) == 3
+    assert r.zrange("py:zu", 0, -1, withscores=True) == [(b"x", 2.0), (b"y", 14.0),
+                                                         (b"z", 20.0)]
+    assert r.zinter(["py:za", "py:zb"], aggregate="MAX", withscores=True) == [(b"y", 10.0)]
+    assert r.zdiff(["py:za", "py:zb"]) == [b"x"]
+    r.zadd("py:zbig", {"m%d" % i: i for i in range(300)})
+    assert r.object("encoding", "py:zbig") == b"skiplist"
+    found = dict(r.zscan_iter("py:zbig", count=20))
+    assert found == {("m%d" % i).encode(): float(i) for i in range(300)}, len(found)
+    assert len(r.zrandmember("py:zbig", 5)) == 5
+    pipe = r.pipeline(transaction=True)
+    pipe.zadd("py:za", {"w": 0})
+    pipe.hset("py:zh", "f", "1")
+    pipe.zrange("py:za", 0, 0)
+    pipe.zcard("py:za")
+    assert pipe.execute() == [1, 1, [b"w"], 3]
+
+
+@check
 def auth_errors(r, args):
     if not args.auth_port:
         raise AssertionError("no --auth-port given")

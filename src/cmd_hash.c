@@ -470,27 +470,8 @@ void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
     int withvalues = 0;
     struct prng *p;
 
-    if (req->argc >= 3) {
-        if (command_arg_ll(req, 2, &l, ctx->out) != 0)
-            return;
-        if (l < -LONG_MAX) {
-            reply_errorf(ctx->out, "ERR value is out of range, value must between %ld and %ld",
-                         -LONG_MAX, LONG_MAX);
-            return;
-        }
-        if (req->argc > 4 || (req->argc == 4 && !request_arg_is(req, 3, "withvalues"))) {
-            reply_syntax_error(ctx->out);
-            return;
-        }
-        if (req->argc == 4) {
-            withvalues = 1;
-            if (l < -LONG_MAX / 2 || l > LONG_MAX / 2) {
-                reply_error(ctx->out, "ERR value is out of range");
-                return;
-            }
-        }
-    }
-    if (read_entry(ctx, req, &e) != 0)
+    if (command_parse_randcount(req, "withvalues", &l, &withvalues, ctx->out) != 0 ||
+        read_entry(ctx, req, &e) != 0)
         return;
     p = command_prng(ctx);
     if (req->argc == 2) {

@@ -4,6 +4,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,6 +104,39 @@ static struct command command_rows[] = {
     {"sscan",      cmd_sscan,       NULL,             -3, R,                1, 1, 1,  "set",    "Incrementally iterate Set elements"},
     {"sort",       cmd_sort,        NULL,             -2, R,                1, 1, 1,  "generic", "Sort the elements in a list, set or sorted set (STORE: not until lists exist)"},
     {"sort_ro",    cmd_sort_ro,     NULL,             -2, R,                1, 1, 1,  "generic", "Sort the elements in a list, set or sorted set. Read-only variant of SORT."},
+
+    {"zadd", cmd_zadd, prep_zadd, -4, W | M | F, 1, 1, 1, "sortedset", "Add one or more members to a sorted set, or update its score if it already exists"},
+    {"zincrby", cmd_zincrby, prep_zincrby, -4, W | M | F, 1, 1, 1, "sortedset", "Increment the score of a member in a sorted set"},
+    {"zrem", cmd_zrem, NULL, -3, W | F, 1, 1, 1, "sortedset", "Remove one or more members from a sorted set"},
+    {"zcard", cmd_zcard, NULL, 2, R | F, 1, 1, 1, "sortedset", "Get the number of members in a sorted set"},
+    {"zscore", cmd_zscore, NULL, 3, R | F, 1, 1, 1, "sortedset", "Get the score associated with the given member in a sorted set"},
+    {"zmscore", cmd_zmscore, NULL, -3, R | F, 1, 1, 1, "sortedset", "Get the score associated with the given members in a sorted set"},
+    {"zrank", cmd_zrank, NULL, 3, R | F, 1, 1, 1, "sortedset", "Determine the index of a member in a sorted set"},
+    {"zrevrank", cmd_zrevrank, NULL, 3, R | F, 1, 1, 1, "sortedset", "Determine the index of a member in a sorted set, with scores ordered from high to low"},
+    {"zcount", cmd_zcount, NULL, 4, R | F, 1, 1, 1, "sortedset", "Count the members in a sorted set with scores within the given values"},
+    {"zlexcount", cmd_zlexcount, NULL, 4, R | F, 1, 1, 1, "sortedset", "Count the number of members in a sorted set between a given lexicographical range"},
+    {"zrange", cmd_zrange, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set"},
+    {"zrangestore", cmd_zrangestore, prep_zrangestore, -5, W | M, 1, 2, 1, "sortedset", "Store a range of members from sorted set into another key"},
+    {"zrevrange", cmd_zrevrange, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by index, with scores ordered from high to low"},
+    {"zrangebyscore", cmd_zrangebyscore, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by score"},
+    {"zrevrangebyscore", cmd_zrevrangebyscore, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by score, with scores ordered from high to low"},
+    {"zrangebylex", cmd_zrangebylex, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by lexicographical range"},
+    {"zrevrangebylex", cmd_zrevrangebylex, NULL, -4, R, 1, 1, 1, "sortedset", "Return a range of members in a sorted set, by lexicographical range, ordered from higher to lower strings"},
+    {"zremrangebyrank", cmd_zremrangebyrank, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set within the given indexes"},
+    {"zremrangebyscore", cmd_zremrangebyscore, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set within the given scores"},
+    {"zremrangebylex", cmd_zremrangebylex, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set between the given lexicographical range"},
+    {"zpopmin", cmd_zpopmin, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the lowest scores in a sorted set"},
+    {"zpopmax", cmd_zpopmax, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the highest scores in a sorted set"},
+    {"zmpop", cmd_zmpop, NULL, -4, W, 2, 2, 1, "sortedset", "Remove and return members with scores in a sorted set"},
+    {"zunion", cmd_zunion, NULL, -3, R, 2, 2, 1, "sortedset", "Add multiple sorted sets"},
+    {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zinter", cmd_zinter, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets"},
+    {"zinterstore", cmd_zinterstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Intersect multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zintercard", cmd_zintercard, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets and return the cardinality of the result"},
+    {"zdiff", cmd_zdiff, NULL, -3, R, 2, 2, 1, "sortedset", "Subtract multiple sorted sets"},
+    {"zdiffstore", cmd_zdiffstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Subtract multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zrandmember", cmd_zrandmember, NULL, -2, R, 1, 1, 1, "sortedset", "Get one or multiple random elements from a sorted set"},
+    {"zscan", cmd_zscan, NULL, -3, R, 1, 1, 1, "sortedset", "Incrementally iterate sorted sets elements and associated scores"},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
@@ -134,7 +168,7 @@ static struct command command_rows[] = {
 #undef M
 #undef L
 
-#define COMMAND_SLOTS 256 /* power of two, > 2 x rows */
+#define COMMAND_SLOTS 512 /* power of two, > 2 x rows */
 static struct command *command_slots[COMMAND_SLOTS];
 
 static unsigned name_hash(const char *name, size_t len)
@@ -285,6 +319,34 @@ void command_reply_subcommand_rest(struct buf *out, const struct request *req, c
         lower[i] = (char)tolower((unsigned char)cmd[i]);
     lower[i] = '\0';
     reply_wrong_subcommand_arity(out, lower, req->argv[1]);
+}
+
+int command_parse_randcount(const struct request *req, const char *with_word, long long *count,
+                            int *with, struct buf *out)
+{
+    *count = 0;
+    *with = 0;
+    if (req->argc < 3)
+        return 0;
+    if (command_arg_ll(req, 2, count, out) != 0)
+        return -1;
+    if (*count < -LONG_MAX) {
+        reply_errorf(out, "ERR value is out of range, value must between %ld and %ld", -LONG_MAX,
+                     LONG_MAX);
+        return -1;
+    }
+    if (req->argc > 4 || (req->argc == 4 && !request_arg_is(req, 3, with_word))) {
+        reply_syntax_error(out);
+        return -1;
+    }
+    if (req->argc == 4) {
+        *with = 1;
+        if (*count < -LONG_MAX / 2 || *count > LONG_MAX / 2) {
+            reply_error(out, "ERR value is out of range");
+            return -1;
+        }
+    }
+    return 0;
 }
 
 void command_push_limits(struct request *req, long long a, long long b)

@@ -104,6 +104,11 @@ struct scan_args {
  * cursor", a syntax error, or a non-integer COUNT). */
 int command_parse_scan(const struct request *req, int first, int with_type, struct scan_args *a,
                        struct buf *out);
+/* HRANDFIELD/ZRANDMEMBER key [count [WITH]]: *COUNT (0 when absent) and *WITH (1 when the
+ * word WITH follows the count), with Redis's range checks (a count with WITH must fit twice
+ * in a long). Returns 0, or -1 after the error reply to OUT. */
+int command_parse_randcount(const struct request *req, const char *with_word, long long *count,
+                            int *with, struct buf *out);
 /* The last branches of a container command's subcommand dispatch, REQ->argv[1] being the
  * subcommand and CMD the command's name in upper case: HELP answers HELP's lines (an array
  * of simple strings; HELP NULL: the command has none); a subcommand named in KNOWN (NULL-
@@ -150,6 +155,14 @@ cmd_proc cmd_sadd, cmd_srem, cmd_smove, cmd_spop, cmd_scard, cmd_sismember, cmd_
 cmd_prepare_proc prep_set_add, prep_smove;
 /* SORT, SORT_RO (cmd_sort.c): */
 cmd_proc cmd_sort, cmd_sort_ro;
+/* Sorted sets (cmd_zset.c): */
+cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cmd_zrank,
+    cmd_zrevrank, cmd_zcount, cmd_zlexcount, cmd_zrange, cmd_zrevrange, cmd_zrangebyscore,
+    cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex, cmd_zrangestore,
+    cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin, cmd_zpopmax,
+    cmd_zmpop, cmd_zunion, cmd_zunionstore, cmd_zinter, cmd_zinterstore, cmd_zintercard,
+    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan;
+cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */

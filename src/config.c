@@ -71,6 +71,8 @@ static const struct option_def options[] = {
     {"hash-max-listpack-entries", OPT_INT, OFF(hash_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a hash converts from listpack to hashtable past this many fields (read when a write is proposed, carried in the log)"},
     {"hash-max-listpack-value", OPT_INT, OFF(hash_max_listpack_value), "64", 0, BIG, NULL, OPT_RUNTIME, "... or when a field or value is longer than this many bytes"},
     {"set-max-intset-entries", OPT_INT, OFF(set_max_intset_entries), "512", 0, BIG, NULL, OPT_RUNTIME, "a set of integers converts from intset to hashtable past this many members (read when a write is proposed, carried in the log)"},
+    {"zset-max-listpack-entries", OPT_INT, OFF(zset_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a sorted set converts from listpack to skiplist past this many members (read when a write is proposed, carried in the log)"},
+    {"zset-max-listpack-value", OPT_INT, OFF(zset_max_listpack_value), "64", 0, BIG, NULL, OPT_RUNTIME, "... or when a member is longer than this many bytes"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))

@@ -51,6 +51,8 @@ struct config {
     long long hash_max_listpack_entries; /* prepare copies both into hash writes */
     long long hash_max_listpack_value;
     long long set_max_intset_entries;    /* prepare copies it into set writes */
+    long long zset_max_listpack_entries; /* prepare copies both into sorted-set writes */
+    long long zset_max_listpack_value;
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

@@ -24,6 +24,7 @@
 #include "consensus.h"
 #include "hash.h"
 #include "set.h"
+#include "zobj.h"
 #include "kv.h"
 #include "log.h"
 
@@ -294,6 +295,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
         return -1;
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
     set_configure_limits(srv->cfg->set_max_intset_entries);
+    zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
     return rc;
 }
 
@@ -387,6 +389,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->cfg = cfg;
     hash_set_limits(cfg->hash_max_listpack_entries, cfg->hash_max_listpack_value);
     set_configure_limits(cfg->set_max_intset_entries);
+    zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
     srv->listen_fd = -1;
     srv->start_ms = util_now_ms();
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;

@@ -13,7 +13,7 @@ static const struct value_ops *const rows[] = {
 
     [KV_SET] = &value_ops_set,
 
-    [KV_ZSET] = NULL,
+    [KV_ZSET] = &value_ops_zset,
 
     [KV_LIST] = NULL,
 };

@@ -56,5 +56,6 @@ void value_snap_maybe_flush(struct value_snap *w);
 
 extern const struct value_ops value_ops_hash;
 extern const struct value_ops value_ops_set;
+extern const struct value_ops value_ops_zset;
 
 #endif
