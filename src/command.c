@@ -85,6 +85,7 @@ static struct command command_rows[] = {
     {"hrandfield", cmd_hrandfield,  NULL,             -2, R,                1, 1, 1,  "hash",   "Get one or multiple random fields from a hash"},
     {"hscan",      cmd_hscan,       NULL,             -3, R,                1, 1, 1,  "hash",   "Incrementally iterate hash fields and associated values"},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
+    {"memory",     cmd_memory,      NULL,             -2, R,                2, 2, 1,  "server", "A container for memory diagnostics commands"},
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
     {"echo",       cmd_echo,        NULL,             2,  L | F,            0, 0, 0,  "connection", "Echo the given string"},

@@ -141,6 +141,8 @@ cmd_proc cmd_hset, cmd_hmset, cmd_hsetnx, cmd_hget, cmd_hmget, cmd_hgetall, cmd_
 cmd_prepare_proc prep_hset, prep_hsetnx, prep_hincrby, prep_hincrbyfloat;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
+/* MEMORY (cmd_memory.c). */
+cmd_proc cmd_memory;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
 void reply_wrongtype(struct buf *out);
 /* The Redis version we answer as (HELLO, INFO). */
