@@ -44,22 +44,6 @@ OURS_BIN=$SERVER
 bench_workdir types
 say() { echo "bench_types: $*" >&2; }
 
-# start_redis NAME ARGS...: sets STARTED_PORT and STARTED_PID.
-start_redis() {
-    local name=$1 port dir log pid
-    shift
-    port=$(($(free_base 1) + 1))
-    dir="$WORK/$name"
-    log="$WORK/$name.log"
-    mkdir -p "$dir"
-    "$REDIS_BIN" --bind 127.0.0.1 --port "$port" --dir "$dir" "$@" >"$log" 2>&1 &
-    pid=$!
-    BENCH_PIDS+=("$pid")
-    wait_ping "$port" "$pid" 10000 || { cat "$log" >&2; die "$name did not start on port $port"; }
-    STARTED_PORT=$port
-    STARTED_PID=$pid
-}
-
 # start_ours NAME N: an N-node cluster; sets STARTED_PORT (the leader's RESP port).
 start_ours() {
     local name=$1 n=$2 ids
@@ -89,7 +73,7 @@ ratio() {
 }
 
 # ---- throughput ----
-start_redis redis-always --save "" --appendonly yes --appendfsync always
+bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
 P_ALWAYS=$STARTED_PORT
 start_ours ckv1 1
 P_ONE=$STARTED_PORT
@@ -153,7 +137,7 @@ for kind in hash set zset; do
     cmd=$(case $kind in hash) echo hset ;; set) echo sadd ;; zset) echo zadd ;; esac)
     gen "$kind" "$WORK/$kind.resp"
     say "memory, $kind: redis-server"
-    start_redis "redis-$kind" --save "" --appendonly no
+    bench_start_redis "redis-$kind" --save "" --appendonly no
     r=$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/$kind.resp")
     stop_pid "$STARTED_PID" 10000
     say "memory, $kind: concordkv"

@@ -86,13 +86,6 @@ static void send_rounds(int from, int to)
     }
 }
 
-static void expect_leader_string(const char *want, const char *fmt, const char *arg)
-{
-    redisReply *r = tc_leader_cmd(TC_WRITE_MS, fmt, arg);
-    fx_assert_string(r, want);
-    freeReplyObject(r);
-}
-
 /* The table of writes gives one digest on every node; the same after the leader is stopped
  * and a new one elected (and more writes), after a follower restarts, and on a fourth node
  * added afterwards, which the small snapshot threshold forces to start from a snapshot. */
@@ -109,9 +102,9 @@ Test(types, digest_equal_through_failover_restart_and_snapshot)
     int leader = tc_wait_leader();
     send_rounds(0, 150);
     tc_assert_converged(NULL, NULL, d1);
-    expect_leader_string("hashtable", "OBJECT ENCODING %s", "big");
-    expect_leader_string("listpack", "OBJECT ENCODING %s", "h:7");
-    expect_leader_string("hashtable", "OBJECT ENCODING %s", "long:7");
+    tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "big");
+    tc_leader_expect_string("listpack", "OBJECT ENCODING %s", "h:7");
+    tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "long:7");
 
     /* failover: the leader stops, the other two elect one and hold the same data */
     tc_drop_leader_conn();
