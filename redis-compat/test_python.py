@@ -434,6 +434,25 @@ def zset_setops_and_zscan_iter(r, args):
 
 
 @check
+def object_and_memory_introspection(r, args):
+    r.set("py:obj", "hello")
+    r.set("py:objn", "42")
+    r.hset("py:objh", mapping={"a": "1"})
+    assert r.object("refcount", "py:objn") == 2147483647
+    assert r.object("refcount", "py:obj") == 1
+    assert r.object("idletime", "py:obj") >= 0
+    expect_error(redis.ResponseError, r.object, "freq", "py:obj",
+                 text="An LFU maxmemory policy is not selected")
+    assert r.object("encoding", "py:nokey") is None
+    used = r.memory_usage("py:obj")
+    assert isinstance(used, int) and 16 < used < 200, used
+    assert r.memory_usage("py:objh", samples=0) > 0
+    assert r.memory_usage("py:nokey") is None
+    assert int(r.info("memory")["used_memory"]) > 0
+    assert "lazyfree_pending_objects" in r.info("memory")
+
+
+@check
 def auth_errors(r, args):
     if not args.auth_port:
         raise AssertionError("no --auth-port given")

@@ -46,14 +46,14 @@ void cmd_exists(struct exec_ctx *ctx, struct request *req)
 {
     long long n = 0;
     for (int i = 1; i < req->argc; i++)
-        if (kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms) != NULL)
+        if (kv_peek(ctx->kv, req->argv[i], req->len[i], ctx->now_ms) != NULL)
             n++;
     reply_int(ctx->out, n);
 }
 
 void cmd_type(struct exec_ctx *ctx, struct request *req)
 {
-    struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    struct kv_entry *e = kv_peek(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
     reply_simple(ctx->out, e != NULL ? kv_type_name(e->type) : "none");
 }
 
@@ -275,8 +275,25 @@ static const char *string_encoding(const struct kv_entry *e)
     return e->vlen <= 44 ? "embstr" : "raw";
 }
 
-/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP. No LRU clock or LFU counter is
- * kept: IDLETIME answers 0, FREQ Redis's error for a non-LFU policy. */
+/* OBJECT REFCOUNT's answer. Redis shares the objects of the integers 0..9999 unless an
+ * LRU or LFU eviction policy needs per-key stamps, and reports a shared object's count as
+ * INT_MAX; every other value has one reference. */
+static long long object_refcount(const struct kv_entry *e)
+{
+    long long v;
+    if (e->type == KV_STRING && kv_access_mode() != KV_ACCESS_LFU && e->vlen <= 4 &&
+        util_parse_ll(kv_entry_val(e), e->vlen, &v) == 0 && v >= 0 && v < 10000)
+        return 2147483647;
+    return 1;
+}
+
+#define OBJECT_POLICY_NOTE                                                                  \
+    "Please note that when switching between policies at runtime LRU and LFU data will " \
+    "take some time to adjust."
+
+/* OBJECT ENCODING|REFCOUNT|IDLETIME|FREQ key, OBJECT HELP. The key is looked up without
+ * recording an access (LOOKUP_NOTOUCH). IDLETIME and FREQ read the node-local access stamp
+ * (kv.h), each refused in the other access mode, as Redis refuses them per policy. */
 void cmd_object(struct exec_ctx *ctx, struct request *req)
 {
     static const char *const help[] = {
@@ -305,7 +322,8 @@ void cmd_object(struct exec_ctx *ctx, struct request *req)
             if (request_arg_is(req, 1, known[i]))
                 sub = i;
         if (sub >= 0) {
-            struct kv_entry *e = kv_lookup(ctx->kv, req->argv[2], req->len[2], ctx->now_ms);
+            struct kv_entry *e = kv_peek(ctx->kv, req->argv[2], req->len[2], ctx->now_ms);
+            int lfu = kv_access_mode() == KV_ACCESS_LFU;
             if (e == NULL) {
                 reply_null(ctx->out);
             } else if (sub == 0) {
@@ -313,14 +331,17 @@ void cmd_object(struct exec_ctx *ctx, struct request *req)
                 reply_bulk_cstr(ctx->out, ops != NULL ? ops->encoding(kv_entry_obj(e))
                                                       : string_encoding(e));
             } else if (sub == 1) {
-                reply_int(ctx->out, 1);
+                reply_int(ctx->out, object_refcount(e));
+            } else if (sub == 2 && !lfu) {
+                reply_int(ctx->out, (long long)(kv_entry_idle_ms(e) / 1000));
             } else if (sub == 2) {
-                reply_int(ctx->out, 0);
+                reply_error(ctx->out, "ERR An LFU maxmemory policy is selected, idle time not "
+                                      "tracked. " OBJECT_POLICY_NOTE);
+            } else if (lfu) {
+                reply_int(ctx->out, kv_entry_lfu(e));
             } else {
                 reply_error(ctx->out, "ERR An LFU maxmemory policy is not selected, access "
-                                      "frequency not tracked. Please note that when switching "
-                                      "between policies at runtime LRU and LFU data will take "
-                                      "some time to adjust.");
+                                      "frequency not tracked. " OBJECT_POLICY_NOTE);
             }
             return;
         }
@@ -471,7 +492,7 @@ void cmd_persist(struct exec_ctx *ctx, struct request *req)
  * left (or the absolute time), in ms or in seconds rounded to the nearest. */
 static void ttl_generic(struct exec_ctx *ctx, struct request *req, int ms, int absolute)
 {
-    struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
+    struct kv_entry *e = kv_peek(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
     if (e == NULL) {
         reply_int(ctx->out, -2);
         return;

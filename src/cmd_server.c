@@ -238,7 +238,7 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
     } else if (request_arg_is(req, 1, "digest-value")) {
         reply_array(ctx->out, req->argc - 2);
         for (int i = 2; i < req->argc; i++) {
-            struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
+            struct kv_entry *e = kv_peek(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
             char hex[17];
             uint64_t h = 0;
             const struct value_ops *ops = e != NULL ? value_ops(e->type) : NULL;

@@ -55,7 +55,7 @@ void cmd_watch(struct exec_ctx *ctx, struct request *req)
         return;
     }
     for (int i = 1; i < req->argc; i++) {
-        struct kv_entry *e = kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
+        struct kv_entry *e = kv_peek(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
         multi_watch(m, req->argv[i], req->len[i], e ? e->mod_seq : 0, ctx->apply_seq);
     }
     reply_ok(ctx->out);
@@ -179,7 +179,7 @@ static int txn_watch_ok(struct exec_ctx *ctx, const struct request *req, int *i)
         int ki = (*i)++;
         if (ki >= req->argc || txn_num(req, i, &version) != 0 || txn_num(req, i, &seq) != 0)
             return -1;
-        struct kv_entry *e = kv_lookup(ctx->kv, req->argv[ki], req->len[ki], ctx->now_ms);
+        struct kv_entry *e = kv_peek(ctx->kv, req->argv[ki], req->len[ki], ctx->now_ms);
         uint64_t now_version = e ? e->mod_seq : 0;
         if (now_version != version)
             ok = 0;

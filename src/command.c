@@ -138,6 +138,7 @@ static struct command command_rows[] = {
     {"zrandmember", cmd_zrandmember, NULL, -2, R, 1, 1, 1, "sortedset", "Get one or multiple random elements from a sorted set"},
     {"zscan", cmd_zscan, NULL, -3, R, 1, 1, 1, "sortedset", "Incrementally iterate sorted sets elements and associated scores"},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
+    {"memory",     cmd_memory,      NULL,             -2, R,                2, 2, 1,  "server", "A container for memory diagnostics commands"},
 
     {"ping",       cmd_ping,        NULL,             -1, L | F,            0, 0, 0,  "connection", "Ping the server"},
     {"echo",       cmd_echo,        NULL,             2,  L | F,            0, 0, 0,  "connection", "Echo the given string"},

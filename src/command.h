@@ -165,6 +165,8 @@ cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cm
 cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
+/* MEMORY (cmd_memory.c). */
+cmd_proc cmd_memory;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
 void reply_wrongtype(struct buf *out);
 /* The Redis version we answer as (HELLO, INFO). */

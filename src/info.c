@@ -2,7 +2,6 @@
  * raft come from cmd_cluster.c) and CONFIG RESETSTAT, for cmd_server.c through exec.h. Part of
  * the dispatcher layer: it reads struct server, so it includes server.h, which handlers never
  * do. Reads every module, changes nothing but the statistics RESETSTAT zeroes. */
-#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/utsname.h>
@@ -12,6 +11,7 @@
 #include "config.h"
 #include "exec.h"
 #include "kv.h"
+#include "memcount.h"
 #include "server.h"
 
 static void human_bytes(char *out, size_t len, double n)
@@ -58,15 +58,14 @@ static void info_server(struct buf *b, struct server *srv)
 static void info_memory(struct buf *b, struct server *srv)
 {
     char h1[32], h2[32];
-    struct mallinfo2 mi = mallinfo2();
-    size_t used = mi.uordblks + mi.hblkhd;
+    size_t used = memcount_used(); /* a counter: one load (memcount.h) */
     size_t rss = rss_bytes();
     human_bytes(h1, sizeof(h1), (double)used);
     human_bytes(h2, sizeof(h2), (double)rss);
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                   "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
-                  "mem_allocator:libc\r\n",
-               used, h1, rss, h2, kv_used_memory(srv->kv));
+                  "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
+               used, h1, rss, h2, kv_used_memory(srv->kv), kv_lazy_pending(srv->kv));
 }
 
 static void info_stats(struct buf *b, struct server *srv)

@@ -52,23 +52,96 @@ static int rehashing(const struct kv_store *kv)
     return kv->rehash_idx >= 0;
 }
 
+/* ---- access stamps (node-local; see kv.h) ---- */
+
+static struct {
+    uint32_t clock_s;  /* LRU clock: unix seconds & KV_LRU_CLOCK_MAX */
+    uint32_t minutes;  /* LFU clock: unix minutes & 65535 */
+    int mode;
+    int log_factor;
+    int decay_time;
+    uint64_t rng;      /* LFU increments' coin: node-local, decides nothing replicated */
+} stamps = {0, 0, KV_ACCESS_LRU, 10, 1, 0x853c49e6748fea9bULL};
+
+void kv_set_lru_clock(int64_t now_ms)
+{
+    int64_t s = now_ms > 0 ? now_ms / 1000 : 0;
+    stamps.clock_s = (uint32_t)(s & KV_LRU_CLOCK_MAX);
+    stamps.minutes = (uint32_t)((s / 60) & 65535);
+}
+
+void kv_set_access_mode(int mode, int log_factor, int decay_time)
+{
+    stamps.mode = mode;
+    stamps.log_factor = log_factor;
+    stamps.decay_time = decay_time;
+}
+
+int kv_access_mode(void)
+{
+    return stamps.mode;
+}
+
+/* A fresh stamp: now, and in LFU mode the initial counter. */
+static uint32_t stamp_new(void)
+{
+    if (stamps.mode == KV_ACCESS_LFU)
+        return stamps.minutes << 8 | KV_LFU_INIT_VAL;
+    return stamps.clock_s;
+}
+
+unsigned kv_entry_lfu(const struct kv_entry *e)
+{
+    uint32_t ldt = e->lru >> 8, counter = e->lru & 255;
+    uint32_t elapsed = stamps.minutes >= ldt ? stamps.minutes - ldt : 65535 - ldt + stamps.minutes;
+    uint32_t periods = stamps.decay_time > 0 ? elapsed / (uint32_t)stamps.decay_time : 0;
+    return periods > counter ? 0 : counter - periods;
+}
+
+/* Redis's LFULogIncr: the higher the counter, the less likely an access raises it. */
+static unsigned lfu_log_incr(unsigned counter)
+{
+    if (counter == 255)
+        return 255;
+    stamps.rng ^= stamps.rng << 13;
+    stamps.rng ^= stamps.rng >> 7;
+    stamps.rng ^= stamps.rng << 17;
+    double r = (double)(stamps.rng >> 11) / (double)(1ULL << 53);
+    double base = counter > KV_LFU_INIT_VAL ? counter - KV_LFU_INIT_VAL : 0;
+    return r < 1.0 / (base * stamps.log_factor + 1) ? counter + 1 : counter;
+}
+
+void kv_entry_access(struct kv_entry *e)
+{
+    if (stamps.mode == KV_ACCESS_LFU)
+        e->lru = stamps.minutes << 8 | lfu_log_incr(kv_entry_lfu(e));
+    else
+        e->lru = stamps.clock_s;
+}
+
+uint64_t kv_entry_idle_ms(const struct kv_entry *e)
+{
+    uint64_t now = stamps.clock_s, then = e->lru;
+    return (now >= then ? now - then : now + (KV_LRU_CLOCK_MAX - then)) * 1000;
+}
+
 static struct kv_entry *entry_new(struct kv_store *kv, const char *key, size_t klen,
                                   const char *val, size_t vlen, int64_t expire_ms, uint64_t seq)
 {
     assert(klen <= UINT32_MAX && vlen <= UINT32_MAX);
-    struct kv_entry *e = xmalloc(offsetof(struct kv_entry, data) + klen + vlen + 2);
+    struct kv_entry *e = xmalloc(offsetof(struct kv_entry, data) + klen + vlen + 1);
     e->next = NULL;
     e->expire_ms = expire_ms;
     e->mod_seq = seq;
     e->klen = (uint32_t)klen;
     e->vlen = (uint32_t)vlen;
+    e->lru = stamp_new();
     e->type = KV_STRING;
     if (klen)
         memcpy(e->data, key, klen);
-    e->data[klen] = '\0';
     if (vlen)
-        memcpy(e->data + klen + 1, val, vlen);
-    e->data[klen + 1 + vlen] = '\0';
+        memcpy(e->data + klen, val, vlen);
+    e->data[klen + vlen] = '\0';
     kv->used_memory += malloc_usable_size(e);
     if (expire_ms != KV_NO_EXPIRE)
         kv->expires++;
@@ -326,10 +399,18 @@ struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen)
     return link ? *link : NULL;
 }
 
-struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms)
+struct kv_entry *kv_peek(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms)
 {
     struct kv_entry *e = kv_find(kv, key, klen);
     return e && !kv_entry_expired(e, now_ms) ? e : NULL;
+}
+
+struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms)
+{
+    struct kv_entry *e = kv_peek(kv, key, klen, now_ms);
+    if (e != NULL)
+        kv_entry_access(e);
+    return e;
 }
 
 /* Put the new entry E under KEY, replacing any existing one. */
@@ -345,6 +426,8 @@ static struct kv_entry *entry_put(struct kv_store *kv, struct kv_entry *e, const
         /* Replace in place: same key, so same bucket of the same table. */
         struct kv_entry *old = *link;
         e->next = old->next;
+        if (stamps.mode == KV_ACCESS_LFU)
+            e->lru = old->lru; /* an overwrite keeps the key's frequency (Redis's dbSetValue) */
         *link = e;
         entry_free(kv, old);
         return e;
@@ -414,6 +497,8 @@ struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t kl
         kv_delete(kv, key, klen, seq);
         return NULL;
     }
+    if (e != NULL)
+        kv_entry_access(e);
     return e;
 }
 

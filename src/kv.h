@@ -17,20 +17,24 @@
 enum kv_type { KV_STRING = 0, KV_HASH, KV_SET, KV_ZSET, KV_LIST };
 
 /* One key and its value, in a single allocation. Entries are immutable once stored except
- * for expire_ms and mod_seq (kv_set_expire); a new value means a new entry. */
+ * for expire_ms and mod_seq (kv_set_expire) and the node-local access stamp (lru); a new
+ * value means a new entry. The header is 36 bytes: the access stamp shares a word with the
+ * type, and the key has no NUL of its own, so that a 16-byte key with a 3-byte value (what
+ * redis-benchmark writes) still fits malloc's 64-byte chunk as before the stamp. */
 struct kv_entry {
     struct kv_entry *next; /* hash chain */
     int64_t expire_ms;     /* absolute unix time in ms, or KV_NO_EXPIRE */
     uint64_t mod_seq;      /* apply_seq of the entry that last changed this key */
     uint32_t klen;
     uint32_t vlen;         /* a string's length; sizeof(void *) for an object */
-    uint8_t type;          /* enum kv_type */
-    char data[];           /* klen key bytes, NUL, vlen value bytes (a string, or the
-                            * object pointer), NUL */
+    uint32_t lru : 24;     /* access stamp, node-local, see kv_entry_access */
+    uint32_t type : 8;     /* enum kv_type */
+    char data[];           /* klen key bytes, vlen value bytes (a string, or the object
+                            * pointer), NUL */
 };
 
 static inline const char *kv_entry_key(const struct kv_entry *e) { return e->data; }
-static inline const char *kv_entry_val(const struct kv_entry *e) { return e->data + e->klen + 1; }
+static inline const char *kv_entry_val(const struct kv_entry *e) { return e->data + e->klen; }
 /* True when E has a TTL that has passed at NOW_MS. */
 static inline int kv_entry_expired(const struct kv_entry *e, int64_t now_ms)
 {
@@ -41,16 +45,41 @@ static inline int kv_entry_expired(const struct kv_entry *e, int64_t now_ms)
 static inline void *kv_entry_obj(const struct kv_entry *e)
 {
     void *p;
-    __builtin_memcpy(&p, e->data + e->klen + 1, sizeof p);
+    __builtin_memcpy(&p, e->data + e->klen, sizeof p);
     return p;
 }
 /* Detach E's object from E (RENAME moves it to a new entry): E then frees nothing. */
 static inline void *kv_entry_take_obj(struct kv_entry *e)
 {
     void *p = kv_entry_obj(e), *none = 0;
-    __builtin_memcpy(e->data + e->klen + 1, &none, sizeof none);
+    __builtin_memcpy(e->data + e->klen, &none, sizeof none);
     return p;
 }
+
+/* Access stamps: node-local (never in the digest, the snapshot or a reply of a write), for
+ * OBJECT IDLETIME/FREQ and for eviction (maxmemory-policy). As in Redis 7.0 the 24 bits
+ * mean one of two things, chosen by the access mode: KV_ACCESS_LRU, the LRU clock in
+ * seconds (wraps every 194 days) of the last access; KV_ACCESS_LFU, the minute of the last
+ * access (16 bits) and a logarithmic access counter (8 bits, +1 with probability
+ * 1/((counter - 5) * log_factor + 1), -1 per decay_time minutes idle; new keys start at 5).
+ * Switching modes leaves old stamps meaning the other thing until keys are touched again,
+ * as in Redis. The clock and the mode are process-wide: the server sets the clock from its
+ * cron (kv_set_lru_clock), so kv never reads a clock itself. */
+enum kv_access_mode { KV_ACCESS_LRU = 0, KV_ACCESS_LFU };
+#define KV_LRU_CLOCK_MAX ((1u << 24) - 1)
+#define KV_LFU_INIT_VAL 5
+void kv_set_lru_clock(int64_t now_ms);
+/* Select MODE; LOG_FACTOR and DECAY_TIME as Redis's lfu-log-factor (10) and lfu-decay-time (1). */
+void kv_set_access_mode(int mode, int log_factor, int decay_time);
+int kv_access_mode(void);
+/* Record an access to E now (kv_lookup and kv_lookup_write do it; kv_peek and kv_find do
+ * not, as Redis's LOOKUP_NOTOUCH for OBJECT, TYPE, EXISTS, TTL ...). */
+void kv_entry_access(struct kv_entry *e);
+/* Milliseconds since E's last access (LRU mode; estimateObjectIdleTime). */
+uint64_t kv_entry_idle_ms(const struct kv_entry *e);
+/* E's access counter, decayed to now (LFU mode; LFUDecrAndReturn). */
+unsigned kv_entry_lfu(const struct kv_entry *e);
+
 /* The type name TYPE answers. */
 const char *kv_type_name(int type);
 
@@ -68,12 +97,15 @@ size_t kv_used_memory(const struct kv_store *kv);
 
 /* The entry for KEY, or NULL. Expired entries are returned: callers decide. */
 struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
-/* The entry for KEY if it exists and is not expired at NOW_MS, else NULL. Never deletes. */
+/* The entry for KEY if it exists and is not expired at NOW_MS, else NULL. Never deletes.
+ * Records an access (kv_entry_access); kv_peek is the same without it. */
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
+struct kv_entry *kv_peek(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 
 /* The entry for KEY as a write sees it, as Redis's lookupKeyWrite does: NULL if absent; an
  * entry that has expired at NOW_MS is deleted (recording SEQ, as kv_delete) and NULL is
- * returned. Deterministic in apply, where NOW_MS is the entry's clock. */
+ * returned; a live one records an access. Deterministic in apply, where NOW_MS is the
+ * entry's clock (the access stamp is node-local and decides nothing there). */
 struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t klen,
                                  int64_t now_ms, uint64_t seq);
 

@@ -2,13 +2,13 @@
  * changes nothing. */
 #include "metrics.h"
 
-#include <malloc.h>
 #include <string.h>
 
 #include "cluster.h"
 #include "command.h"
 #include "consensus.h"
 #include "kv.h"
+#include "memcount.h"
 #include "server.h"
 
 void histogram_render(const struct histogram *h, const char *name, const char *help, struct buf *out)
@@ -85,7 +85,6 @@ static void render_commands(struct buf *out)
 
 void metrics_render(struct server *srv, struct buf *out)
 {
-    struct mallinfo2 mi = mallinfo2();
     render_raft(srv, out);
     render_changes(srv, out);
     render_commands(out);
@@ -94,7 +93,7 @@ void metrics_render(struct server *srv, struct buf *out)
     metric(out, "counter", "concordkv_rejected_connections_total", "Connections refused by maxclients.", (double)srv->stats.rejected_connections);
     metric(out, "gauge", "concordkv_keys", "Keys in the keyspace.", (double)kv_size(srv->kv));
     metric(out, "gauge", "concordkv_keys_with_ttl", "Keys with a time to live.", (double)kv_expires(srv->kv));
-    metric(out, "gauge", "concordkv_memory_used_bytes", "Bytes allocated by the process (malloc).", (double)(mi.uordblks + mi.hblkhd));
+    metric(out, "gauge", "concordkv_memory_used_bytes", "Bytes allocated by the process (malloc).", (double)memcount_used());
     metric(out, "gauge", "concordkv_memory_dataset_bytes", "Bytes allocated for the keyspace.", (double)kv_used_memory(srv->kv));
     metric(out, "gauge", "concordkv_uptime_seconds", "Seconds since start.", (util_now_ms() - srv->start_ms) / 1000.0);
 }

@@ -33,6 +33,7 @@ struct server {
     struct event *accept_backoff_ev; /* re-enables listen_ev after running out of fds */
     int accept_backoffs;             /* in the current run of accept failures; 0: none */
     struct event *cron_ev;
+    struct event *lazy_free_ev; /* slices of kv_lazy_free_step while values are queued */
     struct event *flush_ev;
     struct event *uv_io_ev, *uv_timer_ev, *uv_kick_ev; /* libuv pumped inside libevent */
     struct event *sig_ev[2];

@@ -57,29 +57,13 @@ OURS_BIN=$SERVER
 bench_workdir bench-cluster
 
 # ---- servers ----
-# start_redis NAME ARGS...: sets STARTED_PORT.
-start_redis() {
-    local name=$1 port dir log pid
-    shift
-    port=$(free_base 1)
-    port=$((port + 1))
-    dir="$WORK/$name"
-    log="$WORK/$name.log"
-    mkdir -p "$dir"
-    "$REDIS_BIN" --bind 127.0.0.1 --port "$port" --dir "$dir" "$@" >"$log" 2>&1 &
-    pid=$!
-    BENCH_PIDS+=("$pid")
-    wait_ping "$port" "$pid" 10000 || { cat "$log" >&2; die "$name did not start on port $port"; }
-    STARTED_PORT=$port
-}
-
 say "work directory $WORK ($(df -PT "$WORK" | awk 'NR == 2 { print $2 }'))"
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 START_MS=$(now_ms)
 
-start_redis redis-none --save "" --appendonly no
+bench_start_redis redis-none --save "" --appendonly no
 P_NONE=$STARTED_PORT
-start_redis redis-always --save "" --appendonly yes --appendfsync always
+bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
 P_ALWAYS=$STARTED_PORT
 bench_start_cluster ckv1 1
 B1=$STARTED_BASE

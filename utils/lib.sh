@@ -318,6 +318,22 @@ bench_start_cluster() {
     STARTED_BASE=$base
 }
 
+# bench_start_redis NAME ARGS...: $REDIS_BIN with ARGS on a free port, data and log in
+# $WORK/NAME (stopped at exit through BENCH_PIDS); sets STARTED_PORT and STARTED_PID.
+bench_start_redis() {
+    local name=$1 port dir log pid
+    shift
+    port=$(($(free_base 1) + 1))
+    dir="$WORK/$name"
+    log="$WORK/$name.log"
+    mkdir -p "$dir"
+    "$REDIS_BIN" --bind 127.0.0.1 --port "$port" --dir "$dir" "$@" >"$log" 2>&1 &
+    pid=$!
+    BENCH_PIDS+=("$pid")
+    wait_ping "$port" "$pid" 10000 || { cat "$log" >&2; die "$name did not start on port $port"; }
+    STARTED_PORT=$port
+    STARTED_PID=$pid
+}
 
 # write_section OUT NAME SECTION: replaces the lines between <!-- bench:NAME --> and
 # <!-- /bench:NAME --> of the Markdown file OUT (created if needed) with the file SECTION,

@@ -14,13 +14,6 @@
 
 TestSuite(hash, .fini = fx_kill_all, .timeout = 150);
 
-static void expect_bulk(const char *want, const char *fmt, const char *key)
-{
-    redisReply *r = tc_leader_cmd(TC_WRITE_MS, fmt, key);
-    fx_assert_string(r, want);
-    freeReplyObject(r);
-}
-
 /* Hashes of both encodings, written through the leader with a small snapshot threshold,
  * converge to one digest on every node, and the same digest after a full restart. */
 Test(hash, replicated_digest_equal_and_survives_restart)
@@ -64,9 +57,9 @@ Test(hash, replicated_digest_equal_and_survives_restart)
     tc_spawn_all();
     wait_leader();
     tc_assert_converged(NULL, before, after);
-    expect_bulk("hashtable", "OBJECT ENCODING %s", "big");
-    expect_bulk("v299", "HGET %s f299", "big");
-    expect_bulk("2.0000000000000004", "HGET %s f", "small:0");
+    tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "big");
+    tc_leader_expect_string("v299", "HGET %s f299", "big");
+    tc_leader_expect_string("2.0000000000000004", "HGET %s f", "small:0");
     tc_stop_cleanly();
 }
 
@@ -89,6 +82,6 @@ Test(hash, thresholds_carried_to_followers)
     tc_spawn_all();
     wait_leader();
     tc_assert_converged(NULL, before, after);
-    expect_bulk("hashtable", "OBJECT ENCODING %s", "h");
+    tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "h");
     tc_stop_cleanly();
 }

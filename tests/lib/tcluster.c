@@ -426,6 +426,14 @@ void tc_leader_expect(const char *key, const char *val)
     freeReplyObject(r);
 }
 
+void tc_leader_expect_string(const char *want, const char *fmt, const char *arg)
+{
+    redisReply *r = tc_leader_cmd(TC_WRITE_MS, fmt, arg);
+
+    fx_assert_string(r, want);
+    freeReplyObject(r);
+}
+
 void tc_write_keys(const char *prefix, int n)
 {
     for (int i = 0; i < n; i++) {

@@ -139,6 +139,10 @@ void tc_drop_leader_conn(void);
 void tc_leader_set(const char *key, const char *val);
 void tc_leader_expect(const char *key, const char *val);
 
+/* FMT with one string argument ARG run on the leader (tc_leader_cmd) answers the string WANT
+ * (OBJECT ENCODING %s, HGET %s f ...). */
+void tc_leader_expect_string(const char *want, const char *fmt, const char *arg);
+
 /* N acknowledged writes through the leader: SET PREFIX:<i> v<i>. */
 void tc_write_keys(const char *prefix, int n);
 

@@ -72,7 +72,7 @@ Test(kv, set_then_find_returns_value)
     cr_assert_not_null(e);
     cr_assert_eq(e->klen, 3);
     cr_assert_eq(e->vlen, 3);
-    cr_assert_str_eq(kv_entry_key(e), "foo");
+    cr_assert_eq(memcmp(kv_entry_key(e), "foo", 3), 0); /* the key has no NUL of its own */
     cr_assert_str_eq(kv_entry_val(e), "bar");
     cr_assert_eq(e->mod_seq, 42);
     cr_assert_eq(kv_size(kv), 1);
@@ -664,5 +664,86 @@ Test(kv, lookup_write_deletes_expired)
     cr_assert_geq(kv_tombstone(kv, "dead", 4), 3);
     cr_assert_null(kv_lookup_write(kv, "none", 4, 1500, 4));
     cr_assert_eq(kv_size(kv), 1);
+    kv_free(kv);
+}
+
+// kv_lookup and kv_lookup_write record an access; kv_peek and kv_find do not.
+Test(kv, lookups_touch_peek_does_not)
+{
+    struct kv_store *kv = kv_new();
+    kv_set_lru_clock(1000000);
+    kv_set(kv, "k", 1, "v", 1, KV_NO_EXPIRE, 1);
+    kv_set_lru_clock(1010000);
+    cr_assert_eq(kv_entry_idle_ms(kv_peek(kv, "k", 1, 0)), 10000);
+    cr_assert_eq(kv_entry_idle_ms(kv_find(kv, "k", 1)), 10000);
+    cr_assert_eq(kv_entry_idle_ms(kv_lookup(kv, "k", 1, 0)), 0);
+    kv_set_lru_clock(1013000);
+    cr_assert_eq(kv_entry_idle_ms(kv_peek(kv, "k", 1, 0)), 3000);
+    cr_assert_eq(kv_entry_idle_ms(kv_lookup_write(kv, "k", 1, 0, 2)), 0);
+    kv_free(kv);
+}
+
+// The 24-bit LRU clock wraps (every 194 days); the idle time survives one wrap.
+Test(kv, idle_time_across_clock_wrap)
+{
+    struct kv_store *kv = kv_new();
+    kv_set_lru_clock((int64_t)(KV_LRU_CLOCK_MAX - 5) * 1000);
+    kv_set(kv, "k", 1, "v", 1, KV_NO_EXPIRE, 1);
+    kv_set_lru_clock((int64_t)(KV_LRU_CLOCK_MAX + 1 + 4) * 1000);
+    cr_assert_eq(kv_entry_idle_ms(kv_peek(kv, "k", 1, 0)), 9000);
+    kv_free(kv);
+}
+
+// The access stamp changes neither the digest nor anything a reply shows.
+Test(kv, access_stamp_not_in_digest)
+{
+    struct kv_store *a = kv_new(), *b = kv_new();
+    char ha[41], hb[41];
+    kv_set_lru_clock(5000000);
+    kv_set(a, "k", 1, "v", 1, KV_NO_EXPIRE, 1);
+    kv_set_lru_clock(9000000);
+    kv_set(b, "k", 1, "v", 1, KV_NO_EXPIRE, 1);
+    kv_lookup(b, "k", 1, 0);
+    kv_digest_hex(a, ha);
+    kv_digest_hex(b, hb);
+    cr_assert_str_eq(ha, hb);
+    kv_free(a);
+    kv_free(b);
+}
+
+// LFU mode: a new key starts at 5, accesses raise the counter logarithmically (the first
+// ones surely, later ones rarely), idle minutes decay it, and an overwrite keeps it.
+Test(kv, lfu_counter_grows_decays_and_survives_overwrite)
+{
+    struct kv_store *kv = kv_new();
+    kv_set_access_mode(KV_ACCESS_LFU, 10, 1);
+    kv_set_lru_clock(600000000);
+    kv_set(kv, "k", 1, "v", 1, KV_NO_EXPIRE, 1);
+    cr_assert_eq(kv_entry_lfu(kv_find(kv, "k", 1)), KV_LFU_INIT_VAL);
+    kv_lookup(kv, "k", 1, 0);
+    cr_assert_eq(kv_entry_lfu(kv_find(kv, "k", 1)), KV_LFU_INIT_VAL + 1,
+                 "at the initial value an access always counts");
+    for (int i = 0; i < 100000; i++)
+        kv_lookup(kv, "k", 1, 0);
+    unsigned c = kv_entry_lfu(kv_find(kv, "k", 1));
+    cr_assert(c > 20 && c < 255, "100,000 accesses give a logarithmic count, got %u", c);
+    kv_set(kv, "k", 1, "w", 1, KV_NO_EXPIRE, 2);
+    cr_assert_eq(kv_entry_lfu(kv_find(kv, "k", 1)), c, "an overwrite keeps the frequency");
+    kv_set_lru_clock(600000000 + 3 * 60000);
+    cr_assert_eq(kv_entry_lfu(kv_find(kv, "k", 1)), c - 3, "one per idle minute");
+    kv_set_access_mode(KV_ACCESS_LRU, 10, 1);
+    kv_free(kv);
+}
+
+// An entry is one allocation: a 16-byte key with a 3-byte value (redis-benchmark's shape)
+// fits a 64-byte malloc chunk, access stamp included.
+Test(kv, benchmark_shaped_entry_fits_64_byte_chunk)
+{
+    struct kv_store *kv = kv_new();
+    size_t base = kv_used_memory(kv);
+    kv_set(kv, "key:000000000042", 16, "xxx", 3, KV_NO_EXPIRE, 1);
+    size_t table = 4 * sizeof(void *);
+    cr_assert_leq(kv_used_memory(kv) - base, 56 + table + 16);
+    cr_assert_leq(offsetof(struct kv_entry, data) + 16 + 3 + 1, 56);
     kv_free(kv);
 }

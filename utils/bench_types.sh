@@ -1,0 +1,186 @@
+#!/bin/bash
+# Data-type benchmark (issue 9), side by side with redis-server in one run on free loopback
+# ports: redis-benchmark -t hset,sadd,spop,zadd,zpopmin at 50 clients, without and with -P 16,
+# against redis-server with appendfsync always, one concordkv node and the leader of a
+# three-node cluster (ratios against redis); then RSS after loading hash fields across
+# 10,000 keys, set members and sorted-set members into a fresh redis-server (no persistence)
+# and a fresh concordkv node. A command the concordkv binary does not know (sets or sorted
+# sets on a branch without them) makes its rows "n/a". Writes the section between
+# <!-- bench:types --> and <!-- /bench:types --> of docs/BENCHMARKS.md.
+#
+#   utils/bench_types.sh
+#   BENCH_N=2000 BENCH_N_P16=5000 BENCH_MEMBERS=20000 BENCH_OUT=/tmp/t.md utils/bench_types.sh
+#
+# Environment: BENCH_N (100000) and BENCH_N_P16 (300000) requests per redis-benchmark test;
+# BENCH_MEMBERS (1000000) hash fields, set members and sorted-set members loaded for each RSS
+# figure; BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
+# (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
+# BENCH_TMPDIR (${TMPDIR:-/tmp}). Every server is started here and stopped by pid at exit.
+set -u
+export LC_ALL=C
+
+ROOT=$(cd -P "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PROG=bench_types.sh
+# shellcheck source=utils/lib.sh
+. "$ROOT/utils/lib.sh"
+no_args_but_help "$@"
+N=${BENCH_N:-100000}
+N_P16=${BENCH_N_P16:-300000}
+MEMBERS=${BENCH_MEMBERS:-1000000}
+OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
+REDIS_BIN=${REDIS_SERVER:-redis-server}
+OURS_BIN=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
+OURS_EXTRA=${CONCORDKV_ARGS:-}
+TESTS=(hset sadd spop zadd zpopmin)
+HASH_KEYS=10000
+
+for tool in redis-benchmark redis-cli awk timeout "$REDIS_BIN"; do
+    command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
+done
+is_uint "$N" && is_uint "$N_P16" && is_uint "$MEMBERS" || die "BENCH_N, BENCH_N_P16, BENCH_MEMBERS: integers"
+[ "$MEMBERS" -ge "$HASH_KEYS" ] || die "BENCH_MEMBERS must be at least $HASH_KEYS"
+resolve_server "$OURS_BIN"
+OURS_BIN=$SERVER
+bench_workdir types
+say() { echo "bench_types: $*" >&2; }
+
+# start_ours NAME N: an N-node cluster; sets STARTED_PORT (the leader's RESP port).
+start_ours() {
+    local name=$1 n=$2 ids
+    bench_start_cluster "$name" "$n"
+    ids=$(seq 1 "$n")
+    # shellcheck disable=SC2086
+    wait_healthy "$STARTED_BASE" "$name" $ids
+    STARTED_PORT=$LEADER_PORT
+}
+
+# supported PORT CMD: whether the server on PORT knows CMD (COMMAND INFO names it).
+supported() {
+    redis-cli -h 127.0.0.1 -p "$1" COMMAND INFO "$2" 2>/dev/null | grep -qix "$2"
+}
+
+# rps PORT TEST PIPE N: requests per second of one redis-benchmark test, or "" on failure.
+rps() {
+    local port=$1 test=$2 pipe=$3 n=$4
+    timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" -c 50 -P "$pipe" \
+        -r 100000 --csv 2>/dev/null |
+        awk -F, 'NR > 1 { gsub(/"/, "", $2); print $2; exit }'
+}
+
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
+        else printf "%.2f", a / b }'
+}
+
+# ---- throughput ----
+bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
+P_ALWAYS=$STARTED_PORT
+start_ours ckv1 1
+P_ONE=$STARTED_PORT
+start_ours ckv3 3
+P_THREE=$STARTED_PORT
+
+ROWS=""
+for pipe in 1 16; do
+    n=$N
+    [ "$pipe" -gt 1 ] && n=$N_P16
+    for test in "${TESTS[@]}"; do
+        say "$test, pipeline $pipe"
+        r=$(rps "$P_ALWAYS" "$test" "$pipe" "$n")
+        if supported "$P_ONE" "$test"; then
+            c1=$(rps "$P_ONE" "$test" "$pipe" "$n")
+            c3=$(rps "$P_THREE" "$test" "$pipe" "$n")
+        else
+            c1="" c3=""
+        fi
+        ROWS+="| $test | $pipe | ${r:-n/a} | ${c1:-n/a} | $(ratio "$c1" "$r") | ${c3:-n/a} | $(ratio "$c3" "$r") |"$'\n'
+    done
+done
+
+# ---- memory ----
+# gen KIND FILE: RESP commands loading MEMBERS elements of KIND (hash: HASH_KEYS keys).
+gen() {
+    awk -v kind="$1" -v n="$MEMBERS" -v keys="$HASH_KEYS" '
+        function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
+        function cmd(name, key, from, to, i, out, argc) {
+            out = ""; argc = 2
+            for (i = from; i < to; i++) {
+                if (kind == "hash") out = out bulk("field:" i) bulk("value:" i)
+                else if (kind == "set") out = out bulk("member:" i)
+                else out = out bulk(i * 1.5) bulk("member:" i)
+                argc += (kind == "set") ? 1 : 2
+            }
+            printf "*%d\r\n%s%s%s", argc, bulk(name), bulk(key), out
+        }
+        BEGIN {
+            if (kind == "hash") {
+                per = int(n / keys)
+                for (k = 0; k < keys; k++) cmd("HSET", "hash:" k, k * per, (k + 1) * per)
+            } else {
+                for (b = 0; b < n; b += 1000) cmd(kind == "set" ? "SADD" : "ZADD", kind, b, (b + 1000 < n ? b + 1000 : n))
+            }
+        }' >"$2"
+}
+
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# load PORT PID FILE: RSS in KiB after piping FILE into the server, "" if the load failed.
+load() {
+    local out
+    out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
+    grep -q "errors: 0," <<<"$out" || { say "load failed: $(tail -1 <<<"$out")"; return 0; }
+    rss_kib "$2"
+}
+
+MEM_ROWS=""
+for kind in hash set zset; do
+    cmd=$(case $kind in hash) echo hset ;; set) echo sadd ;; zset) echo zadd ;; esac)
+    gen "$kind" "$WORK/$kind.resp"
+    say "memory, $kind: redis-server"
+    bench_start_redis "redis-$kind" --save "" --appendonly no
+    r=$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/$kind.resp")
+    stop_pid "$STARTED_PID" 10000
+    say "memory, $kind: concordkv"
+    start_ours "ckv-$kind" 1
+    c=""
+    if supported "$STARTED_PORT" "$cmd"; then
+        node_pid "$WORK/ckv-$kind" 1
+        c=$(load "$STARTED_PORT" "$NODE_PID" "$WORK/$kind.resp")
+    fi
+    stop_cluster_dir "$WORK/ckv-$kind"
+    mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
+    MEM_ROWS+="| $kind | $MEMBERS | $(mib "$r") | $(mib "$c") | $(ratio "$c" "$r") |"$'\n'
+done
+
+# ---- report ----
+CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+SECTION="$WORK/section.md"
+{
+    echo "<!-- bench:types -->"
+    echo "## Data types: concordkv vs redis-server"
+    echo
+    echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
+    echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $("$REDIS_BIN" --version | awk '{ print $1, $2, $3 }');"
+    echo "concordkv \`$OURS_BIN\` (commit $REV). One run of \`utils/bench_types.sh\`"
+    echo "(BENCH_N=$N BENCH_N_P16=$N_P16 BENCH_MEMBERS=$MEMBERS)."
+    echo
+    echo "Throughput: \`redis-benchmark -t TEST -n N -c 50 -P PIPE -r 100000 --csv\`, requests/s;"
+    echo "redis-server with \`--appendonly yes --appendfsync always\`; concordkv one node, and the"
+    echo "leader of three nodes. n/a: the command is not implemented on this build."
+    echo
+    echo "| test | pipeline | redis | concordkv 1 node | ratio | concordkv 3 nodes | ratio |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s' "$ROWS"
+    echo
+    echo "Memory: RSS (MiB) after \`redis-cli --pipe\` loads into a fresh server: hash fields"
+    echo "across $HASH_KEYS keys (\`field:i\` = \`value:i\`), members of one set (\`member:i\`),"
+    echo "members of one sorted set (score i × 1.5); redis-server without persistence."
+    echo
+    echo "| type | elements | redis-server | concordkv | concordkv/redis |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    printf '%s' "$MEM_ROWS"
+    echo "<!-- /bench:types -->"
+} >"$SECTION"
+write_section "$OUT" types "$SECTION"
+say "wrote $OUT"
