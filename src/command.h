@@ -9,6 +9,7 @@
 #include "resp.h"
 
 struct kv_store;
+struct acl_store;
 struct client;
 struct server;
 
@@ -40,6 +41,7 @@ struct exec_ctx {
     struct client *client; /* NULL during apply */
     struct server *srv;    /* NULL in unit tests of pure keyspace commands */
     uint64_t *rng;         /* random state for RANDOMKEY and friends */
+    struct acl_store *acl; /* the replicated ACL users: set during apply (NULL otherwise) */
 };
 
 typedef void cmd_proc(struct exec_ctx *ctx, struct request *req);
@@ -132,6 +134,8 @@ void reply_wrongtype(struct buf *out);
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
     cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
+/* ACL (cmd_acl.c): ACL itself, and __acl, the replicated form of its writes (apply). */
+cmd_proc cmd_acl, cmd_acl_apply;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */
