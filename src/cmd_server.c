@@ -304,6 +304,11 @@ static void reply_flags(struct buf *out, unsigned f)
             reply_simple(out, names[i].name);
 }
 
+static void reply_category(struct buf *out, const char *name)
+{
+    buf_printf(out, "+@%s\r\n", name);
+}
+
 static void reply_command_info(struct buf *out, const struct command *c)
 {
     reply_array(out, 10);
@@ -313,9 +318,11 @@ static void reply_command_info(struct buf *out, const struct command *c)
     reply_int(out, c->first_key);
     reply_int(out, c->last_key);
     reply_int(out, c->key_step);
-    reply_array(out, 2);
-    reply_simple(out, (c->flags & CMD_WRITE) ? "@write" : (c->flags & CMD_READONLY) ? "@read" : "@connection");
-    reply_simple(out, (c->flags & CMD_FAST) ? "@fast" : "@slow");
+    unsigned cats = acl_command_categories(c); /* the categories ACL rules use */
+    reply_array(out, __builtin_popcount(cats));
+    for (int i = 0; acl_category_name(i) != NULL; i++)
+        if (cats & (1u << i))
+            reply_category(out, acl_category_name(i));
     reply_array(out, 0); /* tips */
     reply_array(out, 0); /* key specs */
     reply_array(out, 0); /* subcommands */
