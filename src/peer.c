@@ -26,6 +26,8 @@ struct peer_req {
     peer_reply_fn *cb;
     void *arg;
     int skip;   /* replies to skip first (the AUTH reply) */
+    int skip_errors; /* skip it even when an error: a node with another cluster secret then
+                      * answers the command itself as the default user (its own error text) */
     int done;
 };
 
@@ -83,7 +85,7 @@ static void peer_on_read(struct bufferevent *bev, void *arg)
         if (reply == NULL)
             return;
         redisReply *r = reply;
-        if (p->skip > 0 && r->type != REDIS_REPLY_ERROR) {
+        if (p->skip > 0 && (r->type != REDIS_REPLY_ERROR || p->skip_errors)) {
             p->skip--;
             freeReplyObject(r);
             continue;
@@ -154,6 +156,7 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
         const char *auth[] = {"AUTH", ACL_PEER_USER, proof};
         append_command(out, 3, auth);
         p->skip = 1;
+        p->skip_errors = 1;
     } else if (srv->cfg->requirepass) {
         const char *auth[] = {"AUTH", srv->cfg->requirepass};
         append_command(out, 2, auth);
