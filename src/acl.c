@@ -88,6 +88,7 @@ static size_t n_commands(void)
     return n < ACL_CMD_WORDS * 64 ? n : ACL_CMD_WORDS * 64;
 }
 
+/* A new user, as Redis 7.0 creates one: off, sanitize-payload, no keys, resetchannels, -@all. */
 static struct acl_user *user_new(const char *name, size_t len)
 {
     struct acl_user *u = xcalloc(1, sizeof(*u));
@@ -465,15 +466,9 @@ static int rule_apply(struct acl_user *u, const char *op, size_t len)
     return RE_OK;
 }
 
-/* A new user, as Redis 7.0 creates one: off, sanitize-payload, no keys, resetchannels, -@all. */
-static struct acl_user *user_fresh(const char *name, size_t len)
-{
-    return user_new(name, len);
-}
-
 static struct acl_user *default_user(void)
 {
-    struct acl_user *u = user_fresh("default", 7);
+    struct acl_user *u = user_new("default", 7);
     rule_apply(u, "+@all", 5);
     rule_apply(u, "~*", 2);
     rule_apply(u, "&*", 2);
@@ -555,7 +550,7 @@ static struct acl_user *staged_user(const struct acl_store *a, const char *name,
         return NULL;
     }
     const struct acl_user *old = acl_user_find(a, name, nlen);
-    struct acl_user *u = old ? user_dup(old, name, nlen) : user_fresh(name, nlen);
+    struct acl_user *u = old ? user_dup(old, name, nlen) : user_new(name, nlen);
     for (int i = 0; i < argc; i++) {
         int e = rule_apply(u, argv[i], len[i]);
         if (e != RE_OK) {

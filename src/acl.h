@@ -78,7 +78,7 @@ struct acl_store {
     struct acl_user **users;
     int n;
     uint64_t gen;
-    int seeded;   /* replicated: an aclfile seed was applied (later seeds are ignored) */
+    int seeded;   /* replicated: users were seeded or changed (later aclfile seeds are ignored) */
     struct acl_log_entry *log;
     int nlog;
 };

@@ -28,18 +28,22 @@ void cmd_acl_apply(struct exec_ctx *ctx, struct request *req)
         reply_error(ctx->out, "ERR ACL state is not available here");
     } else if (request_arg_is(req, 1, "setuser") && req->argc >= 3) {
         if (acl_setuser(a, req->argv[2], req->len[2], req->argc - 3, req->argv + 3, req->len + 3,
-                        err, sizeof(err)) == 0)
+                        err, sizeof(err)) == 0) {
+            a->seeded = 1; /* users set by hand: an aclfile no longer seeds them */
             reply_ok(ctx->out);
-        else
+        } else {
             reply_errorf(ctx->out, "ERR %s", err);
+        }
     } else if (request_arg_is(req, 1, "deluser")) {
-        reply_int(ctx->out, acl_deluser(a, req->argc - 2, req->argv + 2, req->len + 2));
+        int n = acl_deluser(a, req->argc - 2, req->argv + 2, req->len + 2);
+        a->seeded |= n > 0;
+        reply_int(ctx->out, n);
     } else if ((request_arg_is(req, 1, "load") || request_arg_is(req, 1, "seed")) && req->argc == 3) {
         int seed = request_arg_is(req, 1, "seed");
         if (seed && a->seeded)
             reply_ok(ctx->out); /* another node seeded first: the first seed wins */
         else if (acl_load_text(a, req->argv[2], req->len[2], err, sizeof(err)) == 0) {
-            a->seeded |= seed;
+            a->seeded = 1;
             reply_ok(ctx->out);
         } else {
             reply_errorf(ctx->out, "ERR %s", err);

@@ -165,6 +165,8 @@ Test(acl_cluster, changes_and_deletions_propagate)
     leader_ok("ACL SETUSER u resetpass >b");
     wait_reply(fport, "u", "b", "PING", "+PONG");
     expect_reply(fport, "u", "a", "PING", "(auth failed)");
+    expect_reply(fport, NULL, NULL, "HELLO 2 AUTH u b", "(type 2)"); /* the HELLO map, RESP2 array */
+    expect_reply(fport, NULL, NULL, "HELLO 2 AUTH u a", "-WRONGPASS");
 
     redisContext *c = fx_connect(node(lead)->port);
     redisReply *r = fx_cmd(c, "ACL GETUSER u");
