@@ -209,6 +209,18 @@ check "cli NOAUTH" "NOAUTH Authentication required." \
 check "cli -a" "PONG" \
     "$(timeout 20 redis-cli -h 127.0.0.1 -p "$AUTH_PORT" -a "$PASSWORD" --no-auth-warning PING 2>&1)"
 
+# ACL users: redis-cli --user/--pass, -NOPERM, ACL WHOAMI.
+check "cli ACL SETUSER" "OK" "$(cli ACL SETUSER cli-reader on '>clipw' '~cli:*' '+@read' '+acl|whoami')"
+ucli() { timeout 20 redis-cli -h 127.0.0.1 -p "$PORT" --user cli-reader --pass clipw --no-auth-warning "$@" 2>&1; }
+check "cli --user ACL WHOAMI" "cli-reader" "$(ucli ACL WHOAMI)"
+check "cli --user GET allowed key" "" "$(ucli GET cli:1)"
+check "cli --user SET" "NOPERM this user has no permissions to run the 'set' command" "$(ucli SET cli:1 x)"
+check "cli --user GET other key" \
+    "NOPERM this user has no permissions to access one of the keys used as arguments" "$(ucli GET other)"
+check "cli --user wrong password" "AUTH failed: WRONGPASS invalid username-password pair or user is disabled." \
+    "$(timeout 20 redis-cli -h 127.0.0.1 -p "$PORT" --user cli-reader --pass nope --no-auth-warning PING 2>&1 | head -n 1)"
+check "cli ACL DELUSER" "1" "$(cli ACL DELUSER cli-reader)"
+
 # ---- (b) redis-benchmark ----
 echo "# redis-benchmark"
 timeout 300 redis-benchmark -h 127.0.0.1 -p "$PORT" -q -n 20000 -c 20 -t set,get,incr,mset \

@@ -474,6 +474,28 @@ def auth_errors(r, args):
         c.close()
 
 
+@check
+def acl_users(r, args):
+    assert r.execute_command("ACL", "SETUSER", "py-reader", "on", ">pypw", "~py:acl:*", "+@read",
+                             "+acl|whoami") in (b"OK", True)
+    r.set("py:acl:1", "v")
+    u = redis.Redis(host="127.0.0.1", port=args.port, username="py-reader", password="pypw")
+    assert u.execute_command("ACL", "WHOAMI") == b"py-reader"
+    assert u.get("py:acl:1") == b"v"
+    expect_error(redis.exceptions.NoPermissionError, u.set, "py:acl:1", "x",
+                 text="this user has no permissions to run the 'set' command")
+    expect_error(redis.exceptions.NoPermissionError, u.get, "py:other",
+                 text="this user has no permissions to access one of the keys used as arguments")
+    bad = redis.Redis(host="127.0.0.1", port=args.port, username="py-reader", password="nope")
+    expect_error((redis.exceptions.AuthenticationError, redis.ResponseError), bad.ping,
+                 text="WRONGPASS")
+    log = r.execute_command("ACL", "LOG", "1")
+    assert len(log) == 1 and b"py-reader" in log[0], log
+    assert r.execute_command("ACL", "DELUSER", "py-reader") == 1
+    for c in (u, bad):
+        c.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)

@@ -14,6 +14,7 @@
 
 #include <event2/event.h>
 
+#include "acl.h"
 #include "cluster.h"
 #include "command.h"
 #include "consensus.h"
@@ -51,7 +52,8 @@ struct client *client_new(struct server *srv, int fd)
     c->id = ++srv->next_client_id;
     c->reader = resp_reader_new(srv->cfg->proto_max_bulk_len);
     buf_init(&c->out);
-    c->authenticated = srv->cfg->requirepass == NULL;
+    c->authenticated = acl_default_user_open(srv->fsm.acl, srv->cfg->requirepass);
+    c->user = xstrdup("default");
     c->ctime_ms = c->last_ms = util_now_ms();
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
         sockaddr_text(&ss, c->addr, sizeof(c->addr));
@@ -97,6 +99,7 @@ void client_free(struct client *c)
     multi_unwatch(&c->multi);
     buf_close(&c->out);
     free(c->name);
+    free(c->user);
     free(c);
 }
 
@@ -472,10 +475,18 @@ int client_passed_auth(const struct client *c)
     return c->passed_auth;
 }
 
-void client_set_authenticated(struct client *c)
+void client_set_user(struct client *c, const char *user, size_t len)
 {
     c->authenticated = 1;
     c->passed_auth = 1;
+    free(c->user);
+    c->user = user ? xmemdup(user, len) : NULL;
+    c->user_cache = NULL;
+}
+
+const char *client_user(const struct client *c)
+{
+    return c->user;
 }
 
 const char *client_name(const struct client *c)
@@ -504,12 +515,12 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
                "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
+               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
                c->multi.in_multi ? "x" : "N", c->multi.in_multi ? c->multi.nqueued : -1,
                resp_reader_pending(c->reader), c->out.len - c->out_pos,
-               c->last_cmd ? c->last_cmd : "NULL");
+               c->last_cmd ? c->last_cmd : "NULL", c->user ? c->user : ACL_PEER_USER);
 }
 
 void client_info(const struct client *c, struct buf *out)
@@ -580,6 +591,41 @@ void server_reply_redirect(struct server *srv, int slot, struct buf *out)
         reply_error(out, "CLUSTERDOWN The cluster is down: no leader is known");
 }
 
+/* Check REQ against the ACL rules of C's user: 0 when it may run, else 1 after replying
+ * Redis's -NOPERM text and logging the denial in ACL LOG. A connection whose user was
+ * deleted meanwhile must AUTH again (Redis disconnects it). */
+static int client_acl_denied(struct client *c, struct command *cmd, struct request *req)
+{
+    struct acl_store *a = c->srv->fsm.acl;
+    char msg[160];
+    int pos;
+    if (c->user == NULL)
+        return 0;
+    if (c->user_cache == NULL || c->user_gen != a->gen) {
+        c->user_cache = acl_user_find(a, c->user, strlen(c->user));
+        c->user_gen = a->gen;
+    }
+    if (c->user_cache == NULL) {
+        c->authenticated = 0;
+        reply_error(client_reply_buf(c), "NOAUTH Authentication required.");
+        return 1;
+    }
+    int rc = acl_check(c->user_cache, cmd, req, &pos);
+    if (rc == ACL_OK)
+        return 0;
+    struct buf info;
+    int64_t now = util_now_ms();
+    buf_init(&info);
+    client_info_line(&info, c, now);
+    info.data[--info.len] = '\0'; /* the line's newline */
+    acl_log_add(a, rc, c->multi.in_multi, rc == ACL_DENIED_CMD ? cmd->name : req->argv[pos], c->user,
+                info.data, now);
+    buf_close(&info);
+    acl_noperm_message(rc, cmd, msg, sizeof(msg));
+    reply_error(client_reply_buf(c), msg);
+    return 1;
+}
+
 /* The hash slot named in a MOVED reply for REQ: its first key's, or 0. */
 static int request_slot(const struct command *cmd, const struct request *req)
 {
@@ -606,6 +652,10 @@ void client_dispatch(struct client *c, struct request *req)
     }
     if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
         reply_error(client_reply_buf(c), "NOAUTH Authentication required.");
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (!(cmd->flags & CMD_NOAUTH) && client_acl_denied(c, cmd, req)) {
         dispatch_reject(c, cmd);
         goto done;
     }

@@ -53,6 +53,9 @@ struct client {
     char *name;
     int authenticated;
     int passed_auth;     /* AUTH (or HELLO AUTH) with the password succeeded */
+    char *user;          /* ACL user ("default" until AUTH); NULL: a peer, every permission */
+    struct acl_user *user_cache; /* USER's record as of the store's generation USER_GEN */
+    uint64_t user_gen;
     int close_after_reply;
     int paused;          /* reading stopped by back-pressure */
     size_t reply_est;    /* recent deferred reply size (decaying max); 0: none yet */

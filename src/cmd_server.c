@@ -7,12 +7,15 @@
 #include <string.h>
 #include <strings.h>
 
+#include "acl.h"
 #include "command.h"
 #include "config.h"
 #include "consensus.h"
 #include "exec.h"
 #include "value.h"
 #include "kv.h"
+#include "multi.h"
+#include "peerauth.h"
 
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
 {
@@ -46,21 +49,52 @@ void cmd_select(struct exec_ctx *ctx, struct request *req)
         reply_ok(ctx->out);
 }
 
-static int auth_check(struct exec_ctx *ctx, const char *user, size_t ulen, const char *pass, size_t plen)
+/* Whether "AUTH <password>" has nothing to check: the default user is nopass and this node
+ * has no requirepass (Redis then answers an error, not OK). */
+static int default_user_nopass(struct exec_ctx *ctx)
 {
-    const char *want = server_config(ctx->srv)->requirepass;
-    if (want == NULL) {
-        /* Redis accepts "AUTH default <anything>" with no password set; AUTH <pass> errors. */
+    const struct acl_user *d = acl_user_find(server_acl(ctx->srv), "default", 7);
+    return server_config(ctx->srv)->requirepass == NULL && d != NULL && (d->flags & ACL_USER_NOPASS);
+}
+
+/* A peer node (peer.c) authenticates as ACL_PEER_USER with a password derived from the
+ * cluster secret (peerauth_join_proof of id 0, which no node has): every permission, so that
+ * cluster operations work whatever the default user may do. */
+static int peer_auth_ok(struct exec_ctx *ctx, const char *user, size_t ulen, const char *pass)
+{
+    const char *secret = server_config(ctx->srv)->cluster_secret;
+    return secret != NULL && secret[0] != '\0' && ulen == strlen(ACL_PEER_USER) &&
+           memcmp(user, ACL_PEER_USER, ulen) == 0 && peerauth_join_check(secret, 0, ACL_PEER_USER, "", "", pass);
+}
+
+static int auth_check(struct exec_ctx *ctx, const struct request *req, const char *user, size_t ulen,
+                      const char *pass, size_t plen)
+{
+    struct acl_store *a = server_acl(ctx->srv);
+    if (user == NULL) {
+        user = "default";
+        ulen = 7;
+    }
+    if (peer_auth_ok(ctx, user, ulen, pass)) {
+        client_set_user(ctx->client, NULL, 0);
         return 0;
     }
-    int ok = (user == NULL || util_eq_nocase(user, ulen, "default")) && strlen(want) == plen &&
-             memcmp(want, pass, plen) == 0;
-    if (!ok) {
-        reply_error(ctx->out, "WRONGPASS invalid username-password pair or user is disabled.");
-        return -1;
+    if (acl_authenticate(a, user, ulen, pass, plen, server_config(ctx->srv)->requirepass) == 0) {
+        client_set_user(ctx->client, user, ulen);
+        return 0;
     }
-    client_set_authenticated(ctx->client);
-    return 0;
+    struct buf info;
+    buf_init(&info);
+    client_info(ctx->client, &info);
+    if (info.len > 0)
+        info.data[--info.len] = '\0';
+    char *name = xmemdup(user, ulen);
+    acl_log_add(a, ACL_DENIED_AUTH, client_multi(ctx->client)->in_multi, req->argv[0], name,
+                info.data ? info.data : "", ctx->now_ms);
+    free(name);
+    buf_close(&info);
+    reply_error(ctx->out, "WRONGPASS invalid username-password pair or user is disabled.");
+    return -1;
 }
 
 void cmd_auth(struct exec_ctx *ctx, struct request *req)
@@ -69,14 +103,14 @@ void cmd_auth(struct exec_ctx *ctx, struct request *req)
         reply_syntax_error(ctx->out);
         return;
     }
-    if (req->argc == 2 && server_config(ctx->srv)->requirepass == NULL) {
+    if (req->argc == 2 && default_user_nopass(ctx)) {
         reply_error(ctx->out, "ERR AUTH <password> called without any password configured for "
                               "the default user. Are you sure your configuration is correct?");
         return;
     }
     const char *user = req->argc == 3 ? req->argv[1] : NULL;
     size_t ulen = req->argc == 3 ? req->len[1] : 0;
-    if (auth_check(ctx, user, ulen, req->argv[req->argc - 1], req->len[req->argc - 1]) == 0)
+    if (auth_check(ctx, req, user, ulen, req->argv[req->argc - 1], req->len[req->argc - 1]) == 0)
         reply_ok(ctx->out);
 }
 
@@ -98,7 +132,7 @@ void cmd_hello(struct exec_ctx *ctx, struct request *req)
     }
     for (; i < req->argc; i++) {
         if (request_arg_is(req, i, "auth") && i + 2 < req->argc) {
-            if (auth_check(ctx, req->argv[i + 1], req->len[i + 1], req->argv[i + 2], req->len[i + 2]) != 0)
+            if (auth_check(ctx, req, req->argv[i + 1], req->len[i + 1], req->argv[i + 2], req->len[i + 2]) != 0)
                 return;
             i += 2;
         } else if (request_arg_is(req, i, "setname") && i + 1 < req->argc) {
@@ -272,6 +306,11 @@ static void reply_flags(struct buf *out, unsigned f)
             reply_simple(out, names[i].name);
 }
 
+static void reply_category(struct buf *out, const char *name)
+{
+    buf_printf(out, "+@%s\r\n", name);
+}
+
 static void reply_command_info(struct buf *out, const struct command *c)
 {
     reply_array(out, 10);
@@ -281,9 +320,11 @@ static void reply_command_info(struct buf *out, const struct command *c)
     reply_int(out, c->first_key);
     reply_int(out, c->last_key);
     reply_int(out, c->key_step);
-    reply_array(out, 2);
-    reply_simple(out, (c->flags & CMD_WRITE) ? "@write" : (c->flags & CMD_READONLY) ? "@read" : "@connection");
-    reply_simple(out, (c->flags & CMD_FAST) ? "@fast" : "@slow");
+    unsigned cats = acl_command_categories(c); /* the categories ACL rules use */
+    reply_array(out, __builtin_popcount(cats));
+    for (int i = 0; acl_category_name(i) != NULL; i++)
+        if (cats & (1u << i))
+            reply_category(out, acl_category_name(i));
     reply_array(out, 0); /* tips */
     reply_array(out, 0); /* key specs */
     reply_array(out, 0); /* subcommands */

@@ -160,6 +160,9 @@ static struct command command_rows[] = {
     {"discard",    cmd_discard,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Discard all commands issued after MULTI"},
     {"watch",      cmd_watch,       NULL,             -2, L | F | CMD_TX | CMD_ORDERED, 1, -1, 1, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block"},
     {"unwatch",    cmd_unwatch,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Forget about all watched keys"},
+
+    {"acl",        cmd_acl,         NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "server", "A container for Access List Control commands"},
+    {"__acl",      cmd_acl_apply,   NULL,             -2, W | CMD_INTERNAL, 0, 0, 0,  "server", "ACL SETUSER/DELUSER/LOAD and the aclfile seed as applied (internal)"},
 };
 #pragma GCC diagnostic pop
 

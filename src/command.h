@@ -10,6 +10,7 @@
 #include "resp.h"
 
 struct kv_store;
+struct acl_store;
 struct client;
 struct server;
 
@@ -48,6 +49,7 @@ struct exec_ctx {
     uint32_t cmd_pos;      /* apply: the command's position in its entry (0-based) */
     int prng_seeded;       /* PRNG below is seeded (command_prng) */
     struct prng prng;
+    struct acl_store *acl; /* the replicated ACL users: set during apply (NULL otherwise) */
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -175,6 +177,8 @@ void reply_wrongtype(struct buf *out);
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
     cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
+/* ACL (cmd_acl.c): ACL itself, and __acl, the replicated form of its writes (apply). */
+cmd_proc cmd_acl, cmd_acl_apply;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

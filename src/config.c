@@ -61,6 +61,7 @@ static const struct option_def options[] = {
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
     {"client-output-buffer-limit", OPT_OBUF, OFF(obuf_limits), "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, 1, "<class> <hard> <soft> <soft-seconds> ...: close a client whose pending output passes the hard limit, or the soft one for longer (0: none)"},
     {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, OPT_RUNTIME | OPT_SECRET_AUTH, "password clients must AUTH with"},
+    {"aclfile", OPT_STRING, OFF(aclfile), NULL, 0, 0, NULL, 0, "ACL users file (Redis's format): seeds the replicated users of a new cluster; ACL LOAD re-reads it"},
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
     {"admin-request-timeout", OPT_INT, OFF(admin_request_timeout), "10000", 10, 3600000, NULL, 1, "ms from accept for an admin connection to send its whole request"},
     {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},

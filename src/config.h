@@ -40,6 +40,7 @@ struct config {
     long long client_query_buffer_limit;
     struct obuf_limit obuf_limits[OBUF_CLASSES];
     char *requirepass;
+    char *aclfile;       /* users seeding the replicated ACL state (see docs/SERVER.md) */
     char *admin_token;
     long long admin_request_timeout; /* ms from accept to a complete admin request */
     long long admin_max_connections;

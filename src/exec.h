@@ -26,6 +26,12 @@ const struct fsm *server_fsm(const struct server *srv);
 /* CONFIG SET NAME VALUE at runtime. Returns 0, or -1 with a message in ERR. */
 int server_config_set(struct server *srv, const char *name, const char *value, char *err,
                       size_t errlen);
+/* The node's ACL store: the replicated users (owned by its fsm) and this node's ACL LOG. */
+struct acl_store *server_acl(struct server *srv);
+/* Read the aclfile at PATH and check it: on success OUT receives its users in the form the
+ * log carries (acl_serialize: passwords hashed) and 0 is returned; -1 with Redis's message in
+ * ERR otherwise. */
+int server_acl_read_file(const char *path, struct buf *out, char *err, size_t errlen);
 /* When the server started (ms since the epoch). */
 int64_t server_start_ms(const struct server *srv);
 
@@ -40,8 +46,11 @@ uint64_t client_id(const struct client *c);
 int client_authenticated(const struct client *c);
 /* Whether C passed AUTH with the password (CONFIG GET shows secrets only then). */
 int client_passed_auth(const struct client *c);
-/* AUTH (or HELLO AUTH) with the password succeeded. */
-void client_set_authenticated(struct client *c);
+/* AUTH (or HELLO AUTH) succeeded as the user named USER (copied; NULL: a peer node, which
+ * has every permission). */
+void client_set_user(struct client *c, const char *user, size_t len);
+/* The user C is authenticated as ("default" until an AUTH), NULL for a peer node. */
+const char *client_user(const struct client *c);
 /* C's name, NULL when it has none. */
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */

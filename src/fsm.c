@@ -13,6 +13,7 @@
 
 #include <raft.h>
 
+#include "acl.h"
 #include "codec.h"
 #include "command.h"
 #include "entry.h"
@@ -21,7 +22,8 @@
 #include "value.h"
 
 #define FSM_MAX_ARGS_STACK 16
-#define SNAP_MAGIC "CKSNAP02"    /* entries carry a type (hashes) */
+#define SNAP_MAGIC "CKSNAP03"    /* an ACL section after the nodes */
+#define SNAP_MAGIC_V2 "CKSNAP02" /* entries carry a type (hashes), no ACL: still read */
 #define SNAP_MAGIC_V1 "CKSNAP01" /* strings only: still read */
 #define SNAP_END 0x454e44534e41504bULL
 
@@ -31,6 +33,7 @@ void fsm_init(struct fsm *f, struct kv_store *kv)
     f->kv = kv;
     f->rng = 0x2545f4914f6cdd1dULL;
     f->snap_fd = -1;
+    f->acl = acl_new();
 }
 
 void fsm_result_free(struct fsm_result *r)
@@ -51,6 +54,8 @@ void fsm_close(struct fsm *f)
     free(f->nodes);
     f->nodes = NULL;
     f->nnodes = 0;
+    acl_free(f->acl);
+    f->acl = NULL;
     if (f->snap_fd >= 0)
         close(f->snap_fd);
     if (f->snap_pid > 0) {
@@ -120,7 +125,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     struct request req;
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
-        .client = NULL, .srv = NULL, .rng = &f->rng,
+        .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl,
     };
     size_t cap = er->h.count ? er->h.count : 1;
     r->ends = xmalloc(sizeof(size_t) * cap);
@@ -253,6 +258,17 @@ static void snap_entry(void *priv, const struct kv_entry *e)
     value_snap_maybe_flush(w);
 }
 
+/* The ACL section (format 3): u64 seeded, then the users as acl_serialize's text. */
+static void snap_acl(struct fsm *f, struct buf *b)
+{
+    struct buf text;
+    buf_init(&text);
+    acl_serialize(f->acl, &text);
+    value_put_u64(b, (uint64_t)f->acl->seeded);
+    value_put_str(b, text.data ? text.data : "", text.len);
+    buf_close(&text);
+}
+
 static void serialize_to(struct fsm *f, struct value_snap *w)
 {
     struct buf *b = w->b;
@@ -269,6 +285,7 @@ static void serialize_to(struct fsm *f, struct value_snap *w)
         value_put_str(b, f->nodes[i].admin, strlen(f->nodes[i].admin));
         value_put_u64(b, (uint64_t)f->nodes[i].retired);
     }
+    snap_acl(f, b);
     value_put_u64(b, kv_size(f->kv));
     kv_foreach(f->kv, snap_entry, w);
     value_put_u64(b, SNAP_END);
@@ -308,15 +325,46 @@ static void read_value(struct codec_reader *r, int v1, int keep, int *type, cons
     }
 }
 
+/* Read the ACL section into TO (when not NULL). Returns 0, or -1 (R->bad set) if damaged. */
+static int read_acl(struct codec_reader *r, struct acl_store *to)
+{
+    char err[256];
+    size_t len;
+    uint64_t seeded = codec_read_u64(r);
+    const char *text = value_get_str(r, &len);
+    struct acl_store *a = to ? to : acl_new();
+    int rc = r->bad || seeded > 1 || acl_load_text(a, text, len, err, sizeof(err)) != 0 ? -1 : 0;
+    if (rc == 0)
+        a->seeded = (int)seeded;
+    if (to == NULL)
+        acl_free(a);
+    if (rc != 0)
+        r->bad = 1;
+    return rc;
+}
+
+/* The format version of a snapshot from its magic: 1, 2, 3, or 0 when it is none. */
+static int snap_version(const void *buf, size_t len)
+{
+    if (len < 8)
+        return 0;
+    if (memcmp(buf, SNAP_MAGIC, 8) == 0)
+        return 3;
+    if (memcmp(buf, SNAP_MAGIC_V2, 8) == 0)
+        return 2;
+    return memcmp(buf, SNAP_MAGIC_V1, 8) == 0 ? 1 : 0;
+}
+
 /* Check that BUF is a whole, well-formed snapshot before touching the state. */
 static int snapshot_valid(const void *buf, size_t len)
 {
     struct codec_reader r;
     codec_reader_init(&r, buf, len);
     size_t l;
-    if (len < 8 || (memcmp(buf, SNAP_MAGIC, 8) != 0 && memcmp(buf, SNAP_MAGIC_V1, 8) != 0))
+    int version = snap_version(buf, len);
+    if (version == 0)
         return 0;
-    int v1 = memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
+    int v1 = version == 1;
     codec_read_bytes(&r, 8); /* the magic, checked above */
     for (int i = 0; i < 2 + KV_TOMBSTONE_SLOTS; i++)
         codec_read_u64(&r);
@@ -327,6 +375,8 @@ static int snapshot_valid(const void *buf, size_t len)
         value_get_str(&r, &l);
         codec_read_u64(&r);
     }
+    if (version >= 3 && !r.bad)
+        read_acl(&r, NULL);
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk && !r.bad; i++) {
         int type;
@@ -347,7 +397,7 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
     size_t kl = 0, vl = 0, al = 0;
     if (!snapshot_valid(buf, len))
         return -1;
-    int v1 = memcmp(buf, SNAP_MAGIC_V1, 8) == 0;
+    int version = snap_version(buf, len), v1 = version == 1;
     codec_read_bytes(&r, 8); /* the magic, checked above */
     kv_flush(f->kv, 0);
     f->apply_seq = codec_read_u64(&r);
@@ -364,6 +414,13 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
         s = value_get_str(&r, &al);
         snprintf(n->admin, sizeof(n->admin), "%.*s", (int)al, s);
         n->retired = codec_read_u64(&r) != 0;
+    }
+    /* checked by snapshot_valid; a format 1 or 2 snapshot leaves only the default user */
+    if (version >= 3) {
+        read_acl(&r, f->acl);
+    } else {
+        acl_reset_users(f->acl);
+        f->acl->seeded = 0;
     }
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {

@@ -21,6 +21,7 @@
 #include <sys/types.h>
 #include "util.h"
 
+struct acl_store;
 struct command;
 struct kv_store;
 struct raft_fsm;
@@ -47,6 +48,7 @@ struct fsm {
     long long commands_applied;
     struct fsm_node *nodes;
     int nnodes;
+    struct acl_store *acl;   /* the ACL users (owned): replicated state, in snapshots */
     struct fsm_result *last; /* result of the last apply until the apply callback takes it */
     /* snapshots */
     int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */

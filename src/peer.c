@@ -12,6 +12,8 @@
 #include <event2/event.h>
 #include <hiredis/hiredis.h>
 
+#include "acl.h"
+#include "peerauth.h"
 #include "server.h"
 #include "util.h"
 
@@ -24,6 +26,8 @@ struct peer_req {
     peer_reply_fn *cb;
     void *arg;
     int skip;   /* replies to skip first (the AUTH reply) */
+    int skip_errors; /* skip it even when an error: a node with another cluster secret then
+                      * answers the command itself as the default user (its own error text) */
     int done;
 };
 
@@ -81,7 +85,7 @@ static void peer_on_read(struct bufferevent *bev, void *arg)
         if (reply == NULL)
             return;
         redisReply *r = reply;
-        if (p->skip > 0 && r->type != REDIS_REPLY_ERROR) {
+        if (p->skip > 0 && (r->type != REDIS_REPLY_ERROR || p->skip_errors)) {
             p->skip--;
             freeReplyObject(r);
             continue;
@@ -145,7 +149,15 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(p->bev, &tv, &tv);
     struct evbuffer *out = bufferevent_get_output(p->bev);
-    if (srv->cfg->requirepass) {
+    if (srv->cfg->cluster_secret && srv->cfg->cluster_secret[0]) {
+        /* the peer user (cmd_server.c): every permission whatever the ACL users say */
+        char proof[PEERAUTH_JOIN_PROOF_SIZE];
+        peerauth_join_proof(srv->cfg->cluster_secret, 0, ACL_PEER_USER, "", "", proof);
+        const char *auth[] = {"AUTH", ACL_PEER_USER, proof};
+        append_command(out, 3, auth);
+        p->skip = 1;
+        p->skip_errors = 1;
+    } else if (srv->cfg->requirepass) {
         const char *auth[] = {"AUTH", srv->cfg->requirepass};
         append_command(out, 2, auth);
         p->skip = 1;

@@ -262,6 +262,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     server_active_expire(srv);
     consensus_cron(srv->cs);
     cluster_cron(srv);
+    server_acl_cron(srv);
     kv_rehash_step(srv->kv, 100);
     if (kv_lazy_pending(srv->kv) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
         server_on_lazy_free(-1, 0, srv);
@@ -420,6 +421,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
+    if (server_acl_init(srv, err, errlen) != 0)
+        return -1;
     if (server_fit_maxclients(cfg, err, errlen) != 0)
         return -1;
     cluster_init(srv);
@@ -473,6 +476,7 @@ void server_close(struct server *srv)
     srv->cs = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     fsm_close(&srv->fsm);
+    server_acl_close(srv);
     if (srv->uv_io_ev)
         event_free(srv->uv_io_ev);
     if (srv->uv_timer_ev)

@@ -50,6 +50,8 @@ struct server {
     int64_t start_ms;
     struct server_stats stats;
     int shutting_down;
+    struct buf acl_seed;  /* the aclfile's users as "__acl seed" carries them (server_acl.c) */
+    int64_t acl_seed_ms;  /* when the seed was last proposed; 0: never */
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
@@ -68,6 +70,11 @@ void server_want_flush(struct server *srv);
 int server_listen_tcp(const char *bind_addr, int port);
 /* Remember that C has output to write; written before the loop sleeps again. */
 void server_want_write(struct server *srv, struct client *c);
+/* ACLs (server_acl.c): check the aclfile at startup (0, or -1 with a message in ERR), free
+ * what init kept, and have the leader seed a new cluster's users from it (cron). */
+int server_acl_init(struct server *srv, char *err, size_t errlen);
+void server_acl_close(struct server *srv);
+void server_acl_cron(struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

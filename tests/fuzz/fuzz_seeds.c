@@ -81,6 +81,11 @@ static void seeds_entry(void)
     e = entry_of(123456789, &len, 5, batch);
     write_seed("entry", "batch", e, len);
     free(e);
+    static const char *const acl[] = {"__acl setuser u on >p ~k:* +@all -@dangerous",
+                                      "__acl deluser u", "__acl seed user default on nopass ~* +@all"};
+    e = entry_of(7, &len, 3, acl);
+    write_seed("entry", "acl", e, len);
+    free(e);
     {
         struct entry_builder eb;
         char *argv[3] = {"7", "127.0.0.1:6379", "127.0.0.1:8379"};
@@ -97,7 +102,8 @@ static void seeds_snapshot(void)
 {
     static const char *const cmds[] = {"set a 1", "set b hello px 90000", "rpush l x y z",
                                        "sadd s m1 m2 3", "zadd z 1 one 2.5 two", "del b",
-                                       "incrbyfloat f 1.5"};
+                                       "incrbyfloat f 1.5",
+                                       "__acl setuser fz on #2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b %R~a:* &c +@read -get +config|get"};
     struct kv_store *kv = kv_new();
     struct fsm f;
     struct buf snap;
@@ -109,7 +115,7 @@ static void seeds_snapshot(void)
     fsm_serialize(&f, &snap);
     write_seed("snapshot", "empty", snap.data, snap.len);
     snap.len = 0;
-    e = entry_of(1000, &len, 7, cmds);
+    e = entry_of(1000, &len, 8, cmds);
     fsm_result_free(fsm_apply(&f, e, len, 1));
     free(e);
     {
