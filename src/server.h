@@ -15,6 +15,7 @@ struct consensus;
 struct kv_store;
 struct cluster_state;
 struct admin;
+struct ssl_ctx_st;
 
 struct server_stats {
     long long connections_received;
@@ -49,6 +50,10 @@ struct server {
     int64_t start_ms;
     struct server_stats stats;
     int shutting_down;
+    /* TLS (tls.h): the RESP TLS listener and the context new TLS connections use */
+    int tls_listen_fd;
+    struct event *tls_listen_ev;
+    struct ssl_ctx_st *tls_ctx;
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
@@ -67,6 +72,9 @@ void server_want_flush(struct server *srv);
 int server_listen_tcp(const char *bind_addr, int port);
 /* Remember that C has output to write; written before the loop sleeps again. */
 void server_want_write(struct server *srv, struct client *c);
+/* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
+ * server, replaced when CONFIG SET changes a tls-* option. */
+struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 
