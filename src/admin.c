@@ -15,9 +15,11 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <jansson.h>
+#include <openssl/ssl.h>
 
 #include "admin_body.h"
 #include "cluster.h"
@@ -28,6 +30,7 @@
 #include "list.h"
 #include "log.h"
 #include "metrics.h"
+#include "protect.h"
 #include "server.h"
 #include "util.h"
 
@@ -185,7 +188,9 @@ static void reply_redirect(struct admin *a, struct evhttp_request *req)
         reply_retry(req, 503, msg);
         return;
     }
-    snprintf(location, sizeof(location), "http://%s%s%s%s", n->admin, path ? path : "/",
+    /* admin-tls is one setting for the whole cluster: the leader speaks what we speak */
+    snprintf(location, sizeof(location), "%s://%s%s%s%s", srv->cfg->admin_tls ? "https" : "http",
+             n->admin, path ? path : "/",
              query ? "?" : "", query ? query : "");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
     reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
@@ -521,7 +526,19 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 
     conns_sweep(a);
     c->admin = a;
-    c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    if (a->srv->cfg->admin_tls) {
+        /* HTTPS: the handshake starts once evhttp gives the bufferevent its socket. */
+        SSL *ssl = SSL_new(server_tls_ctx(a->srv));
+        c->bev = ssl ? bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING,
+                                                      BEV_OPT_CLOSE_ON_FREE)
+                     : NULL;
+        if (c->bev == NULL && ssl)
+            SSL_free(ssl);
+        else if (c->bev)
+            bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+    } else {
+        c->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+    }
     if (c->bev == NULL) {
         free(c);
         return NULL;
@@ -639,13 +656,14 @@ static int same_origin(struct admin *a, struct evhttp_request *req)
     const struct config *cfg = a->srv->cfg;
     char own[128];
 
+    const char *scheme = cfg->admin_tls ? "https" : "http";
     if (origin == NULL)
         return 1;
-    snprintf(own, sizeof(own), "http://%s:%lld", cfg->bind, cfg->admin_port);
+    snprintf(own, sizeof(own), "%s://%s:%lld", scheme, cfg->bind, cfg->admin_port);
     if (strcasecmp(origin, own) == 0)
         return 1;
     if (strncmp(cfg->bind, "127.", 4) == 0) {
-        snprintf(own, sizeof(own), "http://localhost:%lld", cfg->admin_port);
+        snprintf(own, sizeof(own), "%s://localhost:%lld", scheme, cfg->admin_port);
         if (strcasecmp(origin, own) == 0)
             return 1;
     }
@@ -656,7 +674,7 @@ static int same_origin(struct admin *a, struct evhttp_request *req)
     char ip[INET_ADDRSTRLEN];
     if (bev && getsockname(bufferevent_getfd(bev), (struct sockaddr *)&sin, &slen) == 0 &&
         sin.sin_family == AF_INET && inet_ntop(AF_INET, &sin.sin_addr, ip, sizeof(ip))) {
-        snprintf(own, sizeof(own), "http://%s:%lld", ip, cfg->admin_port);
+        snprintf(own, sizeof(own), "%s://%s:%lld", scheme, ip, cfg->admin_port);
         if (strcasecmp(origin, own) == 0)
             return 1;
     }
@@ -676,6 +694,18 @@ static int json_content_type(struct evhttp_request *req)
            (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
 }
 
+/* Whether REQ's peer connected over loopback. */
+static int peer_is_local(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    struct sockaddr_in sin;
+    socklen_t slen = sizeof(sin);
+    if (bev == NULL || getpeername(bufferevent_getfd(bev), (struct sockaddr *)&sin, &slen) != 0)
+        return 0;
+    return slen == sizeof(sin) && protect_addr_is_local(&sin);
+}
+
 static void on_request(struct evhttp_request *req, void *arg)
 {
     struct admin *a = arg;
@@ -687,6 +717,12 @@ static void on_request(struct evhttp_request *req, void *arg)
         return; /* over the cap: the connection is being closed; evhttp frees REQ with it */
     /* one request per connection: a kept-alive one would escape the whole-request deadline */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
+    if (protect_admin_refuses(a->srv->cfg, required_token(a), peer_is_local(req))) {
+        reply_error(req, 403, "protected mode: the admin API answers only loopback clients while "
+                              "no admin-token (or requirepass) is set; set admin-token, or "
+                              "protected-mode no");
+        return;
+    }
     if (!same_origin(a, req)) {
         reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
         return;
@@ -757,17 +793,24 @@ int admin_start(struct server *srv, char *err, size_t errlen)
     evhttp_set_gencb(a->http, on_request, a);
     evhttp_set_bevcb(a->http, on_new_conn, a);
     srv->admin = a;
-    log_notice("admin API on http://%s:%lld", cfg->bind, cfg->admin_port);
+    log_notice("admin API on %s://%s:%lld", cfg->admin_tls ? "https" : "http", cfg->bind, cfg->admin_port);
     return 0;
 }
 
-/* Write what REQ's connection has queued now: the loop no longer runs. Best effort. */
+/* Whether BEV is a TLS one: its bytes cannot be written to the socket as they are. */
+static int bev_is_tls(struct bufferevent *bev)
+{
+    return bufferevent_openssl_get_ssl(bev) != NULL;
+}
+
+/* Write what REQ's connection has queued now: the loop no longer runs. Best effort (not
+ * over TLS). */
 static void flush_now(struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
 
-    if (bev != NULL) {
+    if (bev != NULL && !bev_is_tls(bev)) {
         struct evbuffer *out = bufferevent_get_output(bev);
         evbuffer_unfreeze(out, 1);
         evbuffer_write(out, bufferevent_getfd(bev));

@@ -12,7 +12,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "acl.h"
 #include "cluster.h"
@@ -20,7 +25,9 @@
 #include "consensus.h"
 #include "kv.h"
 #include "log.h"
+#include "protect.h"
 #include "server.h"
+#include "tls.h"
 
 #define CLIENT_READ_CHUNK (64 * 1024)
 
@@ -28,6 +35,9 @@ static void client_on_read(evutil_socket_t fd, short what, void *arg);
 static void client_on_write(evutil_socket_t fd, short what, void *arg);
 static int client_check_obuf_limits(struct client *c);
 static int client_obuf_limited(const struct client *c);
+static void client_on_bev_read(struct bufferevent *bev, void *arg);
+static void client_on_bev_write(struct bufferevent *bev, void *arg);
+static void client_on_bev_event(struct bufferevent *bev, short what, void *arg);
 
 static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t len)
 {
@@ -41,7 +51,8 @@ static void sockaddr_text(const struct sockaddr_storage *ss, char *out, size_t l
     snprintf(out, len, "%s:%d", host, port);
 }
 
-struct client *client_new(struct server *srv, int fd)
+/* The parts of a new client common to plain and TLS connections. */
+static struct client *client_alloc(struct server *srv, int fd)
 {
     struct client *c = xcalloc(1, sizeof(*c));
     struct sockaddr_storage ss;
@@ -55,15 +66,46 @@ struct client *client_new(struct server *srv, int fd)
     c->authenticated = acl_default_user_open(srv->fsm.acl, srv->cfg->requirepass);
     c->user = xstrdup("default");
     c->ctime_ms = c->last_ms = util_now_ms();
-    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0)
+    if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         sockaddr_text(&ss, c->addr, sizeof(c->addr));
+        c->local = ss.ss_family == AF_INET && protect_addr_is_local((const struct sockaddr_in *)&ss);
+    }
     sl = sizeof(ss);
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) == 0)
         sockaddr_text(&ss, c->laddr, sizeof(c->laddr));
+    list_push_front(&srv->clients, &c->node);
+    return c;
+}
+
+struct client *client_new(struct server *srv, int fd)
+{
+    struct client *c = client_alloc(srv, fd);
     c->rev = event_new(srv->base, fd, EV_READ | EV_PERSIST, client_on_read, c);
     c->wev = event_new(srv->base, fd, EV_WRITE | EV_PERSIST, client_on_write, c);
     event_add(c->rev, NULL);
-    list_push_front(&srv->clients, &c->node);
+    return c;
+}
+
+struct client *client_new_tls(struct server *srv, int fd, struct ssl_ctx_st *ctx)
+{
+    char why[256];
+    SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+    struct bufferevent *bev = ssl ? bufferevent_openssl_socket_new(srv->base, fd, ssl,
+                                                                   BUFFEREVENT_SSL_ACCEPTING,
+                                                                   BEV_OPT_CLOSE_ON_FREE)
+                                  : NULL;
+    if (bev == NULL) {
+        log_warning("TLS: cannot start a session: %s", tls_error_text(why, sizeof(why)));
+        if (ssl)
+            SSL_free(ssl);
+        close(fd);
+        return NULL;
+    }
+    struct client *c = client_alloc(srv, fd);
+    c->bev = bev;
+    bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+    bufferevent_setcb(bev, client_on_bev_read, client_on_bev_write, client_on_bev_event, c);
+    bufferevent_enable(bev, EV_READ | EV_WRITE);
     return c;
 }
 
@@ -88,11 +130,15 @@ void client_free(struct client *c)
     if (c->write_node.linked)
         list_remove(&srv->write_list, &c->write_node);
     list_remove(&srv->clients, &c->node);
-    event_free(c->rev);
-    event_free(c->wev);
+    if (c->bev) {
+        bufferevent_free(c->bev); /* closes the socket and frees the TLS session */
+    } else {
+        event_free(c->rev);
+        event_free(c->wev);
+        close(c->fd);
+    }
     if (c->obuf_ev)
         event_free(c->obuf_ev);
-    close(c->fd);
     resp_reader_free(c->reader);
     request_free(c->held);
     multi_reset(&c->multi);
@@ -152,11 +198,20 @@ static void client_drain_slots(struct client *c)
 
 /* ---- output limits: back-pressure and client-output-buffer-limit ---- */
 
+/* Bytes of output C has not written yet: its buffer, and for TLS what the bufferevent holds. */
+static size_t client_unwritten(const struct client *c)
+{
+    size_t n = c->out.len - c->out_pos;
+    if (c->bev)
+        n += evbuffer_get_length(bufferevent_get_output(c->bev));
+    return n;
+}
+
 /* Bytes of replies C holds: unwritten output, every queued slot's buffer, and the requests of
  * the slots still waiting on the cluster. O(queued slots). */
 static size_t client_output_usage(const struct client *c)
 {
-    size_t n = c->out.len - c->out_pos;
+    size_t n = client_unwritten(c);
     for (const struct list_node *p = c->slots.head; p; p = p->next) {
         const struct slot *s = list_entry(p, const struct slot, node);
         n += s->out.len + (s->ready ? 0 : s->cost);
@@ -299,7 +354,7 @@ void slot_error(struct slot *s, const char *msg)
  * the cheap measures are looked at. */
 static int client_over_limits_full(const struct client *c, int full)
 {
-    if (c->out.len - c->out_pos > CLIENT_OUT_SOFT_LIMIT || c->pending >= client_pending_window(c))
+    if (client_unwritten(c) > CLIENT_OUT_SOFT_LIMIT || c->pending >= client_pending_window(c))
         return 1;
     return full && client_output_usage(c) > CLIENT_OUT_SOFT_LIMIT;
 }
@@ -313,7 +368,10 @@ static void client_pause(struct client *c)
 {
     if (!c->paused) {
         c->paused = 1;
-        event_del(c->rev);
+        if (c->bev)
+            bufferevent_disable(c->bev, EV_READ);
+        else
+            event_del(c->rev);
     }
 }
 
@@ -322,7 +380,10 @@ void client_resume(struct client *c)
     if (!c->paused || client_over_limits(c))
         return;
     c->paused = 0;
-    event_add(c->rev, NULL);
+    if (c->bev)
+        bufferevent_enable(c->bev, EV_READ);
+    else
+        event_add(c->rev, NULL);
 }
 
 static int request_is_ordered(const struct request *req)
@@ -409,9 +470,66 @@ static void client_on_write(evutil_socket_t fd, short what, void *arg)
     client_flush(arg);
 }
 
+/* ---- TLS clients: the same steps through an OpenSSL bufferevent ---- */
+
+static void client_on_bev_read(struct bufferevent *bev, void *arg)
+{
+    static char chunk[CLIENT_READ_CHUNK];
+    struct client *c = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    int n;
+
+    while ((n = evbuffer_remove(in, chunk, sizeof(chunk))) > 0) {
+        c->srv->stats.net_input_bytes += n;
+        resp_reader_feed(c->reader, chunk, (size_t)n);
+    }
+    if (client_process_input(c) != 0)
+        return;
+    client_flush(c);
+}
+
+/* The bufferevent wrote everything it held. */
+static void client_on_bev_write(struct bufferevent *bev, void *arg)
+{
+    client_flush(arg);
+}
+
+static void client_on_bev_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct client *c = arg;
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR | BEV_EVENT_TIMEOUT)))
+        return;
+    unsigned long e = bufferevent_get_openssl_error(bev);
+    if (e != 0) {
+        char why[256];
+        ERR_error_string_n(e, why, sizeof(why));
+        log_verbose("client %s: TLS: %s; closing", c->addr, why);
+    }
+    client_free(c);
+}
+
+/* Hand C's output to its bufferevent. Returns -1 if C was freed. */
+static int client_flush_tls(struct client *c)
+{
+    size_t n = c->out.len - c->out_pos;
+    if (n > 0) {
+        evbuffer_add(bufferevent_get_output(c->bev), c->out.data + c->out_pos, n);
+        c->srv->stats.net_output_bytes += (long long)n;
+        c->out_pos = c->out.len;
+    }
+    if (client_unwritten(c) > CLIENT_OUT_HARD_LIMIT) {
+        log_warning("client %s: output over %u bytes; closing", c->addr, CLIENT_OUT_HARD_LIMIT);
+        client_free(c);
+        return -1;
+    }
+    return 0;
+}
+
 void client_flush(struct client *c)
 {
     if (client_check_obuf_limits(c))
+        return;
+    if (c->bev && client_flush_tls(c) != 0)
         return;
     while (c->out_pos < c->out.len) {
         ssize_t n = write(c->fd, c->out.data + c->out_pos, c->out.len - c->out_pos);
@@ -432,14 +550,15 @@ void client_flush(struct client *c)
         client_free(c); /* the peer is gone */
         return;
     }
-    /* Everything written. */
-    event_del(c->wev);
+    /* Everything written (TLS: handed to the bufferevent). */
+    if (!c->bev)
+        event_del(c->wev);
     if (c->out.cap > 64 * 1024) {
         buf_close(&c->out);
     }
     c->out.len = 0;
     c->out_pos = 0;
-    if (c->close_after_reply && c->pending == 0 && c->slots.head == NULL) {
+    if (c->close_after_reply && c->pending == 0 && c->slots.head == NULL && client_unwritten(c) == 0) {
         client_free(c);
         return;
     }
@@ -652,6 +771,10 @@ void client_dispatch(struct client *c, struct request *req)
     }
     if (!c->authenticated && !(cmd->flags & CMD_NOAUTH)) {
         reply_error(client_reply_buf(c), "NOAUTH Authentication required.");
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (protect_command_refused(srv->cfg, cmd, req, c->local, client_reply_buf(c))) {
         dispatch_reject(c, cmd);
         goto done;
     }

@@ -14,6 +14,8 @@
 struct server;
 struct event;
 struct command;
+struct bufferevent;
+struct ssl_ctx_st;
 
 /* Back-pressure (always on, whatever client-output-buffer-limit says): a client holding more
  * than the soft limit of replies (written or not, queued, or waiting on the cluster) is not
@@ -65,10 +67,16 @@ struct client {
     int64_t ctime_ms, last_ms;
     const char *last_cmd;
     struct multi_state multi; /* MULTI block and watched keys (multi.h) */
+    int local;                /* connected over loopback (protect.h) */
+    struct bufferevent *bev;  /* TLS clients: libevent's OpenSSL bufferevent; NULL: plain fd */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
 struct client *client_new(struct server *srv, int fd);
+/* Accept FD (non-blocking) as a new TLS client of SRV, its handshake run with a new session
+ * of CTX (the server's current context). Returns the client, or NULL (FD closed) when no TLS
+ * session could be made. */
+struct client *client_new_tls(struct server *srv, int fd, struct ssl_ctx_st *ctx);
 /* Close the socket and free the client; pending slots become orphans freed by slot_done. */
 void client_free(struct client *c);
 

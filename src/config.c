@@ -35,6 +35,9 @@ enum {
 static const char *const bootstrap_names[] = {"auto", "no", NULL};
 static const char *const consistency_names[] = {"linearizable", "stale", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
+static const char *const yesno_names[] = {"no", "yes", NULL};
+static const char *const protected_names[] = {"no", "yes", "local", NULL}; /* Redis's order */
+static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
 #define OFF(f) offsetof(struct config, f)
 #define BIG (1LL << 62)
@@ -75,6 +78,19 @@ static const struct option_def options[] = {
     {"zset-max-listpack-entries", OPT_INT, OFF(zset_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a sorted set converts from listpack to skiplist past this many members (read when a write is proposed, carried in the log)"},
     {"zset-max-listpack-value", OPT_INT, OFF(zset_max_listpack_value), "64", 0, BIG, NULL, OPT_RUNTIME, "... or when a member is longer than this many bytes"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
+    {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
+    {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},
+    {"enable-membership-command", OPT_ENUM, OFF(enable_membership_command), "local", 0, 0, protected_names, 0, "CLUSTER ADDNODE/DELNODE/TRANSFER allowed: no, yes, or local (loopback clients only)"},
+    {"tls-port", OPT_INT, OFF(tls_port), "0", 0, 65535, NULL, 0, "RESP over TLS port (0: none); needs tls-cert-file and tls-key-file"},
+    {"tls-cert-file", OPT_STRING, OFF(tls_cert_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM certificate (chain) of this node, for every TLS port; reloaded on CONFIG SET"},
+    {"tls-key-file", OPT_STRING, OFF(tls_key_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM private key of tls-cert-file"},
+    {"tls-ca-cert-file", OPT_STRING, OFF(tls_ca_cert_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM CA certificates that client and peer certificates are checked against"},
+    {"tls-auth-clients", OPT_ENUM, OFF(tls_auth_clients), "yes", 0, 0, tls_auth_names, OPT_RUNTIME, "TLS clients must present a certificate signed by tls-ca-cert-file: yes, no, optional"},
+    {"tls-protocols", OPT_STRING, OFF(tls_protocols), NULL, 0, 0, NULL, OPT_RUNTIME, "TLS versions allowed, e.g. \"TLSv1.2 TLSv1.3\" (default: TLSv1.2 and TLSv1.3)"},
+    {"tls-ciphersuites", OPT_STRING, OFF(tls_ciphersuites), NULL, 0, 0, NULL, OPT_RUNTIME, "TLSv1.3 cipher suites (OpenSSL's syntax)"},
+    {"tls-ciphers", OPT_STRING, OFF(tls_ciphers), NULL, 0, 0, NULL, OPT_RUNTIME, "TLSv1.2 ciphers (OpenSSL's syntax)"},
+    {"tls-replication", OPT_ENUM, OFF(tls_replication), "no", 0, 0, yesno_names, 0, "raft traffic between peers over TLS: only 'no' for now (yes is refused at startup)"},
+    {"admin-tls", OPT_ENUM, OFF(admin_tls), "no", 0, 0, yesno_names, 0, "serve the admin API over HTTPS (tls-cert-file, tls-key-file) instead of HTTP"},
 };
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
@@ -413,6 +429,36 @@ static int secret_resolve(struct config *cfg, char *err, size_t errlen)
     return 0;
 }
 
+/* The TLS options that go together: a TLS listener needs a certificate and its key; client
+ * or peer certificates are checked against a CA (Redis's rule for tls-auth-clients and
+ * tls-replication). */
+static int tls_resolve(const struct config *cfg, char *err, size_t errlen)
+{
+    if (cfg->tls_replication) {
+        snprintf(err, errlen, "option 'tls-replication': 'yes' is not supported yet (raft traffic "
+                 "is authenticated by cluster-secret but not encrypted)");
+        return -1;
+    }
+    int any = cfg->tls_port > 0 || cfg->admin_tls;
+    const char *need = cfg->tls_port > 0 ? "tls-port" : cfg->tls_replication ? "tls-replication" : "admin-tls";
+    if (any && (cfg->tls_cert_file == NULL || cfg->tls_key_file == NULL)) {
+        snprintf(err, errlen, "option '%s': needs tls-cert-file and tls-key-file", need);
+        return -1;
+    }
+    if (cfg->tls_ca_cert_file == NULL &&
+        (cfg->tls_replication || (cfg->tls_port > 0 && cfg->tls_auth_clients != 0))) {
+        snprintf(err, errlen, "option 'tls-ca-cert-file': required with %s",
+                 cfg->tls_replication ? "tls-replication yes" : "tls-auth-clients yes or optional");
+        return -1;
+    }
+    if (cfg->tls_port > 0 && (cfg->tls_port == cfg->port || cfg->tls_port == cfg->raft_port ||
+                              cfg->tls_port == cfg->admin_port)) {
+        snprintf(err, errlen, "option 'tls-port': must differ from port, raft-port and admin-port");
+        return -1;
+    }
+    return 0;
+}
+
 static int config_resolve(struct config *cfg, char *err, size_t errlen)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -464,6 +510,8 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "option 'heartbeat-timeout': must be smaller than election-timeout");
         return -1;
     }
+    if (tls_resolve(cfg, err, errlen) != 0)
+        return -1;
     return secret_resolve(cfg, err, errlen);
 }
 
@@ -516,6 +564,15 @@ static void option_text(const struct config *cfg, const struct option_def *o, ch
         snprintf(out, len, "%lld", *(const long long *)base);
         break;
     }
+}
+
+int config_text(const struct config *cfg, const char *name, char *out, size_t len)
+{
+    const struct option_def *o = option_find(name);
+    if (o == NULL)
+        return -1;
+    option_text(cfg, o, out, len);
+    return 0;
 }
 
 /* Redis options that clients and tools ask for (redis-benchmark reads these two at start),

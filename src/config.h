@@ -54,6 +54,16 @@ struct config {
     long long set_max_intset_entries;    /* prepare copies it into set writes */
     long long zset_max_listpack_entries; /* prepare copies both into sorted-set writes */
     long long zset_max_listpack_value;
+    /* protected mode and local-only commands (protect.h), TLS (tls.h) */
+    long long protected_mode;            /* 0 no, 1 yes */
+    long long enable_debug_command;      /* PROTECT_NO / _YES / _LOCAL */
+    long long enable_membership_command; /* likewise, for CLUSTER ADDNODE/DELNODE/TRANSFER */
+    long long tls_port;                  /* 0: no TLS RESP listener */
+    char *tls_cert_file, *tls_key_file, *tls_ca_cert_file;
+    long long tls_auth_clients;          /* TLS_AUTH_NO / _YES / _OPTIONAL */
+    char *tls_protocols, *tls_ciphersuites, *tls_ciphers;
+    long long tls_replication;           /* raft peers over mutually authenticated TLS */
+    long long admin_tls;                 /* the admin API over HTTPS */
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */
@@ -75,6 +85,9 @@ int config_set(struct config *cfg, const char *name, const char *value, int runt
  * renders into a scratch buffer). Secret options are left out: admin-token always,
  * requirepass unless AUTHED (the client passed AUTH with the password). */
 int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out);
+/* The text form of option NAME's value into OUT (secrets included: for the server's own use,
+ * e.g. to restore a value). 0, or -1 for an unknown option. */
+int config_text(const struct config *cfg, const char *name, char *out, size_t len);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 

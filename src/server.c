@@ -27,6 +27,8 @@
 #include "zobj.h"
 #include "kv.h"
 #include "log.h"
+#include "protect.h"
+#include "tls.h"
 
 #define CRON_INTERVAL_MS 100
 #define EXPIRE_BUCKETS_PER_CRON 4096
@@ -118,8 +120,11 @@ static int server_fit_maxclients(struct config *cfg, char *err, size_t errlen)
 static void server_on_accept_backoff(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
-    if (!srv->shutting_down)
+    if (!srv->shutting_down) {
         event_add(srv->listen_ev, NULL);
+        if (srv->tls_listen_ev)
+            event_add(srv->tls_listen_ev, NULL);
+    }
 }
 
 /* accept failed for want of descriptors (or memory): the listener stays readable, so turn it
@@ -130,16 +135,20 @@ static void server_accept_backoff(struct server *srv, int error)
         log_warning("accept: %s; not accepting connections for %d ms at a time until some are "
                     "closed", strerror(error), ACCEPT_BACKOFF_MS);
     event_del(srv->listen_ev);
+    if (srv->tls_listen_ev)
+        event_del(srv->tls_listen_ev);
     struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
     evtimer_add(srv->accept_backoff_ev, &tv);
 }
 
-static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+/* Accept what LFD has; TLS: the connections speak TLS (the RESP TLS port). */
+static void server_accept(struct server *srv, int lfd, int tls)
 {
-    struct server *srv = arg;
     for (int i = 0; i < 64; i++) {
         int one = 1;
-        int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        struct sockaddr_in sin;
+        socklen_t slen = sizeof(sin);
+        int fd = accept4(lfd, (struct sockaddr *)&sin, &slen, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
                 server_accept_backoff(srv, errno);
@@ -152,7 +161,7 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
             srv->accept_backoffs = 0;
         }
         srv->stats.connections_received++;
-        if (srv->clients.n >= srv->cfg->maxclients) {
+        if (srv->clients.n >= srv->cfg->maxclients && !tls) {
             static const char msg[] = "-ERR max number of clients reached\r\n";
             ssize_t n = write(fd, msg, sizeof(msg) - 1);
             (void)n;
@@ -161,8 +170,36 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
             continue;
         }
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-        client_new(srv, fd);
+        const struct sockaddr_in *peer = slen == sizeof(sin) && sin.sin_family == AF_INET ? &sin : NULL;
+        struct client *c = tls ? client_new_tls(srv, fd, srv->tls_ctx) : client_new(srv, fd);
+        if (c == NULL) {
+            srv->stats.rejected_connections++;
+            continue;
+        }
+        if (tls && srv->clients.n > srv->cfg->maxclients) {
+            /* Told over TLS, once the handshake is done. */
+            reply_error(client_reply_buf(c), "ERR max number of clients reached");
+            client_close_after_reply(c);
+            srv->stats.rejected_connections++;
+        } else if (server_protected_refuses(srv->cfg, peer) &&
+                   !acl_has_password_users(server_acl(srv))) {
+            buf_append(client_reply_buf(c), PROTECT_DENIED, strlen(PROTECT_DENIED));
+            client_close_after_reply(c);
+            srv->stats.rejected_connections++;
+        }
+        if (c->close_after_reply)
+            client_flush(c); /* may free C */
     }
+}
+
+static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
+{
+    server_accept(arg, lfd, 0);
+}
+
+static void server_on_accept_tls(evutil_socket_t lfd, short what, void *arg)
+{
+    server_accept(arg, lfd, 1);
 }
 
 void server_want_write(struct server *srv, struct client *c)
@@ -302,9 +339,40 @@ static int server_check_maxclients(struct server *srv, long long old, char *err,
     return -1;
 }
 
+struct ssl_ctx_st *server_tls_ctx(const struct server *srv)
+{
+    return srv->tls_ctx;
+}
+
+/* CONFIG SET of a tls-* option: build the new context at once (new connections use it); if
+ * the files do not load, the option keeps its old value, as Redis does. */
+static int server_tls_reload(struct server *srv, const char *name, const char *value, char *err,
+                             size_t errlen)
+{
+    char old[1024], why[512];
+    config_text(srv->cfg, name, old, sizeof(old));
+    if (config_set(srv->cfg, name, value, 1, err, errlen) != 0)
+        return -1;
+    if (!tls_configured(srv->cfg))
+        return 0;
+    struct ssl_ctx_st *ctx = tls_ctx_new(srv->cfg, TLS_SERVER, why, sizeof(why));
+    if (ctx == NULL) {
+        config_set(srv->cfg, name, old, 1, err, errlen);
+        snprintf(err, errlen, "CONFIG SET failed (possibly related to argument '%s') - Unable to update TLS configuration. Check server logs.", name);
+        log_warning("CONFIG SET %s: %s; kept the previous TLS configuration", name, why);
+        return -1;
+    }
+    tls_ctx_free(srv->tls_ctx);
+    srv->tls_ctx = ctx;
+    log_notice("TLS configuration reloaded (%s)", name);
+    return 0;
+}
+
 int server_config_set(struct server *srv, const char *name, const char *value, char *err,
                       size_t errlen)
 {
+    if (tls_option_reloads(name))
+        return server_tls_reload(srv, name, value, err, errlen);
     long long old_maxclients = srv->cfg->maxclients;
     int rc = config_set(srv->cfg, name, value, 1, err, errlen);
     if (rc == 0 && server_check_maxclients(srv, old_maxclients, err, errlen) != 0)
@@ -382,21 +450,44 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     srv->shutting_down = 1;
     /* Stop taking new clients; answer the rest once raft is closed. */
     event_del(srv->listen_ev);
+    if (srv->tls_listen_ev)
+        event_del(srv->tls_listen_ev);
     consensus_shutdown(srv->cs);
 }
 
-/* A listener reachable from other machines with no password: say so (protected mode later). */
+/* A listener reachable from other machines with no password and protected mode off: say so. */
 static void server_warn_exposed(const struct config *cfg)
 {
     struct in_addr a;
-    if (cfg->requirepass != NULL)
+    if (cfg->requirepass != NULL || cfg->protected_mode)
         return;
     if (inet_pton(AF_INET, cfg->bind, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127)
         return;
     log_warning("WARNING: bind %s is not a loopback address and no requirepass is set: any host "
-                "that reaches port %lld (and admin port %lld) can read and write every key. Set "
-                "requirepass (and admin-token), or bind 127.0.0.1.",
+                "that reaches port %lld (and admin port %lld) can read and write every key "
+                "(protected-mode is off). Set requirepass (and admin-token), or bind 127.0.0.1.",
                 cfg->bind, cfg->port, cfg->admin_port);
+}
+
+/* The TLS context (any TLS use) and the RESP TLS listener (tls-port). */
+static int server_tls_start(struct server *srv, char *err, size_t errlen)
+{
+    const struct config *cfg = srv->cfg;
+    if (!tls_configured(cfg))
+        return 0;
+    srv->tls_ctx = tls_ctx_new(cfg, TLS_SERVER, err, errlen);
+    if (srv->tls_ctx == NULL)
+        return -1;
+    if (cfg->tls_port <= 0)
+        return 0;
+    srv->tls_listen_fd = listen_tcp(cfg->bind, (int)cfg->tls_port, err, errlen);
+    if (srv->tls_listen_fd < 0)
+        return -1;
+    srv->tls_listen_ev = event_new(srv->base, srv->tls_listen_fd, EV_READ | EV_PERSIST,
+                                   server_on_accept_tls, srv);
+    event_add(srv->tls_listen_ev, NULL);
+    log_notice("RESP over TLS on %s:%lld", cfg->bind, cfg->tls_port);
+    return 0;
 }
 
 int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen)
@@ -407,6 +498,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     set_configure_limits(cfg->set_max_intset_entries);
     zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
     srv->listen_fd = -1;
+    srv->tls_listen_fd = -1;
     srv->start_ms = util_now_ms();
     kv_set_lru_clock(srv->start_ms);
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -432,6 +524,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->listen_ev = event_new(srv->base, srv->listen_fd, EV_READ | EV_PERSIST, server_on_accept, srv);
     event_add(srv->listen_ev, NULL);
     srv->accept_backoff_ev = evtimer_new(srv->base, server_on_accept_backoff, srv);
+    if (server_tls_start(srv, err, errlen) != 0)
+        return -1;
     struct consensus_callbacks cb = {
         .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
         .run_read = on_consensus_read, .want_flush = on_consensus_want_flush,
@@ -489,6 +583,11 @@ void server_close(struct server *srv)
         event_free(srv->accept_backoff_ev);
     if (srv->listen_fd >= 0)
         close(srv->listen_fd);
+    if (srv->tls_listen_ev)
+        event_free(srv->tls_listen_ev);
+    if (srv->tls_listen_fd >= 0)
+        close(srv->tls_listen_fd);
+    tls_ctx_free(srv->tls_ctx);
     if (srv->flush_ev)
         event_free(srv->flush_ev);
     if (srv->cron_ev)

@@ -15,6 +15,7 @@ struct consensus;
 struct kv_store;
 struct cluster_state;
 struct admin;
+struct ssl_ctx_st;
 
 struct server_stats {
     long long connections_received;
@@ -52,6 +53,10 @@ struct server {
     int shutting_down;
     struct buf acl_seed;  /* the aclfile's users as "__acl seed" carries them (server_acl.c) */
     int64_t acl_seed_ms;  /* when the seed was last proposed; 0: never */
+    /* TLS (tls.h): the RESP TLS listener and the context new TLS connections use */
+    int tls_listen_fd;
+    struct event *tls_listen_ev;
+    struct ssl_ctx_st *tls_ctx;
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
@@ -75,6 +80,9 @@ void server_want_write(struct server *srv, struct client *c);
 int server_acl_init(struct server *srv, char *err, size_t errlen);
 void server_acl_close(struct server *srv);
 void server_acl_cron(struct server *srv);
+/* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
+ * server, replaced when CONFIG SET changes a tls-* option. */
+struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

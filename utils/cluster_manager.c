@@ -1,6 +1,7 @@
 /* cluster_manager: the command-line client of ConcordKV's HTTP admin API (add, remove, list,
- * status, transfer). Self-contained: its own small HTTP/1.1 client over a TCP socket, JSON
- * with jansson; follows redirects to the leader; one line on stderr for any failure. */
+ * status, transfer). Self-contained: its own small HTTP/1.1 client over a TCP socket (HTTPS
+ * with OpenSSL), JSON with jansson; follows redirects to the leader; one line on stderr for
+ * any failure. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,7 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #define CM_DEFAULT_SERVER "http://127.0.0.1:8379"
 #define CM_DEFAULT_PORT "8379"
@@ -44,8 +49,15 @@ struct options {
     int nargs;
 };
 
-/* A parsed http://host:port URL (the path is kept for redirects). */
+/* HTTPS: the CA file the server's certificate is checked against (NULL: the system's), and
+ * the client certificate and key to present (the server's tls-auth-clients). */
+static struct {
+    const char *cacert, *cert, *key;
+} tls_opts;
+
+/* A parsed http://host:port or https://host:port URL (the path is kept for redirects). */
 struct url {
+    int tls;
     char host[256];
     char port[8];
     char path[1024];
@@ -92,6 +104,11 @@ static void print_help(void)
            "  --token TOKEN       bearer token: the server's admin-token, or its requirepass\n"
            "                      when it has no admin-token (default: the\n"
            "                      CONCORDKV_ADMIN_TOKEN environment variable)\n"
+           "  --cacert FILE       https:// servers: CA certificates (PEM) to check the server's\n"
+           "                      certificate against (default: the system's)\n"
+           "  --cert FILE, --key FILE\n"
+           "                      https:// servers: client certificate and key (PEM) to\n"
+           "                      present, for a server with tls-auth-clients yes\n"
            "  --json              print the server's JSON reply as is\n"
            "  --timeout SECONDS   give up after this long (default %d s; %d s for remove and\n"
            "                      transfer, %d s for add)\n"
@@ -132,6 +149,12 @@ static void parse_args(int argc, char **argv, struct options *o)
             o->server = option_value(argc, argv, &i);
         } else if (strcmp(a, "--token") == 0) {
             o->token = option_value(argc, argv, &i);
+        } else if (strcmp(a, "--cacert") == 0) {
+            tls_opts.cacert = option_value(argc, argv, &i);
+        } else if (strcmp(a, "--cert") == 0) {
+            tls_opts.cert = option_value(argc, argv, &i);
+        } else if (strcmp(a, "--key") == 0) {
+            tls_opts.key = option_value(argc, argv, &i);
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (strcmp(a, "--timeout") == 0) {
@@ -166,8 +189,8 @@ static long long parse_id(const char *s)
 
 /* ---- URLs ---- */
 
-/* Parse "http://host[:port][/path]" or "host[:port]" (port defaults to 8379). Returns 0, or -1
- * with a reason in ERR. */
+/* Parse "http://host[:port][/path]", "https://..." or "host[:port]" (port defaults to 8379).
+ * Returns 0, or -1 with a reason in ERR. */
 static int url_parse(const char *text, struct url *u, char *err, size_t errlen)
 {
     const char *p = text, *host_end, *port = NULL, *path;
@@ -176,8 +199,11 @@ static int url_parse(const char *text, struct url *u, char *err, size_t errlen)
     memset(u, 0, sizeof(*u));
     if (strncasecmp(p, "http://", 7) == 0) {
         p += 7;
+    } else if (strncasecmp(p, "https://", 8) == 0) {
+        p += 8;
+        u->tls = 1;
     } else if (strstr(p, "://") != NULL) {
-        snprintf(err, errlen, "'%s': only http:// URLs are supported", text);
+        snprintf(err, errlen, "'%s': only http:// and https:// URLs are supported", text);
         return -1;
     }
     path = p + strcspn(p, "/?#");
@@ -311,15 +337,128 @@ static int tcp_connect(const struct url *u, int64_t deadline, char *err, size_t 
     return fd;
 }
 
-static int send_all(int fd, const char *data, size_t len, int64_t deadline)
+/* A connection: a socket, and its TLS session for https://. */
+struct conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
+};
+
+static void conn_close(struct conn *c)
+{
+    if (c->ssl)
+        SSL_free(c->ssl);
+    if (c->ctx)
+        SSL_CTX_free(c->ctx);
+    if (c->fd >= 0)
+        close(c->fd);
+}
+
+/* After an SSL call returned RC: EAGAIN (wait for the socket as errno's twin in *EVENTS says),
+ * or a failure (errno EPROTO, or 0 for a clean close). */
+static int tls_retry(struct conn *c, int rc, short *events)
+{
+    switch (SSL_get_error(c->ssl, rc)) {
+    case SSL_ERROR_WANT_READ: *events = POLLIN; errno = EAGAIN; return 1;
+    case SSL_ERROR_WANT_WRITE: *events = POLLOUT; errno = EAGAIN; return 1;
+    case SSL_ERROR_ZERO_RETURN: errno = 0; return 0;
+    case SSL_ERROR_SYSCALL: if (errno == 0) errno = ECONNRESET; return 0;
+    default: errno = EPROTO; return 0;
+    }
+}
+
+/* The TLS handshake on C (connected to U) before DEADLINE, checking the server's certificate
+ * against --cacert and U's host. 0, or -1 with ERR. */
+static int tls_start(struct conn *c, const struct url *u, int64_t deadline, char *err, size_t errlen)
+{
+    char where[300], why[256] = "";
+    unsigned char ip[16];
+    url_authority(u, where, sizeof(where));
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL)
+        goto fail;
+    SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+    if ((tls_opts.cacert ? SSL_CTX_load_verify_locations(c->ctx, tls_opts.cacert, NULL)
+                         : SSL_CTX_set_default_verify_paths(c->ctx)) != 1) {
+        snprintf(err, errlen, "--cacert '%s': cannot load it", tls_opts.cacert ? tls_opts.cacert : "(system)");
+        return -1;
+    }
+    if (tls_opts.cert && (SSL_CTX_use_certificate_chain_file(c->ctx, tls_opts.cert) != 1 ||
+                          SSL_CTX_use_PrivateKey_file(c->ctx, tls_opts.key ? tls_opts.key : tls_opts.cert,
+                                                      SSL_FILETYPE_PEM) != 1)) {
+        snprintf(err, errlen, "--cert '%s' / --key: cannot load them", tls_opts.cert);
+        return -1;
+    }
+    c->ssl = SSL_new(c->ctx);
+    if (c->ssl == NULL)
+        goto fail;
+    SSL_set_fd(c->ssl, c->fd);
+    if (inet_pton(AF_INET, u->host, ip) == 1 || inet_pton(AF_INET6, u->host, ip) == 1) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
+    } else {
+        SSL_set_tlsext_host_name(c->ssl, u->host);
+        SSL_set1_host(c->ssl, u->host);
+    }
+    for (;;) {
+        int rc = SSL_connect(c->ssl);
+        short events;
+        if (rc == 1)
+            return 0;
+        if (!tls_retry(c, rc, &events))
+            break;
+        int ready = wait_fd(c->fd, events, deadline);
+        if (ready <= 0) {
+            snprintf(err, errlen, "TLS handshake with %s: %s", where, ready == 0 ? "timed out" : strerror(errno));
+            return -1;
+        }
+    }
+    long v = SSL_get_verify_result(c->ssl);
+    if (v != X509_V_OK)
+        snprintf(why, sizeof(why), "certificate verify failed: %s", X509_verify_cert_error_string(v));
+fail:
+    if (why[0] == '\0')
+        ERR_error_string_n(ERR_get_error(), why, sizeof(why));
+    snprintf(err, errlen, "TLS handshake with %s failed: %s", where, why);
+    return -1;
+}
+
+static ssize_t conn_send(struct conn *c, const char *data, size_t len, short *events)
+{
+    *events = POLLOUT;
+    if (c->ssl == NULL)
+        return send(c->fd, data, len, MSG_NOSIGNAL);
+    int n = SSL_write(c->ssl, data, (int)(len > INT_MAX ? INT_MAX : len));
+    if (n > 0)
+        return n;
+    if (!tls_retry(c, n, events) && errno == 0)
+        errno = ECONNRESET;
+    return -1;
+}
+
+/* >0 bytes, 0 at the end of the stream, -1 with errno (EAGAIN: wait for *EVENTS). */
+static ssize_t conn_recv(struct conn *c, char *buf, size_t len, short *events)
+{
+    *events = POLLIN;
+    if (c->ssl == NULL)
+        return recv(c->fd, buf, len, 0);
+    int n = SSL_read(c->ssl, buf, (int)(len > INT_MAX ? INT_MAX : len));
+    if (n > 0)
+        return n;
+    if (!tls_retry(c, n, events) && errno == 0)
+        return 0;
+    return -1;
+}
+
+static int send_all(struct conn *c, const char *data, size_t len, int64_t deadline)
 {
     while (len > 0) {
-        ssize_t n = send(fd, data, len, MSG_NOSIGNAL);
+        short events;
+        ssize_t n = conn_send(c, data, len, &events);
         if (n > 0) {
             data += n;
             len -= (size_t)n;
         } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            int ready = wait_fd(fd, POLLOUT, deadline);
+            int ready = wait_fd(c->fd, events, deadline);
             if (ready <= 0) {
                 errno = ready == 0 ? ETIMEDOUT : errno;
                 return -1;
@@ -449,12 +588,16 @@ static int http_once(const struct url *u, const char *method, const char *body, 
 {
     char where[300], *req = NULL, *raw = NULL;
     size_t len = 0, cap = 0;
-    int fd, n, rc = -1;
+    int n, rc = -1;
+    struct conn conn = {-1, NULL, NULL};
+    short events;
 
     url_authority(u, where, sizeof(where));
-    fd = tcp_connect(u, deadline, err, errlen);
-    if (fd < 0)
+    conn.fd = tcp_connect(u, deadline, err, errlen);
+    if (conn.fd < 0)
         return -1;
+    if (u->tls && tls_start(&conn, u, deadline, err, errlen) != 0)
+        goto out_fd;
     n = asprintf(&req,
                  "%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: cluster_manager\r\n"
                  "Accept: application/json\r\nConnection: close\r\n%s%s%s"
@@ -467,7 +610,7 @@ static int http_once(const struct url *u, const char *method, const char *body, 
         snprintf(err, errlen, "out of memory");
         goto out_fd;
     }
-    if (send_all(fd, req, (size_t)n, deadline) != 0) {
+    if (send_all(&conn, req, (size_t)n, deadline) != 0) {
         if (errno == ETIMEDOUT)
             snprintf(err, errlen, "no answer from %s within %g s", where, timeout_s);
         else
@@ -483,7 +626,7 @@ static int http_once(const struct url *u, const char *method, const char *body, 
                 goto out_req;
             }
         }
-        ssize_t got = recv(fd, raw + len, cap - len - 1, 0);
+        ssize_t got = conn_recv(&conn, raw + len, cap - len - 1, &events);
         if (got > 0) {
             len += (size_t)got;
             raw[len] = '\0';
@@ -496,7 +639,7 @@ static int http_once(const struct url *u, const char *method, const char *body, 
         } else if (got == 0) {
             break;
         } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-            int ready = wait_fd(fd, POLLIN, deadline);
+            int ready = wait_fd(conn.fd, events, deadline);
             if (ready == 0) {
                 snprintf(err, errlen, "no answer from %s within %g s", where, timeout_s);
                 goto out_raw;
@@ -506,7 +649,13 @@ static int http_once(const struct url *u, const char *method, const char *body, 
                 goto out_raw;
             }
         } else if (errno != EINTR) {
-            snprintf(err, errlen, "reading from %s failed: %s", where, strerror(errno));
+            unsigned long e = errno == EPROTO ? ERR_peek_last_error() : 0;
+            char why[256];
+            if (e != 0)
+                ERR_error_string_n(e, why, sizeof(why));
+            snprintf(err, errlen, "reading from %s failed: %s%s", where, e ? why : strerror(errno),
+                     e && ERR_GET_REASON(e) == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED
+                         ? " (the server wants a client certificate: --cert and --key)" : "");
             goto out_raw;
         }
     }
@@ -526,7 +675,7 @@ out_raw:
 out_req:
     free(req);
 out_fd:
-    close(fd);
+    conn_close(&conn);
     return rc;
 }
 

@@ -217,7 +217,7 @@ Test(hardening, config_get_requirepass_needs_auth_even_when_set_at_runtime)
 
 Test(hardening, non_loopback_bind_without_password_warns)
 {
-    const char *const args[] = {"--bind", "0.0.0.0", NULL};
+    const char *const args[] = {"--bind", "0.0.0.0", "--protected-mode", "no", NULL};
     struct fx_server *s = fx_server_up(args);
     assert_log_has(s, "is not a loopback address and no requirepass is set");
     fx_server_free(s);
