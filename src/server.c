@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "acl.h"
 #include "admin.h"
 #include "client.h"
 #include "cluster.h"
