@@ -7,7 +7,7 @@
 #include "util.h"
 
 enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
-enum { READ_LINEARIZABLE, READ_STALE };
+enum { READ_LINEARIZABLE, READ_STALE, READ_BARRIER, READ_LEASE };
 
 /* client-output-buffer-limit, per client class as in Redis (every client is "normal" today;
  * the other classes are kept for Pub/Sub and replicas later). 0 disables a limit. */
@@ -71,6 +71,8 @@ int config_set(struct config *cfg, const char *name, const char *value, int runt
  * renders into a scratch buffer). Secret options are left out: admin-token always,
  * requirepass unless AUTHED (the client passed AUTH with the password). */
 int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out);
+/* The read-consistency option's name for VALUE (READ_*). */
+const char *config_read_consistency_name(long long value);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 
