@@ -47,6 +47,8 @@ struct batch {
     int is_barrier;
     uint64_t round_seq;     /* read-only batch: the ReadIndex round that confirms it (0: none yet) */
     raft_index read_index;  /* ... and the commit index its reads must see applied */
+    int rounds_failed;      /* rounds given up on for it; at READ_ROUND_ATTEMPTS, a barrier */
+    int use_barrier;        /* read-only batch confirmed by a barrier after all */
     void (*done)(void *arg, int status); /* node-metadata entries proposed by cluster.c */
     void *done_arg;
     union {
@@ -382,10 +384,16 @@ void consensus_flush(struct consensus *cs)
         struct batch *b = batch_of(cs->queued.head);
         if (b == NULL || (!cs->ready && !b->election))
             break;
-        if (is_read_only(b) && read_round_enabled(cs)) {
-            if (!read_index_serve(cs, b))
-                break;
-            continue;
+        if (is_read_only(b) && read_round_enabled(cs) && !b->use_barrier) {
+            /* Rounds need a majority of voters whose RESP address is known (replicated
+             * metadata, which may itself be queued behind this batch): else a barrier. */
+            if (b->round_seq == 0 && !read_round_reachable(cs)) {
+                b->use_barrier = 1;
+            } else {
+                if (!read_index_serve(cs, b))
+                    break;
+                continue;
+            }
         }
         if (cs->inflight.n >= CONSENSUS_MAX_INFLIGHT)
             break;
@@ -509,8 +517,14 @@ void consensus_cron(struct consensus *cs)
             batch_answer(b, MSG_TIMEOUT_WRITE, MSG_TIMEOUT_READ);
         }
     }
-    if (read_round_expire(cs) && cs->queued.head)
-        batch_of(cs->queued.head)->round_seq = 0; /* queued before the next round too */
+    if (read_round_expire(cs) && cs->queued.head) {
+        struct batch *b = batch_of(cs->queued.head);
+        b->round_seq = 0; /* queued before the next round too */
+        /* Raft itself may still commit (the peer channel alone failing): do not hold the
+         * queue behind rounds that keep failing. */
+        if (++b->rounds_failed >= READ_ROUND_ATTEMPTS)
+            b->use_barrier = 1;
+    }
     if (cs->queued.head)
         want_flush(cs); /* a read may wait for an entry that has no callback of ours */
     consensus_flushed(cs);

@@ -74,6 +74,10 @@ void consensus_notify_closed(struct consensus *cs);
 /* ReadIndex (consensus_read.c). True when read-only batches are confirmed by rounds rather
  * than barriers. */
 int read_round_enabled(const struct consensus *cs);
+/* Rounds a read-only batch may wait for before it falls back to a barrier. */
+#define READ_ROUND_ATTEMPTS 3
+/* True when enough voters (this node and those whose RESP address is known) could ack. */
+int read_round_reachable(const struct consensus *cs);
 /* Start round SEQ+1 over the current voters (this node acks itself; a single voter confirms
  * at once) and ask the dispatcher to send it. Returns the new round's seq. */
 uint64_t read_round_start(struct consensus *cs);

@@ -15,6 +15,7 @@
 
 #include <raft.h>
 
+#include "fsm.h"
 #include "util.h"
 
 /* A round without a majority this long is given up; the reads it held take the next one. */
@@ -33,6 +34,20 @@ int read_round_enabled(const struct consensus *cs)
 {
     return cs->read_mode != CONSENSUS_READ_BARRIER && cs->cb.read_round != NULL &&
            consensus_voter_count(cs) <= READ_ROUND_MAX_VOTERS;
+}
+
+int read_round_reachable(const struct consensus *cs)
+{
+    const struct raft_configuration *conf = &cs->raft->configuration;
+    int voters = 0, reachable = 0;
+    for (unsigned i = 0; i < conf->n; i++) {
+        if (conf->servers[i].role != RAFT_VOTER)
+            continue;
+        voters++;
+        const struct fsm_node *n = fsm_node(cs->fsm, conf->servers[i].id);
+        reachable += conf->servers[i].id == cs->params.id || (n != NULL && n->resp[0] != '\0');
+    }
+    return reachable >= voters / 2 + 1;
 }
 
 void consensus_set_read_mode(struct consensus *cs, int mode)

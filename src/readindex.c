@@ -91,6 +91,9 @@ static void peer_answer(struct ri_peer *p, const redisReply *r)
         return;
     }
     long long remaining = r->element[4]->integer;
+    if (ok != 1)
+        log_debug("readindex: node %llu does not follow this node in term %llu",
+                  (unsigned long long)voter, (unsigned long long)term);
     if (voter != p->id || ok != 1 ||
         !peerauth_readindex_check(srv->cfg->cluster_secret, (uint64_t)srv->cfg->id, voter, term,
                                   seq, 1, remaining, r->element[5]->str, r->element[5]->len))
@@ -136,6 +139,8 @@ static void peer_on_event(struct bufferevent *bev, short what, void *arg)
         bufferevent_enable(bev, EV_READ); /* idle, not silent: keep the connection */
         return;
     }
+    log_verbose("readindex: connection to node %llu %s", (unsigned long long)p->id,
+                (what & BEV_EVENT_TIMEOUT) ? "silent with answers outstanding" : "failed or closed");
     peer_disconnect(p);
 }
 

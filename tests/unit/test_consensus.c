@@ -199,6 +199,12 @@ static void start_mode(int ready, int read_index)
         settle();
         cr_assert(consensus_is_leader(h.cs));
     }
+    if (ready && read_index) {
+        /* What the other nodes announce: rounds need their RESP addresses. */
+        consensus_propose_node(h.cs, 2, "127.0.0.1:7002", "", NULL, NULL);
+        consensus_propose_node(h.cs, 3, "127.0.0.1:7003", "", NULL, NULL);
+        settle();
+    }
 }
 
 static void start(int ready)
@@ -544,5 +550,40 @@ Test(consensus, vouch_only_for_the_current_leader_and_term)
     consensus_free(follower);
     fsm_close(&other_fsm);
     kv_free(other_kv);
+    stop();
+}
+
+/* Without the voters' RESP addresses (not announced yet) no round can reach a majority: the
+ * reads take a barrier instead of blocking the queue behind them. */
+Test(consensus, read_index_falls_back_to_a_barrier_without_addresses)
+{
+    start_mode(0, 1);
+    settle();
+    read_cmd(1, "get k");
+    settle();
+    cr_assert_eq(h.rounds, 0);
+    cr_assert_eq(consensus_stats(h.cs)->barriers, 1);
+    cr_assert_not_null(answer_of(1));
+    cr_assert_neq(answer_of(1)->text[0], '-', "%s", answer_of(1)->text);
+    stop();
+}
+
+/* Rounds that keep failing while raft still commits (the peer channel alone is down): after
+ * READ_ROUND_ATTEMPTS the read takes a barrier and is served. */
+Test(consensus, read_index_falls_back_to_a_barrier_after_failed_rounds)
+{
+    start_mode(1, 1);
+    read_cmd(1, "get k");
+    flush();
+    for (int i = 0; i < 3; i++) {
+        h.now_us += 300 * 1000;
+        consensus_cron(h.cs);
+        flush();
+    }
+    settle();
+    cr_assert_eq(h.rounds, 3);
+    cr_assert_eq(consensus_stats(h.cs)->barriers, 1);
+    cr_assert_not_null(answer_of(1));
+    cr_assert_neq(answer_of(1)->text[0], '-', "%s", answer_of(1)->text);
     stop();
 }
