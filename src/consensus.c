@@ -2,7 +2,8 @@
  * canonical/raft 0.15 instance (consensus_uv.c's, or a caller's), below the event loop:
  * requests are opaque cookies, answers go back through the callback table.
  * Batches: every write that arrives before a flush goes into one entry; reads wait for the
- * entry proposed after them. A write arriving after a queued read starts a new batch, so a
+ * entry of their batch, or, in a batch of reads only, a ReadIndex round (consensus_read.c)
+ * or a barrier. A write arriving after a queued read starts a new batch, so a
  * client's read never sees its own later writes. A few batches are in flight at once.
  * Includes nothing of the loop (server.h, client.h, admin.h); keeps no file-scope state. */
 #include "consensus.h"

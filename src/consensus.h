@@ -1,7 +1,8 @@
 /* Replication of writes and consistent reads through canonical/raft, below the event loop.
  * Writes are batched: the requests that arrive while entries are in flight go into the next
- * entry (one raft_apply per batch, a few entries in flight). Reads wait for the next entry
- * proposed after their arrival (a write batch, or one shared barrier) to be applied. Each
+ * entry (one raft_apply per batch, a few entries in flight). Reads wait for the entry of the
+ * batch they joined, or, in a batch of reads only, for a ReadIndex round (consensus_read.c)
+ * or one shared barrier. Each
  * request is an opaque cookie of the caller's, answered through its callback table in
  * submission order; consensus knows nothing of clients or the loop (docs/ARCHITECTURE.md). */
 #ifndef CONCORDKV_CONSENSUS_H
@@ -137,8 +138,9 @@ void consensus_shutdown(struct consensus *cs);
  * produced by apply, goes to COOKIE in order. COOKIE may be NULL when nobody waits (the
  * server's own writes: active expiry). Only when consensus_accepts() is true. */
 void consensus_write(struct consensus *cs, void *cookie, struct request *req);
-/* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once the
- * next entry proposed after now is applied; the consensus takes REQ. Only when
+/* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once this
+ * node has proved its leadership after now (its batch's entry, a ReadIndex round or a
+ * barrier) and applied what it had committed; the consensus takes REQ. Only when
  * consensus_accepts() is true. */
 void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req);
