@@ -791,7 +791,7 @@ void client_dispatch(struct client *c, struct request *req)
         client_queue(c, req);
         return;
     }
-    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency == READ_LINEARIZABLE;
+    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE;
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;

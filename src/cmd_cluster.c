@@ -13,6 +13,7 @@
 #include "fsm.h"
 #include "log.h"
 #include "peerauth.h"
+#include "readindex.h"
 
 #define MAX_NODES 64
 
@@ -240,6 +241,10 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         cluster_join(ctx, req);
         return;
     }
+    if (request_arg_is(req, 1, "readindex")) {
+        cluster_readindex(ctx, req);
+        return;
+    }
     if (request_arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) == 0 && id == (uint64_t)server_config(ctx->srv)->id) {
@@ -340,7 +345,9 @@ void info_raft(struct buf *b, struct server *srv)
                   "raft_queued:%d\r\nraft_leader_changes:%lld\r\nraft_timeouts:%lld\r\n"
                   "raft_unknown_outcomes:%lld\r\nraft_snapshots:%lld\r\nraft_snapshot_failures:%lld\r\n"
                   "raft_last_snapshot_ms:%.3f\r\nraft_last_snapshot_bytes:%zu\r\nraft_restores:%lld\r\n"
-                  "read_consistency:%s\r\n",
+                  "read_consistency:%s\r\n"
+                  "read_index_rounds:%lld\r\nread_index_reads:%lld\r\nread_index_retries:%lld\r\n"
+                  "read_lease_reads:%lld\r\n",
                (unsigned long long)info.id, consensus_role_name(info.role), info.ready,
                (unsigned long long)info.term, (unsigned long long)info.leader_id,
                (unsigned long long)info.commit_index, (unsigned long long)info.applied_index,
@@ -350,5 +357,6 @@ void info_raft(struct buf *b, struct server *srv)
                st->leader_changes, st->timeouts, st->unknown_outcomes, f->snapshots,
                f->snapshot_failures, f->last_snapshot_us / 1000.0,
                f->last_snapshot_bytes, f->restores,
-               server_config(srv)->read_consistency == READ_STALE ? "stale" : "linearizable");
+               config_read_consistency_name(server_config(srv)->read_consistency),
+               st->read_index_rounds, st->read_index_reads, st->read_index_retries, st->lease_reads);
 }

@@ -136,7 +136,7 @@ void cmd_exec(struct exec_ctx *ctx, struct request *req)
         reply_error(ctx->out, "EXECABORT Transaction discarded because of previous errors.");
         return;
     }
-    int consistent = server_config(ctx->srv)->read_consistency == READ_LINEARIZABLE;
+    int consistent = server_config(ctx->srv)->read_consistency != READ_STALE;
     int has_writes = 0;
     for (int i = 0; i < m->nqueued; i++)
         has_writes |= (command_lookup(m->queued[i]->argv[0], m->queued[i]->len[0])->flags & CMD_WRITE) != 0;

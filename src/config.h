@@ -7,7 +7,7 @@
 #include "util.h"
 
 enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
-enum { READ_LINEARIZABLE, READ_STALE };
+enum { READ_LINEARIZABLE, READ_STALE, READ_BARRIER, READ_LEASE };
 
 /* client-output-buffer-limit, per client class as in Redis (every client is "normal" today;
  * the other classes are kept for Pub/Sub and replicas later). 0 disables a limit. */
@@ -88,6 +88,8 @@ int config_get(const struct config *cfg, const char *pattern, int authed, struct
 /* The text form of option NAME's value into OUT (secrets included: for the server's own use,
  * e.g. to restore a value). 0, or -1 for an unknown option. */
 int config_text(const struct config *cfg, const char *name, char *out, size_t len);
+/* The read-consistency option's name for VALUE (READ_*). */
+const char *config_read_consistency_name(long long value);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 

@@ -2,7 +2,8 @@
  * canonical/raft 0.15 instance (consensus_uv.c's, or a caller's), below the event loop:
  * requests are opaque cookies, answers go back through the callback table.
  * Batches: every write that arrives before a flush goes into one entry; reads wait for the
- * entry proposed after them. A write arriving after a queued read starts a new batch, so a
+ * entry of their batch, or, in a batch of reads only, a ReadIndex round (consensus_read.c)
+ * or a barrier. A write arriving after a queued read starts a new batch, so a
  * client's read never sees its own later writes. A few batches are in flight at once.
  * Includes nothing of the loop (server.h, client.h, admin.h); keeps no file-scope state. */
 #include "consensus.h"
@@ -45,6 +46,10 @@ struct batch {
     int64_t proposed_us;
     int timed_out;
     int is_barrier;
+    uint64_t round_seq;     /* read-only batch: the ReadIndex round that confirms it (0: none yet) */
+    raft_index read_index;  /* ... and the commit index its reads must see applied */
+    int rounds_failed;      /* rounds given up on for it; at READ_ROUND_ATTEMPTS, a barrier */
+    int use_barrier;        /* read-only batch confirmed by a barrier after all */
     void (*done)(void *arg, int status); /* node-metadata entries proposed by cluster.c */
     void *done_arg;
     union {
@@ -247,6 +252,9 @@ static void batch_complete(struct batch *b, int status, struct fsm_result *r)
     if (b->is_barrier)
         cs->barriers_inflight--;
     if (status == 0) {
+        raft_index index = b->is_barrier ? b->req.barrier.index : b->req.apply.index;
+        if (index > cs->completed_index)
+            cs->completed_index = index;
         histogram_observe(&cs->stats.commit_latency, (now_us(cs) - b->proposed_us) / 1e6);
         deliver_writes(b, r);
         run_reads(cs, b);
@@ -325,19 +333,73 @@ static int batch_propose(struct consensus *cs, struct batch *b)
     return 0;
 }
 
+/* The applied index as far as our reads are concerned: raft sets last_applied only after
+ * the apply callback of an entry returns, so inside one it is the entry's own index. */
+static raft_index applied_index(const struct consensus *cs)
+{
+    raft_index a = raft_last_applied(cs->raft);
+    return a > cs->completed_index ? a : cs->completed_index;
+}
+
+/* Serve the read-only batch B at the head of the queue if a ReadIndex round (or a lease)
+ * confirms it, every batch before it has completed and the commit index it saw is applied;
+ * else start its round when none is in flight. Batches behind B wait (so a client's read
+ * never sees its own later writes). Returns 1 when B was served (and freed). */
+static int read_index_serve(struct consensus *cs, struct batch *b)
+{
+    if (b->round_seq == 0 && !read_round_confirms(cs, 0)) {
+        /* A round already in flight was sent before these reads were queued: wait. */
+        if (cs->round.inflight)
+            return 0;
+        b->read_index = cs->raft->commit_index;
+        b->round_seq = read_round_start(cs);
+    } else if (b->round_seq == 0) {
+        b->read_index = cs->raft->commit_index; /* under a lease */
+    }
+    if (b->round_seq != 0 && !read_round_confirms(cs, b->round_seq))
+        return 0;
+    if (cs->inflight.n > 0 || applied_index(cs) < b->read_index)
+        return 0;
+    list_remove(&cs->queued, &b->node);
+    cs->stats.read_index_reads += b->nreads;
+    if (b->round_seq == 0)
+        cs->stats.lease_reads += b->nreads;
+    run_reads(cs, b);
+    batch_free(b);
+    return 1;
+}
+
+static int is_read_only(const struct batch *b)
+{
+    return b->nwrites == 0 && b->kind == ENTRY_COMMANDS;
+}
+
 void consensus_flush(struct consensus *cs)
 {
     int proposed = 0;
     /* The open batch stays open while the window is full: what arrives meanwhile joins it, so
      * one entry (one append, one fsync, one round trip) carries many commands. */
-    while (cs->inflight.n < CONSENSUS_MAX_INFLIGHT && cs->role == ROLE_LEADER) {
+    while (cs->role == ROLE_LEADER) {
         if (cs->queued.head == NULL)
             seal_open(cs);
         struct batch *b = batch_of(cs->queued.head);
         if (b == NULL || (!cs->ready && !b->election))
             break;
+        if (is_read_only(b) && read_round_enabled(cs) && !b->use_barrier) {
+            /* Rounds need a majority of voters whose RESP address is known (replicated
+             * metadata, which may itself be queued behind this batch): else a barrier. */
+            if (b->round_seq == 0 && !read_round_reachable(cs)) {
+                b->use_barrier = 1;
+            } else {
+                if (!read_index_serve(cs, b))
+                    break;
+                continue;
+            }
+        }
+        if (cs->inflight.n >= CONSENSUS_MAX_INFLIGHT)
+            break;
         /* One read barrier in flight at a time: reads that arrive meanwhile share the next. */
-        if (b->nwrites == 0 && b->kind == ENTRY_COMMANDS && cs->barriers_inflight > 0)
+        if (is_read_only(b) && cs->barriers_inflight > 0)
             break;
         list_remove(&cs->queued, &b->node);
         batch_propose(cs, b);
@@ -419,6 +481,7 @@ void consensus_update(struct consensus *cs)
     int was = cs->role;
     cs->role = role;
     cs->ready = 0;
+    read_round_reset(cs);
     if (role == RAFT_LEADER) {
         log_notice("became leader of term %llu", (unsigned long long)cs->raft->current_term);
         propose_election_entry(cs);
@@ -438,7 +501,9 @@ void consensus_cron(struct consensus *cs)
         if (b->created_us < limit && !b->election) {
             list_remove(&cs->queued, n);
             cs->stats.timeouts++;
-            batch_drop(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied");
+            batch_answer(b, "TIMEOUT no leader could commit the write within request-timeout; it was not applied",
+                         MSG_TIMEOUT_READ);
+            batch_drop(b, MSG_TIMEOUT_READ);
         }
     }
     list_foreach_safe(n, next, &cs->inflight) {
@@ -453,6 +518,16 @@ void consensus_cron(struct consensus *cs)
             batch_answer(b, MSG_TIMEOUT_WRITE, MSG_TIMEOUT_READ);
         }
     }
+    if (read_round_expire(cs) && cs->queued.head) {
+        struct batch *b = batch_of(cs->queued.head);
+        b->round_seq = 0; /* queued before the next round too */
+        /* Raft itself may still commit (the peer channel alone failing): do not hold the
+         * queue behind rounds that keep failing. */
+        if (++b->rounds_failed >= READ_ROUND_ATTEMPTS)
+            b->use_barrier = 1;
+    }
+    if (cs->queued.head)
+        want_flush(cs); /* a read may wait for an entry that has no callback of ours */
     consensus_flushed(cs);
     if (cs->uv)
         consensus_uv_note(cs); /* the durable record of what may have been acknowledged */

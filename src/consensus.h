@@ -1,7 +1,8 @@
 /* Replication of writes and consistent reads through canonical/raft, below the event loop.
  * Writes are batched: the requests that arrive while entries are in flight go into the next
- * entry (one raft_apply per batch, a few entries in flight). Reads wait for the next entry
- * proposed after their arrival (a write batch, or one shared barrier) to be applied. Each
+ * entry (one raft_apply per batch, a few entries in flight). Reads wait for the entry of the
+ * batch they joined, or, in a batch of reads only, for a ReadIndex round (consensus_read.c)
+ * or one shared barrier. Each
  * request is an opaque cookie of the caller's, answered through its callback table in
  * submission order; consensus knows nothing of clients or the loop (docs/ARCHITECTURE.md). */
 #ifndef CONCORDKV_CONSENSUS_H
@@ -40,6 +41,17 @@ struct consensus_callbacks {
     void (*closed)(void *arg);
     /* Monotonic clock in microseconds; NULL: util_mono_us. Tests drive time with it. */
     int64_t (*mono_us)(void *arg);
+    /* ReadIndex: ask every other voter "am I still your leader for TERM?" for round SEQ and
+     * report each valid yes with consensus_read_ack. Optional: without it, reads wait for a
+     * barrier entry as in CONSENSUS_READ_BARRIER. */
+    void (*read_round)(void *arg, uint64_t term, uint64_t seq);
+};
+
+/* How a read-only batch is confirmed (read-consistency; stale reads never reach consensus). */
+enum consensus_read_mode {
+    CONSENSUS_READ_INDEX,   /* linearizable: a round of acks from a majority, no log entry */
+    CONSENSUS_READ_BARRIER, /* a barrier entry appended and committed (one disk write) */
+    CONSENSUS_READ_LEASE,   /* a round's acks promise no election for a while: no round then */
 };
 
 /* What the batching core needs to know about this node. */
@@ -48,6 +60,7 @@ struct consensus_params {
     long long request_timeout_ms;
     char resp_addr[64];  /* this node's RESP address, proposed with its election entry */
     char admin_addr[64]; /* "" when it has none */
+    long long election_timeout_ms; /* bounds a read lease; 0: no lease is ever taken */
 };
 
 #define CONSENSUS_MAX_INFLIGHT 2
@@ -61,6 +74,10 @@ struct consensus_stats {
     long long timeouts;
     long long unknown_outcomes;
     long long io_errors;
+    long long read_index_rounds;  /* ReadIndex rounds started */
+    long long read_index_reads;   /* reads served by a round (or a lease), no log entry */
+    long long read_index_retries; /* rounds given up without a majority */
+    long long lease_reads;        /* of read_index_reads: served under a lease */
     long long last_batch_size;
     long long max_batch_size;
     struct histogram batch_size;     /* commands per entry */
@@ -121,11 +138,23 @@ void consensus_shutdown(struct consensus *cs);
  * produced by apply, goes to COOKIE in order. COOKIE may be NULL when nobody waits (the
  * server's own writes: active expiry). Only when consensus_accepts() is true. */
 void consensus_write(struct consensus *cs, void *cookie, struct request *req);
-/* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once the
- * next entry proposed after now is applied; the consensus takes REQ. Only when
+/* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once this
+ * node has proved its leadership after now (its batch's entry, a ReadIndex round or a
+ * barrier) and applied what it had committed; the consensus takes REQ. Only when
  * consensus_accepts() is true. */
 void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req);
+/* Switch how later read-only batches are confirmed (CONFIG SET read-consistency). */
+void consensus_set_read_mode(struct consensus *cs, int mode);
+/* Voter ID answered yes to ReadIndex round SEQ of TERM, promising not to vote for another
+ * leader for REMAINING_MS. Stale, duplicate and unknown acks are ignored. */
+void consensus_read_ack(struct consensus *cs, uint64_t seq, uint64_t term, uint64_t id,
+                        long long remaining_ms);
+/* A follower's answer to "is LEADER your leader for TERM?": 1 when this node follows LEADER
+ * in TERM (it has not seen a higher term), else 0. Fills *MY_TERM and, for a yes, the ms
+ * before its election timer could fire (*REMAINING_MS, 0 when unknown). */
+int consensus_vouch(const struct consensus *cs, uint64_t leader, uint64_t term, uint64_t *my_term,
+                    long long *remaining_ms);
 /* Propose node metadata for ID (its RESP and admin addresses; RESP NULL deletes it). DONE, if
  * not NULL, runs once with 0 when applied or a raft error code. */
 void consensus_propose_node(struct consensus *cs, uint64_t id, const char *resp, const char *admin,

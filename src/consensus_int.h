@@ -13,6 +13,24 @@
 struct consensus_uv;
 struct batch;
 
+/* Voters a ReadIndex round can count, at most (a larger configuration falls back to barriers). */
+#define READ_ROUND_MAX_VOTERS 64
+
+/* The ReadIndex round (consensus_read.c): one in flight at a time; it proves this node was
+ * still the leader of TERM after SENT_US once a majority of the voters it was sent to ack. */
+struct read_round {
+    uint64_t seq;          /* the last round started (0: none yet) */
+    uint64_t confirmed;    /* the last round a majority acknowledged */
+    int inflight;          /* round SEQ is waiting for acks */
+    uint64_t term;
+    int64_t sent_us;
+    uint64_t voters[READ_ROUND_MAX_VOTERS];
+    unsigned char acked[READ_ROUND_MAX_VOTERS];
+    int nvoters, acks, quorum;
+    int64_t min_remaining_us; /* lease: the shortest promise among the acks counted */
+    int64_t lease_until_us;   /* lease mode: reads are served without a round until then */
+};
+
 struct consensus {
     struct consensus_callbacks cb;
     struct consensus_params params;
@@ -36,6 +54,10 @@ struct consensus {
     int notify_closed; /* consensus_shutdown asked for the closed callback */
     int shutting_down;
     struct consensus_stats stats;
+    int read_mode;             /* enum consensus_read_mode */
+    long long lease_us;        /* lease mode: the longest lease taken (election timeout - margin) */
+    struct read_round round;
+    raft_index completed_index; /* the index of the last of our entries applied */
 };
 
 /* The batching core, not yet attached to a raft instance (consensus.c). */
@@ -49,6 +71,23 @@ void consensus_drop_inflight(struct consensus *cs, const char *msg);
 void consensus_kick(struct consensus *cs);
 void consensus_flushed(struct consensus *cs);
 void consensus_notify_closed(struct consensus *cs);
+/* ReadIndex (consensus_read.c). True when read-only batches are confirmed by rounds rather
+ * than barriers. */
+int read_round_enabled(const struct consensus *cs);
+/* Rounds a read-only batch may wait for before it falls back to a barrier. */
+#define READ_ROUND_ATTEMPTS 3
+/* True when enough voters (this node and those whose RESP address is known) could ack. */
+int read_round_reachable(const struct consensus *cs);
+/* Start round SEQ+1 over the current voters (this node acks itself; a single voter confirms
+ * at once) and ask the dispatcher to send it. Returns the new round's seq. */
+uint64_t read_round_start(struct consensus *cs);
+/* True when round SEQ (or, in lease mode, a lease still running) confirms reads queued
+ * before it started. */
+int read_round_confirms(const struct consensus *cs, uint64_t seq);
+/* Give up a round that gets no majority (cron) and forget it on leadership changes. */
+int read_round_expire(struct consensus *cs);
+void read_round_reset(struct consensus *cs);
+
 /* Update the durable record of what this node may have acknowledged (consensus_uv.c's
  * instance only): every cron tick and once raft is closed. */
 void consensus_uv_note(struct consensus *cs);

@@ -196,6 +196,7 @@ static void params_from_config(const struct config *cfg, struct consensus_params
     memset(p, 0, sizeof(*p));
     p->id = (uint64_t)cfg->id;
     p->request_timeout_ms = cfg->request_timeout;
+    p->election_timeout_ms = cfg->election_timeout;
     snprintf(p->resp_addr, sizeof(p->resp_addr), "%s:%lld", cfg->bind, cfg->port);
     if (cfg->admin_port > 0)
         snprintf(p->admin_addr, sizeof(p->admin_addr), "%s:%lld", cfg->bind, cfg->admin_port);

@@ -168,3 +168,33 @@ int peerauth_join_check(const char *secret, uint64_t id, const char *raft, const
     peerauth_join_proof(secret, id, raft, resp, admin, want);
     return CRYPTO_memcmp(want, proof, PEERAUTH_JOIN_PROOF_SIZE - 1) == 0;
 }
+
+void peerauth_readindex_proof(const char *secret, uint64_t leader, uint64_t voter, uint64_t term,
+                              uint64_t seq, int ok, long long remaining_ms,
+                              char out[PEERAUTH_JOIN_PROOF_SIZE])
+{
+    char msg[160];
+    uint8_t mac[PEERAUTH_MAC];
+    unsigned int len = PEERAUTH_MAC;
+    int n = snprintf(msg, sizeof(msg), "concordkv-readindex%c%llu%c%llu%c%llu%c%llu%c%d%c%lld", 0,
+                     (unsigned long long)leader, 0, (unsigned long long)voter, 0,
+                     (unsigned long long)term, 0, (unsigned long long)seq, 0, ok ? 1 : 0, 0,
+                     remaining_ms);
+    if (n < 0 || (size_t)n >= sizeof(msg) ||
+        HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)msg, (size_t)n,
+             mac, &len) == NULL)
+        memset(mac, 0, PEERAUTH_MAC);
+    for (int i = 0; i < PEERAUTH_MAC; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+}
+
+int peerauth_readindex_check(const char *secret, uint64_t leader, uint64_t voter, uint64_t term,
+                             uint64_t seq, int ok, long long remaining_ms, const char *proof,
+                             size_t len)
+{
+    char want[PEERAUTH_JOIN_PROOF_SIZE];
+    if (secret == NULL || secret[0] == '\0' || proof == NULL || len != PEERAUTH_JOIN_PROOF_SIZE - 1)
+        return 0;
+    peerauth_readindex_proof(secret, leader, voter, term, seq, ok, remaining_ms, want);
+    return CRYPTO_memcmp(want, proof, PEERAUTH_JOIN_PROOF_SIZE - 1) == 0;
+}

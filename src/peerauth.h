@@ -69,4 +69,17 @@ void peerauth_join_proof(const char *secret, uint64_t id, const char *raft, cons
 int peerauth_join_check(const char *secret, uint64_t id, const char *raft, const char *resp,
                         const char *admin, const char *proof);
 
+/* A voter's answer to a ReadIndex round (CLUSTER READINDEX): hex HMAC-SHA256(SECRET,
+ * "concordkv-readindex" | leader | voter | term | seq | ok | remaining_ms), fields
+ * NUL-separated. The round's seq is new for every round of a leader, so an answer cannot be
+ * replayed into a later round. */
+void peerauth_readindex_proof(const char *secret, uint64_t leader, uint64_t voter, uint64_t term,
+                              uint64_t seq, int ok, long long remaining_ms,
+                              char out[PEERAUTH_JOIN_PROOF_SIZE]);
+/* 1 when PROOF (LEN bytes) is that answer's proof under SECRET (constant time); 0 without a
+ * secret. */
+int peerauth_readindex_check(const char *secret, uint64_t leader, uint64_t voter, uint64_t term,
+                             uint64_t seq, int ok, long long remaining_ms, const char *proof,
+                             size_t len);
+
 #endif

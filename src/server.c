@@ -30,6 +30,7 @@
 #include "log.h"
 #include "protect.h"
 #include "tls.h"
+#include "readindex.h"
 
 #define CRON_INTERVAL_MS 100
 #define EXPIRE_BUCKETS_PER_CRON 4096
@@ -369,6 +370,16 @@ static int server_tls_reload(struct server *srv, const char *name, const char *v
     return 0;
 }
 
+/* Tell consensus how read-consistency confirms reads (stale ones never reach it). */
+static void server_apply_read_mode(struct server *srv)
+{
+    long long v = srv->cfg->read_consistency;
+    if (srv->cs)
+        consensus_set_read_mode(srv->cs, v == READ_BARRIER ? CONSENSUS_READ_BARRIER
+                                         : v == READ_LEASE ? CONSENSUS_READ_LEASE
+                                                           : CONSENSUS_READ_INDEX);
+}
+
 int server_config_set(struct server *srv, const char *name, const char *value, char *err,
                       size_t errlen)
 {
@@ -381,6 +392,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
     set_configure_limits(srv->cfg->set_max_intset_entries);
     zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
+    server_apply_read_mode(srv);
     return rc;
 }
 
@@ -416,6 +428,13 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
         command_exec(cmd, &ctx, req);
     }
     slot_done(s);
+}
+
+/* ReadIndex: ask the other voters whether this node still leads TERM (readindex.c). */
+static void on_consensus_read_round(void *arg, uint64_t term, uint64_t seq)
+{
+    struct server *srv = arg;
+    readindex_round(srv->ri, term, seq);
 }
 
 static void on_consensus_kick(void *arg)
@@ -531,10 +550,13 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
         .run_read = on_consensus_read, .want_flush = on_consensus_want_flush,
         .kick = on_consensus_kick, .flushed = on_consensus_flushed, .closed = server_on_closed,
+        .read_round = on_consensus_read_round,
     };
+    srv->ri = readindex_new(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
+    server_apply_read_mode(srv);
     srv->uv_io_ev = event_new(srv->base, consensus_backend_fd(srv->cs), EV_READ | EV_PERSIST, server_on_uv, srv);
     srv->uv_timer_ev = evtimer_new(srv->base, server_on_uv, srv);
     srv->uv_kick_ev = event_new(srv->base, -1, 0, server_on_uv, srv);
@@ -569,6 +591,8 @@ void server_close(struct server *srv)
         client_free(list_entry(srv->clients.head, struct client, node));
     consensus_free(srv->cs);
     srv->cs = NULL;
+    readindex_free(srv->ri);
+    srv->ri = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     fsm_close(&srv->fsm);
     server_acl_close(srv);

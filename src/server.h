@@ -16,6 +16,7 @@ struct kv_store;
 struct cluster_state;
 struct admin;
 struct ssl_ctx_st;
+struct readindex;
 
 struct server_stats {
     long long connections_received;
@@ -43,6 +44,7 @@ struct server {
     struct consensus *cs;
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
+    struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */
     struct list clients;    /* of struct client (node); .n is the number connected */
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;

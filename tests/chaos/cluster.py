@@ -380,6 +380,26 @@ class Cluster:
             res[i] = r if err is None else "(error: %s)" % err
         return res
 
+    def read_paths(self):
+        """How the running members confirmed reads (INFO raft counters, summed; a restarted
+        node counts from its restart): ReadIndex rounds and the reads they served, leases,
+        barriers."""
+        fields = ("read_index_rounds", "read_index_reads", "read_index_retries",
+                  "read_lease_reads", "raft_barriers")
+        tot = dict.fromkeys(fields, 0)
+        for i in self.members:
+            n = self.nodes[i]
+            if not n.running():
+                continue
+            r, err = query(n.resp, "INFO", "raft", timeout=3)
+            if err is not None:
+                continue
+            for line in r.splitlines():
+                k, _, v = line.partition(":")
+                if k in tot and v.strip().isdigit():
+                    tot[k] += int(v)
+        return tot
+
     def check_crashes(self):
         """Nodes that died without being told to: a bug worth reporting."""
         out = []

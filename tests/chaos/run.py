@@ -157,6 +157,7 @@ class Runner:
             result["converged"] = ok
             if not ok:
                 problems.append("replicas did not converge: %s" % digests)
+            result["read_paths"] = cl.read_paths()
             cl.check_crashes()
             result["final_members"] = list(cl.members)
         finally:
@@ -280,6 +281,12 @@ def print_summary(r):
               {True: "linearizable", False: "VIOLATION", None: "inconclusive"}[r["register"]["valid"]],
               "valid" if r["append"]["valid"] else "VIOLATION", r.get("converged"),
               ("; problems: " + "; ".join(r["problems"])) if r["problems"] else ""))
+    rp = r.get("read_paths")
+    if rp:
+        print("  reads confirmed: %d by %d ReadIndex rounds (%d retried, %d under a lease); "
+              "%d barriers" % (rp["read_index_reads"], rp["read_index_rounds"],
+                               rp["read_index_retries"], rp["read_lease_reads"],
+                               rp["raft_barriers"]))
     if r.get("saved"):
         print("  history and windows saved in %s" % r["saved"])
 

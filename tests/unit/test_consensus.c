@@ -37,6 +37,8 @@ struct harness {
     uint64_t rng;
     struct answer answers[MAX_ANSWERS];
     int nanswers;
+    int rounds;          /* ReadIndex rounds the consensus asked to send */
+    uint64_t round_term, round_seq;
 };
 
 static struct harness h;
@@ -80,6 +82,14 @@ static void on_read(void *arg, void *cookie, const struct command *cmd, struct r
 static void on_want_flush(void *arg)
 {
     h.want_flush = 1;
+}
+
+/* The dispatcher would send the round to the other voters; the tests answer for them. */
+static void on_read_round(void *arg, uint64_t term, uint64_t seq)
+{
+    h.rounds++;
+    h.round_term = term;
+    h.round_seq = seq;
 }
 
 static int64_t clock_us(void *arg)
@@ -155,8 +165,9 @@ static const struct answer *answer_of(int id)
 }
 
 /* Three fixture servers, server 0 elected; the consensus core runs over server 0. When
- * READY, its election entry has been applied (it serves). */
-static void start(int ready)
+ * READY, its election entry has been applied (it serves). With READ_INDEX, read-only batches
+ * are confirmed by ReadIndex rounds (the tests ack them), else by barriers. */
+static void start_mode(int ready, int read_index)
 {
     struct raft_configuration conf;
     memset(&h, 0, sizeof(h));
@@ -179,7 +190,8 @@ static void start(int ready)
     struct consensus_params p = {.id = 1, .request_timeout_ms = TIMEOUT_MS,
                                  .resp_addr = "127.0.0.1:7001"};
     struct consensus_callbacks cb = {.reply = on_reply, .error = on_error, .run_read = on_read,
-                                     .want_flush = on_want_flush, .mono_us = clock_us};
+                                     .want_flush = on_want_flush, .mono_us = clock_us,
+                                     .read_round = read_index ? on_read_round : NULL};
     h.cs = consensus_new_over(raft_fixture_get(&h.f, 0), &h.fsm[0], &p, &cb);
     consensus_update(h.cs);
     cr_assert(consensus_accepts(h.cs));
@@ -187,6 +199,17 @@ static void start(int ready)
         settle();
         cr_assert(consensus_is_leader(h.cs));
     }
+    if (ready && read_index) {
+        /* What the other nodes announce: rounds need their RESP addresses. */
+        consensus_propose_node(h.cs, 2, "127.0.0.1:7002", "", NULL, NULL);
+        consensus_propose_node(h.cs, 3, "127.0.0.1:7003", "", NULL, NULL);
+        settle();
+    }
+}
+
+static void start(int ready)
+{
+    start_mode(ready, 0);
 }
 
 static void stop(void)
@@ -365,5 +388,202 @@ Test(consensus, two_instances_are_independent)
     consensus_free(follower);
     fsm_close(&other_fsm);
     kv_free(other_kv);
+    stop();
+}
+
+/* ---- ReadIndex ---- */
+
+static uint64_t last_index(void)
+{
+    return raft_last_index(raft_fixture_get(&h.f, 0));
+}
+
+/* Voter ID answers yes to the round in flight. */
+static void ack(uint64_t id)
+{
+    consensus_read_ack(h.cs, h.round_seq, h.round_term, id, 0);
+    flush();
+}
+
+/* Reads are served once one round is acked by a majority, and cost no log entry. */
+Test(consensus, read_index_serves_reads_without_a_log_entry)
+{
+    start_mode(1, 1);
+    write_cmd(1, "set k v");
+    settle();
+    uint64_t before = last_index();
+    for (int i = 2; i <= 11; i++)
+        read_cmd(i, "get k");
+    flush();
+    cr_assert_eq(h.rounds, 1);
+    cr_assert_eq(h.nanswers, 1, "a read was served before its round was acked");
+    ack(2);
+    cr_assert_eq(h.nanswers, 11);
+    for (int i = 2; i <= 11; i++)
+        cr_assert_str_eq(answer_of(i)->text, "v");
+    cr_assert_eq(last_index(), before);
+    cr_assert_eq(consensus_stats(h.cs)->barriers, 0);
+    cr_assert_eq(consensus_stats(h.cs)->read_index_rounds, 1);
+    cr_assert_eq(consensus_stats(h.cs)->read_index_reads, 10);
+    stop();
+}
+
+/* Reads that arrive while a round is in flight are not confirmed by it: they take the next
+ * round, which is sent once the first one is done. */
+Test(consensus, read_index_reads_during_a_round_wait_for_the_next)
+{
+    start_mode(1, 1);
+    read_cmd(1, "get k");
+    flush();
+    uint64_t first = h.round_seq;
+    read_cmd(2, "get k");
+    flush();
+    cr_assert_eq(h.rounds, 1);
+    ack(3);
+    cr_assert_not_null(answer_of(1));
+    cr_assert_null(answer_of(2));
+    cr_assert_eq(h.rounds, 2);
+    cr_assert_gt(h.round_seq, first);
+    ack(2);
+    cr_assert_not_null(answer_of(2));
+    stop();
+}
+
+/* Acks for another round or term, from a non-voter, or this node's own, confirm nothing. */
+Test(consensus, read_index_ignores_wrong_acks)
+{
+    start_mode(1, 1);
+    read_cmd(1, "get k");
+    flush();
+    consensus_read_ack(h.cs, h.round_seq + 1, h.round_term, 2, 0);
+    consensus_read_ack(h.cs, h.round_seq - 1, h.round_term, 2, 0);
+    consensus_read_ack(h.cs, h.round_seq, h.round_term + 1, 2, 0);
+    consensus_read_ack(h.cs, h.round_seq, h.round_term, 99, 0);
+    consensus_read_ack(h.cs, h.round_seq, h.round_term, 1, 0);
+    flush();
+    cr_assert_eq(h.nanswers, 0);
+    ack(2);
+    cr_assert_eq(h.nanswers, 1);
+    stop();
+}
+
+/* A leader deposed before its round is acked never serves the read: TRYAGAIN, and a late
+ * ack changes nothing. */
+Test(consensus, read_index_deposed_leader_does_not_serve)
+{
+    start_mode(1, 1);
+    write_cmd(1, "set k v");
+    settle();
+    read_cmd(2, "get k");
+    flush();
+    raft_fixture_depose(&h.f);
+    consensus_update(h.cs);
+    cr_assert_eq(h.nanswers, 2);
+    cr_assert(strncmp(answer_of(2)->text, "-TRYAGAIN ", 10) == 0, "%s", answer_of(2)->text);
+    consensus_read_ack(h.cs, h.round_seq, h.round_term, 2, 0);
+    flush();
+    cr_assert_eq(h.nanswers, 2);
+    stop();
+}
+
+/* A leader cut off from every voter gets no acks: the round is retried, and the read is
+ * answered TIMEOUT at request-timeout, never with data. */
+Test(consensus, read_index_partitioned_leader_times_out)
+{
+    start_mode(1, 1);
+    read_cmd(1, "get k");
+    flush();
+    h.now_us += 300 * 1000;
+    consensus_cron(h.cs);
+    flush();
+    cr_assert_eq(h.rounds, 2);
+    cr_assert_eq(consensus_stats(h.cs)->read_index_retries, 1);
+    cr_assert_eq(h.nanswers, 0);
+    h.now_us += TIMEOUT_MS * 1000;
+    consensus_cron(h.cs);
+    cr_assert_eq(h.nanswers, 1);
+    cr_assert(strncmp(answer_of(1)->text, "-TIMEOUT ", 9) == 0, "%s", answer_of(1)->text);
+    stop();
+}
+
+/* A read after a write in flight sees that write (it waits for it to apply even once its
+ * round is acked), and not a write that arrived after it. */
+Test(consensus, read_index_sees_earlier_writes_not_later_ones)
+{
+    start_mode(1, 1);
+    write_cmd(1, "set k v");
+    flush();
+    read_cmd(2, "get k");
+    flush();
+    write_cmd(3, "set k later");
+    flush();
+    ack(2);
+    cr_assert_null(answer_of(2), "served before the write before it applied");
+    settle();
+    cr_assert_str_eq(answer_of(1)->text, "+OK");
+    cr_assert_str_eq(answer_of(2)->text, "v");
+    cr_assert_str_eq(answer_of(3)->text, "+OK");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(h.answers[i].id, i + 1);
+    stop();
+}
+
+/* A follower vouches only for the leader it follows, in its own term. */
+Test(consensus, vouch_only_for_the_current_leader_and_term)
+{
+    start_mode(1, 1);
+    struct consensus_params p = {.id = 2, .request_timeout_ms = TIMEOUT_MS};
+    struct consensus_callbacks cb = {.reply = on_reply, .error = on_error, .run_read = on_read,
+                                     .want_flush = on_want_flush, .mono_us = clock_us};
+    struct fsm other_fsm;
+    struct kv_store *other_kv = kv_new();
+    fsm_init(&other_fsm, other_kv);
+    struct consensus *follower = consensus_new_over(raft_fixture_get(&h.f, 1), &other_fsm, &p, &cb);
+    uint64_t term = raft_fixture_get(&h.f, 0)->current_term, mine;
+    long long left;
+    cr_assert_eq(consensus_vouch(follower, 1, term, &mine, &left), 1);
+    cr_assert_eq(mine, term);
+    cr_assert_eq(consensus_vouch(follower, 3, term, &mine, &left), 0);
+    cr_assert_eq(consensus_vouch(follower, 1, term + 1, &mine, &left), 0);
+    cr_assert_eq(consensus_vouch(follower, 1, term - 1, &mine, &left), 0);
+    cr_assert_eq(consensus_vouch(h.cs, 1, term, &mine, &left), 0, "a leader vouches for nobody");
+    consensus_free(follower);
+    fsm_close(&other_fsm);
+    kv_free(other_kv);
+    stop();
+}
+
+/* Without the voters' RESP addresses (not announced yet) no round can reach a majority: the
+ * reads take a barrier instead of blocking the queue behind them. */
+Test(consensus, read_index_falls_back_to_a_barrier_without_addresses)
+{
+    start_mode(0, 1);
+    settle();
+    read_cmd(1, "get k");
+    settle();
+    cr_assert_eq(h.rounds, 0);
+    cr_assert_eq(consensus_stats(h.cs)->barriers, 1);
+    cr_assert_not_null(answer_of(1));
+    cr_assert_neq(answer_of(1)->text[0], '-', "%s", answer_of(1)->text);
+    stop();
+}
+
+/* Rounds that keep failing while raft still commits (the peer channel alone is down): after
+ * READ_ROUND_ATTEMPTS the read takes a barrier and is served. */
+Test(consensus, read_index_falls_back_to_a_barrier_after_failed_rounds)
+{
+    start_mode(1, 1);
+    read_cmd(1, "get k");
+    flush();
+    for (int i = 0; i < 3; i++) {
+        h.now_us += 300 * 1000;
+        consensus_cron(h.cs);
+        flush();
+    }
+    settle();
+    cr_assert_eq(h.rounds, 3);
+    cr_assert_eq(consensus_stats(h.cs)->barriers, 1);
+    cr_assert_not_null(answer_of(1));
+    cr_assert_neq(answer_of(1)->text[0], '-', "%s", answer_of(1)->text);
     stop();
 }
