@@ -10,6 +10,7 @@
 #include "kv.h"
 #include "resp.h"
 #include "set.h"
+#include "zobj.h"
 #include "util.h"
 
 #include <errno.h>
@@ -198,9 +199,17 @@ static int sort_collect(struct kv_entry *e, struct sort_item **v, size_t *n)
         set_iter_close(&it);
         return 0;
     }
-    /* KV_ZSET (sorted-set work): add a case that pushes the members in score order
-     * (ascending, ties by member), which is also the order of BY nosort.
-     * KV_LIST (lists issue): push the elements head to tail. */
+    case KV_ZSET: { /* score order (ties by member): also the order of BY nosort */
+        struct zobj_it it;
+        const char *m;
+        size_t len;
+        double score;
+        for (zobj_it_rank(&it, kv_entry_obj(e), 0, 0); zobj_it_get(&it, &m, &len, &score);
+             zobj_it_next(&it))
+            push_item(v, n, &cap, m, len);
+        return 0;
+    }
+    /* KV_LIST (lists issue): push the elements head to tail. */
     default:
         return -1;
     }

@@ -54,6 +54,25 @@ static const struct write_row writes[] = {
     {"PERSIST hc:%d", NULL},
     {"DEL nx:%d", NULL},
     {"UNLINK mm:%d", NULL},
+    /* sets */
+    {"SADD si:%d 1 2 3 %d", NULL},
+    {"SADD ss:%d a b c d e f", NULL},
+    {"SPOP ss:%d", NULL},
+    {"SMOVE si:%d ss:%d 2", NULL},
+    {"SINTERSTORE sx si:%d ss:%d", NULL},
+    {"SUNIONSTORE su si:%d ss:%d", NULL},
+    {"SREM si:%d 1", NULL},
+    {"SADD h:%d m", "WRONGTYPE"},
+    /* sorted sets */
+    {"ZADD z:%d 1 a 2 b 3 c %d r", NULL},
+    {"ZADD z:%d GT CH 5 a", NULL},
+    {"ZINCRBY z:%d 1.5 b", NULL},
+    {"ZPOPMIN z:%d", NULL},
+    {"ZUNIONSTORE zu 2 z:%d zbig WEIGHTS 2 1", NULL},
+    {"ZADD zbig %d m%d", NULL},
+    {"ZRANGESTORE zr:%d z:%d 0 -1", NULL},
+    {"ZREMRANGEBYSCORE z:%d -inf 1", NULL},
+    {"ZADD s:%d 1 m", "WRONGTYPE"},
 };
 #define NWRITES (sizeof writes / sizeof writes[0])
 

@@ -145,3 +145,14 @@ Test(cmd_sort, encoding_does_not_matter)
     snprintf(a, sizeof a, "%s", ct_run(&t, "SORT i DESC LIMIT 3 10"));
     RUN(a, "SORT h DESC LIMIT 3 10");
 }
+
+// A sorted set sorts its members like a set; BY nosort keeps their score order.
+Test(cmd_sort, sorted_set_members)
+{
+    RUN(":3\r\n", "ZADD z 1 30 2 10 3 20");
+    RUN(arr(3, "10", "20", "30"), "SORT z");
+    RUN(arr(3, "30", "10", "20"), "SORT z BY nosort");
+    RUN(arr(2, "10", "20"), "SORT_RO z BY nosort LIMIT 1 2");
+    RUN(":2\r\n", "ZADD za 2 b 1 c");
+    RUN(arr(2, "c", "b"), "SORT za DESC ALPHA");
+}
