@@ -30,7 +30,7 @@ static void snap_write(struct value_snap *w, void *obj)
     hash_iter_close(&it);
 }
 
-static struct hash *read_listpack(struct codec_reader *r)
+static void *read_listpack(struct codec_reader *r)
 {
     struct hash *h = hash_new();
     size_t fl, vl;
@@ -46,7 +46,7 @@ static struct hash *read_listpack(struct codec_reader *r)
     return h;
 }
 
-static struct hash *read_hashtable(struct codec_reader *r)
+static void *read_hashtable(struct codec_reader *r)
 {
     size_t fl, vl;
     struct dict *d = value_get_shaped_dict(r);
@@ -75,21 +75,10 @@ static struct hash *read_hashtable(struct codec_reader *r)
 
 static void *snap_read(struct codec_reader *r)
 {
-    uint64_t enc = codec_read_u64(r);
-    struct hash *h = NULL;
-
-    if (enc == HASH_LISTPACK)
-        h = read_listpack(r);
-    else if (enc == HASH_HASHTABLE)
-        h = read_hashtable(r);
-    else
-        r->bad = 1;
-    if (h != NULL && (r->bad || hash_len(h) == 0)) {
-        hash_free(h);
-        r->bad = 1;
-        return NULL;
-    }
-    return h;
+    static value_body_reader *const readers[] = {[HASH_LISTPACK] = read_listpack,
+                                                  [HASH_HASHTABLE] = read_hashtable};
+    return value_snap_read_encoded(r, readers, sizeof readers / sizeof readers[0],
+                                   &value_ops_hash);
 }
 
 static size_t v_len(const void *o) { return hash_len(o); }

@@ -37,7 +37,7 @@ static void snap_write(struct value_snap *w, void *obj)
 }
 
 /* Members must come strictly ascending: anything else is a damaged snapshot. */
-static struct set *read_intset(struct codec_reader *r)
+static void *read_intset(struct codec_reader *r)
 {
     struct set *s = set_new(SET_INTSET);
     uint64_t n = codec_read_u64(r);
@@ -54,7 +54,7 @@ static struct set *read_intset(struct codec_reader *r)
     return s;
 }
 
-static struct set *read_hashtable(struct codec_reader *r)
+static void *read_hashtable(struct codec_reader *r)
 {
     size_t len;
     struct dict *d = value_get_shaped_dict(r);
@@ -74,21 +74,10 @@ static struct set *read_hashtable(struct codec_reader *r)
 
 static void *snap_read(struct codec_reader *r)
 {
-    uint64_t enc = codec_read_u64(r);
-    struct set *s = NULL;
-
-    if (enc == SET_INTSET)
-        s = read_intset(r);
-    else if (enc == SET_HASHTABLE)
-        s = read_hashtable(r);
-    else
-        r->bad = 1;
-    if (s != NULL && (r->bad || set_len(s) == 0)) {
-        set_free(s);
-        r->bad = 1;
-        return NULL;
-    }
-    return s;
+    static value_body_reader *const readers[] = {[SET_INTSET] = read_intset,
+                                                  [SET_HASHTABLE] = read_hashtable};
+    return value_snap_read_encoded(r, readers, sizeof readers / sizeof readers[0],
+                                   &value_ops_set);
 }
 
 static size_t v_len(const void *o) { return set_len(o); }

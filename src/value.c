@@ -45,6 +45,24 @@ const char *value_get_str(struct codec_reader *r, size_t *len)
     return s != NULL ? s : "";
 }
 
+void *value_snap_read_encoded(struct codec_reader *r, value_body_reader *const *readers,
+                              size_t n, const struct value_ops *ops)
+{
+    uint64_t enc = codec_read_u64(r);
+    void *obj = NULL;
+
+    if (!r->bad && enc < n)
+        obj = readers[enc](r);
+    else
+        r->bad = 1;
+    if (obj != NULL && (r->bad || ops->len(obj) == 0)) {
+        ops->free(obj);
+        r->bad = 1;
+        return NULL;
+    }
+    return obj;
+}
+
 void value_snap_maybe_flush(struct value_snap *w)
 {
     if (w->flush != NULL && w->b->len >= VALUE_SNAP_FLUSH)

@@ -51,6 +51,12 @@ const char *value_get_str(struct codec_reader *r, size_t *len);
 struct dict;
 void value_put_dict_shape(struct buf *b, const struct dict *d);
 struct dict *value_get_shaped_dict(struct codec_reader *r);
+/* The common shape of a snap_read: a u64 encoding, then what READERS[encoding] (N of them)
+ * reads. The value is refused (freed with OPS->free, NULL, R->bad set) when the encoding is
+ * unknown, the body damaged or the value empty. */
+typedef void *value_body_reader(struct codec_reader *r);
+void *value_snap_read_encoded(struct codec_reader *r, value_body_reader *const *readers,
+                              size_t n, const struct value_ops *ops);
 /* Call W's flush when its buffer has passed VALUE_SNAP_FLUSH. */
 void value_snap_maybe_flush(struct value_snap *w);
 

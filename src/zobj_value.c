@@ -65,7 +65,7 @@ static double get_score(struct codec_reader *r)
 }
 
 /* A listpack must come in (score, member) order, strictly: anything else is damage. */
-static struct zobj *read_listpack(struct codec_reader *r)
+static void *read_listpack(struct codec_reader *r)
 {
     struct listpack *lp = listpack_new();
     const char *prev = NULL;
@@ -94,7 +94,7 @@ static struct zobj *read_listpack(struct codec_reader *r)
     return zobj_wrap(lp, NULL);
 }
 
-static struct zobj *read_skiplist(struct codec_reader *r)
+static void *read_skiplist(struct codec_reader *r)
 {
     struct dict_shape sh;
     struct prng p;
@@ -123,21 +123,10 @@ static struct zobj *read_skiplist(struct codec_reader *r)
 
 static void *snap_read(struct codec_reader *r)
 {
-    uint64_t enc = codec_read_u64(r);
-    struct zobj *z = NULL;
-
-    if (enc == ZOBJ_LISTPACK)
-        z = read_listpack(r);
-    else if (enc == ZOBJ_SKIPLIST)
-        z = read_skiplist(r);
-    else
-        r->bad = 1;
-    if (z != NULL && (r->bad || zobj_len(z) == 0)) {
-        zobj_free(z);
-        r->bad = 1;
-        return NULL;
-    }
-    return z;
+    static value_body_reader *const readers[] = {[ZOBJ_LISTPACK] = read_listpack,
+                                                  [ZOBJ_SKIPLIST] = read_skiplist};
+    return value_snap_read_encoded(r, readers, sizeof readers / sizeof readers[0],
+                                   &value_ops_zset);
 }
 
 static size_t v_len(const void *o) { return zobj_len(o); }
