@@ -76,12 +76,12 @@ int protect_command_refused(const struct config *cfg, const struct command *cmd,
                             const struct request *req, int local, struct buf *out)
 {
     const char *what, *option;
-    if (strcmp(cmd->name, "debug") == 0) {
+    if (cmd->proc == cmd_debug) {
         if (protect_allows(cfg->enable_debug_command, local))
             return 0;
         what = "DEBUG";
         option = "enable-debug-command";
-    } else if (strcmp(cmd->name, "cluster") == 0 && protect_is_membership(req)) {
+    } else if (cmd->proc == cmd_cluster && protect_is_membership(req)) {
         if (protect_allows(cfg->enable_membership_command, local))
             return 0;
         what = "CLUSTER membership";
