@@ -1,7 +1,8 @@
 /* memcount.h: the allocation counter. malloc, free and the rest are defined here and forward
  * to glibc's own entry points (__libc_malloc ...), adding or subtracting each block's
  * usable size; the program's libraries bind to these definitions too. Off under ASan,
- * which replaces malloc itself. Must stay tiny: it runs on every allocation. */
+ * which replaces malloc itself and keeps the same count (read through its interface).
+ * Must stay tiny: it runs on every allocation. */
 #include "memcount.h"
 
 #include <errno.h>
@@ -20,10 +21,13 @@
 
 #ifdef MEMCOUNT_OFF
 
+/* The sanitizer runtime's own count of the bytes its allocator has handed out and not taken
+ * back (sanitizer/allocator_interface.h, which GCC 12 does not ship; libasan has it). */
+extern size_t __sanitizer_get_current_allocated_bytes(void);
+
 size_t memcount_used(void)
 {
-    struct mallinfo2 mi = mallinfo2();
-    return mi.uordblks + mi.hblkhd;
+    return __sanitizer_get_current_allocated_bytes();
 }
 
 int memcount_counting(void)

@@ -7,10 +7,10 @@
 #include <stddef.h>
 
 /* Bytes currently allocated through malloc and friends (malloc_usable_size of each live
- * block). In builds where counting is off (sanitizers interpose malloc themselves) this
- * falls back to mallinfo2, which is exact but slow. */
+ * block). In builds where counting is off (sanitizers interpose malloc themselves) this is
+ * the sanitizer allocator's own count of live bytes. */
 size_t memcount_used(void);
-/* 1 when the counter is active, 0 when memcount_used falls back to mallinfo2. */
+/* 1 when our counter is active, 0 when memcount_used reads the sanitizer's. */
 int memcount_counting(void);
 
 #endif

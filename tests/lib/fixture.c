@@ -755,8 +755,15 @@ int fx_server_stop(struct fx_server *s)
     kill(s->pid, SIGTERM);
     kill(s->pid, SIGCONT); /* a paused server could not act on SIGTERM */
     status = fx_server_wait_exit(s, FX_STOP_TIMEOUT_MS);
-    if (status != -2)
+    if (status != -2) {
+        if (status != 0 && s->log_path != NULL) {
+            /* an unclean exit fails the caller's check: show why before its dir goes */
+            fprintf(stderr, "fx: server %d (port %d) exited with status %d\n", s->id, s->port,
+                    status);
+            fx_server_dump_log(s);
+        }
         return status;
+    }
     fprintf(stderr, "fx: server %d (pid %d) ignored SIGTERM for %d ms; killing it\n", s->id,
             (int)s->pid, FX_STOP_TIMEOUT_MS);
     return fx_server_kill(s);
