@@ -893,14 +893,14 @@ int acl_load_text(struct acl_store *a, const char *text, size_t len, char *err, 
         if (n > 0 && w[0][0] != '#') {
             char msg[300];
             if (n < 2 || !util_eq_nocase(w[0], wl[0], "user")) {
-                snprintf(err, errlen, "/line %d: should start with user keyword", lineno);
+                snprintf(err, errlen, ":%d: should start with user keyword", lineno);
                 rc = -1;
             } else if (acl_user_find(&staged, w[1], wl[1]) != NULL &&
                        (!(wl[1] == 7 && memcmp(w[1], "default", 7) == 0) || default_seen++)) {
-                snprintf(err, errlen, "/line %d: Duplicate user '%.64s' found", lineno, w[1]);
+                snprintf(err, errlen, ":%d: Duplicate user '%.64s' found", lineno, w[1]);
                 rc = -1;
             } else if (acl_setuser(&staged, w[1], wl[1], n - 2, w + 2, wl + 2, msg, sizeof(msg)) != 0) {
-                snprintf(err, errlen, "/line %d: %s", lineno, msg);
+                snprintf(err, errlen, ":%d: %s", lineno, msg);
                 rc = -1;
             }
         }

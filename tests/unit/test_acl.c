@@ -260,7 +260,7 @@ Test(acl, load_text_is_all_or_nothing)
     char err[512];
     const char *text = "user u1 on >p1 ~* +@all\n# comment\n\nuser u2 on +nosuch\n";
     cr_assert_eq(acl_load_text(a, text, strlen(text), err, sizeof(err)), -1);
-    cr_assert(strstr(err, "/line 4: Error in ACL SETUSER modifier '+nosuch'") != NULL, "%s", err);
+    cr_assert(strstr(err, ":4: Error in ACL SETUSER modifier '+nosuch'") != NULL, "%s", err);
     cr_assert_eq(a->n, 1);
     const char *dup = "user u1 on\nuser u1 off\n";
     cr_assert_eq(acl_load_text(a, dup, strlen(dup), err, sizeof(err)), -1);
