@@ -67,6 +67,7 @@ Test(fsm, batch_replies_in_order)
     cr_assert_str_eq(reply_at(r, 4), ":1\r\n");
     cr_assert_eq(f.apply_seq, 7);
     fsm_result_free(r);
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -85,6 +86,7 @@ Test(fsm, expiry_uses_entry_clock)
     r = apply_lines(&f, 5000, 3, 1, incr);
     cr_assert_str_eq(reply_at(r, 0), ":1\r\n", "the key had expired at the entry's clock");
     fsm_result_free(r);
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -104,6 +106,8 @@ Test(fsm, same_log_same_digest)
     kv_digest_hex(a, ha);
     kv_digest_hex(b, hb);
     cr_assert_str_eq(ha, hb);
+    fsm_close(&fa);
+    fsm_close(&fb);
     kv_free(a);
     kv_free(b);
 }
@@ -122,6 +126,7 @@ Test(fsm, non_write_records_are_refused)
     cr_assert_eq(reply_at(r, 1)[0], '-');
     cr_assert_str_eq(reply_at(r, 2), "-ERR wrong number of arguments for 'set' command\r\n");
     fsm_result_free(r);
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -136,6 +141,7 @@ Test(fsm, garbage_entry_is_skipped)
     cr_assert_null(fsm_apply(&f, junk, sizeof(junk), 9));
     cr_assert_eq(f.apply_seq, 9);
     cr_assert_eq(kv_size(kv), 0);
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -158,6 +164,7 @@ Test(fsm, transaction_watch_decided_at_apply)
     r = apply_lines(&f, 3, 3, 1, txn_stale);
     cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
     fsm_result_free(r);
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -175,6 +182,7 @@ Test(fsm, transaction_watch_sees_create_and_delete)
     cr_assert_str_eq(reply_at(r, 0), "*-1\r\n");
     fsm_result_free(r);
     cr_assert_null(kv_find(kv, "g", 1));
+    fsm_close(&f);
     kv_free(kv);
 }
 
@@ -242,6 +250,8 @@ Test(fsm, damaged_snapshot_is_refused)
     cr_assert_not_null(kv_find(b, "mine", 4), "the state is unchanged");
     cr_assert_eq(kv_size(b), 1);
     buf_close(&snap);
+    fsm_close(&fa);
+    fsm_close(&fb);
     kv_free(a);
     kv_free(b);
 }
@@ -274,6 +284,7 @@ Test(fsm, apply_time_is_credited_on_take)
     cr_assert_eq(incr->usec, incr0 + t1);
     cr_assert_eq(exec->usec, exec0 + t3);
     fsm_result_free(r);
+    fsm_close(&f);
     kv_free(kv);
 }
 
