@@ -3,6 +3,7 @@
  * The stores carry the conversion limits as their last argument, like ZADD. */
 #include "cmd_zset.h"
 #include "resp.h"
+#include "set.h"
 #include "util.h"
 
 #include <limits.h>
@@ -16,14 +17,72 @@
 enum setop { OP_UNION, OP_INTER, OP_DIFF };
 enum aggr { AGGR_SUM, AGGR_MIN, AGGR_MAX };
 
+/* An input: a sorted set, or a plain set whose members all count as score 1 (Redis 7.0's
+ * zui* functions over OBJ_SET), or no key. */
 struct setop_src {
-    const struct zobj *z; /* NULL: no key */
+    const struct zobj *z; /* NULL: not a sorted set */
+    struct set *s;        /* NULL: not a set */
     double weight;
 };
 
 static size_t src_len(const struct setop_src *s)
 {
-    return s->z ? zobj_len(s->z) : 0;
+    return s->z ? zobj_len(s->z) : s->s ? set_len(s->s) : 0;
+}
+
+/* MEMBER's score in S into *SCORE: 0, or -1 when absent. */
+static int src_score(const struct setop_src *s, const char *m, size_t len, double *score)
+{
+    if (s->z != NULL)
+        return zobj_score(s->z, m, len, score);
+    if (s->s != NULL && set_contains(s->s, m, len)) {
+        *score = 1.0;
+        return 0;
+    }
+    return -1;
+}
+
+/* A walk over one input's members: a sorted set's in rank order, a set's in set_iter order
+ * (the result is a sorted set, so the walk's order reaches no reply). */
+struct src_it {
+    const struct setop_src *src;
+    struct zobj_it zi;
+    struct set_iter si;
+};
+
+static void src_it_init(struct src_it *it, const struct setop_src *src)
+{
+    it->src = src;
+    if (src->z != NULL)
+        zobj_it_rank(&it->zi, src->z, 0, 0);
+    else if (src->s != NULL)
+        set_iter_init(&it->si, src->s);
+}
+
+/* The next member into *X; 0 at the end (the walk is then closed). */
+static int src_it_next(struct src_it *it, struct zitem *x)
+{
+    if (it->src->z != NULL) {
+        if (!zobj_it_get(&it->zi, &x->m, &x->len, &x->score))
+            return 0;
+        zobj_it_next(&it->zi);
+        return 1;
+    }
+    if (it->src->s == NULL)
+        return 0;
+    if (!set_iter_next(&it->si, &x->m, &x->len)) {
+        set_iter_close(&it->si);
+        return 0;
+    }
+    x->score = 1.0;
+    return 1;
+}
+
+/* Close a walk left before its end. */
+static void src_it_close(struct src_it *it)
+{
+    if (it->src->z == NULL && it->src->s != NULL)
+        set_iter_close(&it->si);
 }
 
 static void aggregate(double *target, double val, enum aggr ag)
@@ -75,13 +134,12 @@ static int setop_parse(struct exec_ctx *ctx, const struct request *req, int argc
     int j = nk + 1;
     for (int i = 0; i < a->setnum; i++, j++) {
         struct kv_entry *e = kv_lookup(ctx->kv, req->argv[j], req->len[j], ctx->now_ms);
-        /* TODO(sets): a set key counts as a sorted set with every score 1 (Redis's zui*
-         * over OBJ_SET); until the set type is on this branch it is WRONGTYPE here. */
-        if (e != NULL && e->type != KV_ZSET) {
+        if (e != NULL && e->type != KV_ZSET && e->type != KV_SET) {
             reply_wrongtype(out);
             goto fail;
         }
-        a->src[i].z = e ? kv_entry_obj(e) : NULL;
+        a->src[i].z = e && e->type == KV_ZSET ? kv_entry_obj(e) : NULL;
+        a->src[i].s = e && e->type == KV_SET ? kv_entry_obj(e) : NULL;
         a->src[i].weight = 1.0;
     }
     while (j < argc) {
@@ -162,7 +220,7 @@ static struct zobj *setop_compute(struct exec_ctx *ctx, struct setop_args *a, en
 {
     struct zobj *dst = zobj_new_skiplist();
     struct prng *p = command_prng(ctx);
-    struct zobj_it it;
+    struct src_it it;
     struct zitem x;
     double v;
 
@@ -171,10 +229,7 @@ static struct zobj *setop_compute(struct exec_ctx *ctx, struct setop_args *a, en
         sort_by_len(a->src, a->setnum);
     if (op == OP_UNION) {
         for (int i = 0; i < a->setnum; i++) {
-            if (src_len(&a->src[i]) == 0)
-                continue;
-            for (zobj_it_rank(&it, a->src[i].z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score);
-                 zobj_it_next(&it)) {
+            for (src_it_init(&it, &a->src[i]); src_it_next(&it, &x);) {
                 double score = a->src[i].weight * x.score;
                 if (isnan(score))
                     score = 0;
@@ -183,14 +238,10 @@ static struct zobj *setop_compute(struct exec_ctx *ctx, struct setop_args *a, en
         }
         return dst;
     }
-    if (src_len(&a->src[0]) == 0)
-        return dst;
-    for (zobj_it_rank(&it, a->src[0].z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score);
-         zobj_it_next(&it)) {
+    for (src_it_init(&it, &a->src[0]); src_it_next(&it, &x);) {
         int j = 1;
         if (op == OP_DIFF) {
-            while (j < a->setnum &&
-                   (a->src[j].z == NULL || zobj_score(a->src[j].z, x.m, x.len, &v) != 0))
+            while (j < a->setnum && src_score(&a->src[j], x.m, x.len, &v) != 0)
                 j++;
             if (j == a->setnum)
                 result_add(dst->zs, &x, x.score, AGGR_SUM, maxlen, p);
@@ -200,15 +251,17 @@ static struct zobj *setop_compute(struct exec_ctx *ctx, struct setop_args *a, en
         if (isnan(score))
             score = 0;
         for (; j < a->setnum; j++) {
-            if (zobj_score(a->src[j].z, x.m, x.len, &v) != 0)
+            if (src_score(&a->src[j], x.m, x.len, &v) != 0)
                 break;
             aggregate(&score, v * a->src[j].weight, a->ag);
         }
         if (j < a->setnum)
             continue;
         if (card != NULL) {
-            if (++*card == (unsigned long)a->limit && a->limit != 0)
+            if (++*card == (unsigned long)a->limit && a->limit != 0) {
+                src_it_close(&it);
                 break;
+            }
             continue;
         }
         result_add(dst->zs, &x, score, a->ag, maxlen, p);

@@ -432,6 +432,41 @@ Test(cmd_zset, stores)
     RUN(LP, "OBJECT ENCODING d");
 }
 
+/* Plain sets are inputs with every score 1, in either encoding, as Redis 7.0's zui*
+ * functions treat OBJ_SET; other types stay WRONGTYPE. */
+Test(cmd_zset, setops_take_sets)
+{
+    RUN(":3\r\n", "ZADD z 1 x 2 y 3 z");
+    RUN(":2\r\n", "SADD s y w");     /* hashtable */
+    RUN(":3\r\n", "SADD i 1 2 3");   /* intset */
+    RUN(":2\r\n", "ZADD zi 5 1 7 9");
+    FLAT("w 1 x 1 y 3 z 3", "ZUNION 2 z s WITHSCORES");
+    FLAT("x 1 w 2 z 3 y 4", "ZUNION 2 z s WEIGHTS 1 2 WITHSCORES");
+    FLAT("y 3", "ZINTER 2 z s WITHSCORES");
+    FLAT("y 1", "ZINTER 2 z s AGGREGATE MIN WITHSCORES");
+    FLAT("1 6", "ZINTER 2 i zi WITHSCORES");
+    FLAT("2 1 3 1", "ZDIFF 2 i zi WITHSCORES");
+    FLAT("w 1", "ZDIFF 2 s z WITHSCORES");
+    FLAT("x 1 z 3", "ZDIFF 2 z s WITHSCORES");
+    FLAT("1 1 2 1 3 1 w 1 y 1", "ZUNION 2 i s WITHSCORES");
+    RUN(":1\r\n", "ZINTERCARD 2 s z");
+    RUN(":1\r\n", "ZINTERCARD 2 i zi LIMIT 1");
+    RUN(":2\r\n", "ZUNIONSTORE d 1 s WEIGHTS 4");
+    FLAT("w 4 y 4", "ZRANGE d 0 -1 WITHSCORES");
+    RUN(LP, "OBJECT ENCODING d");
+    RUN(":1\r\n", "ZINTERSTORE d 2 s z");
+    FLAT("y 3", "ZRANGE d 0 -1 WITHSCORES");
+    RUN(":2\r\n", "ZDIFFSTORE d 2 i zi");
+    FLAT("2 1 3 1", "ZRANGE d 0 -1 WITHSCORES");
+    RUN(":4\r\n", "ZUNIONSTORE s 2 s z"); /* a set destination is replaced by a zset */
+    RUN("+zset\r\n", "TYPE s");
+    RUN(":3\r\n", "SCARD i");             /* sources intact */
+    RUN(":1\r\n", "HSET h f v");
+    RUN(WRONGTYPE, "ZUNION 2 i h");
+    RUN(WRONGTYPE, "ZINTERCARD 2 h i");
+    RUN(WRONGTYPE, "ZDIFFSTORE d 2 i h");
+}
+
 /* ---- conversion, limits, WRONGTYPE, generic commands ---- */
 
 /* Past 128 members or with a member over 64 bytes a sorted set becomes a skiplist for
