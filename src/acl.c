@@ -689,17 +689,21 @@ int acl_check(const struct acl_user *u, const struct command *cmd, const struct 
         if (!ok)
             return ACL_DENIED_CMD;
     }
-    if (u->allkeys || cmd->first_key <= 0)
+    if (u->allkeys)
         return ACL_OK;
-    int perm = (cmd->flags & CMD_WRITE) ? ACL_PERM_WRITE : ACL_PERM_READ;
-    int last = cmd->last_key < 0 ? req->argc + cmd->last_key : cmd->last_key;
-    int step = cmd->key_step > 0 ? cmd->key_step : 1;
-    for (int k = cmd->first_key; k <= last && k < req->argc; k += step)
+    struct command_keys ks;
+    int rc = ACL_OK;
+    command_get_keys(cmd, req, &ks);
+    for (int i = 0; i < ks.n && rc == ACL_OK; i++) {
+        int k = ks.v[i].pos;
+        int perm = ks.v[i].write ? ACL_PERM_WRITE : ACL_PERM_READ;
         if (!key_allowed(u, req->argv[k], req->len[k], perm)) {
             *argpos = k;
-            return ACL_DENIED_KEY;
+            rc = ACL_DENIED_KEY;
         }
-    return ACL_OK;
+    }
+    command_keys_close(&ks);
+    return rc;
 }
 
 void acl_noperm_message(int result, const struct command *cmd, char *out, size_t outlen)

@@ -127,14 +127,14 @@ static struct command command_rows[] = {
     {"zremrangebylex", cmd_zremrangebylex, NULL, 4, W, 1, 1, 1, "sortedset", "Remove all members in a sorted set between the given lexicographical range"},
     {"zpopmin", cmd_zpopmin, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the lowest scores in a sorted set"},
     {"zpopmax", cmd_zpopmax, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the highest scores in a sorted set"},
-    {"zmpop", cmd_zmpop, NULL, -4, W, 2, 2, 1, "sortedset", "Remove and return members with scores in a sorted set"},
-    {"zunion", cmd_zunion, NULL, -3, R, 2, 2, 1, "sortedset", "Add multiple sorted sets"},
-    {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
-    {"zinter", cmd_zinter, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets"},
-    {"zinterstore", cmd_zinterstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Intersect multiple sorted sets and store the resulting sorted set in a new key"},
-    {"zintercard", cmd_zintercard, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets and return the cardinality of the result"},
-    {"zdiff", cmd_zdiff, NULL, -3, R, 2, 2, 1, "sortedset", "Subtract multiple sorted sets"},
-    {"zdiffstore", cmd_zdiffstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Subtract multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zmpop", cmd_zmpop, NULL, -4, W | CMD_KEYNUM, 0, 0, 0, "sortedset", "Remove and return members with scores in a sorted set"},
+    {"zunion", cmd_zunion, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Add multiple sorted sets"},
+    {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M | CMD_KEYNUM, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zinter", cmd_zinter, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Intersect multiple sorted sets"},
+    {"zinterstore", cmd_zinterstore, prep_zstore, -4, W | M | CMD_KEYNUM, 1, 1, 1, "sortedset", "Intersect multiple sorted sets and store the resulting sorted set in a new key"},
+    {"zintercard", cmd_zintercard, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Intersect multiple sorted sets and return the cardinality of the result"},
+    {"zdiff", cmd_zdiff, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Subtract multiple sorted sets"},
+    {"zdiffstore", cmd_zdiffstore, prep_zstore, -4, W | M | CMD_KEYNUM, 1, 1, 1, "sortedset", "Subtract multiple sorted sets and store the resulting sorted set in a new key"},
     {"zrandmember", cmd_zrandmember, NULL, -2, R, 1, 1, 1, "sortedset", "Get one or multiple random elements from a sorted set"},
     {"zscan", cmd_zscan, NULL, -3, R, 1, 1, 1, "sortedset", "Incrementally iterate sorted sets elements and associated scores"},
     {"object",     cmd_object,      NULL,             -2, R,                2, 2, 1,  "generic", "A container for object introspection commands"},
@@ -225,15 +225,58 @@ int command_check_arity(const struct command *cmd, const struct request *req, st
     return 0;
 }
 
+static void keys_push(struct command_keys *ks, int pos, int write)
+{
+    if (ks->n >= COMMAND_KEYS_INLINE && (ks->n & (ks->n - 1)) == 0) { /* full: double */
+        struct command_key *v = xmalloc(sizeof *v * (size_t)ks->n * 2);
+        memcpy(v, ks->v, sizeof *v * (size_t)ks->n);
+        if (ks->v != ks->inline_v)
+            free(ks->v);
+        ks->v = v;
+    }
+    ks->v[ks->n++] = (struct command_key){pos, write};
+}
+
+int command_get_keys(const struct command *cmd, const struct request *req,
+                     struct command_keys *ks)
+{
+    int write = (cmd->flags & CMD_WRITE) != 0;
+    int nk = 1; /* the numkeys argument, for CMD_KEYNUM */
+
+    ks->n = 0;
+    ks->v = ks->inline_v;
+    if (cmd->first_key > 0) {
+        int last = cmd->last_key < 0 ? req->argc + cmd->last_key : cmd->last_key;
+        int step = cmd->key_step > 0 ? cmd->key_step : 1;
+        for (int k = cmd->first_key; k <= last && k < req->argc; k += step)
+            keys_push(ks, k, write);
+        nk = last + 1;
+    }
+    if ((cmd->flags & CMD_KEYNUM) && nk < req->argc) {
+        long long n;
+        if (util_parse_ll(req->argv[nk], req->len[nk], &n) == 0 && n >= 1) {
+            int sources_read = cmd->first_key > 0;
+            for (int k = nk + 1; k < req->argc && n-- > 0; k++)
+                keys_push(ks, k, write && !sources_read);
+        }
+    }
+    return ks->n;
+}
+
+void command_keys_close(struct command_keys *ks)
+{
+    if (ks->v != ks->inline_v)
+        free(ks->v);
+    ks->v = ks->inline_v;
+    ks->n = 0;
+}
+
 int command_first_key(const struct command *cmd, const struct request *req)
 {
-    if ((cmd->flags & CMD_KEYNUM) && req->argc > 2) {
-        long long n;
-        return util_parse_ll(req->argv[1], req->len[1], &n) == 0 && n >= 1 ? 2 : -1;
-    }
-    if (cmd->first_key <= 0 || cmd->first_key >= req->argc)
-        return -1;
-    return cmd->first_key;
+    struct command_keys ks;
+    int k = command_get_keys(cmd, req, &ks) > 0 ? ks.v[0].pos : -1;
+    command_keys_close(&ks);
+    return k;
 }
 
 int command_allowed_in_multi(const struct command *cmd, const struct request *req)

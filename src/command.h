@@ -26,9 +26,10 @@ enum cmd_flags {
     CMD_INTERNAL = 1 << 8, /* only produced by the server itself (active expiry ...) */
     CMD_NOMULTI = 1 << 10, /* refused inside MULTI at queue time (blocking, admin ...) */
     CMD_ORDERED = 1 << 11, /* reads local state: waits for the client's earlier writes */
-    /* Keys from numkeys: argv[1] counts the keys that follow from argv[2] (SINTERCARD ...).
-     * The row's first/last/step stay 0,0,0, as Redis's COMMAND reports such commands
-     * (movablekeys); command_first_key finds the first key from the count. */
+    /* Keys from numkeys (movablekeys): the argument after the row's fixed keys (argv[1]
+     * when the row has none) counts the keys that follow it. The row's first/last/step
+     * describe only the fixed keys, as Redis's COMMAND reports them: 0,0,0 for SINTERCARD,
+     * ZUNION, ZMPOP; 1,1,1 for ZUNIONSTORE's destination. command_get_keys finds them all. */
     CMD_KEYNUM = 1 << 12,
 };
 
@@ -88,6 +89,25 @@ struct command *command_lookup(const char *name, size_t len);
 struct command *command_table(size_t *n);
 /* Check REQ's arity against CMD. Returns 0, or -1 after replying with Redis's text. */
 int command_check_arity(const struct command *cmd, const struct request *req, struct buf *out);
+/* The key arguments of one request (Redis's getKeysFromCommand), each with the access it
+ * needs: WRITE for a write command's keys, except that the keys a numkeys argument counts
+ * are only read when the row also has fixed keys (ZUNIONSTORE's sources, not ZMPOP's). */
+struct command_key {
+    int pos;   /* index into req->argv */
+    int write; /* 1: written, 0: only read */
+};
+#define COMMAND_KEYS_INLINE 8
+struct command_keys {
+    int n;
+    struct command_key *v; /* INLINE or a heap array */
+    struct command_key inline_v[COMMAND_KEYS_INLINE];
+};
+/* Fill KS with REQ's keys for CMD, in argument order; a numkeys argument that is not a
+ * positive integer contributes no keys (the command refuses it), one that counts past
+ * the end only the keys present. Returns KS->n. Release with command_keys_close. */
+int command_get_keys(const struct command *cmd, const struct request *req,
+                     struct command_keys *ks);
+void command_keys_close(struct command_keys *ks);
 /* Index of the first key argument of REQ for CMD, or -1 when it has none. */
 int command_first_key(const struct command *cmd, const struct request *req);
 /* Parse REQ's argument I as a strict integer (util_parse_ll). Returns 0, or -1 after

@@ -3,6 +3,7 @@
  * passwords and requirepass, the ACL LIST description, categories derived from the command
  * table, the serialization round trip and the ACL LOG's grouping. Pure: no server. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acl.h"
@@ -174,6 +175,41 @@ Test(acl, read_and_write_key_patterns)
     cr_assert_eq(setuser("rw", "resetkeys", NULL), 0);
     cr_assert_eq(check("rw", "get r:1", NULL), ACL_DENIED_KEY);
     cr_assert_eq(check("rw", "ping", NULL), ACL_OK, "keyless commands need no pattern");
+}
+
+/* Keys counted by a numkeys argument are checked too: a user limited to ~a* can neither
+ * store into nor read from other keys through ZUNIONSTORE, ZUNION, SINTERCARD, ZMPOP. */
+Test(acl, numkeys_commands_check_every_key)
+{
+    int pos;
+    cr_assert_eq(setuser("a", "on nopass +@all ~a*", NULL), 0);
+    cr_assert_eq(check("a", "zunionstore b 1 a", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 1);
+    cr_assert_eq(check("a", "zunionstore a 2 a1 b", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 4);
+    cr_assert_eq(check("a", "zunionstore a 2 a1 a2 WEIGHTS 1 2", NULL), ACL_OK);
+    cr_assert_eq(check("a", "zinterstore a 1 b", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(check("a", "zdiffstore a 2 a b", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 4);
+    cr_assert_eq(check("a", "zunion 2 a b", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 3);
+    cr_assert_eq(check("a", "zinter 1 b", NULL), ACL_DENIED_KEY);
+    cr_assert_eq(check("a", "zdiff 2 a1 b", NULL), ACL_DENIED_KEY);
+    cr_assert_eq(check("a", "zintercard 2 a b LIMIT 1", NULL), ACL_DENIED_KEY);
+    cr_assert_eq(check("a", "sintercard 2 a b", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 3);
+    cr_assert_eq(check("a", "zmpop 2 a b MIN", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 3);
+    cr_assert_eq(check("a", "zmpop 1 a MIN", NULL), ACL_OK);
+    /* the sources are read, the destination written; ZMPOP writes its keys */
+    cr_assert_eq(setuser("rw", "on nopass +@all %R~r:* %W~w:*", NULL), 0);
+    cr_assert_eq(check("rw", "zunionstore w:d 2 r:1 r:2", NULL), ACL_OK);
+    cr_assert_eq(check("rw", "zunionstore r:d 1 r:1", &pos), ACL_DENIED_KEY);
+    cr_assert_eq(pos, 1);
+    cr_assert_eq(check("rw", "zunion 1 r:1", NULL), ACL_OK);
+    cr_assert_eq(check("rw", "zunion 1 w:1", NULL), ACL_DENIED_KEY);
+    cr_assert_eq(check("rw", "zmpop 1 r:1 MAX", NULL), ACL_DENIED_KEY);
+    cr_assert_eq(check("rw", "zmpop 1 w:1 MAX", NULL), ACL_OK);
 }
 
 /* Single commands, categories, and first arguments (+config|get). */

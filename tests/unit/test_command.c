@@ -1,5 +1,6 @@
 /* Unit tests of the command table: lookup, arity checks, key positions, table sanity. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "command.h"
@@ -69,6 +70,63 @@ Test(command, first_key_positions)
     cr_assert_eq(command_first_key(command_lookup("mset", 4), r), -1);
     r->argc = 5;
     request_free(r);
+}
+
+/* Space-separated LINE as a request. */
+static struct request *req_line(const char *line)
+{
+    static char copy[1024];
+    const char *argv[64];
+    int argc = 0;
+    snprintf(copy, sizeof copy, "%s", line);
+    for (char *t = strtok(copy, " "); t != NULL && argc < 64; t = strtok(NULL, " "))
+        argv[argc++] = t;
+    return req_of(argc, argv);
+}
+
+/* command_get_keys of LINE as "pos:w pos:r ..." in a static buffer. */
+static const char *keys_of(const char *line)
+{
+    static char out[512];
+    struct request *r = req_line(line);
+    struct command_keys ks;
+    size_t used = 0;
+    out[0] = '\0';
+    command_get_keys(command_lookup(r->argv[0], r->len[0]), r, &ks);
+    for (int i = 0; i < ks.n; i++)
+        used += (size_t)snprintf(out + used, sizeof out - used, "%s%d:%c", i ? " " : "",
+                                 ks.v[i].pos, ks.v[i].write ? 'w' : 'r');
+    command_keys_close(&ks);
+    request_free(r);
+    return out;
+}
+
+/* Every key is found, fixed ones and those a numkeys argument counts (Redis's
+ * getKeysFromCommand), with the access each needs; a bad count contributes no keys. */
+Test(command, get_keys_with_numkeys)
+{
+    cr_assert_str_eq(keys_of("GET a"), "1:r");
+    cr_assert_str_eq(keys_of("MSET a 1 b 2"), "1:w 3:w");
+    cr_assert_str_eq(keys_of("SINTERSTORE d a b"), "1:w 2:w 3:w");
+    cr_assert_str_eq(keys_of("SINTERCARD 2 a b LIMIT 1"), "2:r 3:r");
+    cr_assert_str_eq(keys_of("ZUNION 3 a b c WITHSCORES"), "2:r 3:r 4:r");
+    cr_assert_str_eq(keys_of("ZINTERCARD 1 a"), "2:r");
+    cr_assert_str_eq(keys_of("ZUNIONSTORE d 2 a b WEIGHTS 1 2"), "1:w 3:r 4:r");
+    cr_assert_str_eq(keys_of("ZDIFFSTORE d 1 a 128:64"), "1:w 3:r");
+    cr_assert_str_eq(keys_of("ZMPOP 2 a b MIN COUNT 3"), "2:w 3:w");
+    cr_assert_str_eq(keys_of("ZUNIONSTORE d x a"), "1:w");
+    cr_assert_str_eq(keys_of("ZUNION 0 a"), "");
+    cr_assert_str_eq(keys_of("ZUNION -1 a"), "");
+    cr_assert_str_eq(keys_of("ZUNION 5 a b"), "2:r 3:r");
+    cr_assert_str_eq(keys_of("PING"), "");
+    cr_assert_str_eq(keys_of("ZUNION 20 a b c d e f g h i j k l m n o p q r s t"),
+                     "2:r 3:r 4:r 5:r 6:r 7:r 8:r 9:r 10:r 11:r 12:r 13:r 14:r 15:r 16:r "
+                     "17:r 18:r 19:r 20:r 21:r");
+    const char *numkeys[] = {"sintercard", "zunion", "zinter", "zintercard", "zdiff",
+                             "zmpop", "zunionstore", "zinterstore", "zdiffstore"};
+    for (size_t i = 0; i < sizeof numkeys / sizeof numkeys[0]; i++)
+        cr_assert(command_lookup(numkeys[i], strlen(numkeys[i]))->flags & CMD_KEYNUM, "%s",
+                  numkeys[i]);
 }
 
 static int multi_ok(int argc, const char **argv)
