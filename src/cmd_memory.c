@@ -6,27 +6,30 @@
 #include "resp.h"
 #include "value.h"
 
-#include <malloc.h>
+#include "util.h"
 
-/* The bytes KEY's entry and value hold: the entry's allocation (header, key, a string's
- * bytes) plus the object's estimate (value_ops bytes: its listpack, intset or dict and
- * elements, counted from sizes, so no sampling is needed). */
-static size_t entry_usage(const struct kv_entry *e)
+#define MEMORY_DEFAULT_SAMPLES 5 /* Redis's OBJ_COMPUTE_SIZE_DEF_SAMPLES */
+
+/* The heap bytes KEY's entry and value hold: the entry's allocation (header, key, a
+ * string's bytes) plus the object's estimate (value_ops bytes: its listpack or intset, or
+ * its dict with elements averaged over SAMPLES of them, 0 meaning all, as Redis's
+ * objectComputeSize). */
+static size_t entry_usage(const struct kv_entry *e, size_t samples)
 {
     const struct value_ops *ops = value_ops(e->type);
-    size_t n = malloc_usable_size((void *)e);
+    size_t n = util_alloc_bytes(e);
     if (ops != NULL)
-        n += ops->bytes(kv_entry_obj(e));
+        n += ops->bytes(kv_entry_obj(e), samples);
     return n;
 }
 
-/* MEMORY USAGE key [SAMPLES count]: SAMPLES is checked as Redis checks it (an integer, not
- * negative) but changes nothing, the estimate being computed rather than sampled. Like
- * Redis, the key is found in the table without an expiry check. */
+/* MEMORY USAGE key [SAMPLES count]: SAMPLES (default 5, 0 all) is checked as Redis checks
+ * it (an integer, not negative). Like Redis, the key is found in the table without an
+ * expiry check. */
 static void memory_usage(struct exec_ctx *ctx, struct request *req)
 {
+    long long samples = MEMORY_DEFAULT_SAMPLES;
     for (int j = 3; j < req->argc; j++) {
-        long long samples;
         if (request_arg_is(req, j, "samples") && j + 1 < req->argc) {
             if (command_arg_ll(req, j + 1, &samples, ctx->out) != 0)
                 return;
@@ -44,7 +47,7 @@ static void memory_usage(struct exec_ctx *ctx, struct request *req)
     if (e == NULL)
         reply_null(ctx->out);
     else
-        reply_int(ctx->out, (long long)entry_usage(e));
+        reply_int(ctx->out, (long long)entry_usage(e, (size_t)samples));
 }
 
 void cmd_memory(struct exec_ctx *ctx, struct request *req)

@@ -141,6 +141,22 @@ size_t dict_bytes(const struct dict *d)
            n * (sizeof(struct dict_entry) + 1) + d->key_bytes;
 }
 
+size_t dict_bytes_sampled(const struct dict *d, size_t samples,
+                          size_t (*val_bytes)(const void *val))
+{
+    size_t n = dict_size(d), seen = 0, elem = 0;
+    size_t total = util_alloc_bytes(d) + util_alloc_bytes(d->t[0].buckets) +
+                   util_alloc_bytes(d->t[1].buckets);
+    for (int t = 0; t <= 1 && (samples == 0 || seen < samples); t++)
+        for (size_t b = 0; b < d->t[t].size && (samples == 0 || seen < samples); b++)
+            for (const struct dict_entry *e = d->t[t].buckets[b];
+                 e != NULL && (samples == 0 || seen < samples); e = e->next) {
+                elem += util_alloc_bytes(e) + (val_bytes ? val_bytes(e->val) : 0);
+                seen++;
+            }
+    return seen ? total + (size_t)((double)elem / (double)seen * (double)n) : total;
+}
+
 static struct dict_entry **find_link(const struct dict *d, const void *key, size_t klen,
                                      int *table)
 {

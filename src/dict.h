@@ -70,6 +70,12 @@ int dict_free_step(struct dict *d, size_t budget, dict_free_fn *free_val);
 size_t dict_size(const struct dict *d);
 /* An estimate of the bytes D holds (tables, entries, keys; not what the values point to). */
 size_t dict_bytes(const struct dict *d);
+/* The heap bytes D holds, as MEMORY USAGE estimates them (Redis's objectComputeSize): its
+ * own and its tables' allocations, plus the element count times the average allocation of
+ * the first SAMPLES elements in bucket order (0: every element), each element's entry and,
+ * when VAL_BYTES is not NULL, what VAL_BYTES says its value holds. Deterministic. */
+size_t dict_bytes_sampled(const struct dict *d, size_t samples,
+                          size_t (*val_bytes)(const void *val));
 
 /* Find KEY or add it with a NULL value: returns its entry, and *ADDED (if not NULL) is 1
  * when the entry is new. KEY is copied. */

@@ -72,12 +72,11 @@ size_t hash_len(const struct hash *h)
     return h->enc == HASH_LISTPACK ? listpack_count(h->lp) / 2 : dict_size(h->d);
 }
 
-size_t hash_bytes(const struct hash *h)
+size_t hash_bytes(const struct hash *h, size_t samples)
 {
     if (h->enc == HASH_LISTPACK)
-        return sizeof *h + listpack_bytes(h->lp);
-    /* values: header + bytes, rounded as malloc would (roughly) */
-    return sizeof *h + dict_bytes(h->d) + dict_size(h->d) * (sizeof(struct hash_val) + 8);
+        return util_alloc_bytes(h) + util_alloc_bytes(h->lp);
+    return util_alloc_bytes(h) + dict_bytes_sampled(h->d, samples, util_alloc_bytes);
 }
 
 const char *hash_encoding_name(const struct hash *h)

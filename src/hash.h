@@ -54,8 +54,9 @@ int hash_free_step(struct hash *h, size_t budget);
 struct hash *hash_dup(const struct hash *h);
 
 size_t hash_len(const struct hash *h);
-/* Bytes held, an estimate (MEMORY USAGE and used_memory accounting). */
-size_t hash_bytes(const struct hash *h);
+/* Heap bytes held, an estimate (MEMORY USAGE): a listpack's allocation, or the dict's with
+ * fields and values averaged over SAMPLES fields (0: all; dict_bytes_sampled). */
+size_t hash_bytes(const struct hash *h, size_t samples);
 const char *hash_encoding_name(const struct hash *h);
 
 /* The value of FIELD (*VLEN receives its length), or NULL when absent; valid until the

@@ -64,11 +64,11 @@ size_t set_len(const struct set *s)
     return s->enc == SET_INTSET ? intset_len(s->is) : dict_size(s->d);
 }
 
-size_t set_bytes(const struct set *s)
+size_t set_bytes(const struct set *s, size_t samples)
 {
     if (s->enc == SET_INTSET)
-        return sizeof *s + intset_bytes(s->is);
-    return sizeof *s + dict_bytes(s->d);
+        return util_alloc_bytes(s) + util_alloc_bytes(s->is);
+    return util_alloc_bytes(s) + dict_bytes_sampled(s->d, samples, NULL);
 }
 
 const char *set_encoding_name(const struct set *s)

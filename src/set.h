@@ -46,8 +46,9 @@ int set_free_step(struct set *s, size_t budget);
 struct set *set_dup(const struct set *s);
 
 size_t set_len(const struct set *s);
-/* Bytes held, an estimate (MEMORY USAGE). */
-size_t set_bytes(const struct set *s);
+/* Heap bytes held, an estimate (MEMORY USAGE): an intset's allocation, or the dict's with
+ * members averaged over SAMPLES members (0: all; dict_bytes_sampled). */
+size_t set_bytes(const struct set *s, size_t samples);
 const char *set_encoding_name(const struct set *s);
 
 /* Add M (copied), converting to a hashtable when M is not an integer or when the intset

@@ -84,7 +84,7 @@ static size_t v_len(const void *o) { return set_len(o); }
 static void v_free(void *o) { set_free(o); }
 static int v_free_step(void *o, size_t budget) { return set_free_step(o, budget); }
 static void *v_dup(const void *o) { return set_dup(o); }
-static size_t v_bytes(const void *o) { return set_bytes(o); }
+static size_t v_bytes(const void *o, size_t samples) { return set_bytes(o, samples); }
 static const char *v_encoding(const void *o) { return set_encoding_name(o); }
 static uint64_t v_digest(void *o, uint64_t seed) { return set_digest(o, seed); }
 

@@ -1,6 +1,7 @@
 /* Small helpers shared by every module. Nothing here does I/O beyond reading clocks. */
 #include "util.h"
 
+#include <malloc.h>
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
@@ -40,6 +41,11 @@ void *xrealloc(void *p, size_t n)
     if (q == NULL)
         oom(n);
     return q;
+}
+
+size_t util_alloc_bytes(const void *p)
+{
+    return p ? malloc_usable_size((void *)p) + sizeof(size_t) : 0;
 }
 
 void *util_grow(void *p, int n, int *cap, size_t size)

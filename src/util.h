@@ -12,6 +12,9 @@
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
+/* The heap bytes block P takes: malloc's usable size plus its chunk header; 0 for NULL.
+ * For MEMORY USAGE's estimates, which count what the allocator really holds. */
+size_t util_alloc_bytes(const void *p);
 /* Room for element N of the array P of SIZE-byte elements whose capacity is *CAP: P as it is
  * when N < *CAP, else reallocated to twice the capacity (16 at first; *CAP updated). The
  * caller owns the result, which replaces P. */

@@ -27,7 +27,7 @@ struct value_ops {
     /* Release at most about BUDGET elements; 1 when OBJ is entirely gone. */
     int (*free_step)(void *obj, size_t budget);
     void *(*dup)(const void *obj);                  /* deep copy, same encoding (COPY) */
-    size_t (*bytes)(const void *obj);               /* estimate of the bytes held */
+    size_t (*bytes)(const void *obj, size_t samples); /* heap bytes held, SAMPLES as MEMORY USAGE's */
     const char *(*encoding)(const void *obj);       /* OBJECT ENCODING's answer */
     /* An order- and encoding-independent digest of the content, with SEED. */
     uint64_t (*digest)(void *obj, uint64_t seed);

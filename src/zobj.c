@@ -115,9 +115,10 @@ size_t zobj_len(const struct zobj *z)
     return z->enc == ZOBJ_LISTPACK ? listpack_count(z->lp) / 2 : dict_size(z->zs->dict);
 }
 
-size_t zobj_bytes(const struct zobj *z)
+size_t zobj_bytes(const struct zobj *z, size_t samples)
 {
-    return sizeof *z + (z->enc == ZOBJ_LISTPACK ? listpack_bytes(z->lp) : zset_bytes(z->zs));
+    return util_alloc_bytes(z) + (z->enc == ZOBJ_LISTPACK ? util_alloc_bytes(z->lp)
+                                                         : zset_bytes(z->zs, samples));
 }
 
 const char *zobj_encoding_name(const struct zobj *z)

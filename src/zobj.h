@@ -52,7 +52,9 @@ int zobj_free_step(struct zobj *z, size_t budget);
 struct zobj *zobj_dup(const struct zobj *z);
 
 size_t zobj_len(const struct zobj *z);
-size_t zobj_bytes(const struct zobj *z);
+/* Heap bytes held, an estimate (MEMORY USAGE): a listpack's allocation, or the skiplist's
+ * dict, members and nodes averaged over SAMPLES members (0: all). */
+size_t zobj_bytes(const struct zobj *z, size_t samples);
 const char *zobj_encoding_name(const struct zobj *z);
 
 /* Convert a listpack value to a skiplist (no-op when already one). */

@@ -133,7 +133,7 @@ static size_t v_len(const void *o) { return zobj_len(o); }
 static void v_free(void *o) { zobj_free(o); }
 static int v_free_step(void *o, size_t budget) { return zobj_free_step(o, budget); }
 static void *v_dup(const void *o) { return zobj_dup(o); }
-static size_t v_bytes(const void *o) { return zobj_bytes(o); }
+static size_t v_bytes(const void *o, size_t samples) { return zobj_bytes(o, samples); }
 static const char *v_encoding(const void *o) { return zobj_encoding_name(o); }
 static uint64_t v_digest(void *o, uint64_t seed) { return zobj_digest(o, seed); }
 

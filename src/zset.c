@@ -43,11 +43,11 @@ unsigned long zset_len(const struct zset *zs)
     return zs->zsl->length;
 }
 
-size_t zset_bytes(const struct zset *zs)
+size_t zset_bytes(const struct zset *zs, size_t samples)
 {
-    /* a node's average level is 4/3 with p = 1/4 */
-    size_t nodes = zs->zsl->length * (sizeof(struct zsl_node) + sizeof(struct zsl_level) * 4 / 3);
-    return sizeof(*zs) + sizeof(*zs->zsl) + dict_bytes(zs->dict) + nodes;
+    /* the dict's values are the members' skiplist nodes */
+    return util_alloc_bytes(zs) + util_alloc_bytes(zs->zsl) + util_alloc_bytes(zs->zsl->header) +
+           dict_bytes_sampled(zs->dict, samples, util_alloc_bytes);
 }
 
 int zset_add(struct zset *zs, const char *member, size_t len, double score, struct prng *p)

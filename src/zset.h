@@ -30,8 +30,9 @@ int zset_free_step(struct zset *zs, size_t budget);
 
 /* The number of members. */
 unsigned long zset_len(const struct zset *zs);
-/* An estimate of the bytes ZS holds, for MEMORY USAGE. */
-size_t zset_bytes(const struct zset *zs);
+/* Heap bytes ZS holds, an estimate for MEMORY USAGE: its structures, plus the dict's
+ * members with their skiplist nodes averaged over SAMPLES members (0: all). */
+size_t zset_bytes(const struct zset *zs, size_t samples);
 
 /* Set MEMBER's score to SCORE (not NaN), adding MEMBER (copied) when absent. Returns 1
  * when added, 0 when it existed (its score now SCORE). */
