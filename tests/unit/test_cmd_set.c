@@ -231,6 +231,30 @@ Test(cmd_set, spop_count_edges)
     RUN(":0\r\n", "EXISTS s");
 }
 
+/* As Redis 7.0's spopWithCountCommand: the count is parsed before the key is looked up
+ * (a bad count wins over WRONGTYPE and over a missing key), the type is checked before a
+ * zero count is served, and a count equal to the size takes the whole set of either
+ * encoding and deletes the key. */
+Test(cmd_set, spop_count_order_of_checks)
+{
+    RUN(OK, "SET str x");
+    RUN("-ERR value is out of range, must be positive\r\n", "SPOP str -1");
+    RUN(NOTINT, "SPOP str 1.5");
+    RUN(WRONGTYPE, "SPOP str 0");
+    RUN(WRONGTYPE, "SPOP str 1");
+    RUN("-ERR value is out of range, must be positive\r\n", "SPOP nokey -5");
+    RUN(EMPTY, "SPOP nokey 0");
+    RUN("$1\r\nx\r\n", "GET str");
+    RUN(":2\r\n", "SADD h a b");
+    RUN(":1\r\n", "EXPIRE h 100");
+    cr_assert_eq(strncmp(ct_run(&t, "SPOP h 2"), "*2\r\n", 4), 0);
+    RUN(":0\r\n", "EXISTS h");
+    RUN(":-2\r\n", "TTL h");
+    RUN(":3\r\n", "SADD i 7 8 9");
+    RUN(arr(3, "7", "8", "9"), "SPOP i 3");
+    RUN(":0\r\n", "EXISTS i");
+}
+
 /* Both strategies pop COUNT distinct members and leave the rest; the large-count one keeps
  * the key's TTL and encoding. */
 Test(cmd_set, spop_count_strategies)
