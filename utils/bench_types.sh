@@ -11,7 +11,7 @@
 #   utils/bench_types.sh
 #   BENCH_N=2000 BENCH_N_P16=5000 BENCH_MEMBERS=20000 BENCH_OUT=/tmp/t.md utils/bench_types.sh
 #
-# Environment: BENCH_N (100000) and BENCH_N_P16 (300000) requests per redis-benchmark test;
+# Environment: BENCH_PARTS ("throughput memory": either or both); BENCH_N (100000) and BENCH_N_P16 (300000) requests per redis-benchmark test;
 # BENCH_MEMBERS (1000000) hash fields, set members and sorted-set members loaded for each RSS
 # figure; BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
 # (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
@@ -24,6 +24,7 @@ PROG=bench_types.sh
 # shellcheck source=utils/lib.sh
 . "$ROOT/utils/lib.sh"
 no_args_but_help "$@"
+PARTS=${BENCH_PARTS:-throughput memory}
 N=${BENCH_N:-100000}
 N_P16=${BENCH_N_P16:-300000}
 MEMBERS=${BENCH_MEMBERS:-1000000}
@@ -59,12 +60,21 @@ supported() {
     redis-cli -h 127.0.0.1 -p "$1" COMMAND INFO "$2" 2>/dev/null | grep -qix "$2"
 }
 
-# rps PORT TEST PIPE N: requests per second of one redis-benchmark test, or "" on failure.
+# rps PORT TEST PIPE N: requests per second of one redis-benchmark test, or "" on failure;
+# anything redis-benchmark prints besides its CSV (an error reply, a lost connection) is
+# kept in $WORK/errors and counted in the report.
+ERRORS=0
 rps() {
-    local port=$1 test=$2 pipe=$3 n=$4
-    timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" -c 50 -P "$pipe" \
-        -r 100000 --csv 2>/dev/null |
-        awk -F, 'NR > 1 { gsub(/"/, "", $2); print $2; exit }'
+    local port=$1 test=$2 pipe=$3 n=$4 out err
+    out=$(timeout 900 redis-benchmark -h 127.0.0.1 -p "$port" -t "$test" -n "$n" -c 50 -P "$pipe" \
+        -r 100000 --csv 2>"$WORK/stderr")
+    err=$( (grep -v '^"' <<<"$out"; cat "$WORK/stderr") | grep -v '^$' | head -5)
+    if [ -n "$err" ]; then
+        ERRORS=$((ERRORS + 1))
+        printf 'port %s %s -P %s: %s\n' "$port" "$test" "$pipe" "$err" >>"$WORK/errors"
+        say "errors from $test -P $pipe on port $port: $err"
+    fi
+    awk -F, 'NR > 1 { gsub(/"/, "", $2); print $2; exit }' <<<"$out"
 }
 
 ratio() {
@@ -73,6 +83,8 @@ ratio() {
 }
 
 # ---- throughput ----
+ROWS=""
+if [[ " $PARTS " == *" throughput "* ]]; then
 bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
 P_ALWAYS=$STARTED_PORT
 start_ours ckv1 1
@@ -80,7 +92,6 @@ P_ONE=$STARTED_PORT
 start_ours ckv3 3
 P_THREE=$STARTED_PORT
 
-ROWS=""
 for pipe in 1 16; do
     n=$N
     [ "$pipe" -gt 1 ] && n=$N_P16
@@ -96,6 +107,7 @@ for pipe in 1 16; do
         ROWS+="| $test | $pipe | ${r:-n/a} | ${c1:-n/a} | $(ratio "$c1" "$r") | ${c3:-n/a} | $(ratio "$c3" "$r") |"$'\n'
     done
 done
+fi
 
 # ---- memory ----
 # gen KIND FILE: RESP commands loading MEMBERS elements of KIND (hash: HASH_KEYS keys).
@@ -133,7 +145,8 @@ load() {
 }
 
 MEM_ROWS=""
-for kind in hash set zset; do
+[[ " $PARTS " == *" memory "* ]] && MEM_KINDS="hash set zset" || MEM_KINDS=""
+for kind in $MEM_KINDS; do
     cmd=$(case $kind in hash) echo hset ;; set) echo sadd ;; zset) echo zadd ;; esac)
     gen "$kind" "$WORK/$kind.resp"
     say "memory, $kind: redis-server"
@@ -150,6 +163,7 @@ for kind in hash set zset; do
     stop_cluster_dir "$WORK/ckv-$kind"
     mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
     MEM_ROWS+="| $kind | $MEMBERS | $(mib "$r") | $(mib "$c") | $(ratio "$c" "$r") |"$'\n'
+    say "memory, $kind: redis $(mib "$r") MiB, concordkv $(mib "$c") MiB, ratio $(ratio "$c" "$r")"
 done
 
 # ---- report ----
@@ -172,6 +186,8 @@ SECTION="$WORK/section.md"
     echo "| test | pipeline | redis | concordkv 1 node | ratio | concordkv 3 nodes | ratio |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s' "$ROWS"
+    echo
+    echo "redis-benchmark printed errors in $ERRORS of its runs$( [ "$ERRORS" -gt 0 ] && echo ": $(head -3 "$WORK/errors" | tr '\n' ' ')")."
     echo
     echo "Memory: RSS (MiB) after \`redis-cli --pipe\` loads into a fresh server: hash fields"
     echo "across $HASH_KEYS keys (\`field:i\` = \`value:i\`), members of one set (\`member:i\`),"
