@@ -61,10 +61,11 @@ static int guarded_send(struct raft_io *io, struct raft_io_send *req,
         struct raft_message fixed = *m;
         fixed.append_entries_result.last_log_index = g->vouched;
         g->clamped++;
-        log_debug("raft reply to %llu: last_log_index %llu lowered to %llu (raft 0.15 workaround)",
-                  (unsigned long long)m->server_id,
-                  (unsigned long long)m->append_entries_result.last_log_index,
-                  (unsigned long long)g->vouched);
+        log_notice("raft reply to %llu: last_log_index %llu lowered to %llu, what its request "
+                   "vouched for (raft 0.15 workaround, docs/SAFETY.md F4)",
+                   (unsigned long long)m->server_id,
+                   (unsigned long long)m->append_entries_result.last_log_index,
+                   (unsigned long long)g->vouched);
         return g->io_send(io, req, &fixed, cb);
     }
     return g->io_send(io, req, m, cb);
