@@ -15,6 +15,7 @@
 #include <uv.h>
 
 #include "config.h"
+#include "consensus_guard.h"
 #include "dircheck.h"
 #include "fsm.h"
 #include "log.h"
@@ -35,6 +36,7 @@ struct consensus_uv {
     raft_index truncated_at;
     int (*uv_truncate)(struct raft_io *io, raft_index index);
     int64_t close_wait_start_us;
+    struct consensus_guard guard; /* raft 0.15 workaround: docs/SAFETY.md, F4 */
 };
 
 /* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
@@ -250,6 +252,7 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
         u->io.version = 2;
     u->uv_truncate = u->io.truncate;
     u->io.truncate = guarded_truncate;
+    consensus_guard_install(&u->guard, &u->io);
     fsm_raft_init(fsm, &u->rfsm);
     if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
         snprintf(err, errlen, "raft init: %s", raft_failure(u, rv));
@@ -274,6 +277,7 @@ fail_transport:
 fail:
     dircheck_recorder_close(&u->acked);
     uv_loop_close(&u->loop);
+    consensus_guard_remove(&u->guard);
     free(u);
     free(cs);
     return NULL;
@@ -385,6 +389,7 @@ void consensus_free(struct consensus *cs)
         if (uv_loop_close(&u->loop) != 0)
             log_warning("libuv loop still had handles at exit");
         dircheck_recorder_close(&u->acked);
+        consensus_guard_remove(&u->guard);
         free(u);
     }
     free(cs);
