@@ -86,3 +86,33 @@ void notify_keyspace_event(struct exec_ctx *ctx, int type, const char *event, co
 {
     notify_event(ctx->pubsub, type, event, key, klen);
 }
+
+void notify_generic(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_GENERIC, event, key, klen);
+}
+
+void notify_string(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_STRING, event, key, klen);
+}
+
+void notify_list(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_LIST, event, key, klen);
+}
+
+void notify_set(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_SET, event, key, klen);
+}
+
+void notify_hash(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_HASH, event, key, klen);
+}
+
+void notify_zset(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
+{
+    notify_event(ctx->pubsub, NOTIFY_ZSET, event, key, klen);
+}

@@ -45,4 +45,14 @@ void notify_event(struct pubsub *ps, int type, const char *event, const char *ke
 void notify_keyspace_event(struct exec_ctx *ctx, int type, const char *event, const char *key,
                            size_t klen);
 
+/* One helper per command family, so that each family names its class in one place: the
+ * event EVENT on KEY (e.g. notify_hash(ctx, "hset", key, klen)). notify_list is for the
+ * list commands (LPUSH: "lpush", RPOP: "rpop", ...), which come later. */
+void notify_generic(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+void notify_string(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+void notify_list(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+void notify_set(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+void notify_hash(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+void notify_zset(struct exec_ctx *ctx, const char *event, const char *key, size_t klen);
+
 #endif
