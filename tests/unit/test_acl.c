@@ -3,6 +3,7 @@
  * passwords and requirepass, the ACL LIST description, categories derived from the command
  * table, the serialization round trip and the ACL LOG's grouping. Pure: no server. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "acl.h"
