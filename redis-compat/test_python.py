@@ -496,6 +496,128 @@ def acl_users(r, args):
         c.close()
 
 
+def next_message(p, timeout=5.0):
+    """The next pushed message of PubSub p (subscribe confirmations included), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = p.get_message(timeout=0.1)
+        if m is not None:
+            return m
+    return None
+
+
+@check
+def pubsub_get_message(r, args):
+    p = r.pubsub()
+    p.subscribe("py:ch1", "py:ch2")
+    assert next_message(p) == {"type": "subscribe", "pattern": None, "channel": b"py:ch1", "data": 1}
+    assert next_message(p)["data"] == 2
+    assert r.pubsub_numsub("py:ch1", "py:none") == [(b"py:ch1", 1), (b"py:none", 0)]
+    assert b"py:ch2" in r.pubsub_channels("py:*")
+    assert r.publish("py:ch1", "hello") == 1
+    assert r.publish("py:ch2", b"\x00bin") == 1
+    assert next_message(p) == {"type": "message", "pattern": None, "channel": b"py:ch1",
+                               "data": b"hello"}
+    assert next_message(p)["data"] == b"\x00bin"
+    # subscribed mode: redis-py's own PING works, other commands are refused by the server
+    p.ping()
+    m = next_message(p)
+    assert m["type"] == "pong", m
+    p.unsubscribe()
+    kinds = sorted(next_message(p)["channel"] for _ in range(2))
+    assert kinds == [b"py:ch1", b"py:ch2"], kinds
+    assert r.publish("py:ch1", "nobody") == 0
+    p.close()
+
+
+@check
+def pubsub_patterns(r, args):
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.psubscribe("py:news.*", "py:h?llo")
+    got = []
+    p.get_message(timeout=0.5)  # the confirmations are skipped
+    assert r.pubsub_numpat() == 2
+    assert r.publish("py:news.tech", "a") == 1
+    assert r.publish("py:hallo", "b") == 1
+    assert r.publish("py:other", "c") == 0
+    while len(got) < 2:
+        m = next_message(p)
+        assert m is not None, got
+        got.append((m["type"], m["pattern"], m["channel"], m["data"]))
+    assert got == [("pmessage", b"py:news.*", b"py:news.tech", b"a"),
+                   ("pmessage", b"py:h?llo", b"py:hallo", b"b")], got
+    p.punsubscribe()
+    p.close()
+
+
+@check
+def pubsub_handler_thread(r, args):
+    seen = []
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.subscribe(**{"py:thr": lambda m: seen.append(m["data"])})
+    t = p.run_in_thread(sleep_time=0.01, daemon=True)
+    try:
+        assert wait_until(lambda: r.pubsub_numsub("py:thr")[0][1] == 1)
+        for i in range(20):
+            r.publish("py:thr", str(i))
+        assert wait_until(lambda: len(seen) == 20), seen
+        assert seen == [str(i).encode() for i in range(20)]
+    finally:
+        t.stop()  # the worker closes the PubSub as it ends
+        t.join(5)
+
+
+@check
+def subscribed_mode_refuses_other_commands(r, args):
+    c = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True)
+    assert c.execute_command("SUBSCRIBE", "py:mode")[0] == b"subscribe"
+    expect_error(redis.ResponseError, c.execute_command, "GET", "x",
+                 text="Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                      "RESET are allowed in this context")
+    def raw(*argv):  # no response callback: the reply as the server sent it
+        c.connection.send_command(*argv)
+        return c.connection.read_response()
+    assert raw("PING") == [b"pong", b""]
+    assert raw("PING", "hi") == [b"pong", b"hi"]
+    assert raw("RESET") == b"RESET"
+    assert raw("PING") == b"PONG"
+    c.close()
+
+
+@check
+def keyspace_notifications(r, args):
+    old = r.config_get("notify-keyspace-events")["notify-keyspace-events"]
+    assert r.config_set("notify-keyspace-events", "KEA") is True
+    assert r.config_get("notify-keyspace-events")["notify-keyspace-events"] == "AKE"
+    expect_error(redis.ResponseError, r.config_set, "notify-keyspace-events", "Q",
+                 text="Invalid event class character")
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.psubscribe("__keyspace@0__:py:ks*", "__keyevent@0__:*")
+    p.get_message(timeout=0.5)
+    try:
+        r.set("py:ks", "1")
+        r.incrby("py:ks", 2)
+        r.hset("py:ksh", "f", "v")
+        r.delete("py:ks")
+        r.set("py:ksx", "1", px=50)
+        want = [(b"__keyspace@0__:py:ks", b"set"), (b"__keyevent@0__:set", b"py:ks"),
+                (b"__keyspace@0__:py:ks", b"incrby"), (b"__keyevent@0__:incrby", b"py:ks"),
+                (b"__keyspace@0__:py:ksh", b"hset"), (b"__keyevent@0__:hset", b"py:ksh"),
+                (b"__keyspace@0__:py:ks", b"del"), (b"__keyevent@0__:del", b"py:ks"),
+                (b"__keyspace@0__:py:ksx", b"set"), (b"__keyevent@0__:set", b"py:ksx"),
+                (b"__keyspace@0__:py:ksx", b"expire"), (b"__keyevent@0__:expire", b"py:ksx"),
+                (b"__keyspace@0__:py:ksx", b"expired"), (b"__keyevent@0__:expired", b"py:ksx")]
+        got = []
+        while len(got) < len(want):
+            m = next_message(p)
+            assert m is not None, got
+            got.append((m["channel"], m["data"]))
+        assert got == want, got
+    finally:
+        r.config_set("notify-keyspace-events", old)
+        p.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
