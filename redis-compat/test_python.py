@@ -619,14 +619,56 @@ def keyspace_notifications(r, args):
         p.close()
 
 
+def cluster_pubsub(args):
+    """redis-py pubsub() unmodified on every node of a 3-node cluster: the same messages in the
+    same order on the leader and on both followers; PUBLISH on a follower answers MOVED."""
+    ports = [int(p) for p in args.cluster_ports.split(",")]
+    subs = []
+    for port in ports:
+        p = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10).pubsub(
+            ignore_subscribe_messages=True)
+        p.subscribe("py:cl")
+        p.psubscribe("py:c*")
+        subs.append(p)
+    leader = redis.Redis(host="127.0.0.1", port=args.leader_port, socket_timeout=10)
+    for port in ports:
+        assert wait_until(lambda: redis.Redis(host="127.0.0.1", port=port).pubsub_numsub(
+            "py:cl")[0][1] == 1), port
+    follower = next(p for p in ports if p != args.leader_port)
+    expect_error(redis.ResponseError, redis.Redis(host="127.0.0.1", port=follower).publish,
+                 "py:cl", "x", text="MOVED")
+    pipe = leader.pipeline(transaction=False)
+    for i in range(100):
+        pipe.publish("py:cl", "m%d" % i)
+    assert pipe.execute() == [2] * 100  # the leader's own receivers: a channel and a pattern
+    seqs = []
+    for p in subs:
+        got = []
+        while len(got) < 200:
+            m = next_message(p)
+            assert m is not None, (len(got), got[-3:])
+            got.append((m["type"], m["data"]))
+        seqs.append(got)
+        p.close()
+    assert seqs[0] == seqs[1] == seqs[2], "orders differ"
+    msgs = [d for t, d in seqs[0] if t == "message"]
+    assert msgs == [b"m%d" % i for i in range(100)], msgs[:5]
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cluster-ports", default="")
+    parser.add_argument("--leader-port", type=int, default=0)
     parser.add_argument("--auth-port", type=int, default=0)
     parser.add_argument("--password", default="")
     args = parser.parse_args()
     r = redis.Redis(host="127.0.0.1", port=args.port, socket_timeout=10)
-    for fn in CHECKS:
+    checks = CHECKS
+    if args.cluster_ports:
+        checks = [lambda r, args: cluster_pubsub(args)]
+        checks[0].__name__ = "cluster_pubsub"
+    for fn in checks:
         try:
             fn(r, args)
         except Exception as exc:
