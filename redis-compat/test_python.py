@@ -585,6 +585,21 @@ def subscribed_mode_refuses_other_commands(r, args):
 
 
 @check
+def reset_returns_to_default_user(r, args):
+    assert r.execute_command("ACL", "SETUSER", "py-reset", "on", ">rpw", "~*", "+@all") in (b"OK", True)
+    c = redis.Redis(host="127.0.0.1", port=args.port, username="py-reset", password="rpw",
+                    single_connection_client=True)
+    c.client_setname("py-named")
+    assert c.execute_command("ACL", "WHOAMI") == b"py-reset"
+    c.connection.send_command("RESET")
+    assert c.connection.read_response() == b"RESET"
+    assert c.execute_command("ACL", "WHOAMI") == b"default"
+    assert c.client_getname() is None
+    c.close()
+    assert r.execute_command("ACL", "DELUSER", "py-reset") == 1
+
+
+@check
 def keyspace_notifications(r, args):
     old = r.config_get("notify-keyspace-events")["notify-keyspace-events"]
     assert r.config_set("notify-keyspace-events", "KEA") is True

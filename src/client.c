@@ -626,6 +626,15 @@ void client_set_user(struct client *c, const char *user, size_t len)
     c->user_cache = NULL;
 }
 
+void client_reset_auth(struct client *c)
+{
+    free(c->user);
+    c->user = xstrdup("default");
+    c->user_cache = NULL;
+    c->passed_auth = 0;
+    c->authenticated = acl_default_user_open(c->srv->fsm.acl, c->srv->cfg->requirepass);
+}
+
 const char *client_user(const struct client *c)
 {
     return c->user;

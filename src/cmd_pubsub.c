@@ -141,6 +141,7 @@ void cmd_reset(struct exec_ctx *ctx, struct request *req)
     for (int k = 0; k < PUBSUB_KINDS; k++)
         pubsub_unsubscribe_all(ps, s, (enum pubsub_kind)k, NULL);
     client_set_name(ctx->client, NULL, 0);
+    client_reset_auth(ctx->client);
     reply_simple(ctx->out, "RESET");
 }
 

@@ -183,7 +183,7 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_clie
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
 /* Pub/Sub (cmd_pubsub.c): the subscribe family and PUBSUB run locally on the node holding
  * the connection; PUBLISH and SPUBLISH are writes, delivered by every node in apply. RESET
- * leaves subscribed mode (and MULTI, WATCH, the name). */
+ * leaves subscribed mode (and MULTI, WATCH, the name, the user: back to "default"). */
 cmd_proc cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_ssubscribe,
     cmd_sunsubscribe, cmd_publish, cmd_spublish, cmd_pubsub, cmd_reset;
 /* 1 when CMD may run on a connection in subscribed mode (RESP2), as Redis allows. */

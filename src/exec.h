@@ -53,6 +53,9 @@ int client_passed_auth(const struct client *c);
 void client_set_user(struct client *c, const char *user, size_t len);
 /* The user C is authenticated as ("default" until an AUTH), NULL for a peer node. */
 const char *client_user(const struct client *c);
+/* RESET: C is authenticated as "default" again, as a new connection is (no AUTH needed
+ * unless the default user requires a password). */
+void client_reset_auth(struct client *c);
 /* C's name, NULL when it has none. */
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */
