@@ -256,6 +256,27 @@ if [ "$rc" != 0 ] && [ "$py_fail" = 0 ]; then
     fail "test_python.py exited with $rc: $(tail -n 5 <<<"$out")"
 fi
 
+# ---- (d) redis-py Pub/Sub on a 3-node cluster ----
+if [ "$REDIS_MODE" = 0 ]; then
+    echo "# redis-py Pub/Sub on a 3-node cluster"
+    PROG=run.sh
+    CBASE=$(free_base 3)
+    if CONCORDKV_SERVER=$SERVER "$HERE/../utils/cluster.sh" start -n 3 -d "$WORK/cluster" \
+        -p "$CBASE" >"$WORK/cluster.out" 2>&1 && (wait_healthy "$CBASE" cluster 1 2 3 &&
+        echo "$LEADER_PORT" >"$WORK/leader") 2>>"$WORK/cluster.out"; then
+        out=$(timeout 120 "$PY" "$HERE/test_python.py" --leader-port "$(cat "$WORK/leader")" \
+            --cluster-ports "$((CBASE + 1)),$((CBASE + 2)),$((CBASE + 3))" 2>&1)
+        if grep -q '^ok - cluster_pubsub' <<<"$out"; then
+            pass "python cluster_pubsub"
+        else
+            fail "python cluster_pubsub: $(grep -E '^not ok' <<<"$out" | head -n 1)"
+        fi
+    else
+        fail "cluster start: $(tail -n 3 "$WORK/cluster.out" | tr '\n' ' ')"
+    fi
+    stop_cluster_dir "$WORK/cluster"
+fi
+
 # ---- the servers survived ----
 for pid in "${PIDS[@]}"; do
     if kill -0 "$pid" 2>/dev/null; then pass "server $pid still running"; else fail "server $pid died"; fi

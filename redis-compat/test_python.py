@@ -496,14 +496,194 @@ def acl_users(r, args):
         c.close()
 
 
+def next_message(p, timeout=5.0):
+    """The next pushed message of PubSub p (subscribe confirmations included), or None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        m = p.get_message(timeout=0.1)
+        if m is not None:
+            return m
+    return None
+
+
+@check
+def pubsub_get_message(r, args):
+    p = r.pubsub()
+    p.subscribe("py:ch1", "py:ch2")
+    assert next_message(p) == {"type": "subscribe", "pattern": None, "channel": b"py:ch1", "data": 1}
+    assert next_message(p)["data"] == 2
+    assert r.pubsub_numsub("py:ch1", "py:none") == [(b"py:ch1", 1), (b"py:none", 0)]
+    assert b"py:ch2" in r.pubsub_channels("py:*")
+    assert r.publish("py:ch1", "hello") == 1
+    assert r.publish("py:ch2", b"\x00bin") == 1
+    assert next_message(p) == {"type": "message", "pattern": None, "channel": b"py:ch1",
+                               "data": b"hello"}
+    assert next_message(p)["data"] == b"\x00bin"
+    # subscribed mode: redis-py's own PING works, other commands are refused by the server
+    p.ping()
+    m = next_message(p)
+    assert m["type"] == "pong", m
+    p.unsubscribe()
+    kinds = sorted(next_message(p)["channel"] for _ in range(2))
+    assert kinds == [b"py:ch1", b"py:ch2"], kinds
+    assert r.publish("py:ch1", "nobody") == 0
+    p.close()
+
+
+@check
+def pubsub_patterns(r, args):
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.psubscribe("py:news.*", "py:h?llo")
+    got = []
+    p.get_message(timeout=0.5)  # the confirmations are skipped
+    assert r.pubsub_numpat() == 2
+    assert r.publish("py:news.tech", "a") == 1
+    assert r.publish("py:hallo", "b") == 1
+    assert r.publish("py:other", "c") == 0
+    while len(got) < 2:
+        m = next_message(p)
+        assert m is not None, got
+        got.append((m["type"], m["pattern"], m["channel"], m["data"]))
+    assert got == [("pmessage", b"py:news.*", b"py:news.tech", b"a"),
+                   ("pmessage", b"py:h?llo", b"py:hallo", b"b")], got
+    p.punsubscribe()
+    p.close()
+
+
+@check
+def pubsub_handler_thread(r, args):
+    seen = []
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.subscribe(**{"py:thr": lambda m: seen.append(m["data"])})
+    t = p.run_in_thread(sleep_time=0.01, daemon=True)
+    try:
+        assert wait_until(lambda: r.pubsub_numsub("py:thr")[0][1] == 1)
+        for i in range(20):
+            r.publish("py:thr", str(i))
+        assert wait_until(lambda: len(seen) == 20), seen
+        assert seen == [str(i).encode() for i in range(20)]
+    finally:
+        t.stop()  # the worker closes the PubSub as it ends
+        t.join(5)
+
+
+@check
+def subscribed_mode_refuses_other_commands(r, args):
+    c = redis.Redis(host="127.0.0.1", port=args.port, single_connection_client=True)
+    assert c.execute_command("SUBSCRIBE", "py:mode")[0] == b"subscribe"
+    expect_error(redis.ResponseError, c.execute_command, "GET", "x",
+                 text="Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / "
+                      "RESET are allowed in this context")
+    def raw(*argv):  # no response callback: the reply as the server sent it
+        c.connection.send_command(*argv)
+        return c.connection.read_response()
+    assert raw("PING") == [b"pong", b""]
+    assert raw("PING", "hi") == [b"pong", b"hi"]
+    assert raw("RESET") == b"RESET"
+    assert raw("PING") == b"PONG"
+    c.close()
+
+
+@check
+def reset_returns_to_default_user(r, args):
+    assert r.execute_command("ACL", "SETUSER", "py-reset", "on", ">rpw", "~*", "+@all") in (b"OK", True)
+    c = redis.Redis(host="127.0.0.1", port=args.port, username="py-reset", password="rpw",
+                    single_connection_client=True)
+    c.client_setname("py-named")
+    assert c.execute_command("ACL", "WHOAMI") == b"py-reset"
+    c.connection.send_command("RESET")
+    assert c.connection.read_response() == b"RESET"
+    assert c.execute_command("ACL", "WHOAMI") == b"default"
+    assert c.client_getname() is None
+    c.close()
+    assert r.execute_command("ACL", "DELUSER", "py-reset") == 1
+
+
+@check
+def keyspace_notifications(r, args):
+    old = r.config_get("notify-keyspace-events")["notify-keyspace-events"]
+    assert r.config_set("notify-keyspace-events", "KEA") is True
+    assert r.config_get("notify-keyspace-events")["notify-keyspace-events"] == "AKE"
+    expect_error(redis.ResponseError, r.config_set, "notify-keyspace-events", "Q",
+                 text="Invalid event class character")
+    p = r.pubsub(ignore_subscribe_messages=True)
+    p.psubscribe("__keyspace@0__:py:ks*", "__keyevent@0__:*")
+    p.get_message(timeout=0.5)
+    try:
+        r.set("py:ks", "1")
+        r.incrby("py:ks", 2)
+        r.hset("py:ksh", "f", "v")
+        r.delete("py:ks")
+        r.set("py:ksx", "1", px=50)
+        want = [(b"__keyspace@0__:py:ks", b"set"), (b"__keyevent@0__:set", b"py:ks"),
+                (b"__keyspace@0__:py:ks", b"incrby"), (b"__keyevent@0__:incrby", b"py:ks"),
+                (b"__keyspace@0__:py:ksh", b"hset"), (b"__keyevent@0__:hset", b"py:ksh"),
+                (b"__keyspace@0__:py:ks", b"del"), (b"__keyevent@0__:del", b"py:ks"),
+                (b"__keyspace@0__:py:ksx", b"set"), (b"__keyevent@0__:set", b"py:ksx"),
+                (b"__keyspace@0__:py:ksx", b"expire"), (b"__keyevent@0__:expire", b"py:ksx"),
+                (b"__keyspace@0__:py:ksx", b"expired"), (b"__keyevent@0__:expired", b"py:ksx")]
+        got = []
+        while len(got) < len(want):
+            m = next_message(p)
+            assert m is not None, got
+            if m["data"].startswith(b"py:ks") or m["channel"].startswith(b"__keyspace@0__:py:ks"):
+                got.append((m["channel"], m["data"]))  # not other checks' keys expiring meanwhile
+        assert got == want, got
+    finally:
+        r.config_set("notify-keyspace-events", old)
+        p.close()
+
+
+def cluster_pubsub(args):
+    """redis-py pubsub() unmodified on every node of a 3-node cluster: the same messages in the
+    same order on the leader and on both followers; PUBLISH on a follower answers MOVED."""
+    ports = [int(p) for p in args.cluster_ports.split(",")]
+    subs = []
+    for port in ports:
+        p = redis.Redis(host="127.0.0.1", port=port, socket_timeout=10).pubsub(
+            ignore_subscribe_messages=True)
+        p.subscribe("py:cl")
+        p.psubscribe("py:c*")
+        subs.append(p)
+    leader = redis.Redis(host="127.0.0.1", port=args.leader_port, socket_timeout=10)
+    for port in ports:
+        assert wait_until(lambda: redis.Redis(host="127.0.0.1", port=port).pubsub_numsub(
+            "py:cl")[0][1] == 1), port
+    follower = next(p for p in ports if p != args.leader_port)
+    expect_error(redis.ResponseError, redis.Redis(host="127.0.0.1", port=follower).publish,
+                 "py:cl", "x", text="MOVED")
+    pipe = leader.pipeline(transaction=False)
+    for i in range(100):
+        pipe.publish("py:cl", "m%d" % i)
+    assert pipe.execute() == [2] * 100  # the leader's own receivers: a channel and a pattern
+    seqs = []
+    for p in subs:
+        got = []
+        while len(got) < 200:
+            m = next_message(p)
+            assert m is not None, (len(got), got[-3:])
+            got.append((m["type"], m["data"]))
+        seqs.append(got)
+        p.close()
+    assert seqs[0] == seqs[1] == seqs[2], "orders differ"
+    msgs = [d for t, d in seqs[0] if t == "message"]
+    assert msgs == [b"m%d" % i for i in range(100)], msgs[:5]
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--cluster-ports", default="")
+    parser.add_argument("--leader-port", type=int, default=0)
     parser.add_argument("--auth-port", type=int, default=0)
     parser.add_argument("--password", default="")
     args = parser.parse_args()
     r = redis.Redis(host="127.0.0.1", port=args.port, socket_timeout=10)
-    for fn in CHECKS:
+    checks = CHECKS
+    if args.cluster_ports:
+        checks = [lambda r, args: cluster_pubsub(args)]
+        checks[0].__name__ = "cluster_pubsub"
+    for fn in checks:
         try:
             fn(r, args)
         except Exception as exc:

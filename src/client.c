@@ -23,6 +23,7 @@
 #include "cluster.h"
 #include "command.h"
 #include "consensus.h"
+#include "dict.h"
 #include "kv.h"
 #include "log.h"
 #include "protect.h"
@@ -66,6 +67,7 @@ static struct client *client_alloc(struct server *srv, int fd)
     c->authenticated = acl_default_user_open(srv->fsm.acl, srv->cfg->requirepass);
     c->user = xstrdup("default");
     c->ctime_ms = c->last_ms = util_now_ms();
+    pubsub_sub_init(&c->sub, c);
     if (getpeername(fd, (struct sockaddr *)&ss, &sl) == 0) {
         sockaddr_text(&ss, c->addr, sizeof(c->addr));
         c->local = ss.ss_family == AF_INET && protect_addr_is_local((const struct sockaddr_in *)&ss);
@@ -141,6 +143,7 @@ void client_free(struct client *c)
         event_free(c->obuf_ev);
     resp_reader_free(c->reader);
     request_free(c->held);
+    pubsub_sub_close(&srv->pubsub, &c->sub);
     multi_reset(&c->multi);
     multi_unwatch(&c->multi);
     buf_close(&c->out);
@@ -241,9 +244,17 @@ static int client_pending_window(const struct client *c)
     return w > CLIENT_PENDING_LIMIT ? CLIENT_PENDING_LIMIT : (int)w;
 }
 
+/* C's client-output-buffer-limit class, as Redis's getClientType: "pubsub" while it has
+ * subscriptions, else "normal". */
+static const struct obuf_limit *client_obuf_class(const struct client *c)
+{
+    int cls = pubsub_sub_total(&c->sub) > 0 ? OBUF_PUBSUB : OBUF_NORMAL;
+    return &c->srv->cfg->obuf_limits[cls];
+}
+
 static int client_obuf_limited(const struct client *c)
 {
-    const struct obuf_limit *l = &c->srv->cfg->obuf_limits[OBUF_NORMAL];
+    const struct obuf_limit *l = client_obuf_class(c);
     return l->hard > 0 || l->soft > 0;
 }
 
@@ -252,12 +263,12 @@ static void client_on_obuf_timer(evutil_socket_t fd, short what, void *arg)
     client_check_obuf_limits(arg);
 }
 
-/* Check the client-output-buffer-limit of C's class (every client is "normal" today) as
- * Redis does: past the hard limit, or past the soft one continuously for more than its
- * seconds, C is logged and closed, its replies freed. Returns 1 if C was freed. */
+/* Check the client-output-buffer-limit of C's class (client_obuf_class) as Redis does: past
+ * the hard limit, or past the soft one continuously for more than its seconds, C is logged
+ * and closed, its replies freed. Returns 1 if C was freed. */
 static int client_check_obuf_limits(struct client *c)
 {
-    const struct obuf_limit *l = &c->srv->cfg->obuf_limits[OBUF_NORMAL];
+    const struct obuf_limit *l = client_obuf_class(c);
     if (!client_obuf_limited(c)) {
         c->obuf_soft_since_ms = 0;
         return 0;
@@ -337,6 +348,18 @@ void slot_done(struct slot *s)
     } else if (client_obuf_limited(c)) {
         server_want_write(c->srv, c); /* client_flush checks the limits */
     }
+}
+
+void client_deliver(void *arg, void *owner, const char *msg, size_t len)
+{
+    struct client *c = owner;
+    buf_append(client_reply_buf(c), msg, len);
+    server_want_write(c->srv, c);
+}
+
+struct pubsub_sub *client_pubsub(struct client *c)
+{
+    return &c->sub;
 }
 
 struct buf *slot_buf(struct slot *s)
@@ -603,6 +626,15 @@ void client_set_user(struct client *c, const char *user, size_t len)
     c->user_cache = NULL;
 }
 
+void client_reset_auth(struct client *c)
+{
+    free(c->user);
+    c->user = xstrdup("default");
+    c->user_cache = NULL;
+    c->passed_auth = 0;
+    c->authenticated = acl_default_user_open(c->srv->fsm.acl, c->srv->cfg->requirepass);
+}
+
 const char *client_user(const struct client *c)
 {
     return c->user;
@@ -632,12 +664,15 @@ struct multi_state *client_multi(struct client *c)
 static void client_info_line(struct buf *b, const struct client *c, int64_t now)
 {
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=0 "
-               "psub=0 ssub=0 multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+               "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->multi.in_multi ? "x" : "N", c->multi.in_multi ? c->multi.nqueued : -1,
+               c->multi.in_multi ? "x" : pubsub_sub_total(&c->sub) ? "P" : "N",
+               c->sub.channels ? dict_size(c->sub.channels) : 0,
+               c->sub.patterns ? dict_size(c->sub.patterns) : 0,
+               c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
                resp_reader_pending(c->reader), c->out.len - c->out_pos,
                c->last_cmd ? c->last_cmd : "NULL", c->user ? c->user : ACL_PEER_USER);
 }
@@ -779,6 +814,13 @@ void client_dispatch(struct client *c, struct request *req)
         goto done;
     }
     if (!(cmd->flags & CMD_NOAUTH) && client_acl_denied(c, cmd, req)) {
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (pubsub_sub_total(&c->sub) > 0 && !cmd_pubsub_allowed_subscribed(cmd)) {
+        reply_errorf(client_reply_buf(c),
+                     "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
+                     "QUIT / RESET are allowed in this context", cmd->name);
         dispatch_reject(c, cmd);
         goto done;
     }

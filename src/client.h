@@ -9,6 +9,7 @@
 #include "exec.h"
 #include "list.h"
 #include "multi.h"
+#include "pubsub.h"
 #include "resp.h"
 
 struct server;
@@ -67,6 +68,7 @@ struct client {
     int64_t ctime_ms, last_ms;
     const char *last_cmd;
     struct multi_state multi; /* MULTI block and watched keys (multi.h) */
+    struct pubsub_sub sub;    /* its subscriptions (pubsub.h): any puts it in subscribed mode */
     int local;                /* connected over loopback (protect.h) */
     struct bufferevent *bev;  /* TLS clients: libevent's OpenSSL bufferevent; NULL: plain fd */
 };
@@ -87,6 +89,11 @@ struct buf *client_reply_buf(struct client *c);
  * accessors handlers use (client_id, client_name, client_multi, client_list ...): exec.h. */
 /* Reply to a deferred slot with one error. */
 void slot_error(struct slot *s, const char *msg);
+
+/* The server's Pub/Sub deliver callback: append the message MSG (LEN bytes) to the client
+ * OWNER's replies and have it written. Never frees the client: the output limits are
+ * checked when it is flushed. */
+void client_deliver(void *arg, void *owner, const char *msg, size_t len);
 
 /* Write what C has to write; called by the server after a batch of replies. */
 void client_flush(struct client *c);

@@ -7,6 +7,7 @@
 #include "command.h"
 #include "hash.h"
 #include "kv.h"
+#include "notify.h"
 #include "resp.h"
 #include "util.h"
 
@@ -53,13 +54,19 @@ static struct hash *hash_or_create(struct exec_ctx *ctx, const struct request *r
     return kv_entry_obj(*e);
 }
 
-/* After a change of E's hash: record it, or delete the key when the hash is empty. */
-static void changed(struct exec_ctx *ctx, const struct request *req, struct kv_entry *e)
+/* After a change of E's hash: record it and publish EVENT (the keyspace notification of the
+ * change: "hset", "hdel" ...), then delete the key when the hash is empty ("del"). The one
+ * place hash writes notify from. */
+static void changed(struct exec_ctx *ctx, const struct request *req, struct kv_entry *e,
+                    const char *event)
 {
-    if (hash_len(kv_entry_obj(e)) == 0)
+    notify_hash(ctx, event, req->argv[1], req->len[1]);
+    if (hash_len(kv_entry_obj(e)) == 0) {
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
-    else
+        notify_generic(ctx, "del", req->argv[1], req->len[1]);
+    } else {
         kv_touch(e, ctx->apply_seq);
+    }
 }
 
 /* The thresholds carried by a prepared write (see the file comment), and its argc without
@@ -182,7 +189,7 @@ static void hset_generic(struct exec_ctx *ctx, struct request *req, int is_hmset
     hash_try_convert(h, (const char *const *)req->argv + 2, req->len + 2, argc - 2, &lim);
     for (int i = 2; i < argc; i += 2)
         created += hash_set(h, req->argv[i], req->len[i], req->argv[i + 1], req->len[i + 1], &lim);
-    kv_touch(e, ctx->apply_seq);
+    changed(ctx, req, e, "hset");
     if (is_hmset)
         reply_ok(ctx->out);
     else
@@ -229,7 +236,7 @@ void cmd_hsetnx(struct exec_ctx *ctx, struct request *req)
     struct hash *h = hash_or_create(ctx, req, &e);
     hash_try_convert(h, (const char *const *)req->argv + 2, req->len + 2, 2, &lim);
     hash_set(h, req->argv[2], req->len[2], req->argv[3], req->len[3], &lim);
-    kv_touch(e, ctx->apply_seq);
+    changed(ctx, req, e, "hset");
     reply_int(ctx->out, 1);
 }
 
@@ -251,7 +258,7 @@ void cmd_hdel(struct exec_ctx *ctx, struct request *req)
             break;
     }
     if (deleted)
-        changed(ctx, req, e);
+        changed(ctx, req, e, "hdel");
     reply_int(ctx->out, deleted);
 }
 
@@ -281,7 +288,7 @@ void cmd_hincrby(struct exec_ctx *ctx, struct request *req)
     size_t n = util_ll2str(tmp, value);
     struct hash *h = hash_or_create(ctx, req, &e);
     hash_set(h, req->argv[2], req->len[2], tmp, n, &lim);
-    kv_touch(e, ctx->apply_seq);
+    changed(ctx, req, e, "hincrby");
     reply_int(ctx->out, value);
 }
 
@@ -310,7 +317,7 @@ void cmd_hincrbyfloat(struct exec_ctx *ctx, struct request *req)
     size_t n = util_d2str_human(tmp, sizeof tmp, value);
     struct hash *h = hash_or_create(ctx, req, &e);
     hash_set(h, req->argv[2], req->len[2], tmp, n, &lim);
-    kv_touch(e, ctx->apply_seq);
+    changed(ctx, req, e, "hincrbyfloat");
     reply_bulk(ctx->out, tmp, n);
 }
 

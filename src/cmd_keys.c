@@ -4,6 +4,7 @@
 #include "command.h"
 #include "value.h"
 #include "kv.h"
+#include "notify.h"
 #include "resp.h"
 #include "util.h"
 
@@ -36,6 +37,7 @@ void cmd_del(struct exec_ctx *ctx, struct request *req)
     for (int i = 1; i < req->argc; i++) {
         if (lookup_write(ctx, req->argv[i], req->len[i]) != NULL) {
             kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+            notify_generic(ctx, "del", req->argv[i], req->len[i]);
             n++;
         }
     }
@@ -183,6 +185,8 @@ static void rename_generic(struct exec_ctx *ctx, struct request *req, int nx)
         kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
                ctx->apply_seq);
     kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+    notify_generic(ctx, "rename_from", req->argv[1], req->len[1]);
+    notify_generic(ctx, "rename_to", req->argv[2], req->len[2]);
     if (nx)
         reply_int(ctx->out, 1);
     else
@@ -260,6 +264,7 @@ void cmd_copy(struct exec_ctx *ctx, struct request *req)
     else
         kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
                ctx->apply_seq);
+    notify_generic(ctx, "copy_to", req->argv[2], req->len[2]);
     reply_int(ctx->out, 1);
 }
 
@@ -470,10 +475,13 @@ void cmd_pexpireat(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    if (when <= ctx->now_ms)
+    if (when <= ctx->now_ms) {
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
-    else
+        notify_generic(ctx, "del", req->argv[1], req->len[1]);
+    } else {
         kv_set_expire(ctx->kv, e, when, ctx->apply_seq);
+        notify_generic(ctx, "expire", req->argv[1], req->len[1]);
+    }
     reply_int(ctx->out, 1);
 }
 
@@ -485,6 +493,7 @@ void cmd_persist(struct exec_ctx *ctx, struct request *req)
         return;
     }
     kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->apply_seq);
+    notify_generic(ctx, "persist", req->argv[1], req->len[1]);
     reply_int(ctx->out, 1);
 }
 
@@ -563,8 +572,10 @@ void cmd_expired(struct exec_ctx *ctx, struct request *req)
     long long n = 0;
     for (int i = 1; i < req->argc; i++) {
         struct kv_entry *e = kv_find(ctx->kv, req->argv[i], req->len[i]);
-        if (e != NULL && kv_entry_expired(e, ctx->now_ms))
+        if (e != NULL && kv_entry_expired(e, ctx->now_ms)) {
+            notify_keyspace_event(ctx, NOTIFY_EXPIRED, "expired", req->argv[i], req->len[i]);
             n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+        }
     }
     reply_int(ctx->out, n);
 }

@@ -14,17 +14,24 @@
 #include "exec.h"
 #include "value.h"
 #include "kv.h"
+#include "pubsub.h"
 #include "multi.h"
 #include "peerauth.h"
 
 void cmd_ping(struct exec_ctx *ctx, struct request *req)
 {
-    if (req->argc > 2)
+    if (req->argc > 2) {
         reply_wrong_arity(ctx->out, "ping");
-    else if (req->argc == 2)
+    } else if (ctx->client != NULL && pubsub_sub_total(client_pubsub(ctx->client)) > 0) {
+        /* Subscribed mode (RESP2): a push-like ["pong", arg or ""], as Redis answers. */
+        reply_array(ctx->out, 2);
+        reply_bulk_cstr(ctx->out, "pong");
+        reply_bulk(ctx->out, req->argc == 2 ? req->argv[1] : "", req->argc == 2 ? req->len[1] : 0);
+    } else if (req->argc == 2) {
         reply_bulk(ctx->out, req->argv[1], req->len[1]);
-    else
+    } else {
         reply_simple(ctx->out, "PONG");
+    }
 }
 
 void cmd_echo(struct exec_ctx *ctx, struct request *req)

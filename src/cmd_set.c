@@ -6,6 +6,7 @@
  * random choices come from command_prng (seeded by the entry in apply). */
 #include "command.h"
 #include "kv.h"
+#include "notify.h"
 #include "resp.h"
 #include "set.h"
 #include "util.h"
@@ -36,11 +37,15 @@ static int set_at(struct exec_ctx *ctx, const struct request *req, int i, int wr
     return 0;
 }
 
-/* After a change of the set under argument I: record it, or delete the key when empty. */
-static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct set *s)
+/* After a change of the set under argument I: publish EVENT ("sadd", "srem" ...), then
+ * record it, or delete the key when empty ("del"). The one place set writes notify from. */
+static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct set *s,
+                    const char *event)
 {
+    notify_set(ctx, event, req->argv[i], req->len[i]);
     if (set_len(s) == 0) {
         kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+        notify_generic(ctx, "del", req->argv[i], req->len[i]);
         return;
     }
     struct kv_entry *e = kv_find(ctx->kv, req->argv[i], req->len[i]);
@@ -124,7 +129,7 @@ void cmd_sadd(struct exec_ctx *ctx, struct request *req)
     for (int i = 2; i < argc; i++)
         added += set_add(s, req->argv[i], req->len[i], max);
     if (added)
-        changed(ctx, req, 1, s);
+        changed(ctx, req, 1, s, "sadd");
     reply_int(ctx->out, added);
 }
 
@@ -141,7 +146,7 @@ void cmd_srem(struct exec_ctx *ctx, struct request *req)
             break;
     }
     if (deleted)
-        changed(ctx, req, 1, s);
+        changed(ctx, req, 1, s, "srem");
     reply_int(ctx->out, deleted);
 }
 
@@ -179,13 +184,13 @@ void cmd_smove(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    changed(ctx, req, 1, src);
+    changed(ctx, req, 1, src, "srem");
     if (dst == NULL) {
         dst = set_new_for(m, ml);
         kv_set_obj(ctx->kv, req->argv[2], req->len[2], KV_SET, dst, KV_NO_EXPIRE, ctx->apply_seq);
     }
     if (set_add(dst, m, ml, max))
-        changed(ctx, req, 2, dst);
+        changed(ctx, req, 2, dst, "sadd");
     reply_int(ctx->out, 1);
 }
 
@@ -286,12 +291,14 @@ void cmd_spop(struct exec_ctx *ctx, struct request *req)
         struct set *all = sunion_diff(ctx, req, 1, 1, SETOP_UNION, SET_DEFAULT_MAX_INTSET);
         reply_set(ctx->out, all); /* as Redis: the whole set, through a union */
         set_free(all);
+        notify_set(ctx, "spop", req->argv[1], req->len[1]);
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+        notify_generic(ctx, "del", req->argv[1], req->len[1]);
         return;
     } else {
         spop_some(ctx, s, (unsigned long)l);
     }
-    changed(ctx, req, 1, s);
+    changed(ctx, req, 1, s, "spop");
 }
 
 /* ---- reads ---- */
@@ -460,9 +467,12 @@ static void store_result(struct exec_ctx *ctx, const struct request *req, int i,
     if (n > 0) {
         kv_set_obj(ctx->kv, req->argv[i], req->len[i], KV_SET, result, KV_NO_EXPIRE,
                    ctx->apply_seq);
+        /* the event is the command's name: sinterstore, sunionstore, sdiffstore */
+        notify_set(ctx, command_lookup(req->argv[0], req->len[0])->name, req->argv[i], req->len[i]);
     } else {
         set_free(result);
-        kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+        if (kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq))
+            notify_generic(ctx, "del", req->argv[i], req->len[i]);
     }
     reply_int(ctx->out, (long long)n);
 }
@@ -484,7 +494,8 @@ static void sinter_generic(struct exec_ctx *ctx, const struct request *req, int 
         empty |= sets[j] == NULL;
     if (empty) {
         if (mode == INTER_STORE) {
-            kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+            if (kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq))
+                notify_generic(ctx, "del", req->argv[1], req->len[1]);
             reply_int(ctx->out, 0);
         } else if (mode == INTER_CARD) {
             reply_int(ctx->out, 0);

@@ -3,6 +3,7 @@
  * global configuration: the request and CTX are all they may depend on. */
 #include "command.h"
 #include "kv.h"
+#include "notify.h"
 #include "resp.h"
 #include "util.h"
 
@@ -208,8 +209,10 @@ static void set_generic(struct exec_ctx *ctx, const char *key, size_t klen, cons
     }
     if ((flags & SO_EXPIRE) && when <= ctx->now_ms) {
         /* Already in the past: the key ends up absent, as it would right after expiring. */
-        if (e != NULL)
+        if (e != NULL) {
             kv_delete(ctx->kv, key, klen, ctx->apply_seq);
+            notify_generic(ctx, "del", key, klen);
+        }
     } else {
         int64_t expire = KV_NO_EXPIRE;
         if (flags & SO_EXPIRE)
@@ -217,6 +220,9 @@ static void set_generic(struct exec_ctx *ctx, const char *key, size_t klen, cons
         else if ((flags & SO_KEEPTTL) && e != NULL)
             expire = e->expire_ms;
         kv_set(ctx->kv, key, klen, val, vlen, expire, ctx->apply_seq);
+        notify_string(ctx, "set", key, klen);
+        if (flags & SO_EXPIRE)
+            notify_generic(ctx, "expire", key, klen);
     }
     if (!(flags & SO_GET))
         reply_ok(ctx->out);
@@ -320,6 +326,7 @@ void cmd_setnx(struct exec_ctx *ctx, struct request *req)
     }
     kv_set(ctx->kv, req->argv[1], req->len[1], req->argv[2], req->len[2], KV_NO_EXPIRE,
            ctx->apply_seq);
+    notify_string(ctx, "set", req->argv[1], req->len[1]);
     reply_int(ctx->out, 1);
 }
 
@@ -329,13 +336,16 @@ void cmd_getset(struct exec_ctx *ctx, struct request *req)
         return;
     kv_set(ctx->kv, req->argv[1], req->len[1], req->argv[2], req->len[2], KV_NO_EXPIRE,
            ctx->apply_seq);
+    notify_string(ctx, "set", req->argv[1], req->len[1]);
 }
 
 void cmd_getdel(struct exec_ctx *ctx, struct request *req)
 {
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
-    if (reply_value(ctx, e) == 0 && e != NULL)
+    if (reply_value(ctx, e) == 0 && e != NULL) {
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+        notify_generic(ctx, "del", req->argv[1], req->len[1]);
+    }
 }
 
 /* GETEX k [EX|PX|EXAT|PXAT t|PERSIST] → getex k [PXAT abs|PERSIST]. Redis checks the time
@@ -387,12 +397,19 @@ void cmd_getex(struct exec_ctx *ctx, struct request *req)
     if (o.time_arg && opts_abs_time(req, &o, ctx->now_ms, &when, ctx->out) != 0)
         return;
     reply_bulk(ctx->out, kv_entry_val(e), e->vlen);
-    if (o.time_arg && when <= ctx->now_ms)
+    const char *event = NULL;
+    if (o.time_arg && when <= ctx->now_ms) {
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
-    else if (o.time_arg)
+        event = "del";
+    } else if (o.time_arg) {
         kv_set_expire(ctx->kv, e, when, ctx->apply_seq);
-    else if ((o.flags & SO_PERSIST) && e->expire_ms != KV_NO_EXPIRE)
+        event = "expire";
+    } else if ((o.flags & SO_PERSIST) && e->expire_ms != KV_NO_EXPIRE) {
         kv_set_expire(ctx->kv, e, KV_NO_EXPIRE, ctx->apply_seq);
+        event = "persist";
+    }
+    if (event != NULL)
+        notify_generic(ctx, event, req->argv[1], req->len[1]);
 }
 
 /* ---- multi-key ---- */
@@ -430,9 +447,11 @@ void cmd_mset(struct exec_ctx *ctx, struct request *req)
 {
     if (check_pairs(req, ctx->out) != 0)
         return;
-    for (int i = 1; i < req->argc; i += 2)
+    for (int i = 1; i < req->argc; i += 2) {
         kv_set(ctx->kv, req->argv[i], req->len[i], req->argv[i + 1], req->len[i + 1],
                KV_NO_EXPIRE, ctx->apply_seq);
+        notify_string(ctx, "set", req->argv[i], req->len[i]);
+    }
     reply_ok(ctx->out);
 }
 
@@ -449,9 +468,11 @@ void cmd_msetnx(struct exec_ctx *ctx, struct request *req)
         reply_int(ctx->out, 0);
         return;
     }
-    for (int i = 1; i < req->argc; i += 2)
+    for (int i = 1; i < req->argc; i += 2) {
         kv_set(ctx->kv, req->argv[i], req->len[i], req->argv[i + 1], req->len[i + 1],
                KV_NO_EXPIRE, ctx->apply_seq);
+        notify_string(ctx, "set", req->argv[i], req->len[i]);
+    }
     reply_int(ctx->out, 1);
 }
 
@@ -467,6 +488,7 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
         return;
     if (e == NULL) {
         kv_set(ctx->kv, req->argv[1], req->len[1], add, addlen, KV_NO_EXPIRE, ctx->apply_seq);
+        notify_string(ctx, "append", req->argv[1], req->len[1]);
         reply_int(ctx->out, (long long)addlen);
         return;
     }
@@ -479,6 +501,7 @@ void cmd_append(struct exec_ctx *ctx, struct request *req)
     memcpy(v, kv_entry_val(e), e->vlen);
     memcpy(v + e->vlen, add, addlen);
     kv_set(ctx->kv, req->argv[1], req->len[1], v, total, e->expire_ms, ctx->apply_seq);
+    notify_string(ctx, "append", req->argv[1], req->len[1]);
     free(v);
     reply_int(ctx->out, (long long)total);
 }
@@ -569,6 +592,7 @@ void cmd_setrange(struct exec_ctx *ctx, struct request *req)
     memcpy(v + offset, req->argv[3], vlen);
     kv_set(ctx->kv, req->argv[1], req->len[1], v, total, e ? e->expire_ms : KV_NO_EXPIRE,
            ctx->apply_seq);
+    notify_string(ctx, "setrange", req->argv[1], req->len[1]);
     free(v);
     reply_int(ctx->out, (long long)total);
 }
@@ -595,6 +619,7 @@ static void incr_generic(struct exec_ctx *ctx, struct request *req, long long in
     v += incr;
     kv_set(ctx->kv, req->argv[1], req->len[1], tmp, util_ll2str(tmp, v),
            e ? e->expire_ms : KV_NO_EXPIRE, ctx->apply_seq);
+    notify_string(ctx, "incrby", req->argv[1], req->len[1]);
     reply_int(ctx->out, v);
 }
 
@@ -685,5 +710,6 @@ void cmd_incrbyfloat(struct exec_ctx *ctx, struct request *req)
     size_t n = util_d2str_human(tmp, sizeof(tmp), v); /* finite, and TMP is big enough */
     kv_set(ctx->kv, req->argv[1], req->len[1], tmp, n, e ? e->expire_ms : KV_NO_EXPIRE,
            ctx->apply_seq);
+    notify_string(ctx, "incrbyfloat", req->argv[1], req->len[1]);
     reply_bulk(ctx->out, tmp, n);
 }

@@ -6,6 +6,8 @@
  * "ENTRIES:VALUE", which their prepare step always appends and their handler always takes
  * off; skiplist levels come from command_prng (seeded by the entry). */
 #include "cmd_zset.h"
+#include "kv.h"
+#include "notify.h"
 #include "resp.h"
 #include "util.h"
 
@@ -33,14 +35,28 @@ int cmd_zset_entry(struct exec_ctx *ctx, const struct request *req, int i, int w
     return 0;
 }
 
-/* After a change of the key at argument I (entry E): record it, or delete the key when
- * its sorted set is empty. */
-static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct kv_entry *e)
+/* After a change of the key at argument I (entry E): publish EVENT ("zadd", "zrem" ...;
+ * NULL: nothing changed that Redis notifies), then record it, or delete the key when its
+ * sorted set is empty ("del"). The one place sorted-set writes notify from. */
+static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct kv_entry *e,
+                    const char *event)
 {
-    if (zobj_len(kv_entry_obj(e)) == 0)
+    if (event != NULL)
+        notify_zset(ctx, event, req->argv[i], req->len[i]);
+    if (zobj_len(kv_entry_obj(e)) == 0) {
         kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
-    else
+        if (event != NULL)
+            notify_generic(ctx, "del", req->argv[i], req->len[i]);
+    } else {
         kv_touch(e, ctx->apply_seq);
+    }
+}
+
+/* The name of REQ's command, which is the event of the store and range-removal commands
+ * (zunionstore, zrangestore, zremrangebyscore ...). */
+static const char *command_event(const struct request *req)
+{
+    return command_lookup(req->argv[0], req->len[0])->name;
 }
 
 /* The limits a prepared write carries as its last argument (always there: see the file
@@ -143,9 +159,11 @@ void cmd_zset_store(struct exec_ctx *ctx, const struct request *req, int i, stru
     size_t n = zobj_len(z);
     if (n > 0) {
         kv_set_obj(ctx->kv, req->argv[i], req->len[i], KV_ZSET, z, KV_NO_EXPIRE, ctx->apply_seq);
+        notify_zset(ctx, command_event(req), req->argv[i], req->len[i]);
     } else {
         zobj_free(z);
-        kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+        if (kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq))
+            notify_generic(ctx, "del", req->argv[i], req->len[i]);
     }
     reply_int(ctx->out, (long long)n);
 }
@@ -269,7 +287,7 @@ static void zadd_generic(struct exec_ctx *ctx, struct request *req, int flags)
         score = newscore;
     }
     if (e != NULL)
-        changed(ctx, req, 1, e);
+        changed(ctx, req, 1, e, added + updated == 0 ? NULL : incr ? "zincr" : "zadd");
     if (incr) {
         if (processed)
             cmd_zset_reply_score(ctx->out, score);
@@ -307,7 +325,7 @@ void cmd_zrem(struct exec_ctx *ctx, struct request *req)
     for (int i = 2; i < req->argc && zobj_len(z) > 0; i++)
         deleted += zobj_remove(z, req->argv[i], req->len[i]);
     if (deleted)
-        changed(ctx, req, 1, e);
+        changed(ctx, req, 1, e, "zrem");
     reply_int(ctx->out, deleted);
 }
 
@@ -686,7 +704,7 @@ static void zremrange_generic(struct exec_ctx *ctx, struct request *req, enum zr
         deleted = zobj_remove_range_by_lex(z, &lr);
     }
     if (deleted)
-        changed(ctx, req, 1, e);
+        changed(ctx, req, 1, e, command_event(req));
     reply_int(ctx->out, (long long)deleted);
 }
 
@@ -728,7 +746,7 @@ static void pop_members(struct exec_ctx *ctx, const struct request *req, int i,
         zobj_remove(z, copy, x.len);
         free(copy);
     }
-    changed(ctx, req, i, e);
+    changed(ctx, req, i, e, max ? "zpopmax" : "zpopmin");
 }
 
 static void zpop_generic(struct exec_ctx *ctx, struct request *req, int max)

@@ -161,6 +161,17 @@ static struct command command_rows[] = {
     {"watch",      cmd_watch,       NULL,             -2, L | F | CMD_TX | CMD_ORDERED, 1, -1, 1, "transactions", "Watch the given keys to determine execution of the MULTI/EXEC block"},
     {"unwatch",    cmd_unwatch,     NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Forget about all watched keys"},
 
+    {"subscribe",  cmd_subscribe,   NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "pubsub", "Listen for messages published to the given channels"},
+    {"unsubscribe", cmd_unsubscribe, NULL,            -1, L | CMD_NOMULTI,  0, 0, 0,  "pubsub", "Stop listening for messages posted to the given channels"},
+    {"psubscribe", cmd_psubscribe,  NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "pubsub", "Listen for messages published to channels matching the given patterns"},
+    {"punsubscribe", cmd_punsubscribe, NULL,          -1, L | CMD_NOMULTI,  0, 0, 0,  "pubsub", "Stop listening for messages posted to channels matching the given patterns"},
+    {"ssubscribe", cmd_ssubscribe,  NULL,             -2, L | CMD_NOMULTI,  1, -1, 1, "pubsub", "Listen for messages published to the given shard channels"},
+    {"sunsubscribe", cmd_sunsubscribe, NULL,          -1, L | CMD_NOMULTI,  1, -1, 1, "pubsub", "Stop listening for messages posted to the given shard channels"},
+    {"publish",    cmd_publish,     NULL,             3,  W | F,            0, 0, 0,  "pubsub", "Post a message to a channel (one log entry; every node delivers it to its own subscribers)"},
+    {"spublish",   cmd_spublish,    NULL,             3,  W | F,            1, 1, 1,  "pubsub", "Post a message to a shard channel"},
+    {"pubsub",     cmd_pubsub,      NULL,             -2, L,                0, 0, 0,  "pubsub", "A container for Pub/Sub commands (this node's subscriptions)"},
+    {"reset",      cmd_reset,       NULL,             1,  L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Reset the connection"},
+
     {"acl",        cmd_acl,         NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "server", "A container for Access List Control commands"},
     {"__acl",      cmd_acl_apply,   NULL,             -2, W | CMD_INTERNAL, 0, 0, 0,  "server", "ACL SETUSER/DELUSER/LOAD and the aclfile seed as applied (internal)"},
 };

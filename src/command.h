@@ -11,6 +11,7 @@
 
 struct kv_store;
 struct acl_store;
+struct pubsub;
 struct client;
 struct server;
 
@@ -51,6 +52,9 @@ struct exec_ctx {
     int prng_seeded;       /* PRNG below is seeded (command_prng) */
     struct prng prng;
     struct acl_store *acl; /* the replicated ACL users: set during apply (NULL otherwise) */
+    /* This node's Pub/Sub registry (pubsub.h): PUBLISH and keyspace notifications deliver to
+     * it in apply, a node-local side effect; NULL in unit tests of keyspace commands. */
+    struct pubsub *pubsub;
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -197,6 +201,13 @@ void reply_wrongtype(struct buf *out);
 cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_client,
     cmd_command, cmd_info, cmd_time, cmd_config, cmd_debug, cmd_lastsave, cmd_multi,
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
+/* Pub/Sub (cmd_pubsub.c): the subscribe family and PUBSUB run locally on the node holding
+ * the connection; PUBLISH and SPUBLISH are writes, delivered by every node in apply. RESET
+ * leaves subscribed mode (and MULTI, WATCH, the name, the user: back to "default"). */
+cmd_proc cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_ssubscribe,
+    cmd_sunsubscribe, cmd_publish, cmd_spublish, cmd_pubsub, cmd_reset;
+/* 1 when CMD may run on a connection in subscribed mode (RESP2), as Redis allows. */
+int cmd_pubsub_allowed_subscribed(const struct command *cmd);
 /* ACL (cmd_acl.c): ACL itself, and __acl, the replicated form of its writes (apply). */
 cmd_proc cmd_acl, cmd_acl_apply;
 /* Cluster (cmd_cluster.c): */

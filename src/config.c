@@ -9,9 +9,10 @@
 #include <strings.h>
 
 #include "log.h"
+#include "notify.h"
 #include "resp.h"
 
-enum opt_type { OPT_INT, OPT_MEMORY, OPT_STRING, OPT_ENUM, OPT_OBUF };
+enum opt_type { OPT_INT, OPT_MEMORY, OPT_STRING, OPT_ENUM, OPT_OBUF, OPT_NOTIFY };
 
 struct option_def {
     const char *name;
@@ -63,6 +64,7 @@ static const struct option_def options[] = {
     {"proto-max-bulk-len", OPT_MEMORY, OFF(proto_max_bulk_len), "512mb", 1024 * 1024, BIG, NULL, 1, "largest bulk string accepted"},
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},
     {"client-output-buffer-limit", OPT_OBUF, OFF(obuf_limits), "normal 0 0 0 replica 256mb 64mb 60 pubsub 32mb 8mb 60", 0, 0, NULL, 1, "<class> <hard> <soft> <soft-seconds> ...: close a client whose pending output passes the hard limit, or the soft one for longer (0: none)"},
+    {"notify-keyspace-events", OPT_NOTIFY, OFF(notify_keyspace_events), "", 0, 0, NULL, OPT_RUNTIME, "keyspace notifications this node delivers to its subscribers: Redis's letters K E g $ l s h z x e t m d n A (\"\": none)"},
     {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, OPT_RUNTIME | OPT_SECRET_AUTH, "password clients must AUTH with"},
     {"aclfile", OPT_STRING, OFF(aclfile), NULL, 0, 0, NULL, 0, "ACL users file (Redis's format): seeds the replicated users of a new cluster; ACL LOAD re-reads it"},
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
@@ -131,6 +133,13 @@ static int parse_value(const struct option_def *o, const char *value, long long 
                 return 0;
             }
         goto bad;
+    case OPT_NOTIFY:
+        *num = notify_flags_parse(value);
+        if (*num < 0) {
+            snprintf(err, errlen, "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.");
+            return -1;
+        }
+        return 0;
     case OPT_STRING:
     case OPT_OBUF:
         return 0;
@@ -559,6 +568,9 @@ static void option_text(const struct config *cfg, const struct option_def *o, ch
         break;
     case OPT_OBUF:
         obuf_limits_text(cfg, out, len);
+        break;
+    case OPT_NOTIFY:
+        notify_flags_text(*(const long long *)base, out, len);
         break;
     default:
         snprintf(out, len, "%lld", *(const long long *)base);

@@ -9,8 +9,9 @@
 enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
 enum { READ_LINEARIZABLE, READ_STALE, READ_BARRIER, READ_LEASE };
 
-/* client-output-buffer-limit, per client class as in Redis (every client is "normal" today;
- * the other classes are kept for Pub/Sub and replicas later). 0 disables a limit. */
+/* client-output-buffer-limit, per client class as in Redis (a connection with subscriptions
+ * is "pubsub", every other "normal"; "replica" is kept for replicas later). 0 disables a
+ * limit. */
 enum { OBUF_NORMAL, OBUF_REPLICA, OBUF_PUBSUB, OBUF_CLASSES };
 struct obuf_limit {
     long long hard;         /* bytes */
@@ -39,6 +40,7 @@ struct config {
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;
     struct obuf_limit obuf_limits[OBUF_CLASSES];
+    long long notify_keyspace_events; /* notify.h flags; read at delivery, node-local */
     char *requirepass;
     char *aclfile;       /* users seeding the replicated ACL state (see docs/SERVER.md) */
     char *admin_token;

@@ -15,6 +15,8 @@ struct config;
 struct consensus;
 struct fsm;
 struct multi_state;
+struct pubsub;
+struct pubsub_sub;
 struct request;
 struct server;
 struct slot;
@@ -51,12 +53,18 @@ int client_passed_auth(const struct client *c);
 void client_set_user(struct client *c, const char *user, size_t len);
 /* The user C is authenticated as ("default" until an AUTH), NULL for a peer node. */
 const char *client_user(const struct client *c);
+/* RESET: C is authenticated as "default" again, as a new connection is (no AUTH needed
+ * unless the default user requires a password). */
+void client_reset_auth(struct client *c);
 /* C's name, NULL when it has none. */
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */
 void client_set_name(struct client *c, const char *name, size_t len);
 /* Close C once the reply to the current request has been written (QUIT). */
 void client_close_after_reply(struct client *c);
+/* The node's Pub/Sub registry (owned by the server) and C's subscriptions (owned by C). */
+struct pubsub *server_pubsub(struct server *srv);
+struct pubsub_sub *client_pubsub(struct client *c);
 /* C's MULTI state (multi.h), owned by C. */
 struct multi_state *client_multi(struct client *c);
 /* Append C's CLIENT LIST line to OUT; client_list: one line for every client of SRV. */

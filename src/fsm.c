@@ -125,7 +125,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     struct request req;
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
-        .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl,
+        .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl, .pubsub = f->pubsub,
     };
     size_t cap = er->h.count ? er->h.count : 1;
     r->ends = xmalloc(sizeof(size_t) * cap);

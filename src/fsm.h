@@ -24,6 +24,7 @@
 struct acl_store;
 struct command;
 struct kv_store;
+struct pubsub;
 struct raft_fsm;
 
 #define FSM_ADDR_MAX 64
@@ -49,6 +50,9 @@ struct fsm {
     struct fsm_node *nodes;
     int nnodes;
     struct acl_store *acl;   /* the ACL users (owned): replicated state, in snapshots */
+    /* This node's Pub/Sub registry (not owned; NULL: none): handed to the handlers so that
+     * PUBLISH and keyspace events reach local subscribers. Delivery changes no state here. */
+    struct pubsub *pubsub;
     struct fsm_result *last; /* result of the last apply until the apply callback takes it */
     /* snapshots */
     int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */

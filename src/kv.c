@@ -45,6 +45,8 @@ struct kv_store {
     size_t used_memory;
     uint64_t flush_seq;
     uint64_t tombstones[KV_TOMBSTONE_SLOTS];
+    kv_expired_fn *on_expired; /* node-local: keyspace "expired" events */
+    void *on_expired_arg;
 };
 
 static int rehashing(const struct kv_store *kv)
@@ -494,12 +496,20 @@ struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t kl
 {
     struct kv_entry *e = kv_find(kv, key, klen);
     if (e != NULL && kv_entry_expired(e, now_ms)) {
+        if (kv->on_expired != NULL)
+            kv->on_expired(kv->on_expired_arg, key, klen);
         kv_delete(kv, key, klen, seq);
         return NULL;
     }
     if (e != NULL)
         kv_entry_access(e);
     return e;
+}
+
+void kv_set_expired_hook(struct kv_store *kv, kv_expired_fn *fn, void *arg)
+{
+    kv->on_expired = fn;
+    kv->on_expired_arg = arg;
 }
 
 void kv_flush(struct kv_store *kv, uint64_t seq)

@@ -102,6 +102,11 @@ struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 struct kv_entry *kv_peek(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 
+/* Called with the name of an expired key just before kv_lookup_write deletes it, so that
+ * apply can publish the keyspace "expired" event; FN NULL: nothing. FN must not change KV:
+ * it is a node-local side effect (delivery to subscribers). */
+typedef void kv_expired_fn(void *arg, const char *key, size_t klen);
+void kv_set_expired_hook(struct kv_store *kv, kv_expired_fn *fn, void *arg);
 /* The entry for KEY as a write sees it, as Redis's lookupKeyWrite does: NULL if absent; an
  * entry that has expired at NOW_MS is deleted (recording SEQ, as kv_delete) and NULL is
  * returned; a live one records an access. Deterministic in apply, where NOW_MS is the

@@ -28,6 +28,7 @@
 #include "zobj.h"
 #include "kv.h"
 #include "log.h"
+#include "notify.h"
 #include "protect.h"
 #include "tls.h"
 #include "readindex.h"
@@ -202,6 +203,18 @@ static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 static void server_on_accept_tls(evutil_socket_t lfd, short what, void *arg)
 {
     server_accept(arg, lfd, 1);
+}
+
+/* kv_lookup_write in apply met an expired key: the keyspace "expired" event. */
+static void server_on_key_expired(void *arg, const char *key, size_t klen)
+{
+    struct server *srv = arg;
+    notify_event(&srv->pubsub, NOTIFY_EXPIRED, "expired", key, klen);
+}
+
+struct pubsub *server_pubsub(struct server *srv)
+{
+    return &srv->pubsub;
 }
 
 void server_want_write(struct server *srv, struct client *c)
@@ -533,6 +546,10 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
+    pubsub_init(&srv->pubsub, client_deliver, srv);
+    srv->pubsub.notify_flags = &cfg->notify_keyspace_events;
+    srv->fsm.pubsub = &srv->pubsub;
+    kv_set_expired_hook(srv->kv, server_on_key_expired, srv);
     if (server_acl_init(srv, err, errlen) != 0)
         return -1;
     if (server_fit_maxclients(cfg, err, errlen) != 0)
@@ -595,6 +612,7 @@ void server_close(struct server *srv)
     srv->ri = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     fsm_close(&srv->fsm);
+    pubsub_close(&srv->pubsub);
     server_acl_close(srv);
     if (srv->uv_io_ev)
         event_free(srv->uv_io_ev);

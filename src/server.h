@@ -7,6 +7,7 @@
 #include "config.h"
 #include "fsm.h"
 #include "list.h"
+#include "pubsub.h"
 
 struct event_base;
 struct event;
@@ -42,6 +43,7 @@ struct server {
     struct kv_store *kv;
     struct fsm fsm;
     struct consensus *cs;
+    struct pubsub pubsub;   /* this node's subscriptions; apply delivers through it */
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */

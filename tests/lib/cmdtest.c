@@ -83,6 +83,7 @@ static void exec_proc(struct cmdtest *t, const struct command *cmd, struct reque
         .client = NULL,
         .srv = NULL,
         .rng = &t->rng,
+        .pubsub = t->pubsub,
     };
     if (cmd->flags & CMD_WRITE)
         ctx.apply_seq = ++t->apply_seq;

@@ -11,6 +11,7 @@
 #include "util.h"
 
 struct kv_store;
+struct pubsub;
 
 struct cmdtest {
     struct kv_store *kv;
@@ -19,6 +20,7 @@ struct cmdtest {
     uint64_t rng;    /* state handed to RANDOMKEY */
     struct buf out;  /* the last reply, NUL-terminated */
     struct buf line; /* the last rewritten request, see ct_prepare */
+    struct pubsub *pubsub; /* handed to handlers as exec_ctx.pubsub (NULL unless a test sets it) */
 };
 
 /* Start with an empty store and the clock at NOW_MS. ct_close releases everything. */
