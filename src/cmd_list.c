@@ -225,10 +225,9 @@ static void pop_generic(struct exec_ctx *ctx, struct request *req, enum qlist_wh
         reply_name_arity(ctx->out, req);
         return;
     }
-    if (hascount) {
-        if (command_arg_ll(req, 2, &count, ctx->out) != 0)
-            return;
-        if (count < 0 || count > LONG_MAX) {
+    if (hascount) { /* Redis answers a non-integer count with the range error too */
+        if (util_parse_ll(req->argv[2], req->len[2], &count) != 0 || count < 0 ||
+            count > LONG_MAX) {
             reply_error(ctx->out, "ERR value is out of range, must be positive");
             return;
         }

@@ -76,7 +76,7 @@ Test(cmd_list, pops_and_counts)
     RUN(arr(2, "b", "c"), "LPOP l 2");
     RUN(EMPTY, "LPOP l 0");
     RUN("-ERR value is out of range, must be positive\r\n", "LPOP l -1");
-    RUN(NOTINT, "RPOP l x");
+    RUN("-ERR value is out of range, must be positive\r\n", "RPOP l x");
     RUN("-ERR wrong number of arguments for 'lpop' command\r\n", "LPOP l 1 2");
     RUN(arr(1, "d"), "RPOP l 10");
     RUN(":0\r\n", "EXISTS l"); /* emptied: deleted */
