@@ -118,6 +118,8 @@ bench_start_redis redis-mem --save "" --appendonly no
 R0=$(rss_kib "$STARTED_PID")
 RM=$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/list.resp")
 RLEN=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" LLEN list)
+RUSE=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" MEMORY USAGE list SAMPLES 0)
+RUM=$(info_field "$STARTED_PORT" memory used_memory)
 stop_pid "$STARTED_PID" 10000
 say "memory: concordkv"
 start_ours ckv-mem 1
@@ -126,6 +128,8 @@ C0=$(rss_kib "$NODE_PID")
 CM=$(load "$STARTED_PORT" "$NODE_PID" "$WORK/list.resp")
 CLEN=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" LLEN list)
 CENC=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" OBJECT ENCODING list)
+CUSE=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" MEMORY USAGE list SAMPLES 0)
+CUM=$(info_field "$STARTED_PORT" memory used_memory)
 stop_cluster_dir "$WORK/ckv-mem"
 mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
 
@@ -154,10 +158,10 @@ SECTION="$WORK/section.md"
     echo "of $MEMBERS elements \`element:i\` (RPUSH, 1,000 per command); redis-server without"
     echo "persistence. concordkv's list: LLEN $CLEN, OBJECT ENCODING $CENC (redis: LLEN $RLEN)."
     echo
-    echo "| server | RSS empty | RSS loaded | growth |"
-    echo "| --- | ---: | ---: | ---: |"
-    echo "| redis-server | $(mib "$R0") | $(mib "$RM") | $(mib "$([ -n "$RM" ] && echo $((RM - R0)))") |"
-    echo "| concordkv | $(mib "$C0") | $(mib "$CM") | $(mib "$([ -n "$CM" ] && echo $((CM - C0)))") |"
+    echo "| server | RSS empty | RSS loaded | growth | used_memory | MEMORY USAGE list |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| redis-server | $(mib "$R0") | $(mib "$RM") | $(mib "$([ -n "$RM" ] && echo $((RM - R0)))") | $(mib "$((${RUM:-0} / 1024))") | $(mib "$((${RUSE:-0} / 1024))") |"
+    echo "| concordkv | $(mib "$C0") | $(mib "$CM") | $(mib "$([ -n "$CM" ] && echo $((CM - C0)))") | $(mib "$((${CUM:-0} / 1024))") | $(mib "$((${CUSE:-0} / 1024))") |"
     echo
     echo "RSS loaded, concordkv/redis: $(ratio "$CM" "$RM"); growth, concordkv/redis: $(ratio "$([ -n "$CM" ] && echo $((CM - C0)))" "$([ -n "$RM" ] && echo $((RM - R0)))")."
     echo "<!-- /bench:lists -->"

@@ -316,3 +316,26 @@ Test(cmd_list, lazy_free)
     cr_assert_geq(steps, 3);
     RUN(":0\r\n", "EXISTS l");
 }
+
+/* SCAN TYPE list finds lists only; MEMORY USAGE grows with the elements; COMMAND knows the
+ * rows (the list group, the fill-carrying arities). */
+Test(cmd_list, scan_type_memory_command)
+{
+    RUN(":2\r\n", "RPUSH l a b");
+    RUN(":1\r\n", "SADD s a");
+    RUN("*2\r\n$1\r\n0\r\n*1\r\n$1\r\nl\r\n", "SCAN 0 TYPE list");
+    const char *r = ct_run(&t, "MEMORY USAGE l");
+    cr_assert_eq(r[0], ':', "%s", r);
+    long small = strtol(r + 1, NULL, 10);
+    for (int i = 0; i < 100; i++)
+        ct_run(&t, "RPUSH l element-%d", i);
+    r = ct_run(&t, "MEMORY USAGE l");
+    cr_assert_gt(strtol(r + 1, NULL, 10), small + 1000, "%s", r);
+    struct command *c = command_lookup("lmove", 5);
+    cr_assert_not_null(c);
+    cr_assert_str_eq(c->group, "list");
+    cr_assert_eq(c->arity, -5);
+    cr_assert(c->flags & CMD_WRITE);
+    cr_assert_not_null(command_lookup("lpos", 4));
+    cr_assert(command_lookup("lrange", 6)->flags & CMD_READONLY);
+}
