@@ -17,6 +17,7 @@
 #define F CMD_FAST
 #define M CMD_DENYOOM
 #define L CMD_LOCAL
+#define B CMD_BLOCKING
 
 /* Rows leave the statistics fields out: they start at zero. */
 #pragma GCC diagnostic push
@@ -128,6 +129,9 @@ static struct command command_rows[] = {
     {"zpopmin", cmd_zpopmin, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the lowest scores in a sorted set"},
     {"zpopmax", cmd_zpopmax, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the highest scores in a sorted set"},
     {"zmpop", cmd_zmpop, NULL, -4, W, 2, 2, 1, "sortedset", "Remove and return members with scores in a sorted set"},
+    {"bzpopmin", cmd_bzpopmin, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the lowest score from one of the sorted sets, or block until one is available"},
+    {"bzpopmax", cmd_bzpopmax, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the highest score from one of the sorted sets, or block until one is available"},
+    {"bzmpop", cmd_bzmpop, prep_bzmpop, -5, W | B, 3, 3, 1, "sortedset", "Remove and return members with scores in a sorted set or block until one is available"},
     {"zunion", cmd_zunion, NULL, -3, R, 2, 2, 1, "sortedset", "Add multiple sorted sets"},
     {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
     {"zinter", cmd_zinter, NULL, -3, R, 2, 2, 1, "sortedset", "Intersect multiple sorted sets"},

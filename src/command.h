@@ -30,6 +30,9 @@ enum cmd_flags {
      * The row's first/last/step stay 0,0,0, as Redis's COMMAND reports such commands
      * (movablekeys); command_first_key finds the first key from the count. */
     CMD_KEYNUM = 1 << 12,
+    /* BLPOP, BZPOPMIN ...: on the leader, a client whose pop found nothing waits for its
+     * keys (blocked.c); as applied (and inside MULTI) the command never blocks. */
+    CMD_BLOCKING = 1 << 13,
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the
@@ -163,8 +166,10 @@ cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cm
     cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex, cmd_zrangestore,
     cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin, cmd_zpopmax,
     cmd_zmpop, cmd_zunion, cmd_zunionstore, cmd_zinter, cmd_zinterstore, cmd_zintercard,
-    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan;
-cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore;
+    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan, cmd_bzpopmin, cmd_bzpopmax,
+    cmd_bzmpop;
+cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore, prep_bzpop,
+    prep_bzmpop;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
 /* MEMORY (cmd_memory.c). */
