@@ -222,6 +222,7 @@ Test(blocking, leadership_lost_while_blocked_pops_nothing)
 
 #define N_ITEMS 400
 #define N_CONSUMERS 4
+#define BURST 100
 
 struct consumer {
     pthread_t th;
@@ -282,9 +283,24 @@ Test(blocking, no_element_lost_or_duplicated_across_failover)
     wait_blocked(node(idx)->port, N_CONSUMERS);
     for (int i = 0; i < N_ITEMS; i++) {
         if (i == N_ITEMS / 2) {
-            redisReply *t = tc_leader_cmd(TC_CHANGE_MS, "CLUSTER TRANSFER");
+            /* A burst of pushes still being applied (and the pops they wake proposed)
+             * when leadership moves: pops in flight at the change. */
+            for (int j = 0; j < BURST; j++)
+                redisAppendCommand(c, "ZADD fq %d i%d", i + j, i + j);
+            int done = 0;
+            while (!done)
+                cr_assert(redisBufferWrite(c, &done) == REDIS_OK);
+            redisReply *t = tc_port_cmd(node(idx)->port, "CLUSTER TRANSFER");
             cr_assert(t && t->type == REDIS_REPLY_STATUS, "transfer: %s", tc_reply_text(t));
             freeReplyObject(t);
+            for (int j = 0; j < BURST; j++, i++) {
+                redisReply *r = get_reply(c);
+                if (r->type == REDIS_REPLY_INTEGER)
+                    acked[i] = 1;
+                else
+                    unknown_push += !tc_is_redirect(r);
+                freeReplyObject(r);
+            }
         }
         redisReply *r = tc_leader_cmd(TC_WRITE_MS, "ZADD fq %d i%d", i, i);
         if (r && r->type == REDIS_REPLY_INTEGER)
