@@ -111,6 +111,31 @@ Test(blocking, serve_in_order_timeouts_multi_moved_unblock)
     freeReplyObject(r);
     assert_popped(get_reply(x), "z", "a");
 
+    /* a blocked client runs nothing it pipelined after the blocking command meanwhile;
+     * a key created and emptied again in one entry leaves it blocked */
+    redisContext *p = fx_connect(port);
+    redisAppendCommand(p, "BZPOPMIN pq 0");
+    redisAppendCommand(p, "SET after 1");
+    int sent = 0;
+    while (!sent)
+        cr_assert(redisBufferWrite(p, &sent) == REDIS_OK);
+    wait_blocked(port, 1);
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "ZADD pq 1 gone");
+    fx_check_status(c, "QUEUED", "ZPOPMIN pq");
+    r = fx_cmd(c, "EXEC");
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "got %s", tc_reply_text(r));
+    freeReplyObject(r);
+    cr_assert_eq(tc_info_ll(port, "clients", "blocked_clients"), 1);
+    fx_check_integer(c, 0, "EXISTS after");
+    fx_check_integer(c, 1, "ZADD pq 2 kept");
+    assert_popped(get_reply(p), "pq", "kept");
+    r = get_reply(p);
+    fx_assert_status(r, "OK");
+    freeReplyObject(r);
+    fx_check_integer(c, 1, "EXISTS after");
+    redisFree(p);
+
     /* a timeout answers nil from the leader's clock, after the time asked (generous bound) */
     int64_t t0 = now_ms();
     r = fx_cmd(c, "BZPOPMIN nothing 0.3");
