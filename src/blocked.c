@@ -250,14 +250,15 @@ static size_t key_elements(struct server *srv, const char *key, size_t len, int 
     return value_ops(e->type)->len(kv_entry_obj(e));
 }
 
-/* Leadership is gone: nothing will be proposed for the blocked clients. */
-static void fail_blocked(struct server *srv)
+/* Leadership is gone (or the server stops): nothing will be proposed for the blocked
+ * clients; answer them with MSG. */
+static void fail_blocked(struct server *srv, const char *msg)
 {
     struct list_node *n, *next;
     list_foreach_safe(n, next, &srv->blocked) {
         struct blocked *b = list_entry(n, struct blocked, node);
         if (!b->w.inflight && blocking_is_blocked(&b->w))
-            finish_error(b, BLOCKED_MSG_LOST);
+            finish_error(b, msg);
     }
     while (blocking_next_ready(&srv->blocking) != NULL)
         ;
@@ -269,8 +270,12 @@ void blocked_serve(struct server *srv)
     struct blocking_queue *q;
     if (r->nwaiters == 0)
         return;
-    if (!consensus_accepts(srv->cs) || srv->shutting_down) {
-        fail_blocked(srv);
+    if (srv->shutting_down) {
+        fail_blocked(srv, "TRYAGAIN server is shutting down; nothing was popped");
+        return;
+    }
+    if (!consensus_accepts(srv->cs)) {
+        fail_blocked(srv, BLOCKED_MSG_LOST);
         return;
     }
     while ((q = blocking_next_ready(r)) != NULL) {
