@@ -223,12 +223,13 @@ check "cli ACL DELUSER" "1" "$(cli ACL DELUSER cli-reader)"
 
 # ---- (b) redis-benchmark ----
 echo "# redis-benchmark"
-timeout 300 redis-benchmark -h 127.0.0.1 -p "$PORT" -q -n 20000 -c 20 -t set,get,incr,mset \
-    -P 8 >"$WORK/bench.out" 2>&1
+timeout 300 redis-benchmark -h 127.0.0.1 -p "$PORT" -q -n 20000 -c 20 \
+    -t set,get,incr,mset,lpush,rpush,lpop,rpop,lrange_100 -P 8 >"$WORK/bench.out" 2>&1
 rc=$?
 out=$(tr '\r' '\n' <"$WORK/bench.out")
 check "redis-benchmark exit status" "0" "$rc"
-for t in "SET" "GET" "INCR" "MSET (10 keys)"; do
+for t in "SET" "GET" "INCR" "MSET (10 keys)" "LPUSH" "RPUSH" "LPOP" "RPOP" \
+    "LRANGE_100 (first 100 elements)"; do
     if grep -qF "$t: " <<<"$out" && grep -F "$t: " <<<"$out" | grep -q "requests per second"; then
         pass "redis-benchmark $t"
     else

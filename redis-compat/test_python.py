@@ -453,6 +453,36 @@ def zset_setops_and_zscan_iter(r, args):
 
 
 @check
+def lists_in_a_pipeline_mixing_types(r, args):
+    r.delete("py:l", "py:l2", "py:lh", "py:ls")
+    pipe = r.pipeline(transaction=False)
+    pipe.rpush("py:l", "a", "b", "c")
+    pipe.lpush("py:l", "z")
+    pipe.set("py:ls", "v")
+    pipe.lrange("py:l", 0, -1)
+    pipe.hset("py:lh", "f", "1")
+    pipe.lpos("py:l", "b")
+    pipe.lmove("py:l", "py:l2", "RIGHT", "LEFT")
+    pipe.lpush("py:ls", "x")
+    pipe.lrange("py:l2", 0, -1)
+    pipe.lpos("py:l", "z", count=0)
+    pipe.type("py:l")
+    res = pipe.execute(raise_on_error=False)
+    assert res[:7] == [3, 4, True, [b"z", b"a", b"b", b"c"], 1, 2, b"c"], res
+    assert isinstance(res[7], redis.ResponseError) and "WRONGTYPE" in str(res[7]), res
+    assert res[8:] == [[b"c"], [0], b"list"], res
+    assert r.lpop("py:l", 2) == [b"z", b"a"]
+    assert r.rpoplpush("py:l", "py:l2") == b"b"
+    assert r.exists("py:l") == 0
+    assert r.lmpop(1, "py:l2", direction="RIGHT", count=5) == [b"py:l2", [b"c", b"b"]]
+    expect_error(redis.ResponseError, r.lpos, "py:l", "x", rank=0, text="RANK can't be zero")
+    r.rpush("py:l", *range(3000))
+    assert r.object("encoding", "py:l") == b"quicklist" and r.llen("py:l") == 3000
+    assert r.lindex("py:l", -1) == b"2999" and r.sort("py:l", start=0, num=2, desc=True) == [
+        b"2999", b"2998"]
+
+
+@check
 def object_and_memory_introspection(r, args):
     r.set("py:obj", "hello")
     r.set("py:objn", "42")

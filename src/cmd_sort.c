@@ -2,12 +2,16 @@
  * sorting, "key->field" reads a hash field), LIMIT, GET (# is the element itself), ASC/DESC,
  * ALPHA. Deterministic everywhere: our own stable merge sort (never the C library's qsort),
  * and ALPHA compares bytes (memcmp, shorter first on a common prefix) where Redis uses
- * strcoll: the server has no locale, so the order is the same on every node. STORE writes
- * a list in Redis; lists do not exist yet, so SORT ... STORE is refused with an error of its
- * own (SORT_RO refuses STORE as Redis does, with a syntax error). */
+ * strcoll: the server has no locale, so the order is the same on every node. SORT is a
+ * write (as Redis flags it): STORE replaces the destination with a list of the result (a
+ * missing GET value stored as an empty string) or deletes it when the result is empty,
+ * cutting nodes with the fill limits its prepare step appends (prep_list_push), which every
+ * SORT carries and takes off; SORT_RO, a read, refuses STORE with a syntax error as Redis
+ * does. */
 #include "command.h"
 #include "hash.h"
 #include "kv.h"
+#include "qlist.h"
 #include "resp.h"
 #include "set.h"
 #include "zobj.h"
@@ -32,7 +36,7 @@ struct sort_opts {
     int by;            /* index of BY's pattern, or -1 */
     int *gets;         /* indexes of GET patterns */
     int ngets;
-    int store;         /* STORE was given */
+    int store;         /* index of STORE's destination, or 0 */
 };
 
 /* Parse the options from argv[2]. Returns 0, or -1 after the error reply. */
@@ -55,8 +59,7 @@ static int sort_parse(struct exec_ctx *ctx, const struct request *req, int reado
                 return -1;
             j += 2;
         } else if (!readonly && request_arg_is(req, j, "store") && left >= 1) {
-            o->store = 1;
-            j++;
+            o->store = ++j;
         } else if (request_arg_is(req, j, "by") && left >= 1) {
             o->by = j + 1;
             o->dontsort = strchr(req->argv[j + 1], '*') == NULL;
@@ -68,10 +71,6 @@ static int sort_parse(struct exec_ctx *ctx, const struct request *req, int reado
             reply_syntax_error(ctx->out);
             return -1;
         }
-    }
-    if (o->store) {
-        reply_error(ctx->out, "ERR SORT STORE is not supported until lists exist");
-        return -1;
     }
     return 0;
 }
@@ -209,7 +208,15 @@ static int sort_collect(struct kv_entry *e, struct sort_item **v, size_t *n)
             push_item(v, n, &cap, m, len);
         return 0;
     }
-    /* KV_LIST (lists issue): push the elements head to tail. */
+    case KV_LIST: {
+        struct qlist_it it;
+        const char *m;
+        size_t len;
+        for (qlist_it_init(&it, kv_entry_obj(e), 0, 1); qlist_it_get(&it, &m, &len);
+             qlist_it_next(&it))
+            push_item(v, n, &cap, m, len);
+        return 0;
+    }
     default:
         return -1;
     }
@@ -248,18 +255,64 @@ static int sort_load(struct exec_ctx *ctx, const struct request *req, const stru
     return bad ? -1 : 0;
 }
 
+/* STORE: the rows START..END (each row its GET values, or the element) as a list under
+ * the destination, replacing what was there; an empty result deletes it. Replies the
+ * stored length. */
+static void sort_store(struct exec_ctx *ctx, const struct request *req,
+                       const struct sort_opts *o, struct sort_item *v, long long start,
+                       long long end, const struct qlist_fill *fill)
+{
+    struct qlist *q = qlist_new();
+    for (long long j = start; j <= end; j++) {
+        if (o->ngets == 0)
+            qlist_push(q, QLIST_TAIL, v[j].elem, v[j].len, fill);
+        for (int g = 0; g < o->ngets; g++) {
+            size_t vlen = 0;
+            const char *val = by_pattern(ctx, req->argv[o->gets[g]], req->len[o->gets[g]], &v[j], &vlen);
+            qlist_push(q, QLIST_TAIL, val != NULL ? val : "", val != NULL ? vlen : 0, fill);
+        }
+    }
+    const char *key = req->argv[o->store];
+    size_t klen = req->len[o->store];
+    long long len = (long long)qlist_len(q);
+    if (len > 0) {
+        kv_set_obj(ctx->kv, key, klen, KV_LIST, q, KV_NO_EXPIRE, ctx->apply_seq);
+    } else {
+        qlist_free(q);
+        kv_delete(ctx->kv, key, klen, ctx->apply_seq);
+    }
+    reply_int(ctx->out, len);
+}
+
 static void sort_generic(struct exec_ctx *ctx, struct request *req, int readonly)
 {
-    struct sort_opts o;
+    struct sort_opts o = {.gets = NULL};
     struct sort_item *v = NULL;
     size_t n = 0;
+    struct qlist_fill fill = {0, 0};
 
-    if (sort_parse(ctx, req, readonly, &o) != 0)
+    /* SORT carries the fill limits (see the file comment); SORT_RO does not. */
+    if (!readonly && command_take_limits(req, &fill.max_entries, &fill.max_bytes) != 0) {
+        reply_error(ctx->out, "ERR malformed SORT: the fill limits are missing");
+        goto done;
+    }
+    if (!readonly)
+        req->argc--; /* the options end before the limits */
+    int parsed = sort_parse(ctx, req, readonly, &o);
+    if (!readonly)
+        req->argc++;
+    if (parsed != 0)
         goto done;
     struct kv_entry *e = kv_lookup(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
     if (sort_collect(e, &v, &n) != 0) {
         reply_wrongtype(ctx->out);
         goto done;
+    }
+    if (o.dontsort && o.store && e != NULL && e->type == KV_SET) {
+        /* Redis sorts a set stored with BY nosort by its members, for a stable result */
+        o.dontsort = 0;
+        o.alpha = 1;
+        o.by = -1;
     }
     long long len = (long long)n;
     long long start = o.start < 0 ? 0 : o.start > len ? len : o.start;
@@ -281,6 +334,10 @@ static void sort_generic(struct exec_ctx *ctx, struct request *req, int readonly
         free(tmp);
     }
     long long rows = end - start + 1;
+    if (o.store) {
+        sort_store(ctx, req, &o, v, start, end, &fill);
+        goto done;
+    }
     reply_array(ctx->out, o.ngets ? rows * o.ngets : rows);
     for (long long j = start; j <= end; j++) {
         if (o.ngets == 0)
@@ -302,7 +359,7 @@ done:
 }
 
 /* SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]
- * [STORE destination]: a read (STORE is refused until lists exist). */
+ * [STORE destination]: a write (see the file comment). */
 void cmd_sort(struct exec_ctx *ctx, struct request *req)
 {
     sort_generic(ctx, req, 0);

@@ -158,6 +158,11 @@ cmd_proc cmd_sadd, cmd_srem, cmd_smove, cmd_spop, cmd_scard, cmd_sismember, cmd_
     cmd_smembers, cmd_srandmember, cmd_sinter, cmd_sinterstore, cmd_sintercard, cmd_sunion,
     cmd_sunionstore, cmd_sdiff, cmd_sdiffstore, cmd_sscan;
 cmd_prepare_proc prep_set_add, prep_smove;
+/* Lists (cmd_list.c): */
+cmd_proc cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_lmpop,
+    cmd_lmove, cmd_rpoplpush, cmd_llen, cmd_lrange, cmd_lindex, cmd_lpos, cmd_lset,
+    cmd_linsert, cmd_lrem, cmd_ltrim;
+cmd_prepare_proc prep_list_push, prep_linsert, prep_lmove, prep_rpoplpush;
 /* SORT, SORT_RO (cmd_sort.c): */
 cmd_proc cmd_sort, cmd_sort_ro;
 /* Sorted sets (cmd_zset.c): */

@@ -54,6 +54,8 @@ struct config {
     long long set_max_intset_entries;    /* prepare copies it into set writes */
     long long zset_max_listpack_entries; /* prepare copies both into sorted-set writes */
     long long zset_max_listpack_value;
+    long long list_max_listpack_size;    /* prepare copies its fill limits into list writes */
+    long long list_compress_depth;       /* accepted, not applied */
     /* protected mode and local-only commands (protect.h), TLS (tls.h) */
     long long protected_mode;            /* 0 no, 1 yes */
     long long enable_debug_command;      /* PROTECT_NO / _YES / _LOCAL */

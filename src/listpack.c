@@ -119,6 +119,11 @@ size_t listpack_bytes(const struct listpack *lp)
     return sizeof(*lp) + lp->used;
 }
 
+size_t listpack_entry_bytes(size_t len)
+{
+    return entry_size(len);
+}
+
 size_t listpack_first(const struct listpack *lp)
 {
     return lp->used ? 0 : LISTPACK_NONE;

@@ -35,6 +35,8 @@ void listpack_free(struct listpack *lp);
 uint32_t listpack_count(const struct listpack *lp);
 /* Bytes allocated for LP, framing and header included, for MEMORY USAGE. */
 size_t listpack_bytes(const struct listpack *lp);
+/* The bytes an entry of LEN bytes adds to a listpack, framing included. */
+size_t listpack_entry_bytes(size_t len);
 
 /* Walking: the first, last, next and previous entry's position, or LISTPACK_NONE (also
  * when POS is LISTPACK_NONE, so that a pair step past either end is safe). */

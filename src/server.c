@@ -26,6 +26,7 @@
 #include "consensus.h"
 #include "hash.h"
 #include "set.h"
+#include "qlist.h"
 #include "zobj.h"
 #include "kv.h"
 #include "log.h"
@@ -394,6 +395,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     hash_set_limits(srv->cfg->hash_max_listpack_entries, srv->cfg->hash_max_listpack_value);
     set_configure_limits(srv->cfg->set_max_intset_entries);
     zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
+    qlist_configure(srv->cfg->list_max_listpack_size);
     server_apply_read_mode(srv);
     return rc;
 }
@@ -529,6 +531,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     hash_set_limits(cfg->hash_max_listpack_entries, cfg->hash_max_listpack_value);
     set_configure_limits(cfg->set_max_intset_entries);
     zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
+    qlist_configure(cfg->list_max_listpack_size);
     srv->listen_fd = -1;
     srv->tls_listen_fd = -1;
     srv->start_ms = util_now_ms();

@@ -15,7 +15,7 @@ static const struct value_ops *const rows[] = {
 
     [KV_ZSET] = &value_ops_zset,
 
-    [KV_LIST] = NULL,
+    [KV_LIST] = &value_ops_list,
 };
 
 const struct value_ops *value_ops(int type)

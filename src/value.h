@@ -29,7 +29,8 @@ struct value_ops {
     void *(*dup)(const void *obj);                  /* deep copy, same encoding (COPY) */
     size_t (*bytes)(const void *obj);               /* estimate of the bytes held */
     const char *(*encoding)(const void *obj);       /* OBJECT ENCODING's answer */
-    /* An order- and encoding-independent digest of the content, with SEED. */
+    /* A digest of the content with SEED, encoding-independent; order-independent except
+     * for a list, whose order is its content. */
     uint64_t (*digest)(void *obj, uint64_t seed);
     /* Snapshot form: everything needed to rebuild the same encoding and layout. */
     void (*snap_write)(struct value_snap *w, void *obj);
@@ -63,5 +64,6 @@ void value_snap_maybe_flush(struct value_snap *w);
 extern const struct value_ops value_ops_hash;
 extern const struct value_ops value_ops_set;
 extern const struct value_ops value_ops_zset;
+extern const struct value_ops value_ops_list;
 
 #endif

@@ -73,6 +73,17 @@ static const struct write_row writes[] = {
     {"ZRANGESTORE zr:%d z:%d 0 -1", NULL},
     {"ZREMRANGEBYSCORE z:%d -inf 1", NULL},
     {"ZADD s:%d 1 m", "WRONGTYPE"},
+    /* lists: "lbig" grows past one 8kb node and becomes a quicklist */
+    {"RPUSH l:%d a b c %d", NULL},
+    {"LPUSH lbig element-%d-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", NULL},
+    {"LPOP l:%d", NULL},
+    {"LMOVE l:%d lm:%d RIGHT LEFT", NULL},
+    {"LINSERT l:%d BEFORE b x%d", NULL},
+    {"LREM l:%d 1 c", NULL},
+    {"LSET l:%d 0 first", NULL},
+    {"LTRIM l:%d 0 10", NULL},
+    {"SORT l:%d ALPHA STORE ls:%d", NULL},
+    {"LPUSH s:%d x", "WRONGTYPE"},
 };
 #define NWRITES (sizeof writes / sizeof writes[0])
 
@@ -124,6 +135,8 @@ Test(types, digest_equal_through_failover_restart_and_snapshot)
     tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "big");
     tc_leader_expect_string("listpack", "OBJECT ENCODING %s", "h:7");
     tc_leader_expect_string("hashtable", "OBJECT ENCODING %s", "long:7");
+    tc_leader_expect_string("quicklist", "OBJECT ENCODING %s", "lbig");
+    tc_leader_expect_string("listpack", "OBJECT ENCODING %s", "l:7");
 
     /* failover: the leader stops, the other two elect one and hold the same data */
     tc_drop_leader_conn();

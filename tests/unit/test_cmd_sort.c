@@ -1,7 +1,8 @@
-/* Unit tests of SORT and SORT_RO (cmd_sort.c) over sets through the command harness:
+/* Unit tests of SORT and SORT_RO (cmd_sort.c) over sets and lists through the harness:
  * numeric and ALPHA (byte) order, DESC, LIMIT clamping, BY string keys and hash fields,
  * BY a constant (no sorting), GET # / keys / hash fields, Redis's error texts, WRONGTYPE,
- * and STORE refused until lists exist. */
+ * STORE (a list; an empty result deletes the destination; a set BY nosort is stored sorted,
+ * as Redis does) and SORT_RO refusing STORE. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,7 +115,7 @@ Test(cmd_sort, get_patterns)
 }
 
 /* A missing key sorts as empty; strings and hashes are the wrong type; bad options are
- * syntax errors; STORE is refused (SORT_RO: a syntax error, as Redis). */
+ * syntax errors; SORT_RO refuses STORE with a syntax error, as Redis. */
 Test(cmd_sort, errors_and_store)
 {
     RUN(EMPTY, "SORT nokey");
@@ -126,9 +127,35 @@ Test(cmd_sort, errors_and_store)
     RUN(SYNTAX, "SORT s FOO");
     RUN(SYNTAX, "SORT s BY");
     RUN(SYNTAX, "SORT s GET");
-    RUN("-ERR SORT STORE is not supported until lists exist\r\n", "SORT s STORE dst");
     RUN(SYNTAX, "SORT_RO s STORE dst");
     RUN(":0\r\n", "EXISTS dst");
+    cr_assert_str_eq(ct_apply(&t, "SORT s"), "-ERR malformed SORT: the fill limits are missing\r\n");
+}
+
+/* SORT over a list, and STORE: a list replacing the destination (of any type), GET values
+ * stored with "" for a missing one, an empty result deleting the destination. */
+Test(cmd_sort, lists_and_store)
+{
+    RUN(":4\r\n", "RPUSH l 3 1 10 2");
+    RUN(arr(4, "1", "2", "3", "10"), "SORT l");
+    RUN(arr(4, "1", "10", "2", "3"), "SORT l ALPHA");
+    RUN(arr(4, "3", "1", "10", "2"), "SORT l BY nosort");
+    RUN(arr(2, "10", "3"), "SORT_RO l DESC LIMIT 0 2");
+    RUN("+OK\r\n", "SET dst x");
+    RUN(":4\r\n", "SORT l DESC STORE dst");
+    RUN("+list\r\n", "TYPE dst");
+    RUN(arr(4, "10", "3", "2", "1"), "LRANGE dst 0 -1");
+    RUN("+OK\r\n", "SET w_1 one");
+    RUN(":2\r\n", "SORT l LIMIT 0 2 GET w_* STORE dst");
+    RUN(arr(2, "one", ""), "LRANGE dst 0 -1");
+    RUN(":0\r\n", "SORT nokey STORE dst");
+    RUN(":0\r\n", "EXISTS dst");
+    RUN(":1\r\n", "SADD s b");
+    RUN(":2\r\n", "SADD s a c");
+    RUN(":3\r\n", "SORT s BY nosort STORE dst");
+    RUN(arr(3, "a", "b", "c"), "LRANGE dst 0 -1");
+    RUN(":3\r\n", "SORT l BY nosort LIMIT 1 3 STORE l");
+    RUN(arr(3, "1", "10", "2"), "LRANGE l 0 -1");
 }
 
 /* A hashtable set sorts the same as the intset holding the same members. */
