@@ -47,6 +47,11 @@ static const struct block_spec block_specs[] = {
     {cmd_bzpopmin, KV_ZSET, 0, 0, 0, 0},
     {cmd_bzpopmax, KV_ZSET, 0, 0, 0, 0},
     {cmd_bzmpop, KV_ZSET, 1, 2, 0, 0},
+    {cmd_blpop, KV_LIST, 0, 0, 0, 0},
+    {cmd_brpop, KV_LIST, 0, 0, 0, 0},
+    {cmd_blmpop, KV_LIST, 1, 2, 0, 0},
+    {cmd_blmove, KV_LIST, 5, 0, 1, 1}, /* the fill limits follow the timeout */
+    {cmd_brpoplpush, KV_LIST, 3, 0, 1, 1},
 };
 
 static const struct block_spec *spec_of(const struct command *cmd)

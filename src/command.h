@@ -163,6 +163,9 @@ cmd_proc cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_l
     cmd_lmove, cmd_rpoplpush, cmd_llen, cmd_lrange, cmd_lindex, cmd_lpos, cmd_lset,
     cmd_linsert, cmd_lrem, cmd_ltrim;
 cmd_prepare_proc prep_list_push, prep_linsert, prep_lmove, prep_rpoplpush;
+/* The blocking list pops (cmd_list.c): as applied, never blocking (blocked.c blocks). */
+cmd_proc cmd_blpop, cmd_brpop, cmd_blmove, cmd_brpoplpush, cmd_blmpop;
+cmd_prepare_proc prep_blpop, prep_blmove, prep_brpoplpush, prep_blmpop;
 /* SORT, SORT_RO (cmd_sort.c): */
 cmd_proc cmd_sort, cmd_sort_ro;
 /* Sorted sets (cmd_zset.c): */

@@ -1,8 +1,9 @@
 /* Integration tests of blocking pops on a real 3-node cluster (free loopback ports, temp
  * dirs): clients blocked on the leader are served by another client's push in the order they
- * blocked; timeouts answer nil; MULTI never blocks; a follower answers MOVED; CLIENT UNBLOCK
- * and disconnects unblock; a leadership change answers the blocked clients "nothing popped";
- * and across a failover with pops in flight no element is lost or delivered twice (every
+ * blocked (sorted sets and lists, BLMOVE chains); timeouts answer nil; MULTI never blocks; a
+ * follower answers MOVED; CLIENT UNBLOCK and disconnects unblock; a leadership change answers
+ * the blocked clients "nothing popped"; a BLMOVE queue loses no acknowledged item across a
+ * failover with moves in flight; and with BZPOPMIN no element is lost or delivered twice (every
  * acknowledged element is popped by exactly one client or still queued; elements missing
  * from both are at most the pops whose outcome was reported unknown). Every wait polls
  * against a deadline. */
@@ -211,6 +212,72 @@ Test(blocking, serve_in_order_timeouts_multi_moved_unblock)
     tc_stop_cleanly();
 }
 
+/* The list blocking pops: BLPOP/BRPOP/BLMPOP served in blocking order by pushes from another
+ * client, BLMOVE's push to its destination serves a client blocked there (a chain), and
+ * BRPOPLPUSH/BLMOVE time out with a nil bulk string. */
+Test(blocking, lists_block_and_chain)
+{
+    int idx;
+    redisContext *c = start_cluster_on_leader(NULL, &idx);
+    int port = node(idx)->port;
+
+    redisContext *a = send_blocking(port, "BLPOP %s 0", "jobs");
+    wait_blocked(port, 1);
+    redisContext *b = send_blocking(port, "BRPOP %s 0", "jobs");
+    wait_blocked(port, 2);
+    redisContext *m = send_blocking(port, "BLMPOP 0 1 %s LEFT COUNT 5", "jobs");
+    wait_blocked(port, 3);
+    fx_check_integer(c, 4, "RPUSH jobs j1 j2 j3 j4");
+    redisReply *r = get_reply(a);
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "got %s", tc_reply_text(r));
+    cr_assert_str_eq(r->element[1]->str, "j1");
+    freeReplyObject(r);
+    r = get_reply(b);
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "got %s", tc_reply_text(r));
+    cr_assert_str_eq(r->element[1]->str, "j4");
+    freeReplyObject(r);
+    r = get_reply(m);
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2 && r->element[1]->elements == 2,
+              "got %s", tc_reply_text(r));
+    cr_assert_str_eq(r->element[1]->element[0]->str, "j2");
+    cr_assert_str_eq(r->element[1]->element[1]->str, "j3");
+    freeReplyObject(r);
+    wait_blocked(port, 0);
+
+    /* BLMOVE src -> work while another client waits on work: one push serves both */
+    redisContext *mv = send_blocking(port, "BLMOVE %s work RIGHT LEFT 0", "src");
+    wait_blocked(port, 1);
+    redisContext *w = send_blocking(port, "BLPOP %s 0", "work");
+    wait_blocked(port, 2);
+    fx_check_integer(c, 1, "LPUSH src item");
+    r = get_reply(mv);
+    fx_assert_string(r, "item");
+    freeReplyObject(r);
+    r = get_reply(w);
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 2, "got %s", tc_reply_text(r));
+    cr_assert_str_eq(r->element[1]->str, "item");
+    freeReplyObject(r);
+    fx_check_integer(c, 0, "EXISTS src work");
+
+    r = fx_cmd(c, "BRPOPLPUSH nothing d 0.05");
+    cr_assert(r->type == REDIS_REPLY_NIL, "got %s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = fx_cmd(c, "BLMOVE nothing d LEFT LEFT 0.05");
+    cr_assert(r->type == REDIS_REPLY_NIL, "got %s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = fx_cmd(c, "BLPOP nothing 0.05");
+    cr_assert(r->type == REDIS_REPLY_NIL, "got %s", tc_reply_text(r));
+    freeReplyObject(r);
+    redisFree(a);
+    redisFree(b);
+    redisFree(m);
+    redisFree(mv);
+    redisFree(w);
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, NULL);
+    tc_stop_cleanly();
+}
+
 /* A leadership change while clients are blocked (nothing proposed for them) answers each
  * with the "nothing was popped" error, and the elements pushed later stay queued. */
 Test(blocking, leadership_lost_while_blocked_pops_nothing)
@@ -256,6 +323,8 @@ struct consumer {
     int npopped;
     int unknown;       /* pops answered "outcome unknown" (or a lost connection) */
     int stop_on_nil;   /* phase 2: drain, stop at the first timeout */
+    int id;            /* BLMOVE mode: moves into proc:<id> */
+    int blmove;
 };
 
 static volatile int producing_done;
@@ -269,12 +338,16 @@ static void *consume(void *arg)
     struct timeval tv = {30, 0};
     redisSetTimeout(c, tv);
     for (;;) {
-        redisReply *r = redisCommand(c, "BZPOPMIN fq %s", k->stop_on_nil ? "0.5" : "1");
+        const char *t = k->stop_on_nil ? "0.5" : "1";
+        redisReply *r = k->blmove ? redisCommand(c, "BLMOVE lq proc:%d RIGHT LEFT %s", k->id, t)
+                                  : redisCommand(c, "BZPOPMIN fq %s", t);
         if (r == NULL) {
             k->unknown++;
             break;
         }
-        if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+        if (k->blmove && r->type == REDIS_REPLY_STRING) {
+            k->popped[k->npopped++] = atoi(r->str + 1);
+        } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
             k->popped[k->npopped++] = atoi(r->element[1]->str + 1);
         } else if (r->type == REDIS_REPLY_NIL) {
             if (k->stop_on_nil || producing_done) {
@@ -376,6 +449,105 @@ Test(blocking, no_element_lost_or_duplicated_across_failover)
     cr_assert_leq(missing, unknown, "%d acknowledged items lost (only %d unknown outcomes)",
                   missing, unknown);
     cr_assert_gt(total, 0);
+    free(k);
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, NULL);
+    tc_stop_cleanly();
+}
+
+/* Count each item of the list KEY on the leader into SEEN; returns how many it holds. */
+static int count_list(const char *key, int *seen)
+{
+    redisReply *r = tc_leader_cmd(TC_WRITE_MS, "LRANGE %s 0 -1", key);
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY, "LRANGE %s: %s", key, tc_reply_text(r));
+    for (size_t j = 0; j < r->elements; j++) {
+        int v = atoi(r->element[j]->str + 1);
+        cr_assert(v >= 0 && v < N_ITEMS);
+        seen[v]++;
+    }
+    int n = (int)r->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+/* The reliable queue: consumers BLMOVE items into their own processing lists while leadership
+ * moves with pushes and moves in flight. A move never loses an item whatever its client heard:
+ * every acknowledged item is afterwards in exactly one place (the queue or one processing
+ * list), and every item a client received is in that client's processing list. */
+Test(blocking, blmove_queue_loses_nothing_across_failover)
+{
+    int idx;
+    redisContext *c = start_cluster_on_leader(NULL, &idx);
+    struct consumer *k = calloc(2 * N_CONSUMERS, sizeof(*k));
+    int acked[N_ITEMS] = {0};
+
+    producing_done = 0;
+    for (int i = 0; i < N_CONSUMERS; i++) {
+        k[i].port = node(idx)->port;
+        k[i].id = i;
+        k[i].blmove = 1;
+        pthread_create(&k[i].th, NULL, consume, &k[i]);
+    }
+    wait_blocked(node(idx)->port, N_CONSUMERS);
+    for (int i = 0; i < N_ITEMS; i++) {
+        if (i == N_ITEMS / 2) {
+            for (int j = 0; j < BURST; j++)
+                redisAppendCommand(c, "LPUSH lq i%d", i + j);
+            int done = 0;
+            while (!done)
+                cr_assert(redisBufferWrite(c, &done) == REDIS_OK);
+            redisReply *t = tc_port_cmd(node(idx)->port, "CLUSTER TRANSFER");
+            cr_assert(t && t->type == REDIS_REPLY_STATUS, "transfer: %s", tc_reply_text(t));
+            freeReplyObject(t);
+            for (int j = 0; j < BURST; j++, i++) {
+                redisReply *r = get_reply(c);
+                acked[i] = r->type == REDIS_REPLY_INTEGER;
+                freeReplyObject(r);
+            }
+        }
+        redisReply *r = tc_leader_cmd(TC_WRITE_MS, "LPUSH lq i%d", i);
+        acked[i] = r && r->type == REDIS_REPLY_INTEGER;
+        freeReplyObject(r);
+    }
+    producing_done = 1;
+    for (int i = 0; i < N_CONSUMERS; i++)
+        pthread_join(k[i].th, NULL);
+    int lead = wait_leader();
+    cr_assert_neq(lead, idx, "leadership did not move");
+    for (int i = N_CONSUMERS; i < 2 * N_CONSUMERS; i++) {
+        k[i].port = node(lead)->port;
+        k[i].id = i;
+        k[i].blmove = 1;
+        k[i].stop_on_nil = 1;
+        pthread_create(&k[i].th, NULL, consume, &k[i]);
+    }
+    for (int i = N_CONSUMERS; i < 2 * N_CONSUMERS; i++)
+        pthread_join(k[i].th, NULL);
+
+    int where[N_ITEMS] = {0}, unknown = 0, received = 0;
+    cr_assert_eq(count_list("lq", where), 0, "the drain left items queued");
+    for (int i = 0; i < 2 * N_CONSUMERS; i++) {
+        char key[32];
+        int mine[N_ITEMS] = {0};
+        snprintf(key, sizeof key, "proc:%d", i);
+        count_list(key, mine);
+        unknown += k[i].unknown;
+        for (int v = 0; v < N_ITEMS; v++)
+            where[v] += mine[v];
+        for (int j = 0; j < k[i].npopped; j++, received++)
+            cr_assert_eq(mine[k[i].popped[j]], 1, "item %d received by %d but not in its list",
+                         k[i].popped[j], i);
+    }
+    int lost = 0, twice = 0;
+    for (int v = 0; v < N_ITEMS; v++) {
+        lost += acked[v] && where[v] == 0;
+        twice += where[v] > 1;
+    }
+    cr_log_info("received %d, unknown moves %d, lost %d, duplicated %d", received, unknown, lost,
+                twice);
+    cr_assert_eq(lost, 0, "%d acknowledged items lost", lost);
+    cr_assert_eq(twice, 0, "%d items in two places", twice);
+    cr_assert_gt(received, 0);
     free(k);
     redisFree(c);
     tc_assert_converged(NULL, NULL, NULL);
