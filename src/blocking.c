@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "dict.h"
+#include "resp.h"
 #include "util.h"
 
 #define TIMEOUT_MAX_CHARS 5120 /* Redis's MAX_LONG_DOUBLE_CHARS */
@@ -46,6 +47,17 @@ int blocking_parse_timeout(const char *s, size_t len, int64_t now_ms, int64_t *d
         *deadline_ms = 0;
     else
         *deadline_ms = t > INT64_MAX - now_ms ? INT64_MAX : t + now_ms;
+    return 0;
+}
+
+int blocking_check_timeout_arg(const struct request *req, int i, int64_t now_ms, struct buf *out)
+{
+    int64_t deadline;
+    const char *err;
+    if (blocking_parse_timeout(req->argv[i], req->len[i], now_ms, &deadline, &err) != 0) {
+        reply_error(out, err);
+        return -1;
+    }
     return 0;
 }
 

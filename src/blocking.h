@@ -16,6 +16,12 @@
 int blocking_parse_timeout(const char *s, size_t len, int64_t now_ms, int64_t *deadline_ms,
                            const char **err);
 
+struct buf;
+struct request;
+/* The same for argument I of REQ, for the handlers and prepare steps: 0, or -1 after the
+ * error reply to OUT. */
+int blocking_check_timeout_arg(const struct request *req, int i, int64_t now_ms, struct buf *out);
+
 struct blocking_queue;
 
 /* One blocked client, embedded in the dispatcher's record: zero it before blocking_add. */

@@ -633,22 +633,10 @@ void cmd_ltrim(struct exec_ctx *ctx, struct request *req)
 
 /* ---- BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH: as applied, they never block ---- */
 
-/* Check the timeout at argument T (Redis's texts). Returns 0, or -1 after the error reply. */
-static int check_timeout(const struct request *req, int t, int64_t now_ms, struct buf *out)
-{
-    int64_t deadline;
-    const char *err;
-    if (blocking_parse_timeout(req->argv[t], req->len[t], now_ms, &deadline, &err) != 0) {
-        reply_error(out, err);
-        return -1;
-    }
-    return 0;
-}
-
 /* BLPOP/BRPOP key [key ...] timeout. */
 int prep_blpop(struct request *req, int64_t now_ms, struct buf *out)
 {
-    return check_timeout(req, req->argc - 1, now_ms, out);
+    return blocking_check_timeout_arg(req, req->argc - 1, now_ms, out);
 }
 
 /* BLPOP/BRPOP: [key, element] from the first non-empty list; a null array when every key is
@@ -691,7 +679,7 @@ int prep_blmove(struct request *req, int64_t now_ms, struct buf *out)
             reply_syntax_error(out);
             return -1;
         }
-    if (check_timeout(req, 5, now_ms, out) != 0)
+    if (blocking_check_timeout_arg(req, 5, now_ms, out) != 0)
         return -1;
     push_fill(req);
     return 0;
@@ -704,7 +692,7 @@ int prep_brpoplpush(struct request *req, int64_t now_ms, struct buf *out)
         reply_name_arity(out, req);
         return -1;
     }
-    if (check_timeout(req, 3, now_ms, out) != 0)
+    if (blocking_check_timeout_arg(req, 3, now_ms, out) != 0)
         return -1;
     push_fill(req);
     return 0;
@@ -717,7 +705,8 @@ void cmd_blmove(struct exec_ctx *ctx, struct request *req)
     enum qlist_where from, to;
     int argc;
     if (take_fill(ctx, req, 6, 1, &argc, &fill) != 0 || where_arg(ctx, req, 3, &from) != 0 ||
-        where_arg(ctx, req, 4, &to) != 0 || check_timeout(req, 5, ctx->now_ms, ctx->out) != 0)
+        where_arg(ctx, req, 4, &to) != 0 ||
+        blocking_check_timeout_arg(req, 5, ctx->now_ms, ctx->out) != 0)
         return;
     move_generic(ctx, req, from, to, &fill);
 }
@@ -727,7 +716,7 @@ void cmd_brpoplpush(struct exec_ctx *ctx, struct request *req)
     struct qlist_fill fill;
     int argc;
     if (take_fill(ctx, req, 4, 1, &argc, &fill) != 0 ||
-        check_timeout(req, 3, ctx->now_ms, ctx->out) != 0)
+        blocking_check_timeout_arg(req, 3, ctx->now_ms, ctx->out) != 0)
         return;
     move_generic(ctx, req, QLIST_TAIL, QLIST_HEAD, &fill);
 }
@@ -742,7 +731,7 @@ int prep_blmpop(struct request *req, int64_t now_ms, struct buf *out)
     enum qlist_where where;
     if (lmpop_parse(&tmp, req, 2, &where_idx, &where, &count) != 0)
         return -1;
-    return check_timeout(req, 1, now_ms, out);
+    return blocking_check_timeout_arg(req, 1, now_ms, out);
 }
 
 void cmd_blmpop(struct exec_ctx *ctx, struct request *req)

@@ -850,22 +850,10 @@ void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
 
 /* ---- BZPOPMIN, BZPOPMAX, BZMPOP: as applied, they never block ---- */
 
-/* Check the timeout at argument T. Returns 0, or -1 after Redis's error reply. */
-static int check_timeout(const struct request *req, int t, int64_t now_ms, struct buf *out)
-{
-    int64_t deadline;
-    const char *err;
-    if (blocking_parse_timeout(req->argv[t], req->len[t], now_ms, &deadline, &err) != 0) {
-        reply_error(out, err);
-        return -1;
-    }
-    return 0;
-}
-
 /* BZPOPMIN/BZPOPMAX key [key ...] timeout: the timeout is checked first, as Redis does. */
 int prep_bzpop(struct request *req, int64_t now_ms, struct buf *out)
 {
-    return check_timeout(req, req->argc - 1, now_ms, out);
+    return blocking_check_timeout_arg(req, req->argc - 1, now_ms, out);
 }
 
 /* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: the other arguments first. */
@@ -875,7 +863,7 @@ int prep_bzmpop(struct request *req, int64_t now_ms, struct buf *out)
     int where, max;
     if (zmpop_parse(req, 2, &where, &max, &count, out) != 0)
         return -1;
-    return check_timeout(req, 1, now_ms, out);
+    return blocking_check_timeout_arg(req, 1, now_ms, out);
 }
 
 static void bzpop_generic(struct exec_ctx *ctx, struct request *req, int max)
