@@ -18,8 +18,11 @@ struct server;
 
 /* Texts a blocked client gets (docs/SERVER.md). */
 #define BLOCKED_MSG_UNBLOCKED "UNBLOCKED client unblocked via CLIENT UNBLOCK"
-#define BLOCKED_MSG_LOST "TRYAGAIN leadership was lost while the client was blocked; nothing was popped"
-#define BLOCKED_MSG_UNKNOWN "UNCERTAIN leadership was lost while the blocked client's pop was in flight; it may or may not have popped"
+#define BLOCKED_MSG_LOST \
+    "TRYAGAIN leadership was lost while the client was blocked; nothing was popped"
+#define BLOCKED_MSG_UNKNOWN                                                                   \
+    "UNCERTAIN leadership was lost while the blocked client's pop was in flight; it may or " \
+    "may not have popped"
 
 /* Set up and tear down SRV's blocked clients (the registry and the keyspace hook). Close
  * after every client was freed. */

@@ -192,7 +192,8 @@ Test(blocking, serve_in_order_timeouts_multi_moved_unblock)
     r = get_reply(u);
     fx_assert_error(r, "UNBLOCKED client unblocked via CLIENT UNBLOCK");
     freeReplyObject(r);
-    fx_check_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR", "CLIENT UNBLOCK 1 NOW");
+    fx_check_error(c, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+                   "CLIENT UNBLOCK 1 NOW");
 
     /* a client that disconnects while blocked is forgotten; its key gets no pop */
     redisContext *gone = send_blocking(port, "BZPOPMIN %s 0", "g");
@@ -295,7 +296,8 @@ Test(blocking, leadership_lost_while_blocked_pops_nothing)
     freeReplyObject(r);
     for (int i = 0; i < 3; i++) {
         r = get_reply(w[i]);
-        fx_assert_error(r, "TRYAGAIN leadership was lost while the client was blocked; nothing was popped");
+        fx_assert_error(r, "TRYAGAIN leadership was lost while the client was blocked; "
+                           "nothing was popped");
         freeReplyObject(r);
         redisFree(w[i]);
     }
@@ -356,7 +358,8 @@ static void *consume(void *arg)
             }
         } else {
             int uncertain = r->type == REDIS_REPLY_ERROR &&
-                            (strncmp(r->str, "UNCERTAIN", 9) == 0 || strncmp(r->str, "TIMEOUT", 7) == 0);
+                            (strncmp(r->str, "UNCERTAIN", 9) == 0 ||
+                             strncmp(r->str, "TIMEOUT", 7) == 0);
             k->unknown += uncertain;
             freeReplyObject(r);
             break; /* TRYAGAIN (nothing popped), MOVED ...: this consumer is done */
