@@ -411,6 +411,47 @@ def zset_zrange_variants(r, args):
 
 
 @check
+def zset_blocking_pops(r, args):
+    r.delete("py:bz", "py:bz2")
+    assert r.bzpopmin(["py:bz", "py:bz2"], timeout=0.1) is None
+    r.zadd("py:bz2", {"a": 1, "b": 2})
+    assert r.bzpopmax(["py:bz", "py:bz2"], timeout=1) == (b"py:bz2", b"b", 2.0)
+    got = []
+    other = redis.Redis(host="127.0.0.1", port=args.port)
+    t = threading.Thread(target=lambda: got.append(other.bzpopmin("py:bz", timeout=10)))
+    t.start()
+    assert wait_until(lambda: r.info("clients")["blocked_clients"] == 1)
+    r.zadd("py:bz", {"x": 5})
+    t.join()
+    assert got == [(b"py:bz", b"x", 5.0)], got
+    assert r.execute_command("BZMPOP", 1, 1, "py:bz2", "MIN") == [b"py:bz2", [[b"a", b"1"]]]
+    expect_error(redis.ResponseError, r.bzpopmin, "py:bz", timeout=-1,
+                 text="timeout is negative")
+
+
+@check
+def list_blocking_pops(r, args):
+    r.delete("py:bl", "py:bl2", "py:bwork")
+    assert r.blpop(["py:bl", "py:bl2"], timeout=0.1) is None
+    assert r.blmove("py:bl", "py:bwork", 0.1, "RIGHT", "LEFT") is None
+    got = []
+    other = redis.Redis(host="127.0.0.1", port=args.port)
+    t = threading.Thread(target=lambda: got.append(
+        other.blmove("py:bl", "py:bwork", 10, "RIGHT", "LEFT")))
+    t.start()
+    assert wait_until(lambda: r.info("clients")["blocked_clients"] == 1)
+    r.rpush("py:bl", "job1", "job2")
+    t.join()
+    assert got == [b"job2"], got
+    assert r.lrange("py:bwork", 0, -1) == [b"job2"]
+    assert r.brpop("py:bl", timeout=1) == (b"py:bl", b"job1")
+    r.rpush("py:bl2", "a", "b")
+    assert r.blmpop(1, 1, "py:bl2", direction="LEFT", count=5) == [b"py:bl2", [b"a", b"b"]]
+    assert r.brpoplpush("py:bwork", "py:bl", 1) == b"job2"
+    expect_error(redis.ResponseError, r.blpop, "py:bl", timeout=-1, text="timeout is negative")
+
+
+@check
 def zset_setops_and_zscan_iter(r, args):
     r.delete("py:za", "py:zb", "py:zu", "py:zbig")
     r.zadd("py:za", {"x": 1, "y": 2})

@@ -70,6 +70,8 @@ unsigned acl_command_categories(const struct command *cmd)
     if (cmd->flags & CMD_ADMIN)
         c |= ACL_CAT_ADMIN | ACL_CAT_DANGEROUS;
     c |= (cmd->flags & CMD_FAST) ? ACL_CAT_FAST : ACL_CAT_SLOW;
+    if (cmd->flags & CMD_BLOCKING)
+        c |= ACL_CAT_BLOCKING;
     for (size_t i = 0; cmd->group && i < sizeof(group_categories) / sizeof(group_categories[0]); i++)
         if (strcmp(cmd->group, group_categories[i].group) == 0)
             c |= group_categories[i].cat;

@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 
 #include "acl.h"
+#include "blocked.h"
 #include "cluster.h"
 #include "command.h"
 #include "consensus.h"
@@ -129,6 +130,9 @@ void client_free(struct client *c)
         else
             s->c = NULL; /* its producer frees it in slot_done */
     }
+    if (c->blk)
+        blocked_client_gone(c->blk); /* after the slots: its slot is an orphan now */
+    c->blk = NULL;
     if (c->write_node.linked)
         list_remove(&srv->write_list, &c->write_node);
     list_remove(&srv->clients, &c->node);
@@ -422,7 +426,7 @@ static int client_process_input(struct client *c)
     unsigned nreq = 0;
     /* CONFIG SET proto-max-bulk-len reaches open connections at their next bulk header. */
     resp_reader_set_max_bulk(c->reader, c->srv->cfg->proto_max_bulk_len);
-    while (!c->close_after_reply) {
+    while (!c->close_after_reply && c->blk == NULL) {
         if (client_over_limits_full(c, (nreq++ & 15) == 0)) {
             client_pause(c);
             break;
@@ -585,7 +589,8 @@ void client_flush(struct client *c)
         client_free(c);
         return;
     }
-    if (c->held && c->pending == 0) {
+    if ((c->held && c->pending == 0) || (c->blk_resume && c->blk == NULL)) {
+        c->blk_resume = 0;
         if (client_process_input(c) != 0)
             return;
         if (c->out.len > 0)
@@ -669,7 +674,7 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->multi.in_multi ? "x" : pubsub_sub_total(&c->sub) ? "P" : "N",
+               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : "N",
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -844,6 +849,10 @@ void client_dispatch(struct client *c, struct request *req)
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
             cmd->failed_calls++;
             goto done;
+        }
+        if (cmd->flags & CMD_BLOCKING) {
+            blocked_start(c, cmd, req);
+            return;
         }
         consensus_write(srv->cs, client_defer(c), req);
         return;

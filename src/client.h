@@ -37,6 +37,7 @@ struct slot {
     struct buf out;
     size_t cost; /* bytes of the request while not ready (for output limits) */
     int ready;
+    struct blocked *blk; /* a blocking command's reply: consensus answers blocked.c */
 };
 
 struct client {
@@ -71,6 +72,8 @@ struct client {
     struct pubsub_sub sub;    /* its subscriptions (pubsub.h): any puts it in subscribed mode */
     int local;                /* connected over loopback (protect.h) */
     struct bufferevent *bev;  /* TLS clients: libevent's OpenSSL bufferevent; NULL: plain fd */
+    struct blocked *blk;      /* its blocking command (blocked.c): nothing else is dispatched */
+    int blk_resume;           /* the blocking command was answered: dispatch what waits */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */

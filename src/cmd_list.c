@@ -7,6 +7,7 @@
  * node cuts the same nodes. An emptied list deletes its key. The blocking variants map onto
  * these handlers: BLMOVE onto LMOVE (which needs prep_list_move's fill), BLPOP onto LPOP,
  * BLMPOP onto LMPOP. */
+#include "blocking.h"
 #include "cmd_zset.h" /* cmd_zset_arg_long_range: Redis's getRangeLongFromObjectOrReply */
 #include "command.h"
 #include "kv.h"
@@ -259,36 +260,45 @@ static void pop_generic(struct exec_ctx *ctx, struct request *req, enum qlist_wh
 void cmd_lpop(struct exec_ctx *ctx, struct request *req) { pop_generic(ctx, req, QLIST_HEAD); }
 void cmd_rpop(struct exec_ctx *ctx, struct request *req) { pop_generic(ctx, req, QLIST_TAIL); }
 
-/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the first non-empty list of the
- * keys, in order, answers [key, [elements]]; none: a nil array. */
-void cmd_lmpop(struct exec_ctx *ctx, struct request *req)
+/* The arguments of LMPOP (NUMKEYS_ARG 1) and BLMPOP (2): numkeys key [key ...] LEFT|RIGHT
+ * [COUNT count], in Redis's order of checks: *WHERE_IDX is LEFT|RIGHT's index. Returns 0,
+ * or -1 after the error reply. */
+static int lmpop_parse(struct exec_ctx *ctx, const struct request *req, int numkeys_arg,
+                       int *where_idx, enum qlist_where *where, long *count)
 {
-    long numkeys, count = -1;
-    enum qlist_where where;
-
-    if (cmd_zset_arg_long_range(req, 1, 1, LONG_MAX, &numkeys,
+    long numkeys;
+    *count = -1;
+    if (cmd_zset_arg_long_range(req, numkeys_arg, 1, LONG_MAX, &numkeys,
                                 "ERR numkeys should be greater than 0", ctx->out) != 0)
-        return;
-    if (numkeys >= req->argc - 2) {
+        return -1;
+    if (numkeys >= req->argc - numkeys_arg - 1) {
         reply_syntax_error(ctx->out);
-        return;
+        return -1;
     }
-    int where_idx = 2 + (int)numkeys;
-    if (where_arg(ctx, req, where_idx, &where) != 0)
-        return;
-    for (int j = where_idx + 1; j < req->argc; j++) {
-        if (count == -1 && request_arg_is(req, j, "count") && j + 1 < req->argc) {
-            if (cmd_zset_arg_long_range(req, ++j, 1, LONG_MAX, &count,
+    *where_idx = numkeys_arg + 1 + (int)numkeys;
+    if (where_arg(ctx, req, *where_idx, where) != 0)
+        return -1;
+    for (int j = *where_idx + 1; j < req->argc; j++) {
+        if (*count == -1 && request_arg_is(req, j, "count") && j + 1 < req->argc) {
+            if (cmd_zset_arg_long_range(req, ++j, 1, LONG_MAX, count,
                                         "ERR count should be greater than 0", ctx->out) != 0)
-                return;
+                return -1;
         } else {
             reply_syntax_error(ctx->out);
-            return;
+            return -1;
         }
     }
-    if (count == -1)
-        count = 1;
-    for (int k = 2; k < where_idx; k++) {
+    if (*count == -1)
+        *count = 1;
+    return 0;
+}
+
+/* Pop COUNT at WHERE from the first non-empty list of the keys REQ->argv[FIRST .. END):
+ * [key, [elements]]; none: a nil array. */
+static void lmpop_exec(struct exec_ctx *ctx, struct request *req, int first, int end,
+                       enum qlist_where where, long count)
+{
+    for (int k = first; k < end; k++) {
         struct qlist *q;
         if (list_at(ctx, req, k, 1, &q) != 0)
             return;
@@ -301,6 +311,18 @@ void cmd_lmpop(struct exec_ctx *ctx, struct request *req)
         return;
     }
     reply_null_array(ctx->out);
+}
+
+/* LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: the first non-empty list of the
+ * keys, in order, answers [key, [elements]]; none: a nil array. */
+void cmd_lmpop(struct exec_ctx *ctx, struct request *req)
+{
+    long count;
+    int where_idx;
+    enum qlist_where where;
+    if (lmpop_parse(ctx, req, 1, &where_idx, &where, &count) != 0)
+        return;
+    lmpop_exec(ctx, req, 2, where_idx, where, count);
 }
 
 /* LMOVE source destination LEFT|RIGHT LEFT|RIGHT, and RPOPLPUSH (RIGHT LEFT). */
@@ -607,4 +629,118 @@ void cmd_ltrim(struct exec_ctx *ctx, struct request *req)
         qlist_delete_range(q, qlist_len(q) - (size_t)rtrim, (size_t)rtrim);
     changed(ctx, req, 1, q); /* Redis signals the key even when nothing was trimmed */
     reply_ok(ctx->out);
+}
+
+/* ---- BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH: as applied, they never block ---- */
+
+/* BLPOP/BRPOP key [key ...] timeout. */
+int prep_blpop(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return blocking_check_timeout_arg(req, req->argc - 1, now_ms, out);
+}
+
+/* BLPOP/BRPOP: [key, element] from the first non-empty list; a null array when every key is
+ * empty (the leader then blocks the client: blocked.c; MULTI gets it as is). */
+static void bpop_generic(struct exec_ctx *ctx, struct request *req, enum qlist_where where)
+{
+    if (prep_blpop(req, ctx->now_ms, ctx->out) != 0)
+        return;
+    for (int k = 1; k < req->argc - 1; k++) {
+        struct qlist *q;
+        if (list_at(ctx, req, k, 1, &q) != 0)
+            return;
+        if (q == NULL)
+            continue;
+        size_t len;
+        char *s = qlist_pop(q, where, &len);
+        reply_array(ctx->out, 2);
+        reply_bulk(ctx->out, req->argv[k], req->len[k]);
+        reply_bulk(ctx->out, s, len);
+        free(s);
+        changed(ctx, req, k, q);
+        return;
+    }
+    reply_null_array(ctx->out);
+}
+
+void cmd_blpop(struct exec_ctx *ctx, struct request *req) { bpop_generic(ctx, req, QLIST_HEAD); }
+void cmd_brpop(struct exec_ctx *ctx, struct request *req) { bpop_generic(ctx, req, QLIST_TAIL); }
+
+/* BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout: the directions, then the timeout,
+ * as Redis checks them; the fill goes last, as LMOVE's. */
+int prep_blmove(struct request *req, int64_t now_ms, struct buf *out)
+{
+    if (req->argc != 6) {
+        reply_name_arity(out, req);
+        return -1;
+    }
+    for (int i = 3; i <= 4; i++)
+        if (!request_arg_is(req, i, "left") && !request_arg_is(req, i, "right")) {
+            reply_syntax_error(out);
+            return -1;
+        }
+    if (blocking_check_timeout_arg(req, 5, now_ms, out) != 0)
+        return -1;
+    push_fill(req);
+    return 0;
+}
+
+/* BRPOPLPUSH source destination timeout. */
+int prep_brpoplpush(struct request *req, int64_t now_ms, struct buf *out)
+{
+    if (req->argc != 4) {
+        reply_name_arity(out, req);
+        return -1;
+    }
+    if (blocking_check_timeout_arg(req, 3, now_ms, out) != 0)
+        return -1;
+    push_fill(req);
+    return 0;
+}
+
+/* An empty source answers a null bulk string, what the leader blocks on. */
+void cmd_blmove(struct exec_ctx *ctx, struct request *req)
+{
+    struct qlist_fill fill;
+    enum qlist_where from, to;
+    int argc;
+    if (take_fill(ctx, req, 6, 1, &argc, &fill) != 0 || where_arg(ctx, req, 3, &from) != 0 ||
+        where_arg(ctx, req, 4, &to) != 0 ||
+        blocking_check_timeout_arg(req, 5, ctx->now_ms, ctx->out) != 0)
+        return;
+    move_generic(ctx, req, from, to, &fill);
+}
+
+void cmd_brpoplpush(struct exec_ctx *ctx, struct request *req)
+{
+    struct qlist_fill fill;
+    int argc;
+    if (take_fill(ctx, req, 4, 1, &argc, &fill) != 0 ||
+        blocking_check_timeout_arg(req, 3, ctx->now_ms, ctx->out) != 0)
+        return;
+    move_generic(ctx, req, QLIST_TAIL, QLIST_HEAD, &fill);
+}
+
+/* BLMPOP timeout numkeys key [key ...] LEFT|RIGHT [COUNT count]: its other arguments are
+ * checked before the timeout, as Redis does. */
+int prep_blmpop(struct request *req, int64_t now_ms, struct buf *out)
+{
+    struct exec_ctx tmp = {.out = out};
+    long count;
+    int where_idx;
+    enum qlist_where where;
+    if (lmpop_parse(&tmp, req, 2, &where_idx, &where, &count) != 0)
+        return -1;
+    return blocking_check_timeout_arg(req, 1, now_ms, out);
+}
+
+void cmd_blmpop(struct exec_ctx *ctx, struct request *req)
+{
+    long count;
+    int where_idx;
+    enum qlist_where where;
+    if (prep_blmpop(req, ctx->now_ms, ctx->out) != 0)
+        return;
+    lmpop_parse(ctx, req, 2, &where_idx, &where, &count);
+    lmpop_exec(ctx, req, 3, where_idx, where, count);
 }

@@ -181,6 +181,24 @@ static int valid_client_name(const char *s, size_t len)
     return 1;
 }
 
+/* CLIENT UNBLOCK id [TIMEOUT|ERROR], in Redis 7.0's words. */
+static void client_unblock(struct exec_ctx *ctx, struct request *req)
+{
+    long long id;
+    int error = 0;
+    if (req->argc == 4) {
+        if (request_arg_is(req, 3, "error")) {
+            error = 1;
+        } else if (!request_arg_is(req, 3, "timeout")) {
+            reply_error(ctx->out, "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+            return;
+        }
+    }
+    if (command_arg_ll(req, 2, &id, ctx->out) != 0)
+        return;
+    reply_int(ctx->out, server_unblock_client(ctx->srv, (uint64_t)id, error));
+}
+
 void cmd_client(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
@@ -209,6 +227,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         client_list(ctx->srv, &b);
         reply_bulk(ctx->out, b.data ? b.data : "", b.len);
         buf_close(&b);
+    } else if (request_arg_is(req, 1, "unblock") && (req->argc == 3 || req->argc == 4)) {
+        client_unblock(ctx, req);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
         struct buf b;
         buf_init(&b);
@@ -219,10 +239,12 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         static const char *const help[] = {
             "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
             "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,",
-            "LIST [TYPE normal], INFO,", "HELP", "    Print this help.",
+            "LIST [TYPE normal], INFO, UNBLOCK <clientid> [TIMEOUT|ERROR],", "HELP",
+            "    Print this help.",
             "(ConcordKV supports these subcommands only.)", NULL,
         };
-        static const char *const known[] = {"id", "setname", "getname", "setinfo", "list", "info", NULL};
+        static const char *const known[] = {"id", "setname", "getname", "setinfo", "list", "info",
+                                            "unblock", NULL};
         command_reply_subcommand_rest(ctx->out, req, "CLIENT", help, known);
     }
 }
@@ -302,7 +324,7 @@ static void reply_flags(struct buf *out, unsigned f)
     static const struct { unsigned bit; const char *name; } names[] = {
         {CMD_WRITE, "write"}, {CMD_READONLY, "readonly"}, {CMD_DENYOOM, "denyoom"},
         {CMD_ADMIN, "admin"}, {CMD_NOAUTH, "no_auth"}, {CMD_FAST, "fast"},
-        {CMD_KEYNUM, "movablekeys"},
+        {CMD_BLOCKING, "blocking"}, {CMD_KEYNUM, "movablekeys"},
     };
     int n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)

@@ -8,6 +8,7 @@
 #include "cmd_zset.h"
 #include "kv.h"
 #include "notify.h"
+#include "blocking.h"
 #include "resp.h"
 #include "util.h"
 
@@ -725,14 +726,25 @@ void cmd_zremrangebylex(struct exec_ctx *ctx, struct request *req)
 
 /* ---- ZPOPMIN, ZPOPMAX, ZMPOP ---- */
 
+/* How pop_members replies: *2n member, score ...; *n of [member, score]; or, for BZPOPMIN's
+ * single member, *3 key, member, score. */
+enum { POP_FLAT, POP_NESTED, POP_KEYED };
+
 /* Pop up to COUNT members from the key at argument I (entry E, a sorted set), lowest or
- * (MAX) highest first, replying member, score ... (NESTED: each pair as an array). */
+ * (MAX) highest first, replying as MODE says. */
 static void pop_members(struct exec_ctx *ctx, const struct request *req, int i,
-                        struct kv_entry *e, long count, int max, int nested)
+                        struct kv_entry *e, long count, int max, int mode)
 {
     struct zobj *z = kv_entry_obj(e);
     long n = count > (long)zobj_len(z) ? (long)zobj_len(z) : count;
-    reply_array(ctx->out, nested ? n : n * 2);
+    int nested = mode == POP_NESTED;
+    if (mode == POP_KEYED) {
+        n = 1;
+        reply_array(ctx->out, 3);
+        reply_bulk(ctx->out, req->argv[i], req->len[i]);
+    } else {
+        reply_array(ctx->out, nested ? n : n * 2);
+    }
     while (n-- > 0) {
         struct zobj_it it;
         struct zitem x;
@@ -768,7 +780,7 @@ static void zpop_generic(struct exec_ctx *ctx, struct request *req, int max)
         reply_array(ctx->out, 0);
         return;
     }
-    pop_members(ctx, req, 1, e, count == -1 ? 1 : count, max, 0);
+    pop_members(ctx, req, 1, e, count == -1 ? 1 : count, max, POP_FLAT);
 }
 
 void cmd_zpopmin(struct exec_ctx *ctx, struct request *req)
@@ -781,53 +793,120 @@ void cmd_zpopmax(struct exec_ctx *ctx, struct request *req)
     zpop_generic(ctx, req, 1);
 }
 
-/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: the first non-empty key's members, as
- * *2 key, *n of [member, score]; a null array when every key is empty. */
-void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
+/* The arguments of ZMPOP (NUMKEYS_ARG 1) and BZMPOP (2): numkeys key [key ...] MIN|MAX
+ * [COUNT count], in Redis's order of checks. Returns 0, or -1 after the error reply. */
+static int zmpop_parse(const struct request *req, int numkeys_arg, int *where, int *max,
+                       long *count, struct buf *out)
 {
-    long numkeys, count = -1;
-    int max;
-
-    if (cmd_zset_arg_long_range(req, 1, 1, LONG_MAX, &numkeys,
-                                "ERR numkeys should be greater than 0",
-                                ctx->out) != 0)
-        return;
-    if (numkeys >= req->argc - 2) {
-        reply_syntax_error(ctx->out);
-        return;
+    long numkeys;
+    *count = -1;
+    if (cmd_zset_arg_long_range(req, numkeys_arg, 1, LONG_MAX, &numkeys,
+                                "ERR numkeys should be greater than 0", out) != 0)
+        return -1;
+    if (numkeys >= req->argc - numkeys_arg - 1) {
+        reply_syntax_error(out);
+        return -1;
     }
-    int where = 2 + (int)numkeys;
-    if (request_arg_is(req, where, "min"))
-        max = 0;
-    else if (request_arg_is(req, where, "max"))
-        max = 1;
-    else {
-        reply_syntax_error(ctx->out);
-        return;
+    *where = numkeys_arg + 1 + (int)numkeys;
+    if (request_arg_is(req, *where, "min")) {
+        *max = 0;
+    } else if (request_arg_is(req, *where, "max")) {
+        *max = 1;
+    } else {
+        reply_syntax_error(out);
+        return -1;
     }
-    for (int j = where + 1; j < req->argc; j++) {
-        if (count == -1 && request_arg_is(req, j, "count") && j + 1 < req->argc) {
+    for (int j = *where + 1; j < req->argc; j++) {
+        if (*count == -1 && request_arg_is(req, j, "count") && j + 1 < req->argc) {
             j++;
-            if (cmd_zset_arg_long_range(req, j, 1, LONG_MAX, &count,
-                                        "ERR count should be greater than 0",
-                                        ctx->out) != 0)
-                return;
+            if (cmd_zset_arg_long_range(req, j, 1, LONG_MAX, count,
+                                        "ERR count should be greater than 0", out) != 0)
+                return -1;
         } else {
-            reply_syntax_error(ctx->out);
-            return;
+            reply_syntax_error(out);
+            return -1;
         }
     }
-    for (int i = 2; i < where; i++) {
+    return 0;
+}
+
+/* Pop from the first non-empty sorted set of the keys REQ->argv[FIRST .. END): KEYED replies
+ * key, member, score (BZPOPMIN); else *2 key, *n of [member, score] (ZMPOP). A null array
+ * when every key is empty: what a blocking pop answers when it would block (the leader
+ * then blocks the client, blocked.c), and what it answers inside MULTI. */
+static void zpop_first_nonempty(struct exec_ctx *ctx, struct request *req, int first, int end,
+                                long count, int max, int keyed)
+{
+    for (int i = first; i < end; i++) {
         struct kv_entry *e;
         if (cmd_zset_entry(ctx, req, i, 1, &e) != 0)
             return;
         if (e == NULL)
             continue;
+        if (keyed) {
+            pop_members(ctx, req, i, e, 1, max, POP_KEYED);
+            return;
+        }
         reply_array(ctx->out, 2);
         reply_bulk(ctx->out, req->argv[i], req->len[i]);
-        pop_members(ctx, req, i, e, count == -1 ? 1 : count, max, 1);
+        pop_members(ctx, req, i, e, count == -1 ? 1 : count, max, POP_NESTED);
         return;
     }
     reply_null_array(ctx->out);
 }
 
+/* ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: the first non-empty key's members, as
+ * *2 key, *n of [member, score]; a null array when every key is empty. */
+void cmd_zmpop(struct exec_ctx *ctx, struct request *req)
+{
+    long count;
+    int where, max;
+    if (zmpop_parse(req, 1, &where, &max, &count, ctx->out) != 0)
+        return;
+    zpop_first_nonempty(ctx, req, 2, where, count, max, 0);
+}
+
+/* ---- BZPOPMIN, BZPOPMAX, BZMPOP: as applied, they never block ---- */
+
+/* BZPOPMIN/BZPOPMAX key [key ...] timeout: the timeout is checked first, as Redis does. */
+int prep_bzpop(struct request *req, int64_t now_ms, struct buf *out)
+{
+    return blocking_check_timeout_arg(req, req->argc - 1, now_ms, out);
+}
+
+/* BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]: the other arguments first. */
+int prep_bzmpop(struct request *req, int64_t now_ms, struct buf *out)
+{
+    long count;
+    int where, max;
+    if (zmpop_parse(req, 2, &where, &max, &count, out) != 0)
+        return -1;
+    return blocking_check_timeout_arg(req, 1, now_ms, out);
+}
+
+static void bzpop_generic(struct exec_ctx *ctx, struct request *req, int max)
+{
+    if (prep_bzpop(req, ctx->now_ms, ctx->out) != 0)
+        return;
+    zpop_first_nonempty(ctx, req, 1, req->argc - 1, 1, max, 1);
+}
+
+void cmd_bzpopmin(struct exec_ctx *ctx, struct request *req)
+{
+    bzpop_generic(ctx, req, 0);
+}
+
+void cmd_bzpopmax(struct exec_ctx *ctx, struct request *req)
+{
+    bzpop_generic(ctx, req, 1);
+}
+
+void cmd_bzmpop(struct exec_ctx *ctx, struct request *req)
+{
+    if (prep_bzmpop(req, ctx->now_ms, ctx->out) != 0)
+        return;
+    long count;
+    int where, max;
+    zmpop_parse(req, 2, &where, &max, &count, ctx->out);
+    zpop_first_nonempty(ctx, req, 3, where, count, max, 0);
+}

@@ -17,6 +17,7 @@
 #define F CMD_FAST
 #define M CMD_DENYOOM
 #define L CMD_LOCAL
+#define B CMD_BLOCKING
 
 /* Rows leave the statistics fields out: they start at zero. */
 #pragma GCC diagnostic push
@@ -114,6 +115,11 @@ static struct command command_rows[] = {
     {"lmpop",      cmd_lmpop,       NULL,             -4, W,                2, 2, 1,  "list",   "Pop elements from a list"},
     {"lmove",      cmd_lmove,       prep_lmove,       -5, W | M,            1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it"},
     {"rpoplpush",  cmd_rpoplpush,   prep_rpoplpush,   -3, W | M,            1, 2, 1,  "list",   "Remove the last element in a list, prepend it to another list and return it"},
+    {"blpop",      cmd_blpop,       prep_blpop,       -3, W | B,            1, -2, 1, "list",   "Remove and get the first element in a list, or block until one is available"},
+    {"brpop",      cmd_brpop,       prep_blpop,       -3, W | B,            1, -2, 1, "list",   "Remove and get the last element in a list, or block until one is available"},
+    {"blmpop",     cmd_blmpop,      prep_blmpop,      -5, W | B,            3, 3, 1,  "list",   "Pop elements from a list, or block until one is available"},
+    {"blmove",     cmd_blmove,      prep_blmove,      -6, W | M | B,        1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it; or block until one is available"},
+    {"brpoplpush", cmd_brpoplpush,  prep_brpoplpush,  -4, W | M | B,        1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it; or block until one is available"},
     {"llen",       cmd_llen,        NULL,             2,  R | F,            1, 1, 1,  "list",   "Get the length of a list"},
     {"lrange",     cmd_lrange,      NULL,             4,  R,                1, 1, 1,  "list",   "Get a range of elements from a list"},
     {"lindex",     cmd_lindex,      NULL,             3,  R,                1, 1, 1,  "list",   "Get an element from a list by its index"},
@@ -146,6 +152,9 @@ static struct command command_rows[] = {
     {"zpopmin", cmd_zpopmin, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the lowest scores in a sorted set"},
     {"zpopmax", cmd_zpopmax, NULL, -2, W | F, 1, 1, 1, "sortedset", "Remove and return members with the highest scores in a sorted set"},
     {"zmpop", cmd_zmpop, NULL, -4, W | CMD_KEYNUM, 0, 0, 0, "sortedset", "Remove and return members with scores in a sorted set"},
+    {"bzpopmin", cmd_bzpopmin, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the lowest score from one of the sorted sets, or block until one is available"},
+    {"bzpopmax", cmd_bzpopmax, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the highest score from one of the sorted sets, or block until one is available"},
+    {"bzmpop", cmd_bzmpop, prep_bzmpop, -5, W | B, 3, 3, 1, "sortedset", "Remove and return members with scores in a sorted set or block until one is available"},
     {"zunion", cmd_zunion, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Add multiple sorted sets"},
     {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M | CMD_KEYNUM, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
     {"zinter", cmd_zinter, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Intersect multiple sorted sets"},

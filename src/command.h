@@ -32,6 +32,9 @@ enum cmd_flags {
      * describe only the fixed keys, as Redis's COMMAND reports them: 0,0,0 for SINTERCARD,
      * ZUNION, ZMPOP; 1,1,1 for ZUNIONSTORE's destination. command_get_keys finds them all. */
     CMD_KEYNUM = 1 << 12,
+    /* BLPOP, BZPOPMIN ...: on the leader, a client whose pop found nothing waits for its
+     * keys (blocked.c); as applied (and inside MULTI) the command never blocks. */
+    CMD_BLOCKING = 1 << 13,
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the
@@ -184,6 +187,9 @@ cmd_proc cmd_lpush, cmd_rpush, cmd_lpushx, cmd_rpushx, cmd_lpop, cmd_rpop, cmd_l
     cmd_lmove, cmd_rpoplpush, cmd_llen, cmd_lrange, cmd_lindex, cmd_lpos, cmd_lset,
     cmd_linsert, cmd_lrem, cmd_ltrim;
 cmd_prepare_proc prep_list_push, prep_linsert, prep_lmove, prep_rpoplpush;
+/* The blocking list pops (cmd_list.c): as applied, never blocking (blocked.c blocks). */
+cmd_proc cmd_blpop, cmd_brpop, cmd_blmove, cmd_brpoplpush, cmd_blmpop;
+cmd_prepare_proc prep_blpop, prep_blmove, prep_brpoplpush, prep_blmpop;
 /* SORT, SORT_RO (cmd_sort.c): */
 cmd_proc cmd_sort, cmd_sort_ro;
 /* Sorted sets (cmd_zset.c): */
@@ -192,8 +198,10 @@ cmd_proc cmd_zadd, cmd_zincrby, cmd_zrem, cmd_zcard, cmd_zscore, cmd_zmscore, cm
     cmd_zrevrangebyscore, cmd_zrangebylex, cmd_zrevrangebylex, cmd_zrangestore,
     cmd_zremrangebyrank, cmd_zremrangebyscore, cmd_zremrangebylex, cmd_zpopmin, cmd_zpopmax,
     cmd_zmpop, cmd_zunion, cmd_zunionstore, cmd_zinter, cmd_zinterstore, cmd_zintercard,
-    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan;
-cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore;
+    cmd_zdiff, cmd_zdiffstore, cmd_zrandmember, cmd_zscan, cmd_bzpopmin, cmd_bzpopmax,
+    cmd_bzmpop;
+cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore, prep_bzpop,
+    prep_bzmpop;
 /* OBJECT (cmd_keys.c). */
 cmd_proc cmd_object;
 /* MEMORY (cmd_memory.c). */

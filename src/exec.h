@@ -79,6 +79,11 @@ struct buf *slot_buf(struct slot *s);
 /* The reply in the slot is complete: queue it for sending (or free S if its client is gone). */
 void slot_done(struct slot *s);
 
+/* CLIENT UNBLOCK: answer the client ID blocked in a blocking command with nil (ERROR 0) or
+ * the -UNBLOCKED error (a pop already in flight still delivers what it popped). Returns 1,
+ * or 0 when no such client is blocked (blocked.c). */
+int server_unblock_client(struct server *srv, uint64_t id, int error);
+
 /* When this node cannot take writes or consistent reads (not the leader), reply to C with
  * -MOVED SLOT <leader>, -CLUSTERDOWN or -TRYAGAIN and return 1; else return 0. */
 int client_redirect(struct client *c, int slot);

@@ -110,8 +110,8 @@ static int want_section(const struct request *req, const char *name, int in_defa
 
 static void info_clients(struct buf *b, struct server *srv)
 {
-    buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:0\r\n",
-               srv->clients.n, srv->cfg->maxclients);
+    buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:%d\r\n",
+               srv->clients.n, srv->cfg->maxclients, blocking_count(&srv->blocking));
 }
 
 static void info_keyspace(struct buf *b, struct server *srv)

@@ -47,6 +47,8 @@ struct kv_store {
     uint64_t tombstones[KV_TOMBSTONE_SLOTS];
     kv_expired_fn *on_expired; /* node-local: keyspace "expired" events */
     void *on_expired_arg;
+    kv_created_fn *created; /* kv_set_created_hook */
+    void *created_arg;
 };
 
 static int rehashing(const struct kv_store *kv)
@@ -454,7 +456,16 @@ struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, i
 {
     struct kv_entry *e = entry_new(kv, key, klen, (const char *)&obj, sizeof obj, expire_ms, seq);
     e->type = (uint8_t)type;
-    return entry_put(kv, e, key, klen);
+    e = entry_put(kv, e, key, klen);
+    if (kv->created)
+        kv->created(kv->created_arg, key, klen);
+    return e;
+}
+
+void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg)
+{
+    kv->created = fn;
+    kv->created_arg = arg;
 }
 
 void kv_set_expire(struct kv_store *kv, struct kv_entry *e, int64_t expire_ms, uint64_t seq)

@@ -122,6 +122,12 @@ struct kv_entry *kv_set(struct kv_store *kv, const char *key, size_t klen, const
  * replacing any existing entry, as kv_set. */
 struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, int type,
                             void *obj, int64_t expire_ms, uint64_t seq);
+/* Tell FN (with ARG) the key of every container value kv_set_obj stores (created, or
+ * replacing another value): where a blocked client's key may have become non-empty. FN only
+ * records the key, for the node's loop to look at after apply; it must not change the
+ * store, and nothing replicated depends on it. NULL: no hook. */
+typedef void kv_created_fn(void *arg, const char *key, size_t klen);
+void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg);
 /* E's object was changed in place at SEQ (a field added ...): record it as E's last change. */
 static inline void kv_touch(struct kv_entry *e, uint64_t seq) { e->mod_seq = seq; }
 /* Change the TTL of E (an entry of KV) in place and record SEQ as its last change. */

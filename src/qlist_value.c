@@ -63,7 +63,7 @@ static size_t v_len(const void *o) { return qlist_len(o); }
 static void v_free(void *o) { qlist_free(o); }
 static int v_free_step(void *o, size_t budget) { return qlist_free_step(o, budget); }
 static void *v_dup(const void *o) { return qlist_dup(o); }
-static size_t v_bytes(const void *o) { return qlist_bytes(o); }
+static size_t v_bytes(const void *o, size_t samples) { (void)samples; return qlist_bytes(o); } /* exact: a walk of the nodes */
 static const char *v_encoding(const void *o) { return qlist_encoding_name(o); }
 static uint64_t v_digest(void *o, uint64_t seed) { return qlist_digest(o, seed); }
 

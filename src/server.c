@@ -19,6 +19,7 @@
 
 #include "acl.h"
 #include "admin.h"
+#include "blocked.h"
 #include "client.h"
 #include "cluster.h"
 #include "command.h"
@@ -314,6 +315,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     kv_set_lru_clock(util_now_ms()); /* node-local access stamps (kv.h) */
     server_active_expire(srv);
     consensus_cron(srv->cs);
+    blocked_serve(srv); /* a leadership lost without an entry applied */
     cluster_cron(srv);
     server_acl_cron(srv);
     kv_rehash_step(srv->kv, 100);
@@ -421,12 +423,21 @@ int64_t server_start_ms(const struct server *srv)
 static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t len)
 {
     struct slot *s = cookie;
+    if (s->blk) {
+        blocked_on_reply(s->blk, data, len);
+        return;
+    }
     buf_append(&s->out, data, len);
     slot_done(s);
 }
 
 static void on_consensus_error(void *arg, void *cookie, const char *msg)
 {
+    struct slot *s = cookie;
+    if (s->blk) {
+        blocked_on_error(s->blk, msg);
+        return;
+    }
     slot_error(cookie, msg);
 }
 
@@ -464,6 +475,7 @@ static void on_consensus_want_flush(void *arg)
 
 static void on_consensus_flushed(void *arg)
 {
+    blocked_serve(arg);
     server_flush_writes(arg);
 }
 
@@ -553,6 +565,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->pubsub.notify_flags = &cfg->notify_keyspace_events;
     srv->fsm.pubsub = &srv->pubsub;
     kv_set_expired_hook(srv->kv, server_on_key_expired, srv);
+    blocked_init(srv);
     if (server_acl_init(srv, err, errlen) != 0)
         return -1;
     if (server_fit_maxclients(cfg, err, errlen) != 0)
@@ -611,6 +624,8 @@ void server_close(struct server *srv)
         client_free(list_entry(srv->clients.head, struct client, node));
     consensus_free(srv->cs);
     srv->cs = NULL;
+    if (srv->kv)
+        blocked_close(srv); /* after consensus answered the pops in flight */
     readindex_free(srv->ri);
     srv->ri = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */

@@ -4,6 +4,7 @@
 #define CONCORDKV_SERVER_H
 
 #include <stdint.h>
+#include "blocking.h"
 #include "config.h"
 #include "fsm.h"
 #include "list.h"
@@ -61,6 +62,9 @@ struct server {
     int tls_listen_fd;
     struct event *tls_listen_ev;
     struct ssl_ctx_st *tls_ctx;
+    /* blocked clients (blocked.c): the per-key registry, and every blocking command's record */
+    struct blocking_registry blocking;
+    struct list blocked;
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a

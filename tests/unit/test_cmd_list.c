@@ -136,6 +136,41 @@ Test(cmd_list, lmove_and_rpoplpush)
     RUN("-ERR wrong number of arguments for 'rpoplpush' command\r\n", "RPOPLPUSH a b c");
 }
 
+/* As applied, the blocking list pops never block: [key, element] from the first non-empty
+ * list, a null array (BLPOP, BRPOP, BLMPOP) or a null bulk (BLMOVE, BRPOPLPUSH) when it is
+ * empty, with the timeout checked where Redis checks it. */
+Test(cmd_list, blocking_pops_as_applied)
+{
+    RUN(NILARR, "BLPOP a b 0");
+    RUN(":3\r\n", "RPUSH b 1 2 3");
+    RUN(arr(2, "b", "1"), "BLPOP a b 0");
+    RUN(arr(2, "b", "3"), "BRPOP a b 1.5");
+    RUN("*2\r\n$1\r\nb\r\n*1\r\n$1\r\n2\r\n", "BLMPOP 0 2 a b LEFT COUNT 9");
+    RUN(NILARR, "BLMPOP 0 2 a b LEFT");
+    RUN(":0\r\n", "EXISTS b");
+    RUN(":2\r\n", "RPUSH src x y");
+    RUN("$1\r\ny\r\n", "BRPOPLPUSH src dst 0");
+    RUN("$1\r\nx\r\n", "BLMOVE src dst LEFT RIGHT 0");
+    RUN(arr(2, "y", "x"), "LRANGE dst 0 -1");
+    RUN(NIL, "BLMOVE src dst LEFT RIGHT 0");
+    RUN(NIL, "BRPOPLPUSH src dst 0");
+    RUN("-ERR timeout is not a float or out of range\r\n", "BLPOP a x");
+    RUN("-ERR timeout is negative\r\n", "BRPOP a -1");
+    RUN(SYNTAX, "BLMOVE a b UP LEFT -1");  /* the directions before the timeout */
+    RUN("-ERR timeout is negative\r\n", "BLMOVE a b LEFT LEFT -1");
+    RUN("-ERR timeout is negative\r\n", "BRPOPLPUSH a b -1");
+    RUN("-ERR numkeys should be greater than 0\r\n", "BLMPOP x 0 a LEFT");
+    RUN(SYNTAX, "BLMPOP x 1 a MIDDLE");
+    RUN("-ERR timeout is not a float or out of range\r\n", "BLMPOP x 1 a LEFT");
+    RUN("-ERR wrong number of arguments for 'blmove' command\r\n", "BLMOVE a b LEFT LEFT");
+    RUN("-ERR wrong number of arguments for 'brpoplpush' command\r\n", "BRPOPLPUSH a b 0 0");
+    RUN("+OK\r\n", "SET s v");
+    RUN(WRONGTYPE, "BLPOP a s 0");
+    RUN(WRONGTYPE, "BLMOVE s dst LEFT LEFT 0");
+    RUN(WRONGTYPE, "BLMOVE dst s LEFT LEFT 0");
+    RUN(arr(2, "y", "x"), "LRANGE dst 0 -1");
+}
+
 Test(cmd_list, lindex_lset)
 {
     RUN(":3\r\n", "RPUSH l a b c");

@@ -354,6 +354,42 @@ Test(cmd_zset, zmpop)
     RUN(WRONGTYPE, "ZMPOP 1 s MIN");
 }
 
+/* As applied, BZPOPMIN/BZPOPMAX pop key, member, score from the first non-empty key and
+ * answer a null array when all are empty (what the leader then blocks on, and what MULTI
+ * gets); the timeout is checked first, in Redis's words. */
+Test(cmd_zset, bzpop_as_applied_never_blocks)
+{
+    RUN("*-1\r\n", "BZPOPMIN z1 z2 0");
+    RUN(":2\r\n", "ZADD z2 1 a 2 b");
+    FLAT("z2 a 1", "BZPOPMIN z1 z2 0");
+    FLAT("z2 b 2", "BZPOPMAX z1 z2 1.5");
+    RUN(":0\r\n", "EXISTS z2");
+    RUN("-ERR timeout is not a float or out of range\r\n", "BZPOPMIN z abc");
+    RUN("-ERR timeout is negative\r\n", "BZPOPMAX z -1");
+    RUN(OK, "SET s v");
+    RUN(WRONGTYPE, "BZPOPMIN z1 s 0");
+    RUN("-ERR timeout is negative\r\n", "BZPOPMIN s -1");
+    RUN(":1\r\n", "ZADD z1 5 x");
+    FLAT("z1 x 5", "BZPOPMIN z1 s 0"); /* a live key before the wrong one */
+}
+
+/* BZMPOP checks numkeys, MIN|MAX and COUNT before its timeout, as Redis does; then pops as
+ * ZMPOP does. */
+Test(cmd_zset, bzmpop)
+{
+    RUN("*-1\r\n", "BZMPOP 0 2 z1 z2 MIN");
+    RUN(":3\r\n", "ZADD z2 1 a 2 b 3 c");
+    RUN("*2\r\n$2\r\nz2\r\n*1\r\n*2\r\n$1\r\na\r\n$1\r\n1\r\n", "BZMPOP 0 2 z1 z2 MIN");
+    FLAT("z2 c 3 b 2", "BZMPOP 0.5 2 z1 z2 MAX COUNT 10");
+    RUN("-ERR numkeys should be greater than 0\r\n", "BZMPOP x 0 z MIN");
+    RUN(SYNTAX, "BZMPOP x 1 z MIDDLE");
+    RUN("-ERR count should be greater than 0\r\n", "BZMPOP -1 1 z MIN COUNT 0");
+    RUN("-ERR timeout is not a float or out of range\r\n", "BZMPOP x 1 z MIN");
+    RUN("-ERR timeout is negative\r\n", "BZMPOP -1 1 z MIN COUNT 1");
+    RUN(OK, "SET s v");
+    RUN(WRONGTYPE, "BZMPOP 0 1 s MIN");
+}
+
 /* ---- ZUNION, ZINTER, ZDIFF, stores, ZINTERCARD ---- */
 
 /* Unions with weights and each aggregate; inf + -inf sums to 0. */
