@@ -13,6 +13,7 @@ struct kv_store;
 struct acl_store;
 struct client;
 struct server;
+struct script_engine;
 
 enum cmd_flags {
     CMD_WRITE = 1 << 0,    /* changes the keyspace: validated, proposed, executed by apply */
@@ -50,6 +51,7 @@ struct exec_ctx {
     int prng_seeded;       /* PRNG below is seeded (command_prng) */
     struct prng prng;
     struct acl_store *acl; /* the replicated ACL users: set during apply (NULL otherwise) */
+    struct script_engine *scripts; /* the node's Lua interpreter and script cache (its fsm's) */
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -179,6 +181,12 @@ cmd_proc cmd_ping, cmd_echo, cmd_quit, cmd_hello, cmd_auth, cmd_select, cmd_clie
     cmd_exec, cmd_discard, cmd_watch, cmd_unwatch, cmd_txn;
 /* ACL (cmd_acl.c): ACL itself, and __acl, the replicated form of its writes (apply). */
 cmd_proc cmd_acl, cmd_acl_apply;
+/* Scripts (cmd_script.c): EVAL/EVALSHA (writes, run in apply), EVAL_RO/EVALSHA_RO (reads),
+ * SCRIPT, and __script, the replicated form of SCRIPT LOAD/FLUSH. */
+cmd_proc cmd_eval, cmd_eval_ro, cmd_script, cmd_script_apply;
+cmd_prepare_proc prep_eval;
+/* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
+extern long long script_busy_limit_configured;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

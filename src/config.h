@@ -54,6 +54,7 @@ struct config {
     long long set_max_intset_entries;    /* prepare copies it into set writes */
     long long zset_max_listpack_entries; /* prepare copies both into sorted-set writes */
     long long zset_max_listpack_value;
+    long long busy_script_limit;         /* prepare copies it into EVAL/EVALSHA */
     /* protected mode and local-only commands (protect.h), TLS (tls.h) */
     long long protected_mode;            /* 0 no, 1 yes */
     long long enable_debug_command;      /* PROTECT_NO / _YES / _LOCAL */

@@ -24,6 +24,7 @@
 struct acl_store;
 struct command;
 struct kv_store;
+struct script_engine;
 struct raft_fsm;
 
 #define FSM_ADDR_MAX 64
@@ -49,6 +50,8 @@ struct fsm {
     struct fsm_node *nodes;
     int nnodes;
     struct acl_store *acl;   /* the ACL users (owned): replicated state, in snapshots */
+    struct script_engine *scripts; /* the Lua interpreter and script cache (owned): the
+                                    * cache is replicated state, in snapshots */
     struct fsm_result *last; /* result of the last apply until the apply callback takes it */
     /* snapshots */
     int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */

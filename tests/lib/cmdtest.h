@@ -11,6 +11,7 @@
 #include "util.h"
 
 struct kv_store;
+struct script_engine;
 
 struct cmdtest {
     struct kv_store *kv;
@@ -19,6 +20,7 @@ struct cmdtest {
     uint64_t rng;    /* state handed to RANDOMKEY */
     struct buf out;  /* the last reply, NUL-terminated */
     struct buf line; /* the last rewritten request, see ct_prepare */
+    struct script_engine *scripts; /* the Lua interpreter EVAL runs in */
 };
 
 /* Start with an empty store and the clock at NOW_MS. ct_close releases everything. */
