@@ -51,6 +51,8 @@ void script_sha1hex(const void *p, size_t len, char hex[41])
     hex[40] = '\0';
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar);
+
 static struct script_run *current_run(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, RUN_KEY);
@@ -275,6 +277,13 @@ static int redis_generic_call(lua_State *L, int raise)
     struct script_run *run = current_run(L);
     if (run == NULL)
         return raise_error(L, "redis.call/pcall can only be called inside a script invocation");
+    /* a command counts as SCRIPT_CALL_COST instructions: a loop of redis.call is bounded in
+     * time too, where the hook alone would let each cheap iteration run a command */
+    run->executed += SCRIPT_CALL_COST;
+    if (!run->aborted && run->limit > 0 && run->executed >= run->limit) {
+        run->aborted = 1;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    }
     if (run->aborted)
         return raise_error(L, "Script aborted: busy-script-limit reached");
     struct request *req = call_args(L);

@@ -15,6 +15,7 @@ struct script_engine;
 /* Instructions between two looks at the budget (the hook's count): the budget is checked
  * in steps of this many, so every node stops a script at the same instruction. */
 #define SCRIPT_HOOK_STEP 1000
+#define SCRIPT_CALL_COST 100 /* instructions a redis.call/pcall counts as */
 #define SCRIPT_DEFAULT_LIMIT 50000000LL /* busy-script-limit: Lua instructions per script */
 
 /* One script call. CALL runs a command for redis.call/pcall: it appends exactly one RESP2

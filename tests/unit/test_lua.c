@@ -180,6 +180,11 @@ Test(lua, budget_aborts_runaway_scripts)
     r = run_limited("local x = 0 for i = 1, 1000 do x = x + i end return x", 100000, &aborted);
     cr_assert_eq(aborted, 0);
     cr_assert_str_eq(r, ":500500\r\n");
+    /* each redis.call counts SCRIPT_CALL_COST: a loop of calls stops too */
+    stub_calls = 0;
+    run_limited("while true do redis.call('x') end", 100000, &aborted);
+    cr_assert_eq(aborted, 1);
+    cr_assert_leq(stub_calls, 100000 / SCRIPT_CALL_COST);
 }
 
 /* The cache keeps bodies in SHA order; compile errors are Redis's text and cache nothing;
