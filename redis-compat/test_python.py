@@ -739,6 +739,48 @@ def cluster_pubsub(args):
     assert seqs[0] == seqs[1] == seqs[2], "orders differ"
     msgs = [d for t, d in seqs[0] if t == "message"]
     assert msgs == [b"m%d" % i for i in range(100)], msgs[:5]
+@check
+def lua_lock_acquire_release_extend(r, args):
+    """redis-py's Lock is SET NX PX plus Lua scripts for release, extend and reacquire."""
+    from redis.lock import Lock
+    r.delete("py:lock")
+    lock = Lock(r, "py:lock", timeout=10, blocking_timeout=1)
+    assert lock.acquire() is True
+    assert lock.owned()
+    other = Lock(r, "py:lock", timeout=10, blocking_timeout=0.2)
+    assert other.acquire() is False
+    assert lock.extend(5) is True
+    assert r.pttl("py:lock") > 10000
+    assert lock.reacquire() is True
+    other.local.token = b"not-the-owner"  # the release script compares tokens server side
+    expect_error(redis.exceptions.LockNotOwnedError, other.extend, 5)
+    other.local.token = b"not-the-owner"
+    expect_error(redis.exceptions.LockNotOwnedError, other.release)
+    lock.release()
+    assert r.exists("py:lock") == 0
+    with Lock(r, "py:lock", timeout=5) as held:
+        assert held.locked()
+    assert r.exists("py:lock") == 0
+
+
+@check
+def lua_register_script(r, args):
+    """register_script runs EVALSHA and falls back to SCRIPT LOAD on NOSCRIPT."""
+    r.script_flush()
+    incr_by = r.register_script("return redis.call('incrby', KEYS[1], ARGV[1])")
+    r.delete("py:lua:n")
+    assert incr_by(keys=["py:lua:n"], args=[5]) == 5
+    assert incr_by(keys=["py:lua:n"], args=[2]) == 7
+    assert r.script_exists(incr_by.sha) == [True]
+    multi = r.register_script("return {KEYS[1], ARGV[1], redis.call('get', KEYS[1])}")
+    assert multi(keys=["py:lua:n"], args=["x"]) == [b"py:lua:n", b"x", b"7"]
+    pipe = r.pipeline()
+    incr_by(keys=["py:lua:n"], args=[1], client=pipe)
+    incr_by(keys=["py:lua:n"], args=[1], client=pipe)
+    assert pipe.execute() == [8, 9]
+    expect_error(redis.ResponseError, r.eval, "return redis.call('incr', 'py:lua:s')", 0) \
+        if r.set("py:lua:s", "x") else None
+    expect_error(redis.exceptions.NoScriptError, r.evalsha, "f" * 40, 0)
 
 
 def main():

@@ -864,6 +864,7 @@ void client_dispatch(struct client *c, struct request *req)
     struct exec_ctx ctx = {
         .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
         .out = client_reply_buf(c), .client = c, .srv = srv, .rng = &srv->rng,
+        .scripts = srv->fsm.scripts,
     };
     command_exec(cmd, &ctx, req);
 done:

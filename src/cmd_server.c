@@ -15,6 +15,7 @@
 #include "value.h"
 #include "kv.h"
 #include "pubsub.h"
+#include "script_lua.h"
 #include "multi.h"
 #include "peerauth.h"
 
@@ -297,6 +298,8 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
     if (request_arg_is(req, 1, "digest") && req->argc == 2) {
         char hex[41];
         kv_digest_hex(ctx->kv, hex);
+        if (ctx->scripts != NULL)
+            script_engine_digest(ctx->scripts, hex);
         reply_simple(ctx->out, hex);
     } else if (request_arg_is(req, 1, "digest-value")) {
         reply_array(ctx->out, req->argc - 2);

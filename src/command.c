@@ -198,6 +198,12 @@ static struct command command_rows[] = {
     {"spublish",   cmd_spublish,    NULL,             3,  W | F,            1, 1, 1,  "pubsub", "Post a message to a shard channel"},
     {"pubsub",     cmd_pubsub,      NULL,             -2, L,                0, 0, 0,  "pubsub", "A container for Pub/Sub commands (this node's subscriptions)"},
     {"reset",      cmd_reset,       NULL,             1,  L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Reset the connection"},
+    {"eval",       cmd_eval,        prep_eval,        -3, W | M,            0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"evalsha",    cmd_eval,        prep_eval,        -3, W | M,            0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"eval_ro",    cmd_eval_ro,     NULL,             -3, R,                0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
+    {"evalsha_ro", cmd_eval_ro,     NULL,             -3, R,                0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
+    {"script",     cmd_script,      NULL,             -2, L | CMD_NOMULTI | CMD_ORDERED, 0, 0, 0, "scripting", "A container for Lua scripts management commands"},
+    {"__script",   cmd_script_apply, NULL,            -2, W | CMD_INTERNAL, 0, 0, 0,  "scripting", "SCRIPT LOAD/FLUSH as applied (internal)"},
 
     {"acl",        cmd_acl,         NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "server", "A container for Access List Control commands"},
     {"__acl",      cmd_acl_apply,   NULL,             -2, W | CMD_INTERNAL, 0, 0, 0,  "server", "ACL SETUSER/DELUSER/LOAD and the aclfile seed as applied (internal)"},

@@ -14,6 +14,7 @@ struct acl_store;
 struct pubsub;
 struct client;
 struct server;
+struct script_engine;
 
 enum cmd_flags {
     CMD_WRITE = 1 << 0,    /* changes the keyspace: validated, proposed, executed by apply */
@@ -58,6 +59,7 @@ struct exec_ctx {
     /* This node's Pub/Sub registry (pubsub.h): PUBLISH and keyspace notifications deliver to
      * it in apply, a node-local side effect; NULL in unit tests of keyspace commands. */
     struct pubsub *pubsub;
+    struct script_engine *scripts; /* the node's Lua interpreter and script cache (its fsm's) */
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -223,6 +225,12 @@ cmd_proc cmd_subscribe, cmd_unsubscribe, cmd_psubscribe, cmd_punsubscribe, cmd_s
 int cmd_pubsub_allowed_subscribed(const struct command *cmd);
 /* ACL (cmd_acl.c): ACL itself, and __acl, the replicated form of its writes (apply). */
 cmd_proc cmd_acl, cmd_acl_apply;
+/* Scripts (cmd_script.c): EVAL/EVALSHA (writes, run in apply), EVAL_RO/EVALSHA_RO (reads),
+ * SCRIPT, and __script, the replicated form of SCRIPT LOAD/FLUSH. */
+cmd_proc cmd_eval, cmd_eval_ro, cmd_script, cmd_script_apply;
+cmd_prepare_proc prep_eval;
+/* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
+extern long long script_busy_limit_configured;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

@@ -82,6 +82,7 @@ static const struct option_def options[] = {
     {"zset-max-listpack-value", OPT_INT, OFF(zset_max_listpack_value), "64", 0, BIG, NULL, OPT_RUNTIME, "... or when a member is longer than this many bytes"},
     {"list-max-listpack-size", OPT_INT, OFF(list_max_listpack_size), "-2", INT_MIN, INT_MAX, NULL, OPT_RUNTIME, "a list node's limit: -1..-5 its bytes (4kb..64kb), a positive number its elements (read when a write is proposed, carried in the log)"},
     {"list-compress-depth", OPT_INT, OFF(list_compress_depth), "0", 0, INT_MAX, NULL, OPT_RUNTIME, "accepted for compatibility; list nodes are never compressed"},
+    {"busy-script-limit", OPT_INT, OFF(busy_script_limit), "50000000", 0, BIG, NULL, OPT_RUNTIME, "Lua instructions a script may run before it is aborted and its writes rolled back, 0 for no limit (read when EVAL is proposed, carried in the log)"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
     {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
     {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},

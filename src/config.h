@@ -58,6 +58,7 @@ struct config {
     long long zset_max_listpack_value;
     long long list_max_listpack_size;    /* prepare copies its fill limits into list writes */
     long long list_compress_depth;       /* accepted, not applied */
+    long long busy_script_limit;         /* prepare copies it into EVAL/EVALSHA */
     /* protected mode and local-only commands (protect.h), TLS (tls.h) */
     long long protected_mode;            /* 0 no, 1 yes */
     long long enable_debug_command;      /* PROTECT_NO / _YES / _LOCAL */

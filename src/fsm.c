@@ -19,10 +19,12 @@
 #include "entry.h"
 #include "kv.h"
 #include "log.h"
+#include "script_lua.h"
 #include "value.h"
 
 #define FSM_MAX_ARGS_STACK 16
-#define SNAP_MAGIC "CKSNAP03"    /* an ACL section after the nodes */
+#define SNAP_MAGIC "CKSNAP04"    /* a script section after the ACL section */
+#define SNAP_MAGIC_V3 "CKSNAP03" /* an ACL section after the nodes, no scripts: still read */
 #define SNAP_MAGIC_V2 "CKSNAP02" /* entries carry a type (hashes), no ACL: still read */
 #define SNAP_MAGIC_V1 "CKSNAP01" /* strings only: still read */
 #define SNAP_END 0x454e44534e41504bULL
@@ -34,6 +36,7 @@ void fsm_init(struct fsm *f, struct kv_store *kv)
     f->rng = 0x2545f4914f6cdd1dULL;
     f->snap_fd = -1;
     f->acl = acl_new();
+    f->scripts = script_engine_new();
 }
 
 void fsm_result_free(struct fsm_result *r)
@@ -56,6 +59,8 @@ void fsm_close(struct fsm *f)
     f->nnodes = 0;
     acl_free(f->acl);
     f->acl = NULL;
+    script_engine_free(f->scripts);
+    f->scripts = NULL;
     if (f->snap_fd >= 0)
         close(f->snap_fd);
     if (f->snap_pid > 0) {
@@ -126,6 +131,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl, .pubsub = f->pubsub,
+        .scripts = f->scripts,
     };
     size_t cap = er->h.count ? er->h.count : 1;
     r->ends = xmalloc(sizeof(size_t) * cap);
@@ -269,6 +275,19 @@ static void snap_acl(struct fsm *f, struct buf *b)
     buf_close(&text);
 }
 
+/* The script section (format 4): u64 count, then each cached body, in SHA order. */
+static void snap_scripts(struct fsm *f, struct buf *b)
+{
+    size_t n = script_engine_count(f->scripts);
+    value_put_u64(b, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *sha;
+        size_t len;
+        const char *body = script_engine_body(f->scripts, i, &sha, &len);
+        value_put_str(b, body, len);
+    }
+}
+
 static void serialize_to(struct fsm *f, struct value_snap *w)
 {
     struct buf *b = w->b;
@@ -286,6 +305,7 @@ static void serialize_to(struct fsm *f, struct value_snap *w)
         value_put_u64(b, (uint64_t)f->nodes[i].retired);
     }
     snap_acl(f, b);
+    snap_scripts(f, b);
     value_put_u64(b, kv_size(f->kv));
     kv_foreach(f->kv, snap_entry, w);
     value_put_u64(b, SNAP_END);
@@ -343,12 +363,34 @@ static int read_acl(struct codec_reader *r, struct acl_store *to)
     return rc;
 }
 
-/* The format version of a snapshot from its magic: 1, 2, 3, or 0 when it is none. */
+/* Read the script section into TO (when not NULL: its cache is replaced). Returns 0, or -1
+ * (R->bad set) when it is damaged or a body does not compile. */
+static int read_scripts(struct codec_reader *r, struct script_engine *to)
+{
+    uint64_t n = codec_read_u64(r);
+    struct buf err;
+    buf_init(&err);
+    if (to != NULL)
+        script_engine_flush(to);
+    for (uint64_t i = 0; i < n && !r->bad; i++) {
+        size_t len;
+        char sha[41];
+        const char *body = value_get_str(r, &len);
+        if (!r->bad && to != NULL && script_engine_load(to, body, len, 1, sha, &err) != 0)
+            r->bad = 1;
+    }
+    buf_close(&err);
+    return r->bad ? -1 : 0;
+}
+
+/* The format version of a snapshot from its magic: 1 to 4, or 0 when it is none. */
 static int snap_version(const void *buf, size_t len)
 {
     if (len < 8)
         return 0;
     if (memcmp(buf, SNAP_MAGIC, 8) == 0)
+        return 4;
+    if (memcmp(buf, SNAP_MAGIC_V3, 8) == 0)
         return 3;
     if (memcmp(buf, SNAP_MAGIC_V2, 8) == 0)
         return 2;
@@ -377,6 +419,8 @@ static int snapshot_valid(const void *buf, size_t len)
     }
     if (version >= 3 && !r.bad)
         read_acl(&r, NULL);
+    if (version >= 4 && !r.bad)
+        read_scripts(&r, NULL);
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk && !r.bad; i++) {
         int type;
@@ -422,6 +466,11 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
         acl_reset_users(f->acl);
         f->acl->seeded = 0;
     }
+    /* a format 3 or older snapshot holds no scripts; bodies were checked to compile */
+    if (version >= 4)
+        read_scripts(&r, f->scripts);
+    else
+        script_engine_flush(f->scripts);
     uint64_t nk = codec_read_u64(&r);
     for (uint64_t i = 0; i < nk; i++) {
         const char *k = value_get_str(&r, &kl);

@@ -25,6 +25,7 @@ struct acl_store;
 struct command;
 struct kv_store;
 struct pubsub;
+struct script_engine;
 struct raft_fsm;
 
 #define FSM_ADDR_MAX 64
@@ -53,6 +54,8 @@ struct fsm {
     /* This node's Pub/Sub registry (not owned; NULL: none): handed to the handlers so that
      * PUBLISH and keyspace events reach local subscribers. Delivery changes no state here. */
     struct pubsub *pubsub;
+    struct script_engine *scripts; /* the Lua interpreter and script cache (owned): the
+                                    * cache is replicated state, in snapshots */
     struct fsm_result *last; /* result of the last apply until the apply callback takes it */
     /* snapshots */
     int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */

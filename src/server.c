@@ -409,6 +409,7 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     set_configure_limits(srv->cfg->set_max_intset_entries);
     zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
     qlist_configure(srv->cfg->list_max_listpack_size);
+    script_busy_limit_configured = srv->cfg->busy_script_limit;
     server_apply_read_mode(srv);
     return rc;
 }
@@ -450,6 +451,7 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
         struct exec_ctx ctx = {
             .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
             .out = &s->out, .client = s->c, .srv = srv, .rng = &srv->rng,
+            .scripts = srv->fsm.scripts,
         };
         command_exec(cmd, &ctx, req);
     }
@@ -545,6 +547,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     set_configure_limits(cfg->set_max_intset_entries);
     zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
     qlist_configure(cfg->list_max_listpack_size);
+    script_busy_limit_configured = cfg->busy_script_limit;
     srv->listen_fd = -1;
     srv->tls_listen_fd = -1;
     srv->start_ms = util_now_ms();

@@ -10,6 +10,7 @@
 #include "command.h"
 #include "fsm.h"
 #include "kv.h"
+#include "script_lua.h"
 
 void ct_init(struct cmdtest *t, int64_t now_ms)
 {
@@ -19,6 +20,7 @@ void ct_init(struct cmdtest *t, int64_t now_ms)
     t->rng = 0x1234567890abcdefULL;
     buf_init(&t->out);
     buf_init(&t->line);
+    t->scripts = script_engine_new();
     command_init();
 }
 
@@ -26,6 +28,8 @@ void ct_close(struct cmdtest *t)
 {
     kv_free(t->kv);
     t->kv = NULL;
+    script_engine_free(t->scripts);
+    t->scripts = NULL;
     buf_close(&t->out);
     buf_close(&t->line);
 }
@@ -84,6 +88,7 @@ static void exec_proc(struct cmdtest *t, const struct command *cmd, struct reque
         .srv = NULL,
         .rng = &t->rng,
         .pubsub = t->pubsub,
+        .scripts = t->scripts,
     };
     if (cmd->flags & CMD_WRITE)
         ctx.apply_seq = ++t->apply_seq;

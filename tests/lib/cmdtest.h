@@ -12,6 +12,7 @@
 
 struct kv_store;
 struct pubsub;
+struct script_engine;
 
 struct cmdtest {
     struct kv_store *kv;
@@ -21,6 +22,7 @@ struct cmdtest {
     struct buf out;  /* the last reply, NUL-terminated */
     struct buf line; /* the last rewritten request, see ct_prepare */
     struct pubsub *pubsub; /* handed to handlers as exec_ctx.pubsub (NULL unless a test sets it) */
+    struct script_engine *scripts; /* the Lua interpreter EVAL runs in */
 };
 
 /* Start with an empty store and the clock at NOW_MS. ct_close releases everything. */
