@@ -26,18 +26,10 @@
 static int list_at(struct exec_ctx *ctx, const struct request *req, int i, int write,
                    struct qlist **q)
 {
-    struct kv_entry *e = write ? kv_lookup_write(ctx->kv, req->argv[i], req->len[i], ctx->now_ms,
-                                                 ctx->apply_seq)
-                               : kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
-    *q = NULL;
-    if (e == NULL)
-        return 0;
-    if (e->type != KV_LIST) {
-        reply_wrongtype(ctx->out);
-        return -1;
-    }
-    *q = kv_entry_obj(e);
-    return 0;
+    void *obj;
+    int rc = command_obj_at(ctx, req, i, write, KV_LIST, &obj);
+    *q = obj;
+    return rc;
 }
 
 /* A new empty list stored under argument I. */

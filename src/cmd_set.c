@@ -23,18 +23,10 @@
 static int set_at(struct exec_ctx *ctx, const struct request *req, int i, int write,
                   struct set **s)
 {
-    struct kv_entry *e = write ? kv_lookup_write(ctx->kv, req->argv[i], req->len[i], ctx->now_ms,
-                                                 ctx->apply_seq)
-                               : kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
-    *s = NULL;
-    if (e == NULL)
-        return 0;
-    if (e->type != KV_SET) {
-        reply_wrongtype(ctx->out);
-        return -1;
-    }
-    *s = kv_entry_obj(e);
-    return 0;
+    void *obj;
+    int rc = command_obj_at(ctx, req, i, write, KV_SET, &obj);
+    *s = obj;
+    return rc;
 }
 
 /* After a change of the set under argument I: publish EVENT ("sadd", "srem" ...), then

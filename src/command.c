@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kv.h"
 #include "util.h"
 
 #define W CMD_WRITE
@@ -335,6 +336,23 @@ int command_allowed_in_multi(const struct command *cmd, const struct request *re
 void reply_wrongtype(struct buf *out)
 {
     reply_error(out, "WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
+int command_obj_at(struct exec_ctx *ctx, const struct request *req, int i, int write, int type,
+                   void **obj)
+{
+    struct kv_entry *e = write ? kv_lookup_write(ctx->kv, req->argv[i], req->len[i], ctx->now_ms,
+                                                 ctx->apply_seq)
+                               : kv_lookup(ctx->kv, req->argv[i], req->len[i], ctx->now_ms);
+    *obj = NULL;
+    if (e == NULL)
+        return 0;
+    if ((int)e->type != type) {
+        reply_wrongtype(ctx->out);
+        return -1;
+    }
+    *obj = kv_entry_obj(e);
+    return 0;
 }
 
 int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out)

@@ -210,6 +210,10 @@ cmd_proc cmd_object;
 cmd_proc cmd_memory;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
 void reply_wrongtype(struct buf *out);
+/* The live value of type TYPE under argument I of REQ in *OBJ (NULL when absent); WRITE looks
+ * it up as a write (an expired key is deleted first). Returns 0, or -1 after WRONGTYPE. */
+int command_obj_at(struct exec_ctx *ctx, const struct request *req, int i, int write, int type,
+                   void **obj);
 /* The Redis version we answer as (HELLO, INFO). */
 #define REDIS_COMPAT_VERSION "7.0.0"
 /* Server and connection (cmd_server.c), transactions (cmd_tx.c): */
