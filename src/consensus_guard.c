@@ -20,6 +20,17 @@
  * a lower one makes it send the entries from there, which the follower then truncates
  * against. Replies sent later (after an append is written) are left alone: such an append
  * truncated any conflicting tail or extended the log's end, so nothing unvouched follows. */
+/*
+ * canonical/raft 0.15 bug, worked around here too (docs/SAFETY.md, F5): raft_uv's close
+ * (uvClose) fires its callback once nothing it tracks is pending, but it stops tracking an
+ * open segment when it starts finalizing it (the segment leaves append_segments before its
+ * writer's uv_close completes). If the finalize work in the thread pool completes first,
+ * the close callback fires from there, and the writer's close callback then fires it again
+ * (uvAliveSegmentWriterCloseCb calls uvMaybeFireCloseCb). raft's callback (ioCloseCb) frees
+ * r->address and closes the log a second time, and whoever freed raft_uv in the first call
+ * has the second read freed memory: a SIGTERM a few milliseconds after an append (a node
+ * just elected, with its barrier entry on disk) crashed inside libraft. So raft's close
+ * callback is passed on once; the caller frees raft_uv only after the loop has drained. */
 #include "consensus_guard.h"
 
 #include <stddef.h>
@@ -79,6 +90,25 @@ static int guarded_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tic
     return g->io_start(io, msecs, tick, guarded_recv);
 }
 
+static void guarded_close_cb(struct raft_io *io)
+{
+    struct consensus_guard *g = guard_of(io);
+    if (g == NULL || g->closed) {
+        if (g != NULL)
+            g->close_repeats++;
+        return;
+    }
+    g->closed = 1;
+    g->raft_close_cb(io);
+}
+
+static void guarded_close(struct raft_io *io, raft_io_close_cb cb)
+{
+    struct consensus_guard *g = guard_of(io);
+    g->raft_close_cb = cb;
+    g->io_close(io, guarded_close_cb);
+}
+
 void consensus_guard_install(struct consensus_guard *g, struct raft_io *io)
 {
     size_t i = 0;
@@ -89,12 +119,17 @@ void consensus_guard_install(struct consensus_guard *g, struct raft_io *io)
     g->io = io;
     g->io_start = io->start;
     g->io_send = io->send;
+    g->io_close = io->close;
     g->raft_recv = NULL;
+    g->raft_close_cb = NULL;
+    g->closed = 0;
+    g->close_repeats = 0;
     g->from = 0;
     g->vouched = 0;
     g->clamped = 0;
     io->start = guarded_start;
     io->send = guarded_send;
+    io->close = guarded_close;
     guards[i] = g;
 }
 

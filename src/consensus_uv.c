@@ -287,7 +287,8 @@ static void on_raft_close(struct raft *r)
 {
     struct consensus *cs = r->data;
     consensus_uv_note(cs); /* final */
-    raft_uv_close(&cs->uv->io);
+    /* raft_uv is freed in consensus_free once the loop has drained: raft 0.15 may still
+     * call into it (its close callback a second time, docs/SAFETY.md F5). */
     transport_close(&cs->uv->transport);
     cs->closed = 1;
     consensus_notify_closed(cs);
@@ -386,6 +387,13 @@ void consensus_free(struct consensus *cs)
     }
     if (u) {
         uv_run(&u->loop, UV_RUN_DEFAULT);
+        if (cs->closed) {
+            if (u->guard.close_repeats > 0)
+                log_verbose("raft_uv fired its close callback %llu more time(s) (raft 0.15, "
+                            "docs/SAFETY.md F5): ignored",
+                            u->guard.close_repeats);
+            raft_uv_close(&u->io);
+        }
         if (uv_loop_close(&u->loop) != 0)
             log_warning("libuv loop still had handles at exit");
         dircheck_recorder_close(&u->acked);

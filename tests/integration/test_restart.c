@@ -284,3 +284,25 @@ Test(cluster, full_restart_from_snapshots)
     tc_leader_expect("key:299", "299");
     tc_stop_cleanly();
 }
+
+/* A SIGTERM right after a new node's first writes (its election entry, one SET: raft's open
+ * segment just appended to) exits cleanly, node after node. raft 0.15 could fire its close
+ * callback twice there and crash the node on its way out (docs/SAFETY.md, F5). */
+Test(cluster, sigterm_right_after_the_first_writes_exits_cleanly)
+{
+    for (int round = 0; round < 20; round++) {
+        struct fx_server *s = fx_server_new(1, NULL);
+        redisContext *c;
+        int status;
+
+        cr_assert(fx_server_start(s) == 0, "round %d: the server did not start; its log is above", round);
+        if (round % 2 == 1) {
+            c = fx_connect(s->port);
+            fx_check_status(c, "OK", "SET k %d", round);
+            redisFree(c);
+        }
+        status = fx_server_stop(s);
+        cr_assert(status == 0, "round %d: exit status 0x%x (log above)", round, (unsigned)status);
+        fx_server_free(s);
+    }
+}
