@@ -92,10 +92,9 @@ static int guarded_start(struct raft_io *io, unsigned msecs, raft_io_tick_cb tic
 
 static void guarded_close_cb(struct raft_io *io)
 {
-    struct consensus_guard *g = guard_of(io);
-    if (g == NULL || g->closed) {
-        if (g != NULL)
-            g->close_repeats++;
+    struct consensus_guard *g = guard_of(io); /* removed only after the loop drained */
+    if (g->closed) {
+        g->close_repeats++;
         return;
     }
     g->closed = 1;

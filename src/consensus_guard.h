@@ -14,7 +14,7 @@ struct consensus_guard {
                    const struct raft_message *message, raft_io_send_cb cb);
     void (*io_close)(struct raft_io *io, raft_io_close_cb cb);
     raft_io_recv_cb raft_recv;
-    raft_io_close_cb raft_close_cb; /* raft's, called once; NULL until close, and after */
+    raft_io_close_cb raft_close_cb; /* raft's, set by close and passed on once */
     int closed;            /* raft's close callback has run */
     unsigned long long close_repeats; /* further close callbacks raft_uv fired (F5) */
     raft_id from;          /* sender of the message being handled, 0 outside raft's recv */

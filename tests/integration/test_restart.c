@@ -285,8 +285,8 @@ Test(cluster, full_restart_from_snapshots)
     tc_stop_cleanly();
 }
 
-/* A SIGTERM right after a new node's first writes (its election entry, one SET: raft's open
- * segment just appended to) exits cleanly, node after node. raft 0.15 could fire its close
+/* A SIGTERM right after a new node's first writes (its election entry, and in every other
+ * round one SET: raft's open segment just appended to) exits cleanly, node after node. raft 0.15 could fire its close
  * callback twice there and crash the node on its way out (docs/SAFETY.md, F5). */
 Test(cluster, sigterm_right_after_the_first_writes_exits_cleanly)
 {
