@@ -434,8 +434,8 @@ static unsigned long count_range(const struct zobj *z, const struct zsl_range *r
         struct zsl_node *b = r ? zsl_last_in_range(zsl, r) : zsl_last_in_lex_range(zsl, lr);
         if (a == NULL || b == NULL)
             return 0;
-        unsigned long ra = zsl_rank(zsl, a->score, a->ele, a->len);
-        unsigned long rb = zsl_rank(zsl, b->score, b->ele, b->len);
+        unsigned long ra = zsl_rank(zsl, a->score, a->ele, zsl_node_len(a));
+        unsigned long rb = zsl_rank(zsl, b->score, b->ele, zsl_node_len(b));
         return rb >= ra ? rb - ra + 1 : 0;
     }
     if (r != NULL)

@@ -149,7 +149,7 @@ void zobj_shrink_if_small(struct zobj *z, const struct zobj_limits *lim, size_t 
         return;
     struct listpack *lp = listpack_new();
     for (struct zsl_node *n = z->zs->zsl->header->level[0].forward; n; n = n->level[0].forward)
-        lp_append_pair(&lp, n->ele, n->len, n->score);
+        lp_append_pair(&lp, n->ele, zsl_node_len(n), n->score);
     zset_free(z->zs);
     z->zs = NULL;
     z->lp = lp;
@@ -407,7 +407,7 @@ int zobj_it_get(const struct zobj_it *it, const char **m, size_t *len, double *s
     if (it->node == NULL)
         return 0;
     *m = it->node->ele;
-    *len = it->node->len;
+    *len = zsl_node_len(it->node);
     *score = it->node->score;
     return 1;
 }

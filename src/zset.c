@@ -98,7 +98,7 @@ long zset_rank(const struct zset *zs, const char *member, size_t len, int revers
 static void drop_member(void *ud, struct zsl_node *node)
 {
     struct dict *d = ud;
-    dict_delete(d, node->ele, node->len, NULL);
+    dict_delete(d, node->ele, zsl_node_len(node), NULL);
 }
 
 unsigned long zset_remove_range_by_score(struct zset *zs, const struct zsl_range *r)
@@ -215,3 +215,8 @@ size_t zset_format_score(char *buf, size_t cap, double score)
         n = snprintf(buf, cap, "%.17g", score);
     return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
+
+/* Skiplist nodes read a member's length just before its bytes (zsl_node_len): a zset points
+ * them at its dict entries' keys, which have klen there. */
+_Static_assert(offsetof(struct dict_entry, key) == offsetof(struct dict_entry, klen) + sizeof(uint32_t),
+               "a dict_entry's klen must immediately precede its key");

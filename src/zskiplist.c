@@ -10,8 +10,8 @@
 static struct zsl_node *node_new(int level, double score, const char *ele, size_t len)
 {
     struct zsl_node *n = xmalloc(sizeof(*n) + (size_t)level * sizeof(struct zsl_level));
+    (void)len; /* ele carries it (zsl_node_len) */
     n->ele = ele;
-    n->len = len;
     n->score = score;
     n->backward = NULL;
     return n;
@@ -73,7 +73,7 @@ int zsl_bytes_cmp(const char *a, size_t alen, const char *b, size_t blen)
 static int node_less(const struct zsl_node *x, double score, const char *ele, size_t len)
 {
     return x->score < score ||
-           (x->score == score && zsl_bytes_cmp(x->ele, x->len, ele, len) < 0);
+           (x->score == score && zsl_bytes_cmp(x->ele, zsl_node_len(x), ele, len) < 0);
 }
 
 struct zsl_node *zsl_insert(struct zskiplist *zsl, double score, const char *ele, size_t len,
@@ -151,7 +151,7 @@ static struct zsl_node *find_update(const struct zskiplist *zsl, double score, c
 
 static int node_is(const struct zsl_node *x, double score, const char *ele, size_t len)
 {
-    return x && x->score == score && zsl_bytes_cmp(x->ele, x->len, ele, len) == 0;
+    return x && x->score == score && zsl_bytes_cmp(x->ele, zsl_node_len(x), ele, len) == 0;
 }
 
 int zsl_delete(struct zskiplist *zsl, double score, const char *ele, size_t len)
@@ -307,10 +307,10 @@ static int lex_overlaps(const struct zskiplist *zsl, const struct zsl_lex_range 
     int c = lex_end_cmp(&r->min, &r->max);
     if (c > 0 || (c == 0 && (r->min.ex || r->max.ex)))
         return 0;
-    if (!zsl->tail || !lex_gte_min(zsl->tail->ele, zsl->tail->len, &r->min))
+    if (!zsl->tail || !lex_gte_min(zsl->tail->ele, zsl_node_len(zsl->tail), &r->min))
         return 0;
     const struct zsl_node *first = zsl->header->level[0].forward;
-    return first && lex_lte_max(first->ele, first->len, &r->max);
+    return first && lex_lte_max(first->ele, zsl_node_len(first), &r->max);
 }
 
 /* The last node before the lex range R (LAST == 0: the last below its min) or the last node
@@ -320,7 +320,7 @@ static struct zsl_node *lex_descend(const struct zskiplist *zsl, const struct zs
     struct zsl_node *x = zsl->header;
     for (int i = zsl->level - 1; i >= 0; i--)
         for (struct zsl_node *f; (f = x->level[i].forward) != NULL; x = f)
-            if (last ? !lex_lte_max(f->ele, f->len, &r->max) : lex_gte_min(f->ele, f->len, &r->min))
+            if (last ? !lex_lte_max(f->ele, zsl_node_len(f), &r->max) : lex_gte_min(f->ele, zsl_node_len(f), &r->min))
                 break;
     return x;
 }
@@ -331,7 +331,7 @@ struct zsl_node *zsl_first_in_lex_range(const struct zskiplist *zsl,
     if (!lex_overlaps(zsl, r))
         return NULL;
     struct zsl_node *x = lex_descend(zsl, r, 0)->level[0].forward;
-    return lex_lte_max(x->ele, x->len, &r->max) ? x : NULL;
+    return lex_lte_max(x->ele, zsl_node_len(x), &r->max) ? x : NULL;
 }
 
 struct zsl_node *zsl_last_in_lex_range(const struct zskiplist *zsl,
@@ -340,7 +340,7 @@ struct zsl_node *zsl_last_in_lex_range(const struct zskiplist *zsl,
     if (!lex_overlaps(zsl, r))
         return NULL;
     struct zsl_node *x = lex_descend(zsl, r, 1);
-    return lex_gte_min(x->ele, x->len, &r->min) ? x : NULL;
+    return lex_gte_min(x->ele, zsl_node_len(x), &r->min) ? x : NULL;
 }
 
 /* ---- range deletion ---- */
@@ -383,7 +383,7 @@ unsigned long zsl_delete_range_by_score(struct zskiplist *zsl, const struct zsl_
 
 static int below_lex_max(const struct zsl_node *x, const void *r)
 {
-    return lex_lte_max(x->ele, x->len, &((const struct zsl_lex_range *)r)->max);
+    return lex_lte_max(x->ele, zsl_node_len(x), &((const struct zsl_lex_range *)r)->max);
 }
 
 unsigned long zsl_delete_range_by_lex(struct zskiplist *zsl, const struct zsl_lex_range *r,
@@ -392,7 +392,7 @@ unsigned long zsl_delete_range_by_lex(struct zskiplist *zsl, const struct zsl_le
     struct zsl_node *update[ZSL_MAXLEVEL], *x = zsl->header;
     for (int i = zsl->level - 1; i >= 0; i--) {
         while (x->level[i].forward &&
-               !lex_gte_min(x->level[i].forward->ele, x->level[i].forward->len, &r->min))
+               !lex_gte_min(x->level[i].forward->ele, zsl_node_len(x->level[i].forward), &r->min))
             x = x->level[i].forward;
         update[i] = x;
     }

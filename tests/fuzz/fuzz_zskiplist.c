@@ -13,7 +13,12 @@
 
 #define N 64
 
-static char names[N][8];
+/* Each name is preceded by its length as a uint32_t, as zsl_node_len reads it. */
+static struct {
+    uint32_t len;
+    char bytes[8];
+} stored[N];
+static const char *names[N];
 static size_t name_len[N];
 
 struct model {
@@ -40,7 +45,7 @@ static int before(const struct model *m, int a, int b)
 static int member_of(const struct zsl_node *x)
 {
     for (int i = 0; i < N; i++)
-        if (x->len == name_len[i] && memcmp(x->ele, names[i], x->len) == 0)
+        if (zsl_node_len(x) == name_len[i] && memcmp(x->ele, names[i], name_len[i]) == 0)
             return i;
     FUZZ_CHECK(!"a node with an unknown member");
     return -1;
@@ -63,7 +68,7 @@ static void compare(const struct zskiplist *zsl, const struct model *m, const st
     for (int i = 0; i < n; i++, prev = x, x = x->level[0].forward) {
         FUZZ_CHECK(x != NULL && member_of(x) == order[i] && x->score == m->score[order[i]]);
         FUZZ_CHECK(x->backward == prev);
-        FUZZ_CHECK(zsl_rank(zsl, x->score, x->ele, x->len) == (unsigned long)i + 1);
+        FUZZ_CHECK(zsl_rank(zsl, x->score, x->ele, zsl_node_len(x)) == (unsigned long)i + 1);
         FUZZ_CHECK(zsl_by_rank(zsl, (unsigned long)i + 1) == x);
     }
     FUZZ_CHECK(x == NULL && zsl->tail == prev);
@@ -88,7 +93,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (name_len[0] == 0)
         for (int i = 0; i < N; i++)
-            name_len[i] = (size_t)snprintf(names[i], sizeof(names[i]), "%c%d", 'a' + i % 5, i);
+        {
+            name_len[i] = (size_t)snprintf(stored[i].bytes, sizeof(stored[i].bytes), "%c%d", 'a' + i % 5, i);
+            stored[i].len = (uint32_t)name_len[i];
+            names[i] = stored[i].bytes;
+        }
     memset(&m, 0, sizeof(m));
     prng_seed(&p, size ? data[0] : 1, 7);
     for (size_t i = 1; i + 2 < size; i += 3) {

@@ -9,6 +9,7 @@
 
 #include "listpack.h"
 #include "prng.h"
+#include "zsl_member.h"
 
 static int entry_is(const struct listpack *lp, size_t pos, const char *s, size_t len)
 {
@@ -218,7 +219,7 @@ static int same_member(const struct listpack *lp, size_t pos, const struct zsl_n
 {
     if (pos == LISTPACK_NONE || n == NULL)
         return pos == LISTPACK_NONE && n == NULL;
-    return entry_is(lp, pos, n->ele, n->len) && listpack_score_at(lp, pos) == n->score;
+    return entry_is(lp, pos, n->ele, zsl_node_len(n)) && listpack_score_at(lp, pos) == n->score;
 }
 
 // Score and lex range ends found by scanning a member/score listpack are the skiplist's,
@@ -234,7 +235,7 @@ Test(listpack, score_ranges_agree_with_the_skiplist)
         size_t n = (size_t)snprintf(names[i], 8, "%c%d", 'a' + (int)prng_below(&p, 5), i);
         double score = (double)prng_below(&p, 10);
         listpack_score_insert(&lp, names[i], n, score);
-        zsl_insert(zsl, score, names[i], n, &p);
+        zsl_insert(zsl, score, zsl_member(names[i], n), n, &p);
         cr_assert_eq(listpack_score_find(lp, names[i], n) != LISTPACK_NONE, 1);
     }
     double ends[] = {-INFINITY, -1, 0, 3, 3.5, 7, 9, 10, INFINITY};
@@ -253,7 +254,7 @@ Test(listpack, score_ranges_agree_with_the_skiplist)
     zsl = zsl_new();
     for (int i = 0; i < 100; i++) {
         listpack_score_insert(&lp, names[i], strlen(names[i]), 0);
-        zsl_insert(zsl, 0, names[i], strlen(names[i]), &p);
+        zsl_insert(zsl, 0, zsl_member(names[i], strlen(names[i])), strlen(names[i]), &p);
     }
     const char *lex_ends[] = {"a", "b5", "c", "e9", "", "z"};
     for (int t = 0; t < 400; t++) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "zskiplist.h"
+#include "zsl_member.h"
 
 static struct prng rng;
 
@@ -19,7 +20,7 @@ static void setup(void)
 
 TestSuite(zskiplist, .init = setup);
 
-#define INS(zsl, score, cstr) zsl_insert(zsl, score, cstr, strlen(cstr), &rng)
+#define INS(zsl, score, cstr) zsl_insert(zsl, score, zsl_member(cstr, strlen(cstr)), strlen(cstr), &rng)
 
 static struct zsl_range range(double min, int minex, double max, int maxex)
 {
@@ -46,7 +47,7 @@ static struct zsl_lex_range lexr(const char *min, int minex, const char *max, in
 
 static int node_is(const struct zsl_node *n, const char *cstr)
 {
-    return n && n->len == strlen(cstr) && memcmp(n->ele, cstr, n->len) == 0;
+    return n && zsl_node_len(n) == strlen(cstr) && memcmp(n->ele, cstr, strlen(cstr)) == 0;
 }
 
 // An empty skiplist has no rank, no node by rank and nothing in any range.
@@ -99,7 +100,7 @@ Test(zskiplist, rank_and_by_rank_invert_each_other)
     for (int i = 0; i < 300; i++) {
         snprintf(k, sizeof(k), "m%03d", i);
         keys[i] = strdup(k);
-        zsl_insert(zsl, i / 3, keys[i], strlen(keys[i]), &rng); /* ties of three */
+        zsl_insert(zsl, i / 3, zsl_member(keys[i], 4), 4, &rng); /* ties of three */
     }
     for (int i = 0; i < 300; i++) {
         cr_assert_eq(zsl_rank(zsl, i / 3, keys[i], 4), (unsigned long)i + 1);
@@ -137,13 +138,13 @@ Test(zskiplist, update_score_moves_only_when_order_changes)
     INS(zsl, 1, "a");
     struct zsl_node *b = INS(zsl, 2, "b");
     INS(zsl, 3, "c");
-    cr_assert_eq(zsl_update_score(zsl, 2, "b", 1, 2.5, &rng), b, "updated in place");
+    cr_assert_eq(zsl_update_score(zsl, 2, zsl_member("b", 1), 1, 2.5, &rng), b, "updated in place");
     cr_assert_eq(b->score, 2.5);
-    struct zsl_node *moved = zsl_update_score(zsl, 2.5, "b", 1, 10, &rng);
+    struct zsl_node *moved = zsl_update_score(zsl, 2.5, zsl_member("b", 1), 1, 10, &rng);
     cr_assert(node_is(moved, "b"));
     cr_assert_eq(zsl->tail, moved);
     cr_assert_eq(zsl_rank(zsl, 10, "b", 1), 3);
-    moved = zsl_update_score(zsl, 10, "b", 1, 1, &rng); /* tie with "a": after it */
+    moved = zsl_update_score(zsl, 10, zsl_member("b", 1), 1, 1, &rng); /* tie with "a": after it */
     cr_assert_eq(zsl_rank(zsl, 1, "b", 1), 2);
     zsl_free(zsl);
 }
@@ -188,21 +189,21 @@ Test(zskiplist, score_ranges_inclusive_exclusive_and_infinite)
 Test(zskiplist, lex_ranges_with_empty_and_binary_members)
 {
     struct zskiplist *zsl = zsl_new();
-    zsl_insert(zsl, 0, "", 0, &rng);
-    zsl_insert(zsl, 0, "a\0", 2, &rng);
+    zsl_insert(zsl, 0, zsl_member("", 0), 0, &rng);
+    zsl_insert(zsl, 0, zsl_member("a\0", 2), 2, &rng);
     INS(zsl, 0, "a");
     INS(zsl, 0, "b");
-    zsl_insert(zsl, 0, "\xff", 1, &rng);
+    zsl_insert(zsl, 0, zsl_member("\xff", 1), 1, &rng);
     struct zsl_lex_range r = lexr("-", 0, "+", 0);
-    cr_assert_eq(zsl_first_in_lex_range(zsl, &r)->len, 0, "the empty member comes first");
+    cr_assert_eq(zsl_node_len(zsl_first_in_lex_range(zsl, &r)), 0, "the empty member comes first");
     cr_assert(node_is(zsl_last_in_lex_range(zsl, &r), "\xff"));
     r = lexr("", 1, "b", 1); /* ( and (b */
     cr_assert(node_is(zsl_first_in_lex_range(zsl, &r), "a"));
     const struct zsl_node *last = zsl_last_in_lex_range(zsl, &r);
-    cr_assert(last->len == 2 && memcmp(last->ele, "a\0", 2) == 0);
+    cr_assert(zsl_node_len(last) == 2 && memcmp(last->ele, "a\0", 2) == 0);
     r = lexr("", 0, "", 0); /* [ [ : just the empty member */
-    cr_assert_eq(zsl_first_in_lex_range(zsl, &r)->len, 0);
-    cr_assert_eq(zsl_last_in_lex_range(zsl, &r)->len, 0);
+    cr_assert_eq(zsl_node_len(zsl_first_in_lex_range(zsl, &r)), 0);
+    cr_assert_eq(zsl_node_len(zsl_last_in_lex_range(zsl, &r)), 0);
     r = lexr("b", 0, "a", 0);
     cr_assert_null(zsl_first_in_lex_range(zsl, &r), "min > max is empty");
     r = lexr("a", 1, "a", 0);
@@ -281,8 +282,9 @@ Test(zskiplist, same_seed_builds_same_structure)
     static char names[500][12];
     for (int i = 0; i < 500; i++) {
         snprintf(names[i], 12, "%d", i);
-        zsl_insert(x, i, names[i], strlen(names[i]), &a);
-        zsl_insert(y, i, names[i], strlen(names[i]), &b);
+        const char *m = zsl_member(names[i], strlen(names[i]));
+        zsl_insert(x, i, m, strlen(names[i]), &a);
+        zsl_insert(y, i, m, strlen(names[i]), &b);
     }
     int lx[500], ly[500];
     levels_of(x, lx);
@@ -312,7 +314,7 @@ Test(zskiplist, incremental_free_completes)
 {
     struct zskiplist *zsl = zsl_new();
     for (int i = 0; i < 10000; i++)
-        zsl_insert(zsl, i, "m", 1, &rng);
+        zsl_insert(zsl, i, zsl_member("m", 1), 1, &rng);
     int calls = 1;
     while (!zsl_free_step(zsl, 100))
         calls++;
@@ -366,13 +368,13 @@ Test(zskiplist, model_random_operations_match_sorted_array)
         if (!present[k]) {
             keys[k].len = (size_t)snprintf(keys[k].key, 8, "k%d", k);
             keys[k].score = score;
-            zsl_insert(zsl, score, keys[k].key, keys[k].len, &p);
+            zsl_insert(zsl, score, zsl_member(keys[k].key, keys[k].len), keys[k].len, &p);
             present[k] = 1;
         } else if (prng_below(&p, 2)) {
             cr_assert_eq(zsl_delete(zsl, keys[k].score, keys[k].key, keys[k].len), 1);
             present[k] = 0;
         } else {
-            zsl_update_score(zsl, keys[k].score, keys[k].key, keys[k].len, score, &p);
+            zsl_update_score(zsl, keys[k].score, zsl_member(keys[k].key, keys[k].len), keys[k].len, score, &p);
             keys[k].score = score;
         }
         n = 0;
@@ -385,7 +387,7 @@ Test(zskiplist, model_random_operations_match_sorted_array)
             continue;
         for (int i = 0; i < n; i++) {
             const struct zsl_node *x = zsl_by_rank(zsl, (unsigned long)i + 1);
-            cr_assert(x->len == model[i].len && memcmp(x->ele, model[i].key, x->len) == 0);
+            cr_assert(zsl_node_len(x) == model[i].len && memcmp(x->ele, model[i].key, model[i].len) == 0);
             cr_assert_eq(zsl_rank(zsl, model[i].score, model[i].key, model[i].len),
                          (unsigned long)i + 1);
         }
@@ -399,8 +401,8 @@ Test(zskiplist, model_random_operations_match_sorted_array)
                 cr_assert_null(f);
                 cr_assert_null(l);
             } else {
-                cr_assert_eq(zsl_rank(zsl, f->score, f->ele, f->len), (unsigned long)lo + 1);
-                cr_assert_eq(zsl_rank(zsl, l->score, l->ele, l->len), (unsigned long)hi);
+                cr_assert_eq(zsl_rank(zsl, f->score, f->ele, zsl_node_len(f)), (unsigned long)lo + 1);
+                cr_assert_eq(zsl_rank(zsl, l->score, l->ele, zsl_node_len(l)), (unsigned long)hi);
             }
         }
     }
