@@ -36,6 +36,7 @@ struct config {
     long long heartbeat_timeout;
     long long snapshot_threshold;
     long long snapshot_trailing;
+    long long snapshot_log_bytes;
     long long maxclients;
     long long proto_max_bulk_len;
     long long client_query_buffer_limit;

@@ -78,6 +78,8 @@ struct consensus_stats {
     long long read_index_reads;   /* reads served by a round (or a lease), no log entry */
     long long read_index_retries; /* rounds given up without a majority */
     long long lease_reads;        /* of read_index_reads: served under a lease */
+    long long log_bytes;          /* bytes of the commands applied since the last snapshot */
+    long long snapshots_by_bytes; /* snapshots started because of log_bytes (snapshot-log-bytes) */
     long long last_batch_size;
     long long max_batch_size;
     struct histogram batch_size;     /* commands per entry */

@@ -19,6 +19,7 @@
 #include "dircheck.h"
 #include "fsm.h"
 #include "log.h"
+#include "memcount.h"
 #include "transport.h"
 
 /* The raft instance consensus_new runs itself (absent with consensus_new_over). */
@@ -37,6 +38,10 @@ struct consensus_uv {
     int (*uv_truncate)(struct raft_io *io, raft_index index);
     int64_t close_wait_start_us;
     struct consensus_guard guard; /* raft 0.15 workaround: docs/SAFETY.md, F4 */
+    /* Snapshots by log bytes (see counted_apply): our FSM's own callbacks, wrapped, and
+     * whether the snapshot in progress was started by bytes (its trailing to restore). */
+    struct raft_fsm fsm_inner;
+    int bytes_snapshot;
 };
 
 /* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
@@ -184,6 +189,89 @@ static void apply_settings(struct consensus *cs)
     raft_uv_set_snapshot_compression(&cs->uv->io, false);
 }
 
+/* ---- snapshots by log bytes ----
+ * canonical/raft 0.15 keeps every entry since the last snapshot (plus `trailing`) in memory
+ * and counts both in entries only, so a few thousand pipelined batches of hundreds of KB each
+ * would stay resident: the log, not the keyspace, would dominate RSS. We count the bytes
+ * applied since the last snapshot; past the limit (snapshot-log-bytes, or a quarter of the
+ * last snapshot's size if larger, so that a large keyspace is not rewritten for every few MB
+ * of writes) the apply lowers raft's entry threshold to 1, which makes raft's own check after
+ * the applies of this round take a snapshot. The threshold is restored as soon as the
+ * snapshot starts, the trailing (lowered to about a quarter of the limit's bytes, going by
+ * the average entry) once it has been stored. Snapshots are node-local: nothing here affects
+ * what is applied. */
+#define CONTAINER_UV(rf) ((struct consensus_uv *)((char *)(rf) - offsetof(struct consensus_uv, rfsm)))
+
+static unsigned long long log_bytes_limit(const struct consensus *cs)
+{
+    unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes;
+    unsigned long long eighth = cs->fsm->last_snapshot_bytes / 8;
+    return eighth > limit ? eighth : limit;
+}
+
+/* Entries of about BYTES at the average size of those applied since the last snapshot. */
+static unsigned trailing_for_bytes(const struct consensus *cs, unsigned long long bytes, unsigned long long entries)
+{
+    unsigned long long configured = (unsigned long long)cs->uv->cfg->snapshot_trailing;
+    unsigned long long avg = entries > 0 ? (unsigned long long)cs->stats.log_bytes / entries : 1;
+    unsigned long long n = bytes / (avg > 0 ? avg : 1);
+    if (n < 1)
+        n = 1;
+    return (unsigned)(n < configured ? n : configured);
+}
+
+static int counted_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
+{
+    struct consensus_uv *u = CONTAINER_UV(rf);
+    struct consensus *cs = u->raft.data;
+    cs->stats.log_bytes += (long long)buf->len;
+    unsigned long long limit = cs->uv->cfg->snapshot_log_bytes > 0 ? log_bytes_limit(cs) : 0;
+    if (limit > 0 && !u->bytes_snapshot && (unsigned long long)cs->stats.log_bytes >= limit) {
+        raft_index since = u->raft.last_applied + 1 - u->raft.log.snapshot.last_index;
+        u->bytes_snapshot = 1;
+        raft_set_snapshot_threshold(&u->raft, 1);
+        raft_set_snapshot_trailing(&u->raft, trailing_for_bytes(cs, limit / 4, since));
+    }
+    return u->fsm_inner.apply(rf, buf, result);
+}
+
+static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct consensus_uv *u = CONTAINER_UV(rf);
+    struct consensus *cs = u->raft.data;
+    int rv = u->fsm_inner.snapshot(rf, bufs, n_bufs);
+    if (rv == 0) {
+        /* raft decided; the entries applied from now on belong to the next snapshot */
+        if (u->bytes_snapshot)
+            cs->stats.snapshots_by_bytes++;
+        cs->stats.log_bytes = 0;
+        raft_set_snapshot_threshold(&u->raft, (unsigned)u->cfg->snapshot_threshold);
+    }
+    return rv; /* RAFT_BUSY: the lowered threshold makes raft try again after the next apply */
+}
+
+static int counted_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
+{
+    struct consensus_uv *u = CONTAINER_UV(rf);
+    int rv = u->fsm_inner.snapshot_finalize(rf, bufs, n_bufs);
+    if (u->bytes_snapshot) {
+        /* raft has dropped the log up to the snapshot minus the lowered trailing */
+        raft_set_snapshot_trailing(&u->raft, (unsigned)u->cfg->snapshot_trailing);
+        u->bytes_snapshot = 0;
+    }
+    memcount_trim(); /* the dropped entries and the snapshot buffer were freed just now */
+    return rv;
+}
+
+static void fsm_wrap(struct consensus_uv *u, struct fsm *fsm)
+{
+    fsm_raft_init(fsm, &u->fsm_inner);
+    u->rfsm = u->fsm_inner;
+    u->rfsm.apply = counted_apply;
+    u->rfsm.snapshot = counted_snapshot;
+    u->rfsm.snapshot_finalize = counted_finalize;
+}
+
 /* The transport asks whether raft node ID may connect: members of the latest configuration
  * (committed or not), or anyone authenticated while this node has none yet (it waits to be
  * added, by --join or --bootstrap no). */
@@ -253,7 +341,7 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
     u->uv_truncate = u->io.truncate;
     u->io.truncate = guarded_truncate;
     consensus_guard_install(&u->guard, &u->io);
-    fsm_raft_init(fsm, &u->rfsm);
+    fsm_wrap(u, fsm);
     if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {
         snprintf(err, errlen, "raft init: %s", raft_failure(u, rv));
         goto fail_io;

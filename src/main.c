@@ -5,6 +5,7 @@
 #include "config.h"
 #include "dircheck.h"
 #include "log.h"
+#include "memcount.h"
 #include "server.h"
 
 static void usage(FILE *fp)
@@ -63,6 +64,7 @@ int main(int argc, char **argv)
             return check_dir(argv[i + 1]);
         }
     }
+    memcount_tune();
     config_init(&cfg);
     if (config_load(&cfg, argc, argv, err, sizeof(err)) != 0) {
         fprintf(stderr, "concordkv-server: %s\n", err);

@@ -35,6 +35,14 @@ int memcount_counting(void)
     return 0;
 }
 
+void memcount_tune(void)
+{
+}
+
+void memcount_trim(void)
+{
+}
+
 #else
 
 /* glibc's allocator under its own names. */
@@ -65,6 +73,17 @@ size_t memcount_used(void)
 int memcount_counting(void)
 {
     return 1;
+}
+
+void memcount_tune(void)
+{
+    /* Setting the threshold turns off glibc's dynamic adjustment; 128 KiB is its default. */
+    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
+void memcount_trim(void)
+{
+    malloc_trim(0);
 }
 
 void *malloc(size_t n)

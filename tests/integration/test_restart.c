@@ -306,3 +306,51 @@ Test(cluster, sigterm_right_after_the_first_writes_exits_cleanly)
         fx_server_free(s);
     }
 }
+
+/* Snapshots by log bytes (snapshot-log-bytes): with an entry threshold that never fires,
+ * 4 KB writes still make every node snapshot, with a trailing cut to a few entries, and
+ * every node restarts from that snapshot and the log after it with the same data. */
+Test(cluster, snapshots_by_log_bytes_and_restart)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "100000",
+                                "--snapshot-log-bytes", "64kb", NULL};
+    char before[41];
+    char *val = malloc(4097);
+    redisContext *c;
+    int idx;
+
+    memset(val, 'v', 4096);
+    val[4096] = '\0';
+    c = start_cluster_on_leader(args, &idx);
+    for (int i = 0; i < 400; i++)
+        redisAppendCommand(c, "SET key:%d %d:%s", i, i, val);
+    for (int i = 0; i < 400; i++) {
+        redisReply *r = NULL;
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK && r != NULL);
+        cr_assert(r->type == REDIS_REPLY_STATUS, "SET %d: %s", i, r->str);
+        freeReplyObject(r);
+    }
+    fx_check_integer(c, 1, "DEL key:0");
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, before);
+    for (int i = 0; i < tc_cluster()->n; i++) {
+        cr_assert_gt(tc_info_ll(node(i)->port, "raft", "raft_snapshots_by_bytes"), 0,
+                     "node %d took no snapshot by bytes", i + 1);
+        long long last = tc_info_ll(node(i)->port, "raft", "raft_last_index");
+        long long snap = tc_info_ll(node(i)->port, "raft", "raft_snapshot_index");
+        cr_assert_gt(snap, 0, "node %d", i + 1);
+        cr_assert_lt(last - snap, 400, "node %d: the log after the snapshot is all of it", i + 1);
+    }
+    tc_sigterm_all();
+    tc_spawn_all();
+    idx = wait_leader();
+    tc_assert_converged(NULL, before, NULL);
+    tc_leader_expect("key:0", NULL);
+    c = fx_connect(node(idx)->port);
+    redisReply *r = redisCommand(c, "GETRANGE key:399 0 5");
+    cr_assert(r && r->type == REDIS_REPLY_STRING && strcmp(r->str, "399:vv") == 0);
+    freeReplyObject(r);
+    redisFree(c);
+    free(val);
+    tc_stop_cleanly();
+}
