@@ -11,6 +11,7 @@
 #include "cmd_zset.h" /* cmd_zset_arg_long_range: Redis's getRangeLongFromObjectOrReply */
 #include "command.h"
 #include "kv.h"
+#include "notify.h"
 #include "qlist.h"
 #include "resp.h"
 #include "util.h"
@@ -40,16 +41,30 @@ static struct qlist *list_create(struct exec_ctx *ctx, const struct request *req
     return q;
 }
 
-/* After a change of the list under argument I: record it, or delete the key when empty. */
-static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct qlist *q)
+/* After a change of the list under argument I: signal EVENT (Redis's keyspace event of the
+ * command), then record the change, or delete the key when empty (and signal "del"). */
+static void changed(struct exec_ctx *ctx, const struct request *req, int i, struct qlist *q,
+                    const char *event)
 {
+    notify_list(ctx, event, req->argv[i], req->len[i]);
     if (qlist_len(q) == 0) {
         kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+        notify_generic(ctx, "del", req->argv[i], req->len[i]);
         return;
     }
     struct kv_entry *e = kv_find(ctx->kv, req->argv[i], req->len[i]);
     if (e != NULL)
         kv_touch(e, ctx->apply_seq);
+}
+
+static const char *push_event(enum qlist_where where)
+{
+    return where == QLIST_HEAD ? "lpush" : "rpush";
+}
+
+static const char *pop_event(enum qlist_where where)
+{
+    return where == QLIST_HEAD ? "lpop" : "rpop";
 }
 
 static void reply_name_arity(struct buf *out, const struct request *req)
@@ -198,7 +213,7 @@ static void push_generic(struct exec_ctx *ctx, struct request *req, enum qlist_w
     }
     for (int i = 2; i < argc; i++)
         qlist_push(q, where, req->argv[i], req->len[i], &fill);
-    changed(ctx, req, 1, q);
+    changed(ctx, req, 1, q, push_event(where));
     reply_int(ctx->out, (long long)qlist_len(q));
 }
 
@@ -246,7 +261,7 @@ static void pop_generic(struct exec_ctx *ctx, struct request *req, enum qlist_wh
         reply_bulk(ctx->out, s, len);
         free(s);
     }
-    changed(ctx, req, 1, q);
+    changed(ctx, req, 1, q, pop_event(where));
 }
 
 void cmd_lpop(struct exec_ctx *ctx, struct request *req) { pop_generic(ctx, req, QLIST_HEAD); }
@@ -299,7 +314,7 @@ static void lmpop_exec(struct exec_ctx *ctx, struct request *req, int first, int
         reply_array(ctx->out, 2);
         reply_bulk(ctx->out, req->argv[k], req->len[k]);
         pop_count_reply(ctx->out, q, where, count);
-        changed(ctx, req, k, q);
+        changed(ctx, req, k, q, pop_event(where));
         return;
     }
     reply_null_array(ctx->out);
@@ -337,9 +352,11 @@ static void move_generic(struct exec_ctx *ctx, struct request *req, enum qlist_w
     qlist_push(dst, to, s, len, fill);
     reply_bulk(ctx->out, s, len);
     free(s);
-    changed(ctx, req, 2, dst);
+    changed(ctx, req, 2, dst, push_event(to));
     if (dst != src)
-        changed(ctx, req, 1, src);
+        changed(ctx, req, 1, src, pop_event(from));
+    else
+        notify_list(ctx, pop_event(from), req->argv[1], req->len[1]);
 }
 
 void cmd_lmove(struct exec_ctx *ctx, struct request *req)
@@ -522,7 +539,7 @@ void cmd_lset(struct exec_ctx *ctx, struct request *req)
         return;
     }
     qlist_it_replace(&it, req->argv[3], req->len[3]);
-    changed(ctx, req, 1, q);
+    changed(ctx, req, 1, q, "lset");
     reply_ok(ctx->out);
 }
 
@@ -556,7 +573,7 @@ void cmd_linsert(struct exec_ctx *ctx, struct request *req)
     for (qlist_it_init(&it, q, 0, 1); qlist_it_get(&it, &s, &len); qlist_it_next(&it)) {
         if (len == req->len[3] && memcmp(s, req->argv[3], len) == 0) {
             qlist_it_insert(&it, after, req->argv[4], req->len[4], &fill);
-            changed(ctx, req, 1, q);
+            changed(ctx, req, 1, q, "linsert");
             reply_int(ctx->out, (long long)qlist_len(q));
             return;
         }
@@ -593,7 +610,7 @@ void cmd_lrem(struct exec_ctx *ctx, struct request *req)
         }
     }
     if (removed)
-        changed(ctx, req, 1, q);
+        changed(ctx, req, 1, q, "lrem");
     reply_int(ctx->out, removed);
 }
 
@@ -619,7 +636,7 @@ void cmd_ltrim(struct exec_ctx *ctx, struct request *req)
     qlist_delete_range(q, 0, (size_t)ltrim);
     if (rtrim > 0)
         qlist_delete_range(q, qlist_len(q) - (size_t)rtrim, (size_t)rtrim);
-    changed(ctx, req, 1, q); /* Redis signals the key even when nothing was trimmed */
+    changed(ctx, req, 1, q, "ltrim"); /* Redis signals the key even when nothing was trimmed */
     reply_ok(ctx->out);
 }
 
@@ -649,7 +666,7 @@ static void bpop_generic(struct exec_ctx *ctx, struct request *req, enum qlist_w
         reply_bulk(ctx->out, req->argv[k], req->len[k]);
         reply_bulk(ctx->out, s, len);
         free(s);
-        changed(ctx, req, k, q);
+        changed(ctx, req, k, q, pop_event(where));
         return;
     }
     reply_null_array(ctx->out);

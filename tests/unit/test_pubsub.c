@@ -232,6 +232,54 @@ Test(pubsub, publish_command_in_apply)
     buf_close(&out);
 }
 
+/* The events of seen_text, in order: "set,sadd,..." of the __keyevent@0__ channels. */
+static void expect_events_in_order(const char *const *want, size_t n)
+{
+    const char *p = seen_text();
+    for (size_t i = 0; i < n; i++) {
+        char ch[64];
+        snprintf(ch, sizeof ch, "__keyevent@0__:%s\r\n", want[i]);
+        const char *q = strstr(p, ch);
+        cr_assert(q != NULL, "no %s (event %zu) in what is left: %s", want[i], i, p);
+        p = q + strlen(ch);
+    }
+    cr_assert_null(strstr(p, "__keyevent@0__:"), "more events than expected: %s", p);
+}
+
+/* List writes signal Redis 7.0's events: lpush/rpush, lpop/rpop (LMOVE: the push on the
+ * destination, then the pop on the source, also when they are one key), lset, linsert,
+ * lrem, ltrim (even when nothing was trimmed), and del when the list empties. Commands that
+ * change nothing signal nothing. */
+Test(pubsub, keyspace_events_of_list_writes)
+{
+    struct cmdtest t;
+    long long flags = NOTIFY_KEYEVENT | NOTIFY_ALL;
+    ct_init(&t, 1700000000000LL);
+    t.pubsub = &ps;
+    ps.notify_flags = &flags;
+    sub(&a, PUBSUB_PATTERN, "__keyevent@0__:*");
+    ct_run(&t, "rpush l a b c");
+    ct_run(&t, "lpushx l z");
+    ct_run(&t, "lpop l");
+    ct_run(&t, "lmove l l2 left right");
+    ct_run(&t, "lmove l l left right");
+    ct_run(&t, "lset l 0 x");
+    ct_run(&t, "linsert l before x y");
+    ct_run(&t, "linsert l before nothere y"); /* no pivot: no event */
+    ct_run(&t, "lrem l 1 y");
+    ct_run(&t, "lrem l 1 nothere"); /* nothing removed: no event */
+    ct_run(&t, "ltrim l 0 -1");
+    ct_run(&t, "lmpop 1 l right count 5");
+    ct_run(&t, "rpop l2 0"); /* count 0: nothing popped */
+    ct_run(&t, "rpoplpush l2 l3");
+    const char *want[] = {"rpush", "lpush", "lpop", "rpush", "lpop", "rpush", "lpop", "lset",
+                          "linsert", "lrem", "ltrim", "rpop", "del", "lpush", "rpop", "del"};
+    expect_events_in_order(want, sizeof(want) / sizeof(*want));
+    ps.notify_flags = NULL;
+    ct_close(&t);
+    buf_close(&out);
+}
+
 /* Keyspace events come from the writes in apply, filtered by the node's flags. */
 Test(pubsub, keyspace_events_of_writes)
 {
