@@ -379,6 +379,74 @@ static int command_public(const struct command *c)
     return !(c->flags & CMD_INTERNAL);
 }
 
+/* COMMAND GETKEYS / GETKEYSANDFLAGS command arg...: the keys command_get_keys finds in the
+ * command given (Redis 7.0's errors); with FLAGS each key comes with Redis's flags for what
+ * the command does to it, as far as the table knows (a read or a write). */
+static void command_getkeys(struct buf *out, const struct request *req, int flags)
+{
+    const struct command *c = command_lookup(req->argv[2], req->len[2]);
+    if (c == NULL || !command_public(c)) {
+        reply_error(out, "ERR Invalid command specified");
+        return;
+    }
+    if (c->first_key <= 0 && !(c->flags & CMD_KEYNUM)) {
+        reply_error(out, "ERR The command has no key arguments");
+        return;
+    }
+    struct request sub = {req->argc - 2, req->argc - 2, req->argv + 2, req->len + 2};
+    if ((c->arity > 0 && sub.argc != c->arity) || sub.argc < -c->arity) {
+        reply_error(out, "ERR Invalid number of arguments specified for command");
+        return;
+    }
+    struct command_keys ks;
+    /* a script's keys are optional (EVAL ... 0): Redis answers an empty array there */
+    int optional = (c->flags & CMD_KEYNUM_AT2) && !(c->flags & CMD_BLOCKING);
+    if (command_get_keys(c, &sub, &ks) == 0 && !optional) {
+        reply_error(out, "ERR Invalid arguments specified for command");
+        command_keys_close(&ks);
+        return;
+    }
+    reply_array(out, ks.n);
+    for (int i = 0; i < ks.n; i++) {
+        if (flags) {
+            reply_array(out, 2);
+            reply_bulk(out, sub.argv[ks.v[i].pos], sub.len[ks.v[i].pos]);
+            reply_array(out, 2);
+            reply_bulk_cstr(out, ks.v[i].write ? "RW" : "RO");
+            reply_bulk_cstr(out, ks.v[i].write ? "update" : "access");
+        } else {
+            reply_bulk(out, sub.argv[ks.v[i].pos], sub.len[ks.v[i].pos]);
+        }
+    }
+    command_keys_close(&ks);
+}
+
+static const char *const command_help[] = {
+    "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "(no subcommand)",
+    "    Return details about all Redis commands.",
+    "COUNT",
+    "    Return the total number of commands in this Redis server.",
+    "LIST",
+    "    Return a list of all commands in this Redis server.",
+    "INFO [<command-name> ...]",
+    "    Return details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "DOCS [<command-name> ...]",
+    "    Return documentation details about multiple Redis commands.",
+    "    If no command names are given, documentation details for all",
+    "    commands are returned.",
+    "GETKEYS <full-command>",
+    "    Return the keys from a full Redis command.",
+    "GETKEYSANDFLAGS <full-command>",
+    "    Return the keys and the access flags from a full Redis command.",
+    "HELP",
+    "    Print this help.",
+    NULL};
+static const char *const command_subcommands[] = {"count", "list", "info", "docs", "getkeys",
+                                                  "getkeysandflags", NULL};
+
 void cmd_command(struct exec_ctx *ctx, struct request *req)
 {
     size_t n, pub = 0;
@@ -424,13 +492,16 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
         reply_array(ctx->out, 2 * k);
         buf_append(ctx->out, b.data, b.len);
         buf_close(&b);
+    } else if ((request_arg_is(req, 1, "getkeys") || request_arg_is(req, 1, "getkeysandflags")) &&
+               req->argc >= 4) {
+        command_getkeys(ctx->out, req, request_arg_is(req, 1, "getkeysandflags"));
     } else if (request_arg_is(req, 1, "list") && req->argc == 2) {
         reply_array(ctx->out, (long long)pub);
         for (size_t i = 0; i < n; i++)
             if (command_public(&t[i]))
                 reply_bulk_cstr(ctx->out, t[i].name);
     } else {
-        command_reply_subcommand_rest(ctx->out, req, "COMMAND", NULL, NULL);
+        command_reply_subcommand_rest(ctx->out, req, "COMMAND", command_help, command_subcommands);
     }
 }
 

@@ -19,6 +19,7 @@
 #define M CMD_DENYOOM
 #define L CMD_LOCAL
 #define B CMD_BLOCKING
+#define KN2 (CMD_KEYNUM | CMD_KEYNUM_AT2)
 
 /* Rows leave the statistics fields out: they start at zero. */
 #pragma GCC diagnostic push
@@ -113,12 +114,12 @@ static struct command command_rows[] = {
     {"rpushx",     cmd_rpushx,      prep_list_push,   -3, W | M | F,        1, 1, 1,  "list",   "Append an element to a list, only if the list exists"},
     {"lpop",       cmd_lpop,        NULL,             -2, W | F,            1, 1, 1,  "list",   "Remove and get the first elements in a list"},
     {"rpop",       cmd_rpop,        NULL,             -2, W | F,            1, 1, 1,  "list",   "Remove and get the last elements in a list"},
-    {"lmpop",      cmd_lmpop,       NULL,             -4, W,                2, 2, 1,  "list",   "Pop elements from a list"},
+    {"lmpop",      cmd_lmpop,       NULL,             -4, W | CMD_KEYNUM,   0, 0, 0,  "list",   "Pop elements from a list"},
     {"lmove",      cmd_lmove,       prep_lmove,       -5, W | M,            1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it"},
     {"rpoplpush",  cmd_rpoplpush,   prep_rpoplpush,   -3, W | M,            1, 2, 1,  "list",   "Remove the last element in a list, prepend it to another list and return it"},
     {"blpop",      cmd_blpop,       prep_blpop,       -3, W | B,            1, -2, 1, "list",   "Remove and get the first element in a list, or block until one is available"},
     {"brpop",      cmd_brpop,       prep_blpop,       -3, W | B,            1, -2, 1, "list",   "Remove and get the last element in a list, or block until one is available"},
-    {"blmpop",     cmd_blmpop,      prep_blmpop,      -5, W | B,            3, 3, 1,  "list",   "Pop elements from a list, or block until one is available"},
+    {"blmpop",     cmd_blmpop,      prep_blmpop,      -5, W | B | KN2,      0, 0, 0,  "list",   "Pop elements from a list, or block until one is available"},
     {"blmove",     cmd_blmove,      prep_blmove,      -6, W | M | B,        1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it; or block until one is available"},
     {"brpoplpush", cmd_brpoplpush,  prep_brpoplpush,  -4, W | M | B,        1, 2, 1,  "list",   "Pop an element from a list, push it to another list and return it; or block until one is available"},
     {"llen",       cmd_llen,        NULL,             2,  R | F,            1, 1, 1,  "list",   "Get the length of a list"},
@@ -155,7 +156,7 @@ static struct command command_rows[] = {
     {"zmpop", cmd_zmpop, NULL, -4, W | CMD_KEYNUM, 0, 0, 0, "sortedset", "Remove and return members with scores in a sorted set"},
     {"bzpopmin", cmd_bzpopmin, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the lowest score from one of the sorted sets, or block until one is available"},
     {"bzpopmax", cmd_bzpopmax, prep_bzpop, -3, W | F | B, 1, -2, 1, "sortedset", "Remove and return the member with the highest score from one of the sorted sets, or block until one is available"},
-    {"bzmpop", cmd_bzmpop, prep_bzmpop, -5, W | B, 3, 3, 1, "sortedset", "Remove and return members with scores in a sorted set or block until one is available"},
+    {"bzmpop", cmd_bzmpop, prep_bzmpop, -5, W | B | KN2, 0, 0, 0, "sortedset", "Remove and return members with scores in a sorted set or block until one is available"},
     {"zunion", cmd_zunion, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Add multiple sorted sets"},
     {"zunionstore", cmd_zunionstore, prep_zstore, -4, W | M | CMD_KEYNUM, 1, 1, 1, "sortedset", "Add multiple sorted sets and store the resulting sorted set in a new key"},
     {"zinter", cmd_zinter, NULL, -3, R | CMD_KEYNUM, 0, 0, 0, "sortedset", "Intersect multiple sorted sets"},
@@ -199,10 +200,10 @@ static struct command command_rows[] = {
     {"spublish",   cmd_spublish,    NULL,             3,  W | F,            1, 1, 1,  "pubsub", "Post a message to a shard channel"},
     {"pubsub",     cmd_pubsub,      NULL,             -2, L,                0, 0, 0,  "pubsub", "A container for Pub/Sub commands (this node's subscriptions)"},
     {"reset",      cmd_reset,       NULL,             1,  L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Reset the connection"},
-    {"eval",       cmd_eval,        prep_eval,        -3, W | M,            0, 0, 0,  "scripting", "Execute a Lua script server side"},
-    {"evalsha",    cmd_eval,        prep_eval,        -3, W | M,            0, 0, 0,  "scripting", "Execute a Lua script server side"},
-    {"eval_ro",    cmd_eval_ro,     NULL,             -3, R,                0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
-    {"evalsha_ro", cmd_eval_ro,     NULL,             -3, R,                0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
+    {"eval",       cmd_eval,        prep_eval,        -3, W | M | KN2,      0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"evalsha",    cmd_eval,        prep_eval,        -3, W | M | KN2,      0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"eval_ro",    cmd_eval_ro,     NULL,             -3, R | KN2,          0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
+    {"evalsha_ro", cmd_eval_ro,     NULL,             -3, R | KN2,          0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
     {"script",     cmd_script,      NULL,             -2, L | CMD_NOMULTI | CMD_ORDERED, 0, 0, 0, "scripting", "A container for Lua scripts management commands"},
     {"__script",   cmd_script_apply, NULL,            -2, W | CMD_INTERNAL, 0, 0, 0,  "scripting", "SCRIPT LOAD/FLUSH as applied (internal)"},
 
@@ -286,7 +287,7 @@ int command_get_keys(const struct command *cmd, const struct request *req,
                      struct command_keys *ks)
 {
     int write = (cmd->flags & CMD_WRITE) != 0;
-    int nk = 1; /* the numkeys argument, for CMD_KEYNUM */
+    int nk = (cmd->flags & CMD_KEYNUM_AT2) ? 2 : 1; /* the numkeys argument, for CMD_KEYNUM */
 
     ks->n = 0;
     ks->v = ks->inline_v;

@@ -36,6 +36,9 @@ enum cmd_flags {
     /* BLPOP, BZPOPMIN ...: on the leader, a client whose pop found nothing waits for its
      * keys (blocked.c); as applied (and inside MULTI) the command never blocks. */
     CMD_BLOCKING = 1 << 13,
+    /* With CMD_KEYNUM: the numkeys argument is argv[2], after an argument that is not a key
+     * (BLMPOP's and BZMPOP's timeout, EVAL's script, EVALSHA's sha). */
+    CMD_KEYNUM_AT2 = 1 << 14,
 };
 
 /* What a handler sees. For a write this is filled by fsm apply on every node: NOW_MS is the

@@ -492,3 +492,27 @@ Test(cmd_keys, apply_defends_against_raw_requests)
     APPLY("-ERR DB index is out of range\r\n", "copy k x DB 3");
     RUN(ONE, "EXISTS k");
 }
+
+/* COMMAND GETKEYS / GETKEYSANDFLAGS find the keys as Redis 7.0 does, numkeys included
+ * (LMPOP at argv[1]; BLMPOP, BZMPOP and EVAL at argv[2], after the timeout or script), with
+ * Redis's errors for an unknown command, one without keys, a wrong argument count and
+ * arguments that name no key. */
+Test(cmd_keys, command_getkeys)
+{
+    RUN("*1\r\n$1\r\nk\r\n", "COMMAND GETKEYS SET k v");
+    RUN("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "COMMAND GETKEYS MSET a 1 b 2");
+    RUN("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "COMMAND GETKEYS LMPOP 2 a b LEFT");
+    RUN("*2\r\n$1\r\na\r\n$1\r\nb\r\n", "COMMAND GETKEYS BLMPOP 0 2 a b LEFT");
+    RUN("*3\r\n$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n", "COMMAND GETKEYS BZMPOP 1.5 3 a b c MIN COUNT 2");
+    RUN("*2\r\n$2\r\nk1\r\n$2\r\nk2\r\n", "COMMAND GETKEYS EVAL s 2 k1 k2 a1");
+    RUN("*0\r\n", "COMMAND GETKEYS EVAL s 0");
+    RUN("*1\r\n$2\r\nk1\r\n", "COMMAND GETKEYS EVALSHA_RO sha 1 k1");
+    RUN("*3\r\n$1\r\nd\r\n$1\r\na\r\n$1\r\nb\r\n", "COMMAND GETKEYS ZUNIONSTORE d 2 a b WEIGHTS 1 2");
+    RUN("*1\r\n*2\r\n$1\r\nk\r\n*2\r\n$2\r\nRO\r\n$6\r\naccess\r\n", "COMMAND GETKEYSANDFLAGS GET k");
+    RUN("-ERR Invalid command specified\r\n", "COMMAND GETKEYS NOSUCH x");
+    RUN("-ERR The command has no key arguments\r\n", "COMMAND GETKEYS PING x");
+    RUN("-ERR Invalid number of arguments specified for command\r\n", "COMMAND GETKEYS SET k");
+    RUN("-ERR Invalid arguments specified for command\r\n", "COMMAND GETKEYS ZUNION 0 a");
+    RUN("-ERR wrong number of arguments for 'command|getkeys' command\r\n", "COMMAND GETKEYS GET");
+    RUN("-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n", "COMMAND NOPE");
+}
