@@ -27,6 +27,7 @@
 #include "dict.h"
 #include "kv.h"
 #include "log.h"
+#include "probe.h"
 #include "protect.h"
 #include "server.h"
 #include "tls.h"
@@ -147,6 +148,7 @@ void client_free(struct client *c)
         event_free(c->obuf_ev);
     resp_reader_free(c->reader);
     request_free(c->held);
+    probe_client_gone(c);
     pubsub_sub_close(&srv->pubsub, &c->sub);
     multi_reset(&c->multi);
     multi_unwatch(&c->multi);
@@ -345,6 +347,10 @@ void slot_done(struct slot *s)
         return;
     }
     c->pending--;
+    if (s->converted) {
+        s->converted = 0;
+        c->converted--;
+    }
     client_note_reply(c, s->out.len);
     if (c->slots.head == &s->node) {
         client_drain_slots(c);
@@ -369,6 +375,12 @@ struct pubsub_sub *client_pubsub(struct client *c)
 struct buf *slot_buf(struct slot *s)
 {
     return &s->out;
+}
+
+void slot_set_converted(struct slot *s, struct client *c)
+{
+    s->converted = 1;
+    c->converted++;
 }
 
 void slot_error(struct slot *s, const char *msg)
@@ -845,6 +857,10 @@ void client_dispatch(struct client *c, struct request *req)
     }
     if (((cmd->flags & CMD_WRITE) || consistent) && client_redirect(c, request_slot(cmd, req)))
         goto done;
+    if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
+        return;
+    if (c->probes.head != NULL)
+        probe_convert_all(c); /* before anything else it sent after them takes effect */
     if (cmd->flags & CMD_WRITE) {
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
             cmd->failed_calls++;

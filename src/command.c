@@ -237,6 +237,7 @@ void command_init(void)
     done = 1;
     for (size_t i = 0; i < sizeof(command_rows) / sizeof(command_rows[0]); i++) {
         struct command *c = &command_rows[i];
+        c->noop = (c->flags & CMD_WRITE) && !(c->flags & CMD_BLOCKING) ? command_noop_for(c->name) : NULL;
         unsigned h = name_hash(c->name, strlen(c->name));
         while (command_slots[h] != NULL)
             h = (h + 1) & (COMMAND_SLOTS - 1);

@@ -78,6 +78,15 @@ typedef void cmd_proc(struct exec_ctx *ctx, struct request *req);
  * from NOW_MS). Returns 0, or -1 after appending exactly one error reply to OUT. */
 typedef int cmd_prepare_proc(struct request *req, int64_t now_ms, struct buf *out);
 
+/* A write that changes nothing in the current state (SADD of members already there, a pop
+ * or a removal on a key that does not exist) may be answered through the read path, with no
+ * log entry, as Redis skips its AOF and fsync for it. A row's noop says whether REQ is such
+ * a write against CTX's keyspace at CTX's clock: exactly (1 only when the write certainly
+ * changes nothing, 0 when unsure or when the arguments are anything but well-formed: the
+ * write path answers those), read-only, and with REQ's reply appended to ctx->out when it
+ * says 1. Rows get it in command_init (cmd_noop.c); dispatch and server.c use it. */
+typedef int cmd_noop_proc(struct exec_ctx *ctx, struct request *req);
+
 struct command {
     const char *name;          /* lower case */
     cmd_proc *proc;
@@ -87,12 +96,15 @@ struct command {
     int first_key, last_key, key_step; /* last_key -1: the last argument; 0,0,0: no keys */
     const char *group;         /* COMMAND DOCS group: "string", "generic", "server" ... */
     const char *summary;
+    cmd_noop_proc *noop; /* set by command_init; NULL: always a write */
     /* statistics, updated by dispatch (calls, failed_calls), command_exec and fsm (usec) */
     long long calls;
     long long failed_calls;
     long long usec;        /* time in the handler: see command_exec and fsm_take_result */
 };
 
+/* The noop of the write named NAME (cmd_noop.c), or NULL. */
+cmd_noop_proc *command_noop_for(const char *name);
 /* Build the name lookup table. Call once at startup (idempotent). */
 void command_init(void);
 /* The command named NAME (case-insensitive), or NULL. */

@@ -42,6 +42,7 @@ struct batch {
     int nwrites, cookies_cap;
     struct pending_read *reads;
     int nreads, reads_cap;
+    int nordered_reads; /* of reads: those a later write must not reach (not probes) */
     int64_t created_us;
     int64_t proposed_us;
     int timed_out;
@@ -126,7 +127,10 @@ static void batch_answer(struct batch *b, const char *write_msg, const char *rea
         }
     for (int i = 0; i < b->nreads; i++)
         if (b->reads[i].cookie) {
-            cb->error(cb->arg, b->reads[i].cookie, read_msg);
+            if (cb->read_error)
+                cb->read_error(cb->arg, b->reads[i].cookie, b->reads[i].cmd, read_msg);
+            else
+                cb->error(cb->arg, b->reads[i].cookie, read_msg);
             b->reads[i].cookie = NULL;
         }
 }
@@ -178,7 +182,7 @@ static struct batch *open_batch(struct consensus *cs)
 
 void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 {
-    if (cs->open && cs->open->nreads > 0)
+    if (cs->open && cs->open->nordered_reads > 0)
         seal_open(cs);
     struct batch *b = open_batch(cs);
     b->cookies = util_grow(b->cookies, b->nwrites, &b->cookies_cap, sizeof(*b->cookies));
@@ -188,13 +192,26 @@ void consensus_write(struct consensus *cs, void *cookie, struct request *req)
     want_flush(cs);
 }
 
-void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
-                    struct request *req)
+static void add_read(struct consensus *cs, void *cookie, const struct command *cmd,
+                     struct request *req, int ordered)
 {
     struct batch *b = open_batch(cs);
     b->reads = util_grow(b->reads, b->nreads, &b->reads_cap, sizeof(*b->reads));
     b->reads[b->nreads++] = (struct pending_read){cookie, cmd, req};
+    b->nordered_reads += ordered;
     want_flush(cs);
+}
+
+void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
+                    struct request *req)
+{
+    add_read(cs, cookie, cmd, req, 1);
+}
+
+void consensus_probe(struct consensus *cs, void *cookie, const struct command *cmd,
+                     struct request *req)
+{
+    add_read(cs, cookie, cmd, req, 0);
 }
 
 /* ---- completion ---- */

@@ -31,6 +31,8 @@ struct consensus_callbacks {
     /* Execute read REQ (CMD's handler) for COOKIE now, against the applied state, and answer
      * COOKIE. REQ stays the consensus's. */
     void (*run_read)(void *arg, void *cookie, const struct command *cmd, struct request *req);
+    /* Read COOKIE (CMD's) failed: MSG as for error. Optional: error is called instead. */
+    void (*read_error)(void *arg, void *cookie, const struct command *cmd, const char *msg);
     /* consensus_flush should run once the current batch of events is handled. */
     void (*want_flush)(void *arg);
     /* raft was called: run libuv (consensus_pump) soon. Optional. */
@@ -146,6 +148,11 @@ void consensus_write(struct consensus *cs, void *cookie, struct request *req);
  * consensus_accepts() is true. */
 void consensus_read(struct consensus *cs, void *cookie, const struct command *cmd,
                     struct request *req);
+/* consensus_read for a probe (probe.h): its batch takes later writes, of any client (a
+ * probe's own client converts it before sending another command, so what the read sees
+ * of later writes is only what concurrent clients did, which linearizability allows). */
+void consensus_probe(struct consensus *cs, void *cookie, const struct command *cmd,
+                     struct request *req);
 /* Switch how later read-only batches are confirmed (CONFIG SET read-consistency). */
 void consensus_set_read_mode(struct consensus *cs, int mode);
 /* Voter ID answered yes to ReadIndex round SEQ of TERM, promising not to vote for another

@@ -74,10 +74,10 @@ static void info_stats(struct buf *b, struct server *srv)
     const struct server_stats *s = &srv->stats;
     buf_printf(b, "# Stats\r\ntotal_connections_received:%lld\r\ntotal_commands_processed:%lld\r\n"
                   "total_net_input_bytes:%lld\r\ntotal_net_output_bytes:%lld\r\n"
-                  "rejected_connections:%lld\r\nexpired_keys_proposed:%lld\r\n"
+                  "rejected_connections:%lld\r\nexpired_keys_proposed:%lld\r\nnoop_writes_as_reads:%lld\r\n"
                   "pubsub_channels:%zu\r\npubsub_patterns:%zu\r\npubsubshard_channels:%zu\r\n",
                s->connections_received, s->commands_processed, s->net_input_bytes,
-               s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed,
+               s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed, s->noop_writes,
                dict_size(srv->pubsub.subs[PUBSUB_CHANNEL]), dict_size(srv->pubsub.subs[PUBSUB_PATTERN]),
                dict_size(srv->pubsub.subs[PUBSUB_SHARD]));
 }

@@ -31,6 +31,7 @@
 #include "kv.h"
 #include "log.h"
 #include "notify.h"
+#include "probe.h"
 #include "protect.h"
 #include "tls.h"
 #include "readindex.h"
@@ -432,6 +433,15 @@ static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t
     slot_done(s);
 }
 
+static void on_consensus_read_error(void *arg, void *cookie, const struct command *cmd, const char *msg)
+{
+    (void)arg;
+    if (cmd->noop != NULL)
+        probe_on_read_error(cookie, msg);
+    else
+        slot_error(cookie, msg);
+}
+
 static void on_consensus_error(void *arg, void *cookie, const char *msg)
 {
     struct slot *s = cookie;
@@ -446,6 +456,10 @@ static void on_consensus_error(void *arg, void *cookie, const char *msg)
 static void on_consensus_read(void *arg, void *cookie, const struct command *cmd, struct request *req)
 {
     struct server *srv = arg;
+    if (cmd->noop != NULL) { /* a probe (probe.h): only they send such writes here */
+        probe_on_read(srv, cookie, req);
+        return;
+    }
     struct slot *s = cookie;
     if (s->c != NULL) {
         struct exec_ctx ctx = {
@@ -584,7 +598,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         return -1;
     struct consensus_callbacks cb = {
         .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
-        .run_read = on_consensus_read, .want_flush = on_consensus_want_flush,
+        .run_read = on_consensus_read, .read_error = on_consensus_read_error,
+        .want_flush = on_consensus_want_flush,
         .kick = on_consensus_kick, .flushed = on_consensus_flushed, .closed = server_on_closed,
         .read_round = on_consensus_read_round,
     };

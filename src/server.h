@@ -25,6 +25,7 @@ struct server_stats {
     long long rejected_connections;
     long long commands_processed;
     long long expired_keys_proposed;
+    long long noop_writes; /* writes answered as reads: they changed nothing (cmd_noop.c) */
     long long net_input_bytes;
     long long net_output_bytes;
 };
