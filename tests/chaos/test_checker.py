@@ -10,7 +10,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
-from checker import INF, ROp, check_appends, check_registers, linearizable  # noqa: E402
+from checker import (INF, ROp, check_appends, check_queue, check_registers,  # noqa: E402
+                     linearizable)
 
 
 class H:
@@ -46,6 +47,26 @@ class H:
     def read(self, toks, inv, comp, typ="ok", final=False, key="a"):
         val = "".join(t + "," for t in toks)
         return self.op("read", key, None, inv, comp, typ, val, **({"final": True} if final else {}))
+
+
+    # queue
+    def enqueue(self, item, inv, comp, typ="ok", length=1):
+        return self.op("enqueue", "q", item, inv, comp, typ, length if typ == "ok" else None)
+
+    def dequeue(self, item, inv, comp, typ="ok", consumer=1):
+        # item None: BLMOVE timed out
+        return self.op("dequeue", "q", "inflight:%d" % consumer, inv, comp, typ,
+                       item if typ == "ok" else None, p=consumer)
+
+    def complete(self, item, inv, comp, typ="ok", removed=1, consumer=1):
+        return self.op("complete", "inflight:%d" % consumer, item, inv, comp, typ,
+                       removed if typ == "ok" else None, p=consumer)
+
+    def qread(self, q, inflight, inv, comp):
+        lists = {"q": list(q)}
+        for c, items in inflight.items():
+            lists["inflight:%d" % c] = list(items)
+        return self.op("qread", "q", sorted(lists), inv, comp, "ok", lists, final=True)
 
 
 def simulated_register_history(rng, n, procs=8):
@@ -361,6 +382,126 @@ class AppendTests(unittest.TestCase):
         self.assertFalse(app_valid(h))
 
 
+def queue_valid(h):
+    return check_queue(h.ops)["valid"]
+
+
+class QueueTests(unittest.TestCase):
+    def clean_history(self):
+        # a and b pushed; a delivered and completed, b delivered and held; c still queued;
+        # one BLMOVE timed out on an empty queue.
+        return (H().enqueue("a", 0, 1).enqueue("b", 1, 2, length=2).dequeue("a", 2, 3)
+                .complete("a", 3, 4).dequeue("b", 4, 5).dequeue(None, 5, 7, consumer=2)
+                .enqueue("c", 8, 9).qread(["c"], {1: ["b"], 2: []}, 20, 21))
+
+    def test_clean_history_passes(self):
+        # Every acknowledged item delivered once or still in a list, once.
+        v = check_queue(self.clean_history().ops)
+        self.assertTrue(v["valid"], v["violations"])
+        self.assertEqual((v["pushed_ok"], v["delivered"], v["completed"], v["left_queued"],
+                          v["left_in_flight"], v["dequeue_timeouts"]), (3, 2, 1, 1, 1, 1))
+
+    def test_lost_item_is_caught(self):
+        # c was acknowledged, never delivered, and is in no list at the end.
+        h = (H().enqueue("a", 0, 1).enqueue("c", 1, 2).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread([], {1: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_lost_from_its_inflight_list_is_caught(self):
+        # Delivered, never completed, yet gone from its consumer's list.
+        h = H().enqueue("a", 0, 1).dequeue("a", 2, 3).qread([], {1: []}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_duplicate_delivery_is_caught(self):
+        # Two ok BLMOVEs returned the same item (a pop applied twice).
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .dequeue("a", 2, 5, consumer=2).complete("a", 5, 6, consumer=2)
+             .qread([], {1: [], 2: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_delivered_completed_and_still_queued_is_caught(self):
+        # a was delivered and completed, but the pop did not remove it from q.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread(["a"], {1: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_completed_and_still_in_flight_is_caught(self):
+        # LREM answered 1 but the item is still in the inflight list.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread([], {1: ["a"]}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_present_twice_at_the_end_is_caught(self):
+        # One RPUSH, two copies in the final lists.
+        h = H().enqueue("a", 0, 1).qread(["a", "a"], {}, 10, 11)
+        self.assertFalse(queue_valid(h))
+        h = H().enqueue("a", 0, 1, "unknown").dequeue(None, 2, 3, "unknown").qread(
+            ["a"], {1: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_lrem_of_a_held_item_must_remove_it(self):
+        # The consumer holds a (its BLMOVE returned it): LREM answering 0 means it vanished.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4, removed=0)
+             .qread([], {1: []}, 10, 11))
+        v = check_queue(h.ops)
+        self.assertFalse(v["valid"])
+        self.assertIn("answered 0", " ".join(x["what"] for x in v["violations"]))
+
+    def test_unknown_push_may_be_absent_delivered_or_present(self):
+        # A timed-out RPUSH may or may not have happened.
+        base = lambda: H().enqueue("a", 0, 1, "unknown")  # noqa: E731
+        self.assertTrue(queue_valid(base().qread([], {}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread(["a"], {}, 10, 11)))
+        self.assertTrue(queue_valid(base().dequeue("a", 2, 3).complete("a", 3, 4)
+                                    .qread([], {1: []}, 10, 11)))
+
+    def test_unknown_dequeue_item_in_own_list_or_queue_but_not_elsewhere(self):
+        # An unknown BLMOVE may have moved a into its own list, or not have popped.
+        base = lambda: H().enqueue("a", 0, 1).dequeue(None, 2, 3, "unknown")  # noqa: E731
+        self.assertTrue(queue_valid(base().qread([], {1: ["a"]}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread(["a"], {1: []}, 10, 11)))
+        self.assertFalse(queue_valid(base().qread([], {2: ["a"]}, 10, 11)))
+        # One unknown BLMOVE explains one item, not two.
+        h = (H().enqueue("a", 0, 1).enqueue("b", 0, 1).dequeue(None, 2, 3, "unknown")
+             .qread([], {1: ["a", "b"]}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_in_another_consumers_list_is_caught(self):
+        # Delivered to consumer 1, found in consumer 2's list.
+        h = H().enqueue("a", 0, 1).dequeue("a", 2, 3).qread([], {1: [], 2: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_never_pushed_or_failed_push_items_are_caught(self):
+        # Delivered or present items must come from an RPUSH that may have happened.
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1).qread(["a", "zz"], {}, 10, 11)))
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1, "fail").qread(["a"], {}, 10, 11)))
+        h = H().enqueue("a", 0, 1, "fail").dequeue("a", 2, 3).complete("a", 3, 4).qread(
+            [], {1: []}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_delivery_before_the_push_was_sent_is_caught(self):
+        # A BLMOVE that completed before the RPUSH was invoked cannot return its item.
+        h = H().dequeue("a", 0, 1).enqueue("a", 2, 3).qread([], {1: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_missing_final_read_is_not_a_pass(self):
+        # Without the final lists, lost items cannot be ruled out.
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1)))
+
+    def test_uncompleted_held_item_may_stay_or_go_after_an_unknown_lrem(self):
+        # A held item with an unknown LREM may be in its list at the end or not.
+        base = lambda: H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete(  # noqa: E731
+            "a", 3, 4, "unknown")
+        self.assertTrue(queue_valid(base().qread([], {1: ["a"]}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread([], {1: []}, 10, 11)))
+
+    def test_whole_history_check_includes_the_queue(self):
+        # checker.check fails the run on a queue violation alone.
+        h = H().enqueue("a", 0, 1).qread([], {}, 10, 11)
+        self.assertFalse(checker.check(h.ops)["valid"])
+        self.assertTrue(checker.check(self.clean_history().ops)["valid"])
+
+
 class DriverRuleTests(unittest.TestCase):
     def test_error_classes(self):
         # MOVED, CLUSTERDOWN and TRYAGAIN were not applied; anything else is unknown.
@@ -374,6 +515,11 @@ class DriverRuleTests(unittest.TestCase):
         self.assertEqual(error_kind("UNCERTAIN leadership was lost"), "unknown")
         self.assertEqual(error_kind("TIMEOUT not committed"), "unknown")
         self.assertEqual(error_kind("ERR something new"), "unknown")
+        # A blocked client's texts (src/blocked.h): nothing popped, or a pop in flight.
+        self.assertEqual(error_kind("TRYAGAIN leadership was lost while the client was "
+                                    "blocked; nothing was popped"), "fail")
+        self.assertEqual(error_kind("UNCERTAIN leadership was lost while the blocked client's "
+                                    "pop was in flight; it may or may not have popped"), "unknown")
         self.assertEqual(moved_target("MOVED 7629 127.0.0.1:27102"), "127.0.0.1:27102")
         self.assertIsNone(moved_target("ERR x"))
 
