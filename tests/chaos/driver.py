@@ -18,7 +18,7 @@ applied), result, node, error.
 
 Queue workload (a reliable job queue, Sidekiq/RQ style): every client is also a producer
 (RPUSH q of a unique item, --queue-share of its ops); --consumers dedicated clients take items
-with BLMOVE q inflight:P RIGHT LEFT 1 and complete each with LREM inflight:P 1 item. P is the
+with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout) and complete each with LREM inflight:P 1 item. P is the
 consumer's process, so an inflight list belongs to one sequence of ops with at most one unknown
 outcome, its last.
 """
@@ -475,7 +475,7 @@ def main():
                     help="share of register ops among those that are not enqueues")
     ap.add_argument("--queue-share", type=float, default=0.15, help="share of enqueues")
     ap.add_argument("--consumers", type=int, default=2, help="queue consumers (extra clients)")
-    ap.add_argument("--block-timeout", type=float, default=1, help="BLMOVE timeout (s)")
+    ap.add_argument("--block-timeout", type=float, default=2, help="BLMOVE timeout (s)")
     ap.add_argument("--rotate", type=float, default=20, help="seconds per key generation")
     ap.add_argument("--think", type=float, default=0.01, help="mean pause between ops (s)")
     ap.add_argument("--op-timeout", type=float, default=10, help="client socket timeout (s)")
