@@ -489,7 +489,8 @@ def check_queue(history):
             finals.append(op)
     verdict = {"checker": "queue", "valid": True, "violations": [],
                "pushed_ok": c["pushed_ok"], "pushed_unknown": c["pushed_unknown"],
-               "pushed_fail": c["pushed_fail"], "delivered": sum(len(d) for d in delivered.values()),
+               "pushed_fail": c["pushed_fail"],
+               "delivered": sum(len(d) for d in delivered.values()),
                "completed": c["completed"], "dequeue_timeouts": c["dequeue_timeouts"],
                "dequeue_unknown": c["dequeue_unknown"], "left_queued": 0, "left_in_flight": 0}
     v = verdict["violations"]
@@ -527,8 +528,8 @@ def check_queue(history):
     for item, lists in sorted(where.items()):
         push, dqs = pushes.get(item), delivered.get(item, [])
         if len(lists) > 1:
-            bad("item %s is present %d times at the end (%s)" % (item, len(lists), ", ".join(lists)),
-                item, [push, final] + dqs)
+            bad("item %s is present %d times at the end (%s)" % (
+                item, len(lists), ", ".join(lists)), item, [push, final] + dqs)
         if push is None:
             bad("item %s is present at the end but was never enqueued" % item, item, [final])
             continue

@@ -18,9 +18,9 @@ applied), result, node, error.
 
 Queue workload (a reliable job queue, Sidekiq/RQ style): every client is also a producer
 (RPUSH q of a unique item, --queue-share of its ops); --consumers dedicated clients take items
-with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout) and complete each with LREM inflight:P 1 item. P is the
-consumer's process, so an inflight list belongs to one sequence of ops with at most one unknown
-outcome, its last.
+with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout) and complete each with LREM inflight:P
+1 item. P is the consumer's process, so an inflight list belongs to one sequence of ops with at
+most one unknown outcome, its last.
 """
 import argparse
 import json
