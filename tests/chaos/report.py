@@ -83,12 +83,13 @@ def render(results, command, minutes, build=None):
         queue = ("%s (%d / %d)" % ("valid" if q.get("valid") else "**VIOLATION**",
                                    q.get("pushed_ok", 0), q.get("delivered", 0))
                  if q else "not run")
-        lines.append("| %s | %.0f s | %d / %d / %d | %s | %s | %s (%d) | %s | %s | %.1f s | %s |" % (
-            r["scenario"], r.get("duration", 0), t["ok"], t["fail"], t["unknown"], faults,
-            verdict(r.get("register", {}).get("valid")),
-            "valid" if app.get("valid") else "**VIOLATION**", app.get("acknowledged", 0), queue,
-            "yes" if r.get("converged") else "**no**", r.get("max_gap_seconds", 0),
-            "pass" if r.get("pass") else "**FAIL**"))
+        row = (r["scenario"], r.get("duration", 0), t["ok"], t["fail"], t["unknown"], faults,
+               verdict(r.get("register", {}).get("valid")),
+               "valid" if app.get("valid") else "**VIOLATION**", app.get("acknowledged", 0), queue,
+               "yes" if r.get("converged") else "**no**", r.get("max_gap_seconds", 0),
+               "pass" if r.get("pass") else "**FAIL**")
+        lines.append("| %s | %.0f s | %d / %d / %d | %s | %s | %s (%d) | %s | %s | %.1f s | %s |"
+                     % row)
     lines.append("")
     lines.append("\"unknown\" = timed out, leadership lost or connection dropped: the checkers let "
                  "such a write take effect at any later point or never. \"longest gap\" = the "
