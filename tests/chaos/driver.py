@@ -402,10 +402,9 @@ def final_queue_read(seeds, out_path, nodes_file=None, timeout=60.0):
     """After the faults are healed: read q and every inflight list of the history in one
     MULTI/EXEC on the leader (one atomic, linearizable snapshot), retrying until it answers;
     log it as a final qread. Returns True when it was read (or there is no queue)."""
-    lists = sorted(inflight_lists(out_path))
-    if not lists:
+    keys = sorted(queue_lists(out_path), key=lambda k: (k != QUEUE, k))
+    if not keys:
         return True
-    keys = [QUEUE] + lists
     topo = Topology(seeds, nodes_file)
     hist = History(out_path)
     args = argparse.Namespace(op_timeout=10.0)
@@ -434,8 +433,9 @@ def final_queue_read(seeds, out_path, nodes_file=None, timeout=60.0):
     return op["type"] == "ok"
 
 
-def inflight_lists(path):
-    """The inflight lists named by the dequeue ops of the history at PATH."""
+def queue_lists(path):
+    """The queue and the inflight lists named by the dequeue ops of the history at PATH (none
+    when it has no queue ops)."""
     out = set()
     with open(path) as f:
         for line in f:
@@ -443,6 +443,8 @@ def inflight_lists(path):
                 op = json.loads(line)
             except ValueError:
                 continue
+            if op.get("f") in ("enqueue", "dequeue"):
+                out.add(QUEUE)
             if op.get("f") == "dequeue":
                 out.add(op["value"])
     return out
