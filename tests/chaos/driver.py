@@ -18,9 +18,10 @@ applied), result, node, error.
 
 Queue workload (a reliable job queue, Sidekiq/RQ style): every client is also a producer
 (RPUSH q of a unique item, --queue-share of its ops); --consumers dedicated clients take items
-with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout) and complete each with LREM inflight:P
-1 item. P is the consumer's process, so an inflight list belongs to one sequence of ops with at
-most one unknown outcome, its last.
+with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout), work on each (--job-time, about what
+keeps q short but not always empty, so that BLMOVE both pops at once and blocks) and complete
+it with LREM inflight:P 1 item. P is the consumer's process, so an inflight list belongs to one
+sequence of ops with at most one unknown outcome, its last.
 """
 import argparse
 import json
@@ -327,6 +328,8 @@ class Client:
         if op["type"] != "ok" or op["result"] is None:
             return op
         item = op["result"]
+        if self.args.job_time > 0:  # the job itself: items wait in q and in flight meanwhile
+            time.sleep(self.rng.expovariate(1.0 / self.args.job_time))
 
         def body(c, op):
             r = self.call(c, "LREM", dest, 1, item)
@@ -478,6 +481,8 @@ def main():
     ap.add_argument("--queue-share", type=float, default=0.15, help="share of enqueues")
     ap.add_argument("--consumers", type=int, default=2, help="queue consumers (extra clients)")
     ap.add_argument("--block-timeout", type=float, default=2, help="BLMOVE timeout (s)")
+    ap.add_argument("--job-time", type=float, default=0.01,
+                    help="mean time a consumer works on an item before completing it (s)")
     ap.add_argument("--rotate", type=float, default=20, help="seconds per key generation")
     ap.add_argument("--think", type=float, default=0.01, help="mean pause between ops (s)")
     ap.add_argument("--op-timeout", type=float, default=10, help="client socket timeout (s)")
