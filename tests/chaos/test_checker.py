@@ -100,6 +100,63 @@ def simulated_register_history(rng, n, procs=8):
     return h
 
 
+def simulated_queue_history(rng, n, producers=2, consumers=3, p_unknown=0.05):
+    """A valid queue history: each process's next op is invoked after its last completed, and
+    takes effect at a random point inside its interval, ops applied in point order. One op in
+    20 is unknown (it took effect or not, at random, and ends its process); one in 20 fails."""
+    import heapq
+    h = H()
+    q, inflight = [], {}
+    pending = []  # (point, tiebreak, process, kind, comp)
+    nproc = producers + consumers
+    seq = [0]
+
+    def schedule(p, after, kind):
+        inv = after + rng.random()
+        point = inv + rng.random()
+        heapq.heappush(pending, (point, rng.random(), p, kind, inv, point + rng.random()))
+    for p in range(nproc):
+        schedule(p, 0.0, "enqueue" if p < producers else "dequeue")
+    left = n
+    while pending and left > 0:
+        point, _, p, kind, inv, comp = heapq.heappop(pending)
+        left -= 1
+        kind, item = kind if isinstance(kind, tuple) else (kind, None)
+        typ = "unknown" if rng.random() < p_unknown else ("fail" if rng.random() < 0.05 else "ok")
+        happens = typ == "ok" or (typ == "unknown" and rng.random() < 0.5)
+        nxt = "enqueue" if p % nproc < producers else "dequeue"
+        lst = "inflight:%d" % p
+        if kind == "enqueue":
+            seq[0] += 1
+            item = "i%d" % seq[0]
+            if happens:
+                q.append(item)
+            h.op("enqueue", "q", item, inv, comp, typ, len(q) if typ == "ok" else None, p=p)
+        elif kind == "dequeue":
+            got = q.pop(0) if happens and q else None
+            if got is not None:
+                inflight.setdefault(lst, []).insert(0, got)
+            h.op("dequeue", "q", lst, inv, comp, typ, got if typ == "ok" else None, p=p)
+            if typ == "ok" and got is not None:
+                nxt = ("complete", got)
+        else:
+            removed = 0
+            if happens and item in inflight.get(lst, []):
+                inflight[lst].remove(item)
+                removed = 1
+            h.op("complete", lst, item, inv, comp, typ, removed if typ == "ok" else None, p=p)
+            if typ == "fail":
+                nxt = ("complete", item)
+        if typ == "unknown":
+            p += nproc  # a new process, with a new inflight list
+        schedule(p, comp, nxt)
+    t = max(o["comp"] for o in h.ops) + 1
+    inflight.setdefault("inflight:0", [])
+    lists = dict(inflight, q=list(q))
+    h.op("qread", "q", sorted(lists), t, t + 1, "ok", lists, final=True)
+    return h
+
+
 def first_comp(h, value):
     return min(o["comp"] for o in h.ops if o["f"] != "get" and (
         o["value"] == value or (isinstance(o["value"], list) and o["value"][1] == value)))
@@ -494,6 +551,40 @@ class QueueTests(unittest.TestCase):
             "a", 3, 4, "unknown")
         self.assertTrue(queue_valid(base().qread([], {1: ["a"]}, 10, 11)))
         self.assertTrue(queue_valid(base().qread([], {1: []}, 10, 11)))
+
+    def test_simulated_queue_histories_pass_and_mutations_fail(self):
+        # Random valid histories (2 producers, 3 consumers, unknown and failed ops) pass; an
+        # acknowledged item dropped from the final lists (not one an unknown LREM may have
+        # removed), a second delivery of one item, and a completed item put back in q are each
+        # caught.
+        import copy
+        for seed in range(20):
+            h = simulated_queue_history(random.Random(seed), 400)
+            v = check_queue(h.ops)
+            self.assertTrue(v["valid"], (seed, v["violations"][:3]))
+            self.assertGreater(v["completed"], 20)
+            final = h.ops[-1]["result"]
+            pushed_ok = {o["value"] for o in h.ops if o["f"] == "enqueue" and o["type"] == "ok"}
+            maybe_done = {o["value"] for o in h.ops if o["f"] == "complete"
+                          and o["type"] == "unknown"}
+            present = [(k, x) for k, items in sorted(final.items()) for x in items
+                       if x in pushed_ok and x not in maybe_done]
+            delivered = [o for o in h.ops if o["f"] == "dequeue" and o["type"] == "ok"
+                         and o["result"] is not None]
+            completed = [o for o in h.ops if o["f"] == "complete" and o["type"] == "ok"]
+            if present:
+                m = copy.deepcopy(h)
+                k, x = present[seed % len(present)]
+                m.ops[-1]["result"][k].remove(x)
+                self.assertFalse(queue_valid(m), (seed, "dropped", x))
+            m = copy.deepcopy(h)
+            i = seed % (len(delivered) - 1)
+            dq = next(o for o in m.ops if o["id"] == delivered[i + 1]["id"])
+            dq["result"] = delivered[i]["result"]
+            self.assertFalse(queue_valid(m), (seed, "delivered twice"))
+            m = copy.deepcopy(h)
+            m.ops[-1]["result"]["q"].append(completed[seed % len(completed)]["value"])
+            self.assertFalse(queue_valid(m), (seed, "completed and queued"))
 
     def test_whole_history_check_includes_the_queue(self):
         # checker.check fails the run on a queue violation alone.
