@@ -1,9 +1,9 @@
 #!/bin/sh
 # Long chaos mode: every fault scenario of tests/chaos/run.py for M minutes each (default 10)
 # against a 5-node cluster of ./concordkv-server, then a report in docs/SAFETY.md (between its
-# chaos-report markers): operations by outcome, faults injected, each checker's verdict, the
-# exact commands. On a violation the history, node logs and smallest failing windows are kept
-# under the results directory.
+# chaos-report markers): operations by outcome, faults injected, each checker's verdict
+# (register, append, queue), the exact commands. On a violation the history, node logs and
+# smallest failing windows are kept under the results directory.
 #
 # usage: utils/chaos.sh [--minutes-per-scenario M] [--scenarios "kill-leader pause ..."]
 #                       [--results DIR] [--report FILE] [--server PATH]

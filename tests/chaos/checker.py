@@ -14,6 +14,12 @@ never attempted (or whose APPEND definitely failed); every read a prefix of one 
 and that order linearizable: appends placed in order and reads between them, each inside its
 own real-time interval, each APPEND's returned length matching its position.
 
+Queue (RPUSH q, BLMOVE q inflight:P, LREM inflight:P; one final atomic read of every list): no
+acknowledged item lost (delivered by an ok BLMOVE, or still in q or an inflight list at the
+end), none delivered twice or present twice, none both delivered and still queued, none
+completed and still in flight, LREM of a held item answering 1, and what an unknown BLMOVE may
+have moved found only in its own consumer's list.
+
 Usage: checker.py HISTORY.jsonl [--json OUT] [--windows DIR]
 Exit status 0 when every checker passes, 1 on a violation, 2 when inconclusive.
 """
@@ -448,6 +454,127 @@ def check_appends(history):
 
 
 # ======================================================================================
+# queue
+
+
+def check_queue(history):
+    """Check the queue workload (driver.py's enqueue, dequeue, complete and final qread ops).
+    Only the consumer process P touches inflight:P, one op at a time, and an unknown outcome
+    ends a process: so inflight:P holds at the end exactly what P's ok BLMOVEs moved there and
+    P's LREMs did not remove, plus at most what P's unknown BLMOVEs moved. Returns a verdict."""
+    pushes = {}                                # item -> enqueue op
+    delivered = collections.defaultdict(list)  # item -> ok dequeue ops that returned it
+    unknown_dq = collections.Counter()         # inflight list -> unknown dequeues into it
+    completes = collections.defaultdict(list)  # (list, item) -> complete ops
+    finals = []
+    c = collections.Counter()
+    for op in history:
+        f, t = op["f"], op["type"]
+        if f == "enqueue":
+            pushes[op["value"]] = op
+            c["pushed_" + t] += 1
+        elif f == "dequeue":
+            if t == "ok" and op["result"] is not None:
+                delivered[op["result"]].append(op)
+            elif t == "ok":
+                c["dequeue_timeouts"] += 1
+            elif t == "unknown":
+                unknown_dq[op["value"]] += 1
+                c["dequeue_unknown"] += 1
+        elif f == "complete":
+            completes[(op["key"], op["value"])].append(op)
+            if t == "ok" and op["result"] == 1:
+                c["completed"] += 1
+        elif f == "qread" and t == "ok" and op.get("final"):
+            finals.append(op)
+    verdict = {"checker": "queue", "valid": True, "violations": [],
+               "pushed_ok": c["pushed_ok"], "pushed_unknown": c["pushed_unknown"],
+               "pushed_fail": c["pushed_fail"],
+               "delivered": sum(len(d) for d in delivered.values()),
+               "completed": c["completed"], "dequeue_timeouts": c["dequeue_timeouts"],
+               "dequeue_unknown": c["dequeue_unknown"], "left_queued": 0, "left_in_flight": 0}
+    v = verdict["violations"]
+
+    def bad(what, item, ops):
+        v.append({"what": what, "key": item, "ops": [o for o in ops if o is not None]})
+    for item, dqs in sorted(delivered.items()):
+        push = pushes.get(item)
+        if push is None:
+            bad("item %s was delivered but never enqueued" % item, item, dqs)
+        elif push["type"] == "fail":
+            bad("item %s was delivered but its RPUSH definitely failed" % item, item, [push] + dqs)
+        elif dqs[0]["comp"] < push["inv"]:
+            bad("item %s was delivered before its RPUSH was sent" % item, item, [push, dqs[0]])
+        if len(dqs) > 1:
+            bad("item %s was delivered %d times" % (item, len(dqs)), item, [push] + dqs)
+        for dq in dqs:
+            for done in completes.get((dq["value"], item), ()):
+                if done["type"] == "ok" and done["result"] != 1 and done["inv"] >= dq["comp"]:
+                    bad("LREM of item %s, held by %s, answered %r" % (
+                        item, dq["value"], done["result"]), item, [dq, done])
+    if not finals:
+        if verdict["pushed_ok"]:
+            bad("no final read of the queue: lost items cannot be ruled out", None, [])
+        verdict["valid"] = not v
+        return verdict
+    final = max(finals, key=lambda o: o["comp"])
+    where = collections.defaultdict(list)      # item -> lists it is in at the end (repeats kept)
+    for lst, items in sorted(final["result"].items()):
+        for item in items:
+            where[item].append(lst)
+    verdict["left_queued"] = len(final["result"].get("q", []))
+    verdict["left_in_flight"] = sum(len(x) for k, x in final["result"].items() if k != "q")
+    unexplained = collections.defaultdict(list)  # inflight list -> items no ok BLMOVE put there
+    for item, lists in sorted(where.items()):
+        push, dqs = pushes.get(item), delivered.get(item, [])
+        if len(lists) > 1:
+            bad("item %s is present %d times at the end (%s)" % (
+                item, len(lists), ", ".join(lists)), item, [push, final] + dqs)
+        if push is None:
+            bad("item %s is present at the end but was never enqueued" % item, item, [final])
+            continue
+        if push["type"] == "fail":
+            bad("item %s is present at the end but its RPUSH definitely failed" % item, item,
+                [push, final])
+        for lst in lists:
+            held = [dq for dq in dqs if dq["value"] == lst]
+            if lst == "q" and dqs:
+                bad("item %s was delivered and is still queued" % item, item, [push, final] + dqs)
+            elif lst != "q" and dqs and not held:
+                bad("item %s was delivered to %s but is in %s at the end" % (
+                    item, dqs[0]["value"], lst), item, [push, final] + dqs)
+            elif held:
+                done = [o for o in completes.get((lst, item), ())
+                        if o["type"] == "ok" and o["result"] == 1]
+                if done:
+                    bad("item %s was completed (LREM answered 1) but is still in %s" % (item, lst),
+                        item, [push, final] + dqs + done)
+            elif lst != "q":
+                unexplained[lst].append(item)
+    for lst, items in sorted(unexplained.items()):
+        if len(items) > unknown_dq[lst]:
+            bad("%s holds %d items no ok BLMOVE moved there (%s) but had %d unknown BLMOVEs" % (
+                lst, len(items), ", ".join(items[:5]), unknown_dq[lst]), items[0],
+                [final] + [pushes.get(i) for i in items[:5]])
+    for item, push in sorted(pushes.items()):
+        if push["type"] != "ok" or item in where:
+            continue
+        dqs = delivered.get(item)
+        if not dqs:
+            bad("acknowledged item %s was never delivered and is not in any list at the end"
+                % item, item, [push, final])
+            continue
+        dq = dqs[0]
+        removing = [o for o in completes.get((dq["value"], item), ())
+                    if o["type"] == "unknown" or (o["type"] == "ok" and o["result"] == 1)]
+        if not removing:
+            bad("item %s was delivered to %s, never completed, and is gone from it" % (
+                item, dq["value"]), item, [push, dq, final])
+    verdict["valid"] = not v
+    return verdict
+
+
+# ======================================================================================
 
 
 def load(path):
@@ -479,16 +606,17 @@ def summarize(history):
 def check(history):
     regs = check_registers(history)
     apps = check_appends(history)
-    valid = regs["valid"] is True and apps["valid"] is True
+    queue = check_queue(history)
+    valid = regs["valid"] is True and apps["valid"] is True and queue["valid"]
     return {"valid": valid, "inconclusive": regs["valid"] is None, "register": regs,
-            "append": apps, "ops": summarize(history)}
+            "append": apps, "queue": queue, "ops": summarize(history)}
 
 
 def save_windows(result, directory):
     """Write each violation's ops (the smallest failing window) to DIRECTORY."""
     os.makedirs(directory, exist_ok=True)
     paths = []
-    for name in ("register", "append"):
+    for name in ("register", "append", "queue"):
         for n, viol in enumerate(result[name]["violations"]):
             ops = viol["window"]["ops"] if name == "register" else viol["ops"]
             p = os.path.join(directory, "%s-%s-%d.jsonl" % (name, viol["key"], n))
@@ -497,6 +625,13 @@ def save_windows(result, directory):
                     f.write(json.dumps(op) + "\n")
             paths.append(p)
     return paths
+
+
+def queue_line(q):
+    return ("queue: %s (pushed %d ok / %d unknown, delivered %d, completed %d, left queued %d, "
+            "left in flight %d)" % ("valid" if q["valid"] else "INVALID", q["pushed_ok"],
+                                    q["pushed_unknown"], q["delivered"], q["completed"],
+                                    q["left_queued"], q["left_in_flight"]))
 
 
 def main():
@@ -523,6 +658,9 @@ def main():
                                                      p["keys"], p["acknowledged"]))
     for viol in p["violations"]:
         print("  key %s: %s" % (viol["key"], viol["what"]))
+    print(queue_line(res["queue"]))
+    for viol in res["queue"]["violations"]:
+        print("  " + viol["what"])
     sys.exit(0 if res["valid"] else (2 if res["inconclusive"] else 1))
 
 

@@ -11,6 +11,17 @@ seconds), type (ok; fail = definitely not applied; unknown = may or may not have
 applied), result, node, error.
   f = get | set | getset | cas   (keys "r...")   value: the new value; cas: [expected, new]
   f = append | read              (keys "a...")   value: the token; result: length / value
+  f = enqueue                    (key "q")       value: the item; result: the list's length
+  f = dequeue                    (key "q")       value: the inflight list; result: item or null
+  f = complete                   (key "inflight:P")  value: the item; result: LREM's count
+  f = qread (final)              (key "q")       value: the lists read; result: {list: items}
+
+Queue workload (a reliable job queue, Sidekiq/RQ style): every client is also a producer
+(RPUSH q of a unique item, --queue-share of its ops); --consumers dedicated clients take items
+with BLMOVE q inflight:P RIGHT LEFT 2 (--block-timeout), work on each (--job-time, about what
+keeps q short but not always empty, so that BLMOVE both pops at once and blocks) and complete
+it with LREM inflight:P 1 item. P is the consumer's process, so an inflight list belongs to one
+sequence of ops with at most one unknown outcome, its last.
 """
 import argparse
 import json
@@ -31,6 +42,9 @@ except ImportError as e:  # python3-redis missing
 
 TOKEN_SEP = ","
 FINAL_PROCESS = 10 ** 6
+QUEUE = "q"
+INFLIGHT = "inflight:"
+QUEUE_OPS = ("enqueue", "dequeue", "complete", "qread")
 
 
 class Topology:
@@ -124,6 +138,7 @@ class Client:
         self.rng = rng
         self.conn = None
         self.seq = 0
+        self.stop_at = float("inf")
 
     # ---- connection ----
 
@@ -291,11 +306,55 @@ class Client:
     def op_read(self, key):
         return self.run_op("read", key, None, lambda c, op: dec(self.call(c, "GET", key)))
 
+    def op_enqueue(self):
+        self.seq += 1
+        item = "p%d-%d" % (self.idx, self.seq)
+
+        def body(c, op):
+            r = self.call(c, "RPUSH", QUEUE, item)
+            if not isinstance(r, int):
+                raise Unknown("unexpected RPUSH reply %r" % (r,))
+            return r
+        return self.run_op("enqueue", QUEUE, item, body)
+
+    def op_dequeue(self):
+        """BLMOVE q inflight:P RIGHT LEFT timeout; then LREM inflight:P 1 item, retried while
+        it definitely failed (a worker completes the job it holds). P is fixed before the op:
+        after an unknown outcome the next op belongs to a new process and a new list."""
+        dest = INFLIGHT + str(self.proc)
+        timeout = "%g" % self.args.block_timeout
+        op = self.run_op("dequeue", QUEUE, dest, lambda c, op: dec(
+            self.call(c, "BLMOVE", QUEUE, dest, "RIGHT", "LEFT", timeout)))
+        if op["type"] != "ok" or op["result"] is None:
+            return op
+        item = op["result"]
+        if self.args.job_time > 0:  # the job itself: items wait in q and in flight meanwhile
+            time.sleep(self.rng.expovariate(1.0 / self.args.job_time))
+
+        def body(c, op):
+            r = self.call(c, "LREM", dest, 1, item)
+            if not isinstance(r, int):
+                raise Unknown("unexpected LREM reply %r" % (r,))
+            return r
+        deadline = min(mono() + 30, self.stop_at + 5)
+        while True:
+            done = self.run_op("complete", dest, item, body)
+            if done["type"] != "fail" or mono() > deadline:
+                return done
+
+    def run_consumer(self, end):
+        self.stop_at = end
+        while mono() < end:
+            self.op_dequeue()
+        self.close()
+
     def run(self, t0, end):
         a = self.args
         while mono() < end:
             gen = int((mono() - t0) / a.rotate)
-            if self.rng.random() < a.register_share:
+            if self.rng.random() < a.queue_share:
+                self.op_enqueue()
+            elif self.rng.random() < a.register_share:
                 key = "r%d.%d" % (gen, self.rng.randrange(a.registers))
                 x = self.rng.random()
                 if x < 0.35:
@@ -342,12 +401,67 @@ def final_reads(seeds, keys, out_path, nodes_file=None, timeout=60.0):
     return missing
 
 
+def final_queue_read(seeds, out_path, nodes_file=None, timeout=60.0):
+    """After the faults are healed: read q and every inflight list of the history in one
+    MULTI/EXEC on the leader (one atomic, linearizable snapshot), retrying until it answers;
+    log it as a final qread. Returns True when it was read (or there is no queue)."""
+    keys = sorted(queue_lists(out_path), key=lambda k: (k != QUEUE, k))
+    if not keys:
+        return True
+    topo = Topology(seeds, nodes_file)
+    hist = History(out_path)
+    args = argparse.Namespace(op_timeout=10.0)
+    cl = Client(FINAL_PROCESS + 1, 1, topo, hist, args, random.Random(2))
+
+    def body(c, op):
+        op["_unsent"] = True
+        if dec(cl.call(c, "MULTI")) not in ("OK", True):
+            raise Failed("MULTI refused")
+        for k in keys:
+            if dec(cl.call(c, "LRANGE", k, 0, -1)) != "QUEUED":
+                raise Failed("LRANGE not queued")
+        op.pop("_unsent", None)
+        r = dec(cl.call(c, "EXEC"))
+        if not isinstance(r, list) or len(r) != len(keys) or not all(
+                isinstance(x, list) for x in r):
+            raise Unknown("unexpected EXEC reply %r" % (r,))
+        return dict(zip(keys, r))
+    deadline = mono() + timeout
+    while True:
+        op = cl.run_op("qread", QUEUE, keys, body, extra={"final": True})
+        if op["type"] == "ok" or mono() > deadline:
+            break
+        time.sleep(0.2)
+    hist.close()
+    return op["type"] == "ok"
+
+
+def queue_lists(path):
+    """The queue and the inflight lists named by the dequeue ops of the history at PATH (none
+    when it has no queue ops)."""
+    out = set()
+    with open(path) as f:
+        for line in f:
+            try:
+                op = json.loads(line)
+            except ValueError:
+                continue
+            if op.get("f") in ("enqueue", "dequeue"):
+                out.add(QUEUE)
+            if op.get("f") == "dequeue":
+                out.add(op["value"])
+    return out
+
+
 def keys_in(path):
+    """The register and append keys of the history at PATH (final_reads reads them)."""
     keys = set()
     with open(path) as f:
         for line in f:
             try:
-                keys.add(json.loads(line)["key"])
+                op = json.loads(line)
+                if op["f"] not in QUEUE_OPS:
+                    keys.add(op["key"])
             except (ValueError, KeyError):
                 pass
     return keys
@@ -362,7 +476,13 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--registers", type=int, default=3)
     ap.add_argument("--append-keys", type=int, default=2)
-    ap.add_argument("--register-share", type=float, default=0.6)
+    ap.add_argument("--register-share", type=float, default=0.6,
+                    help="share of register ops among those that are not enqueues")
+    ap.add_argument("--queue-share", type=float, default=0.15, help="share of enqueues")
+    ap.add_argument("--consumers", type=int, default=2, help="queue consumers (extra clients)")
+    ap.add_argument("--block-timeout", type=float, default=2, help="BLMOVE timeout (s)")
+    ap.add_argument("--job-time", type=float, default=0.01,
+                    help="mean time a consumer works on an item before completing it (s)")
     ap.add_argument("--rotate", type=float, default=20, help="seconds per key generation")
     ap.add_argument("--think", type=float, default=0.01, help="mean pause between ops (s)")
     ap.add_argument("--op-timeout", type=float, default=10, help="client socket timeout (s)")
@@ -374,9 +494,12 @@ def main():
     hist = History(a.out)
     t0 = mono()
     end = t0 + a.duration
-    clients = [Client(i, a.clients, topo, hist, a, random.Random(seed * 1000 + i))
-               for i in range(a.clients)]
-    threads = [threading.Thread(target=c.run, args=(t0, end), daemon=True) for c in clients]
+    n = a.clients + a.consumers
+    clients = [Client(i, n, topo, hist, a, random.Random(seed * 1000 + i)) for i in range(n)]
+    threads = [threading.Thread(target=c.run, args=(t0, end), daemon=True)
+               for c in clients[:a.clients]]
+    threads += [threading.Thread(target=c.run_consumer, args=(end,), daemon=True)
+                for c in clients[a.clients:]]
     for t in threads:
         t.start()
     for t in threads:
@@ -384,6 +507,7 @@ def main():
     hist.close()
     if a.final:
         final_reads(a.nodes.split(","), keys_in(a.out), a.out, a.nodes_file)
+        final_queue_read(a.nodes.split(","), a.out, a.nodes_file)
     print("driver: seed %d, %d ops" % (seed, hist.n))
 
 

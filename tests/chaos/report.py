@@ -73,22 +73,29 @@ def render(results, command, minutes, build=None):
              "",
              "Command: `%s`" % command, "",
              "| scenario | faults for | ops ok / fail / unknown | faults injected | register | append "
-             "(acknowledged) | converged | longest gap | result |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "(acknowledged) | queue (pushed ok / delivered) | converged | longest gap | result |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         t = outcome_totals(r.get("ops", {}))
         faults = ", ".join("%s %d" % (k, v) for k, v in sorted(r.get("faults", {}).items())) or "none"
         app = r.get("append", {})
-        lines.append("| %s | %.0f s | %d / %d / %d | %s | %s | %s (%d) | %s | %.1f s | %s |" % (
-            r["scenario"], r.get("duration", 0), t["ok"], t["fail"], t["unknown"], faults,
-            verdict(r.get("register", {}).get("valid")),
-            "valid" if app.get("valid") else "**VIOLATION**", app.get("acknowledged", 0),
-            "yes" if r.get("converged") else "**no**", r.get("max_gap_seconds", 0),
-            "pass" if r.get("pass") else "**FAIL**"))
+        q = r.get("queue")
+        queue = ("%s (%d / %d)" % ("valid" if q.get("valid") else "**VIOLATION**",
+                                   q.get("pushed_ok", 0), q.get("delivered", 0))
+                 if q else "not run")
+        row = (r["scenario"], r.get("duration", 0), t["ok"], t["fail"], t["unknown"], faults,
+               verdict(r.get("register", {}).get("valid")),
+               "valid" if app.get("valid") else "**VIOLATION**", app.get("acknowledged", 0), queue,
+               "yes" if r.get("converged") else "**no**", r.get("max_gap_seconds", 0),
+               "pass" if r.get("pass") else "**FAIL**")
+        lines.append("| %s | %.0f s | %d / %d / %d | %s | %s | %s (%d) | %s | %s | %.1f s | %s |"
+                     % row)
     lines.append("")
     lines.append("\"unknown\" = timed out, leadership lost or connection dropped: the checkers let "
                  "such a write take effect at any later point or never. \"longest gap\" = the "
-                 "longest time during the workload without any acknowledged operation.")
+                 "longest time during the workload without any acknowledged operation. "
+                 "\"queue\" = the job queue (RPUSH, BLMOVE into a per-consumer inflight list, "
+                 "LREM): no acknowledged item lost, none delivered or present twice.")
     lines.append("")
     for r in results:
         lines += scenario_details(r)
@@ -116,6 +123,16 @@ def scenario_details(r):
     out.append("- append checker: %s over %d keys; %d acknowledged appends, %d tokens in the "
                "final values" % ("valid" if app.get("valid") else "VIOLATION", app.get("keys", 0),
                                  app.get("acknowledged", 0), app.get("tokens_final", 0)))
+    q = r.get("queue")
+    if q:
+        out.append("- queue checker: %s; pushed %d ok / %d unknown / %d failed; delivered %d, "
+                   "completed %d; left queued %d, left in flight %d; BLMOVE timeouts %d, "
+                   "unknown %d" % ("valid" if q.get("valid") else "VIOLATION",
+                                   q.get("pushed_ok", 0), q.get("pushed_unknown", 0),
+                                   q.get("pushed_fail", 0), q.get("delivered", 0),
+                                   q.get("completed", 0), q.get("left_queued", 0),
+                                   q.get("left_in_flight", 0), q.get("dequeue_timeouts", 0),
+                                   q.get("dequeue_unknown", 0)))
     out.append("- replicas converged (DEBUG DIGEST equal on %s): %s; checking took %s s; wall "
                "time %s s" % (", ".join(str(k) for k in sorted(r.get("digests", {}), key=int)),
                               "yes" if r.get("converged") else "NO", r.get("check_seconds"),
@@ -139,6 +156,8 @@ def scenario_details(r):
             v.get("window", {}).get("ops")))
     for v in app.get("violations", []):
         out.append("- **append violation** on key %s: %s" % (v.get("key"), v.get("what")))
+    for v in (q or {}).get("violations", [])[:20]:
+        out.append("- **queue violation**: %s (ops %s)" % (v.get("what"), v.get("ops")))
     if r.get("saved"):
         out.append("- history, node logs and smallest failing windows saved in `%s`" % r["saved"])
     out.append("")

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
-"""Run one chaos scenario: start a cluster behind the raft proxies, run the workload driver and
-the scenario's nemeses for --duration seconds, heal, read every key, wait for the replicas to
-converge (DEBUG DIGEST), check the history, and write result.json under --out.
+"""Run one chaos scenario: start a cluster behind the raft proxies, run the workload driver
+(registers, appends and a job queue) and the scenario's nemeses for --duration seconds, heal,
+read every key and the queue's lists, wait for the replicas to converge (DEBUG DIGEST), check
+the history, and write result.json under --out.
 
 Usage: run.py --scenario NAME --duration SECONDS --out DIR [--server PATH] [--keep]
        run.py --list
@@ -131,7 +132,7 @@ class Runner:
                 [PYTHON, os.path.join(HERE, "driver.py"), "--nodes", seeds, "--nodes-file",
                  cl.nodes_file, "--out", hist_path, "--duration", str(a.duration),
                  "--clients", str(a.clients), "--seed", str(seed), "--rotate", str(a.rotate),
-                 "--think", str(a.think)], stdout=drv_log, stderr=subprocess.STDOUT)
+                 "--think", str(a.think), "--consumers", str(a.consumers)], stdout=drv_log, stderr=subprocess.STDOUT)
             nem = Scheduler(cl, sc["gens"], rng, interval=sc["interval"], hold=sc["hold"],
                             max_active=sc.get("max_active", 1))
             nem.start()
@@ -152,6 +153,9 @@ class Runner:
                                          cl.nodes_file, timeout=30 if lid is None else 60)
             if missing:
                 problems.append("%d keys could not be read after healing" % missing)
+            if not driver.final_queue_read(seeds.split(","), hist_path, cl.nodes_file,
+                                           timeout=30 if lid is None else 60):
+                problems.append("the queue's lists could not be read after healing")
             ok, digests = cl.converge(timeout=60)
             result["digests"] = digests
             result["converged"] = ok
@@ -170,6 +174,7 @@ class Runner:
         result["ops"] = verdict["ops"]
         result["register"] = strip(verdict["register"])
         result["append"] = strip(verdict["append"])
+        result["queue"] = strip(verdict["queue"])
         ok_writes = sum(n for f, d in verdict["ops"].items() if f in ("set", "getset", "cas", "append")
                         for t, n in d.items() if t == "ok")
         gap, gap_at = availability_gap(history)
@@ -238,7 +243,8 @@ def strip(v):
 def availability_gap(history):
     """The longest time without an acknowledged operation during the workload (final reads
     excluded), and when it began."""
-    ops = [o for o in history if not o.get("final")]
+    ops = [o for o in history if not o.get("final")
+           and not (o["f"] == "dequeue" and o["result"] is None)]  # a BLMOVE timeout acks nothing
     if not ops:
         return 0.0, 0.0
     start = min(o["inv"] for o in ops)
@@ -273,14 +279,24 @@ def print_summary(r):
     for d in ops.values():
         for t, n in d.items():
             tot[t] = tot.get(t, 0) + n
+    q = r.get("queue", {})
     print("%s: %s in %.0fs (seed %d): ops ok %d / fail %d / unknown %d; faults %s; "
-          "max gap %.1fs; register %s, append %s, converged %s%s" % (
+          "max gap %.1fs; register %s, append %s, queue %s, converged %s%s" % (
               r["scenario"], "PASS" if r["pass"] else "FAIL", r["wall_seconds"], r["seed"],
               tot.get("ok", 0), tot.get("fail", 0), tot.get("unknown", 0),
               json.dumps(r.get("faults", {}), sort_keys=True), r.get("max_gap_seconds", 0),
               {True: "linearizable", False: "VIOLATION", None: "inconclusive"}[r["register"]["valid"]],
-              "valid" if r["append"]["valid"] else "VIOLATION", r.get("converged"),
+              "valid" if r["append"]["valid"] else "VIOLATION",
+              "valid" if q.get("valid") else "VIOLATION", r.get("converged"),
               ("; problems: " + "; ".join(r["problems"])) if r["problems"] else ""))
+    if q:
+        print("  queue: pushed %d ok / %d unknown, delivered %d, completed %d, left queued %d, "
+              "left in flight %d; BLMOVE timeouts %d, unknown %d" % (
+                  q["pushed_ok"], q["pushed_unknown"], q["delivered"], q["completed"],
+                  q["left_queued"], q["left_in_flight"], q["dequeue_timeouts"],
+                  q["dequeue_unknown"]))
+        for viol in q.get("violations", [])[:10]:
+            print("  queue violation: %s" % viol["what"])
     rp = r.get("read_paths")
     if rp:
         print("  reads confirmed: %d by %d ReadIndex rounds (%d retried, %d under a lease); "
@@ -302,6 +318,7 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--rotate", type=float, default=20)
     ap.add_argument("--think", type=float, default=0.01)
+    ap.add_argument("--consumers", type=int, default=2, help="queue consumers besides --clients")
     ap.add_argument("--snapshot-threshold", type=int, default=0)
     ap.add_argument("--min-ok", type=int, default=50)
     ap.add_argument("--seed", type=int)

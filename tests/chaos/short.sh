@@ -1,7 +1,8 @@
 #!/bin/sh
 # Short chaos mode, run by `make check`: the checkers' own tests on hand-made histories, then
 # a few fault scenarios of ~20 s each against a 5-node cluster (each must give a linearizable
-# register history, a valid append history and equal DEBUG DIGESTs on every node).
+# register history, a valid append history, a valid job-queue history (no acknowledged item
+# lost, none delivered twice) and equal DEBUG DIGESTs on every node).
 # Exit 0 when all pass, 1 on any failure, 77 when it cannot run here (no python3-redis).
 # Last line: "N passed, N failed". Long mode: utils/chaos.sh.
 PY=/usr/bin/python3

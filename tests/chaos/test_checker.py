@@ -10,7 +10,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import checker  # noqa: E402
-from checker import INF, ROp, check_appends, check_registers, linearizable  # noqa: E402
+from checker import (INF, ROp, check_appends, check_queue, check_registers,  # noqa: E402
+                     linearizable)
 
 
 class H:
@@ -48,6 +49,26 @@ class H:
         return self.op("read", key, None, inv, comp, typ, val, **({"final": True} if final else {}))
 
 
+    # queue
+    def enqueue(self, item, inv, comp, typ="ok", length=1):
+        return self.op("enqueue", "q", item, inv, comp, typ, length if typ == "ok" else None)
+
+    def dequeue(self, item, inv, comp, typ="ok", consumer=1):
+        # item None: BLMOVE timed out
+        return self.op("dequeue", "q", "inflight:%d" % consumer, inv, comp, typ,
+                       item if typ == "ok" else None, p=consumer)
+
+    def complete(self, item, inv, comp, typ="ok", removed=1, consumer=1):
+        return self.op("complete", "inflight:%d" % consumer, item, inv, comp, typ,
+                       removed if typ == "ok" else None, p=consumer)
+
+    def qread(self, q, inflight, inv, comp):
+        lists = {"q": list(q)}
+        for c, items in inflight.items():
+            lists["inflight:%d" % c] = list(items)
+        return self.op("qread", "q", sorted(lists), inv, comp, "ok", lists, final=True)
+
+
 def simulated_register_history(rng, n, procs=8):
     """A linearizable history: each op gets an interval and a linearization point inside it;
     results are computed in point order. One write in 20 is reported unknown."""
@@ -76,6 +97,63 @@ def simulated_register_history(rng, n, procs=8):
             h.cas(state, v, inv, comp, typ)
             state = v
     h.ops.sort(key=lambda o: o["inv"])
+    return h
+
+
+def simulated_queue_history(rng, n, producers=2, consumers=3, p_unknown=0.05):
+    """A valid queue history: each process's next op is invoked after its last completed, and
+    takes effect at a random point inside its interval, ops applied in point order. One op in
+    20 is unknown (it took effect or not, at random, and ends its process); one in 20 fails."""
+    import heapq
+    h = H()
+    q, inflight = [], {}
+    pending = []  # (point, tiebreak, process, kind, comp)
+    nproc = producers + consumers
+    seq = [0]
+
+    def schedule(p, after, kind):
+        inv = after + rng.random()
+        point = inv + rng.random()
+        heapq.heappush(pending, (point, rng.random(), p, kind, inv, point + rng.random()))
+    for p in range(nproc):
+        schedule(p, 0.0, "enqueue" if p < producers else "dequeue")
+    left = n
+    while pending and left > 0:
+        point, _, p, kind, inv, comp = heapq.heappop(pending)
+        left -= 1
+        kind, item = kind if isinstance(kind, tuple) else (kind, None)
+        typ = "unknown" if rng.random() < p_unknown else ("fail" if rng.random() < 0.05 else "ok")
+        happens = typ == "ok" or (typ == "unknown" and rng.random() < 0.5)
+        nxt = "enqueue" if p % nproc < producers else "dequeue"
+        lst = "inflight:%d" % p
+        if kind == "enqueue":
+            seq[0] += 1
+            item = "i%d" % seq[0]
+            if happens:
+                q.append(item)
+            h.op("enqueue", "q", item, inv, comp, typ, len(q) if typ == "ok" else None, p=p)
+        elif kind == "dequeue":
+            got = q.pop(0) if happens and q else None
+            if got is not None:
+                inflight.setdefault(lst, []).insert(0, got)
+            h.op("dequeue", "q", lst, inv, comp, typ, got if typ == "ok" else None, p=p)
+            if typ == "ok" and got is not None:
+                nxt = ("complete", got)
+        else:
+            removed = 0
+            if happens and item in inflight.get(lst, []):
+                inflight[lst].remove(item)
+                removed = 1
+            h.op("complete", lst, item, inv, comp, typ, removed if typ == "ok" else None, p=p)
+            if typ == "fail":
+                nxt = ("complete", item)
+        if typ == "unknown":
+            p += nproc  # a new process, with a new inflight list
+        schedule(p, comp, nxt)
+    t = max(o["comp"] for o in h.ops) + 1
+    inflight.setdefault("inflight:0", [])
+    lists = dict(inflight, q=list(q))
+    h.op("qread", "q", sorted(lists), t, t + 1, "ok", lists, final=True)
     return h
 
 
@@ -361,6 +439,160 @@ class AppendTests(unittest.TestCase):
         self.assertFalse(app_valid(h))
 
 
+def queue_valid(h):
+    return check_queue(h.ops)["valid"]
+
+
+class QueueTests(unittest.TestCase):
+    def clean_history(self):
+        # a and b pushed; a delivered and completed, b delivered and held; c still queued;
+        # one BLMOVE timed out on an empty queue.
+        return (H().enqueue("a", 0, 1).enqueue("b", 1, 2, length=2).dequeue("a", 2, 3)
+                .complete("a", 3, 4).dequeue("b", 4, 5).dequeue(None, 5, 7, consumer=2)
+                .enqueue("c", 8, 9).qread(["c"], {1: ["b"], 2: []}, 20, 21))
+
+    def test_clean_history_passes(self):
+        # Every acknowledged item delivered once or still in a list, once.
+        v = check_queue(self.clean_history().ops)
+        self.assertTrue(v["valid"], v["violations"])
+        self.assertEqual((v["pushed_ok"], v["delivered"], v["completed"], v["left_queued"],
+                          v["left_in_flight"], v["dequeue_timeouts"]), (3, 2, 1, 1, 1, 1))
+
+    def test_lost_item_is_caught(self):
+        # c was acknowledged, never delivered, and is in no list at the end.
+        h = (H().enqueue("a", 0, 1).enqueue("c", 1, 2).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread([], {1: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_lost_from_its_inflight_list_is_caught(self):
+        # Delivered, never completed, yet gone from its consumer's list.
+        h = H().enqueue("a", 0, 1).dequeue("a", 2, 3).qread([], {1: []}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_duplicate_delivery_is_caught(self):
+        # Two ok BLMOVEs returned the same item (a pop applied twice).
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .dequeue("a", 2, 5, consumer=2).complete("a", 5, 6, consumer=2)
+             .qread([], {1: [], 2: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_delivered_completed_and_still_queued_is_caught(self):
+        # a was delivered and completed, but the pop did not remove it from q.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread(["a"], {1: []}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_completed_and_still_in_flight_is_caught(self):
+        # LREM answered 1 but the item is still in the inflight list.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4)
+             .qread([], {1: ["a"]}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_present_twice_at_the_end_is_caught(self):
+        # One RPUSH, two copies in the final lists.
+        h = H().enqueue("a", 0, 1).qread(["a", "a"], {}, 10, 11)
+        self.assertFalse(queue_valid(h))
+        h = H().enqueue("a", 0, 1, "unknown").dequeue(None, 2, 3, "unknown").qread(
+            ["a"], {1: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_lrem_of_a_held_item_must_remove_it(self):
+        # The consumer holds a (its BLMOVE returned it): LREM answering 0 means it vanished.
+        h = (H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete("a", 3, 4, removed=0)
+             .qread([], {1: []}, 10, 11))
+        v = check_queue(h.ops)
+        self.assertFalse(v["valid"])
+        self.assertIn("answered 0", " ".join(x["what"] for x in v["violations"]))
+
+    def test_unknown_push_may_be_absent_delivered_or_present(self):
+        # A timed-out RPUSH may or may not have happened.
+        base = lambda: H().enqueue("a", 0, 1, "unknown")  # noqa: E731
+        self.assertTrue(queue_valid(base().qread([], {}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread(["a"], {}, 10, 11)))
+        self.assertTrue(queue_valid(base().dequeue("a", 2, 3).complete("a", 3, 4)
+                                    .qread([], {1: []}, 10, 11)))
+
+    def test_unknown_dequeue_item_in_own_list_or_queue_but_not_elsewhere(self):
+        # An unknown BLMOVE may have moved a into its own list, or not have popped.
+        base = lambda: H().enqueue("a", 0, 1).dequeue(None, 2, 3, "unknown")  # noqa: E731
+        self.assertTrue(queue_valid(base().qread([], {1: ["a"]}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread(["a"], {1: []}, 10, 11)))
+        self.assertFalse(queue_valid(base().qread([], {2: ["a"]}, 10, 11)))
+        # One unknown BLMOVE explains one item, not two.
+        h = (H().enqueue("a", 0, 1).enqueue("b", 0, 1).dequeue(None, 2, 3, "unknown")
+             .qread([], {1: ["a", "b"]}, 10, 11))
+        self.assertFalse(queue_valid(h))
+
+    def test_item_in_another_consumers_list_is_caught(self):
+        # Delivered to consumer 1, found in consumer 2's list.
+        h = H().enqueue("a", 0, 1).dequeue("a", 2, 3).qread([], {1: [], 2: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_never_pushed_or_failed_push_items_are_caught(self):
+        # Delivered or present items must come from an RPUSH that may have happened.
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1).qread(["a", "zz"], {}, 10, 11)))
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1, "fail").qread(["a"], {}, 10, 11)))
+        h = H().enqueue("a", 0, 1, "fail").dequeue("a", 2, 3).complete("a", 3, 4).qread(
+            [], {1: []}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_delivery_before_the_push_was_sent_is_caught(self):
+        # A BLMOVE that completed before the RPUSH was invoked cannot return its item.
+        h = H().dequeue("a", 0, 1).enqueue("a", 2, 3).qread([], {1: ["a"]}, 10, 11)
+        self.assertFalse(queue_valid(h))
+
+    def test_missing_final_read_is_not_a_pass(self):
+        # Without the final lists, lost items cannot be ruled out.
+        self.assertFalse(queue_valid(H().enqueue("a", 0, 1)))
+
+    def test_uncompleted_held_item_may_stay_or_go_after_an_unknown_lrem(self):
+        # A held item with an unknown LREM may be in its list at the end or not.
+        base = lambda: H().enqueue("a", 0, 1).dequeue("a", 2, 3).complete(  # noqa: E731
+            "a", 3, 4, "unknown")
+        self.assertTrue(queue_valid(base().qread([], {1: ["a"]}, 10, 11)))
+        self.assertTrue(queue_valid(base().qread([], {1: []}, 10, 11)))
+
+    def test_simulated_queue_histories_pass_and_mutations_fail(self):
+        # Random valid histories (2 producers, 3 consumers, unknown and failed ops) pass; an
+        # acknowledged item dropped from the final lists (not one an unknown LREM may have
+        # removed), a second delivery of one item, and a completed item put back in q are each
+        # caught.
+        import copy
+        for seed in range(20):
+            h = simulated_queue_history(random.Random(seed), 400)
+            v = check_queue(h.ops)
+            self.assertTrue(v["valid"], (seed, v["violations"][:3]))
+            self.assertGreater(v["completed"], 20)
+            final = h.ops[-1]["result"]
+            pushed_ok = {o["value"] for o in h.ops if o["f"] == "enqueue" and o["type"] == "ok"}
+            maybe_done = {o["value"] for o in h.ops if o["f"] == "complete"
+                          and o["type"] == "unknown"}
+            present = [(k, x) for k, items in sorted(final.items()) for x in items
+                       if x in pushed_ok and x not in maybe_done]
+            delivered = [o for o in h.ops if o["f"] == "dequeue" and o["type"] == "ok"
+                         and o["result"] is not None]
+            completed = [o for o in h.ops if o["f"] == "complete" and o["type"] == "ok"]
+            if present:
+                m = copy.deepcopy(h)
+                k, x = present[seed % len(present)]
+                m.ops[-1]["result"][k].remove(x)
+                self.assertFalse(queue_valid(m), (seed, "dropped", x))
+            m = copy.deepcopy(h)
+            i = seed % (len(delivered) - 1)
+            dq = next(o for o in m.ops if o["id"] == delivered[i + 1]["id"])
+            dq["result"] = delivered[i]["result"]
+            self.assertFalse(queue_valid(m), (seed, "delivered twice"))
+            m = copy.deepcopy(h)
+            m.ops[-1]["result"]["q"].append(completed[seed % len(completed)]["value"])
+            self.assertFalse(queue_valid(m), (seed, "completed and queued"))
+
+    def test_whole_history_check_includes_the_queue(self):
+        # checker.check fails the run on a queue violation alone.
+        h = H().enqueue("a", 0, 1).qread([], {}, 10, 11)
+        self.assertFalse(checker.check(h.ops)["valid"])
+        self.assertTrue(checker.check(self.clean_history().ops)["valid"])
+
+
 class DriverRuleTests(unittest.TestCase):
     def test_error_classes(self):
         # MOVED, CLUSTERDOWN and TRYAGAIN were not applied; anything else is unknown.
@@ -374,6 +606,11 @@ class DriverRuleTests(unittest.TestCase):
         self.assertEqual(error_kind("UNCERTAIN leadership was lost"), "unknown")
         self.assertEqual(error_kind("TIMEOUT not committed"), "unknown")
         self.assertEqual(error_kind("ERR something new"), "unknown")
+        # A blocked client's texts (src/blocked.h): nothing popped, or a pop in flight.
+        self.assertEqual(error_kind("TRYAGAIN leadership was lost while the client was "
+                                    "blocked; nothing was popped"), "fail")
+        self.assertEqual(error_kind("UNCERTAIN leadership was lost while the blocked client's "
+                                    "pop was in flight; it may or may not have popped"), "unknown")
         self.assertEqual(moved_target("MOVED 7629 127.0.0.1:27102"), "127.0.0.1:27102")
         self.assertIsNone(moved_target("ERR x"))
 
