@@ -2,8 +2,10 @@
 """Job-queue throughput and push-to-pop latency (utils/bench_queue.sh drives it).
 
 bench_queue.py --port PORT [-n N] [-p PRODUCERS] [-c CONSUMERS] [-P PIPELINE] [--deadline S]
-CONSUMERS processes loop BRPOP q 1 on 127.0.0.1:PORT; then PRODUCERS processes RPUSH q N items
-between them, PIPELINE commands at a time. An item is "<send ns> <id> " padded with x to 100
+               [--pop brpop|blpop]
+CONSUMERS processes loop BRPOP q 1 (--pop blpop: BLPOP q 1) on 127.0.0.1:PORT; then PRODUCERS
+processes RPUSH q N items between them, PIPELINE commands at a time. RPUSH and BRPOP both work
+the tail, so the list is a stack (the newest item is popped first); BLPOP makes it a FIFO. An item is "<send ns> <id> " padded with x to 100
 bytes: the send time is time.monotonic_ns() (CLOCK_MONOTONIC, one clock for every process of
 this machine) and the id is unique. Consumers stop once N items were popped between them, or at
 the deadline (S seconds after the start, default 120). Prints one line:
@@ -64,27 +66,27 @@ def producer(port, first, count, pipeline, start, deadline, q):
         q.put((acked, "producer: %s" % e))
 
 
-def consumer(port, total, popped, ready, deadline, q):
-    """BRPOP q 1 until TOTAL items were popped by all consumers (the shared counter POPPED) or
-    the deadline; puts (ids, latencies in ns, earliest send time among them or None, time of
-    the last pop or 0, first error or None)."""
+def consumer(port, pop, total, popped, ready, deadline, q):
+    """POP (brpop or blpop) q 1 until TOTAL items were popped by all consumers (the shared
+    counter POPPED) or the deadline; puts (ids, latencies in ns, earliest send time among them
+    or None, time of the last pop or 0, first error or None)."""
     ids, lat, first, last, err = [], [], None, 0, None
     try:
         s = connect(port, 10)
         f = s.makefile("rb")
         ready.set()
-        brpop = resp(b"BRPOP", QUEUE, b"1")
+        cmd = resp(pop.upper().encode(), QUEUE, b"1")
         while popped.value < total and time.monotonic() < deadline:
-            s.sendall(brpop)
+            s.sendall(cmd)
             line = f.readline()
             if line in (b"*-1\r\n", b"$-1\r\n", b"_\r\n"):
                 continue  # the 1 s timeout: nothing was pushed meanwhile
             if line != b"*2\r\n":
-                raise RuntimeError("BRPOP replied %r" % line[:200])
+                raise RuntimeError("%s replied %r" % (pop, line[:200]))
             for want_key in (True, False):
                 head = f.readline()
                 if not head.startswith(b"$"):
-                    raise RuntimeError("BRPOP replied %r" % head[:200])
+                    raise RuntimeError("%s replied %r" % (pop, head[:200]))
                 body = f.read(int(head[1:]) + 2)[:-2]
                 if want_key:
                     continue
@@ -117,6 +119,7 @@ def main():
     ap.add_argument("-c", type=int, default=4, help="consumers")
     ap.add_argument("-P", type=int, default=1, help="pipeline per producer")
     ap.add_argument("--deadline", type=float, default=120.0, help="seconds for the whole run")
+    ap.add_argument("--pop", choices=("brpop", "blpop"), default="brpop")
     a = ap.parse_args()
     if a.n < 1 or a.p < 1 or a.c < 1 or a.P < 1:
         raise SystemExit("-n, -p, -c, -P: at least 1")
@@ -127,7 +130,7 @@ def main():
     cons = []
     for _ in range(a.c):
         ready = mp.Event()
-        pr = mp.Process(target=consumer, args=(a.port, a.n, popped, ready, deadline, cq))
+        pr = mp.Process(target=consumer, args=(a.port, a.pop, a.n, popped, ready, deadline, cq))
         pr.start()
         if not ready.wait(10):
             raise SystemExit("a consumer did not connect in 10 s")
@@ -140,7 +143,7 @@ def main():
         first += count
     for pr in prods:
         pr.start()
-    time.sleep(0.3)  # producers connected; consumers are already blocked in BRPOP
+    time.sleep(0.3)  # producers connected; consumers are already blocked in their pop
     t0 = time.monotonic_ns()
     start.set()
     errors, pushed, ids, lat, first, last = [], 0, [], [], None, t0

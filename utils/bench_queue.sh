@@ -1,12 +1,13 @@
 #!/bin/bash
 # Job-queue benchmark (issue 10), side by side with redis-server in one run on free loopback
 # ports: PRODUCERS processes RPUSH q N items between them (PIPELINE at a time; an item is its
-# send time, a unique id and padding to 100 bytes) while CONSUMERS processes loop BRPOP q 1,
-# with utils/bench_queue.py: items/s from the first push to the last pop, push-to-pop latency
+# send time, a unique id and padding to 100 bytes) while CONSUMERS processes loop BRPOP q 1
+# (BENCH_POP=blpop: BLPOP q 1), with utils/bench_queue.py: items/s from the first push to the last pop, push-to-pop latency
 # p50/p99 over every item, items pushed and popped (a lost or duplicated item is an error).
 # Against redis-server with appendfsync always (the ratios' baseline), redis-server without
 # persistence, one concordkv node and the leader of a three-node cluster (producers and
-# consumers all on the leader). Writes the section between <!-- bench:queue --> and
+# consumers all on the leader). RPUSH and BRPOP both work the list's tail, so the queue is a
+# stack (newest first); BENCH_POP=blpop pops the head instead, a FIFO. Writes the section between <!-- bench:queue --> and
 # <!-- /bench:queue --> of docs/BENCHMARKS.md; when a run loses or duplicates an item, or
 # fails, the rows are printed, the section is not written and the exit status is 1.
 #
@@ -15,7 +16,7 @@
 #
 # Environment: BENCH_N (20000) items per server; BENCH_PRODUCERS (4); BENCH_CONSUMERS (4);
 # BENCH_PIPELINE (1) RPUSH commands in flight per producer; BENCH_DEADLINE (120) seconds for
-# one server's run (consumers stop at it); BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER
+# one server's run (consumers stop at it); BENCH_POP (brpop, or blpop); BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER
 # (redis-server); CONCORDKV_SERVER (<repo>/concordkv-server); CONCORDKV_ARGS (extra options
 # for every concordkv node); BENCH_TMPDIR (${TMPDIR:-/tmp}). Every server is started here and
 # stopped by pid at exit.
@@ -35,6 +36,7 @@ PRODUCERS=${BENCH_PRODUCERS:-4}
 CONSUMERS=${BENCH_CONSUMERS:-4}
 PIPE=${BENCH_PIPELINE:-1}
 DEADLINE=${BENCH_DEADLINE:-120}
+POP=${BENCH_POP:-brpop}
 OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
 REDIS_BIN=${REDIS_SERVER:-redis-server}
 OURS_BIN=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
@@ -42,7 +44,7 @@ OURS_BIN=${CONCORDKV_SERVER:-$ROOT/concordkv-server}
 OURS_EXTRA=${CONCORDKV_ARGS:-}
 PY=/usr/bin/python3
 
-for tool in awk timeout "$REDIS_BIN" "$PY"; do
+for tool in awk fmt timeout "$REDIS_BIN" "$PY"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
 for v in "$N" "$PRODUCERS" "$CONSUMERS" "$PIPE" "$DEADLINE"; do
@@ -50,6 +52,7 @@ for v in "$N" "$PRODUCERS" "$CONSUMERS" "$PIPE" "$DEADLINE"; do
         die "BENCH_N, BENCH_PRODUCERS, BENCH_CONSUMERS, BENCH_PIPELINE, BENCH_DEADLINE: positive integers"
     fi
 done
+case "$POP" in brpop | blpop) ;; *) die "BENCH_POP: brpop or blpop" ;; esac
 resolve_server "$OURS_BIN"
 OURS_BIN=$SERVER
 bench_workdir queue
@@ -70,7 +73,7 @@ run() {
     local label=$1 out rc rate p50
     say "$label"
     out=$(timeout $((DEADLINE + 60)) "$PY" "$ROOT/utils/bench_queue.py" --port "$2" -n "$N" \
-        -p "$PRODUCERS" -c "$CONSUMERS" -P "$PIPE" --deadline "$DEADLINE" 2>"$WORK/py.err")
+        -p "$PRODUCERS" -c "$CONSUMERS" -P "$PIPE" --deadline "$DEADLINE" --pop "$POP" 2>"$WORK/py.err")
     rc=$?
     say "  ${out:-no output} (exit $rc)"
     [ -s "$WORK/py.err" ] && say "  $(tail -3 "$WORK/py.err")"
@@ -103,37 +106,48 @@ stop_cluster_dir "$WORK/three"
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 REV=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 CMD="utils/bench_queue.sh"
-for v in BENCH_DEADLINE BENCH_PIPELINE BENCH_CONSUMERS BENCH_PRODUCERS BENCH_N; do
+for v in BENCH_POP BENCH_DEADLINE BENCH_PIPELINE BENCH_CONSUMERS BENCH_PRODUCERS BENCH_N; do
     [ -n "${!v:-}" ] && CMD="$v=${!v} $CMD"
 done
 [ -n "$OURS_EXTRA" ] && CMD="CONCORDKV_ARGS='$OURS_EXTRA' $CMD"
 SECTION=$WORK/section.md
+POPC=${POP^^}
+if [ "$POP" = brpop ]; then
+    ORDER="RPUSH and BRPOP both work the tail, so the list is a stack: an item pushed while the"
+    ORDER+=" producers are ahead is popped after every newer one, so p50 stays near one round"
+    ORDER+=" trip while p99 is the time the buried items waited (up to most of the run)."
+    ORDER+=" BENCH_POP=blpop pops the head instead (a FIFO, where every item waits behind the backlog)."
+else
+    ORDER="RPUSH and BLPOP make the list a FIFO: every item waits behind the backlog, so p50 and"
+    ORDER+=" p99 both grow with it."
+fi
 {
     echo "<!-- bench:queue -->"
-    echo "## Job queue: RPUSH producers, BRPOP consumers"
+    echo "## Job queue: RPUSH producers, $POPC consumers"
     echo
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $("$REDIS_BIN" --version | awk '{ print $1, $2, $3 }');"
     echo "concordkv \`$OURS_BIN\` (commit $REV). One run of \`$CMD\`:"
     echo "$N items of 100 bytes per server, $PRODUCERS producer processes \`RPUSH q <item>\` ($PIPE in"
-    echo "flight each), $CONSUMERS consumer processes looping \`BRPOP q 1\`, all Python (utils/bench_queue.py)"
+    echo "flight each), $CONSUMERS consumer processes looping \`$POPC q 1\`, all Python (utils/bench_queue.py)"
     echo "on this machine. items/s: items popped over the time from the first push to the last pop;"
     echo "latency: a consumer's receive time minus the send time carried in the item, over every"
-    echo "item; \"lost/dup\": items never popped / popped twice (both must be 0)."
+    echo "item; \"lost/dup\": items pushed but never popped / popped twice (both must be 0)."
     echo
     echo "| server | items/s | /always | p50 µs | /always | p99 µs | pushed | popped | lost/dup |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s' "$ROWS"
     echo
-    echo "Reading the figures: the producers do not wait for the consumers, so when pushes come"
-    echo "faster than pops the queue grows and the latency is mostly time spent waiting in it (p99"
-    echo "then approaches the run's length); items/s is the rate of the slower side. Every"
-    echo "concordkv RPUSH is a log entry and so is every pop that a BRPOP serves (batched with"
-    echo "whatever else is in flight); redis appendfsync always fsyncs its AOF before replying to"
-    echo "each write, which is the durability a replicated write gives: that row is the"
-    echo "baseline of the ratios (items/s: higher is better; p50: lower is better). The clients"
-    echo "share the $(nproc) CPUs with the server(s), so they cap every row, redis's most. The"
-    echo "machine is shared with other work: compare rows of one run only."
+    {
+        echo "Reading the figures: the producers do not wait for the consumers, so whenever pushes"
+        echo "run ahead of pops the items wait in the list, and the latency is mostly that wait. $ORDER"
+        echo "Every concordkv RPUSH is a log entry and so is every pop that a blocking pop serves"
+        echo "(batched with whatever else is in flight); redis with appendfsync always writes and"
+        echo "fsyncs its AOF before it replies to a write, pops included, the durability closest to"
+        echo "a replicated write's: that row is the baseline of the ratios (items/s: higher is"
+        echo "better; p50: lower is better). The $((PRODUCERS + CONSUMERS)) client processes share the $(nproc) CPUs with"
+        echo "the server(s), and the machine is shared with other work: compare rows of one run only."
+    } | fmt -w 95 | sed "s/\.  /. /g"
     echo "<!-- /bench:queue -->"
 } >"$SECTION"
 
