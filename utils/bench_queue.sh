@@ -2,24 +2,25 @@
 # Job-queue benchmark (issue 10), side by side with redis-server in one run on free loopback
 # ports: PRODUCERS processes RPUSH q N items between them (PIPELINE at a time; an item is its
 # send time, a unique id and padding to 100 bytes) while CONSUMERS processes loop BRPOP q 1
-# (BENCH_POP=blpop: BLPOP q 1), with utils/bench_queue.py: items/s from the first push to the last pop, push-to-pop latency
-# p50/p99 over every item, items pushed and popped (a lost or duplicated item is an error).
-# Against redis-server with appendfsync always (the ratios' baseline), redis-server without
-# persistence, one concordkv node and the leader of a three-node cluster (producers and
-# consumers all on the leader). RPUSH and BRPOP both work the list's tail, so the queue is a
-# stack (newest first); BENCH_POP=blpop pops the head instead, a FIFO. Writes the section between <!-- bench:queue --> and
-# <!-- /bench:queue --> of docs/BENCHMARKS.md; when a run loses or duplicates an item, or
-# fails, the rows are printed, the section is not written and the exit status is 1.
+# (BENCH_POP=blpop: BLPOP q 1), with utils/bench_queue.py: items/s from the first push to the
+# last pop, push-to-pop latency p50/p99 over every item, items pushed and popped (a lost or
+# duplicated item is an error). Against redis-server with appendfsync always (the ratios'
+# baseline), redis-server without persistence, one concordkv node and the leader of a
+# three-node cluster (producers and consumers all on the leader). RPUSH and BRPOP both work
+# the list's tail, so the queue is a stack (newest first); BENCH_POP=blpop pops the head
+# instead, a FIFO. Writes the section between <!-- bench:queue --> and <!-- /bench:queue -->
+# of docs/BENCHMARKS.md; when a run loses or duplicates an item, or fails, the rows are
+# printed, the section is not written and the exit status is 1.
 #
 #   utils/bench_queue.sh
 #   BENCH_N=2000 BENCH_OUT=/tmp/t.md utils/bench_queue.sh
 #
 # Environment: BENCH_N (20000) items per server; BENCH_PRODUCERS (4); BENCH_CONSUMERS (4);
 # BENCH_PIPELINE (1) RPUSH commands in flight per producer; BENCH_DEADLINE (120) seconds for
-# one server's run (consumers stop at it); BENCH_POP (brpop, or blpop); BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER
-# (redis-server); CONCORDKV_SERVER (<repo>/concordkv-server); CONCORDKV_ARGS (extra options
-# for every concordkv node); BENCH_TMPDIR (${TMPDIR:-/tmp}). Every server is started here and
-# stopped by pid at exit.
+# one server's run (consumers stop at it); BENCH_POP (brpop, or blpop); BENCH_OUT
+# (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
+# (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
+# BENCH_TMPDIR (${TMPDIR:-/tmp}). Every server is started here and stopped by pid at exit.
 set -u
 export LC_ALL=C
 
