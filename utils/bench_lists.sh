@@ -10,7 +10,8 @@
 #   utils/bench_lists.sh
 #   BENCH_N=2000 BENCH_N_P16=5000 BENCH_MEMBERS=20000 BENCH_OUT=/tmp/t.md utils/bench_lists.sh
 #
-# Environment: BENCH_N (100000) and BENCH_N_P16 (300000) requests per redis-benchmark test;
+# Environment: BENCH_PARTS ("throughput memory": either or both); BENCH_N (100000) and
+# BENCH_N_P16 (300000) requests per redis-benchmark test;
 # BENCH_MEMBERS (1000000) list elements loaded for the RSS figure; BENCH_OUT
 # (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
 # (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
@@ -23,6 +24,7 @@ PROG=bench_lists.sh
 # shellcheck source=utils/lib.sh
 . "$ROOT/utils/lib.sh"
 no_args_but_help "$@"
+PARTS=${BENCH_PARTS:-throughput memory}
 N=${BENCH_N:-100000}
 N_P16=${BENCH_N_P16:-300000}
 MEMBERS=${BENCH_MEMBERS:-1000000}
@@ -68,6 +70,8 @@ ratio() {
 }
 
 # ---- throughput ----
+ROWS=""
+if [[ " $PARTS " == *" throughput "* ]]; then
 bench_start_redis redis-plain --save "" --appendonly no
 P_PLAIN=$STARTED_PORT
 bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
@@ -77,7 +81,6 @@ P_ONE=$STARTED_PORT
 start_ours ckv3 3
 P_THREE=$STARTED_PORT
 
-ROWS=""
 for pipe in 1 16; do
     n=$N
     [ "$pipe" -gt 1 ] && n=$N_P16
@@ -90,8 +93,12 @@ for pipe in 1 16; do
         ROWS+="| $test | $pipe | ${r:-n/a} | ${ra:-n/a} | ${c1:-n/a} | $(ratio "$c1" "$r") | $(ratio "$c1" "$ra") | ${c3:-n/a} | $(ratio "$c3" "$ra") |"$'\n'
     done
 done
+fi
 
 # ---- memory ----
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
+if [[ " $PARTS " == *" memory "* ]]; then
 # One list of MEMBERS elements (element:i), RPUSH 1,000 at a time.
 awk -v n="$MEMBERS" '
     function bulk(s) { return "$" length(s) "\r\n" s "\r\n" }
@@ -102,8 +109,6 @@ awk -v n="$MEMBERS" '
             printf "*%d\r\n%s%s%s", to - b + 2, bulk("RPUSH"), bulk("list"), out
         }
     }' >"$WORK/list.resp"
-
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
 # load PORT PID FILE: RSS in KiB after piping FILE into the server, "" if the load failed.
 load() {
@@ -131,7 +136,7 @@ CENC=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" OBJECT ENCODING list)
 CUSE=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" MEMORY USAGE list SAMPLES 0)
 CUM=$(info_field "$STARTED_PORT" memory used_memory)
 stop_cluster_dir "$WORK/ckv-mem"
-mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
+fi
 
 # ---- report ----
 CPU=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
@@ -144,7 +149,8 @@ SECTION="$WORK/section.md"
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $("$REDIS_BIN" --version | awk '{ print $1, $2, $3 }');"
     echo "concordkv \`$OURS_BIN\` (commit $REV). One run of \`utils/bench_lists.sh\`"
-    echo "(BENCH_N=$N BENCH_N_P16=$N_P16 BENCH_MEMBERS=$MEMBERS)."
+    echo "(BENCH_PARTS=\"$PARTS\" BENCH_N=$N BENCH_N_P16=$N_P16 BENCH_MEMBERS=$MEMBERS)."
+    if [[ " $PARTS " == *" throughput "* ]]; then
     echo
     echo "Throughput: \`redis-benchmark -t TEST -n N -c 50 -P PIPE --csv\`, requests/s;"
     echo "redis-server without persistence (\"redis\") and with \`--appendonly yes --appendfsync"
@@ -153,6 +159,8 @@ SECTION="$WORK/section.md"
     echo "| test | pipeline | redis | redis always | concordkv 1 node | /redis | /always | concordkv 3 nodes | /always |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s' "$ROWS"
+    fi
+    if [[ " $PARTS " == *" memory "* ]]; then
     echo
     echo "Memory: RSS (MiB) of a fresh server before and after \`redis-cli --pipe\` loads one list"
     echo "of $MEMBERS elements \`element:i\` (RPUSH, 1,000 per command); redis-server without"
@@ -164,6 +172,7 @@ SECTION="$WORK/section.md"
     echo "| concordkv | $(mib "$C0") | $(mib "$CM") | $(mib "$([ -n "$CM" ] && echo $((CM - C0)))") | $(mib "$((${CUM:-0} / 1024))") | $(mib "$((${CUSE:-0} / 1024))") |"
     echo
     echo "RSS loaded, concordkv/redis: $(ratio "$CM" "$RM"); growth, concordkv/redis: $(ratio "$([ -n "$CM" ] && echo $((CM - C0)))" "$([ -n "$RM" ] && echo $((RM - R0)))")."
+    fi
     echo "<!-- /bench:lists -->"
 } >"$SECTION"
 write_section "$OUT" lists "$SECTION"
