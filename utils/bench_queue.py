@@ -4,9 +4,9 @@
 bench_queue.py --port PORT [-n N] [-p PRODUCERS] [-c CONSUMERS] [-P PIPELINE] [--deadline S]
                [--pop brpop|blpop]
 CONSUMERS processes loop BRPOP q 1 (--pop blpop: BLPOP q 1) on 127.0.0.1:PORT; then PRODUCERS
-processes RPUSH q N items between them, PIPELINE commands at a time. RPUSH and BRPOP both work
-the tail, so the list is a stack (the newest item is popped first); BLPOP makes it a FIFO. An item is "<send ns> <id> " padded with x to 100
-bytes: the send time is time.monotonic_ns() (CLOCK_MONOTONIC, one clock for every process of
+processes LPUSH q (with BLPOP: RPUSH q) N items between them, PIPELINE commands at a time: the
+producers push at the end the consumers do not pop from, so the list is a FIFO (RQ's and
+Celery's LPUSH + BRPOP). An item is "<send ns> <id> " padded with x to 100 bytes: the send time is time.monotonic_ns() (CLOCK_MONOTONIC, one clock for every process of
 this machine) and the id is unique. Consumers stop once N items were popped between them, or at
 the deadline (S seconds after the start, default 120). Prints one line:
   items_per_s=<popped / (last pop - first push)> p50_us=<..> p99_us=<..> pushed=<acknowledged>
@@ -43,8 +43,8 @@ def item(send_ns, ident):
     return head + b"x" * max(0, PAYLOAD - len(head))
 
 
-def producer(port, first, count, pipeline, start, deadline, q):
-    """RPUSH items first..first+count-1; puts (acknowledged, error or None)."""
+def producer(port, push, first, count, pipeline, start, deadline, q):
+    """PUSH (LPUSH or RPUSH) items first..first+count-1; puts (acknowledged, error or None)."""
     acked = 0
     try:
         s = connect(port, 10)
@@ -55,11 +55,11 @@ def producer(port, first, count, pipeline, start, deadline, q):
                 raise RuntimeError("deadline reached after %d pushes" % acked)
             k = min(pipeline, count - acked)
             now = time.monotonic_ns()
-            s.sendall(b"".join(resp(b"RPUSH", QUEUE, item(now, first + acked + i)) for i in range(k)))
+            s.sendall(b"".join(resp(push, QUEUE, item(now, first + acked + i)) for i in range(k)))
             for _ in range(k):
                 line = f.readline()
                 if not line.startswith(b":"):
-                    raise RuntimeError("RPUSH replied %r" % line[:200])
+                    raise RuntimeError("%s replied %r" % (push.decode(), line[:200]))
                 acked += 1
         q.put((acked, None))
     except Exception as e:  # reported by main, which exits 1
@@ -135,11 +135,12 @@ def main():
         if not ready.wait(10):
             raise SystemExit("a consumer did not connect in 10 s")
         cons.append(pr)
+    push = b"LPUSH" if a.pop == "brpop" else b"RPUSH"  # the other end: a FIFO
     prods, first = [], 0
     for i in range(a.p):
         count = a.n // a.p + (1 if i < a.n % a.p else 0)
         prods.append(mp.Process(target=producer,
-                                args=(a.port, first, count, a.P, start, deadline, pq)))
+                                args=(a.port, push, first, count, a.P, start, deadline, pq)))
         first += count
     for pr in prods:
         pr.start()

@@ -1,22 +1,22 @@
 #!/bin/bash
 # Job-queue benchmark (issue 10), side by side with redis-server in one run on free loopback
-# ports: PRODUCERS processes RPUSH q N items between them (PIPELINE at a time; an item is its
+# ports: PRODUCERS processes LPUSH q N items between them (PIPELINE at a time; an item is its
 # send time, a unique id and padding to 100 bytes) while CONSUMERS processes loop BRPOP q 1
 # (BENCH_POP=blpop: BLPOP q 1), with utils/bench_queue.py: items/s from the first push to the
 # last pop, push-to-pop latency p50/p99 over every item, items pushed and popped (a lost or
 # duplicated item is an error). Against redis-server with appendfsync always (the ratios'
 # baseline), redis-server without persistence, one concordkv node and the leader of a
-# three-node cluster (producers and consumers all on the leader). RPUSH and BRPOP both work
-# the list's tail, so the queue is a stack (newest first); BENCH_POP=blpop pops the head
-# instead, a FIFO. Writes the section between <!-- bench:queue --> and <!-- /bench:queue -->
-# of docs/BENCHMARKS.md; when a run loses or duplicates an item, or fails, the rows are
+# three-node cluster (producers and consumers all on the leader). LPUSH and BRPOP work
+# opposite ends, a FIFO (RQ's and Celery's pattern); BENCH_POP=blpop pairs RPUSH with BLPOP.
+# Writes the section between <!-- bench:queue --> and <!-- /bench:queue --> of
+# docs/BENCHMARKS.md; when a run loses or duplicates an item, or fails, the rows are
 # printed, the section is not written and the exit status is 1.
 #
 #   utils/bench_queue.sh
 #   BENCH_N=2000 BENCH_OUT=/tmp/t.md utils/bench_queue.sh
 #
 # Environment: BENCH_N (20000) items per server; BENCH_PRODUCERS (4); BENCH_CONSUMERS (4);
-# BENCH_PIPELINE (1) RPUSH commands in flight per producer; BENCH_DEADLINE (120) seconds for
+# BENCH_PIPELINE (1) push commands in flight per producer; BENCH_DEADLINE (120) seconds for
 # one server's run (consumers stop at it); BENCH_POP (brpop, or blpop); BENCH_OUT
 # (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
 # (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
@@ -113,23 +113,18 @@ done
 [ -n "$OURS_EXTRA" ] && CMD="CONCORDKV_ARGS='$OURS_EXTRA' $CMD"
 SECTION=$WORK/section.md
 POPC=${POP^^}
-if [ "$POP" = brpop ]; then
-    ORDER="RPUSH and BRPOP both work the tail, so the list is a stack: an item pushed while the"
-    ORDER+=" producers are ahead is popped after every newer one, so p50 stays near one round"
-    ORDER+=" trip while p99 is the time the buried items waited (up to most of the run)."
-    ORDER+=" BENCH_POP=blpop pops the head instead (a FIFO, where every item waits behind the backlog)."
-else
-    ORDER="RPUSH and BLPOP make the list a FIFO: every item waits behind the backlog, so p50 and"
-    ORDER+=" p99 both grow with it."
-fi
+PUSHC=LPUSH
+[ "$POP" = blpop ] && PUSHC=RPUSH
+ORDER="$PUSHC and $POPC work opposite ends, so the list is a FIFO (RQ's and Celery's pattern):"
+ORDER+=" every item waits behind the backlog, so p50 and p99 both grow with it."
 {
     echo "<!-- bench:queue -->"
-    echo "## Job queue: RPUSH producers, $POPC consumers"
+    echo "## Job queue: $PUSHC producers, $POPC consumers"
     echo
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $("$REDIS_BIN" --version | awk '{ print $1, $2, $3 }');"
     echo "concordkv \`$OURS_BIN\` (commit $REV). One run of \`$CMD\`:"
-    echo "$N items of 100 bytes per server, $PRODUCERS producer processes \`RPUSH q <item>\` ($PIPE in"
+    echo "$N items of 100 bytes per server, $PRODUCERS producer processes \`$PUSHC q <item>\` ($PIPE in"
     echo "flight each), $CONSUMERS consumer processes looping \`$POPC q 1\`, all Python (utils/bench_queue.py)"
     echo "on this machine. items/s: items popped over the time from the first push to the last pop;"
     echo "latency: a consumer's receive time minus the send time carried in the item, over every"
@@ -142,7 +137,7 @@ fi
     {
         echo "Reading the figures: the producers do not wait for the consumers, so whenever pushes"
         echo "run ahead of pops the items wait in the list, and the latency is mostly that wait. $ORDER"
-        echo "Every concordkv RPUSH is a log entry and so is every pop that a blocking pop serves"
+        echo "Every concordkv push is a log entry and so is every pop that a blocking pop serves"
         echo "(batched with whatever else is in flight); redis with appendfsync always writes and"
         echo "fsyncs its AOF before it replies to a write, pops included, the durability closest to"
         echo "a replicated write's: that row is the baseline of the ratios (items/s: higher is"
