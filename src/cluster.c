@@ -177,6 +177,28 @@ static void on_added(struct raft_change *req, int status)
         server_kick(cs->srv);
 }
 
+/* ADDNODE of a node that is already in the configuration at that address as a spare or a
+ * standby: an earlier ADDNODE was interrupted after its spare entry committed (its leader
+ * failed or lost leadership before the promotion), so carry on from the promotion rather
+ * than leave the node a non-voter that every retry refuses as a duplicate. */
+static int add_resume(struct server *srv, uint64_t id, const char *resp, const char *admin,
+                      cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
+{
+    struct cluster_state *cs = srv->cluster;
+    struct raft *r = consensus_raft(srv->cs);
+    op_setup(cs, OP_ADD, id, ADD_DEADLINE_MS, cb, arg);
+    snprintf(cs->resp, sizeof(cs->resp), "%s", resp ? resp : "");
+    snprintf(cs->admin, sizeof(cs->admin), "%s", admin ? admin : "");
+    int rv = raft_assign(r, &cs->change, id, RAFT_VOTER, on_assigned);
+    if (rv != 0) {
+        op_end(cs);
+        return raft_status(rv, msg, msglen, "raft_assign");
+    }
+    log_notice("cluster: node %llu is a non-voter already: promoting it", (unsigned long long)id);
+    server_kick(srv);
+    return 0;
+}
+
 static int add_start(struct server *srv, uint64_t id, const char *raft_addr, const char *resp,
                      const char *admin, cluster_done_fn *cb, void *arg, char *msg, size_t msglen)
 {
@@ -197,6 +219,8 @@ static int add_start(struct server *srv, uint64_t id, const char *raft_addr, con
         return rc;
     struct consensus_node node;
     if (consensus_find_server(srv->cs, id, NULL, &node)) {
+        if (node.member != MEMBER_VOTER && strcmp(node.raft_addr, raft_addr) == 0)
+            return add_resume(srv, id, resp, admin, cb, arg, msg, msglen);
         snprintf(msg, msglen, "node id %llu is already a member (raft address %s)",
                  (unsigned long long)id, node.raft_addr);
         return CLUSTER_EDUPID;

@@ -498,3 +498,42 @@ Test(membership, transfer_without_another_voter_is_refused)
     redisFree(c);
     fx_server_free(s);
 }
+
+static bool leader_lists_4_as_spare(void *arg)
+{
+    return lists_as_spare(*(int *)arg, 4);
+}
+
+/* An ADDNODE interrupted after its spare entry committed (node 4 paused, so it cannot catch
+ * up; the leader then killed) leaves node 4 a spare. ADDNODE of the same id and address then
+ * resumes: it promotes node 4 rather than refusing it as a duplicate (-DUPID used to leave it
+ * a non-voter for good, which a chaos run found), and the four nodes converge. */
+Test(membership, readding_an_interrupted_spare_promotes_it)
+{
+    static const int four[] = {1, 2, 3, 4, 0};
+    char raft[32];
+    int leader;
+
+    tc_start(3, NULL);
+    leader = tc_wait_leader();
+    struct fx_server *n4 = tc_start_new_node(4, 0);
+    snprintf(raft, sizeof(raft), "127.0.0.1:%d", n4->raft_port);
+    tc_pause(4);
+    redisContext *c = fx_connect(tc_node(leader)->port);
+    cr_assert(redisAppendCommand(c, "CLUSTER ADDNODE 4 %s", raft) == REDIS_OK);
+    cr_assert(redisBufferWrite(c, &(int){0}) == REDIS_OK);
+    cr_assert(fx_wait_until(leader_lists_4_as_spare, &leader, 20000), "node 4 never appeared as a spare");
+    redisFree(c);
+    cr_assert(fx_server_kill(tc_node(leader)) != -1, "the leader was not running");
+    int next = tc_wait_leader();
+    cr_assert(lists_as_spare(next, 4), "node 4 is not a spare under the new leader");
+    tc_resume(4);
+    redisReply *r = tc_port_cmd(tc_node(next)->port, "CLUSTER ADDNODE 4 %s", raft);
+    cr_assert(r != NULL && r->type == REDIS_REPLY_STATUS, "ADDNODE again: %s", tc_reply_text(r));
+    freeReplyObject(r);
+    tc_start_node(leader);
+    tc_wait_voters(four, 4);
+    tc_write_keys("after", 10);
+    tc_assert_converged(four, NULL, NULL);
+    tc_stop_all();
+}
