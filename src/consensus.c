@@ -700,6 +700,11 @@ int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int 
     return (int)conf->n;
 }
 
+int consensus_snapshot_in_progress(const struct consensus *cs)
+{
+    return cs->raft_open && (cs->raft->snapshot.pending.term != 0 || cs->raft->snapshot.put.data != NULL);
+}
+
 const struct consensus_stats *consensus_stats(const struct consensus *cs)
 {
     return &cs->stats;

@@ -211,6 +211,8 @@ int consensus_find_server(const struct consensus *cs, uint64_t id, const char *a
 /* Fill up to MAX nodes of the current configuration; returns how many there are. */
 int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int max);
 const struct consensus_stats *consensus_stats(const struct consensus *cs);
+/* 1 while raft takes or installs a snapshot on this node (its buffers are then in memory). */
+int consensus_snapshot_in_progress(const struct consensus *cs);
 const char *consensus_role_name(int role);
 /* This node's raft address as peers see it: raft-advertise, or bind:raft-port. */
 void consensus_raft_address(const struct config *cfg, char *out, size_t len);
