@@ -193,7 +193,7 @@ static void apply_settings(struct consensus *cs)
  * canonical/raft 0.15 keeps every entry since the last snapshot (plus `trailing`) in memory
  * and counts both in entries only, so a few thousand pipelined batches of hundreds of KB each
  * would stay resident: the log, not the keyspace, would dominate RSS. We count the bytes
- * applied since the last snapshot; past the limit (snapshot-log-bytes, or a quarter of the
+ * applied since the last snapshot; past the limit (snapshot-log-bytes, or an eighth of the
  * last snapshot's size if larger, so that a large keyspace is not rewritten for every few MB
  * of writes) the apply lowers raft's entry threshold to 1, which makes raft's own check after
  * the applies of this round take a snapshot. The threshold is restored as soon as the
