@@ -61,12 +61,7 @@ start() {
     STARTED_PID=$pid
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 
 # ---- memory: RSS after loading N_KEYS keys of 16 bytes with 32-byte values ----
 echo "bench: generating $N_KEYS SETs" >&2

@@ -231,10 +231,6 @@ TOTAL_S=$((($(now_ms) - START_MS) / 1000))
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- report ----
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 # goal VALUE OP LIMIT: met / not met (n/a when VALUE is not a number).
 goal() {
     awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {

@@ -64,10 +64,6 @@ rps() {
                 split($1, w, " "); if (w[1] == t) { print $2; exit } }'
 }
 
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 
 # ---- throughput ----
 ROWS=""
@@ -96,7 +92,6 @@ done
 fi
 
 # ---- memory ----
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
 if [[ " $PARTS " == *" memory "* ]]; then
 # One list of MEMBERS elements (element:i), RPUSH 1,000 at a time.
@@ -110,11 +105,13 @@ awk -v n="$MEMBERS" '
         }
     }' >"$WORK/list.resp"
 
-# load PORT PID FILE: RSS in KiB after piping FILE into the server, "" if the load failed.
+# load PORT PID FILE: RSS in KiB after piping FILE into the server and waiting for any
+# snapshot it is taking to end (its buffers are transient), "" if the load failed.
 load() {
     local out
     out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
     grep -q "errors: 0," <<<"$out" || { say "load failed: $(tail -1 <<<"$out")"; return 0; }
+    wait_snapshot_idle "$1" 60000 || say "port $1: a snapshot was still in progress after 60 s"
     rss_kib "$2"
 }
 
@@ -125,6 +122,7 @@ RM=$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/list.resp")
 RLEN=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" LLEN list)
 RUSE=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" MEMORY USAGE list SAMPLES 0)
 RUM=$(info_field "$STARTED_PORT" memory used_memory)
+RHWM=$(hwm_kib "$STARTED_PID")
 stop_pid "$STARTED_PID" 10000
 say "memory: concordkv"
 start_ours ckv-mem 1
@@ -135,6 +133,7 @@ CLEN=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" LLEN list)
 CENC=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" OBJECT ENCODING list)
 CUSE=$(redis-cli -h 127.0.0.1 -p "$STARTED_PORT" MEMORY USAGE list SAMPLES 0)
 CUM=$(info_field "$STARTED_PORT" memory used_memory)
+CHWM=$(hwm_kib "$NODE_PID")
 stop_cluster_dir "$WORK/ckv-mem"
 fi
 
@@ -164,12 +163,14 @@ SECTION="$WORK/section.md"
     echo
     echo "Memory: RSS (MiB) of a fresh server before and after \`redis-cli --pipe\` loads one list"
     echo "of $MEMBERS elements \`element:i\` (RPUSH, 1,000 per command); redis-server without"
-    echo "persistence. concordkv's list: LLEN $CLEN, OBJECT ENCODING $CENC (redis: LLEN $RLEN)."
+    echo "persistence. concordkv's list: LLEN $CLEN, OBJECT ENCODING $CENC (redis: LLEN $RLEN). RSS"
+    echo "loaded is read once the load is answered and the node has no snapshot in progress (a"
+    echo "snapshot holds the serialized state until it is on disk); peak is VmHWM over the load."
     echo
-    echo "| server | RSS empty | RSS loaded | growth | used_memory | MEMORY USAGE list |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
-    echo "| redis-server | $(mib "$R0") | $(mib "$RM") | $(mib "$([ -n "$RM" ] && echo $((RM - R0)))") | $(mib "$((${RUM:-0} / 1024))") | $(mib "$((${RUSE:-0} / 1024))") |"
-    echo "| concordkv | $(mib "$C0") | $(mib "$CM") | $(mib "$([ -n "$CM" ] && echo $((CM - C0)))") | $(mib "$((${CUM:-0} / 1024))") | $(mib "$((${CUSE:-0} / 1024))") |"
+    echo "| server | RSS empty | RSS loaded | growth | peak | used_memory | MEMORY USAGE list |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+    echo "| redis-server | $(mib "$R0") | $(mib "$RM") | $(mib "$([ -n "$RM" ] && echo $((RM - R0)))") | $(mib "$RHWM") | $(mib "$((${RUM:-0} / 1024))") | $(mib "$((${RUSE:-0} / 1024))") |"
+    echo "| concordkv | $(mib "$C0") | $(mib "$CM") | $(mib "$([ -n "$CM" ] && echo $((CM - C0)))") | $(mib "$CHWM") | $(mib "$((${CUM:-0} / 1024))") | $(mib "$((${CUSE:-0} / 1024))") |"
     echo
     echo "RSS loaded, concordkv/redis: $(ratio "$CM" "$RM"); growth, concordkv/redis: $(ratio "$([ -n "$CM" ] && echo $((CM - C0)))" "$([ -n "$RM" ] && echo $((RM - R0)))")."
     fi

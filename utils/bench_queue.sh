@@ -62,10 +62,6 @@ say() { echo "bench_queue: $*" >&2; }
 # field LINE NAME: the value of NAME=... in bench_queue.py's output line.
 field() { awk -v k="$2" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) print substr($i, length(k) + 2) }' <<<"$1"; }
 
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 
 # run LABEL PORT: one table row appended to ROWS; a failed run (exit status, loss, duplicate)
 # marks its row and sets FAILED. The first row is the baseline of the ratios.

@@ -63,10 +63,6 @@ bench() {
     redis-benchmark -h 127.0.0.1 -p "$port" -c 50 -n "$N" --csv "$@" 2>/dev/null |
         awk -F'","' 'NR == 2 { gsub(/"/, "", $2); gsub(/"/, "", $4); print $2, $4 }'
 }
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 
 ROWS=""
 for t in "EVALSHA $SHA 1 bench:n" "INCR bench:m"; do

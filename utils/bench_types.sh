@@ -11,7 +11,9 @@
 #   utils/bench_types.sh
 #   BENCH_N=2000 BENCH_N_P16=5000 BENCH_MEMBERS=20000 BENCH_OUT=/tmp/t.md utils/bench_types.sh
 #
-# Environment: BENCH_PARTS ("throughput memory": either or both); BENCH_N (100000) and BENCH_N_P16 (300000) requests per redis-benchmark test;
+# Environment: BENCH_PARTS ("throughput memory": either or both); BENCH_N (100000) and
+# BENCH_N_P16 (300000) requests per redis-benchmark test; BENCH_RUNS (1) runs of each test on
+# each server, interleaved, the median reported;
 # BENCH_MEMBERS (1000000) hash fields, set members and sorted-set members loaded for each RSS
 # figure; BENCH_OUT (docs/BENCHMARKS.md); REDIS_SERVER (redis-server); CONCORDKV_SERVER
 # (<repo>/concordkv-server); CONCORDKV_ARGS (extra options for every concordkv node);
@@ -27,6 +29,7 @@ no_args_but_help "$@"
 PARTS=${BENCH_PARTS:-throughput memory}
 N=${BENCH_N:-100000}
 N_P16=${BENCH_N_P16:-300000}
+RUNS=${BENCH_RUNS:-1}
 MEMBERS=${BENCH_MEMBERS:-1000000}
 OUT=${BENCH_OUT:-$ROOT/docs/BENCHMARKS.md}
 REDIS_BIN=${REDIS_SERVER:-redis-server}
@@ -38,7 +41,8 @@ HASH_KEYS=10000
 for tool in redis-benchmark redis-cli awk timeout "$REDIS_BIN"; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is not installed"
 done
-is_uint "$N" && is_uint "$N_P16" && is_uint "$MEMBERS" || die "BENCH_N, BENCH_N_P16, BENCH_MEMBERS: integers"
+is_uint "$N" && is_uint "$N_P16" && is_uint "$MEMBERS" && is_uint "$RUNS" && [ "$RUNS" -ge 1 ] ||
+    die "BENCH_N, BENCH_N_P16, BENCH_MEMBERS, BENCH_RUNS: integers (BENCH_RUNS at least 1)"
 [ "$MEMBERS" -ge "$HASH_KEYS" ] || die "BENCH_MEMBERS must be at least $HASH_KEYS"
 resolve_server "$OURS_BIN"
 OURS_BIN=$SERVER
@@ -77,14 +81,14 @@ rps() {
     awk -F, 'NR > 1 { gsub(/"/, "", $2); print $2; exit }' <<<"$out"
 }
 
-ratio() {
-    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
-        else printf "%.2f", a / b }'
-}
 
 # ---- throughput ----
 ROWS=""
 set1="" set3="" # SET's ratios for this pipeline: the /SET columns divide by them
+# median N...: the median of the numbers given (empty ones left out), "" for none.
+median() {
+    printf '%s\n' "$@" | grep -v '^$' | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'
+}
 if [[ " $PARTS " == *" throughput "* ]]; then
 bench_start_redis redis-always --save "" --appendonly yes --appendfsync always
 P_ALWAYS=$STARTED_PORT
@@ -98,13 +102,15 @@ for pipe in 1 16; do
     [ "$pipe" -gt 1 ] && n=$N_P16
     for test in "${TESTS[@]}"; do
         say "$test, pipeline $pipe"
-        r=$(rps "$P_ALWAYS" "$test" "$pipe" "$n")
-        if supported "$P_ONE" "$test"; then
-            c1=$(rps "$P_ONE" "$test" "$pipe" "$n")
-            c3=$(rps "$P_THREE" "$test" "$pipe" "$n")
-        else
-            c1="" c3=""
-        fi
+        rs=() c1s=() c3s=()
+        for ((run = 0; run < RUNS; run++)); do # interleaved: each server sees the same sequence
+            rs+=("$(rps "$P_ALWAYS" "$test" "$pipe" "$n")")
+            if supported "$P_ONE" "$test"; then
+                c1s+=("$(rps "$P_ONE" "$test" "$pipe" "$n")")
+                c3s+=("$(rps "$P_THREE" "$test" "$pipe" "$n")")
+            fi
+        done
+        r=$(median "${rs[@]}") c1=$(median "${c1s[@]}") c3=$(median "${c3s[@]}")
         q1=$(ratio "$c1" "$r") q3=$(ratio "$c3" "$r")
         if [ "$test" = set ]; then set1=$q1 set3=$q3; fi
         ROWS+="| $test | $pipe | ${r:-n/a} | ${c1:-n/a} | $q1 | $(ratio "$q1" "$set1") | ${c3:-n/a} | $q3 | $(ratio "$q3" "$set3") |"$'\n'
@@ -137,14 +143,16 @@ gen() {
         }' >"$2"
 }
 
-rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 
-# load PORT PID FILE: RSS in KiB after piping FILE into the server, "" if the load failed.
+# load PORT PID FILE: "RSS PEAK" in KiB after piping FILE into the server and waiting for any
+# snapshot it is taking to end (its buffers are transient): VmRSS then, and VmHWM, the peak
+# over the whole load; "" if the load failed.
 load() {
     local out
     out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
     grep -q "errors: 0," <<<"$out" || { say "load failed: $(tail -1 <<<"$out")"; return 0; }
-    rss_kib "$2"
+    wait_snapshot_idle "$1" 60000 || say "port $1: a snapshot was still in progress after 60 s"
+    echo "$(rss_kib "$2") $(hwm_kib "$2")"
 }
 
 MEM_ROWS=""
@@ -154,18 +162,18 @@ for kind in $MEM_KINDS; do
     gen "$kind" "$WORK/$kind.resp"
     say "memory, $kind: redis-server"
     bench_start_redis "redis-$kind" --save "" --appendonly no
-    r=$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/$kind.resp")
+    read -r r rp <<<"$(load "$STARTED_PORT" "$STARTED_PID" "$WORK/$kind.resp")"
     stop_pid "$STARTED_PID" 10000
     say "memory, $kind: concordkv"
     start_ours "ckv-$kind" 1
-    c=""
+    c="" cp=""
     if supported "$STARTED_PORT" "$cmd"; then
         node_pid "$WORK/ckv-$kind" 1
-        c=$(load "$STARTED_PORT" "$NODE_PID" "$WORK/$kind.resp")
+        read -r c cp <<<"$(load "$STARTED_PORT" "$NODE_PID" "$WORK/$kind.resp")"
     fi
     stop_cluster_dir "$WORK/ckv-$kind"
     mib() { [ -n "$1" ] && awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }' || echo n/a; }
-    MEM_ROWS+="| $kind | $MEMBERS | $(mib "$r") | $(mib "$c") | $(ratio "$c" "$r") |"$'\n'
+    MEM_ROWS+="| $kind | $MEMBERS | $(mib "$r") | $(mib "$c") | $(ratio "$c" "$r") | $(mib "$rp") | $(mib "$cp") | $(ratio "$cp" "$rp") |"$'\n'
     say "memory, $kind: redis $(mib "$r") MiB, concordkv $(mib "$c") MiB, ratio $(ratio "$c" "$r")"
 done
 
@@ -180,9 +188,10 @@ SECTION="$WORK/section.md"
     echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs (${CPU:-unknown CPU}),"
     echo "load average $(cut -d' ' -f1-3 /proc/loadavg) at the end; $("$REDIS_BIN" --version | awk '{ print $1, $2, $3 }');"
     echo "concordkv \`$OURS_BIN\` (commit $REV). One run of \`utils/bench_types.sh\`"
-    echo "(BENCH_N=$N BENCH_N_P16=$N_P16 BENCH_MEMBERS=$MEMBERS)."
+    echo "(BENCH_N=$N BENCH_N_P16=$N_P16 BENCH_RUNS=$RUNS BENCH_MEMBERS=$MEMBERS)."
     echo
-    echo "Throughput: \`redis-benchmark -t TEST -n N -c 50 -P PIPE -r 100000 --csv\`, requests/s;"
+    echo "Throughput: \`redis-benchmark -t TEST -n N -c 50 -P PIPE -r 100000 --csv\`, requests/s"
+    echo "(the median of BENCH_RUNS runs, interleaved across the servers);"
     echo "redis-server with \`--appendonly yes --appendfsync always\`; concordkv one node, and the"
     echo "leader of three nodes. n/a: the command is not implemented on this build. \"/SET\": the"
     echo "ratio over SET's ratio in the same column and pipeline (the issue asks for 0.9 or more)."
@@ -195,10 +204,12 @@ SECTION="$WORK/section.md"
     echo
     echo "Memory: RSS (MiB) after \`redis-cli --pipe\` loads into a fresh server: hash fields"
     echo "across $HASH_KEYS keys (\`field:i\` = \`value:i\`), members of one set (\`member:i\`),"
-    echo "members of one sorted set (score i × 1.5); redis-server without persistence."
+    echo "members of one sorted set (score i × 1.5); redis-server without persistence. RSS is read"
+    echo "once the load is answered and the node has no snapshot in progress (a snapshot holds the"
+    echo "serialized state until it is on disk); the peak is VmHWM over the whole load."
     echo
-    echo "| type | elements | redis-server | concordkv | concordkv/redis |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
+    echo "| type | elements | redis-server | concordkv | concordkv/redis | redis peak | concordkv peak | peak ratio |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
     printf '%s' "$MEM_ROWS"
     echo "<!-- /bench:types -->"
 } >"$SECTION"

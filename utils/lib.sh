@@ -201,6 +201,29 @@ info_field() {
     return 1
 }
 
+# ratio A B: A / B with two decimals; n/a when either is missing or B is 0.
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "n/a";
+        else printf "%.2f", a / b }'
+}
+
+# rss_kib PID, hwm_kib PID: process PID's resident set size and its peak (VmHWM), in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# wait_snapshot_idle PORT [TIMEOUT_MS]: wait until the concordkv node on PORT takes no snapshot
+# (INFO raft_snapshot_in_progress:0; a server without the field, redis-server, counts as idle):
+# a snapshot in progress holds the serialized state in memory. 1 at the deadline (30 s).
+wait_snapshot_idle() {
+    local port=$1 deadline=$(($(now_ms) + ${2:-30000})) v
+    while :; do
+        v=$(info_field "$port" raft raft_snapshot_in_progress) || return 0
+        [ "$v" = 0 ] && return 0
+        [ "$(now_ms)" -ge "$deadline" ] && return 1
+        pause 0.05
+    done
+}
+
 # raft_info PORT: sets R_STATE, R_LEADER, R_READY and R_APPLIED from INFO raft; 1 if no answer.
 raft_info() {
     local line

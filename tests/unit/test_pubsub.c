@@ -301,14 +301,7 @@ Test(pubsub, keyspace_events_of_writes)
     ct_apply(&t, "__expired k2");
     const char *want[] = {"set", "sadd", "srem", "del", "zadd", "zincr", "hincrby", "rename_from",
                           "rename_to", "expire", "expired"};
-    const char *p = seen_text();
-    for (size_t i = 0; i < sizeof(want) / sizeof(*want); i++) {
-        char ch[64];
-        snprintf(ch, sizeof ch, "__keyevent@0__:%s\r\n", want[i]);
-        const char *q = strstr(p, ch);
-        cr_assert(q != NULL, "no %s after %s", want[i], p);
-        p = q + strlen(ch);
-    }
+    expect_events_in_order(want, sizeof(want) / sizeof(*want));
     /* a class that is off is not delivered, nor anything without K or E */
     seen.len = 0;
     flags = NOTIFY_KEYEVENT | NOTIFY_HASH;
