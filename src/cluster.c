@@ -177,6 +177,15 @@ static void on_added(struct raft_change *req, int status)
         server_kick(cs->srv);
 }
 
+/* Start adding node ID (CB answers), with the addresses to record once it is a voter. */
+static void add_setup(struct cluster_state *cs, uint64_t id, const char *resp, const char *admin,
+                      cluster_done_fn *cb, void *arg)
+{
+    op_setup(cs, OP_ADD, id, ADD_DEADLINE_MS, cb, arg);
+    snprintf(cs->resp, sizeof(cs->resp), "%s", resp ? resp : "");
+    snprintf(cs->admin, sizeof(cs->admin), "%s", admin ? admin : "");
+}
+
 /* ADDNODE of a node that is already in the configuration at that address as a spare or a
  * standby: an earlier ADDNODE was interrupted after its spare entry committed (its leader
  * failed or lost leadership before the promotion), so carry on from the promotion rather
@@ -186,9 +195,7 @@ static int add_resume(struct server *srv, uint64_t id, const char *resp, const c
 {
     struct cluster_state *cs = srv->cluster;
     struct raft *r = consensus_raft(srv->cs);
-    op_setup(cs, OP_ADD, id, ADD_DEADLINE_MS, cb, arg);
-    snprintf(cs->resp, sizeof(cs->resp), "%s", resp ? resp : "");
-    snprintf(cs->admin, sizeof(cs->admin), "%s", admin ? admin : "");
+    add_setup(cs, id, resp, admin, cb, arg);
     int rv = raft_assign(r, &cs->change, id, RAFT_VOTER, on_assigned);
     if (rv != 0) {
         op_end(cs);
@@ -244,9 +251,7 @@ static int add_start(struct server *srv, uint64_t id, const char *raft_addr, con
             return CLUSTER_EDUPADDR;
         }
     }
-    op_setup(cs, OP_ADD, id, ADD_DEADLINE_MS, cb, arg);
-    snprintf(cs->resp, sizeof(cs->resp), "%s", resp ? resp : "");
-    snprintf(cs->admin, sizeof(cs->admin), "%s", admin ? admin : "");
+    add_setup(cs, id, resp, admin, cb, arg);
     int rv = raft_add(r, &cs->change, id, raft_addr, on_added);
     if (rv != 0) {
         op_end(cs);
