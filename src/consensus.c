@@ -546,8 +546,10 @@ void consensus_cron(struct consensus *cs)
     if (cs->queued.head)
         want_flush(cs); /* a read may wait for an entry that has no callback of ours */
     consensus_flushed(cs);
-    if (cs->uv)
+    if (cs->uv) {
         consensus_uv_note(cs); /* the durable record of what may have been acknowledged */
+        consensus_uv_cron(cs);
+    }
 }
 
 int consensus_accepts(const struct consensus *cs)

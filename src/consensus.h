@@ -82,6 +82,7 @@ struct consensus_stats {
     long long lease_reads;        /* of read_index_reads: served under a lease */
     long long log_bytes;          /* bytes of the commands applied since the last snapshot */
     long long snapshots_by_bytes; /* snapshots started because of log_bytes (snapshot-log-bytes) */
+    long long snapshots_when_idle; /* of which started once no command had been applied for a while */
     long long last_batch_size;
     long long max_batch_size;
     struct histogram batch_size;     /* commands per entry */
@@ -213,6 +214,9 @@ int consensus_nodes(const struct consensus *cs, struct consensus_node *out, int 
 const struct consensus_stats *consensus_stats(const struct consensus *cs);
 /* 1 while raft takes or installs a snapshot on this node (its buffers are then in memory). */
 int consensus_snapshot_in_progress(const struct consensus *cs);
+/* The log bytes past which this node snapshots while writes come in (IDLE 0), and once none
+ * has been applied for a second (IDLE 1); 0 when snapshot-log-bytes is 0. */
+unsigned long long consensus_log_bytes_limit(const struct consensus *cs, int idle);
 const char *consensus_role_name(int role);
 /* This node's raft address as peers see it: raft-advertise, or bind:raft-port. */
 void consensus_raft_address(const struct config *cfg, char *out, size_t len);

@@ -91,5 +91,7 @@ void read_round_reset(struct consensus *cs);
 /* Update the durable record of what this node may have acknowledged (consensus_uv.c's
  * instance only): every cron tick and once raft is closed. */
 void consensus_uv_note(struct consensus *cs);
+/* consensus_uv.c's periodic work: snapshots of an idle node's log. */
+void consensus_uv_cron(struct consensus *cs);
 
 #endif

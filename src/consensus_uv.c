@@ -41,7 +41,11 @@ struct consensus_uv {
     /* Snapshots by log bytes (see counted_apply): our FSM's own callbacks, wrapped, and
      * whether the snapshot in progress was started by bytes (its trailing to restore). */
     struct raft_fsm fsm_inner;
-    int bytes_snapshot;
+    int bytes_snapshot; /* 1: armed by bytes under writes, 2: by bytes while idle */
+    int64_t last_apply_us;
+    struct raft_barrier idle_barrier; /* proposed by an idle leader (idle_check) */
+    int idle_barrier_pending;
+    int idle_barrier_sent; /* in this idle spell */
 };
 
 /* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
@@ -193,20 +197,35 @@ static void apply_settings(struct consensus *cs)
  * canonical/raft 0.15 keeps every entry since the last snapshot (plus `trailing`) in memory
  * and counts both in entries only, so a few thousand pipelined batches of hundreds of KB each
  * would stay resident: the log, not the keyspace, would dominate RSS. We count the bytes
- * applied since the last snapshot; past the limit (snapshot-log-bytes, or an eighth of the
- * last snapshot's size if larger, so that a large keyspace is not rewritten for every few MB
- * of writes) the apply lowers raft's entry threshold to 1, which makes raft's own check after
- * the applies of this round take a snapshot. The threshold is restored as soon as the
- * snapshot starts, the trailing (lowered to about a quarter of the limit's bytes, going by
- * the average entry) once it has been stored. Snapshots are node-local: nothing here affects
- * what is applied. */
+ * applied since the last snapshot. Past the limit the apply lowers raft's entry threshold to
+ * 1, which makes raft's own check after the applies of this round take a snapshot. The
+ * threshold is restored as soon as the snapshot starts, the trailing (lowered to about a
+ * quarter of the limit's bytes, going by the average entry) once it has been stored.
+ *
+ * The limit is snapshot-log-bytes, or a share of the last snapshot's size if that is larger,
+ * so that a large keyspace is not rewritten for every few MB of writes: while writes keep
+ * coming, half of it (each snapshot is a fork that serializes the whole keyspace, and one
+ * every eighth of it cost sustained pipelined writes ~40 %); once no command has been applied
+ * for IDLE_SNAPSHOT_US, an eighth (idle_check), so that a node at rest holds little log.
+ * raft only considers a snapshot after applying an entry, so the leader of an idle cluster
+ * proposes a barrier for the nodes that lowered their threshold. Snapshots are node-local:
+ * nothing here affects what is applied. */
 #define CONTAINER_UV(rf) ((struct consensus_uv *)((char *)(rf) - offsetof(struct consensus_uv, rfsm)))
+#define IDLE_SNAPSHOT_US (1000 * 1000LL)
+#define IDLE_BARRIER_US (IDLE_SNAPSHOT_US + 500 * 1000LL) /* the followers' crons have run */
 
-static unsigned long long log_bytes_limit(const struct consensus *cs)
+static unsigned long long log_bytes_limit(const struct consensus *cs, int idle)
 {
     unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes;
-    unsigned long long eighth = cs->fsm->last_snapshot_bytes / 8;
-    return eighth > limit ? eighth : limit;
+    unsigned long long share = cs->fsm->last_snapshot_bytes / (idle ? 8 : 2);
+    return share > limit ? share : limit;
+}
+
+unsigned long long consensus_log_bytes_limit(const struct consensus *cs, int idle)
+{
+    if (cs->uv == NULL || cs->uv->cfg->snapshot_log_bytes <= 0)
+        return 0;
+    return log_bytes_limit(cs, idle);
 }
 
 /* Entries of about BYTES at the average size of those applied since the last snapshot. */
@@ -220,19 +239,59 @@ static unsigned trailing_for_bytes(const struct consensus *cs, unsigned long lon
     return (unsigned)(n < configured ? n : configured);
 }
 
+/* Have raft snapshot after its next apply, keeping about a quarter of LIMIT as trailing. */
+static void arm_bytes_snapshot(struct consensus_uv *u, unsigned long long limit, int idle)
+{
+    struct consensus *cs = u->raft.data;
+    raft_index since = u->raft.last_applied + 1 - u->raft.log.snapshot.last_index;
+    u->bytes_snapshot = idle ? 2 : 1;
+    raft_set_snapshot_threshold(&u->raft, 1);
+    raft_set_snapshot_trailing(&u->raft, trailing_for_bytes(cs, limit / 4, since));
+}
+
 static int counted_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
 {
     struct consensus_uv *u = CONTAINER_UV(rf);
     struct consensus *cs = u->raft.data;
     cs->stats.log_bytes += (long long)buf->len;
-    unsigned long long limit = cs->uv->cfg->snapshot_log_bytes > 0 ? log_bytes_limit(cs) : 0;
-    if (limit > 0 && !u->bytes_snapshot && (unsigned long long)cs->stats.log_bytes >= limit) {
-        raft_index since = u->raft.last_applied + 1 - u->raft.log.snapshot.last_index;
-        u->bytes_snapshot = 1;
-        raft_set_snapshot_threshold(&u->raft, 1);
-        raft_set_snapshot_trailing(&u->raft, trailing_for_bytes(cs, limit / 4, since));
-    }
+    u->last_apply_us = util_mono_us();
+    u->idle_barrier_sent = 0;
+    unsigned long long limit = cs->uv->cfg->snapshot_log_bytes > 0 ? log_bytes_limit(cs, 0) : 0;
+    if (limit > 0 && !u->bytes_snapshot && (unsigned long long)cs->stats.log_bytes >= limit)
+        arm_bytes_snapshot(u, limit, 0);
     return u->fsm_inner.apply(rf, buf, result);
+}
+
+static void on_idle_barrier(struct raft_barrier *req, int status)
+{
+    struct consensus_uv *u = req->data;
+    (void)status;
+    u->idle_barrier_pending = 0;
+}
+
+/* Cron: once nothing has been applied for IDLE_SNAPSHOT_US, a log past the idle limit gets
+ * a snapshot (see above). */
+static void idle_check(struct consensus *cs)
+{
+    struct consensus_uv *u = cs->uv;
+    if (u->cfg->snapshot_log_bytes <= 0 || !cs->raft_open || cs->closed || u->last_apply_us == 0)
+        return;
+    int64_t idle_us = util_mono_us() - u->last_apply_us;
+    if (idle_us < IDLE_SNAPSHOT_US)
+        return;
+    unsigned long long limit = log_bytes_limit(cs, 1);
+    if (!u->bytes_snapshot && !consensus_snapshot_in_progress(cs) &&
+        (unsigned long long)cs->stats.log_bytes >= limit)
+        arm_bytes_snapshot(u, limit, 1);
+    if (u->bytes_snapshot == 2 && idle_us >= IDLE_BARRIER_US && !u->idle_barrier_pending &&
+        !u->idle_barrier_sent && u->raft.state == RAFT_LEADER) {
+        u->idle_barrier.data = u;
+        if (raft_barrier(&u->raft, &u->idle_barrier, on_idle_barrier) == 0) {
+            u->idle_barrier_pending = 1;
+            u->idle_barrier_sent = 1; /* once per idle spell: a follower armed late snapshots
+                                       * at the next entry */
+        }
+    }
 }
 
 static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
@@ -244,6 +303,8 @@ static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], uns
         /* raft decided; the entries applied from now on belong to the next snapshot */
         if (u->bytes_snapshot)
             cs->stats.snapshots_by_bytes++;
+        if (u->bytes_snapshot == 2)
+            cs->stats.snapshots_when_idle++;
         cs->stats.log_bytes = 0;
         raft_set_snapshot_threshold(&u->raft, (unsigned)u->cfg->snapshot_threshold);
     }
@@ -494,6 +555,11 @@ void consensus_free(struct consensus *cs)
 void consensus_uv_note(struct consensus *cs)
 {
     dircheck_recorder_note(&cs->uv->acked, cs->raft->last_applied, cs->raft->last_stored);
+}
+
+void consensus_uv_cron(struct consensus *cs)
+{
+    idle_check(cs);
 }
 
 int consensus_pump(struct consensus *cs)

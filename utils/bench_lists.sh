@@ -105,13 +105,13 @@ awk -v n="$MEMBERS" '
         }
     }' >"$WORK/list.resp"
 
-# load PORT PID FILE: RSS in KiB after piping FILE into the server and waiting for any
-# snapshot it is taking to end (its buffers are transient), "" if the load failed.
+# load PORT PID FILE: RSS in KiB after piping FILE into the server and waiting for it to be
+# at rest (wait_at_rest: a snapshot's buffers are transient, and an idle node trims its log), "" if the load failed.
 load() {
     local out
     out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
     grep -q "errors: 0," <<<"$out" || { say "load failed: $(tail -1 <<<"$out")"; return 0; }
-    wait_snapshot_idle "$1" 60000 || say "port $1: a snapshot was still in progress after 60 s"
+    wait_at_rest "$1" 60000 || say "port $1: not at rest (a snapshot, or its log) after 60 s"
     rss_kib "$2"
 }
 

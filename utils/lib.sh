@@ -211,14 +211,19 @@ ratio() {
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 hwm_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
 
-# wait_snapshot_idle PORT [TIMEOUT_MS]: wait until the concordkv node on PORT takes no snapshot
-# (INFO raft_snapshot_in_progress:0; a server without the field, redis-server, counts as idle):
-# a snapshot in progress holds the serialized state in memory. 1 at the deadline (30 s).
-wait_snapshot_idle() {
-    local port=$1 deadline=$(($(now_ms) + ${2:-30000})) v
+# wait_at_rest PORT [TIMEOUT_MS]: wait until the concordkv node on PORT is at rest: no snapshot
+# in progress (INFO raft_snapshot_in_progress:0; a snapshot holds the serialized state in
+# memory) and no more log in memory than its idle limit (raft_log_bytes below
+# raft_log_bytes_idle_limit: a node snapshots such a log once no write has come for a second).
+# A server without the fields (redis-server, an older build) counts as at rest as far as it
+# has them. 1 at the deadline (30 s).
+wait_at_rest() {
+    local port=$1 deadline=$(($(now_ms) + ${2:-30000})) v bytes limit
     while :; do
         v=$(info_field "$port" raft raft_snapshot_in_progress) || return 0
-        [ "$v" = 0 ] && return 0
+        bytes=$(info_field "$port" raft raft_log_bytes) || bytes=0
+        limit=$(info_field "$port" raft raft_log_bytes_idle_limit) || limit=0
+        [ "$v" = 0 ] && { [ "$limit" = 0 ] || [ "$bytes" -lt "$limit" ]; } && return 0
         [ "$(now_ms)" -ge "$deadline" ] && return 1
         pause 0.05
     done

@@ -307,6 +307,71 @@ Test(cluster, sigterm_right_after_the_first_writes_exits_cleanly)
     }
 }
 
+/* An idle node snapshots a log past its idle limit (an eighth of the last snapshot, below
+ * the half that triggers under writes): writes stop with every node's log between the two,
+ * and within a few seconds every node has taken an idle snapshot, which the leader's barrier
+ * triggers, and holds less log than the idle limit; the data is the same everywhere. */
+static bool idle_snapshot_taken(void *arg)
+{
+    int port = *(int *)arg;
+    return tc_info_ll(port, "raft", "raft_snapshots_when_idle") > 0 &&
+           tc_info_ll(port, "raft", "raft_snapshot_in_progress") == 0;
+}
+
+static bool log_between_limits(int n)
+{
+    for (int i = 0; i < n; i++) {
+        long long bytes = tc_info_ll(node(i)->port, "raft", "raft_log_bytes");
+        if (bytes < tc_info_ll(node(i)->port, "raft", "raft_log_bytes_idle_limit") ||
+            bytes > tc_info_ll(node(i)->port, "raft", "raft_log_bytes_limit") * 3 / 4)
+            return false;
+    }
+    return true;
+}
+
+Test(cluster, idle_nodes_snapshot_their_log)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "100000",
+                                "--snapshot-log-bytes", "64kb", NULL};
+    char *val = malloc(4097);
+    redisContext *c;
+    int idx, i = 0, n;
+
+    memset(val, 'v', 4096);
+    val[4096] = '\0';
+    c = start_cluster_on_leader(args, &idx);
+    n = tc_cluster()->n;
+    /* A keyspace of 2 MB: the next snapshot's limits are 1 MB (writes) and 256 KB (idle). */
+    for (; i < 512; i++)
+        fx_check_status(c, "OK", "SET key:%d %s", i, val);
+    tc_assert_converged(NULL, NULL, NULL);
+    int64_t t0 = fx_now_ms();
+    /* One 4 KB entry at a time: stop once every node's log is between the two limits. */
+    while (!log_between_limits(n)) {
+        cr_assert_lt(ms_since(t0), 60000, "no node log came to rest between the limits");
+        fx_check_status(c, "OK", "SET key:%d %s", i % 600, val);
+        i++;
+        tc_assert_converged(NULL, NULL, NULL);
+    }
+    long long before = 0;
+    for (int k = 0; k < n; k++)
+        before += tc_info_ll(node(k)->port, "raft", "raft_snapshots_when_idle");
+    cr_assert_eq(before, 0, "an idle snapshot while writes came in");
+    for (int k = 0; k < n; k++) {
+        int port = node(k)->port;
+        cr_assert(fx_wait_until(idle_snapshot_taken, &port, 15000), "node %d took no idle snapshot",
+                  k + 1);
+        cr_assert_lt(tc_info_ll(port, "raft", "raft_log_bytes"),
+                     tc_info_ll(port, "raft", "raft_log_bytes_idle_limit"), "node %d", k + 1);
+    }
+    tc_assert_converged(NULL, NULL, NULL);
+    fx_check_status(c, "OK", "SET after idle");
+    redisFree(c);
+    tc_leader_expect("after", "idle");
+    free(val);
+    tc_stop_cleanly();
+}
+
 /* Snapshots by log bytes (snapshot-log-bytes): with an entry threshold that never fires,
  * 4 KB writes still make every node snapshot, with a trailing cut to a few entries, and
  * every node restarts from that snapshot and the log after it with the same data. */
