@@ -436,6 +436,7 @@ static int client_process_input(struct client *c)
 {
     char err[256];
     unsigned nreq = 0;
+    int64_t now_ms = util_now_ms(); /* the last-command time of everything read now */
     /* CONFIG SET proto-max-bulk-len reaches open connections at their next bulk header. */
     resp_reader_set_max_bulk(c->reader, c->srv->cfg->proto_max_bulk_len);
     while (!c->close_after_reply && c->blk == NULL) {
@@ -467,7 +468,7 @@ static int client_process_input(struct client *c)
             c->held = req;
             break;
         }
-        c->last_ms = util_now_ms();
+        c->last_ms = now_ms;
         c->defer_cost = request_bytes(req);
         client_dispatch(c, req);
         c->defer_cost = 0;
@@ -855,8 +856,10 @@ void client_dispatch(struct client *c, struct request *req)
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
-    if (((cmd->flags & CMD_WRITE) || consistent) && client_redirect(c, request_slot(cmd, req)))
+    if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
+        server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
+    }
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
     if (c->probes.head != NULL)

@@ -393,7 +393,7 @@ static void command_getkeys(struct buf *out, const struct request *req, int flag
         reply_error(out, "ERR The command has no key arguments");
         return;
     }
-    struct request sub = {req->argc - 2, req->argc - 2, req->argv + 2, req->len + 2};
+    struct request sub = {.argc = req->argc - 2, .cap = req->argc - 2, .argv = req->argv + 2, .len = req->len + 2};
     if ((c->arity > 0 && sub.argc != c->arity) || sub.argc < -c->arity) {
         reply_error(out, "ERR Invalid number of arguments specified for command");
         return;

@@ -61,15 +61,6 @@ static int reply_value(struct exec_ctx *ctx, const struct kv_entry *e)
     return 0;
 }
 
-/* Replace the arguments of REQ by those of REPL and free REPL. */
-static void request_replace(struct request *req, struct request *repl)
-{
-    struct request tmp = *req;
-    *req = *repl;
-    *repl = tmp;
-    request_free(repl);
-}
-
 static void push_str(struct request *req, const char *s)
 {
     request_push(req, s, strlen(s));
@@ -256,7 +247,7 @@ int prep_set(struct request *req, int64_t now_ms, struct buf *out)
         push_str(n, "PXAT");
         push_ll(n, when);
     }
-    request_replace(req, n);
+    request_move(req, n);
     return 0;
 }
 
@@ -274,7 +265,7 @@ static int prep_setex_generic(struct request *req, int64_t now_ms, unsigned unit
     request_push(n, req->argv[3], req->len[3]);
     push_str(n, "PXAT");
     push_ll(n, when);
-    request_replace(req, n);
+    request_move(req, n);
     return 0;
 }
 
@@ -376,7 +367,7 @@ int prep_getex(struct request *req, int64_t now_ms, struct buf *out)
     } else {
         push_str(n, "PERSIST");
     }
-    request_replace(req, n);
+    request_move(req, n);
     return 0;
 }
 

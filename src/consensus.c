@@ -96,24 +96,63 @@ static struct batch *batch_of(struct list_node *n)
     return list_entry(n, struct batch, node);
 }
 
+/* The entry buffer a new batch starts with: about the last entry's size, so that a stream of
+ * large batches does not grow each one by doubling (every large realloc also consolidates
+ * malloc's fast bins). */
+#define BATCH_ENTRY_MIN 256
+#define BATCH_ENTRY_MAX (1 << 20)
+
 static struct batch *batch_new(struct consensus *cs, int kind)
 {
-    struct batch *b = xcalloc(1, sizeof(*b));
+    struct batch *b = cs->spare;
+    if (b != NULL) { /* keep its arrays (and their capacity) for this batch */
+        void **cookies = b->cookies;
+        struct pending_read *reads = b->reads;
+        int cookies_cap = b->cookies_cap, reads_cap = b->reads_cap;
+        cs->spare = NULL;
+        memset(b, 0, sizeof(*b));
+        b->cookies = cookies;
+        b->cookies_cap = cookies_cap;
+        b->reads = reads;
+        b->reads_cap = reads_cap;
+    } else {
+        b = xcalloc(1, sizeof(*b));
+    }
     b->cs = cs;
     b->kind = kind;
-    entry_builder_init(&b->eb, (enum entry_kind)kind);
+    size_t hint = cs->last_entry_len + cs->last_entry_len / 4;
+    entry_builder_init_sized(&b->eb, (enum entry_kind)kind,
+                             hint < BATCH_ENTRY_MIN ? BATCH_ENTRY_MIN
+                             : hint > BATCH_ENTRY_MAX ? BATCH_ENTRY_MAX : hint);
     b->created_us = now_us(cs);
     return b;
 }
 
+/* Free B, or keep it as the consensus's one spare (batch_new reuses its arrays). */
 static void batch_free(struct batch *b)
 {
+    struct consensus *cs = b->cs;
     entry_builder_close(&b->eb);
-    free(b->cookies);
     for (int i = 0; i < b->nreads; i++)
         request_free(b->reads[i].req);
+    if (cs->spare == NULL && !cs->closed) {
+        cs->spare = b;
+        return;
+    }
+    free(b->cookies);
     free(b->reads);
     free(b);
+}
+
+void consensus_free_spare(struct consensus *cs)
+{
+    struct batch *b = cs->spare;
+    cs->spare = NULL;
+    if (b != NULL) {
+        free(b->cookies);
+        free(b->reads);
+        free(b);
+    }
 }
 
 /* Answer everything B still owes with WRITE_MSG (writes) and READ_MSG (reads). */
@@ -313,10 +352,9 @@ static int batch_propose(struct consensus *cs, struct batch *b)
     if (b->nwrites > 0 || b->kind == ENTRY_NODE) {
         size_t len;
         void *entry = entry_builder_finish(&b->eb, util_now_ms(), &len);
-        struct raft_buffer rb = {raft_malloc(len), len};
-        memcpy(rb.base, entry, len);
-        free(entry);
-        entry_builder_init(&b->eb, (enum entry_kind)b->kind);
+        /* raft frees it with raft_free: raft's default heap is malloc's (we set no other). */
+        struct raft_buffer rb = {entry, len};
+        cs->last_entry_len = len;
         b->req.apply.data = b;
         rv = raft_apply(cs->raft, &b->req.apply, &rb, 1, on_apply);
         if (rv != 0)

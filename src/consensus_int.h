@@ -43,6 +43,8 @@ struct consensus {
     int close_deferred; /* closing, raft_close not yet called: a truncation is in flight */
     int abandoned;     /* closing gave up waiting: raft is left open for the exit */
     struct batch *open;
+    struct batch *spare;   /* a finished batch kept for its arrays (batch_free) */
+    size_t last_entry_len; /* of the last entry proposed: the next batch's buffer */
     struct list queued, inflight; /* of struct batch */
     int barriers_inflight;
     int role;
@@ -65,6 +67,8 @@ struct consensus *consensus_core_new(struct fsm *fsm, const struct consensus_par
                                      const struct consensus_callbacks *cb);
 /* Answer every request not yet proposed with MSG; they were never applied. */
 void consensus_fail_queued(struct consensus *cs, const char *msg);
+/* Free the spare batch (consensus_free). */
+void consensus_free_spare(struct consensus *cs);
 /* Answer and free every batch in flight with MSG: only once raft no longer holds them. */
 void consensus_drop_inflight(struct consensus *cs, const char *msg);
 /* The callbacks of the same names (optional ones may be absent). */

@@ -549,6 +549,7 @@ void consensus_free(struct consensus *cs)
         consensus_guard_remove(&u->guard);
         free(u);
     }
+    consensus_free_spare(cs);
     free(cs);
 }
 

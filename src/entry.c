@@ -8,9 +8,14 @@
 
 void entry_builder_init(struct entry_builder *eb, enum entry_kind kind)
 {
+    entry_builder_init_sized(eb, kind, 256);
+}
+
+void entry_builder_init_sized(struct entry_builder *eb, enum entry_kind kind, size_t cap)
+{
     buf_init(&eb->b);
     eb->count = 0;
-    char *h = buf_reserve(&eb->b, 256);
+    char *h = buf_reserve(&eb->b, cap > ENTRY_HEADER_SIZE ? cap : ENTRY_HEADER_SIZE);
     memset(h, 0, ENTRY_HEADER_SIZE);
     codec_put_u16(h, ENTRY_MAGIC);
     codec_put_u16(h + 2, (uint16_t)kind);

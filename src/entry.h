@@ -31,6 +31,8 @@ struct entry_builder {
     uint32_t count;
 };
 void entry_builder_init(struct entry_builder *eb, enum entry_kind kind);
+/* The same, with room for CAP bytes up front. */
+void entry_builder_init_sized(struct entry_builder *eb, enum entry_kind kind, size_t cap);
 void entry_builder_close(struct entry_builder *eb);
 /* Append one record of ARGC arguments (ARGV[i] of LEN[i] bytes), copied. ARGC must be at
  * least 1: a call with fewer adds nothing (such a record would read back as corrupt). */

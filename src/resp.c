@@ -26,11 +26,30 @@ typedef int resp_elements_t;
 
 /* ---------------------------------------------------------------- requests */
 
-/* argv and len share one allocation when made here (len right after argv's CAP slots);
- * requests built by hand with separate arrays are still freed correctly. */
+/* request_new makes one allocation: the struct, argv and len for CAP arguments, and INL_CAP
+ * bytes for small arguments (inline_bytes). Arrays grown later (request_grow) are one
+ * allocation of their own, argv then len; requests built by hand with separate arrays are
+ * still freed correctly. */
+#define RESP_INLINE_ARGS 16 /* requests of up to this many arguments get inline bytes */
+
+static size_t inline_bytes(int cap)
+{
+    return cap <= RESP_INLINE_ARGS ? 64 + 24 * (size_t)cap : 0;
+}
+
+static int request_arrays_embedded(const struct request *req)
+{
+    return (void *)req->argv == (void *)(req + 1);
+}
+
 static int request_len_shared(const struct request *req)
 {
     return (void *)req->len == (void *)(req->argv + req->cap);
+}
+
+static int request_arg_inline(const struct request *req, const char *p)
+{
+    return req->inl != NULL && p >= req->inl && p < req->inl + req->inl_cap;
 }
 
 static void request_alloc_arrays(struct request *req, int cap)
@@ -42,6 +61,8 @@ static void request_alloc_arrays(struct request *req, int cap)
 
 static void request_free_arrays(struct request *req)
 {
+    if (request_arrays_embedded(req))
+        return;
     if (req->len != NULL && !request_len_shared(req))
         free(req->len);
     free(req->argv);
@@ -59,14 +80,26 @@ static void request_grow(struct request *req, int need)
         memcpy(req->argv, old.argv, sizeof(char *) * (size_t)old.argc);
         memcpy(req->len, old.len, sizeof(size_t) * (size_t)old.argc);
     }
-    request_free_arrays(&old);
+    if ((void *)old.argv != (void *)(req + 1)) { /* not the arrays embedded in REQ */
+        if (old.len != NULL && (void *)old.len != (void *)(old.argv + old.cap))
+            free(old.len);
+        free(old.argv);
+    }
 }
 
 struct request *request_new(int cap)
 {
-    struct request *req = xmalloc(sizeof(*req));
+    if (cap < 1)
+        cap = 1;
+    size_t arrays = (size_t)cap * (sizeof(char *) + sizeof(size_t)), inl = inline_bytes(cap);
+    struct request *req = xmalloc(sizeof(*req) + arrays + inl);
     req->argc = 0;
-    request_alloc_arrays(req, cap > 0 ? cap : 1);
+    req->cap = cap;
+    req->argv = (char **)(req + 1);
+    req->len = (size_t *)(req->argv + cap);
+    req->inl = inl > 0 ? (char *)(req->len + cap) : NULL;
+    req->inl_used = 0;
+    req->inl_cap = inl;
     return req;
 }
 
@@ -75,9 +108,23 @@ void request_free(struct request *req)
     if (req == NULL)
         return;
     for (int i = 0; i < req->argc; i++)
-        free(req->argv[i]);
+        if (!request_arg_inline(req, req->argv[i]))
+            free(req->argv[i]);
     request_free_arrays(req);
     free(req);
+}
+
+/* A NUL-terminated copy of P (LEN bytes): in REQ's inline bytes when they have room. */
+static char *request_copy(struct request *req, const char *p, size_t len)
+{
+    if (req->inl != NULL && len < req->inl_cap - req->inl_used) {
+        char *q = req->inl + req->inl_used;
+        memcpy(q, p, len);
+        q[len] = '\0';
+        req->inl_used += len + 1;
+        return q;
+    }
+    return xmemdup(p, len);
 }
 
 void request_push_owned(struct request *req, char *arg, size_t len)
@@ -91,7 +138,24 @@ void request_push_owned(struct request *req, char *arg, size_t len)
 
 void request_push(struct request *req, const char *p, size_t len)
 {
-    request_push_owned(req, xmemdup(p, len), len);
+    request_push_owned(req, request_copy(req, p, len), len);
+}
+
+void request_move(struct request *req, struct request *from)
+{
+    for (int i = 0; i < req->argc; i++)
+        if (!request_arg_inline(req, req->argv[i]))
+            free(req->argv[i]);
+    req->argc = 0;
+    req->inl_used = 0;
+    for (int i = 0; i < from->argc; i++) {
+        if (request_arg_inline(from, from->argv[i]))
+            request_push(req, from->argv[i], from->len[i]);
+        else
+            request_push_owned(req, from->argv[i], from->len[i]); /* the heap string moves */
+    }
+    from->argc = 0;
+    request_free(from);
 }
 
 void request_set(struct request *req, int i, const char *p, size_t len)
@@ -101,7 +165,8 @@ void request_set(struct request *req, int i, const char *p, size_t len)
         return;
     }
     char *copy = xmemdup(p, len); /* P may point into the argument it replaces */
-    free(req->argv[i]);
+    if (!request_arg_inline(req, req->argv[i]))
+        free(req->argv[i]);
     req->argv[i] = copy;
     req->len[i] = len;
 }
@@ -237,7 +302,7 @@ static void *on_string(const redisReadTask *t, char *str, size_t len)
         req->len[t->idx] = rr->big.n;
         memset(&rr->big, 0, sizeof(rr->big));
     } else {
-        req->argv[t->idx] = xmemdup(str, len);
+        req->argv[t->idx] = request_copy(req, str, len);
         req->len[t->idx] = len;
     }
     req->argc = t->idx + 1;

@@ -16,6 +16,10 @@ struct request {
     int cap;
     char **argv;
     size_t *len;
+    /* Made by request_new: small arguments are copied into INL, INL_CAP bytes at the end of
+     * the request's own allocation (not freed one by one); the rest are heap strings. */
+    char *inl;
+    size_t inl_used, inl_cap;
 };
 
 /* An empty request with room for CAP arguments. request_free(NULL) is a no-op. */
@@ -25,6 +29,9 @@ void request_free(struct request *req);
 void request_push(struct request *req, const char *p, size_t len);
 /* Append ARG (a heap string of LEN bytes with a NUL after it); the request takes ownership. */
 void request_push_owned(struct request *req, char *arg, size_t len);
+/* Replace REQ's arguments by FROM's and free FROM (pointers into FROM's arguments do not
+ * stay valid). Requests are never copied as structs: their storage is embedded. */
+void request_move(struct request *req, struct request *from);
 /* Replace argument I by a copy of P. */
 void request_set(struct request *req, int i, const char *p, size_t len);
 /* True when argument I exists and equals WORD, ignoring case. */
