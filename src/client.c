@@ -113,10 +113,37 @@ struct client *client_new_tls(struct server *srv, int fd, struct ssl_ctx_st *ctx
     return c;
 }
 
+/* Freed slots kept for reuse with their (small) reply buffers: a pipelined command would
+ * otherwise cost a slot and a buffer allocation and free each. Single-threaded. */
+#ifdef __SANITIZE_ADDRESS__
+#define SLOT_POOL_MAX 1 /* sanitizer builds: a use after free stays visible */
+#else
+#define SLOT_POOL_MAX 4096
+#endif
+#define SLOT_POOL_BUF_MAX 512
+static struct slot *slot_pool[SLOT_POOL_MAX];
+static int slot_pool_n;
+
 static void slot_free(struct slot *s)
 {
+    if (slot_pool_n < SLOT_POOL_MAX - 1) {
+        if (s->out.cap > SLOT_POOL_BUF_MAX)
+            buf_close(&s->out);
+        s->out.len = 0;
+        slot_pool[slot_pool_n++] = s;
+        return;
+    }
     buf_close(&s->out);
     free(s);
+}
+
+void client_slot_pool_clear(void)
+{
+    while (slot_pool_n > 0) {
+        struct slot *s = slot_pool[--slot_pool_n];
+        buf_close(&s->out);
+        free(s);
+    }
 }
 
 void client_free(struct client *c)
@@ -160,11 +187,18 @@ void client_free(struct client *c)
 
 static struct slot *slot_append(struct client *c, int ready)
 {
-    struct slot *s = xcalloc(1, sizeof(*s));
+    struct slot *s;
+    if (slot_pool_n > 0) {
+        s = slot_pool[--slot_pool_n];
+        struct buf out = s->out; /* empty, with its capacity */
+        memset(s, 0, sizeof(*s));
+        s->out = out;
+    } else {
+        s = xcalloc(1, sizeof(*s));
+        buf_init(&s->out);
+    }
     s->c = c;
     s->ready = ready;
-    s->cost = 0;
-    buf_init(&s->out);
     list_push_back(&c->slots, &s->node);
     return s;
 }

@@ -87,6 +87,8 @@ struct client *client_new(struct server *srv, int fd);
 struct client *client_new_tls(struct server *srv, int fd, struct ssl_ctx_st *ctx);
 /* Close the socket and free the client; pending slots become orphans freed by slot_done. */
 void client_free(struct client *c);
+/* Free the slots kept for reuse (server_close). */
+void client_slot_pool_clear(void);
 
 /* The buffer an immediate reply must be appended to so that it goes out after every
  * earlier reply of C. */

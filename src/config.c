@@ -61,7 +61,7 @@ static const struct option_def options[] = {
     {"heartbeat-timeout", OPT_INT, OFF(heartbeat_timeout), "100", 1, 600000, NULL, 0, "raft heartbeat timeout, ms"},
     {"snapshot-threshold", OPT_INT, OFF(snapshot_threshold), "8192", 16, BIG, NULL, 0, "log entries between snapshots"},
     {"snapshot-trailing", OPT_INT, OFF(snapshot_trailing), "2048", 0, BIG, NULL, 0, "log entries kept after a snapshot"},
-    {"snapshot-log-bytes", OPT_MEMORY, OFF(snapshot_log_bytes), "2mb", 0, BIG, NULL, 0, "also snapshot once the entries applied since the last one hold this many bytes, or half the last snapshot's size if larger (an eighth once no write has been applied for a second); raft keeps them in memory until then; 0: by entries only"},
+    {"snapshot-log-bytes", OPT_MEMORY, OFF(snapshot_log_bytes), "8mb", 0, BIG, NULL, 0, "also snapshot once the entries applied since the last one hold this many bytes, or half the last snapshot's size if larger; once no write has been applied for a second, a quarter of this or an eighth of the last snapshot (raft keeps the entries in memory until a snapshot); 0: by entries only"},
     {"maxclients", OPT_INT, OFF(maxclients), "10000", 1, 1000000, NULL, 1, "maximum number of connected clients"},
     {"proto-max-bulk-len", OPT_MEMORY, OFF(proto_max_bulk_len), "512mb", 1024 * 1024, BIG, NULL, 1, "largest bulk string accepted"},
     {"client-query-buffer-limit", OPT_MEMORY, OFF(client_query_buffer_limit), "1gb", 1024 * 1024, BIG, NULL, 1, "largest unparsed input of one client"},

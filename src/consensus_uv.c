@@ -202,11 +202,12 @@ static void apply_settings(struct consensus *cs)
  * threshold is restored as soon as the snapshot starts, the trailing (lowered to about a
  * quarter of the limit's bytes, going by the average entry) once it has been stored.
  *
- * The limit is snapshot-log-bytes, or a share of the last snapshot's size if that is larger,
- * so that a large keyspace is not rewritten for every few MB of writes: while writes keep
- * coming, half of it (each snapshot is a fork that serializes the whole keyspace, and one
- * every eighth of it cost sustained pipelined writes ~40 %); once no command has been applied
- * for IDLE_SNAPSHOT_US, an eighth (idle_check), so that a node at rest holds little log.
+ * While writes keep coming the limit is snapshot-log-bytes, or half the last snapshot's size
+ * if that is larger, so that a large keyspace is not rewritten for every few MB of writes
+ * (each snapshot is a fork that serializes the whole keyspace: one every eighth of it, or
+ * every 2 MB, cost sustained pipelined writes 15-40 %). Once no command has been applied for
+ * IDLE_SNAPSHOT_US it is a quarter of snapshot-log-bytes, or an eighth of the last snapshot
+ * (idle_check), so that a node at rest holds little log.
  * raft only considers a snapshot after applying an entry, so the leader of an idle cluster
  * proposes a barrier for the nodes that lowered their threshold. Snapshots are node-local:
  * nothing here affects what is applied. */
@@ -216,7 +217,7 @@ static void apply_settings(struct consensus *cs)
 
 static unsigned long long log_bytes_limit(const struct consensus *cs, int idle)
 {
-    unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes;
+    unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes / (idle ? 4 : 1);
     unsigned long long share = cs->fsm->last_snapshot_bytes / (idle ? 8 : 2);
     return share > limit ? share : limit;
 }

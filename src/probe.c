@@ -1,6 +1,7 @@
 /* Probes (probe.h): the dispatcher's side of writes that change nothing. */
 #include "probe.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "client.h"
@@ -18,7 +19,14 @@ struct probe {
     struct slot *slot;
     const struct command *cmd;
     struct request *req; /* the read path's: valid until it answers the probe */
+    /* The state the no-op answer in the slot was computed on: while nothing has been
+     * applied (or restored) since, it still stands. */
+    uint64_t apply_seq;
+    long long restores;
 };
+
+/* The first no-op check's reply, before there is a slot for it; kept for its buffer. */
+static struct buf probe_scratch;
 
 static struct exec_ctx read_ctx(struct server *srv, struct client *c, struct buf *out)
 {
@@ -34,18 +42,18 @@ int probe_start(struct client *c, const struct command *cmd, struct request *req
     struct server *srv = c->srv;
     if (cmd->noop == NULL || srv->cfg->read_consistency == READ_STALE || c->converted > 0)
         return 0;
-    struct buf scratch;
-    buf_init(&scratch);
-    struct exec_ctx ctx = read_ctx(srv, c, &scratch);
-    int noop = cmd->noop(&ctx, req);
-    buf_close(&scratch);
-    if (!noop)
+    probe_scratch.len = 0;
+    struct exec_ctx ctx = read_ctx(srv, c, &probe_scratch);
+    if (!cmd->noop(&ctx, req))
         return 0;
     struct probe *p = xcalloc(1, sizeof(*p));
     p->c = c;
     p->slot = client_defer(c);
     p->cmd = cmd;
     p->req = req;
+    p->apply_seq = srv->fsm.apply_seq;
+    p->restores = srv->fsm.restores;
+    buf_append(slot_buf(p->slot), probe_scratch.data, probe_scratch.len);
     list_push_back(&c->probes, &p->node);
     consensus_probe(srv->cs, p, cmd, req);
     return 1;
@@ -67,6 +75,7 @@ static void convert(struct server *srv, struct probe *p, struct client *c)
 {
     struct slot *s = detach(p);
     struct request *w = request_dup(p->req);
+    slot_buf(s)->len = 0; /* the no-op answer, if it had one: the write answers */
     if (p->cmd->prepare && p->cmd->prepare(w, util_now_ms(), slot_buf(s)) != 0) {
         request_free(w);
         ((struct command *)p->cmd)->failed_calls++;
@@ -98,8 +107,11 @@ void probe_on_read(struct server *srv, void *token, struct request *req)
         free(p);
         return;
     }
+    int unchanged = srv->fsm.apply_seq == p->apply_seq && srv->fsm.restores == p->restores;
     struct exec_ctx ctx = read_ctx(srv, c, slot_buf(p->slot));
-    if (c->converted == 0 && p->cmd->noop(&ctx, p->req)) {
+    if (!unchanged)
+        slot_buf(p->slot)->len = 0; /* check again on the state the read confirmed */
+    if (c->converted == 0 && (unchanged || p->cmd->noop(&ctx, p->req))) {
         srv->stats.noop_writes++;
         slot_done(detach(p));
     } else {
@@ -120,8 +132,11 @@ void probe_on_read(struct server *srv, void *token, struct request *req)
 void probe_on_read_error(void *token, const char *msg)
 {
     struct probe *p = token;
-    if (p->slot != NULL)
-        slot_error(detach(p), msg); /* nothing was applied: the read was not confirmed */
+    if (p->slot != NULL) {
+        struct slot *s = detach(p);
+        slot_buf(s)->len = 0; /* the no-op answer the read could not confirm */
+        slot_error(s, msg); /* nothing was applied: the read was not confirmed */
+    }
     free(p);
 }
 

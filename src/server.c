@@ -676,6 +676,7 @@ void server_close(struct server *srv)
     for (int i = 0; i < 2; i++)
         if (srv->sig_ev[i])
             event_free(srv->sig_ev[i]);
+    client_slot_pool_clear();
     kv_free(srv->kv);
     if (srv->base)
         event_base_free(srv->base);
