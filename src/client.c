@@ -381,10 +381,6 @@ void slot_done(struct slot *s)
         return;
     }
     c->pending--;
-    if (s->converted) {
-        s->converted = 0;
-        c->converted--;
-    }
     client_note_reply(c, s->out.len);
     if (c->slots.head == &s->node) {
         client_drain_slots(c);
@@ -409,12 +405,6 @@ struct pubsub_sub *client_pubsub(struct client *c)
 struct buf *slot_buf(struct slot *s)
 {
     return &s->out;
-}
-
-void slot_set_converted(struct slot *s, struct client *c)
-{
-    s->converted = 1;
-    c->converted++;
 }
 
 void slot_error(struct slot *s, const char *msg)
@@ -896,8 +886,6 @@ void client_dispatch(struct client *c, struct request *req)
     }
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
-    if (c->probes.head != NULL)
-        probe_convert_all(c); /* before anything else it sent after them takes effect */
     if (cmd->flags & CMD_WRITE) {
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
             cmd->failed_calls++;

@@ -38,7 +38,6 @@ struct slot {
     size_t cost; /* bytes of the request while not ready (for output limits) */
     int ready;
     struct blocked *blk; /* a blocking command's reply: consensus answers blocked.c */
-    unsigned converted : 1; /* a probe's write (probe.h), counted in its client's converted */
 };
 
 struct client {
@@ -76,7 +75,7 @@ struct client {
     struct blocked *blk;      /* its blocking command (blocked.c): nothing else is dispatched */
     int blk_resume;           /* the blocking command was answered: dispatch what waits */
     struct list probes; /* of struct probe (probe.h): no-op-looking writes on the read path */
-    int converted;      /* probes proposed as writes and not answered yet */
+    int nprobes;        /* of them pending: part of pending */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
@@ -97,8 +96,6 @@ struct buf *client_reply_buf(struct client *c);
  * accessors handlers use (client_id, client_name, client_multi, client_list ...): exec.h. */
 /* Reply to a deferred slot with one error. */
 void slot_error(struct slot *s, const char *msg);
-/* S, of client C, now waits for a probe's write (probe.h). */
-void slot_set_converted(struct slot *s, struct client *c);
 
 /* The server's Pub/Sub deliver callback: append the message MSG (LEN bytes) to the client
  * OWNER's replies and have it written. Never frees the client: the output limits are

@@ -88,9 +88,9 @@ Test(noop, a_pop_on_an_expired_key_goes_to_the_log)
 }
 
 /* A pipeline keeps its order: a pop that looked like a no-op is followed by a push and a
- * pop of the same list; the push converts the first pop into its write first, so the
- * first pop gets nothing and the second gets the element. And SADD of a present member,
- * then SREM of it, then SISMEMBER: 0, 1, 0. */
+ * pop of the same list; the first pop gets nothing (checked on arrival) and the second, sent
+ * while the push is not answered yet, goes to the log after it and gets the element. And
+ * SADD of a present member, then SREM of it, then SISMEMBER: 0, 1, 0. */
 Test(noop, a_pipeline_keeps_its_order_around_a_probe)
 {
     struct fx_server *s = fx_server_new(1, NULL);
@@ -125,6 +125,55 @@ Test(noop, a_pipeline_keeps_its_order_around_a_probe)
         }
     }
     fx_check_integer(c, 0, "EXISTS q");
+    redisFree(c);
+    cr_assert_eq(fx_server_stop(s), 0);
+    fx_server_free(s);
+}
+
+/* A no-op stays one when its client's next command writes the same key: in each pipelined
+ * round the first SADD (a present member) and the first LPOP (an empty list) are answered
+ * with no entry although a write of their key follows at once; what comes after an
+ * unanswered write of the client goes to the log. */
+Test(noop, a_probe_followed_by_a_write_stays_a_no_op)
+{
+    struct fx_server *s = fx_server_new(1, NULL);
+    cr_assert(fx_server_start(s) == 0);
+    redisContext *c = fx_connect(s->port);
+    fx_check_integer(c, 1, "SADD s x");
+    long long p0 = proposed(s->port), n0 = noops(s->port);
+    for (int round = 0; round < 20; round++) {
+        redisReply *r;
+        redisAppendCommand(c, "SADD s x");
+        redisAppendCommand(c, "SADD s m%d", round);
+        redisAppendCommand(c, "SADD s x");
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        fx_assert_integer(r, 0);
+        freeReplyObject(r);
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        fx_assert_integer(r, 1);
+        freeReplyObject(r);
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        fx_assert_integer(r, 0);
+        freeReplyObject(r);
+        redisAppendCommand(c, "LPOP q");
+        redisAppendCommand(c, "RPUSH q e%d", round);
+        redisAppendCommand(c, "LPOP q");
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        fx_assert_nil(r);
+        freeReplyObject(r);
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        fx_assert_integer(r, 1);
+        freeReplyObject(r);
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        char want[16];
+        snprintf(want, sizeof want, "e%d", round);
+        fx_assert_string(r, want);
+        freeReplyObject(r);
+    }
+    /* per round: two no-ops answered as reads; the second SADD x, RPUSH and LPOP logged */
+    cr_assert_eq(noops(s->port) - n0, 40);
+    cr_assert_eq(proposed(s->port) - p0, 80);
+    fx_check_integer(c, 21, "SCARD s");
     redisFree(c);
     cr_assert_eq(fx_server_stop(s), 0);
     fx_server_free(s);
