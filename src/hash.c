@@ -145,7 +145,12 @@ int hash_set(struct hash *h, const char *field, size_t flen, const char *val, si
     }
     int added;
     struct dict_entry *de = dict_insert(h->d, field, flen, &added);
-    free(de->val);
+    struct hash_val *old = de->val;
+    if (old != NULL && old->len == vlen) { /* the same size: overwrite in place */
+        memmove(old->data, val, vlen); /* VAL may be the old value itself */
+        return added;
+    }
+    free(old);
     de->val = val_new(val, vlen);
     return added;
 }

@@ -221,13 +221,14 @@ int zobj_add(struct zobj *z, double score, const char *m, size_t len, int in, in
             return 1;
         }
     }
-    if (zset_score(z->zs, m, len, &cur) == 0) {
+    struct dict_entry *de = zset_lookup(z->zs, m, len, &cur);
+    if (de != NULL) {
         int rc = add_existing(cur, &score, in, out);
         if (rc <= 0)
             return rc == 0;
         *newscore = score;
         if (score != cur) {
-            zset_add(z->zs, m, len, score, p);
+            zset_set_score(z->zs, de, score, p);
             *out |= ZADD_OUT_UPDATED;
         }
         return 1;

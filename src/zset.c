@@ -64,6 +64,21 @@ int zset_add(struct zset *zs, const char *member, size_t len, double score, stru
     return 0;
 }
 
+struct dict_entry *zset_lookup(struct zset *zs, const char *member, size_t len, double *score)
+{
+    struct dict_entry *e = dict_find(zs->dict, member, len);
+    if (e != NULL)
+        *score = ((const struct zsl_node *)e->val)->score;
+    return e;
+}
+
+void zset_set_score(struct zset *zs, struct dict_entry *e, double score, struct prng *p)
+{
+    struct zsl_node *n = e->val;
+    if (n->score != score)
+        e->val = zsl_update_score(zs->zsl, n->score, e->key, e->klen, score, p);
+}
+
 int zset_score(const struct zset *zs, const char *member, size_t len, double *score)
 {
     const struct dict_entry *e = dict_find(zs->dict, member, len);

@@ -37,6 +37,10 @@ size_t zset_bytes(const struct zset *zs, size_t samples);
 /* Set MEMBER's score to SCORE (not NaN), adding MEMBER (copied) when absent. Returns 1
  * when added, 0 when it existed (its score now SCORE). */
 int zset_add(struct zset *zs, const char *member, size_t len, double score, struct prng *p);
+/* MEMBER's entry, its score into *SCORE, or NULL when absent: one lookup for a change of
+ * score with zset_set_score (E stays valid until ZS changes otherwise). */
+struct dict_entry *zset_lookup(struct zset *zs, const char *member, size_t len, double *score);
+void zset_set_score(struct zset *zs, struct dict_entry *e, double score, struct prng *p);
 /* MEMBER's score into *SCORE: 0, or -1 when absent. */
 int zset_score(const struct zset *zs, const char *member, size_t len, double *score);
 /* Remove MEMBER. Returns 1 when removed, 0 when absent. */
