@@ -58,6 +58,12 @@ void *entry_builder_finish(struct entry_builder *eb, int64_t clock_ms, size_t *l
     codec_put_u32(eb->b.data + 4, eb->count);
     codec_put_u64(eb->b.data + 8, (uint64_t)clock_ms);
     eb->count = 0;
+    /* The entry may stay in memory for long (raft's log): no more than 1/8 of slack. A
+     * shrinking realloc splits the block in place. */
+    if (eb->b.cap > eb->b.len + eb->b.len / 8) {
+        eb->b.data = xrealloc(eb->b.data, eb->b.len);
+        eb->b.cap = eb->b.len;
+    }
     return buf_detach(&eb->b, len);
 }
 
