@@ -26,6 +26,30 @@ static long long noops(int port)
     return tc_info_ll(port, "stats", "noop_writes_as_reads");
 }
 
+/* The next reply of C: the integer WANT. */
+static void next_integer(redisContext *c, long long want)
+{
+    redisReply *r;
+    cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+    fx_assert_integer(r, want);
+    freeReplyObject(r);
+}
+
+/* The replies of a pipelined LPOP q, RPUSH q e<ROUND>, LPOP q on an empty q: nil, 1, e<ROUND>. */
+static void expect_pop_push_pop(redisContext *c, int round)
+{
+    redisReply *r;
+    char want[16];
+    cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+    fx_assert_nil(r);
+    freeReplyObject(r);
+    next_integer(c, 1);
+    cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+    snprintf(want, sizeof want, "e%d", round);
+    fx_assert_string(r, want);
+    freeReplyObject(r);
+}
+
 /* Writes that change nothing are answered as Redis answers them and propose nothing. */
 Test(noop, writes_that_change_nothing_propose_nothing)
 {
@@ -98,7 +122,6 @@ Test(noop, a_pipeline_keeps_its_order_around_a_probe)
     redisContext *c = fx_connect(s->port);
     fx_check_integer(c, 1, "SADD s x");
     for (int round = 0; round < 50; round++) {
-        redisReply *r;
         redisAppendCommand(c, "LPOP q");
         redisAppendCommand(c, "RPUSH q e%d", round);
         redisAppendCommand(c, "LPOP q");
@@ -106,23 +129,10 @@ Test(noop, a_pipeline_keeps_its_order_around_a_probe)
         redisAppendCommand(c, "SREM s x");
         redisAppendCommand(c, "SISMEMBER s x");
         redisAppendCommand(c, "SADD s x");
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_nil(r);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_integer(r, 1);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        char want[16];
-        snprintf(want, sizeof want, "e%d", round);
-        fx_assert_string(r, want);
-        freeReplyObject(r);
+        expect_pop_push_pop(c, round);
         long long expect[] = {0, 1, 0, 1};
-        for (int i = 0; i < 4; i++) {
-            cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-            fx_assert_integer(r, expect[i]);
-            freeReplyObject(r);
-        }
+        for (int i = 0; i < 4; i++)
+            next_integer(c, expect[i]);
     }
     fx_check_integer(c, 0, "EXISTS q");
     redisFree(c);
@@ -142,33 +152,16 @@ Test(noop, a_probe_followed_by_a_write_stays_a_no_op)
     fx_check_integer(c, 1, "SADD s x");
     long long p0 = proposed(s->port), n0 = noops(s->port);
     for (int round = 0; round < 20; round++) {
-        redisReply *r;
         redisAppendCommand(c, "SADD s x");
         redisAppendCommand(c, "SADD s m%d", round);
         redisAppendCommand(c, "SADD s x");
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_integer(r, 0);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_integer(r, 1);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_integer(r, 0);
-        freeReplyObject(r);
+        next_integer(c, 0);
+        next_integer(c, 1);
+        next_integer(c, 0);
         redisAppendCommand(c, "LPOP q");
         redisAppendCommand(c, "RPUSH q e%d", round);
         redisAppendCommand(c, "LPOP q");
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_nil(r);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        fx_assert_integer(r, 1);
-        freeReplyObject(r);
-        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
-        char want[16];
-        snprintf(want, sizeof want, "e%d", round);
-        fx_assert_string(r, want);
-        freeReplyObject(r);
+        expect_pop_push_pop(c, round);
     }
     /* per round: two no-ops answered as reads; the second SADD x, RPUSH and LPOP logged */
     cr_assert_eq(noops(s->port) - n0, 40);
