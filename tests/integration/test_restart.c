@@ -307,6 +307,14 @@ Test(cluster, sigterm_right_after_the_first_writes_exits_cleanly)
     }
 }
 
+/* Whether the node on port *ARG has stored a snapshot and is taking none. */
+static bool snapshot_stored(void *arg)
+{
+    int port = *(int *)arg;
+    return tc_info_ll(port, "raft", "raft_snapshot_index") > 0 &&
+           tc_info_ll(port, "raft", "raft_snapshot_in_progress") == 0;
+}
+
 /* An idle node snapshots a log past its idle limit (an eighth of the last snapshot, below
  * the half that triggers under writes): writes stop with every node's log between the two,
  * and within a few seconds every node has taken an idle snapshot, which the leader's barrier
@@ -401,6 +409,8 @@ Test(cluster, snapshots_by_log_bytes_and_restart)
     for (int i = 0; i < tc_cluster()->n; i++) {
         cr_assert_gt(tc_info_ll(node(i)->port, "raft", "raft_snapshots_by_bytes"), 0,
                      "node %d took no snapshot by bytes", i + 1);
+        int port = node(i)->port;
+        cr_assert(fx_wait_until(snapshot_stored, &port, 30000), "node %d: no snapshot stored", i + 1);
         long long last = tc_info_ll(node(i)->port, "raft", "raft_last_index");
         long long snap = tc_info_ll(node(i)->port, "raft", "raft_snapshot_index");
         cr_assert_gt(snap, 0, "node %d", i + 1);
