@@ -26,6 +26,22 @@ static long long noops(int port)
     return tc_info_ll(port, "stats", "noop_writes_as_reads");
 }
 
+/* A single node, started, and a connection to it. */
+static redisContext *start_one(struct fx_server **s)
+{
+    *s = fx_server_new(1, NULL);
+    cr_assert(fx_server_start(*s) == 0);
+    return fx_connect((*s)->port);
+}
+
+/* Close C and stop S cleanly (exit status 0). */
+static void stop_one(struct fx_server *s, redisContext *c)
+{
+    redisFree(c);
+    cr_assert_eq(fx_server_stop(s), 0);
+    fx_server_free(s);
+}
+
 /* The next reply of C: the integer WANT. */
 static void next_integer(redisContext *c, long long want)
 {
@@ -53,9 +69,8 @@ static void expect_pop_push_pop(redisContext *c, int round)
 /* Writes that change nothing are answered as Redis answers them and propose nothing. */
 Test(noop, writes_that_change_nothing_propose_nothing)
 {
-    struct fx_server *s = fx_server_new(1, NULL);
-    cr_assert(fx_server_start(s) == 0);
-    redisContext *c = fx_connect(s->port);
+    struct fx_server *s;
+    redisContext *c = start_one(&s);
     fx_check_integer(c, 3, "SADD s a b c");
     long long p0 = proposed(s->port), n0 = noops(s->port);
     fx_check_integer(c, 0, "SADD s a b");
@@ -81,17 +96,14 @@ Test(noop, writes_that_change_nothing_propose_nothing)
     fx_check_status(c, "OK", "SET str v");
     fx_check_error(c, "WRONGTYPE Operation against a key holding the wrong kind of value", "LPOP str");
     cr_assert_eq(proposed(s->port), p0 + 3);
-    redisFree(c);
-    cr_assert_eq(fx_server_stop(s), 0);
-    fx_server_free(s);
+    stop_one(s, c);
 }
 
 /* A key that has expired but is still stored is deleted by the pop's apply: not a no-op. */
 Test(noop, a_pop_on_an_expired_key_goes_to_the_log)
 {
-    struct fx_server *s = fx_server_new(1, NULL);
-    cr_assert(fx_server_start(s) == 0);
-    redisContext *c = fx_connect(s->port);
+    struct fx_server *s;
+    redisContext *c = start_one(&s);
     fx_check_integer(c, 1, "RPUSH l a");
     /* counted before the PEXPIRE: the leader's expiry cycle may delete the key at any time
      * after it */
@@ -108,9 +120,7 @@ Test(noop, a_pop_on_an_expired_key_goes_to_the_log)
     if (tc_info_ll(s->port, "stats", "expired_keys_proposed") == e0)
         cr_assert_eq(noops(s->port), n0, "a pop on a stored, expired key was answered as a no-op");
     fx_check_integer(c, 0, "EXISTS l");
-    redisFree(c);
-    cr_assert_eq(fx_server_stop(s), 0);
-    fx_server_free(s);
+    stop_one(s, c);
 }
 
 /* A pipeline keeps its order: a pop that looked like a no-op is followed by a push and a
@@ -119,9 +129,8 @@ Test(noop, a_pop_on_an_expired_key_goes_to_the_log)
  * SADD of a present member, then SREM of it, then SISMEMBER: 0, 1, 0. */
 Test(noop, a_pipeline_keeps_its_order_around_a_probe)
 {
-    struct fx_server *s = fx_server_new(1, NULL);
-    cr_assert(fx_server_start(s) == 0);
-    redisContext *c = fx_connect(s->port);
+    struct fx_server *s;
+    redisContext *c = start_one(&s);
     fx_check_integer(c, 1, "SADD s x");
     for (int round = 0; round < 50; round++) {
         redisAppendCommand(c, "LPOP q");
@@ -137,9 +146,7 @@ Test(noop, a_pipeline_keeps_its_order_around_a_probe)
             next_integer(c, expect[i]);
     }
     fx_check_integer(c, 0, "EXISTS q");
-    redisFree(c);
-    cr_assert_eq(fx_server_stop(s), 0);
-    fx_server_free(s);
+    stop_one(s, c);
 }
 
 /* A no-op stays one when its client's next command writes the same key: in each pipelined
@@ -148,9 +155,8 @@ Test(noop, a_pipeline_keeps_its_order_around_a_probe)
  * unanswered write of the client goes to the log. */
 Test(noop, a_probe_followed_by_a_write_stays_a_no_op)
 {
-    struct fx_server *s = fx_server_new(1, NULL);
-    cr_assert(fx_server_start(s) == 0);
-    redisContext *c = fx_connect(s->port);
+    struct fx_server *s;
+    redisContext *c = start_one(&s);
     fx_check_integer(c, 1, "SADD s x");
     long long p0 = proposed(s->port), n0 = noops(s->port);
     for (int round = 0; round < 20; round++) {
@@ -169,9 +175,7 @@ Test(noop, a_probe_followed_by_a_write_stays_a_no_op)
     cr_assert_eq(noops(s->port) - n0, 40);
     cr_assert_eq(proposed(s->port) - p0, 80);
     fx_check_integer(c, 21, "SCARD s");
-    redisFree(c);
-    cr_assert_eq(fx_server_stop(s), 0);
-    fx_server_free(s);
+    stop_one(s, c);
 }
 
 #define PRODUCERS 3
