@@ -116,17 +116,17 @@ struct client *client_new_tls(struct server *srv, int fd, struct ssl_ctx_st *ctx
 /* Freed slots kept for reuse with their (small) reply buffers: a pipelined command would
  * otherwise cost a slot and a buffer allocation and free each. Single-threaded. */
 #ifdef __SANITIZE_ADDRESS__
-#define SLOT_POOL_MAX 1 /* sanitizer builds: a use after free stays visible */
+#define SLOT_POOL_KEEP 0 /* sanitizer builds: a use after free stays visible */
 #else
-#define SLOT_POOL_MAX 4096
+#define SLOT_POOL_KEEP 4096
 #endif
 #define SLOT_POOL_BUF_MAX 512
-static struct slot *slot_pool[SLOT_POOL_MAX];
+static struct slot *slot_pool[SLOT_POOL_KEEP > 0 ? SLOT_POOL_KEEP : 1];
 static int slot_pool_n;
 
 static void slot_free(struct slot *s)
 {
-    if (slot_pool_n < SLOT_POOL_MAX - 1) {
+    if (slot_pool_n < SLOT_POOL_KEEP) {
         if (s->out.cap > SLOT_POOL_BUF_MAX)
             buf_close(&s->out);
         s->out.len = 0;
@@ -902,11 +902,7 @@ void client_dispatch(struct client *c, struct request *req)
         consensus_read(srv->cs, client_defer(c), cmd, req);
         return;
     }
-    struct exec_ctx ctx = {
-        .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
-        .out = client_reply_buf(c), .client = c, .srv = srv, .rng = &srv->rng,
-        .scripts = srv->fsm.scripts,
-    };
+    struct exec_ctx ctx = server_local_ctx(srv, c, client_reply_buf(c));
     command_exec(cmd, &ctx, req);
 done:
     request_free(req);

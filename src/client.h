@@ -75,7 +75,7 @@ struct client {
     struct blocked *blk;      /* its blocking command (blocked.c): nothing else is dispatched */
     int blk_resume;           /* the blocking command was answered: dispatch what waits */
     struct list probes; /* of struct probe (probe.h): no-op-looking writes on the read path */
-    int nprobes;        /* of them pending: part of pending */
+    int nprobes;        /* how many probes are pending (counted in pending too) */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */

@@ -128,6 +128,13 @@ static struct batch *batch_new(struct consensus *cs, int kind)
     return b;
 }
 
+static void batch_release(struct batch *b)
+{
+    free(b->cookies);
+    free(b->reads);
+    free(b);
+}
+
 /* Free B, or keep it as the consensus's one spare (batch_new reuses its arrays). */
 static void batch_free(struct batch *b)
 {
@@ -135,24 +142,17 @@ static void batch_free(struct batch *b)
     entry_builder_close(&b->eb);
     for (int i = 0; i < b->nreads; i++)
         request_free(b->reads[i].req);
-    if (cs->spare == NULL && !cs->closed) {
+    if (cs->spare == NULL && !cs->closed)
         cs->spare = b;
-        return;
-    }
-    free(b->cookies);
-    free(b->reads);
-    free(b);
+    else
+        batch_release(b);
 }
 
 void consensus_free_spare(struct consensus *cs)
 {
-    struct batch *b = cs->spare;
+    if (cs->spare != NULL)
+        batch_release(cs->spare);
     cs->spare = NULL;
-    if (b != NULL) {
-        free(b->cookies);
-        free(b->reads);
-        free(b);
-    }
 }
 
 /* Answer everything B still owes with WRITE_MSG (writes) and READ_MSG (reads). */

@@ -43,7 +43,7 @@ struct consensus_uv {
     struct raft_fsm fsm_inner;
     int bytes_snapshot; /* 1: armed by bytes under writes, 2: by bytes while idle */
     int64_t last_apply_us;
-    struct raft_barrier idle_barrier; /* proposed by an idle leader (idle_check) */
+    struct raft_barrier idle_barrier; /* proposed by an idle leader (consensus_uv_cron) */
     int idle_barrier_pending;
     int idle_barrier_sent; /* in this idle spell */
 };
@@ -207,7 +207,7 @@ static void apply_settings(struct consensus *cs)
  * (each snapshot is a fork that serializes the whole keyspace: one every eighth of it, or
  * every 2 MB, cost sustained pipelined writes 15-40 %). Once no command has been applied for
  * IDLE_SNAPSHOT_US it is a quarter of snapshot-log-bytes, or an eighth of the last snapshot
- * (idle_check), so that a node at rest holds little log.
+ * (consensus_uv_cron), so that a node at rest holds little log.
  * raft only considers a snapshot after applying an entry, so the leader of an idle cluster
  * proposes a barrier for the nodes that lowered their threshold. Snapshots are node-local:
  * nothing here affects what is applied. */
@@ -272,7 +272,7 @@ static void on_idle_barrier(struct raft_barrier *req, int status)
 
 /* Cron: once nothing has been applied for IDLE_SNAPSHOT_US, a log past the idle limit gets
  * a snapshot (see above). */
-static void idle_check(struct consensus *cs)
+void consensus_uv_cron(struct consensus *cs)
 {
     struct consensus_uv *u = cs->uv;
     if (u->cfg->snapshot_log_bytes <= 0 || !cs->raft_open || cs->closed || u->last_apply_us == 0)
@@ -557,11 +557,6 @@ void consensus_free(struct consensus *cs)
 void consensus_uv_note(struct consensus *cs)
 {
     dircheck_recorder_note(&cs->uv->acked, cs->raft->last_applied, cs->raft->last_stored);
-}
-
-void consensus_uv_cron(struct consensus *cs)
-{
-    idle_check(cs);
 }
 
 int consensus_pump(struct consensus *cs)

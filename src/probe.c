@@ -29,11 +29,7 @@ int probe_start(struct client *c, const struct command *cmd, struct request *req
     if (cmd->noop == NULL || srv->cfg->read_consistency == READ_STALE || c->pending > c->nprobes)
         return 0;
     probe_scratch.len = 0;
-    struct exec_ctx ctx = {
-        .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
-        .out = &probe_scratch, .client = c, .srv = srv, .rng = &srv->rng,
-        .scripts = srv->fsm.scripts,
-    };
+    struct exec_ctx ctx = server_local_ctx(srv, c, &probe_scratch);
     if (!cmd->noop(&ctx, req))
         return 0;
     struct probe *p = xcalloc(1, sizeof(*p));

@@ -37,16 +37,6 @@ static size_t inline_bytes(int cap)
     return cap <= RESP_INLINE_ARGS ? 64 + 24 * (size_t)cap : 0;
 }
 
-static int request_arrays_embedded(const struct request *req)
-{
-    return (void *)req->argv == (void *)(req + 1);
-}
-
-static int request_len_shared(const struct request *req)
-{
-    return (void *)req->len == (void *)(req->argv + req->cap);
-}
-
 static int request_arg_inline(const struct request *req, const char *p)
 {
     return req->inl != NULL && p >= req->inl && p < req->inl + req->inl_cap;
@@ -59,13 +49,14 @@ static void request_alloc_arrays(struct request *req, int cap)
     req->cap = cap;
 }
 
-static void request_free_arrays(struct request *req)
+/* Free arrays ARGV and LEN (CAP slots) of REQ unless they are the ones embedded in it. */
+static void free_arrays(const struct request *req, char **argv, size_t *len, int cap)
 {
-    if (request_arrays_embedded(req))
+    if ((void *)argv == (void *)(req + 1))
         return;
-    if (req->len != NULL && !request_len_shared(req))
-        free(req->len);
-    free(req->argv);
+    if (len != NULL && (void *)len != (void *)(argv + cap))
+        free(len);
+    free(argv);
 }
 
 /* Make room for at least NEED arguments. */
@@ -80,11 +71,7 @@ static void request_grow(struct request *req, int need)
         memcpy(req->argv, old.argv, sizeof(char *) * (size_t)old.argc);
         memcpy(req->len, old.len, sizeof(size_t) * (size_t)old.argc);
     }
-    if ((void *)old.argv != (void *)(req + 1)) { /* not the arrays embedded in REQ */
-        if (old.len != NULL && (void *)old.len != (void *)(old.argv + old.cap))
-            free(old.len);
-        free(old.argv);
-    }
+    free_arrays(req, old.argv, old.len, old.cap);
 }
 
 struct request *request_new(int cap)
@@ -110,7 +97,7 @@ void request_free(struct request *req)
     for (int i = 0; i < req->argc; i++)
         if (!request_arg_inline(req, req->argv[i]))
             free(req->argv[i]);
-    request_free_arrays(req);
+    free_arrays(req, req->argv, req->len, req->cap);
     free(req);
 }
 

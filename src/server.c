@@ -452,6 +452,15 @@ static void on_consensus_error(void *arg, void *cookie, const char *msg)
     slot_error(cookie, msg);
 }
 
+struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out)
+{
+    struct exec_ctx ctx = {
+        .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
+        .out = out, .client = c, .srv = srv, .rng = &srv->rng, .scripts = srv->fsm.scripts,
+    };
+    return ctx;
+}
+
 /* A confirmed read runs against the applied state, with the local clock. */
 static void on_consensus_read(void *arg, void *cookie, const struct command *cmd, struct request *req)
 {
@@ -462,11 +471,7 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
     }
     struct slot *s = cookie;
     if (s->c != NULL) {
-        struct exec_ctx ctx = {
-            .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
-            .out = &s->out, .client = s->c, .srv = srv, .rng = &srv->rng,
-            .scripts = srv->fsm.scripts,
-        };
+        struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
         command_exec(cmd, &ctx, req);
     }
     slot_done(s);

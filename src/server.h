@@ -30,6 +30,9 @@ struct server_stats {
     long long net_output_bytes;
 };
 
+struct exec_ctx;
+struct client;
+struct buf;
 struct server {
     struct config *cfg;
     struct event_base *base;
@@ -94,5 +97,9 @@ void server_acl_cron(struct server *srv);
 struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
+
+/* The context of a command run against this node's applied state with its local clock (a
+ * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */
+struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out);
 
 #endif

@@ -106,7 +106,8 @@ awk -v n="$MEMBERS" '
     }' >"$WORK/list.resp"
 
 # load PORT PID FILE: RSS in KiB after piping FILE into the server and waiting for it to be
-# at rest (wait_at_rest: a snapshot's buffers are transient, and an idle node trims its log), "" if the load failed.
+# at rest (wait_at_rest: a snapshot's buffers are transient, and an idle node trims its
+# log), "" if the load failed.
 load() {
     local out
     out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
@@ -164,8 +165,9 @@ SECTION="$WORK/section.md"
     echo "Memory: RSS (MiB) of a fresh server before and after \`redis-cli --pipe\` loads one list"
     echo "of $MEMBERS elements \`element:i\` (RPUSH, 1,000 per command); redis-server without"
     echo "persistence. concordkv's list: LLEN $CLEN, OBJECT ENCODING $CENC (redis: LLEN $RLEN). RSS"
-    echo "loaded is read once the load is answered and the node has no snapshot in progress (a"
-    echo "snapshot holds the serialized state until it is on disk); peak is VmHWM over the load."
+    echo "loaded is read once the load is answered and the node is at rest: no snapshot in"
+    echo "progress (a snapshot holds the serialized state until it is on disk) and no more log than"
+    echo "its idle limit; peak is VmHWM over the load."
     echo
     echo "| server | RSS empty | RSS loaded | growth | peak | used_memory | MEMORY USAGE list |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"

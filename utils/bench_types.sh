@@ -81,7 +81,6 @@ rps() {
     awk -F, 'NR > 1 { gsub(/"/, "", $2); print $2; exit }' <<<"$out"
 }
 
-
 # ---- throughput ----
 ROWS=""
 set1="" set3="" # SET's ratios for this pipeline: the /SET columns divide by them
@@ -143,10 +142,9 @@ gen() {
         }' >"$2"
 }
 
-
-# load PORT PID FILE: "RSS PEAK" in KiB after piping FILE into the server and waiting for it to be
-# at rest (wait_at_rest: a snapshot's buffers are transient, and an idle node trims its log): VmRSS then, and VmHWM, the peak
-# over the whole load; "" if the load failed.
+# load PORT PID FILE: "RSS PEAK" in KiB after piping FILE into the server and waiting for it
+# to be at rest (wait_at_rest: a snapshot's buffers are transient, and an idle node trims its
+# log): VmRSS then, and VmHWM, the peak over the whole load; "" if the load failed.
 load() {
     local out
     out=$(timeout 900 redis-cli -h 127.0.0.1 -p "$1" --pipe <"$3" 2>&1)
@@ -205,8 +203,9 @@ SECTION="$WORK/section.md"
     echo "Memory: RSS (MiB) after \`redis-cli --pipe\` loads into a fresh server: hash fields"
     echo "across $HASH_KEYS keys (\`field:i\` = \`value:i\`), members of one set (\`member:i\`),"
     echo "members of one sorted set (score i × 1.5); redis-server without persistence. RSS is read"
-    echo "once the load is answered and the node has no snapshot in progress (a snapshot holds the"
-    echo "serialized state until it is on disk); the peak is VmHWM over the whole load."
+    echo "once the load is answered and the node is at rest: no snapshot in progress (a snapshot"
+    echo "holds the serialized state until it is on disk) and no more log than its idle limit; the"
+    echo "peak is VmHWM over the whole load."
     echo
     echo "| type | elements | redis-server | concordkv | concordkv/redis | redis peak | concordkv peak | peak ratio |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
