@@ -346,6 +346,7 @@ void info_raft(struct buf *b, struct server *srv)
                   "raft_unknown_outcomes:%lld\r\nraft_snapshots:%lld\r\nraft_snapshot_failures:%lld\r\n"
                   "raft_last_snapshot_ms:%.3f\r\nraft_last_snapshot_bytes:%zu\r\nraft_restores:%lld\r\n"
                   "raft_log_bytes:%lld\r\nraft_snapshots_by_bytes:%lld\r\nraft_snapshots_when_idle:%lld\r\n"
+                  "raft_applied_after_ack:%lld\r\n"
                   "raft_log_bytes_limit:%llu\r\nraft_log_bytes_idle_limit:%llu\r\nraft_snapshot_in_progress:%d\r\n"
                   "read_consistency:%s\r\n"
                   "read_index_rounds:%lld\r\nread_index_reads:%lld\r\nread_index_retries:%lld\r\n"
@@ -359,7 +360,7 @@ void info_raft(struct buf *b, struct server *srv)
                st->leader_changes, st->timeouts, st->unknown_outcomes, f->snapshots,
                f->snapshot_failures, f->last_snapshot_us / 1000.0,
                f->last_snapshot_bytes, f->restores, st->log_bytes, st->snapshots_by_bytes,
-               st->snapshots_when_idle, consensus_log_bytes_limit(server_consensus(srv), 0),
+               st->snapshots_when_idle, st->applied_after_ack, consensus_log_bytes_limit(server_consensus(srv), 0),
                consensus_log_bytes_limit(server_consensus(srv), 1),
                consensus_snapshot_in_progress(server_consensus(srv)),
                config_read_consistency_name(server_config(srv)->read_consistency),

@@ -83,6 +83,7 @@ struct consensus_stats {
     long long log_bytes;          /* bytes of the commands applied since the last snapshot */
     long long snapshots_by_bytes; /* snapshots started because of log_bytes (snapshot-log-bytes) */
     long long snapshots_when_idle; /* of which started once no command had been applied for a while */
+    long long applied_after_ack;  /* entries a follower applied after acknowledging (consensus_uv.c) */
     long long last_batch_size;
     long long max_batch_size;
     struct histogram batch_size;     /* commands per entry */

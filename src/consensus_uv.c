@@ -46,6 +46,23 @@ struct consensus_uv {
     struct raft_barrier idle_barrier; /* proposed by an idle leader (consensus_uv_cron) */
     int idle_barrier_pending;
     int idle_barrier_sent; /* in this idle spell */
+    /* Entries a follower has committed but not yet applied (see deferred_apply). */
+    struct deferred_entry *deferred_head, **deferred_tail;
+};
+
+/* raft 0.15 workaround: a follower applies the entries a message commits before it sends the
+ * acknowledgement of the entries that message carried (appendFollowerCb calls
+ * replicationApply, then sendAppendEntriesResult), so every commit on the leader waits for a
+ * follower's apply of the batch before. A follower therefore copies the entry here and
+ * applies it once raft returns to us (the end of consensus_pump), after the acknowledgement
+ * went out. Nothing of ours runs in between: clients, the cron and the admin API run on the
+ * libevent loop, outside the pump. The queue is applied, in order, before anything that must
+ * see the state: an apply on a node that is no longer a follower, a snapshot, a restore,
+ * and the close. */
+struct deferred_entry {
+    struct deferred_entry *next;
+    size_t len;
+    char data[];
 };
 
 /* How long a shutdown waits for a truncation in flight before it gives up on raft_close. */
@@ -176,6 +193,20 @@ static int truncation_in_flight(const struct consensus *cs)
     return cs->uv && cs->uv->truncated_at != 0 && cs->raft->last_stored < cs->uv->truncated_at;
 }
 
+/* raft 0.15 workaround: raft_close fails the append requests raft_uv has not started writing
+ * (uvAppendClose, status RAFT_CANCELED), and appendLeaderCb truncates the in-memory log at
+ * each one's index: with two or more of them pending the second truncation starts past the
+ * log's end (assertion "index <= logLastIndex(l)" in a debug build of 0.15, heap corruption in
+ * Debian's). One entry writing and one pending, the most a window of 2 entries made, was
+ * safe; the window of CONSENSUS_MAX_INFLIGHT is not. So a close waits until every entry
+ * appended to the in-memory log is on disk (the writes take milliseconds; no new entry is
+ * proposed once the shutdown began). Reproduced by
+ * cluster::single_node_sigterm_under_load_exits_cleanly with a window of 4 or 8. */
+static int appends_in_flight(const struct consensus *cs)
+{
+    return cs->uv && cs->raft->last_stored < raft_last_index(cs->raft);
+}
+
 static void apply_settings(struct consensus *cs)
 {
     const struct config *cfg = cs->uv->cfg;
@@ -250,6 +281,23 @@ static void arm_bytes_snapshot(struct consensus_uv *u, unsigned long long limit,
     raft_set_snapshot_trailing(&u->raft, trailing_for_bytes(cs, limit / 4, since));
 }
 
+/* Apply the entries deferred by counted_apply, in order. */
+static void apply_deferred(struct consensus_uv *u)
+{
+    struct consensus *cs = u->raft.data;
+    struct deferred_entry *d;
+    while ((d = u->deferred_head) != NULL) {
+        u->deferred_head = d->next;
+        if (u->deferred_head == NULL)
+            u->deferred_tail = &u->deferred_head;
+        struct raft_buffer buf = {d->data, d->len};
+        void *result = NULL;
+        u->fsm_inner.apply(&u->rfsm, &buf, &result);
+        cs->stats.applied_after_ack++;
+        free(d);
+    }
+}
+
 static int counted_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void **result)
 {
     struct consensus_uv *u = CONTAINER_UV(rf);
@@ -260,6 +308,17 @@ static int counted_apply(struct raft_fsm *rf, const struct raft_buffer *buf, voi
     unsigned long long limit = cs->uv->cfg->snapshot_log_bytes > 0 ? log_bytes_limit(cs, 0) : 0;
     if (limit > 0 && !u->bytes_snapshot && (unsigned long long)cs->stats.log_bytes >= limit)
         arm_bytes_snapshot(u, limit, 0);
+    if (u->raft.state == RAFT_FOLLOWER) {
+        struct deferred_entry *d = xmalloc(sizeof(*d) + buf->len);
+        d->next = NULL;
+        d->len = buf->len;
+        memcpy(d->data, buf->base, buf->len);
+        *u->deferred_tail = d;
+        u->deferred_tail = &d->next;
+        *result = NULL; /* a follower has no request waiting for it */
+        return 0;
+    }
+    apply_deferred(u);
     return u->fsm_inner.apply(rf, buf, result);
 }
 
@@ -299,6 +358,7 @@ static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], uns
 {
     struct consensus_uv *u = CONTAINER_UV(rf);
     struct consensus *cs = u->raft.data;
+    apply_deferred(u); /* the snapshot is of the state at raft's last_applied */
     int rv = u->fsm_inner.snapshot(rf, bufs, n_bufs);
     if (rv == 0) {
         /* raft decided; the entries applied from now on belong to the next snapshot */
@@ -325,13 +385,23 @@ static int counted_finalize(struct raft_fsm *rf, struct raft_buffer *bufs[], uns
     return rv;
 }
 
+static int counted_restore(struct raft_fsm *rf, struct raft_buffer *buf)
+{
+    struct consensus_uv *u = CONTAINER_UV(rf);
+    apply_deferred(u);
+    return u->fsm_inner.restore(rf, buf);
+}
+
 static void fsm_wrap(struct consensus_uv *u, struct fsm *fsm)
 {
+    u->deferred_head = NULL;
+    u->deferred_tail = &u->deferred_head;
     fsm_raft_init(fsm, &u->fsm_inner);
     u->rfsm = u->fsm_inner;
     u->rfsm.apply = counted_apply;
     u->rfsm.snapshot = counted_snapshot;
     u->rfsm.snapshot_finalize = counted_finalize;
+    u->rfsm.restore = counted_restore;
 }
 
 /* The transport asks whether raft node ID may connect: members of the latest configuration
@@ -449,17 +519,21 @@ static void on_raft_close(struct raft *r)
  * after a crash, which raft recovers from) rather than risk the heap. */
 static int close_raft_when_safe(struct consensus *cs)
 {
-    if (truncation_in_flight(cs)) {
+    if (truncation_in_flight(cs) || appends_in_flight(cs)) {
+        const char *what = truncation_in_flight(cs) ? "truncation" : "append";
         int64_t now = util_mono_us();
         if (cs->uv->close_wait_start_us == 0) {
             cs->uv->close_wait_start_us = now;
-            log_notice("shutdown waits for the raft log truncation in flight");
+            if (truncation_in_flight(cs))
+                log_notice("shutdown waits for the raft log truncation in flight");
+            else
+                log_verbose("shutdown waits for the raft log appends in flight");
         }
         if (now - cs->uv->close_wait_start_us < CLOSE_TRUNCATE_WAIT_US)
             return 0;
-        log_warning("raft log truncation still in flight after %lld s: exiting without closing "
+        log_warning("raft log %s still in flight after %lld s: exiting without closing "
                     "raft (canonical/raft 0.15 would corrupt memory); the log recovers at restart",
-                    CLOSE_TRUNCATE_WAIT_US / 1000000);
+                    what, CLOSE_TRUNCATE_WAIT_US / 1000000);
         cs->close_deferred = 0;
         cs->abandoned = 1;
         consensus_notify_closed(cs);
@@ -537,6 +611,7 @@ void consensus_free(struct consensus *cs)
     }
     if (u) {
         uv_run(&u->loop, UV_RUN_DEFAULT);
+        apply_deferred(u);
         if (cs->closed) {
             if (u->guard.close_repeats > 0)
                 log_verbose("raft_uv fired its close callback %llu more time(s) (raft 0.15, "
@@ -567,6 +642,7 @@ int consensus_pump(struct consensus *cs)
         if (uv_backend_timeout(loop) != 0)
             break;
     }
+    apply_deferred(cs->uv);
     if (cs->close_deferred)
         close_raft_when_safe(cs);
     if (cs->raft_open && !cs->closed && !cs->abandoned)

@@ -100,6 +100,11 @@ Test(cluster, leader_writes_replicate_to_followers)
     cr_assert_eq(leader_now(), idx, "leadership moved during the test");
     tc_assert_converged(NULL, NULL, full);
     cr_assert_str_neq(full, empty, "the digest did not change with 200 writes");
+    /* The followers applied after acknowledging (consensus_uv.c), and hold the same state. */
+    for (int i = 0; i < tc_cluster()->n; i++)
+        if (i != idx)
+            cr_assert_gt(tc_info_ll(node(i)->port, "raft", "raft_applied_after_ack"), 0,
+                         "node %d applied nothing after acknowledging", i);
     tc_stop_cleanly();
 }
 
