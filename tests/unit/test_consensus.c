@@ -324,25 +324,27 @@ Test(consensus, request_timeout_answers_timeout)
         raft_fixture_disconnect(&h.f, 0, i);
         raft_fixture_disconnect(&h.f, i, 0);
     }
-    write_cmd(1, "set k 1");
-    flush();
-    write_cmd(2, "set k 2");
-    flush();
-    read_cmd(3, "get k");  /* the window is full: these wait */
-    write_cmd(4, "set k 4"); /* seals the read's batch into the queue */
+    const int w = CONSENSUS_MAX_INFLIGHT;
+    for (int i = 1; i <= w; i++) {
+        write_cmd(i, "set k 1");
+        flush();
+    }
+    read_cmd(w + 1, "get k");      /* the window is full: these wait */
+    write_cmd(w + 2, "set k 4"); /* seals the read's batch into the queue */
     flush();
     consensus_cron(h.cs);
     cr_assert_eq(h.nanswers, 0);
     h.now_us += TIMEOUT_MS * 1000 * 3 / 2;
     consensus_cron(h.cs);
-    cr_assert_eq(h.nanswers, 3);
-    cr_assert(strncmp(answer_of(1)->text, "-TIMEOUT the write was not committed", 36) == 0, "%s", answer_of(1)->text);
-    cr_assert(strncmp(answer_of(2)->text, "-TIMEOUT the write was not committed", 36) == 0);
-    cr_assert(strncmp(answer_of(3)->text, "-TIMEOUT ", 9) == 0);
-    cr_assert_null(answer_of(4)); /* still open: it was never proposed */
-    cr_assert_eq(consensus_stats(h.cs)->timeouts, 2 + 1);
+    cr_assert_eq(h.nanswers, w + 1);
+    for (int i = 1; i <= w; i++)
+        cr_assert(strncmp(answer_of(i)->text, "-TIMEOUT the write was not committed", 36) == 0, "%s",
+                  answer_of(i)->text);
+    cr_assert(strncmp(answer_of(w + 1)->text, "-TIMEOUT ", 9) == 0);
+    cr_assert_null(answer_of(w + 2)); /* still open: it was never proposed */
+    cr_assert_eq(consensus_stats(h.cs)->timeouts, w + 1);
     stop();
-    cr_assert_not_null(answer_of(4)); /* answered at free, as a shutdown */
+    cr_assert_not_null(answer_of(w + 2)); /* answered at free, as a shutdown */
 }
 
 /* A new leader serves nothing before its election entry is applied: a write that arrives
