@@ -86,21 +86,12 @@ static inline void prefetch_next(const struct zsl_node *x, int i)
         __builtin_prefetch(x->level[i - 1].forward);
 }
 
-struct zsl_node *zsl_insert(struct zskiplist *zsl, double score, const char *ele, size_t len,
-                            struct prng *p)
+/* Link a new node for (SCORE, ELE) after UPDATE[i] on every level i below zsl->level, where
+ * RANK[i] is UPDATE[i]'s rank (the header's is 0); its level is drawn from P. */
+static struct zsl_node *link_new(struct zskiplist *zsl, struct zsl_node **update,
+                                 unsigned long *rank, double score, const char *ele, size_t len,
+                                 struct prng *p)
 {
-    struct zsl_node *update[ZSL_MAXLEVEL], *x = zsl->header;
-    unsigned long rank[ZSL_MAXLEVEL];
-    for (int i = zsl->level - 1; i >= 0; i--) {
-        rank[i] = i == zsl->level - 1 ? 0 : rank[i + 1];
-        prefetch_next(x, i);
-        while (x->level[i].forward && node_less(x->level[i].forward, score, ele, len)) {
-            rank[i] += x->level[i].span;
-            x = x->level[i].forward;
-            prefetch_next(x, i);
-        }
-        update[i] = x;
-    }
     int level = zsl_random_level(p);
     for (int i = zsl->level; i < level; i++) {
         rank[i] = 0;
@@ -109,7 +100,7 @@ struct zsl_node *zsl_insert(struct zskiplist *zsl, double score, const char *ele
     }
     if (level > zsl->level)
         zsl->level = level;
-    x = node_new(level, score, ele, len);
+    struct zsl_node *x = node_new(level, score, ele, len);
     for (int i = 0; i < level; i++) {
         x->level[i].forward = update[i]->level[i].forward;
         update[i]->level[i].forward = x;
@@ -125,6 +116,24 @@ struct zsl_node *zsl_insert(struct zskiplist *zsl, double score, const char *ele
         zsl->tail = x;
     zsl->length++;
     return x;
+}
+
+struct zsl_node *zsl_insert(struct zskiplist *zsl, double score, const char *ele, size_t len,
+                            struct prng *p)
+{
+    struct zsl_node *update[ZSL_MAXLEVEL], *x = zsl->header;
+    unsigned long rank[ZSL_MAXLEVEL];
+    for (int i = zsl->level - 1; i >= 0; i--) {
+        rank[i] = i == zsl->level - 1 ? 0 : rank[i + 1];
+        prefetch_next(x, i);
+        while (x->level[i].forward && node_less(x->level[i].forward, score, ele, len)) {
+            rank[i] += x->level[i].span;
+            x = x->level[i].forward;
+            prefetch_next(x, i);
+        }
+        update[i] = x;
+    }
+    return link_new(zsl, update, rank, score, ele, len, p);
 }
 
 /* Unlink X, whose predecessors at every level are UPDATE. */
@@ -183,8 +192,41 @@ int zsl_delete(struct zskiplist *zsl, double score, const char *ele, size_t len)
 struct zsl_node *zsl_update_score(struct zskiplist *zsl, double cur, const char *ele,
                                   size_t len, double newscore, struct prng *p)
 {
-    struct zsl_node *update[ZSL_MAXLEVEL];
-    struct zsl_node *x = find_update(zsl, cur, ele, len, update);
+    /* One walk with two cursors: the old position's predecessors (to unlink) and the new
+     * one's with their ranks (to link). After the paths part, the two cursors' loads are
+     * independent, so their cache misses overlap: an update costs about one walk, not two.
+     * The result is the same structure as a delete and an insert (the same level drawn). */
+    struct zsl_node *old_up[ZSL_MAXLEVEL], *new_up[ZSL_MAXLEVEL];
+    unsigned long rank[ZSL_MAXLEVEL];
+    struct zsl_node *a = zsl->header, *b = zsl->header;
+    unsigned long rb = 0;
+    for (int i = zsl->level - 1; i >= 0; i--) {
+        prefetch_next(a, i);
+        if (b != a)
+            prefetch_next(b, i);
+        for (;;) {
+            struct zsl_node *fa = a->level[i].forward, *fb = b->level[i].forward;
+            int moved = 0;
+            if (fa && node_less(fa, cur, ele, len)) {
+                a = fa;
+                prefetch_next(a, i);
+                moved = 1;
+            }
+            if (fb && node_less(fb, newscore, ele, len)) {
+                rb += b->level[i].span;
+                b = fb;
+                if (b != a)
+                    prefetch_next(b, i);
+                moved = 1;
+            }
+            if (!moved)
+                break;
+        }
+        old_up[i] = a;
+        new_up[i] = b;
+        rank[i] = rb;
+    }
+    struct zsl_node *x = a->level[0].forward;
     if (!node_is(x, cur, ele, len))
         abort(); /* the caller's dict and this skiplist disagree */
     /* still strictly between its neighbours: only the score changes */
@@ -193,9 +235,22 @@ struct zsl_node *zsl_update_score(struct zskiplist *zsl, double cur, const char 
         x->score = newscore;
         return x;
     }
-    unlink_node(zsl, x, update);
+    for (int i = 0; i < zsl->level; i++) {
+        if (new_up[i] == x) {
+            /* X precedes the new place on this level: unlink it, then walk again */
+            unlink_node(zsl, x, old_up);
+            free(x);
+            return zsl_insert(zsl, newscore, ele, len, p);
+        }
+    }
+    /* New predecessors that follow X lose a rank once X is out. */
+    for (int i = 0; i < zsl->level; i++)
+        if (new_up[i] != zsl->header &&
+            node_less(x, new_up[i]->score, new_up[i]->ele, zsl_node_len(new_up[i])))
+            rank[i]--;
+    unlink_node(zsl, x, old_up);
     free(x);
-    return zsl_insert(zsl, newscore, ele, len, p);
+    return link_new(zsl, new_up, rank, newscore, ele, len, p);
 }
 
 unsigned long zsl_rank(const struct zskiplist *zsl, double score, const char *ele, size_t len)
