@@ -67,7 +67,7 @@ struct acl_user {
 struct acl_log_entry {
     long long count;
     int reason;              /* enum acl_result */
-    int multi;               /* context: 1 multi, 0 toplevel */
+    int multi;               /* context: an acl_log_context */
     char *object, *username, *cinfo;
     int64_t ctime_ms;
 };
@@ -149,8 +149,12 @@ void acl_describe_channels(const struct acl_user *u, struct buf *out);
 void acl_serialize(const struct acl_store *a, struct buf *out);
 int acl_load_text(struct acl_store *a, const char *text, size_t len, char *err, size_t errlen);
 
-/* ACL LOG: record a denial (REASON an acl_result, OBJECT the command, key or user name)
- * at NOW_MS, grouping it with a similar recent entry as Redis does. Strings are copied. */
+/* Where a denial happened (ACL LOG's "context"). */
+enum acl_log_context { ACL_LOG_TOPLEVEL = 0, ACL_LOG_MULTI = 1, ACL_LOG_LUA = 2 };
+
+/* ACL LOG: record a denial (REASON an acl_result, MULTI an acl_log_context, OBJECT the
+ * command, key or user name) at NOW_MS, grouping it with a similar recent entry as Redis
+ * does. Strings are copied. */
 void acl_log_add(struct acl_store *a, int reason, int multi, const char *object,
                  const char *username, const char *cinfo, int64_t now_ms);
 void acl_log_reset(struct acl_store *a);

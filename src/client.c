@@ -891,6 +891,7 @@ void client_dispatch(struct client *c, struct request *req)
             cmd->failed_calls++;
             goto done;
         }
+        script_note_caller(cmd, req, c->user);
         if (cmd->flags & CMD_BLOCKING) {
             blocked_start(c, cmd, req);
             return;

@@ -305,7 +305,9 @@ static void acl_log_cmd(struct exec_ctx *ctx, struct request *req)
         reply_bulk_cstr(ctx->out, "reason");
         reply_bulk_cstr(ctx->out, reasons[e->reason >= 0 && e->reason <= 4 ? e->reason : 0]);
         reply_bulk_cstr(ctx->out, "context");
-        reply_bulk_cstr(ctx->out, e->multi ? "multi" : "toplevel");
+        reply_bulk_cstr(ctx->out, e->multi == ACL_LOG_LUA     ? "lua"
+                                 : e->multi == ACL_LOG_MULTI ? "multi"
+                                                             : "toplevel");
         reply_bulk_cstr(ctx->out, "object");
         reply_bulk_cstr(ctx->out, e->object);
         reply_bulk_cstr(ctx->out, "username");

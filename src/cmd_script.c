@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acl.h"
 #include "command.h"
 #include "consensus.h"
 #include "dict.h"
@@ -22,7 +23,10 @@
 
 long long script_busy_limit_configured = SCRIPT_DEFAULT_LIMIT;
 
-/* ---- the limits an EVAL carries: "busy:hash-entries:hash-value:intset:zset-entries:zset-value" */
+/* ---- the limits an EVAL carries: "busy:hash-entries:hash-value:intset:zset-entries:zset-value",
+ * then ":user" when the proposer knows its caller (script_note_caller): the ACL user whose
+ * permissions the script's commands are checked against in apply. Entries written before
+ * the user was carried end after zset-value and run unchecked, as they did. */
 
 struct script_limits {
     long long busy;
@@ -41,20 +45,48 @@ static void limits_push(struct request *req)
     request_push(req, tmp, (size_t)n);
 }
 
-/* Parse REQ's last argument into L. Returns 0, or -1 when it is not such an argument. */
-static int limits_take(const struct request *req, struct script_limits *l)
+/* Whose permissions a script's commands are checked against: none (CHECK 0: a peer, or an
+ * entry from before callers were carried), else USER (NULL when no such user exists). */
+struct script_caller {
+    int check;
+    const struct acl_user *user;
+    const char *name; /* for ACL LOG */
+};
+
+void script_note_caller(const struct command *cmd, struct request *req, const char *user)
 {
-    char tmp[160];
+    if (cmd->proc != cmd_eval || user == NULL || req->argc < 1)
+        return;
+    struct buf b;
+    buf_init(&b);
+    buf_append(&b, req->argv[req->argc - 1], req->len[req->argc - 1]);
+    buf_append(&b, ":", 1);
+    buf_append_str(&b, user);
+    request_set(req, req->argc - 1, b.data, b.len);
+    buf_close(&b);
+}
+
+/* Parse REQ's last argument into L and, when it names one, the caller's user into *USER
+ * (USER_LEN bytes; NULL when it names none). Returns 0, or -1 when it is not such an argument.
+ * Arguments are NUL-terminated (resp.h, entry.h). */
+static int limits_take(const struct request *req, struct script_limits *l, const char **user,
+                       size_t *user_len)
+{
+    const char *arg = req->argv[req->argc - 1];
     size_t len = req->len[req->argc - 1];
-    if (len >= sizeof tmp)
-        return -1;
-    memcpy(tmp, req->argv[req->argc - 1], len);
-    tmp[len] = '\0';
     int used = 0;
-    if (sscanf(tmp, "%lld:%lld:%lld:%lld:%lld:%lld%n", &l->busy, &l->hash.entries,
+    if (sscanf(arg, "%lld:%lld:%lld:%lld:%lld:%lld%n", &l->busy, &l->hash.entries,
                &l->hash.value, &l->intset, &l->zset.entries, &l->zset.value, &used) != 6 ||
-        (size_t)used != len || l->busy < 0)
+        l->busy < 0)
         return -1;
+    *user = NULL;
+    *user_len = 0;
+    if ((size_t)used == len)
+        return 0;
+    if ((size_t)used > len || arg[used] != ':')
+        return -1;
+    *user = arg + used + 1;
+    *user_len = len - (size_t)used - 1;
     return 0;
 }
 
@@ -196,7 +228,44 @@ struct script_exec {
     int readonly;
     uint64_t rng;  /* the random state of the commands the script calls (RANDOMKEY ...) */
     struct undo undo;
+    const struct script_caller *caller;
 };
+
+/* Redis 7.0's texts (script.c, scriptVerifyACL) for a command of a script its caller may not
+ * run; the denial goes to ACL LOG with the context "lua", as Redis logs it. */
+static int script_acl_denied(struct exec_ctx *ctx, const struct script_caller *who,
+                             const struct command *cmd, const struct request *req, struct buf *out)
+{
+    int pos = 0;
+    int rc = who->user != NULL ? acl_check(who->user, cmd, req, &pos) : ACL_DENIED_CMD;
+    if (rc == ACL_OK)
+        return 0;
+    struct acl_store *a = ctx->acl != NULL ? ctx->acl : ctx->srv ? server_acl(ctx->srv) : NULL;
+    if (a != NULL) {
+        struct buf info;
+        buf_init(&info);
+        if (ctx->client != NULL)
+            client_info(ctx->client, &info);
+        if (info.len > 0 && info.data[info.len - 1] == '\n')
+            info.len--;
+        buf_append(&info, "", 1);
+        acl_log_add(a, rc, ACL_LOG_LUA, rc == ACL_DENIED_CMD ? cmd->name : req->argv[pos],
+                    who->name, info.data, ctx->now_ms);
+        buf_close(&info);
+    }
+    if (rc == ACL_DENIED_CMD)
+        reply_error(out, "ERR The user executing the script can't run this command or subcommand");
+    else if (rc == ACL_DENIED_KEY)
+        reply_error(out, "ERR The user executing the script can't access at least one of the "
+                         "keys mentioned in the command arguments");
+    else if (rc == ACL_DENIED_CHANNEL)
+        reply_error(out, "ERR The user executing the script can't publish to the channel "
+                         "mentioned in the command");
+    else
+        reply_error(out, "ERR The user executing the script is lacking the permissions for the "
+                         "command");
+    return 1;
+}
 
 /* Commands a script may not call: transactions, connection and server commands, other
  * scripts, FLUSHALL/FLUSHDB (no journal could undo them cheaply); and, in a script run in
@@ -233,6 +302,8 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         reply_error(out, "ERR This Redis command is not allowed from script");
         return;
     }
+    if (se->caller->check && script_acl_denied(ctx, se->caller, cmd, req, out))
+        return;
     if ((cmd->flags & CMD_WRITE) && se->readonly) {
         reply_error(out, "ERR Write commands are not allowed from read-only scripts.");
         return;
@@ -265,9 +336,10 @@ static struct prng *script_prng(void *arg)
 
 /* Run the script SHA with REQ's keys and args (REQ's first ARGC arguments, NKEYS keys). */
 static void eval_run(struct exec_ctx *ctx, struct request *req, int argc, long long nkeys,
-                     const char *sha, int readonly, long long limit)
+                     const char *sha, int readonly, long long limit,
+                     const struct script_caller *caller)
 {
-    struct script_exec se = {.ctx = ctx, .readonly = readonly};
+    struct script_exec se = {.ctx = ctx, .readonly = readonly, .caller = caller};
     se.rng = prng_next(command_prng(ctx));
     struct script_run run = {.call = script_call, .prng = script_prng, .arg = &se, .limit = limit};
     script_engine_run(ctx->scripts, sha, req->argv + 3, req->len + 3, (int)nkeys,
@@ -303,18 +375,26 @@ static int eval_script(struct exec_ctx *ctx, struct request *req, int cache, cha
 void cmd_eval(struct exec_ctx *ctx, struct request *req)
 {
     struct script_limits lim;
+    struct script_caller caller = {0};
+    const char *user;
+    size_t user_len;
     long long nkeys;
     char sha[41];
-    if (req->argc < 4 || limits_take(req, &lim) != 0) {
+    if (req->argc < 4 || limits_take(req, &lim, &user, &user_len) != 0) {
         reply_error(ctx->out, "ERR malformed EVAL in log entry");
         return;
     }
     int argc = req->argc - 1;
     if (parse_numkeys(req, argc, &nkeys, ctx->out) != 0 || eval_script(ctx, req, 1, sha) != 0)
         return;
+    if (user != NULL) { /* the replicated users as of this entry: the same on every node */
+        caller.check = 1;
+        caller.name = user;
+        caller.user = ctx->acl != NULL ? acl_user_find(ctx->acl, user, user_len) : NULL;
+    }
     long long limit = lim.busy;
     limits_swap(&lim);
-    eval_run(ctx, req, argc, nkeys, sha, 0, limit);
+    eval_run(ctx, req, argc, nkeys, sha, 0, limit, &caller);
     limits_swap(&lim);
 }
 
@@ -327,7 +407,14 @@ void cmd_eval_ro(struct exec_ctx *ctx, struct request *req)
     if (parse_numkeys(req, req->argc, &nkeys, ctx->out) != 0 || eval_script(ctx, req, 0, sha) != 0)
         return;
     long long limit = ctx->client != NULL ? script_busy_limit_configured : SCRIPT_DEFAULT_LIMIT;
-    eval_run(ctx, req, req->argc, nkeys, sha, 1, limit);
+    struct script_caller caller = {0};
+    const char *user = ctx->client != NULL ? client_user(ctx->client) : NULL;
+    if (user != NULL && ctx->srv != NULL) { /* on the read path: the connection's user */
+        caller.check = 1;
+        caller.name = user;
+        caller.user = acl_user_find(server_acl(ctx->srv), user, strlen(user));
+    }
+    eval_run(ctx, req, req->argc, nkeys, sha, 1, limit, &caller);
 }
 
 /* ---- SCRIPT ---- */

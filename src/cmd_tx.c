@@ -99,8 +99,8 @@ static struct request *txn_build(struct exec_ctx *ctx, const struct multi_state 
             reply_error(&raw, "ERR Command not allowed inside a transaction");
         } else if (cmd->flags & CMD_WRITE) {
             *writes = 1;
-            if (cmd->prepare)
-                cmd->prepare(q, ctx->now_ms, &raw);
+            if (cmd->prepare && cmd->prepare(q, ctx->now_ms, &raw) == 0)
+                script_note_caller(cmd, q, client_user(ctx->client));
         } else if (!(cmd->flags & CMD_READONLY)) {
             struct exec_ctx local = *ctx;
             local.out = &raw;

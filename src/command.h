@@ -248,6 +248,10 @@ cmd_proc cmd_acl, cmd_acl_apply;
  * SCRIPT, and __script, the replicated form of SCRIPT LOAD/FLUSH. */
 cmd_proc cmd_eval, cmd_eval_ro, cmd_script, cmd_script_apply;
 cmd_prepare_proc prep_eval;
+/* After CMD's prepare step: when CMD is EVAL or EVALSHA and USER is not NULL (a client's ACL
+ * user, not a peer's), REQ carries USER so that apply checks the script's commands against
+ * that user's permissions on every node. */
+void script_note_caller(const struct command *cmd, struct request *req, const char *user);
 /* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
 extern long long script_busy_limit_configured;
 /* Cluster (cmd_cluster.c): */

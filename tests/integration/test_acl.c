@@ -271,3 +271,51 @@ Test(acl_cluster, aclfile_seeds_once)
     fx_rm_rf(dir);
     free(dir);
 }
+
+/* Whether PORT's newest ACL LOG entry is a denial in a script of OBJECT for USER. */
+static int last_lua_denial_is(int port, const char *object, const char *user)
+{
+    redisContext *c = fx_try_connect(port);
+    redisReply *r = c ? redisCommand(c, "ACL LOG 1") : NULL;
+    int ok = r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+             r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements >= 10 &&
+             strcmp(r->element[0]->element[5]->str, "lua") == 0 &&
+             strcmp(r->element[0]->element[7]->str, object) == 0 &&
+             strcmp(r->element[0]->element[9]->str, user) == 0;
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return ok;
+}
+
+/* A script runs its commands with its caller's permissions on every node: the refused SET
+ * writes nothing anywhere and the allowed INCR is applied everywhere (one digest), every
+ * node's ACL LOG records the refusal (apply checks it, from the user the entry carries), and
+ * EVAL_RO is checked against the connection's user on the leader. */
+Test(acl_cluster, scripts_run_with_the_callers_permissions)
+{
+    start_cluster(NULL);
+    int lead = wait_leader();
+    int lport = node(lead)->port;
+    leader_ok("ACL SETUSER s on >spw ~* +@all -set");
+    leader_ok("ACL SETUSER r on >rpw ~app:* +@all");
+    wait_reply(lport, "s", "spw", "EVAL return(redis.call('incr','n')) 0", ":1");
+    expect_reply(lport, "s", "spw", "EVAL return(redis.call('set','k','v')) 0",
+                 "-ERR The user executing the script can't run this command or subcommand script: ");
+    expect_reply(lport, "r", "rpw", "EVAL_RO return(redis.call('get','other')) 0",
+                 "-ERR The user executing the script can't access at least one of the keys");
+    expect_reply(lport, "r", "rpw", "EVAL_RO return(redis.call('get','app:1')) 0", "nil");
+    expect_reply(lport, NULL, NULL, "EXISTS k", ":0");
+    tc_assert_converged(NULL, NULL, NULL);
+    for (int i = 0; i < 3; i++) {
+        if (i == lead)
+            continue;
+        int64_t end = fx_now_ms() + ACL_WAIT_MS;
+        while (!last_lua_denial_is(node(i)->port, "set", "s") && fx_now_ms() < end)
+            usleep(50 * 1000);
+        cr_assert(last_lua_denial_is(node(i)->port, "set", "s"),
+                  "node %d: no ACL LOG entry for the script's refused SET", i);
+    }
+    tc_stop_cleanly();
+}

@@ -89,6 +89,7 @@ static void exec_proc(struct cmdtest *t, const struct command *cmd, struct reque
         .rng = &t->rng,
         .pubsub = t->pubsub,
         .scripts = t->scripts,
+        .acl = t->acl,
     };
     if (cmd->flags & CMD_WRITE)
         ctx.apply_seq = ++t->apply_seq;
@@ -105,6 +106,7 @@ static const char *run_request(struct cmdtest *t, struct request *req)
     } else if (command_check_arity(cmd, req, &t->out) == 0) {
         if (!(cmd->flags & CMD_WRITE) || cmd->prepare == NULL ||
             cmd->prepare(req, t->now_ms, &t->out) == 0) {
+            script_note_caller(cmd, req, t->user);
             /* Apply looks the command up again by its possibly rewritten name. */
             struct command *applied = command_lookup(req->argv[0], req->len[0]);
             exec_proc(t, applied ? applied : cmd, req);
@@ -157,6 +159,8 @@ const char *ct_prepare(struct cmdtest *t, const char *fmt, ...)
         request_free(req);
         return finish(&t->out);
     }
+    if (cmd != NULL)
+        script_note_caller(cmd, req, t->user);
     for (int i = 0; i < req->argc; i++) {
         if (i > 0)
             buf_append(&t->line, " ", 1);

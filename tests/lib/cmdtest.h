@@ -23,6 +23,8 @@ struct cmdtest {
     struct buf line; /* the last rewritten request, see ct_prepare */
     struct pubsub *pubsub; /* handed to handlers as exec_ctx.pubsub (NULL unless a test sets it) */
     struct script_engine *scripts; /* the Lua interpreter EVAL runs in */
+    struct acl_store *acl; /* handed to handlers as exec_ctx.acl (NULL unless a test sets it) */
+    const char *user;      /* the caller's ACL user, noted after prepare (NULL: a peer) */
 };
 
 /* Start with an empty store and the clock at NOW_MS. ct_close releases everything. */

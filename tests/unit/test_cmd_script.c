@@ -1,12 +1,14 @@
 /* Unit tests of EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT's apply side (cmd_script.c)
  * through the command harness: error texts, KEYS/ARGV, redis.call into real handlers,
  * pcall, error_reply, the entry's clock and seed, read-only refusals, commands scripts may
- * not call, the limits prepare carries, and the rollback of a script stopped at its budget. */
+ * not call, the limits prepare carries, the rollback of a script stopped at its budget, and
+ * the caller's ACL permissions applied to what a script calls. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "acl.h"
 #include "cmdtest.h"
 #include "command.h"
 #include "kv.h"
@@ -24,6 +26,9 @@ static void setup(void)
 
 static void teardown(void)
 {
+    acl_free(t.acl);
+    t.acl = NULL;
+    t.user = NULL;
     ct_close(&t);
     script_busy_limit_configured = SCRIPT_DEFAULT_LIMIT;
 }
@@ -170,4 +175,64 @@ Test(cmd_script, budget_abort_rolls_back_every_write)
     /* a script within budget keeps its writes */
     cr_assert_str_eq(ev("EVAL", "return redis.call('incr', 'n')", 1, "0"), ":1\r\n");
     cr_assert_str_eq(ct_run(&t, "GET n"), "$1\r\n1\r\n");
+}
+
+/* ACL SETUSER NAME with the rules that follow (NULL-terminated) into A. */
+static void setuser(struct acl_store *a, const char *name, ...)
+{
+    char *argv[8];
+    size_t len[8];
+    int n = 0;
+    char err[256];
+    va_list ap;
+    va_start(ap, name);
+    for (const char *r; n < 8 && (r = va_arg(ap, const char *)) != NULL; n++) {
+        argv[n] = (char *)r;
+        len[n] = strlen(r);
+    }
+    va_end(ap);
+    cr_assert_eq(acl_setuser(a, name, strlen(name), n, argv, len, err, sizeof err), 0, "%s", err);
+}
+
+/* The caller's user travels with an EVAL (script_note_caller) and apply checks every command
+ * the script calls against that user's permissions, with Redis 7.0's texts: nothing refused
+ * is written, pcall gets the error as a value, ACL LOG records the denial in the context
+ * "lua". A user gone by the time of apply may run nothing; an EVAL that carries no user (a
+ * peer's, or one logged before callers were carried) runs unchecked. */
+Test(cmd_script, commands_run_with_the_callers_permissions)
+{
+    t.acl = acl_new();
+    setuser(t.acl, "alice", "on", "~*", "+@all", "-set", NULL);
+    setuser(t.acl, "bob", "on", "~b*", "+@all", NULL);
+    script_busy_limit_configured = 12345;
+    t.user = "alice";
+    const char *p = ct_prepare(&t, "EVAL x 0");
+    STARTS(p, "EVAL x 0 12345:");
+    cr_assert(strlen(p) > 6 && strcmp(p + strlen(p) - 6, ":alice") == 0, "%s", p);
+
+    STARTS(ev("EVAL", "return redis.call('set', 'k', 'v')", 1, "0"),
+           "-ERR The user executing the script can't run this command or subcommand script: ");
+    cr_assert_str_eq(ev("EVAL", "return redis.pcall('set', 'k', 'v')", 1, "0"),
+                     "-ERR The user executing the script can't run this command or subcommand\r\n");
+    cr_assert_str_eq(ct_run(&t, "EXISTS k"), ":0\r\n");
+    cr_assert_str_eq(ev("EVAL", "return redis.call('incr', 'k')", 1, "0"), ":1\r\n");
+    cr_assert_geq(t.acl->nlog, 1);
+    cr_assert_eq(t.acl->log[0].multi, ACL_LOG_LUA);
+    cr_assert_str_eq(t.acl->log[0].object, "set");
+    cr_assert_str_eq(t.acl->log[0].username, "alice");
+    cr_assert_eq(t.acl->log[0].count, 2);
+
+    t.user = "bob";
+    STARTS(ev("EVAL", "return redis.call('get', 'k')", 1, "0"),
+           "-ERR The user executing the script can't access at least one of the keys mentioned in "
+           "the command arguments script: ");
+    cr_assert_str_eq(t.acl->log[0].object, "k");
+    cr_assert_str_eq(ev("EVAL", "return redis.call('incr', KEYS[1])", 2, "1", "b1"), ":1\r\n");
+
+    t.user = "carol"; /* deleted after the proposal */
+    STARTS(ev("EVAL", "return redis.call('get', 'b1')", 1, "0"),
+           "-ERR The user executing the script can't run this command or subcommand script: ");
+
+    t.user = NULL;
+    cr_assert_str_eq(ev("EVAL", "return redis.call('set', 'k', 'v')", 1, "0"), "+OK\r\n");
 }
