@@ -675,6 +675,43 @@ static int key_allowed(const struct acl_user *u, const char *key, size_t klen, i
     return 0;
 }
 
+int acl_channel_allowed(const struct acl_user *u, const char *ch, size_t len, int is_pattern)
+{
+    if (u->allchannels)
+        return 1;
+    for (int i = 0; i < u->nchans; i++) {
+        const struct acl_pattern *p = &u->chans[i];
+        if (is_pattern ? p->len == len && memcmp(p->pat, ch, len) == 0
+                       : util_glob_match(p->pat, p->len, ch, len, 0))
+            return 1;
+    }
+    return 0;
+}
+
+/* The channels REQ publishes or subscribes to (Redis's getChannelsFromCommand: PUBLISH and
+ * SPUBLISH name one, the subscribe family all of theirs; unsubscribing is never checked):
+ * ACL_OK or ACL_DENIED_CHANNEL with *ARGPOS at the first refused one. */
+static int channels_check(const struct acl_user *u, const struct command *cmd,
+                          const struct request *req, int *argpos)
+{
+    int first = 1, last, pattern = 0;
+    if (strcmp(cmd->name, "publish") == 0 || strcmp(cmd->name, "spublish") == 0)
+        last = 1;
+    else if (strcmp(cmd->name, "subscribe") == 0 || strcmp(cmd->name, "ssubscribe") == 0)
+        last = req->argc - 1;
+    else if (strcmp(cmd->name, "psubscribe") == 0)
+        last = req->argc - 1, pattern = 1;
+    else
+        return ACL_OK;
+    for (int i = first; i <= last && i < req->argc; i++) {
+        if (!acl_channel_allowed(u, req->argv[i], req->len[i], pattern)) {
+            *argpos = i;
+            return ACL_DENIED_CHANNEL;
+        }
+    }
+    return ACL_OK;
+}
+
 int acl_check(const struct acl_user *u, const struct command *cmd, const struct request *req,
               int *argpos)
 {
@@ -691,20 +728,22 @@ int acl_check(const struct acl_user *u, const struct command *cmd, const struct 
         if (!ok)
             return ACL_DENIED_CMD;
     }
-    if (u->allkeys)
-        return ACL_OK;
-    struct command_keys ks;
     int rc = ACL_OK;
-    command_get_keys(cmd, req, &ks);
-    for (int i = 0; i < ks.n && rc == ACL_OK; i++) {
-        int k = ks.v[i].pos;
-        int perm = ks.v[i].write ? ACL_PERM_WRITE : ACL_PERM_READ;
-        if (!key_allowed(u, req->argv[k], req->len[k], perm)) {
-            *argpos = k;
-            rc = ACL_DENIED_KEY;
+    if (!u->allkeys) {
+        struct command_keys ks;
+        command_get_keys(cmd, req, &ks);
+        for (int i = 0; i < ks.n && rc == ACL_OK; i++) {
+            int k = ks.v[i].pos;
+            int perm = ks.v[i].write ? ACL_PERM_WRITE : ACL_PERM_READ;
+            if (!key_allowed(u, req->argv[k], req->len[k], perm)) {
+                *argpos = k;
+                rc = ACL_DENIED_KEY;
+            }
         }
+        command_keys_close(&ks);
     }
-    command_keys_close(&ks);
+    if (rc == ACL_OK && !u->allchannels && cmd->group != NULL && strcmp(cmd->group, "pubsub") == 0)
+        rc = channels_check(u, cmd, req, argpos);
     return rc;
 }
 

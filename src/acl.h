@@ -123,6 +123,10 @@ int acl_has_password_users(const struct acl_store *a);
 int acl_check(const struct acl_user *u, const struct command *cmd, const struct request *req,
               int *argpos);
 /* Redis's -NOPERM text for RESULT (without the leading '-'), CMD being the command. */
+/* May U use channel CH (LEN bytes)? Redis 7.0's rule: with allchannels always; else a channel
+ * must match one of U's &patterns (glob), a pattern (IS_PATTERN: PSUBSCRIBE's argument) must
+ * equal one of them literally. */
+int acl_channel_allowed(const struct acl_user *u, const char *ch, size_t len, int is_pattern);
 void acl_noperm_message(int result, const struct command *cmd, char *out, size_t outlen);
 
 /* The categories of a command table row (ACL_CAT_* bits): from its flags and group. */

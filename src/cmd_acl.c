@@ -346,6 +346,8 @@ static void acl_dryrun_cmd(struct exec_ctx *ctx, struct request *req)
     }
     if (rc == ACL_DENIED_CMD)
         snprintf(msg, sizeof(msg), "This user has no permissions to run the '%s' command", cmd->name);
+    else if (rc == ACL_DENIED_CHANNEL)
+        snprintf(msg, sizeof(msg), "This user has no permissions to access the '%.128s' channel", sub.argv[pos]);
     else
         snprintf(msg, sizeof(msg), "This user has no permissions to access the '%.128s' key", sub.argv[pos]);
     reply_bulk_cstr(ctx->out, msg);

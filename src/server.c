@@ -496,6 +496,7 @@ static void on_consensus_want_flush(void *arg)
 
 static void on_consensus_flushed(void *arg)
 {
+    server_acl_check_subscribers(arg);
     blocked_serve(arg);
     server_flush_writes(arg);
 }

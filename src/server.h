@@ -62,6 +62,7 @@ struct server {
     int shutting_down;
     struct buf acl_seed;  /* the aclfile's users as "__acl seed" carries them (server_acl.c) */
     int64_t acl_seed_ms;  /* when the seed was last proposed; 0: never */
+    uint64_t acl_subs_gen; /* the users' generation subscribers were last checked against */
     /* TLS (tls.h): the RESP TLS listener and the context new TLS connections use */
     int tls_listen_fd;
     struct event *tls_listen_ev;
@@ -92,6 +93,11 @@ void server_want_write(struct server *srv, struct client *c);
 int server_acl_init(struct server *srv, char *err, size_t errlen);
 void server_acl_close(struct server *srv);
 void server_acl_cron(struct server *srv);
+/* Once the replicated users have changed since the last call: close every subscribed
+ * connection whose user was deleted or may no longer use one of its channels or patterns
+ * (Redis 7.0's ACLKillPubsubClientsIfNeeded), so that an ACL change stops delivery at once
+ * on every node. */
+void server_acl_check_subscribers(struct server *srv);
 /* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
  * server, replaced when CONFIG SET changes a tls-* option. */
 struct ssl_ctx_st *server_tls_ctx(const struct server *srv);

@@ -7,10 +7,13 @@
 #include <string.h>
 
 #include "acl.h"
+#include "client.h"
 #include "config.h"
 #include "consensus.h"
+#include "dict.h"
 #include "exec.h"
 #include "log.h"
+#include "pubsub.h"
 #include "resp.h"
 #include "server.h"
 
@@ -78,4 +81,40 @@ void server_acl_cron(struct server *srv)
     if (srv->acl_seed_ms == 0)
         log_notice("proposing the users of aclfile %s to the cluster", srv->cfg->aclfile);
     srv->acl_seed_ms = now;
+}
+
+/* Whether every name in D (a subscription dict; NULL: none) is still allowed to U. */
+static int subs_allowed(const struct acl_user *u, struct dict *d, int is_pattern)
+{
+    struct dict_iter it;
+    struct dict_entry *e;
+    int ok = 1;
+    if (d == NULL)
+        return 1;
+    dict_iter_init(&it, d);
+    while (ok && (e = dict_iter_next(&it)) != NULL)
+        ok = acl_channel_allowed(u, e->key, e->klen, is_pattern);
+    dict_iter_close(&it);
+    return ok;
+}
+
+void server_acl_check_subscribers(struct server *srv)
+{
+    struct acl_store *a = srv->fsm.acl;
+    struct list_node *n, *next;
+    if (a->gen == srv->acl_subs_gen)
+        return;
+    srv->acl_subs_gen = a->gen;
+    list_foreach_safe(n, next, &srv->clients) {
+        struct client *c = list_entry(n, struct client, node);
+        if (c->user == NULL || pubsub_sub_total(&c->sub) == 0)
+            continue;
+        const struct acl_user *u = acl_user_find(a, c->user, strlen(c->user));
+        if (u != NULL && subs_allowed(u, c->sub.channels, 0) && subs_allowed(u, c->sub.patterns, 1) &&
+            subs_allowed(u, c->sub.shard, 0))
+            continue;
+        log_verbose("client %s: user %s %s; closing its subscriptions' connection", c->addr,
+                    c->user, u ? "may no longer use one of its channels" : "was deleted");
+        client_free(c);
+    }
 }

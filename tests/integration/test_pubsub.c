@@ -283,3 +283,76 @@ Test(pubsub, output_limit_closes_non_reading_subscriber)
     redisFree(c);
     tc_stop_cleanly();
 }
+
+/* A connection to node I authenticated as USER (password PASS) once the user has reached
+ * that node, with reads bounded by a 10 s timeout. */
+static redisContext *connect_as(int i, const char *user, const char *pass)
+{
+    int64_t end = fx_now_ms() + 10000;
+    for (;;) {
+        redisContext *c = fx_connect(node(i)->port);
+        struct timeval tv = {10, 0};
+        redisSetTimeout(c, tv);
+        redisReply *r = redisCommand(c, "AUTH %s %s", user, pass);
+        bool ok = r && r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (ok)
+            return c;
+        redisFree(c);
+        cr_assert_lt(fx_now_ms(), end, "node %d: AUTH %s never succeeded", i, user);
+        usleep(50 * 1000);
+    }
+}
+
+/* Channel permissions (Redis 7.0's &patterns): a user limited to &news.* publishes and
+ * subscribes only there, -NOPERM elsewhere; when the leader takes the channel away, the
+ * follower closes that user's subscriber at once and keeps another user's. */
+Test(pubsub, channel_permissions_and_their_withdrawal)
+{
+    int leader;
+    redisContext *c = start_cluster_on_leader(NULL, &leader);
+    int f = (leader + 1) % 3;
+    fx_check_status(c, "OK", "ACL SETUSER lim on >pw ~* +@all &news.*");
+    redisContext *lim = connect_as(f, "lim", "pw");
+    redisReply *r = redisCommand(lim, "SUBSCRIBE news.a");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    redisContext *other = connect_as(f, "lim", "pw");
+    r = redisCommand(other, "SUBSCRIBE other");
+    cr_assert(tc_is_error(r, "NOPERM this user has no permissions to access one of the channels "
+                             "used as arguments"), "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    redisFree(other);
+    redisContext *plain = subscriber(f, "SUBSCRIBE news.a");
+    struct numsub_wait w = {"news.a", {0, 0, 0}};
+    w.want[f] = 2;
+    cr_assert(fx_wait_until(numsub_reached, &w, 5000), "the subscriptions did not register");
+
+    redisContext *pub = connect_as(leader, "lim", "pw");
+    r = redisCommand(pub, "PUBLISH other x");
+    cr_assert(tc_is_error(r, "NOPERM"), "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = redisCommand(pub, "PUBLISH news.a m1");
+    cr_assert(r && r->type == REDIS_REPLY_INTEGER, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    char got[256];
+    next_message(lim, f, got, sizeof got);
+    cr_assert_str_eq(got, "message news.a m1");
+    next_message(plain, f, got, sizeof got);
+    cr_assert_str_eq(got, "message news.a m1");
+
+    fx_check_status(c, "OK", "ACL SETUSER lim resetchannels &other");
+    w.want[f] = 1;
+    cr_assert(fx_wait_until(numsub_reached, &w, 5000), "the follower kept the withdrawn subscriber");
+    r = NULL;
+    cr_assert(redisGetReply(lim, (void **)&r) != REDIS_OK, "the withdrawn subscriber got %s",
+              tc_reply_text(r));
+    fx_check_integer(c, 0, "PUBLISH news.a m2"); /* the leader's own count */
+    next_message(plain, f, got, sizeof got);
+    cr_assert_str_eq(got, "message news.a m2");
+    redisFree(lim);
+    redisFree(plain);
+    redisFree(pub);
+    redisFree(c);
+    tc_stop_cleanly();
+}

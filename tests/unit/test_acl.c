@@ -1,5 +1,5 @@
 /* Unit tests of acl.c: the SETUSER rule parser (Redis 7.0's texts), permission checks of
- * commands, first arguments and keys (read/write patterns), authentication with hashed
+ * commands, first arguments, keys (read/write patterns) and channels, authentication with hashed
  * passwords and requirepass, the ACL LIST description, categories derived from the command
  * table, the serialization round trip and the ACL LOG's grouping. Pure: no server. */
 #include <criterion/criterion.h>
@@ -175,6 +175,34 @@ Test(acl, read_and_write_key_patterns)
     cr_assert_eq(setuser("rw", "resetkeys", NULL), 0);
     cr_assert_eq(check("rw", "get r:1", NULL), ACL_DENIED_KEY);
     cr_assert_eq(check("rw", "ping", NULL), ACL_OK, "keyless commands need no pattern");
+}
+
+/* Channel patterns (Redis 7.0): PUBLISH, SPUBLISH and the subscribe family need a matching
+ * &pattern unless the user has allchannels; a PSUBSCRIBE pattern must equal one of the
+ * user's patterns literally; unsubscribing is never refused. A new user has no channels. */
+Test(acl, channel_patterns)
+{
+    int pos;
+    cr_assert_eq(setuser("c", "on +@all ~* &news.* &exact", NULL), 0);
+    cr_assert_eq(check("c", "publish news.x hi", NULL), ACL_OK);
+    cr_assert_eq(check("c", "publish exact hi", NULL), ACL_OK);
+    cr_assert_eq(check("c", "publish other hi", &pos), ACL_DENIED_CHANNEL);
+    cr_assert_eq(pos, 1);
+    cr_assert_eq(check("c", "spublish exactly hi", NULL), ACL_DENIED_CHANNEL);
+    cr_assert_eq(check("c", "subscribe news.a exact", NULL), ACL_OK);
+    cr_assert_eq(check("c", "subscribe news.a other exact", &pos), ACL_DENIED_CHANNEL);
+    cr_assert_eq(pos, 2);
+    cr_assert_eq(check("c", "ssubscribe other", NULL), ACL_DENIED_CHANNEL);
+    cr_assert_eq(check("c", "psubscribe news.*", NULL), ACL_OK);
+    cr_assert_eq(check("c", "psubscribe news.a*", NULL), ACL_DENIED_CHANNEL, "a pattern matches literally");
+    cr_assert_eq(check("c", "unsubscribe other", NULL), ACL_OK);
+    cr_assert_eq(check("c", "punsubscribe x*", NULL), ACL_OK);
+    cr_assert_eq(check("c", "pubsub numsub other", NULL), ACL_OK);
+    cr_assert_eq(setuser("none", "on +@all ~*", NULL), 0);
+    cr_assert_eq(check("none", "publish news.x hi", NULL), ACL_DENIED_CHANNEL);
+    cr_assert_eq(setuser("none", "allchannels", NULL), 0);
+    cr_assert_eq(check("none", "psubscribe *", NULL), ACL_OK);
+    cr_assert_eq(check("default", "subscribe anything", NULL), ACL_OK);
 }
 
 /* Keys counted by a numkeys argument are checked too: a user limited to ~a* can neither
