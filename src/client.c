@@ -449,11 +449,7 @@ void client_resume(struct client *c)
         event_add(c->rev, NULL);
 }
 
-static int request_is_ordered(const struct request *req)
-{
-    const struct command *cmd = command_lookup(req->argv[0], req->len[0]);
-    return cmd != NULL && (cmd->flags & CMD_ORDERED);
-}
+static void dispatch_command(struct client *c, struct request *req, struct command *cmd);
 
 /* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
 static int client_process_input(struct client *c)
@@ -486,7 +482,8 @@ static int client_process_input(struct client *c)
             client_free(c);
             return -1;
         }
-        if (c->pending > 0 && request_is_ordered(req)) {
+        struct command *cmd = command_lookup(req->argv[0], req->len[0]);
+        if (c->pending > 0 && cmd != NULL && (cmd->flags & CMD_ORDERED)) {
             /* WATCH, DEBUG: they read local state, so they run once this client's earlier
              * writes are applied (client_flush resumes). */
             c->held = req;
@@ -494,7 +491,7 @@ static int client_process_input(struct client *c)
         }
         c->last_ms = now_ms;
         c->defer_cost = request_bytes(req);
-        client_dispatch(c, req);
+        dispatch_command(c, req, cmd);
         c->defer_cost = 0;
     }
     if (client_check_obuf_limits(c))
@@ -831,8 +828,13 @@ static int request_slot(const struct command *cmd, const struct request *req)
 
 void client_dispatch(struct client *c, struct request *req)
 {
+    dispatch_command(c, req, command_lookup(req->argv[0], req->len[0]));
+}
+
+/* client_dispatch with REQ's command CMD (command_lookup's answer, NULL for none) found. */
+static void dispatch_command(struct client *c, struct request *req, struct command *cmd)
+{
     struct server *srv = c->srv;
-    struct command *cmd = command_lookup(req->argv[0], req->len[0]);
 
     srv->stats.commands_processed++;
     if (cmd == NULL || (cmd->flags & CMD_INTERNAL)) {

@@ -462,9 +462,11 @@ int command_parse_randcount(const struct request *req, const char *with_word, lo
 
 void command_push_limits(struct request *req, long long a, long long b)
 {
-    char tmp[64];
-    int n = snprintf(tmp, sizeof tmp, "%lld:%lld", a, b);
-    request_push(req, tmp, (size_t)n);
+    char tmp[48]; /* two longs and the colon; no snprintf: this runs for every proposed write */
+    size_t n = util_ll2str(tmp, a);
+    tmp[n++] = ':';
+    n += util_ll2str(tmp + n, b);
+    request_push(req, tmp, n);
 }
 
 int command_take_limits(const struct request *req, long long *a, long long *b)

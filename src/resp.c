@@ -679,28 +679,12 @@ int resp_reader_next(struct resp_reader *rr, struct request **out, char *errmsg,
 /* ---------------------------------------------------------------- replies */
 
 /* Decimal digits of V into P (room for 20); returns their number. */
-static size_t resp_ll2str(char *p, long long v)
-{
-    char tmp[24];
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    size_t n = 0, k = 0;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        p[k++] = '-';
-    while (n > 0)
-        p[k++] = tmp[--n];
-    return k;
-}
-
 /* "<type><n>\r\n" */
 static void reply_header(struct buf *out, char type, long long n)
 {
     char *p = buf_reserve(out, 32);
     p[0] = type;
-    size_t k = 1 + resp_ll2str(p + 1, n);
+    size_t k = 1 + util_ll2str(p + 1, n);
     p[k++] = '\r';
     p[k++] = '\n';
     out->len += k;
@@ -766,7 +750,7 @@ void reply_bulk(struct buf *out, const char *p, size_t len)
 {
     char *d = buf_reserve(out, len + 32);
     d[0] = '$';
-    size_t k = 1 + resp_ll2str(d + 1, (long long)len);
+    size_t k = 1 + util_ll2str(d + 1, (long long)len);
     d[k++] = '\r';
     d[k++] = '\n';
     if (len > 0)
@@ -788,7 +772,7 @@ void reply_bulk_cstr(struct buf *out, const char *s)
 void reply_bulk_ll(struct buf *out, long long v)
 {
     char tmp[24];
-    reply_bulk(out, tmp, resp_ll2str(tmp, v));
+    reply_bulk(out, tmp, util_ll2str(tmp, v));
 }
 
 void reply_null(struct buf *out)

@@ -304,7 +304,19 @@ size_t util_d2str_human(char *buf, size_t cap, double v)
 
 size_t util_ll2str(char *buf, long long v)
 {
-    return (size_t)sprintf(buf, "%lld", v);
+    char tmp[24];
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    size_t n = 0, k = 0;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        buf[k++] = '-';
+    while (n > 0)
+        buf[k++] = tmp[--n];
+    buf[k] = '\0';
+    return k;
 }
 
 int util_parse_memory(const char *s, long long *out)

@@ -51,7 +51,7 @@ int64_t util_mono_us(void);
 /* Strict decimal parsing as Redis does it: no spaces, no '+', no leading zeros, whole
  * string, no overflow. Return 0 on success, -1 otherwise. */
 int util_parse_ll(const char *s, size_t len, long long *out);
-/* Format V in decimal into BUF (at least 21 bytes); returns the length. */
+/* Format V in decimal into BUF (at least 21 bytes), NUL-terminated; returns the length. */
 size_t util_ll2str(char *buf, long long v);
 
 /* Floats that apply computes (INCRBYFLOAT today; HINCRBYFLOAT, ZINCRBY, ZADD INCR later)
