@@ -694,7 +694,7 @@ int acl_channel_allowed(const struct acl_user *u, const char *ch, size_t len, in
 static int channels_check(const struct acl_user *u, const struct command *cmd,
                           const struct request *req, int *argpos)
 {
-    int first = 1, last, pattern = 0;
+    int last, pattern = 0;
     if (strcmp(cmd->name, "publish") == 0 || strcmp(cmd->name, "spublish") == 0)
         last = 1;
     else if (strcmp(cmd->name, "subscribe") == 0 || strcmp(cmd->name, "ssubscribe") == 0)
@@ -703,7 +703,7 @@ static int channels_check(const struct acl_user *u, const struct command *cmd,
         last = req->argc - 1, pattern = 1;
     else
         return ACL_OK;
-    for (int i = first; i <= last && i < req->argc; i++) {
+    for (int i = 1; i <= last && i < req->argc; i++) {
         if (!acl_channel_allowed(u, req->argv[i], req->len[i], pattern)) {
             *argpos = i;
             return ACL_DENIED_CHANNEL;

@@ -449,7 +449,7 @@ void client_resume(struct client *c)
         event_add(c->rev, NULL);
 }
 
-static void dispatch_command(struct client *c, struct request *req, struct command *cmd);
+static void client_dispatch(struct client *c, struct request *req, struct command *cmd);
 
 /* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
 static int client_process_input(struct client *c)
@@ -491,7 +491,7 @@ static int client_process_input(struct client *c)
         }
         c->last_ms = now_ms;
         c->defer_cost = request_bytes(req);
-        dispatch_command(c, req, cmd);
+        client_dispatch(c, req, cmd);
         c->defer_cost = 0;
     }
     if (client_check_obuf_limits(c))
@@ -826,13 +826,10 @@ static int request_slot(const struct command *cmd, const struct request *req)
     return k < 0 ? 0 : (int)util_keyslot(req->argv[k], req->len[k]);
 }
 
-void client_dispatch(struct client *c, struct request *req)
-{
-    dispatch_command(c, req, command_lookup(req->argv[0], req->len[0]));
-}
-
-/* client_dispatch with REQ's command CMD (command_lookup's answer, NULL for none) found. */
-static void dispatch_command(struct client *c, struct request *req, struct command *cmd)
+/* Execute one request for C: lookup done (CMD: command_lookup's answer, NULL for none), then
+ * arity, auth, MULTI queueing, then a local command now, a read through the consensus read
+ * path, or a write proposed. Takes REQ. */
+static void client_dispatch(struct client *c, struct request *req, struct command *cmd)
 {
     struct server *srv = c->srv;
 

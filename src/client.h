@@ -107,8 +107,4 @@ void client_flush(struct client *c);
 /* Continue reading a client whose back-pressure pause is over. */
 void client_resume(struct client *c);
 
-/* Execute one request for C (dispatch): lookup, arity, auth, MULTI queueing, then a local
- * command now, a read through the consensus read path, or a write proposed. Takes REQ. */
-void client_dispatch(struct client *c, struct request *req);
-
 #endif

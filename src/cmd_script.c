@@ -53,6 +53,15 @@ struct script_caller {
     const char *name; /* for ACL LOG */
 };
 
+/* Check the script's commands against user NAME (LEN bytes) as A holds it. */
+static void caller_set(struct script_caller *c, const struct acl_store *a, const char *name,
+                       size_t len)
+{
+    c->check = 1;
+    c->name = name;
+    c->user = a != NULL ? acl_user_find(a, name, len) : NULL;
+}
+
 void script_note_caller(const struct command *cmd, struct request *req, const char *user)
 {
     if (cmd->proc != cmd_eval || user == NULL || req->argc < 1)
@@ -387,11 +396,8 @@ void cmd_eval(struct exec_ctx *ctx, struct request *req)
     int argc = req->argc - 1;
     if (parse_numkeys(req, argc, &nkeys, ctx->out) != 0 || eval_script(ctx, req, 1, sha) != 0)
         return;
-    if (user != NULL) { /* the replicated users as of this entry: the same on every node */
-        caller.check = 1;
-        caller.name = user;
-        caller.user = ctx->acl != NULL ? acl_user_find(ctx->acl, user, user_len) : NULL;
-    }
+    if (user != NULL) /* the replicated users as of this entry: the same on every node */
+        caller_set(&caller, ctx->acl, user, user_len);
     long long limit = lim.busy;
     limits_swap(&lim);
     eval_run(ctx, req, argc, nkeys, sha, 0, limit, &caller);
@@ -409,11 +415,8 @@ void cmd_eval_ro(struct exec_ctx *ctx, struct request *req)
     long long limit = ctx->client != NULL ? script_busy_limit_configured : SCRIPT_DEFAULT_LIMIT;
     struct script_caller caller = {0};
     const char *user = ctx->client != NULL ? client_user(ctx->client) : NULL;
-    if (user != NULL && ctx->srv != NULL) { /* on the read path: the connection's user */
-        caller.check = 1;
-        caller.name = user;
-        caller.user = acl_user_find(server_acl(ctx->srv), user, strlen(user));
-    }
+    if (user != NULL && ctx->srv != NULL) /* on the read path: the connection's user */
+        caller_set(&caller, server_acl(ctx->srv), user, strlen(user));
     eval_run(ctx, req, req->argc, nkeys, sha, 1, limit, &caller);
 }
 

@@ -678,7 +678,6 @@ int resp_reader_next(struct resp_reader *rr, struct request **out, char *errmsg,
 
 /* ---------------------------------------------------------------- replies */
 
-/* Decimal digits of V into P (room for 20); returns their number. */
 /* "<type><n>\r\n" */
 static void reply_header(struct buf *out, char type, long long n)
 {
