@@ -35,6 +35,7 @@
 #include "protect.h"
 #include "tls.h"
 #include "readindex.h"
+#include "sdnotify.h"
 
 #define CRON_INTERVAL_MS 100
 #define EXPIRE_BUCKETS_PER_CRON 4096
@@ -517,6 +518,7 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     }
     log_notice("received %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     srv->shutting_down = 1;
+    sdnotify_send("STOPPING=1");
     /* Stop taking new clients; answer the rest once raft is closed. */
     event_del(srv->listen_ev);
     if (srv->tls_listen_ev)
@@ -637,6 +639,11 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
 
 int server_run(struct server *srv)
 {
+    /* Listeners bound and the raft log and snapshot loaded: ready to serve (systemd's
+     * Type=notify). Not "a leader is known": the first node of a cluster started one at a
+     * time waits for its peers, and systemd must not time out on it meanwhile. */
+    if (sdnotify_send("READY=1\nSTATUS=serving") < 0)
+        log_warning("cannot notify the service manager at $NOTIFY_SOCKET: %s", strerror(errno));
     event_base_dispatch(srv->base);
     return 0;
 }
