@@ -634,6 +634,11 @@ void config_print_help(FILE *fp)
     }
 }
 
+const char *config_option_name(size_t i)
+{
+    return i < N_OPTIONS ? options[i].name : NULL;
+}
+
 const char *config_read_consistency_name(long long value)
 {
     return value >= 0 && value < (long long)(sizeof(consistency_names) / sizeof(consistency_names[0])) - 1

@@ -96,6 +96,9 @@ int config_get(const struct config *cfg, const char *pattern, int authed, struct
 int config_text(const struct config *cfg, const char *name, char *out, size_t len);
 /* The read-consistency option's name for VALUE (READ_*). */
 const char *config_read_consistency_name(long long value);
+/* The name of the I-th option of the table, NULL past its end (the test that the sample
+ * concordkv.conf documents every option walks it). */
+const char *config_option_name(size_t i);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 

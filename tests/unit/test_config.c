@@ -1,5 +1,6 @@
 /* Unit tests for config.c's config file reader: lines longer than 4 KiB (a bug found while
- * writing the config fuzz target: it needs no crash to do harm), unknown options. */
+ * writing the config fuzz target: it needs no crash to do harm), unknown options, and the
+ * sample concordkv.conf (every option of the table documented, the file parses). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,4 +70,101 @@ Test(config, unknown_option_names_the_line)
     cr_assert(strstr(err, ":3: unknown option 'no-such-option'") != NULL, "%s", err);
     config_close(&cfg);
     unlink(path);
+}
+
+/* ---- the sample concordkv.conf (installed to $(sysconfdir)/concordkv/) ---- */
+
+/* The sample file's text (NUL-terminated, malloc'd); its path into PATH. */
+static char *sample_read(char *path, size_t len)
+{
+    const char *srcdir = getenv("CONCORDKV_SRCDIR");
+    snprintf(path, len, "%s/concordkv.conf", srcdir ? srcdir : ".");
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp, "cannot open %s (is CONCORDKV_SRCDIR set?)", path);
+    char *text = malloc(1 << 20);
+    size_t n = fread(text, 1, (1 << 20) - 1, fp);
+    cr_assert(feof(fp), "%s is over 1 MiB", path);
+    fclose(fp);
+    text[n] = '\0';
+    return text;
+}
+
+/* Whether TEXT has a line "NAME value" or "# NAME value" (the commented-out default). */
+static int sample_has_directive(const char *text, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+        const char *p = line;
+        if (p[0] == '#' && p[1] == ' ')
+            p += 2;
+        if (strncmp(p, name, n) == 0 && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Every option of the table appears as a directive (commented out or not) in the sample
+ * file, so a new option cannot ship undocumented. */
+Test(config, sample_file_lists_every_option)
+{
+    char path[4096];
+    char *text = sample_read(path, sizeof(path));
+    size_t i;
+    for (i = 0; config_option_name(i); i++)
+        cr_expect(sample_has_directive(text, config_option_name(i)),
+                  "option '%s' is missing from %s: add it, commented out at its default, with "
+                  "a comment block saying what it does", config_option_name(i), path);
+    cr_assert_gt(i, 40);
+    free(text);
+}
+
+/* The sample file loads and resolves as the server reads it at startup, and it sets only
+ * the data dir the systemd unit prepares. */
+Test(config, sample_file_parses)
+{
+    char path[4096], err[512] = "";
+    char *argv[] = {"concordkv-server", path, NULL};
+    struct config cfg;
+    free(sample_read(path, sizeof(path)));
+    config_init(&cfg);
+    cr_assert_eq(config_load(&cfg, 2, argv, err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(cfg.dir, "/var/lib/concordkv");
+    cr_assert_eq(cfg.port, 6379);
+    config_close(&cfg);
+}
+
+/* Every commented-out "# name value" line of the sample, uncommented, is a valid setting:
+ * the defaults and examples it shows are values the server accepts. */
+Test(config, sample_file_commented_values_are_valid)
+{
+    char path[4096], err[512];
+    char *text = sample_read(path, sizeof(path));
+    int checked = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (strncmp(line, "# ", 2) != 0)
+            continue;
+        char *name = line + 2, *value = strchr(name, ' ');
+        if (value == NULL)
+            continue;
+        *value++ = '\0';
+        int known = 0;
+        for (size_t i = 0; config_option_name(i); i++)
+            known |= strcmp(config_option_name(i), name) == 0;
+        if (!known)
+            continue;
+        size_t vn = strlen(value);
+        if (vn >= 2 && value[0] == '"' && value[vn - 1] == '"') {
+            value[vn - 1] = '\0';
+            value++;
+        }
+        struct config cfg;
+        config_init(&cfg);
+        err[0] = '\0';
+        cr_expect_eq(config_set(&cfg, name, value, 0, err, sizeof(err)), 0,
+                     "%s: '# %s %s': %s", path, name, value, err);
+        config_close(&cfg);
+        checked++;
+    }
+    cr_assert_gt(checked, 40);
+    free(text);
 }
