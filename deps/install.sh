@@ -12,6 +12,8 @@ redis-tools redis-server python3 python3-redis
 clang libfuzzer-14-dev
 openssl iproute2
 liblua5.1-0-dev lua-cjson-dev lua-bitop-dev"
+# help2man: the man pages (man/*.1) from --help; the dist tarball ships them already made.
+PACKAGES="$PACKAGES help2man"
 
 missing=""
 for p in $PACKAGES; do

@@ -113,6 +113,7 @@ static void print_help(void)
            "  --timeout SECONDS   give up after this long (default %d s; %d s for remove and\n"
            "                      transfer, %d s for add)\n"
            "  -h, --help          show this help\n"
+           "  --version           print the version\n"
            "\n"
            "Exit status: 0 on success, 1 on any failure, 2 on a usage error.\n",
            progname, CM_DEFAULT_SERVER, CM_TIMEOUT_QUERY_S, CM_TIMEOUT_CHANGE_S, CM_TIMEOUT_ADD_S);
@@ -144,6 +145,9 @@ static void parse_args(int argc, char **argv, struct options *o)
             only_positional = 1;
         } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             print_help();
+            exit(0);
+        } else if (strcmp(a, "--version") == 0) {
+            printf("%s (ConcordKV) %s\n", progname, PACKAGE_VERSION);
             exit(0);
         } else if (strcmp(a, "-s") == 0 || strcmp(a, "--server") == 0) {
             o->server = option_value(argc, argv, &i);
@@ -914,6 +918,8 @@ int main(int argc, char **argv)
     struct options o;
     const struct command *c = NULL;
 
+    if (argc > 0 && argv[0][0] != '\0') /* its own name: installed as concordkv-cluster-manager */
+        progname = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
     parse_args(argc, argv, &o);
     if (o.nargs == 0)
         usage_error("no command given (add, remove, list, status or transfer)");
