@@ -285,6 +285,51 @@ Test(cluster, full_restart_from_snapshots)
     tc_stop_cleanly();
 }
 
+/* docs/OPERATIONS.md's backup and restore: a copy of a stopped follower's dir (the cluster
+ * goes on meanwhile), later put back as every node's dir, brings the whole cluster back to
+ * the keys of the copy: the same digest on every node, the later writes gone. */
+Test(cluster, backup_of_a_stopped_follower_restores_the_whole_cluster)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--snapshot-threshold", "64",
+                                "--snapshot-trailing", "16", NULL};
+    char cmd[4096], at_backup[41], later[41];
+    char *backup = fx_tmpdir_new("concordkv-backup");
+    redisContext *c;
+    int idx;
+
+    c = start_cluster_on_leader(args, &idx);
+    for (int i = 0; i < 300; i++)
+        fx_check_status(c, "OK", "SET key:%d %d", i, i);
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, at_backup);
+    int follower = (idx + 1) % tc_cluster()->n; /* an index, as idx */
+    cr_assert_gt(tc_info_ll(node(follower)->port, "raft", "raft_snapshot_index"), 0,
+                 "the copy should hold a snapshot");
+    stop_node_cleanly(follower);
+    snprintf(cmd, sizeof(cmd), "cp -a '%s/.' '%s/'", node(follower)->dir, backup);
+    cr_assert_eq(system(cmd), 0, "%s", cmd);
+    restart_node(follower);
+    tc_write_keys("later", 100);
+    tc_assert_converged(NULL, NULL, later);
+    cr_assert_str_neq(later, at_backup);
+
+    tc_sigterm_all();
+    for (int i = 0; i < tc_cluster()->n; i++) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s' && cp -a '%s' '%s'", node(i)->dir, backup,
+                 node(i)->dir);
+        cr_assert_eq(system(cmd), 0, "%s", cmd);
+    }
+    tc_spawn_all();
+    wait_leader();
+    tc_assert_converged(NULL, at_backup, NULL);
+    tc_leader_expect("key:299", "299");
+    tc_leader_expect("later:0", NULL);
+    tc_write_keys("restored", 10); /* and it takes writes again */
+    tc_stop_cleanly();
+    fx_rm_rf(backup);
+    free(backup);
+}
+
 /* A SIGTERM right after a new node's first writes (its election entry, and in every other
  * round one SET: raft's open segment just appended to) exits cleanly, node after node. raft 0.15 could fire its close
  * callback twice there and crash the node on its way out (docs/SAFETY.md, F5). */
