@@ -254,6 +254,8 @@ cmd_prepare_proc prep_eval;
 void script_note_caller(const struct command *cmd, struct request *req, const char *user);
 /* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
 extern long long script_busy_limit_configured;
+/* Introspection (cmd_introspect.c): MONITOR, SLOWLOG, LATENCY, node-local. */
+cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

@@ -267,6 +267,8 @@ static void deliver_writes(struct batch *b, struct fsm_result *r)
                 cb->error(cb->arg, cookie, "ERR internal error: no reply from apply");
             continue;
         }
+        if (cookie && cb->executed)
+            cb->executed(cb->arg, cookie, r->stat_usec[i]);
         if (cookie)
             cb->reply(cb->arg, cookie, r->out.data + start, r->ends[i] - start);
         start = r->ends[i];

@@ -1,0 +1,27 @@
+/* MONITOR's rules and its line format, and the redaction SLOWLOG shares: which commands a
+ * monitor is shown (Redis 7.0 leaves out admin commands and admin subcommands), which
+ * arguments are "(redacted)" (AUTH's, HELLO's AUTH pair, secret CONFIG SET values), and the
+ * "+<sec>.<usec> [0 <addr>] "arg" ..." line with sdscatrepr's quoting. Pure: no loop. */
+#ifndef CONCORDKV_MONITOR_H
+#define CONCORDKV_MONITOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct buf;
+struct command;
+struct request;
+
+/* Whether REQ (CMD's) is shown to monitors. */
+int monitor_shows(const struct command *cmd, const struct request *req);
+/* The arguments of REQ (CMD's) that MONITOR and SLOWLOG show as "(redacted)": bit I for
+ * argument I (arguments past 63 are never secret). */
+uint64_t monitor_redact_mask(const struct command *cmd, const struct request *req);
+/* Append to OUT the monitor line of REQ's arguments (those in REDACT redacted) run at
+ * NOW_US (µs since the epoch) by WHO ("127.0.0.1:5000", "lua" ...), "\r\n" included. */
+void monitor_format(struct buf *out, int64_t now_us, const char *who, const struct request *req,
+                    uint64_t redact);
+/* Append the quoted form of the LEN bytes at P, as Redis's sdscatrepr writes it. */
+void monitor_repr(struct buf *out, const char *p, size_t len);
+
+#endif
