@@ -118,14 +118,21 @@ Test(introspect, monitor_sees_other_clients)
     fx_server_free(s);
 }
 
+/* A 3-node cluster: a connection to its leader (index in *LEADER) and a follower's index. */
+static redisContext *cluster_leader_and_follower(int *leader, int *follower)
+{
+    redisContext *lc = start_cluster_on_leader(NULL, leader);
+    *follower = (*leader + 1) % 3;
+    return lc;
+}
+
 /* On a 3-node cluster a follower's monitor shows what the follower serves (ECHO), not the
  * read it redirects nor the leader's writes; the leader's monitor shows the SET and the
  * expiry cycle's __expired delete, from the leader's raft address. */
 Test(introspect, follower_monitor_sees_what_it_serves)
 {
-    int leader;
-    redisContext *lc = start_cluster_on_leader(NULL, &leader);
-    int follower = (leader + 1) % 3;
+    int leader, follower;
+    redisContext *lc = cluster_leader_and_follower(&leader, &follower);
     char *buf = malloc(MON_CAP), *lbuf = malloc(MON_CAP), want[128];
     int fmon = monitor_on(node(follower)->port);
     int lmon = monitor_on(node(leader)->port);
@@ -270,9 +277,8 @@ Test(introspect, slowlog_logs_commands_with_client)
 /* A follower logs in SLOWLOG what it serves (its own local commands), not the leader's writes. */
 Test(introspect, follower_slowlog_is_its_own)
 {
-    int leader;
-    redisContext *lc = start_cluster_on_leader(NULL, &leader);
-    int follower = (leader + 1) % 3;
+    int leader, follower;
+    redisContext *lc = cluster_leader_and_follower(&leader, &follower);
     redisContext *fc = fx_connect(node(follower)->port);
     char args[256];
     fx_check_status(fc, "OK", "CONFIG SET slowlog-log-slower-than 0");
