@@ -987,8 +987,10 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         struct slowlog_args *args = NULL;
         if (srv->cfg->slowlog_log_slower_than >= 0)
             args = slowlog_args_new(req->argc, req->argv, req->len, monitor_redact_mask(cmd, req));
+        int64_t start_us = cmd->prepare ? util_mono_us() : 0;
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
-            slowlog_args_free(args);
+            /* refused by its own checks: Redis would have run it, so it is logged */
+            client_note_slow(c, cmd, args, NULL, util_mono_us() - start_us);
             cmd->failed_calls++;
             goto done;
         }

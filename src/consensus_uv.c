@@ -231,18 +231,26 @@ static void report_latency(struct consensus_uv *u, const char *event, int64_t st
         cs->cb.latency(cs->cb.arg, event, util_mono_us() - start_us);
 }
 
+/* Take REQ's record out of the appends in flight into *T. Returns 0, or -1 when none. */
+static int timed_append_take(struct raft_io_append *req, struct timed_append *t)
+{
+    for (int i = 0; i < n_timed_appends; i++)
+        if (timed_appends[i].req == req) {
+            *t = timed_appends[i];
+            timed_appends[i] = timed_appends[--n_timed_appends];
+            return 0;
+        }
+    return -1;
+}
+
 static void on_timed_append(struct raft_io_append *req, int status)
 {
-    for (int i = 0; i < n_timed_appends; i++) {
-        if (timed_appends[i].req != req)
-            continue;
-        struct timed_append t = timed_appends[i];
-        timed_appends[i] = timed_appends[--n_timed_appends];
-        if (status == 0)
-            report_latency(t.u, "fsync-raft-log", t.start_us);
-        t.cb(req, status);
-        return;
-    }
+    struct timed_append t;
+    if (timed_append_take(req, &t) != 0)
+        return; /* cannot be: every append we submit is recorded first */
+    if (status == 0)
+        report_latency(t.u, "fsync-raft-log", t.start_us);
+    t.cb(req, status);
 }
 
 static int timed_append(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[],
@@ -252,8 +260,9 @@ static int timed_append(struct raft_io *io, struct raft_io_append *req, const st
     timed_appends = util_grow(timed_appends, n_timed_appends, &timed_appends_cap, sizeof(*timed_appends));
     timed_appends[n_timed_appends++] = (struct timed_append){req, cb, u, util_mono_us()};
     int rv = u->uv_append(io, req, entries, n, on_timed_append);
+    struct timed_append t;
     if (rv != 0) /* no callback will come */
-        timed_appends[--n_timed_appends].req = NULL;
+        timed_append_take(req, &t);
     return rv;
 }
 

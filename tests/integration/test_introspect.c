@@ -261,6 +261,11 @@ Test(introspect, slowlog_logs_commands_with_client)
     fx_check_status(c, "OK", "CONFIG SET slowlog-max-len 2");
     fx_check_string(c, "a", "ECHO a");
     cr_assert_eq(slowlog_len(c), 2);
+    fx_check_error(c, "ERR value is not an integer or out of range", "SET k v EX abc");
+    r = fx_cmd(c, "SLOWLOG GET 1");
+    entry_args(r, 0, args, sizeof(args));
+    cr_assert_str_eq(args, "SET k v EX abc", "a write its checks refused is logged too");
+    freeReplyObject(r);
     fx_check_status(c, "OK", "SLOWLOG RESET");
     cr_assert_eq(slowlog_len(c), 1, "RESET logs itself once it has run");
     fx_check_status(c, "OK", "CONFIG SET slowlog-log-slower-than -1");
