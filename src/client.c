@@ -742,6 +742,7 @@ int client_monitor_start(struct client *c)
         return 1;
     c->monitor = 1;
     list_push_back(&c->srv->monitors, &c->monitor_node);
+    c->srv->fsm.monitor_scripts = 1;
     return 0;
 }
 
@@ -751,6 +752,28 @@ void client_monitor_stop(struct client *c)
         return;
     c->monitor = 0;
     list_remove(&c->srv->monitors, &c->monitor_node);
+    c->srv->fsm.monitor_scripts = c->srv->monitors.n > 0;
+}
+
+/* Append the LEN bytes of complete MONITOR lines at LINES to every monitor of SRV. */
+static void client_monitor_feed_raw(struct server *srv, const char *lines, size_t len)
+{
+    for (struct list_node *n = srv->monitors.head; n; n = n->next) {
+        struct client *m = list_entry(n, struct client, monitor_node);
+        buf_append(client_reply_buf(m), lines, len);
+        server_want_write(srv, m);
+    }
+}
+
+void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len)
+{
+    if (len == 0 || srv->monitors.n == 0)
+        return;
+    struct buf b;
+    buf_init(&b);
+    monitor_stamp(&b, util_now_us(), lines, len);
+    client_monitor_feed_raw(srv, b.data, b.len);
+    buf_close(&b);
 }
 
 void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
@@ -761,11 +784,7 @@ void client_feed_monitors(struct server *srv, const char *who, const struct comm
     struct buf line;
     buf_init(&line);
     monitor_format(&line, util_now_us(), who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
-    for (struct list_node *n = srv->monitors.head; n; n = n->next) {
-        struct client *m = list_entry(n, struct client, monitor_node);
-        buf_append(client_reply_buf(m), line.data, line.len);
-        server_want_write(srv, m);
-    }
+    client_monitor_feed_raw(srv, line.data, line.len);
     buf_close(&line);
 }
 
@@ -1013,7 +1032,12 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     if (cmd->proc == cmd_exec && srv->monitors.n > 0)
         client_feed_queued(c); /* Redis shows them as EXEC runs them, before EXEC itself */
     struct exec_ctx ctx = server_local_ctx(srv, c, client_reply_buf(c));
+    struct buf trace;
+    buf_init(&trace);
+    ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL; /* a stale EVAL_RO's calls */
     int64_t usec = command_exec(cmd, &ctx, req);
+    client_monitor_feed_trace(srv, trace.data, trace.len);
+    buf_close(&trace);
     if (srv->monitors.n > 0 && !(cmd->flags & CMD_READONLY)) /* a stale read was shown */
         client_feed_monitors(srv, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
     client_note_exec(c, cmd, req, usec);

@@ -115,6 +115,9 @@ void client_note_executed(struct slot *s, int64_t usec);
  * in SLOWLOG and LATENCY when slow enough. */
 void client_note_exec(struct client *c, const struct command *cmd, const struct request *req,
                       int64_t usec);
+/* Show the LEN bytes of unstamped MONITOR lines at LINES (a script's calls) to every monitor of
+ * SRV, stamped now. */
+void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len);
 /* Show REQ (CMD's, NULL: a command of the node's own such as __expired) to SRV's monitors as
  * run by WHO ("ip:port"). */
 void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,

@@ -63,6 +63,9 @@ struct exec_ctx {
      * it in apply, a node-local side effect; NULL in unit tests of keyspace commands. */
     struct pubsub *pubsub;
     struct script_engine *scripts; /* the node's Lua interpreter and script cache (its fsm's) */
+    /* MONITOR's "[0 lua]" lines of the commands a script calls are appended here (monitor.h,
+     * unstamped); NULL: this node has no monitor. Side output only, like PUBSUB. */
+    struct buf *monitor_trace;
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist

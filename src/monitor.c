@@ -96,11 +96,34 @@ void monitor_repr(struct buf *out, const char *p, size_t len)
     buf_append(out, "\"", 1);
 }
 
+static void stamp(struct buf *out, int64_t now_us)
+{
+    buf_printf(out, "+%lld.%06lld ", (long long)(now_us / 1000000), (long long)(now_us % 1000000));
+}
+
 void monitor_format(struct buf *out, int64_t now_us, const char *who, const struct request *req,
                     uint64_t redact)
 {
-    buf_printf(out, "+%lld.%06lld [0 %s]", (long long)(now_us / 1000000),
-               (long long)(now_us % 1000000), who);
+    stamp(out, now_us);
+    monitor_format_unstamped(out, who, req, redact);
+}
+
+void monitor_stamp(struct buf *out, int64_t now_us, const char *lines, size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(lines, '\n', len);
+        size_t n = nl ? (size_t)(nl - lines) + 1 : len;
+        stamp(out, now_us);
+        buf_append(out, lines, n);
+        lines += n;
+        len -= n;
+    }
+}
+
+void monitor_format_unstamped(struct buf *out, const char *who, const struct request *req,
+                              uint64_t redact)
+{
+    buf_printf(out, "[0 %s]", who);
     for (int i = 0; i < req->argc; i++) {
         buf_append(out, " ", 1);
         if (i < 64 && (redact >> i) & 1)

@@ -473,15 +473,21 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
     struct slot *s = cookie;
     if (s->c != NULL) {
         struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
+        struct buf trace;
+        buf_init(&trace);
+        ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL;
         int64_t usec = command_exec(cmd, &ctx, req);
+        client_monitor_feed_trace(srv, trace.data, trace.len);
+        buf_close(&trace);
         client_note_exec(s->c, cmd, req, usec);
     }
     slot_done(s);
 }
 
-static void on_consensus_executed(void *arg, void *cookie, int64_t usec)
+static void on_consensus_executed(void *arg, void *cookie, int64_t usec, const char *trace,
+                                  size_t trace_len)
 {
-    (void)arg;
+    client_monitor_feed_trace(arg, trace, trace_len);
     client_note_executed(cookie, usec);
 }
 

@@ -30,12 +30,19 @@ static int monitor_on(int port)
     return fd;
 }
 
-/* Read FD's monitor lines into BUF until PATTERN shows up (10 s at most). */
-static void monitor_until(int fd, char *buf, const char *pattern)
+/* Read FD's monitor lines into BUF (MON_CAP bytes; *LEN held so far, kept across calls so
+ * that nothing read is lost) until PATTERN shows up in them (10 s at most). */
+static void monitor_until(int fd, char *buf, size_t *len, const char *pattern)
 {
-    struct fx_raw_result r = fx_raw_read(fd, buf, MON_CAP, 0, pattern, 10000);
-    cr_assert(strstr(buf, pattern) != NULL, "no %s in the monitor's output (eof %d, timeout %d): %s",
-              pattern, r.eof, r.timed_out, buf);
+    int64_t deadline = fx_now_ms() + 10000;
+    buf[*len] = '\0';
+    while (strstr(buf, pattern) == NULL) {
+        int64_t left = deadline - fx_now_ms();
+        cr_assert(left > 0 && *len + 1 < MON_CAP, "no %s in the monitor's output: %s", pattern, buf);
+        struct fx_raw_result r = fx_raw_read(fd, buf + *len, MON_CAP - *len, 1, NULL, (int)left);
+        cr_assert(!r.eof, "the monitor was closed: %s", buf);
+        *len += r.len;
+    }
 }
 
 /* The address of C's connection as the server sees it ("127.0.0.1:port"), from CLIENT INFO. */
@@ -69,7 +76,8 @@ Test(introspect, monitor_sees_other_clients)
     freeReplyObject(fx_cmd(c, "CONFIG GET port"));
     fx_check_string(c, "a \"b\"\n", "GET k");
     fx_check_string(c, "marker", "ECHO marker");
-    monitor_until(mon, buf, "\"ECHO\" \"marker\"\r\n");
+    size_t len = 0;
+    monitor_until(mon, buf, &len, "\"ECHO\" \"marker\"\r\n");
     snprintf(line, sizeof(line), " [0 %s] \"SET\" \"k\" \"a \\\"b\\\"\\n\"\r\n", addr);
     cr_assert(strstr(buf, line) != NULL, "want %s in %s", line, buf);
     cr_assert(buf[0] == '+' && strchr(buf, '.') - buf == 11, "a +<sec>.<usec> stamp: %s", buf);
@@ -144,16 +152,25 @@ Test(introspect, follower_monitor_sees_what_it_serves)
     freeReplyObject(r);
     fx_check_status(lc, "OK", "SET k v");
     fx_check_status(lc, "OK", "SET e v PX 50");
+    r = fx_cmd(lc, "EVAL %s 0", "return redis.call('incr', 'n')");
+    cr_assert(r->type == REDIS_REPLY_INTEGER && r->integer == 1, "%s", tc_reply_text(r));
+    freeReplyObject(r);
     fx_check_string(fc, "marker", "ECHO marker");
-    monitor_until(fmon, buf, "\"ECHO\" \"marker\"\r\n");
+    size_t len = 0, llen = 0;
+    monitor_until(fmon, buf, &len, "\"ECHO\" \"marker\"\r\n");
     cr_assert(strstr(buf, "\"ECHO\" \"hello\"\r\n") != NULL, "%s", buf);
     cr_assert(strstr(buf, "\"GET\"") == NULL, "a redirected read is not served: %s", buf);
     cr_assert(strstr(buf, "\"SET\"") == NULL, "the leader's writes are not the follower's: %s", buf);
+    cr_assert(strstr(buf, "lua") == NULL, "nor its scripts' calls: %s", buf);
 
-    monitor_until(lmon, lbuf, "\"SET\" \"e\" \"v\" \"PX\" \"50\"\r\n"); /* as sent */
+    /* the leader: its writes as sent, the script's call (on the node that served the EVAL
+     * only), and the expiry cycle's delete of e */
+    monitor_until(lmon, lbuf, &llen, " [0 lua] \"incr\" \"n\"\r\n");
     cr_assert(strstr(lbuf, "\"SET\" \"k\" \"v\"\r\n") != NULL, "%s", lbuf);
+    cr_assert(strstr(lbuf, "\"SET\" \"e\" \"v\" \"PX\" \"50\"\r\n") != NULL, "%s", lbuf);
+    cr_assert(strstr(lbuf, "\"EVAL\" \"return redis.call('incr', 'n')\" \"0\"\r\n") != NULL, "%s", lbuf);
     snprintf(want, sizeof(want), "[0 127.0.0.1:%d] \"__expired\" \"e\"\r\n", node(leader)->raft_port);
-    monitor_until(lmon, lbuf, want);
+    monitor_until(lmon, lbuf, &llen, want);
     close(fmon);
     close(lmon);
     redisFree(fc);

@@ -49,6 +49,26 @@ Test(monitor, line_format)
     buf_close(&b);
 }
 
+/* A script's calls are traced unstamped and stamped line by line when shown. */
+Test(monitor, trace_stamped_when_shown)
+{
+    const char *a1[] = {"set", "x", "1"}, *a2[] = {"get", "x"};
+    struct request *r1 = req_of(3, a1), *r2 = req_of(2, a2);
+    struct buf t, b;
+    buf_init(&t);
+    buf_init(&b);
+    monitor_format_unstamped(&t, "lua", r1, 0);
+    monitor_format_unstamped(&t, "lua", r2, 0);
+    cr_assert_str_eq(text(&t), "[0 lua] \"set\" \"x\" \"1\"\r\n[0 lua] \"get\" \"x\"\r\n");
+    monitor_stamp(&b, 2000000000000042LL, t.data, t.len);
+    cr_assert_str_eq(text(&b), "+2000000000.000042 [0 lua] \"set\" \"x\" \"1\"\r\n"
+                               "+2000000000.000042 [0 lua] \"get\" \"x\"\r\n");
+    request_free(r1);
+    request_free(r2);
+    buf_close(&t);
+    buf_close(&b);
+}
+
 /* Admin commands and admin subcommands are not shown; the rest are. */
 Test(monitor, admin_commands_hidden)
 {
