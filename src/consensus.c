@@ -269,7 +269,8 @@ static void deliver_writes(struct batch *b, struct fsm_result *r)
         }
         size_t tend = r->trace_ends ? r->trace_ends[i] : 0;
         if (cookie && cb->executed)
-            cb->executed(cb->arg, cookie, r->stat_usec[i], r->trace.data + tstart, tend - tstart);
+            cb->executed(cb->arg, cookie, r->stat_usec[i], r->trace_ends ? r->trace.data + tstart : NULL,
+                         tend - tstart);
         tstart = tend;
         if (cookie)
             cb->reply(cb->arg, cookie, r->out.data + start, r->ends[i] - start);

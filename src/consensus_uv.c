@@ -425,9 +425,8 @@ static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], uns
     apply_deferred(u); /* the snapshot is of the state at raft's last_applied */
     int64_t start_us = util_mono_us();
     int rv = u->fsm_inner.snapshot(rf, bufs, n_bufs); /* the fork: what the loop waits for */
-    if (rv == 0)
-        report_latency(u, "snapshot", start_us);
     if (rv == 0) {
+        report_latency(u, "snapshot", start_us);
         /* raft decided; the entries applied from now on belong to the next snapshot */
         if (u->bytes_snapshot)
             cs->stats.snapshots_by_bytes++;

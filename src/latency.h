@@ -1,7 +1,6 @@
-/* LATENCY's store: for each event (command, fsync-raft-log, snapshot, apply ...) the samples of
- * the last LATENCY_TS_LEN seconds that reached latency-monitor-threshold, one per second (the
- * worst), and the all-time worst; LATEST, HISTORY, RESET, DOCTOR and GRAPH renderings, Redis
- * 7.0's shapes. Pure: callers pass the time; no loop, no raft. */
+/* LATENCY's store: per event (command, fsync-raft-log, snapshot, apply ...) the worst sample of
+ * each of the last LATENCY_TS_LEN seconds that had one, the all-time worst, and the renderings
+ * of LATEST, HISTORY, DOCTOR and GRAPH (Redis 7.0's shapes). Pure: no clock, loop or raft. */
 #ifndef CONCORDKV_LATENCY_H
 #define CONCORDKV_LATENCY_H
 

@@ -1,7 +1,6 @@
-/* MONITOR's rules and its line format, and the redaction SLOWLOG shares: which commands a
- * monitor is shown (Redis 7.0 leaves out admin commands and admin subcommands), which
- * arguments are "(redacted)" (AUTH's, HELLO's AUTH pair, secret CONFIG SET values), and the
- * "+<sec>.<usec> [0 <addr>] "arg" ..." line with sdscatrepr's quoting. Pure: no loop. */
+/* MONITOR's rules and line format, and the redaction SLOWLOG shares: which commands are shown
+ * (not admin ones, as Redis 7.0), which arguments read "(redacted)", and the line
+ * `+<sec>.<usec> [0 <addr>] "arg" ...` with sdscatrepr's quoting. Pure: no loop, no clock. */
 #ifndef CONCORDKV_MONITOR_H
 #define CONCORDKV_MONITOR_H
 
