@@ -27,6 +27,7 @@
 #include "dict.h"
 #include "kv.h"
 #include "log.h"
+#include "monitor.h"
 #include "probe.h"
 #include "protect.h"
 #include "server.h"
@@ -126,6 +127,10 @@ static int slot_pool_n;
 
 static void slot_free(struct slot *s)
 {
+    if (s->slow_args) {
+        slowlog_args_free(s->slow_args);
+        s->slow_args = NULL;
+    }
     if (slot_pool_n < SLOT_POOL_KEEP) {
         if (s->out.cap > SLOT_POOL_BUF_MAX)
             buf_close(&s->out);
@@ -163,6 +168,7 @@ void client_free(struct client *c)
     c->blk = NULL;
     if (c->write_node.linked)
         list_remove(&srv->write_list, &c->write_node);
+    client_monitor_stop(c);
     list_remove(&srv->clients, &c->node);
     if (c->bev) {
         bufferevent_free(c->bev); /* closes the socket and frees the TLS session */
@@ -708,7 +714,7 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : "N",
+               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : c->monitor ? "O" : "N",
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -726,6 +732,110 @@ void client_list(struct server *srv, struct buf *out)
     int64_t now = util_now_ms();
     for (struct list_node *n = srv->clients.head; n; n = n->next)
         client_info_line(out, list_entry(n, struct client, node), now);
+}
+
+/* ---- introspection: MONITOR, SLOWLOG, LATENCY ---- */
+
+int client_monitor_start(struct client *c)
+{
+    if (c->monitor)
+        return 1;
+    c->monitor = 1;
+    list_push_back(&c->srv->monitors, &c->monitor_node);
+    c->srv->fsm.monitor_scripts = 1;
+    return 0;
+}
+
+void client_monitor_stop(struct client *c)
+{
+    if (!c->monitor)
+        return;
+    c->monitor = 0;
+    list_remove(&c->srv->monitors, &c->monitor_node);
+    c->srv->fsm.monitor_scripts = c->srv->monitors.n > 0;
+}
+
+/* Append the LEN bytes of complete MONITOR lines at LINES to every monitor of SRV. */
+static void client_monitor_feed_raw(struct server *srv, const char *lines, size_t len)
+{
+    for (struct list_node *n = srv->monitors.head; n; n = n->next) {
+        struct client *m = list_entry(n, struct client, monitor_node);
+        buf_append(client_reply_buf(m), lines, len);
+        server_want_write(srv, m);
+    }
+}
+
+void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len)
+{
+    if (len == 0 || srv->monitors.n == 0)
+        return;
+    struct buf b;
+    buf_init(&b);
+    monitor_stamp(&b, util_now_us(), lines, len);
+    client_monitor_feed_raw(srv, b.data, b.len);
+    buf_close(&b);
+}
+
+void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+                          const struct request *req)
+{
+    if (srv->monitors.n == 0 || (cmd != NULL && !monitor_shows(cmd, req)))
+        return;
+    struct buf line;
+    buf_init(&line);
+    monitor_format(&line, util_now_us(), who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
+    client_monitor_feed_raw(srv, line.data, line.len);
+    buf_close(&line);
+}
+
+/* MONITOR lines for the commands C queued in MULTI, which its EXEC is about to run. */
+static void client_feed_queued(struct client *c)
+{
+    if (!c->multi.in_multi || c->multi.multi_error)
+        return;
+    for (int i = 0; i < c->multi.nqueued; i++) {
+        struct request *q = c->multi.queued[i];
+        struct command *qc = command_lookup(q->argv[0], q->len[0]);
+        if (qc != NULL)
+            client_feed_monitors(c->srv, c->addr, qc, q);
+    }
+}
+
+/* Log in SLOWLOG (ARGS, taken; NULL: made from REQ when it is logged) and LATENCY that CMD
+ * ran USEC microseconds for C. */
+static void client_note_slow(struct client *c, const struct command *cmd, struct slowlog_args *args,
+                             const struct request *req, int64_t usec)
+{
+    const struct config *cfg = c->srv->cfg;
+    if (slowlog_wants(cfg->slowlog_log_slower_than, usec) && cmd->proc != cmd_exec &&
+        (args != NULL || req != NULL)) {
+        if (args == NULL)
+            args = slowlog_args_new(req->argc, req->argv, req->len, monitor_redact_mask(cmd, req));
+        slowlog_push(&c->srv->slowlog, args, usec, util_now_ms() / 1000, c->addr, c->name,
+                     cfg->slowlog_max_len);
+        args = NULL;
+    }
+    slowlog_args_free(args);
+    if (latency_wants(cfg->latency_monitor_threshold, usec))
+        latency_add_sample(&c->srv->latency, (cmd->flags & CMD_FAST) ? "fast-command" : "command",
+                           (uint32_t)(usec / 1000), util_now_ms() / 1000);
+}
+
+void client_note_exec(struct client *c, const struct command *cmd, const struct request *req,
+                      int64_t usec)
+{
+    client_note_slow(c, cmd, NULL, req, usec);
+}
+
+void client_note_executed(struct slot *s, int64_t usec)
+{
+    struct slowlog_args *args = s->slow_args;
+    s->slow_args = NULL;
+    if (s->c == NULL || s->cmd == NULL) {
+        slowlog_args_free(args);
+        return;
+    }
+    client_note_slow(s->c, s->cmd, args, NULL, usec);
 }
 
 /* ---- dispatch ---- */
@@ -865,6 +975,11 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         dispatch_reject(c, cmd);
         goto done;
     }
+    if (c->monitor && (cmd->flags & (CMD_WRITE | CMD_READONLY))) {
+        reply_error(client_reply_buf(c), "ERR Replica can't interact with the keyspace");
+        dispatch_reject(c, cmd);
+        goto done;
+    }
     if (c->multi.in_multi && !(cmd->flags & CMD_TX)) {
         if (!command_allowed_in_multi(cmd, req)) {
             reply_error(client_reply_buf(c), "ERR Command not allowed inside a transaction");
@@ -883,27 +998,49 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
+    if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && srv->monitors.n > 0)
+        client_feed_monitors(srv, c->addr, cmd, req); /* as sent: before prepare rewrites it */
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
     if (cmd->flags & CMD_WRITE) {
+        struct slowlog_args *args = NULL;
+        if (srv->cfg->slowlog_log_slower_than >= 0)
+            args = slowlog_args_new(req->argc, req->argv, req->len, monitor_redact_mask(cmd, req));
+        int64_t start_us = cmd->prepare ? util_mono_us() : 0;
         if (cmd->prepare && cmd->prepare(req, util_now_ms(), client_reply_buf(c)) != 0) {
+            /* refused by its own checks: Redis would have run it, so it is logged */
+            client_note_slow(c, cmd, args, NULL, util_mono_us() - start_us);
             cmd->failed_calls++;
             goto done;
         }
         script_note_caller(cmd, req, c->user);
         if (cmd->flags & CMD_BLOCKING) {
+            slowlog_args_free(args);
             blocked_start(c, cmd, req);
             return;
         }
-        consensus_write(srv->cs, client_defer(c), req);
+        struct slot *s = client_defer(c);
+        s->cmd = cmd;
+        s->slow_args = args;
+        consensus_write(srv->cs, s, req);
         return;
     }
     if (consistent) {
         consensus_read(srv->cs, client_defer(c), cmd, req);
         return;
     }
+    if (cmd->proc == cmd_exec && srv->monitors.n > 0)
+        client_feed_queued(c); /* Redis shows them as EXEC runs them, before EXEC itself */
     struct exec_ctx ctx = server_local_ctx(srv, c, client_reply_buf(c));
-    command_exec(cmd, &ctx, req);
+    struct buf trace;
+    buf_init(&trace);
+    ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL; /* a stale EVAL_RO's calls */
+    int64_t usec = command_exec(cmd, &ctx, req);
+    client_monitor_feed_trace(srv, trace.data, trace.len);
+    buf_close(&trace);
+    if (srv->monitors.n > 0 && !(cmd->flags & CMD_READONLY)) /* a stale read was shown */
+        client_feed_monitors(srv, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
+    client_note_exec(c, cmd, req, usec);
 done:
     request_free(req);
 }

@@ -17,6 +17,7 @@ struct event;
 struct command;
 struct bufferevent;
 struct ssl_ctx_st;
+struct slowlog_args;
 
 /* Back-pressure (always on, whatever client-output-buffer-limit says): a client holding more
  * than the soft limit of replies (written or not, queued, or waiting on the cluster) is not
@@ -38,6 +39,9 @@ struct slot {
     size_t cost; /* bytes of the request while not ready (for output limits) */
     int ready;
     struct blocked *blk; /* a blocking command's reply: consensus answers blocked.c */
+    /* SLOWLOG of a write (client_note_executed): its command and arguments as dispatched */
+    const struct command *cmd;
+    struct slowlog_args *slow_args;
 };
 
 struct client {
@@ -76,6 +80,8 @@ struct client {
     int blk_resume;           /* the blocking command was answered: dispatch what waits */
     struct list probes; /* of struct probe (probe.h): no-op-looking writes on the read path */
     int nprobes;        /* how many probes are pending (counted in pending too) */
+    int monitor;        /* MONITOR: sees the commands this node serves (monitor_node) */
+    struct list_node monitor_node; /* in the server's monitors */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
@@ -101,6 +107,21 @@ void slot_error(struct slot *s, const char *msg);
  * OWNER's replies and have it written. Never frees the client: the output limits are
  * checked when it is flushed. */
 void client_deliver(void *arg, void *owner, const char *msg, size_t len);
+
+/* The command of slot S (a write, dispatched with its arguments kept for SLOWLOG) ran USEC
+ * microseconds in apply: log it in SLOWLOG and LATENCY as its client's. */
+void client_note_executed(struct slot *s, int64_t usec);
+/* CMD ran USEC microseconds for C with the arguments REQ (a read or a local command): log it
+ * in SLOWLOG and LATENCY when slow enough. */
+void client_note_exec(struct client *c, const struct command *cmd, const struct request *req,
+                      int64_t usec);
+/* Show the LEN bytes of unstamped MONITOR lines at LINES (a script's calls) to every monitor of
+ * SRV, stamped now. */
+void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len);
+/* Show REQ (CMD's, NULL: a command of the node's own such as __expired) to SRV's monitors as
+ * run by WHO ("ip:port"). */
+void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+                          const struct request *req);
 
 /* Write what C has to write; called by the server after a batch of replies. */
 void client_flush(struct client *c);

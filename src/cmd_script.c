@@ -16,6 +16,7 @@
 #include "hash.h"
 #include "kv.h"
 #include "log.h"
+#include "monitor.h"
 #include "script_lua.h"
 #include "set.h"
 #include "value.h"
@@ -317,6 +318,8 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         reply_error(out, "ERR Write commands are not allowed from read-only scripts.");
         return;
     }
+    if (ctx->monitor_trace != NULL && monitor_shows(cmd, req)) /* as sent, stamped when shown */
+        monitor_format_unstamped(ctx->monitor_trace, "lua", req, monitor_redact_mask(cmd, req));
     if (cmd->proc == cmd_time) { /* the entry's clock in apply */
         reply_array(out, 2);
         reply_bulk_ll(out, ctx->now_ms / 1000);

@@ -209,6 +209,10 @@ static struct command command_rows[] = {
 
     {"acl",        cmd_acl,         NULL,             -2, L | CMD_NOMULTI,  0, 0, 0,  "server", "A container for Access List Control commands"},
     {"__acl",      cmd_acl_apply,   NULL,             -2, W | CMD_INTERNAL, 0, 0, 0,  "server", "ACL SETUSER/DELUSER/LOAD and the aclfile seed as applied (internal)"},
+
+    {"monitor",    cmd_monitor,     NULL,             1,  L | CMD_ADMIN,    0, 0, 0,  "server", "Listen for all requests received by the server in real time (this node's)"},
+    {"slowlog",    cmd_slowlog,     NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for slow log commands (this node's)"},
+    {"latency",    cmd_latency,     NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for latency diagnostics commands (this node's)"},
 };
 #pragma GCC diagnostic pop
 

@@ -63,6 +63,9 @@ struct exec_ctx {
      * it in apply, a node-local side effect; NULL in unit tests of keyspace commands. */
     struct pubsub *pubsub;
     struct script_engine *scripts; /* the node's Lua interpreter and script cache (its fsm's) */
+    /* MONITOR's "[0 lua]" lines of the commands a script calls are appended here (monitor.h,
+     * unstamped); NULL: this node has no monitor. Side output only, like PUBSUB. */
+    struct buf *monitor_trace;
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -254,6 +257,8 @@ cmd_prepare_proc prep_eval;
 void script_note_caller(const struct command *cmd, struct request *req, const char *user);
 /* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
 extern long long script_busy_limit_configured;
+/* Introspection (cmd_introspect.c): MONITOR, SLOWLOG, LATENCY, node-local. */
+cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

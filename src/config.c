@@ -84,6 +84,9 @@ static const struct option_def options[] = {
     {"list-max-listpack-size", OPT_INT, OFF(list_max_listpack_size), "-2", INT_MIN, INT_MAX, NULL, OPT_RUNTIME, "a list node's limit: -1..-5 its bytes (4kb..64kb), a positive number its elements (read when a write is proposed, carried in the log)"},
     {"list-compress-depth", OPT_INT, OFF(list_compress_depth), "0", 0, INT_MAX, NULL, OPT_RUNTIME, "accepted for compatibility; list nodes are never compressed"},
     {"busy-script-limit", OPT_INT, OFF(busy_script_limit), "50000000", 0, BIG, NULL, OPT_RUNTIME, "Lua instructions a script may run before it is aborted and its writes rolled back, 0 for no limit (read when EVAL is proposed, carried in the log)"},
+    {"slowlog-log-slower-than", OPT_INT, OFF(slowlog_log_slower_than), "10000", -1, BIG, NULL, OPT_RUNTIME, "SLOWLOG logs the commands whose execution took at least this many microseconds (a write: its handler's time in apply, logged on the node holding the client); 0 logs every command, -1 none"},
+    {"slowlog-max-len", OPT_INT, OFF(slowlog_max_len), "128", 0, BIG, NULL, OPT_RUNTIME, "entries SLOWLOG keeps (the oldest are dropped)"},
+    {"latency-monitor-threshold", OPT_INT, OFF(latency_monitor_threshold), "0", 0, BIG, NULL, OPT_RUNTIME, "LATENCY records the events (command, fsync-raft-log, snapshot, apply) that took at least this many milliseconds; 0: off"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
     {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
     {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},
@@ -621,6 +624,12 @@ int config_get(const struct config *cfg, const char *pattern, int authed, struct
         n++;
     }
     return n;
+}
+
+int config_is_secret(const char *name)
+{
+    const struct option_def *o = option_find(name);
+    return o != NULL && (o->flags & (OPT_SECRET | OPT_SECRET_AUTH)) != 0;
 }
 
 void config_print_help(FILE *fp)

@@ -60,6 +60,9 @@ struct config {
     long long list_max_listpack_size;    /* prepare copies its fill limits into list writes */
     long long list_compress_depth;       /* accepted, not applied */
     long long busy_script_limit;         /* prepare copies it into EVAL/EVALSHA */
+    long long slowlog_log_slower_than;   /* µs; -1: SLOWLOG off (slowlog.h) */
+    long long slowlog_max_len;
+    long long latency_monitor_threshold; /* ms; 0: LATENCY off (latency.h) */
     /* protected mode and local-only commands (protect.h), TLS (tls.h) */
     long long protected_mode;            /* 0 no, 1 yes */
     long long enable_debug_command;      /* PROTECT_NO / _YES / _LOCAL */
@@ -99,6 +102,9 @@ const char *config_read_consistency_name(long long value);
 /* The name of the I-th option of the table, NULL past its end (the test that the sample
  * concordkv.conf documents every option walks it). */
 const char *config_option_name(size_t i);
+/* Whether option NAME holds a secret (requirepass, admin-token ...): CONFIG SET's value is
+ * redacted in MONITOR and SLOWLOG. */
+int config_is_secret(const char *name);
 /* Print the option table for --help. */
 void config_print_help(FILE *fp);
 

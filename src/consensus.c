@@ -259,7 +259,7 @@ void consensus_probe(struct consensus *cs, void *cookie, const struct command *c
 static void deliver_writes(struct batch *b, struct fsm_result *r)
 {
     const struct consensus_callbacks *cb = &b->cs->cb;
-    size_t start = 0;
+    size_t start = 0, tstart = 0;
     for (int i = 0; i < b->nwrites; i++) {
         void *cookie = b->cookies[i];
         if (r == NULL || (uint32_t)i >= r->n) {
@@ -267,6 +267,11 @@ static void deliver_writes(struct batch *b, struct fsm_result *r)
                 cb->error(cb->arg, cookie, "ERR internal error: no reply from apply");
             continue;
         }
+        size_t tend = r->trace_ends ? r->trace_ends[i] : 0;
+        if (cookie && cb->executed)
+            cb->executed(cb->arg, cookie, r->stat_usec[i], r->trace_ends ? r->trace.data + tstart : NULL,
+                         tend - tstart);
+        tstart = tend;
         if (cookie)
             cb->reply(cb->arg, cookie, r->out.data + start, r->ends[i] - start);
         start = r->ends[i];

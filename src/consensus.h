@@ -47,6 +47,13 @@ struct consensus_callbacks {
      * report each valid yes with consensus_read_ack. Optional: without it, reads wait for a
      * barrier entry as in CONSENSUS_READ_BARRIER. */
     void (*read_round)(void *arg, uint64_t term, uint64_t seq);
+    /* Write COOKIE's handler ran USEC microseconds in apply, its scripts' calls traced as the
+     * TRACE_LEN bytes of MONITOR lines at TRACE (not kept); called just before its reply
+     * (SLOWLOG, MONITOR). Optional. */
+    void (*executed)(void *arg, void *cookie, int64_t usec, const char *trace, size_t trace_len);
+    /* EVENT ("fsync-raft-log", "snapshot", "apply") took USEC microseconds (LATENCY).
+     * Optional. */
+    void (*latency)(void *arg, const char *event, int64_t usec);
 };
 
 /* How a read-only batch is confirmed (read-consistency; stale reads never reach consensus). */

@@ -48,6 +48,8 @@ struct consensus_uv {
     int idle_barrier_sent; /* in this idle spell */
     /* Entries a follower has committed but not yet applied (see deferred_apply). */
     struct deferred_entry *deferred_head, **deferred_tail;
+    int (*uv_append)(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[],
+                     unsigned n, raft_io_append_cb cb); /* raft_uv's own (timed_append) */
 };
 
 /* raft 0.15 workaround: a follower applies the entries a message commits before it sends the
@@ -207,6 +209,63 @@ static int appends_in_flight(const struct consensus *cs)
     return cs->uv && cs->raft->last_stored < raft_last_index(cs->raft);
 }
 
+/* LATENCY's fsync-raft-log event: the time from raft_uv's append being submitted to its
+ * completion, which is when the entries are durable (raft_uv writes them with O_DSYNC or
+ * fsyncs its segment before it calls back). The fsync itself happens inside raft_uv, so what
+ * is measured includes the wait behind the appends before it. Every append in flight is here
+ * with the callback raft gave (the request is raft's: its callback is the only field we may
+ * take over); one thread, a handful in flight. */
+struct timed_append {
+    struct raft_io_append *req;
+    raft_io_append_cb cb;
+    struct consensus_uv *u;
+    int64_t start_us;
+};
+static struct timed_append *timed_appends;
+static int n_timed_appends, timed_appends_cap;
+
+static void report_latency(struct consensus_uv *u, const char *event, int64_t start_us)
+{
+    struct consensus *cs = u->raft.data;
+    if (cs != NULL && cs->cb.latency)
+        cs->cb.latency(cs->cb.arg, event, util_mono_us() - start_us);
+}
+
+/* Take REQ's record out of the appends in flight into *T. Returns 0, or -1 when none. */
+static int timed_append_take(struct raft_io_append *req, struct timed_append *t)
+{
+    for (int i = 0; i < n_timed_appends; i++)
+        if (timed_appends[i].req == req) {
+            *t = timed_appends[i];
+            timed_appends[i] = timed_appends[--n_timed_appends];
+            return 0;
+        }
+    return -1;
+}
+
+static void on_timed_append(struct raft_io_append *req, int status)
+{
+    struct timed_append t;
+    if (timed_append_take(req, &t) != 0)
+        return; /* cannot be: every append we submit is recorded first */
+    if (status == 0)
+        report_latency(t.u, "fsync-raft-log", t.start_us);
+    t.cb(req, status);
+}
+
+static int timed_append(struct raft_io *io, struct raft_io_append *req, const struct raft_entry entries[],
+                        unsigned n, raft_io_append_cb cb)
+{
+    struct consensus_uv *u = (struct consensus_uv *)((char *)io - offsetof(struct consensus_uv, io));
+    timed_appends = util_grow(timed_appends, n_timed_appends, &timed_appends_cap, sizeof(*timed_appends));
+    timed_appends[n_timed_appends++] = (struct timed_append){req, cb, u, util_mono_us()};
+    int rv = u->uv_append(io, req, entries, n, on_timed_append);
+    struct timed_append t;
+    if (rv != 0) /* no callback will come */
+        timed_append_take(req, &t);
+    return rv;
+}
+
 static void apply_settings(struct consensus *cs)
 {
     const struct config *cfg = cs->uv->cfg;
@@ -292,7 +351,9 @@ static void apply_deferred(struct consensus_uv *u)
             u->deferred_tail = &u->deferred_head;
         struct raft_buffer buf = {d->data, d->len};
         void *result = NULL;
+        int64_t start_us = util_mono_us();
         u->fsm_inner.apply(&u->rfsm, &buf, &result);
+        report_latency(u, "apply", start_us);
         cs->stats.applied_after_ack++;
         free(d);
     }
@@ -319,7 +380,10 @@ static int counted_apply(struct raft_fsm *rf, const struct raft_buffer *buf, voi
         return 0;
     }
     apply_deferred(u);
-    return u->fsm_inner.apply(rf, buf, result);
+    int64_t start_us = util_mono_us();
+    int rv = u->fsm_inner.apply(rf, buf, result);
+    report_latency(u, "apply", start_us);
+    return rv;
 }
 
 static void on_idle_barrier(struct raft_barrier *req, int status)
@@ -359,8 +423,10 @@ static int counted_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], uns
     struct consensus_uv *u = CONTAINER_UV(rf);
     struct consensus *cs = u->raft.data;
     apply_deferred(u); /* the snapshot is of the state at raft's last_applied */
-    int rv = u->fsm_inner.snapshot(rf, bufs, n_bufs);
+    int64_t start_us = util_mono_us();
+    int rv = u->fsm_inner.snapshot(rf, bufs, n_bufs); /* the fork: what the loop waits for */
     if (rv == 0) {
+        report_latency(u, "snapshot", start_us);
         /* raft decided; the entries applied from now on belong to the next snapshot */
         if (u->bytes_snapshot)
             cs->stats.snapshots_by_bytes++;
@@ -472,6 +538,8 @@ struct consensus *consensus_new(const struct config *cfg, struct fsm *fsm,
         u->io.version = 2;
     u->uv_truncate = u->io.truncate;
     u->io.truncate = guarded_truncate;
+    u->uv_append = u->io.append;
+    u->io.append = timed_append;
     consensus_guard_install(&u->guard, &u->io);
     fsm_wrap(u, fsm);
     if ((rv = raft_init(&u->raft, &u->io, &u->rfsm, (raft_id)cfg->id, u->address)) != 0) {

@@ -71,6 +71,14 @@ struct multi_state *client_multi(struct client *c);
 void client_info(const struct client *c, struct buf *out);
 void client_list(struct server *srv, struct buf *out);
 
+/* MONITOR: C sees the commands this node serves from now on. Returns 0, or 1 when C already
+ * was a monitor. client_monitor_stop: RESET ends it. */
+int client_monitor_start(struct client *c);
+void client_monitor_stop(struct client *c);
+/* The node's SLOWLOG and LATENCY stores (slowlog.h, latency.h), owned by the server. */
+struct slowlog *server_slowlog(struct server *srv);
+struct latency_monitor *server_latency(struct server *srv);
+
 /* Reserve the next reply position of C for a reply produced later; whoever produces it owns
  * the slot until slot_done(). */
 struct slot *client_defer(struct client *c);

@@ -47,6 +47,8 @@ void fsm_result_free(struct fsm_result *r)
     free(r->ends);
     free(r->stat_cmd);
     free(r->stat_usec);
+    buf_close(&r->trace);
+    free(r->trace_ends);
     free(r);
 }
 
@@ -137,6 +139,10 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     r->ends = xmalloc(sizeof(size_t) * cap);
     r->stat_cmd = xmalloc(sizeof(struct command *) * cap);
     r->stat_usec = xmalloc(sizeof(int64_t) * cap);
+    if (f->monitor_scripts) {
+        r->trace_ends = xmalloc(sizeof(size_t) * cap);
+        ctx.monitor_trace = &r->trace;
+    }
     for (;;) {
         int argc = next_record(er, &req, stack_argv, stack_len);
         if (argc <= 0) {
@@ -151,6 +157,8 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
         /* the reader yields at most h.count records, so the arrays are big enough */
         r->stat_cmd[r->n] = stat;
         r->stat_usec[r->n] = usec;
+        if (r->trace_ends)
+            r->trace_ends[r->n] = r->trace.len;
         r->ends[r->n++] = r->out.len;
         f->commands_applied++;
         release_record(&req, stack_argv);
@@ -214,6 +222,7 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
     case ENTRY_COMMANDS:
         r = xcalloc(1, sizeof(*r));
         buf_init(&r->out);
+        buf_init(&r->trace);
         apply_commands(f, &er, r, seq);
         break;
     case ENTRY_NODE: /* entry_reader_init accepts no other kind */

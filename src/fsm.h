@@ -57,6 +57,7 @@ struct fsm {
     struct script_engine *scripts; /* the Lua interpreter and script cache (owned): the
                                     * cache is replicated state, in snapshots */
     struct fsm_result *last; /* result of the last apply until the apply callback takes it */
+    int monitor_scripts; /* this node has MONITOR clients: record scripts' calls (fsm_result) */
     /* snapshots */
     int (*snapshot_busy)(void *arg); /* non-zero: refuse to snapshot now (RAFT_BUSY) */
     void *busy_arg;
@@ -78,6 +79,10 @@ struct fsm_result {
     struct command **stat_cmd;
     int64_t *stat_usec;
     uint32_t n;
+    /* With monitor_scripts: the unstamped MONITOR lines of the commands record i's scripts called are
+     * TRACE[trace_ends[i-1] .. trace_ends[i]); trace_ends NULL otherwise. */
+    struct buf trace;
+    size_t *trace_ends;
 };
 
 void fsm_init(struct fsm *f, struct kv_store *kv);

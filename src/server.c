@@ -290,6 +290,7 @@ static void server_active_expire(struct server *srv)
                       collect_expired, &es);
     if (es.req->argc > 1) {
         srv->stats.expired_keys_proposed += es.req->argc - 1;
+        server_feed_monitors_self(srv, es.req);
         consensus_write(srv->cs, NULL, es.req);
     } else {
         request_free(es.req);
@@ -473,9 +474,48 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
     struct slot *s = cookie;
     if (s->c != NULL) {
         struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
-        command_exec(cmd, &ctx, req);
+        struct buf trace;
+        buf_init(&trace);
+        ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL;
+        int64_t usec = command_exec(cmd, &ctx, req);
+        client_monitor_feed_trace(srv, trace.data, trace.len);
+        buf_close(&trace);
+        client_note_exec(s->c, cmd, req, usec);
     }
     slot_done(s);
+}
+
+static void on_consensus_executed(void *arg, void *cookie, int64_t usec, const char *trace,
+                                  size_t trace_len)
+{
+    client_monitor_feed_trace(arg, trace, trace_len);
+    client_note_executed(cookie, usec);
+}
+
+static void on_consensus_latency(void *arg, const char *event, int64_t usec)
+{
+    struct server *srv = arg;
+    if (latency_wants(srv->cfg->latency_monitor_threshold, usec))
+        latency_add_sample(&srv->latency, event, (uint32_t)(usec / 1000), util_now_ms() / 1000);
+}
+
+void server_feed_monitors_self(struct server *srv, const struct request *req)
+{
+    char who[64];
+    if (srv->monitors.n == 0)
+        return;
+    consensus_raft_address(srv->cfg, who, sizeof(who));
+    client_feed_monitors(srv, who, NULL, req);
+}
+
+struct slowlog *server_slowlog(struct server *srv)
+{
+    return &srv->slowlog;
+}
+
+struct latency_monitor *server_latency(struct server *srv)
+{
+    return &srv->latency;
 }
 
 /* ReadIndex: ask the other voters whether this node still leads TERM (readindex.c). */
@@ -587,6 +627,8 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
     pubsub_init(&srv->pubsub, client_deliver, srv);
+    slowlog_init(&srv->slowlog);
+    latency_init(&srv->latency);
     srv->pubsub.notify_flags = &cfg->notify_keyspace_events;
     srv->fsm.pubsub = &srv->pubsub;
     kv_set_expired_hook(srv->kv, server_on_key_expired, srv);
@@ -610,6 +652,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         .want_flush = on_consensus_want_flush,
         .kick = on_consensus_kick, .flushed = on_consensus_flushed, .closed = server_on_closed,
         .read_round = on_consensus_read_round,
+        .executed = on_consensus_executed, .latency = on_consensus_latency,
     };
     srv->ri = readindex_new(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
@@ -662,6 +705,7 @@ void server_close(struct server *srv)
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     fsm_close(&srv->fsm);
     pubsub_close(&srv->pubsub);
+    slowlog_close(&srv->slowlog);
     server_acl_close(srv);
     if (srv->uv_io_ev)
         event_free(srv->uv_io_ev);

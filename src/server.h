@@ -7,8 +7,10 @@
 #include "blocking.h"
 #include "config.h"
 #include "fsm.h"
+#include "latency.h"
 #include "list.h"
 #include "pubsub.h"
+#include "slowlog.h"
 
 struct event_base;
 struct event;
@@ -70,6 +72,10 @@ struct server {
     /* blocked clients (blocked.c): the per-key registry, and every blocking command's record */
     struct blocking_registry blocking;
     struct list blocked;
+    /* introspection (docs/SERVER.md): MONITOR clients, SLOWLOG, LATENCY; node-local */
+    struct list monitors; /* of struct client (monitor_node) */
+    struct slowlog slowlog;
+    struct latency_monitor latency;
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
@@ -101,6 +107,10 @@ void server_acl_check_subscribers(struct server *srv);
 /* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
  * server, replaced when CONFIG SET changes a tls-* option. */
 struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
+/* Show REQ, a command this node proposes on its own behalf (the active-expiry cycle's
+ * __expired ...), to its monitors as coming from its raft address, the way a Redis replica
+ * shows what its master sends. */
+void server_feed_monitors_self(struct server *srv, const struct request *req);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 
