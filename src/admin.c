@@ -1,6 +1,7 @@
 /* The HTTP admin API on admin-port (libevent's evhttp, JSON with jansson): membership changes,
- * status, health and Prometheus metrics. Runs on the server's loop and never blocks it: a
- * membership change is answered from cluster.c's callback, whenever that comes. */
+ * status, health, Prometheus metrics and the web page. Runs on the server's loop and never
+ * blocks it: a membership change is answered from cluster.c's callback, whenever that comes;
+ * the cluster view and a forwarded POST when the other nodes have answered (admin_fetch.c). */
 #include "admin.h"
 
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,10 +20,13 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "admin_body.h"
+#include "admin_fetch.h"
+#include "admin_page.h"
 #include "cluster.h"
 #include "config.h"
 #include "consensus.h"
@@ -32,11 +37,15 @@
 #include "metrics.h"
 #include "protect.h"
 #include "server.h"
+#include "tls.h"
 #include "util.h"
 
 #define ADMIN_EVHTTP_MAX_BODY (1024 * 1024) /* past this, evhttp refuses on its own */
 #define ADMIN_TIMEOUT_S 10                  /* idle or half-sent requests are dropped */
 #define ADMIN_MSG_MAX 300
+#define ADMIN_STATUS_FETCH_MS 1000   /* a node's /api/status for the cluster view */
+#define ADMIN_FORWARD_MS 75000       /* a forwarded change (an add may take 60 s) */
+#define ADMIN_FORWARD_HEADER "X-ConcordKV-Forward"
 
 /* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
  * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
@@ -67,10 +76,30 @@ struct admin_conn {
     int complete;            /* the request arrived: the deadline no longer applies */
 };
 
+/* A request answered once other nodes have: GET /api/cluster/status (NODES: one fetch per
+ * other node) or a POST forwarded to the leader (NODES NULL, one fetch). Freed when answered,
+ * or when its client goes away (its fetches cancelled). */
+struct relay {
+    struct list_node node; /* in the admin's relays list */
+    struct admin *admin;
+    struct evhttp_request *req;
+    int nslots, outstanding;
+    struct relay_slot {
+        struct relay *relay;
+        int index;                /* into NODES */
+        struct admin_fetch *fetch; /* NULL once answered */
+    } *slots;
+    json_t *view; /* the cluster view being filled in; NULL when forwarding */
+    int metrics;  /* forwarding GET /metrics, not a change */
+};
+
 struct admin {
     struct server *srv;
     struct evhttp *http;
     struct list pending; /* of struct pending */
+    struct list relays;  /* of struct relay */
+    struct admin_fetcher *fetcher;
+    struct ssl_ctx_st *fetch_tls; /* the client context of https:// fetches, made on first use */
     struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
     int nconns;               /* live ones */
 };
@@ -93,6 +122,7 @@ static const char *reason_phrase(int code)
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return "Unknown";
@@ -158,39 +188,52 @@ static void reply_retry(struct evhttp_request *req, int code, const char *msg)
     reply_message(req, code, 1, msg);
 }
 
-/* 307 to the same path on the leader's admin address, or 503 when there is none to name. */
-static void reply_redirect(struct admin *a, struct evhttp_request *req)
+/* The leader's admin address, or NULL after answering 503 when there is none to name. */
+static const char *leader_admin(struct admin *a, struct evhttp_request *req, uint64_t *leader_out)
 {
     struct server *srv = a->srv;
     uint64_t leader = consensus_leader(srv->cs, NULL);
     const struct fsm_node *n = leader ? fsm_node(&srv->fsm, leader) : NULL;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    char location[FSM_ADDR_MAX + 1100];
 
+    *leader_out = leader;
     if (srv->shutting_down) {
         reply_retry(req, 503, "the server is shutting down");
-        return;
+        return NULL;
     }
     if (leader == 0) {
         reply_retry(req, 503, "no leader is known; retry later");
-        return;
+        return NULL;
     }
     if (leader == (uint64_t)srv->cfg->id) {
         reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
-        return;
+        return NULL;
     }
     if (n == NULL || n->admin[0] == '\0') {
         char msg[128];
         snprintf(msg, sizeof(msg), "the leader (node %llu) has no known admin address; retry later",
                  (unsigned long long)leader);
         reply_retry(req, 503, msg);
-        return;
+        return NULL;
     }
+    return n->admin;
+}
+
+/* 307 to the same path on the leader's admin address, or 503 when there is none to name. */
+static void reply_redirect(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    uint64_t leader;
+    const char *admin_addr = leader_admin(a, req, &leader);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    char location[FSM_ADDR_MAX + 1100];
+
+    if (admin_addr == NULL)
+        return;
     /* admin-tls is one setting for the whole cluster: the leader speaks what we speak */
     snprintf(location, sizeof(location), "%s://%s%s%s%s", srv->cfg->admin_tls ? "https" : "http",
-             n->admin, path ? path : "/",
+             admin_addr, path ? path : "/",
              query ? "?" : "", query ? query : "");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
     reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
@@ -331,14 +374,203 @@ static int read_body(struct evhttp_request *req, enum admin_op op, struct admin_
     return 0;
 }
 
+/* ---- relays: answers that wait for other nodes ---- */
+
+static void relay_free(struct relay *r)
+{
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].fetch != NULL)
+            admin_fetch_cancel(r->slots[i].fetch);
+    if (r->admin != NULL)
+        list_remove(&r->admin->relays, &r->node);
+    json_decref(r->view);
+    free(r->slots);
+    free(r);
+}
+
+/* The client's connection went away: nobody is left to answer. */
+static void on_relay_conn_closed(struct evhttp_connection *evcon, void *arg)
+{
+    relay_free(arg);
+}
+
+/* Detach R from its client's connection before answering it. */
+static struct evhttp_request *relay_take_req(struct relay *r)
+{
+    struct evhttp_request *req = r->req;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+
+    if (evcon != NULL)
+        evhttp_connection_set_closecb(evcon, NULL, NULL);
+    r->req = NULL;
+    return req;
+}
+
+/* A relay for REQ with NSLOTS fetches to come, answered by the caller if none is started. */
+static struct relay *relay_new(struct admin *a, struct evhttp_request *req, int nslots)
+{
+    struct relay *r = xcalloc(1, sizeof(*r));
+
+    r->admin = a;
+    r->req = req;
+    r->nslots = nslots;
+    r->slots = xcalloc((size_t)(nslots > 0 ? nslots : 1), sizeof(*r->slots));
+    list_push_back(&a->relays, &r->node);
+    return r;
+}
+
+/* The client context for https:// fetches (admin-tls), made on first use; NULL for http. */
+static struct ssl_ctx_st *fetch_tls(struct admin *a, char *err, size_t errlen)
+{
+    if (!a->srv->cfg->admin_tls)
+        return NULL;
+    if (a->fetch_tls == NULL)
+        a->fetch_tls = tls_ctx_new(a->srv->cfg, TLS_PEER_CLIENT, err, errlen);
+    return a->fetch_tls;
+}
+
+static void on_relay_fetched(void *arg, int status, const char *body, size_t len);
+
+/* Start slot SLOT's request; -1 with ERR when it could not start. */
+static int relay_fetch(struct relay *r, int slot, const char *addr, const char *method,
+                       const char *path, const char *body, size_t blen, long timeout_ms,
+                       char *err, size_t errlen)
+{
+    struct admin *a = r->admin;
+    struct ssl_ctx_st *tls = fetch_tls(a, err, errlen);
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
+    struct relay_slot *s = &r->slots[slot];
+
+    if (a->srv->cfg->admin_tls && tls == NULL)
+        return -1;
+    if (a->fetcher == NULL)
+        a->fetcher = admin_fetcher_new(a->srv->base);
+    s->relay = r;
+    s->index = slot;
+    s->fetch = admin_fetch_start(a->fetcher, tls, addr, method, path, auth, body, blen, timeout_ms,
+                                 on_relay_fetched, s, err, errlen);
+    if (s->fetch == NULL)
+        return -1;
+    r->outstanding++;
+    return 0;
+}
+
+/* The cluster view's entry SLOT gets "status" (the node's /api/status) or "error". */
+static void view_set(struct relay *r, int slot, json_t *status, const char *error)
+{
+    json_t *node = json_array_get(json_object_get(r->view, "nodes"), (size_t)slot);
+
+    json_object_set_new(node, "status", status ? status : json_null());
+    if (error != NULL)
+        json_object_set_new(node, "error", json_string(error));
+}
+
+/* Answer a forwarded request with the other node's answer: a change the leader made, or a
+ * node's metrics (METRICS). */
+static void forward_answer(struct evhttp_request *req, int metrics, int status, const char *body,
+                           size_t len)
+{
+    struct evbuffer *out;
+
+    if (status == 0 && metrics) {
+        reply_error(req, 502, "no metrics from that node: %s", body);
+        return;
+    }
+    if (status == 0) {
+        reply_error(req, 502, "forwarding to the leader failed: %s; check the configuration "
+                              "before retrying", body);
+        return;
+    }
+    if (status == 307) { /* it stopped leading meanwhile: nothing was started there */
+        reply_retry(req, 503, "leadership moved while forwarding; retry");
+        return;
+    }
+    out = evbuffer_new();
+    evbuffer_add(out, body, len);
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      metrics && status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
+                                               : "application/json");
+    send_reply(req, status, out);
+    evbuffer_free(out);
+}
+
+static void on_relay_fetched(void *arg, int status, const char *body, size_t len)
+{
+    struct relay_slot *s = arg;
+    struct relay *r = s->relay;
+
+    s->fetch = NULL;
+    r->outstanding--;
+    if (r->view == NULL) {
+        forward_answer(relay_take_req(r), r->metrics, status, body, len);
+        relay_free(r);
+        return;
+    }
+    json_t *obj = status ? json_loadb(body, len, 0, NULL) : NULL;
+    if (status == 200 && json_is_object(obj)) {
+        view_set(r, s->index, obj, NULL);
+    } else {
+        char why[ADMIN_MSG_MAX];
+        const char *e = json_string_value(json_object_get(obj, "error"));
+        if (status && e)
+            snprintf(why, sizeof(why), "HTTP %d: %.200s", status, e);
+        else if (status)
+            snprintf(why, sizeof(why), "HTTP %d", status);
+        else
+            snprintf(why, sizeof(why), "%.200s", body);
+        view_set(r, s->index, NULL, why);
+        json_decref(obj);
+    }
+    if (r->outstanding == 0) {
+        json_t *view = r->view;
+        r->view = NULL;
+        reply_json(relay_take_req(r), 200, view);
+        relay_free(r);
+    }
+}
+
+/* Forward the change REQ asks for to the leader and answer with its answer: the web page
+ * sends its POSTs to its own node (a browser does not carry the token across origins, and
+ * the leader refuses other origins), with the X-ConcordKV-Forward header. */
+static void forward_to_leader(struct admin *a, struct evhttp_request *req)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    uint64_t leader;
+    const char *addr = leader_admin(a, req, &leader);
+    char err[ADMIN_MSG_MAX];
+
+    if (addr == NULL)
+        return;
+    if (len > ADMIN_MAX_BODY) {
+        reply_error(req, 413, "request body over %d bytes", ADMIN_MAX_BODY);
+        return;
+    }
+    struct relay *r = relay_new(a, req, 1);
+    if (relay_fetch(r, 0, addr, "POST", evhttp_uri_get_path(uri),
+                    (const char *)evbuffer_pullup(in, -1), len, ADMIN_FORWARD_MS, err,
+                    sizeof(err)) != 0) {
+        relay_free(r);
+        reply_error(req, 502, "cannot forward to the leader (node %llu at %s): %s",
+                    (unsigned long long)leader, addr, err);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
+}
+
 /* ---- POST handlers ---- */
 
-/* Only the leader changes membership; others point at it. Returns 1 when REQ was answered. */
+/* Only the leader changes membership; others point at it, or forward REQ to it when asked
+ * (X-ConcordKV-Forward). Returns 1 when REQ was answered or forwarded. */
 static int redirected(struct admin *a, struct evhttp_request *req)
 {
     if (consensus_accepts(a->srv->cs))
         return 0;
-    reply_redirect(a, req);
+    if (evhttp_find_header(evhttp_request_get_input_headers(req), ADMIN_FORWARD_HEADER) != NULL)
+        forward_to_leader(a, req);
+    else
+        reply_redirect(a, req);
     return 1;
 }
 
@@ -390,9 +622,9 @@ static const char *member_name(int member)
     }
 }
 
-static void handle_config(struct admin *a, struct evhttp_request *req)
+/* The configuration's nodes as /api/cluster/config lists them (a new array). */
+static json_t *config_nodes(struct server *srv)
 {
-    struct server *srv = a->srv;
     struct consensus_node fixed[16], *nodes = fixed;
     int n = consensus_nodes(srv->cs, nodes, 16);
     json_t *list = json_array();
@@ -411,18 +643,62 @@ static void handle_config(struct admin *a, struct evhttp_request *req)
     }
     if (nodes != fixed)
         free(nodes);
-    reply_json(req, 200, json_pack("{s:o, s:o}", "leader", id_or_null(consensus_leader(srv->cs, NULL)),
-                                   "nodes", list));
+    return list;
 }
 
-static void handle_status(struct admin *a, struct evhttp_request *req)
+static void handle_config(struct admin *a, struct evhttp_request *req)
 {
     struct server *srv = a->srv;
+    reply_json(req, 200, json_pack("{s:o, s:o}", "leader", id_or_null(consensus_leader(srv->cs, NULL)),
+                                   "nodes", config_nodes(srv)));
+}
+
+/* ---- the web page ---- */
+
+/* Only this server's own files run on the page; it talks to its own origin only. */
+#define ADMIN_PAGE_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " \
+    "frame-ancestors 'none'"
+
+static void send_asset(struct evhttp_request *req, const char *type, const unsigned char *data,
+                       size_t len)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    struct evbuffer *body = evbuffer_new();
+
+    evhttp_add_header(h, "Content-Type", type);
+    evhttp_add_header(h, "Cache-Control", "no-store");
+    evhttp_add_header(h, "Content-Security-Policy", ADMIN_PAGE_CSP);
+    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+    evhttp_add_header(h, "X-Frame-Options", "DENY");
+    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
+    evbuffer_add(body, data, len);
+    send_reply(req, 200, body);
+    evbuffer_free(body);
+}
+
+static void handle_page(struct admin *a, struct evhttp_request *req)
+{
+    send_asset(req, "text/html; charset=utf-8", admin_page_html, admin_page_html_len);
+}
+
+static void handle_page_js(struct admin *a, struct evhttp_request *req)
+{
+    send_asset(req, "text/javascript; charset=utf-8", admin_page_js, admin_page_js_len);
+}
+
+static void handle_page_css(struct admin *a, struct evhttp_request *req)
+{
+    send_asset(req, "text/css; charset=utf-8", admin_page_css, admin_page_css_len);
+}
+
+/* This node's /api/status object. */
+static json_t *status_json(struct server *srv)
+{
     struct consensus_info info;
-    json_t *obj;
 
     consensus_get_info(srv->cs, &info);
-    obj = json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
+    return json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
                     "id", (json_int_t)info.id, "state", consensus_role_name(info.role),
                     "term", (json_int_t)info.term, "leader", id_or_null(info.leader_id),
                     "commit_index", (json_int_t)info.commit_index,
@@ -430,7 +706,90 @@ static void handle_status(struct admin *a, struct evhttp_request *req)
                     "keys", (json_int_t)kv_size(srv->kv),
                     "uptime_seconds", (json_int_t)((util_now_ms() - srv->start_ms) / 1000),
                     "version", PACKAGE_VERSION, "membership", cluster_membership(srv));
-    reply_json(req, 200, obj);
+}
+
+static void handle_status(struct admin *a, struct evhttp_request *req)
+{
+    reply_json(req, 200, status_json(a->srv));
+}
+
+/* The configuration's nodes, each with its own /api/status (asked of it, with this request's
+ * token, for at most a second) or the "error" that kept it: the web page's cluster view. */
+static void handle_cluster_status(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    json_t *nodes = config_nodes(srv);
+    int n = (int)json_array_size(nodes);
+    struct relay *r = relay_new(a, req, n);
+    char err[ADMIN_MSG_MAX];
+
+    r->view = json_pack("{s:I, s:o, s:o}", "self", (json_int_t)srv->cfg->id,
+                        "leader", id_or_null(consensus_leader(srv->cs, NULL)), "nodes", nodes);
+    for (int i = 0; i < n; i++) {
+        json_t *node = json_array_get(nodes, (size_t)i);
+        const char *addr = json_string_value(json_object_get(node, "admin_address"));
+        if (json_integer_value(json_object_get(node, "id")) == srv->cfg->id)
+            view_set(r, i, status_json(srv), NULL);
+        else if (addr == NULL || addr[0] == '\0')
+            view_set(r, i, NULL, "its admin address is not known yet");
+        else if (relay_fetch(r, i, addr, "GET", "/api/status", NULL, 0, ADMIN_STATUS_FETCH_MS, err,
+                             sizeof(err)) != 0)
+            view_set(r, i, NULL, err);
+    }
+    if (r->outstanding == 0) {
+        json_t *view = r->view;
+        r->view = NULL;
+        r->req = NULL;
+        reply_json(req, 200, view);
+        relay_free(r);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
+}
+
+static void handle_metrics(struct admin *a, struct evhttp_request *req);
+
+/* GET /api/cluster/metrics?id=N: node N's /metrics, asked of it with this request's token
+ * (this node's own without id): the web page's charts of any node from its own origin. */
+static void handle_cluster_metrics(struct admin *a, struct evhttp_request *req)
+{
+    struct server *srv = a->srv;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct evkeyvalq params;
+    TAILQ_INIT(&params);
+    const char *v;
+    char *end, err[ADMIN_MSG_MAX];
+    unsigned long long id = (unsigned long long)srv->cfg->id;
+
+    if (query && evhttp_parse_query_str(query, &params) == 0 && (v = evhttp_find_header(&params, "id"))) {
+        id = strtoull(v, &end, 10);
+        if (*v < '1' || *v > '9' || *end != '\0')
+            id = 0;
+    }
+    evhttp_clear_headers(&params);
+    if (id == 0) {
+        reply_error(req, 400, "id must be a positive integer");
+        return;
+    }
+    if (id == (unsigned long long)srv->cfg->id) {
+        handle_metrics(a, req);
+        return;
+    }
+    const struct fsm_node *n = fsm_node(&srv->fsm, id);
+    if (n == NULL || n->admin[0] == '\0') {
+        reply_error(req, 409, "node %llu has no known admin address", id);
+        return;
+    }
+    struct relay *r = relay_new(a, req, 1);
+    r->metrics = 1;
+    if (relay_fetch(r, 0, n->admin, "GET", "/metrics", NULL, 0, ADMIN_STATUS_FETCH_MS, err,
+                    sizeof(err)) != 0) {
+        relay_free(r);
+        reply_error(req, 502, "no metrics from node %llu: %s", id, err);
+        return;
+    }
+    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
 }
 
 static void handle_health(struct admin *a, struct evhttp_request *req)
@@ -593,14 +952,20 @@ static const struct route {
     const char *path;
     enum evhttp_cmd_type method;
     admin_handler_fn *handle;
+    int open; /* the page's static files: no token (it is typed into the page) */
 } routes[] = {
-    {"/api/cluster/add", EVHTTP_REQ_POST, handle_add},
-    {"/api/cluster/remove", EVHTTP_REQ_POST, handle_remove},
-    {"/api/cluster/transfer", EVHTTP_REQ_POST, handle_transfer},
-    {"/api/cluster/config", EVHTTP_REQ_GET, handle_config},
-    {"/api/status", EVHTTP_REQ_GET, handle_status},
-    {"/health", EVHTTP_REQ_GET, handle_health},
-    {"/metrics", EVHTTP_REQ_GET, handle_metrics},
+    {"/api/cluster/add", EVHTTP_REQ_POST, handle_add, 0},
+    {"/api/cluster/remove", EVHTTP_REQ_POST, handle_remove, 0},
+    {"/api/cluster/transfer", EVHTTP_REQ_POST, handle_transfer, 0},
+    {"/api/cluster/config", EVHTTP_REQ_GET, handle_config, 0},
+    {"/api/status", EVHTTP_REQ_GET, handle_status, 0},
+    {"/health", EVHTTP_REQ_GET, handle_health, 0},
+    {"/metrics", EVHTTP_REQ_GET, handle_metrics, 0},
+    {"/api/cluster/status", EVHTTP_REQ_GET, handle_cluster_status, 0},
+    {"/api/cluster/metrics", EVHTTP_REQ_GET, handle_cluster_metrics, 0},
+    {"/", EVHTTP_REQ_GET, handle_page, 1},
+    {"/admin.js", EVHTTP_REQ_GET, handle_page_js, 1},
+    {"/admin.css", EVHTTP_REQ_GET, handle_page_css, 1},
 };
 
 /* Compare in time that depends only on WANT's length. */
@@ -681,6 +1046,29 @@ static int same_origin(struct admin *a, struct evhttp_request *req)
     return 0;
 }
 
+/* True when a browser says REQ comes from another site (Sec-Fetch-Site: cross-site), unless
+ * it is a navigation to one of the page's files (a link to the page from elsewhere). */
+static int cross_site(struct evhttp_request *req, const struct route *r)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+    const char *mode = evhttp_find_header(h, "Sec-Fetch-Mode");
+
+    if (site == NULL || strcasecmp(site, "cross-site") != 0)
+        return 0;
+    return !(r != NULL && r->open && mode != NULL && strcasecmp(mode, "navigate") == 0 &&
+             evhttp_request_get_command(req) != EVHTTP_REQ_POST);
+}
+
+/* The route of PATH, or NULL. */
+static const struct route *route_find(const char *path)
+{
+    for (size_t i = 0; path && i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strcmp(path, routes[i].path) == 0)
+            return &routes[i];
+    return NULL;
+}
+
 /* True when REQ's Content-Type is application/json (parameters such as charset allowed). */
 static int json_content_type(struct evhttp_request *req)
 {
@@ -712,6 +1100,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    const struct route *r = route_find(path);
 
     if (conn_request_complete(a, req) != 0)
         return; /* over the cap: the connection is being closed; evhttp frees REQ with it */
@@ -727,30 +1116,31 @@ static void on_request(struct evhttp_request *req, void *arg)
         reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
         return;
     }
-    if (!authorized(a, req)) {
+    if (cross_site(req, r)) {
+        reply_error(req, 403, "cross-site requests are refused (Sec-Fetch-Site: cross-site)");
+        return;
+    }
+    if (!(r != NULL && r->open) && !authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"concordkv\"");
         reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
         return;
     }
-    for (size_t i = 0; path && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
-        if (strcmp(path, r->path) != 0)
-            continue;
-        if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
-            if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
-                reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
-                return;
-            }
-            r->handle(a, req);
-            return;
-        }
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
-        reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
+    if (r == NULL) {
+        reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
         return;
     }
-    reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
+    if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
+        if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
+            reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
+            return;
+        }
+        r->handle(a, req);
+        return;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                      r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
+    reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
 }
 
 /* ---- start and stop ---- */
@@ -841,6 +1231,18 @@ void admin_stop(struct server *srv)
         if (p->sending)
             free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
     }
+    while ((n = list_pop_front(&a->relays)) != NULL) {
+        struct relay *r = list_entry(n, struct relay, node);
+        struct evhttp_request *req = relay_take_req(r);
+
+        r->admin = NULL;
+        reply_error(req, 503, "the server is shutting down%s",
+                    r->view ? "" : "; the forwarded change may still complete");
+        flush_now(req);
+        relay_free(r);
+    }
+    admin_fetcher_free(a->fetcher); /* after the relays: cancelling reaches into it */
+    tls_ctx_free(a->fetch_tls);
     evhttp_free(a->http);
     conns_close(a);
     free(a);
