@@ -1,7 +1,7 @@
 /* The HTTP admin API on admin-port (libevent's evhttp, JSON with jansson): membership changes,
  * status, health, Prometheus metrics and the web page. Runs on the server's loop and never
- * blocks it: a membership change is answered from cluster.c's callback, whenever that comes;
- * the cluster view and a forwarded POST when the other nodes have answered (admin_fetch.c). */
+ * blocks it: a membership change is answered from cluster.c's callback, whenever that comes.
+ * What only the web page uses (its files, the cluster view, forwarding) is admin_web.c. */
 #include "admin.h"
 
 #include <arpa/inet.h>
@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,13 +19,11 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 #include <jansson.h>
 #include <openssl/ssl.h>
 
 #include "admin_body.h"
-#include "admin_fetch.h"
-#include "admin_page.h"
+#include "admin_int.h"
 #include "cluster.h"
 #include "config.h"
 #include "consensus.h"
@@ -37,15 +34,10 @@
 #include "metrics.h"
 #include "protect.h"
 #include "server.h"
-#include "tls.h"
 #include "util.h"
 
 #define ADMIN_EVHTTP_MAX_BODY (1024 * 1024) /* past this, evhttp refuses on its own */
 #define ADMIN_TIMEOUT_S 10                  /* idle or half-sent requests are dropped */
-#define ADMIN_MSG_MAX 300
-#define ADMIN_STATUS_FETCH_MS 1000   /* a node's /api/status for the cluster view */
-#define ADMIN_FORWARD_MS 75000       /* a forwarded change (an add may take 60 s) */
-#define ADMIN_FORWARD_HEADER "X-ConcordKV-Forward"
 
 /* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
  * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
@@ -76,39 +68,9 @@ struct admin_conn {
     int complete;            /* the request arrived: the deadline no longer applies */
 };
 
-/* A request answered once other nodes have: GET /api/cluster/status (NODES: one fetch per
- * other node) or a POST forwarded to the leader (NODES NULL, one fetch). Freed when answered,
- * or when its client goes away (its fetches cancelled). */
-struct relay {
-    struct list_node node; /* in the admin's relays list */
-    struct admin *admin;
-    struct evhttp_request *req;
-    int nslots, outstanding;
-    struct relay_slot {
-        struct relay *relay;
-        int index;                /* into NODES */
-        struct admin_fetch *fetch; /* NULL once answered */
-    } *slots;
-    json_t *view; /* the cluster view being filled in; NULL when forwarding */
-    int metrics;  /* forwarding GET /metrics, not a change */
-};
-
-struct admin {
-    struct server *srv;
-    struct evhttp *http;
-    struct list pending; /* of struct pending */
-    struct list relays;  /* of struct relay */
-    struct admin_fetcher *fetcher;
-    struct ssl_ctx_st *fetch_tls; /* the client context of https:// fetches, made on first use */
-    struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
-    int nconns;               /* live ones */
-};
-
-typedef void admin_handler_fn(struct admin *a, struct evhttp_request *req);
-
 /* ---- replies ---- */
 
-static const char *reason_phrase(int code)
+const char *admin_reason_phrase(int code)
 {
     switch (code) {
     case 200: return "OK";
@@ -131,7 +93,7 @@ static const char *reason_phrase(int code)
 
 /* Send BODY (emptied) with CODE. A HEAD request gets the headers only: evhttp 2.1 would
  * send the body anyway. */
-static void send_reply(struct evhttp_request *req, int code, struct evbuffer *body)
+void admin_send_reply(struct evhttp_request *req, int code, struct evbuffer *body)
 {
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         char len[24];
@@ -139,11 +101,11 @@ static void send_reply(struct evhttp_request *req, int code, struct evbuffer *bo
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
         evbuffer_drain(body, evbuffer_get_length(body));
     }
-    evhttp_send_reply(req, code, reason_phrase(code), body);
+    evhttp_send_reply(req, code, admin_reason_phrase(code), body);
 }
 
 /* Answer REQ with CODE and the JSON OBJ (stolen). */
-static void reply_json(struct evhttp_request *req, int code, json_t *obj)
+void admin_reply_json(struct evhttp_request *req, int code, json_t *obj)
 {
     struct evbuffer *body = evbuffer_new();
     char *text = json_dumps(obj, JSON_COMPACT);
@@ -155,7 +117,7 @@ static void reply_json(struct evhttp_request *req, int code, json_t *obj)
     evbuffer_add(body, "\n", 1);
     free(text);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    send_reply(req, code, body);
+    admin_send_reply(req, code, body);
     evbuffer_free(body);
 }
 
@@ -166,13 +128,11 @@ static void reply_message(struct evhttp_request *req, int code, int retryable, c
     json_t *obj = json_pack("{s:s}", "error", msg);
     if (retryable)
         json_object_set_new(obj, "retryable", json_true());
-    reply_json(req, code, obj);
+    admin_reply_json(req, code, obj);
 }
 
 /* {"error": ...} with CODE. */
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+void admin_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
     char msg[ADMIN_MSG_MAX + 100];
     va_list ap;
@@ -183,13 +143,13 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
     reply_message(req, code, 0, msg);
 }
 
-static void reply_retry(struct evhttp_request *req, int code, const char *msg)
+void admin_reply_retry(struct evhttp_request *req, int code, const char *msg)
 {
     reply_message(req, code, 1, msg);
 }
 
 /* The leader's admin address, or NULL after answering 503 when there is none to name. */
-static const char *leader_admin(struct admin *a, struct evhttp_request *req, uint64_t *leader_out)
+const char *admin_leader_addr(struct admin *a, struct evhttp_request *req, uint64_t *leader_out)
 {
     struct server *srv = a->srv;
     uint64_t leader = consensus_leader(srv->cs, NULL);
@@ -197,22 +157,22 @@ static const char *leader_admin(struct admin *a, struct evhttp_request *req, uin
 
     *leader_out = leader;
     if (srv->shutting_down) {
-        reply_retry(req, 503, "the server is shutting down");
+        admin_reply_retry(req, 503, "the server is shutting down");
         return NULL;
     }
     if (leader == 0) {
-        reply_retry(req, 503, "no leader is known; retry later");
+        admin_reply_retry(req, 503, "no leader is known; retry later");
         return NULL;
     }
     if (leader == (uint64_t)srv->cfg->id) {
-        reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
+        admin_reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
         return NULL;
     }
     if (n == NULL || n->admin[0] == '\0') {
         char msg[128];
         snprintf(msg, sizeof(msg), "the leader (node %llu) has no known admin address; retry later",
                  (unsigned long long)leader);
-        reply_retry(req, 503, msg);
+        admin_reply_retry(req, 503, msg);
         return NULL;
     }
     return n->admin;
@@ -223,7 +183,7 @@ static void reply_redirect(struct admin *a, struct evhttp_request *req)
 {
     struct server *srv = a->srv;
     uint64_t leader;
-    const char *admin_addr = leader_admin(a, req, &leader);
+    const char *admin_addr = admin_leader_addr(a, req, &leader);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
@@ -236,7 +196,7 @@ static void reply_redirect(struct admin *a, struct evhttp_request *req)
              admin_addr, path ? path : "/",
              query ? "?" : "", query ? query : "");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-    reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
+    admin_reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
                                    "leader", (json_int_t)leader, "location", location));
 }
 
@@ -246,21 +206,21 @@ static void reply_change(struct admin *a, struct evhttp_request *req, int status
     switch (status) {
     case CLUSTER_OK:
     case 1:
-        reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+        admin_reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
         break;
-    case CLUSTER_EINVAL: reply_error(req, 400, "%s", msg); break;
+    case CLUSTER_EINVAL: admin_reply_error(req, 400, "%s", msg); break;
     case CLUSTER_EDUPID:
     case CLUSTER_EDUPADDR:
-    case CLUSTER_ENOID: reply_error(req, 409, "%s", msg); break;
-    case CLUSTER_EBUSY: reply_retry(req, 409, msg); break;
+    case CLUSTER_ENOID: admin_reply_error(req, 409, "%s", msg); break;
+    case CLUSTER_EBUSY: admin_reply_retry(req, 409, msg); break;
     case CLUSTER_ENOTLEADER:
         if (a != NULL)
             reply_redirect(a, req);
         else
-            reply_error(req, 503, "%s", msg);
+            admin_reply_error(req, 503, "%s", msg);
         break;
-    case CLUSTER_ETIMEOUT: reply_error(req, 504, "%s", msg); break;
-    default: reply_error(req, 500, "%s", msg); break;
+    case CLUSTER_ETIMEOUT: admin_reply_error(req, 504, "%s", msg); break;
+    default: admin_reply_error(req, 500, "%s", msg); break;
     }
 }
 
@@ -317,7 +277,7 @@ static void on_change_done(void *arg, int status, const char *msg)
     }
     if (req == NULL || evhttp_request_get_connection(req) == NULL) {
         if (req != NULL) /* detached by evhttp: answering frees it */
-            evhttp_send_reply(req, 503, reason_phrase(503), NULL);
+            evhttp_send_reply(req, 503, admin_reason_phrase(503), NULL);
         pending_free(p);
         return;
     }
@@ -368,195 +328,10 @@ static int read_body(struct evhttp_request *req, enum admin_op op, struct admin_
     rc = admin_body_parse(op, len > ADMIN_MAX_BODY ? NULL : (const char *)evbuffer_pullup(in, -1),
                           len, body, err, sizeof(err));
     if (rc != 0) {
-        reply_error(req, rc, "%s", err);
+        admin_reply_error(req, rc, "%s", err);
         return -1;
     }
     return 0;
-}
-
-/* ---- relays: answers that wait for other nodes ---- */
-
-static void relay_free(struct relay *r)
-{
-    for (int i = 0; i < r->nslots; i++)
-        if (r->slots[i].fetch != NULL)
-            admin_fetch_cancel(r->slots[i].fetch);
-    if (r->admin != NULL)
-        list_remove(&r->admin->relays, &r->node);
-    json_decref(r->view);
-    free(r->slots);
-    free(r);
-}
-
-/* The client's connection went away: nobody is left to answer. */
-static void on_relay_conn_closed(struct evhttp_connection *evcon, void *arg)
-{
-    relay_free(arg);
-}
-
-/* Detach R from its client's connection before answering it. */
-static struct evhttp_request *relay_take_req(struct relay *r)
-{
-    struct evhttp_request *req = r->req;
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
-
-    if (evcon != NULL)
-        evhttp_connection_set_closecb(evcon, NULL, NULL);
-    r->req = NULL;
-    return req;
-}
-
-/* A relay for REQ with NSLOTS fetches to come, answered by the caller if none is started. */
-static struct relay *relay_new(struct admin *a, struct evhttp_request *req, int nslots)
-{
-    struct relay *r = xcalloc(1, sizeof(*r));
-
-    r->admin = a;
-    r->req = req;
-    r->nslots = nslots;
-    r->slots = xcalloc((size_t)(nslots > 0 ? nslots : 1), sizeof(*r->slots));
-    list_push_back(&a->relays, &r->node);
-    return r;
-}
-
-/* The client context for https:// fetches (admin-tls), made on first use; NULL for http. */
-static struct ssl_ctx_st *fetch_tls(struct admin *a, char *err, size_t errlen)
-{
-    if (!a->srv->cfg->admin_tls)
-        return NULL;
-    if (a->fetch_tls == NULL)
-        a->fetch_tls = tls_ctx_new(a->srv->cfg, TLS_PEER_CLIENT, err, errlen);
-    return a->fetch_tls;
-}
-
-static void on_relay_fetched(void *arg, int status, const char *body, size_t len);
-
-/* Start slot SLOT's request; -1 with ERR when it could not start. */
-static int relay_fetch(struct relay *r, int slot, const char *addr, const char *method,
-                       const char *path, const char *body, size_t blen, long timeout_ms,
-                       char *err, size_t errlen)
-{
-    struct admin *a = r->admin;
-    struct ssl_ctx_st *tls = fetch_tls(a, err, errlen);
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req), "Authorization");
-    struct relay_slot *s = &r->slots[slot];
-
-    if (a->srv->cfg->admin_tls && tls == NULL)
-        return -1;
-    if (a->fetcher == NULL)
-        a->fetcher = admin_fetcher_new(a->srv->base);
-    s->relay = r;
-    s->index = slot;
-    s->fetch = admin_fetch_start(a->fetcher, tls, addr, method, path, auth, body, blen, timeout_ms,
-                                 on_relay_fetched, s, err, errlen);
-    if (s->fetch == NULL)
-        return -1;
-    r->outstanding++;
-    return 0;
-}
-
-/* The cluster view's entry SLOT gets "status" (the node's /api/status) or "error". */
-static void view_set(struct relay *r, int slot, json_t *status, const char *error)
-{
-    json_t *node = json_array_get(json_object_get(r->view, "nodes"), (size_t)slot);
-
-    json_object_set_new(node, "status", status ? status : json_null());
-    if (error != NULL)
-        json_object_set_new(node, "error", json_string(error));
-}
-
-/* Answer a forwarded request with the other node's answer: a change the leader made, or a
- * node's metrics (METRICS). */
-static void forward_answer(struct evhttp_request *req, int metrics, int status, const char *body,
-                           size_t len)
-{
-    struct evbuffer *out;
-
-    if (status == 0 && metrics) {
-        reply_error(req, 502, "no metrics from that node: %s", body);
-        return;
-    }
-    if (status == 0) {
-        reply_error(req, 502, "forwarding to the leader failed: %s; check the configuration "
-                              "before retrying", body);
-        return;
-    }
-    if (status == 307) { /* it stopped leading meanwhile: nothing was started there */
-        reply_retry(req, 503, "leadership moved while forwarding; retry");
-        return;
-    }
-    out = evbuffer_new();
-    evbuffer_add(out, body, len);
-    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-                      metrics && status == 200 ? "text/plain; version=0.0.4; charset=utf-8"
-                                               : "application/json");
-    send_reply(req, status, out);
-    evbuffer_free(out);
-}
-
-static void on_relay_fetched(void *arg, int status, const char *body, size_t len)
-{
-    struct relay_slot *s = arg;
-    struct relay *r = s->relay;
-
-    s->fetch = NULL;
-    r->outstanding--;
-    if (r->view == NULL) {
-        forward_answer(relay_take_req(r), r->metrics, status, body, len);
-        relay_free(r);
-        return;
-    }
-    json_t *obj = status ? json_loadb(body, len, 0, NULL) : NULL;
-    if (status == 200 && json_is_object(obj)) {
-        view_set(r, s->index, obj, NULL);
-    } else {
-        char why[ADMIN_MSG_MAX];
-        const char *e = json_string_value(json_object_get(obj, "error"));
-        if (status && e)
-            snprintf(why, sizeof(why), "HTTP %d: %.200s", status, e);
-        else if (status)
-            snprintf(why, sizeof(why), "HTTP %d", status);
-        else
-            snprintf(why, sizeof(why), "%.200s", body);
-        view_set(r, s->index, NULL, why);
-        json_decref(obj);
-    }
-    if (r->outstanding == 0) {
-        json_t *view = r->view;
-        r->view = NULL;
-        reply_json(relay_take_req(r), 200, view);
-        relay_free(r);
-    }
-}
-
-/* Forward the change REQ asks for to the leader and answer with its answer: the web page
- * sends its POSTs to its own node (a browser does not carry the token across origins, and
- * the leader refuses other origins), with the X-ConcordKV-Forward header. */
-static void forward_to_leader(struct admin *a, struct evhttp_request *req)
-{
-    struct evbuffer *in = evhttp_request_get_input_buffer(req);
-    size_t len = evbuffer_get_length(in);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    uint64_t leader;
-    const char *addr = leader_admin(a, req, &leader);
-    char err[ADMIN_MSG_MAX];
-
-    if (addr == NULL)
-        return;
-    if (len > ADMIN_MAX_BODY) {
-        reply_error(req, 413, "request body over %d bytes", ADMIN_MAX_BODY);
-        return;
-    }
-    struct relay *r = relay_new(a, req, 1);
-    if (relay_fetch(r, 0, addr, "POST", evhttp_uri_get_path(uri),
-                    (const char *)evbuffer_pullup(in, -1), len, ADMIN_FORWARD_MS, err,
-                    sizeof(err)) != 0) {
-        relay_free(r);
-        reply_error(req, 502, "cannot forward to the leader (node %llu at %s): %s",
-                    (unsigned long long)leader, addr, err);
-        return;
-    }
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
 }
 
 /* ---- POST handlers ---- */
@@ -568,7 +343,7 @@ static int redirected(struct admin *a, struct evhttp_request *req)
     if (consensus_accepts(a->srv->cs))
         return 0;
     if (evhttp_find_header(evhttp_request_get_input_headers(req), ADMIN_FORWARD_HEADER) != NULL)
-        forward_to_leader(a, req);
+        admin_forward_to_leader(a, req);
     else
         reply_redirect(a, req);
     return 1;
@@ -607,7 +382,7 @@ static void handle_transfer(struct admin *a, struct evhttp_request *req)
 
 /* ---- GET handlers ---- */
 
-static json_t *id_or_null(uint64_t id)
+json_t *admin_id_or_null(uint64_t id)
 {
     return id ? json_integer((json_int_t)id) : json_null();
 }
@@ -623,7 +398,7 @@ static const char *member_name(int member)
 }
 
 /* The configuration's nodes as /api/cluster/config lists them (a new array). */
-static json_t *config_nodes(struct server *srv)
+json_t *admin_config_nodes(struct server *srv)
 {
     struct consensus_node fixed[16], *nodes = fixed;
     int n = consensus_nodes(srv->cs, nodes, 16);
@@ -649,58 +424,19 @@ static json_t *config_nodes(struct server *srv)
 static void handle_config(struct admin *a, struct evhttp_request *req)
 {
     struct server *srv = a->srv;
-    reply_json(req, 200, json_pack("{s:o, s:o}", "leader", id_or_null(consensus_leader(srv->cs, NULL)),
-                                   "nodes", config_nodes(srv)));
-}
-
-/* ---- the web page ---- */
-
-/* Only this server's own files run on the page; it talks to its own origin only. */
-#define ADMIN_PAGE_CSP "default-src 'none'; script-src 'self'; style-src 'self'; " \
-    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; " \
-    "frame-ancestors 'none'"
-
-static void send_asset(struct evhttp_request *req, const char *type, const unsigned char *data,
-                       size_t len)
-{
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
-    struct evbuffer *body = evbuffer_new();
-
-    evhttp_add_header(h, "Content-Type", type);
-    evhttp_add_header(h, "Cache-Control", "no-store");
-    evhttp_add_header(h, "Content-Security-Policy", ADMIN_PAGE_CSP);
-    evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
-    evhttp_add_header(h, "X-Frame-Options", "DENY");
-    evhttp_add_header(h, "Referrer-Policy", "no-referrer");
-    evbuffer_add(body, data, len);
-    send_reply(req, 200, body);
-    evbuffer_free(body);
-}
-
-static void handle_page(struct admin *a, struct evhttp_request *req)
-{
-    send_asset(req, "text/html; charset=utf-8", admin_page_html, admin_page_html_len);
-}
-
-static void handle_page_js(struct admin *a, struct evhttp_request *req)
-{
-    send_asset(req, "text/javascript; charset=utf-8", admin_page_js, admin_page_js_len);
-}
-
-static void handle_page_css(struct admin *a, struct evhttp_request *req)
-{
-    send_asset(req, "text/css; charset=utf-8", admin_page_css, admin_page_css_len);
+    admin_reply_json(req, 200, json_pack("{s:o, s:o}", "leader", admin_id_or_null(consensus_leader(srv->cs, NULL)),
+                                   "nodes", admin_config_nodes(srv)));
 }
 
 /* This node's /api/status object. */
-static json_t *status_json(struct server *srv)
+json_t *admin_status_json(struct server *srv)
 {
     struct consensus_info info;
 
     consensus_get_info(srv->cs, &info);
     return json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
                     "id", (json_int_t)info.id, "state", consensus_role_name(info.role),
-                    "term", (json_int_t)info.term, "leader", id_or_null(info.leader_id),
+                    "term", (json_int_t)info.term, "leader", admin_id_or_null(info.leader_id),
                     "commit_index", (json_int_t)info.commit_index,
                     "applied_index", (json_int_t)info.applied_index,
                     "keys", (json_int_t)kv_size(srv->kv),
@@ -710,86 +446,7 @@ static json_t *status_json(struct server *srv)
 
 static void handle_status(struct admin *a, struct evhttp_request *req)
 {
-    reply_json(req, 200, status_json(a->srv));
-}
-
-/* The configuration's nodes, each with its own /api/status (asked of it, with this request's
- * token, for at most a second) or the "error" that kept it: the web page's cluster view. */
-static void handle_cluster_status(struct admin *a, struct evhttp_request *req)
-{
-    struct server *srv = a->srv;
-    json_t *nodes = config_nodes(srv);
-    int n = (int)json_array_size(nodes);
-    struct relay *r = relay_new(a, req, n);
-    char err[ADMIN_MSG_MAX];
-
-    r->view = json_pack("{s:I, s:o, s:o}", "self", (json_int_t)srv->cfg->id,
-                        "leader", id_or_null(consensus_leader(srv->cs, NULL)), "nodes", nodes);
-    for (int i = 0; i < n; i++) {
-        json_t *node = json_array_get(nodes, (size_t)i);
-        const char *addr = json_string_value(json_object_get(node, "admin_address"));
-        if (json_integer_value(json_object_get(node, "id")) == srv->cfg->id)
-            view_set(r, i, status_json(srv), NULL);
-        else if (addr == NULL || addr[0] == '\0')
-            view_set(r, i, NULL, "its admin address is not known yet");
-        else if (relay_fetch(r, i, addr, "GET", "/api/status", NULL, 0, ADMIN_STATUS_FETCH_MS, err,
-                             sizeof(err)) != 0)
-            view_set(r, i, NULL, err);
-    }
-    if (r->outstanding == 0) {
-        json_t *view = r->view;
-        r->view = NULL;
-        r->req = NULL;
-        reply_json(req, 200, view);
-        relay_free(r);
-        return;
-    }
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
-}
-
-static void handle_metrics(struct admin *a, struct evhttp_request *req);
-
-/* GET /api/cluster/metrics?id=N: node N's /metrics, asked of it with this request's token
- * (this node's own without id): the web page's charts of any node from its own origin. */
-static void handle_cluster_metrics(struct admin *a, struct evhttp_request *req)
-{
-    struct server *srv = a->srv;
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
-    struct evkeyvalq params;
-    TAILQ_INIT(&params);
-    const char *v;
-    char *end, err[ADMIN_MSG_MAX];
-    unsigned long long id = (unsigned long long)srv->cfg->id;
-
-    if (query && evhttp_parse_query_str(query, &params) == 0 && (v = evhttp_find_header(&params, "id"))) {
-        id = strtoull(v, &end, 10);
-        if (*v < '1' || *v > '9' || *end != '\0')
-            id = 0;
-    }
-    evhttp_clear_headers(&params);
-    if (id == 0) {
-        reply_error(req, 400, "id must be a positive integer");
-        return;
-    }
-    if (id == (unsigned long long)srv->cfg->id) {
-        handle_metrics(a, req);
-        return;
-    }
-    const struct fsm_node *n = fsm_node(&srv->fsm, id);
-    if (n == NULL || n->admin[0] == '\0') {
-        reply_error(req, 409, "node %llu has no known admin address", id);
-        return;
-    }
-    struct relay *r = relay_new(a, req, 1);
-    r->metrics = 1;
-    if (relay_fetch(r, 0, n->admin, "GET", "/metrics", NULL, 0, ADMIN_STATUS_FETCH_MS, err,
-                    sizeof(err)) != 0) {
-        relay_free(r);
-        reply_error(req, 502, "no metrics from node %llu: %s", id, err);
-        return;
-    }
-    evhttp_connection_set_closecb(evhttp_request_get_connection(req), on_relay_conn_closed, r);
+    admin_reply_json(req, 200, admin_status_json(a->srv));
 }
 
 static void handle_health(struct admin *a, struct evhttp_request *req)
@@ -807,12 +464,12 @@ static void handle_health(struct admin *a, struct evhttp_request *req)
     else if (leader == 0)
         why = "no leader is known";
     if (why != NULL)
-        reply_json(req, 503, json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
+        admin_reply_json(req, 503, json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
     else
-        reply_json(req, 200, json_pack("{s:s, s:I}", "status", "ok", "leader", (json_int_t)leader));
+        admin_reply_json(req, 200, json_pack("{s:s, s:I}", "status", "ok", "leader", (json_int_t)leader));
 }
 
-static void handle_metrics(struct admin *a, struct evhttp_request *req)
+void admin_handle_metrics(struct admin *a, struct evhttp_request *req)
 {
     struct evbuffer *body = evbuffer_new();
     struct buf text;
@@ -823,7 +480,7 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
     buf_close(&text);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    send_reply(req, 200, body);
+    admin_send_reply(req, 200, body);
     evbuffer_free(body);
 }
 
@@ -960,12 +617,12 @@ static const struct route {
     {"/api/cluster/config", EVHTTP_REQ_GET, handle_config, 0},
     {"/api/status", EVHTTP_REQ_GET, handle_status, 0},
     {"/health", EVHTTP_REQ_GET, handle_health, 0},
-    {"/metrics", EVHTTP_REQ_GET, handle_metrics, 0},
-    {"/api/cluster/status", EVHTTP_REQ_GET, handle_cluster_status, 0},
-    {"/api/cluster/metrics", EVHTTP_REQ_GET, handle_cluster_metrics, 0},
-    {"/", EVHTTP_REQ_GET, handle_page, 1},
-    {"/admin.js", EVHTTP_REQ_GET, handle_page_js, 1},
-    {"/admin.css", EVHTTP_REQ_GET, handle_page_css, 1},
+    {"/metrics", EVHTTP_REQ_GET, admin_handle_metrics, 0},
+    {"/api/cluster/status", EVHTTP_REQ_GET, admin_handle_cluster_status, 0},
+    {"/api/cluster/metrics", EVHTTP_REQ_GET, admin_handle_cluster_metrics, 0},
+    {"/", EVHTTP_REQ_GET, admin_handle_page, 1},
+    {"/admin.js", EVHTTP_REQ_GET, admin_handle_page_js, 1},
+    {"/admin.css", EVHTTP_REQ_GET, admin_handle_page_css, 1},
 };
 
 /* Compare in time that depends only on WANT's length. */
@@ -1107,32 +764,32 @@ static void on_request(struct evhttp_request *req, void *arg)
     /* one request per connection: a kept-alive one would escape the whole-request deadline */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     if (protect_admin_refuses(a->srv->cfg, required_token(a), peer_is_local(req))) {
-        reply_error(req, 403, "protected mode: the admin API answers only loopback clients while "
+        admin_reply_error(req, 403, "protected mode: the admin API answers only loopback clients while "
                               "no admin-token (or requirepass) is set; set admin-token, or "
                               "protected-mode no");
         return;
     }
     if (!same_origin(a, req)) {
-        reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
+        admin_reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
         return;
     }
     if (cross_site(req, r)) {
-        reply_error(req, 403, "cross-site requests are refused (Sec-Fetch-Site: cross-site)");
+        admin_reply_error(req, 403, "cross-site requests are refused (Sec-Fetch-Site: cross-site)");
         return;
     }
     if (!(r != NULL && r->open) && !authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"concordkv\"");
-        reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
+        admin_reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
         return;
     }
     if (r == NULL) {
-        reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
+        admin_reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
         return;
     }
     if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
         if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
-            reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
+            admin_reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
             return;
         }
         r->handle(a, req);
@@ -1140,7 +797,7 @@ static void on_request(struct evhttp_request *req, void *arg)
     }
     evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
                       r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
-    reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
+    admin_reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
 }
 
 /* ---- start and stop ---- */
@@ -1167,7 +824,8 @@ int admin_start(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "option 'admin-port': cannot serve HTTP on %s:%lld", cfg->bind,
                  cfg->admin_port);
         if (a->http)
-            evhttp_free(a->http);
+            admin_web_stop(a);
+    evhttp_free(a->http);
         close(fd);
         free(a);
         return -1;
@@ -1195,7 +853,7 @@ static int bev_is_tls(struct bufferevent *bev)
 
 /* Write what REQ's connection has queued now: the loop no longer runs. Best effort (not
  * over TLS). */
-static void flush_now(struct evhttp_request *req)
+void admin_flush_now(struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
@@ -1225,24 +883,12 @@ void admin_stop(struct server *srv)
         if (evcon != NULL) {
             evhttp_connection_set_closecb(evcon, NULL, NULL);
             if (!p->sending)
-                reply_error(req, 503, "the server is shutting down; the change may still complete");
-            flush_now(req);
+                admin_reply_error(req, 503, "the server is shutting down; the change may still complete");
+            admin_flush_now(req);
         }
         if (p->sending)
             free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
     }
-    while ((n = list_pop_front(&a->relays)) != NULL) {
-        struct relay *r = list_entry(n, struct relay, node);
-        struct evhttp_request *req = relay_take_req(r);
-
-        r->admin = NULL;
-        reply_error(req, 503, "the server is shutting down%s",
-                    r->view ? "" : "; the forwarded change may still complete");
-        flush_now(req);
-        relay_free(r);
-    }
-    admin_fetcher_free(a->fetcher); /* after the relays: cancelling reaches into it */
-    tls_ctx_free(a->fetch_tls);
     evhttp_free(a->http);
     conns_close(a);
     free(a);
