@@ -19,6 +19,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 
 SRCDIR = os.environ.get("CONCORDKV_SRCDIR") or os.path.join(os.path.dirname(__file__), "..", "..")
 SERVER = os.environ.get("CONCORDKV_SERVER") or "./concordkv-server"
@@ -56,6 +57,10 @@ def finish(code=None):
 def skip(why):
     log("web: %s: skipped" % why)
     finish(77)
+
+
+class Skip(Exception):
+    """Raised inside main() (whose clean-up must run first): skip the test."""
 
 
 try:
@@ -406,11 +411,13 @@ def main():
     driver = None
     load = None
     ok = False
+    skipped = None
     try:
         try:
             driver = start_browser(workdir)
-        except WebDriverException as e:
-            skip("cannot start headless Chromium: %s" % str(e).strip().splitlines()[0])
+        except (WebDriverException, OSError) as e:
+            lines = str(e).strip().splitlines() or [type(e).__name__]
+            raise Skip("cannot start headless Chromium through %s: %s" % (CHROMEDRIVER, lines[0]))
         for n in nodes:
             n.start(spec)
         v = wait_for("a ready 3-node cluster", lambda: ready_view(nodes[0].admin_port, 3), timeout=30)
@@ -423,6 +430,11 @@ def main():
         http_checks(nodes, leader, follower)
         browser_checks(driver, nodes, outdir)
         ok = True
+    except Skip as e:
+        skipped = str(e)
+        ok = True
+    except Exception:  # a check that could not even run (an element missing, a node gone)
+        check("the test ran to its end", False, traceback.format_exc())
     finally:
         if load is not None:
             load.halt.set()
@@ -432,12 +444,14 @@ def main():
         for n in nodes:
             n.stop()
         if not ok or failed:
-            for n in nodes:
+            for n in (n for n in nodes if os.path.exists(n.log_path)):
                 log("---- %s (tail)" % n.log_path)
                 with open(n.log_path, errors="replace") as f:
                     log("".join(f.readlines()[-15:]))
         shutil.rmtree(workdir, ignore_errors=True)
         log("     %.1f s" % (time.monotonic() - started))
+    if skipped:
+        skip(skipped)
     finish()
 
 
