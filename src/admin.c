@@ -824,8 +824,7 @@ int admin_start(struct server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "option 'admin-port': cannot serve HTTP on %s:%lld", cfg->bind,
                  cfg->admin_port);
         if (a->http)
-            admin_web_stop(a);
-    evhttp_free(a->http);
+            evhttp_free(a->http);
         close(fd);
         free(a);
         return -1;
@@ -889,6 +888,7 @@ void admin_stop(struct server *srv)
         if (p->sending)
             free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
     }
+    admin_web_stop(a);
     evhttp_free(a->http);
     conns_close(a);
     free(a);

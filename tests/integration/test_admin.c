@@ -945,3 +945,66 @@ Test(admin, cluster_view_metrics_and_forwarding, .timeout = 120)
     fx_http_free(&r);
     tc_stop_all();
 }
+
+/* Send a raw POST of BODY to PATH on FD, marked for forwarding to the leader. */
+static void send_forwarded(int fd, const char *path, const char *body)
+{
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "X-ConcordKV-Forward: 1\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    cr_assert(fx_raw_send_str(fd, buf) == 0);
+}
+
+/* Requests waiting for other nodes: a cluster view whose client hangs up while a node is
+ * paused, and a forwarded add (it cannot finish) pending when the forwarding node shuts down:
+ * answered 503, the node exits cleanly. */
+Test(admin, relayed_requests_survive_hangup_and_shutdown, .timeout = 120)
+{
+    struct fx_http_resp r;
+    struct fx_raw_result res;
+    char buf[4096], body[128];
+    int leader, f, g, fd;
+
+    start_cluster(NULL);
+    leader = wait_leader();
+    wait_addresses_known(3);
+    f = (leader + 1) % 3;
+    g = (leader + 2) % 3;
+
+    tc_pause(g + 1); /* its /api/status waits the whole second */
+    fd = fx_raw_connect(node(f)->admin_port);
+    cr_assert(fx_raw_send_str(fd, "GET /api/cluster/status HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    cr_assert(fx_raw_nothing_pending(fd), "the view was answered while a node is paused");
+    close(fd);
+    tc_resume(g + 1);
+    r = fx_http_get(node(f)->admin_port, "/api/cluster/status");
+    cr_assert_eq(r.status, 200, "after a hang-up: %d %s", r.status, r.body);
+    fx_http_free(&r);
+
+    /* Node 4's raft address listens nowhere: catching it up never finishes. */
+    snprintf(body, sizeof(body), "{\"id\":4,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
+    fd = fx_raw_connect(node(f)->admin_port);
+    send_forwarded(fd, "/api/cluster/add", body);
+    for (int64_t deadline = fx_now_ms() + FX_HTTP_MS;;) {
+        r = fx_http_post(node(leader)->admin_port, "/api/cluster/remove", "{\"id\":9}");
+        bool busy = r.status == 409 && strstr(fx_http_jstr(&r, "error"), "in progress");
+        fx_http_free(&r);
+        if (busy)
+            break;
+        cr_assert(fx_now_ms() < deadline, "the forwarded add never became a change in progress");
+        usleep(20000);
+    }
+    cr_assert(fx_raw_nothing_pending(fd), "the forwarded add was answered before it completed");
+    kill(node(f)->pid, SIGTERM);
+    res = fx_raw_read(fd, buf, sizeof(buf), 0, "}\n", FX_HTTP_MS);
+    cr_assert(!res.timed_out && res.len > 0, "no answer to the forwarded add at shutdown: %s", buf);
+    cr_assert(strncmp(buf, "HTTP/1.1 503", 12) == 0 && strstr(buf, "shutting down"),
+              "forwarded add answered: %s", buf);
+    close(fd);
+    for (int64_t deadline = fx_now_ms() + FX_STOP_TIMEOUT_MS; fx_server_alive(node(f));)
+        cr_assert(fx_now_ms() < deadline && usleep(10000) == 0, "the node did not exit on SIGTERM");
+    cr_assert(WIFEXITED(node(f)->last_status) && WEXITSTATUS(node(f)->last_status) == 0,
+              "exit status %d", node(f)->last_status);
+    tc_stop_all();
+}

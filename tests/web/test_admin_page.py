@@ -443,6 +443,14 @@ def main():
             driver.quit()
         for n in nodes:
             n.stop()
+        reports = []
+        for n in (n for n in nodes if os.path.exists(n.log_path)):
+            with open(n.log_path, errors="replace") as f:
+                text = f.read()
+            if "ERROR: AddressSanitizer" in text or "LeakSanitizer" in text or "runtime error:" in text:
+                reports.append(n.log_path)
+        if nodes[0].proc is not None:
+            check("no sanitizer report in the nodes' logs", not reports, reports)
         if not ok or failed:
             for n in (n for n in nodes if os.path.exists(n.log_path)):
                 log("---- %s (tail)" % n.log_path)
