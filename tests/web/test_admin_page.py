@@ -383,13 +383,28 @@ def browser_checks(driver, nodes, outdir):
 
     leader_now = leader_of(follower.admin_port)
     victim = next(n.id for n in nodes if n.id not in (leader_now, follower.id))
+
+    def health_of(node_id):
+        return driver.find_element(By.CSS_SELECTOR, "#nodes tr[data-id='%d'] .health" % node_id).text
+
+    by_id[victim].proc.send_signal(signal.SIGSTOP)
+    try:
+        down = wait_for("node %d unreachable on the page" % victim, lambda: health_of(victim) == "unreachable")
+        check("a paused node shows as unreachable", down, health_of(victim))
+        shot = os.path.join(outdir, "3-unreachable.png")
+        driver.save_screenshot(shot)
+        log("     screenshot %s" % os.path.abspath(shot))
+    finally:
+        by_id[victim].proc.send_signal(signal.SIGCONT)
+    check("a resumed node is healthy again",
+          wait_for("node %d healthy" % victim, lambda: health_of(victim) == "healthy"), health_of(victim))
     driver.find_element(By.CSS_SELECTOR, "#nodes tr[data-id='%d'] button.remove" % victim).click()
     accept_confirm(driver, "Remove node %d" % victim)
     gone = wait_for("two nodes on the page", lambda: sorted(page_rows(driver)) ==
                     sorted(n.id for n in nodes if n.id != victim))
     check("a removed node leaves the page", gone, page_rows(driver))
     by_id[victim].stop()
-    shot = os.path.join(outdir, "3-removed.png")
+    shot = os.path.join(outdir, "4-removed.png")
     driver.save_screenshot(shot)
     log("     screenshot %s" % os.path.abspath(shot))
 
