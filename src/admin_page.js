@@ -429,7 +429,10 @@
     });
     window.addEventListener('resize', drawCharts);
     /* read-only, for the browser test: the points the charts draw */
-    window.concordkvAdmin = { series: () => JSON.parse(JSON.stringify(series)) };
+    window.concordkvAdmin = {
+      series: () => JSON.parse(JSON.stringify(series)),
+      quantileOf: (text, name, q, min) => quantile(histogram(parseMetrics(text), name), q, min),
+    };
     refresh();
   }
 

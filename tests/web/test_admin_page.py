@@ -345,6 +345,14 @@ def browser_checks(driver, nodes, outdir):
                    (driver.execute_script("return window.concordkvAdmin.series()")))
     check("the charts have ops/s, latency and batch-size points", pts,
           driver.execute_script("return window.concordkvAdmin.series()"))
+    hist = ("# TYPE h histogram\n"
+            'h_bucket{le="1"} 0\nh_bucket{le="2"} 10\nh_bucket{le="4"} 20\nh_bucket{le="+Inf"} 20\n'
+            "h_sum 50\nh_count 20\n")
+    q = lambda qq, lo=0: driver.execute_script(
+        "return window.concordkvAdmin.quantileOf(arguments[0], 'h', arguments[1], arguments[2])", hist, qq, lo)
+    got = (q(0.25), q(0.5), q(0.99), q(0.0, 1))
+    check("the page's percentiles interpolate within buckets as histogram_quantile does",
+          all(abs(a - b) < 1e-9 for a, b in zip(got, (1.5, 2, 3.96, 1))), got)
     shot = os.path.join(outdir, "1-cluster.png")
     driver.save_screenshot(shot)
     log("     screenshot %s" % os.path.abspath(shot))
