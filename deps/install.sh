@@ -2,7 +2,8 @@
 # Install every build and test dependency of ConcordKV from Debian 12 packages (clang and
 # libfuzzer-14-dev build the fuzz targets of tests/fuzz/; configure skips them without; openssl
 # makes the TLS tests' certificates, iproute2's ip netns the protected-mode tests' remote client;
-# liblua5.1-0-dev, lua-cjson-dev and lua-bitop-dev: the Lua 5.1 of EVAL and its cjson and bit modules).
+# liblua5.1-0-dev, lua-cjson-dev and lua-bitop-dev: the Lua 5.1 of EVAL and its cjson and bit modules;
+# chromium, chromium-driver and python3-selenium: the web admin page's browser test).
 # Idempotent; run as root. Skips apt-get entirely when everything is already present.
 set -eu
 
@@ -11,7 +12,8 @@ libevent-dev libraft-dev libuv1-dev libhiredis-dev libjansson-dev libcriterion-d
 redis-tools redis-server python3 python3-redis
 clang libfuzzer-14-dev
 openssl iproute2
-liblua5.1-0-dev lua-cjson-dev lua-bitop-dev"
+liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
+chromium chromium-driver python3-selenium"
 # help2man: the man pages (man/*.1) from --help; the dist tarball ships them already made.
 PACKAGES="$PACKAGES help2man"
 

@@ -1,6 +1,7 @@
 /* The HTTP admin API on admin-port (libevent's evhttp, JSON with jansson): membership changes,
- * status, health and Prometheus metrics. Runs on the server's loop and never blocks it: a
- * membership change is answered from cluster.c's callback, whenever that comes. */
+ * status, health, Prometheus metrics and the web page. Runs on the server's loop and never
+ * blocks it: a membership change is answered from cluster.c's callback, whenever that comes.
+ * What only the web page uses (its files, the cluster view, forwarding) is admin_web.c. */
 #include "admin.h"
 
 #include <arpa/inet.h>
@@ -22,6 +23,7 @@
 #include <openssl/ssl.h>
 
 #include "admin_body.h"
+#include "admin_int.h"
 #include "cluster.h"
 #include "config.h"
 #include "consensus.h"
@@ -36,7 +38,6 @@
 
 #define ADMIN_EVHTTP_MAX_BODY (1024 * 1024) /* past this, evhttp refuses on its own */
 #define ADMIN_TIMEOUT_S 10                  /* idle or half-sent requests are dropped */
-#define ADMIN_MSG_MAX 300
 
 /* A membership change waiting for its outcome. Owned by cluster.c's callback, which frees
  * it; REQ is cleared when the connection goes away first, ADMIN when admin_stop ran. */
@@ -67,19 +68,9 @@ struct admin_conn {
     int complete;            /* the request arrived: the deadline no longer applies */
 };
 
-struct admin {
-    struct server *srv;
-    struct evhttp *http;
-    struct list pending; /* of struct pending */
-    struct admin_conn *conns; /* singly linked, live and released-but-not-swept */
-    int nconns;               /* live ones */
-};
-
-typedef void admin_handler_fn(struct admin *a, struct evhttp_request *req);
-
 /* ---- replies ---- */
 
-static const char *reason_phrase(int code)
+const char *admin_reason_phrase(int code)
 {
     switch (code) {
     case 200: return "OK";
@@ -93,6 +84,7 @@ static const char *reason_phrase(int code)
     case 413: return "Payload Too Large";
     case 415: return "Unsupported Media Type";
     case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return "Unknown";
@@ -101,7 +93,7 @@ static const char *reason_phrase(int code)
 
 /* Send BODY (emptied) with CODE. A HEAD request gets the headers only: evhttp 2.1 would
  * send the body anyway. */
-static void send_reply(struct evhttp_request *req, int code, struct evbuffer *body)
+void admin_send_reply(struct evhttp_request *req, int code, struct evbuffer *body)
 {
     if (evhttp_request_get_command(req) == EVHTTP_REQ_HEAD) {
         char len[24];
@@ -109,11 +101,11 @@ static void send_reply(struct evhttp_request *req, int code, struct evbuffer *bo
         evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length", len);
         evbuffer_drain(body, evbuffer_get_length(body));
     }
-    evhttp_send_reply(req, code, reason_phrase(code), body);
+    evhttp_send_reply(req, code, admin_reason_phrase(code), body);
 }
 
 /* Answer REQ with CODE and the JSON OBJ (stolen). */
-static void reply_json(struct evhttp_request *req, int code, json_t *obj)
+void admin_reply_json(struct evhttp_request *req, int code, json_t *obj)
 {
     struct evbuffer *body = evbuffer_new();
     char *text = json_dumps(obj, JSON_COMPACT);
@@ -125,7 +117,7 @@ static void reply_json(struct evhttp_request *req, int code, json_t *obj)
     evbuffer_add(body, "\n", 1);
     free(text);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
-    send_reply(req, code, body);
+    admin_send_reply(req, code, body);
     evbuffer_free(body);
 }
 
@@ -136,13 +128,11 @@ static void reply_message(struct evhttp_request *req, int code, int retryable, c
     json_t *obj = json_pack("{s:s}", "error", msg);
     if (retryable)
         json_object_set_new(obj, "retryable", json_true());
-    reply_json(req, code, obj);
+    admin_reply_json(req, code, obj);
 }
 
 /* {"error": ...} with CODE. */
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
+void admin_reply_error(struct evhttp_request *req, int code, const char *fmt, ...)
 {
     char msg[ADMIN_MSG_MAX + 100];
     va_list ap;
@@ -153,47 +143,60 @@ static void reply_error(struct evhttp_request *req, int code, const char *fmt, .
     reply_message(req, code, 0, msg);
 }
 
-static void reply_retry(struct evhttp_request *req, int code, const char *msg)
+void admin_reply_retry(struct evhttp_request *req, int code, const char *msg)
 {
     reply_message(req, code, 1, msg);
+}
+
+/* The leader's admin address, or NULL after answering 503 when there is none to name. */
+const char *admin_leader_addr(struct admin *a, struct evhttp_request *req, uint64_t *leader_out)
+{
+    struct server *srv = a->srv;
+    uint64_t leader = consensus_leader(srv->cs, NULL);
+    const struct fsm_node *n = leader ? fsm_node(&srv->fsm, leader) : NULL;
+
+    *leader_out = leader;
+    if (srv->shutting_down) {
+        admin_reply_retry(req, 503, "the server is shutting down");
+        return NULL;
+    }
+    if (leader == 0) {
+        admin_reply_retry(req, 503, "no leader is known; retry later");
+        return NULL;
+    }
+    if (leader == (uint64_t)srv->cfg->id) {
+        admin_reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
+        return NULL;
+    }
+    if (n == NULL || n->admin[0] == '\0') {
+        char msg[128];
+        snprintf(msg, sizeof(msg), "the leader (node %llu) has no known admin address; retry later",
+                 (unsigned long long)leader);
+        admin_reply_retry(req, 503, msg);
+        return NULL;
+    }
+    return n->admin;
 }
 
 /* 307 to the same path on the leader's admin address, or 503 when there is none to name. */
 static void reply_redirect(struct admin *a, struct evhttp_request *req)
 {
     struct server *srv = a->srv;
-    uint64_t leader = consensus_leader(srv->cs, NULL);
-    const struct fsm_node *n = leader ? fsm_node(&srv->fsm, leader) : NULL;
+    uint64_t leader;
+    const char *admin_addr = admin_leader_addr(a, req, &leader);
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
     char location[FSM_ADDR_MAX + 1100];
 
-    if (srv->shutting_down) {
-        reply_retry(req, 503, "the server is shutting down");
+    if (admin_addr == NULL)
         return;
-    }
-    if (leader == 0) {
-        reply_retry(req, 503, "no leader is known; retry later");
-        return;
-    }
-    if (leader == (uint64_t)srv->cfg->id) {
-        reply_retry(req, 503, "this node was just elected leader and is not ready yet; retry");
-        return;
-    }
-    if (n == NULL || n->admin[0] == '\0') {
-        char msg[128];
-        snprintf(msg, sizeof(msg), "the leader (node %llu) has no known admin address; retry later",
-                 (unsigned long long)leader);
-        reply_retry(req, 503, msg);
-        return;
-    }
     /* admin-tls is one setting for the whole cluster: the leader speaks what we speak */
     snprintf(location, sizeof(location), "%s://%s%s%s%s", srv->cfg->admin_tls ? "https" : "http",
-             n->admin, path ? path : "/",
+             admin_addr, path ? path : "/",
              query ? "?" : "", query ? query : "");
     evhttp_add_header(evhttp_request_get_output_headers(req), "Location", location);
-    reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
+    admin_reply_json(req, 307, json_pack("{s:s, s:I, s:s}", "error", "this node is not the leader",
                                    "leader", (json_int_t)leader, "location", location));
 }
 
@@ -203,21 +206,21 @@ static void reply_change(struct admin *a, struct evhttp_request *req, int status
     switch (status) {
     case CLUSTER_OK:
     case 1:
-        reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
+        admin_reply_json(req, 200, json_pack("{s:b, s:s}", "ok", 1, "message", msg));
         break;
-    case CLUSTER_EINVAL: reply_error(req, 400, "%s", msg); break;
+    case CLUSTER_EINVAL: admin_reply_error(req, 400, "%s", msg); break;
     case CLUSTER_EDUPID:
     case CLUSTER_EDUPADDR:
-    case CLUSTER_ENOID: reply_error(req, 409, "%s", msg); break;
-    case CLUSTER_EBUSY: reply_retry(req, 409, msg); break;
+    case CLUSTER_ENOID: admin_reply_error(req, 409, "%s", msg); break;
+    case CLUSTER_EBUSY: admin_reply_retry(req, 409, msg); break;
     case CLUSTER_ENOTLEADER:
         if (a != NULL)
             reply_redirect(a, req);
         else
-            reply_error(req, 503, "%s", msg);
+            admin_reply_error(req, 503, "%s", msg);
         break;
-    case CLUSTER_ETIMEOUT: reply_error(req, 504, "%s", msg); break;
-    default: reply_error(req, 500, "%s", msg); break;
+    case CLUSTER_ETIMEOUT: admin_reply_error(req, 504, "%s", msg); break;
+    default: admin_reply_error(req, 500, "%s", msg); break;
     }
 }
 
@@ -274,7 +277,7 @@ static void on_change_done(void *arg, int status, const char *msg)
     }
     if (req == NULL || evhttp_request_get_connection(req) == NULL) {
         if (req != NULL) /* detached by evhttp: answering frees it */
-            evhttp_send_reply(req, 503, reason_phrase(503), NULL);
+            evhttp_send_reply(req, 503, admin_reason_phrase(503), NULL);
         pending_free(p);
         return;
     }
@@ -325,7 +328,7 @@ static int read_body(struct evhttp_request *req, enum admin_op op, struct admin_
     rc = admin_body_parse(op, len > ADMIN_MAX_BODY ? NULL : (const char *)evbuffer_pullup(in, -1),
                           len, body, err, sizeof(err));
     if (rc != 0) {
-        reply_error(req, rc, "%s", err);
+        admin_reply_error(req, rc, "%s", err);
         return -1;
     }
     return 0;
@@ -333,12 +336,16 @@ static int read_body(struct evhttp_request *req, enum admin_op op, struct admin_
 
 /* ---- POST handlers ---- */
 
-/* Only the leader changes membership; others point at it. Returns 1 when REQ was answered. */
+/* Only the leader changes membership; others point at it, or forward REQ to it when asked
+ * (X-ConcordKV-Forward). Returns 1 when REQ was answered or forwarded. */
 static int redirected(struct admin *a, struct evhttp_request *req)
 {
     if (consensus_accepts(a->srv->cs))
         return 0;
-    reply_redirect(a, req);
+    if (evhttp_find_header(evhttp_request_get_input_headers(req), ADMIN_FORWARD_HEADER) != NULL)
+        admin_forward_to_leader(a, req);
+    else
+        reply_redirect(a, req);
     return 1;
 }
 
@@ -375,7 +382,7 @@ static void handle_transfer(struct admin *a, struct evhttp_request *req)
 
 /* ---- GET handlers ---- */
 
-static json_t *id_or_null(uint64_t id)
+json_t *admin_id_or_null(uint64_t id)
 {
     return id ? json_integer((json_int_t)id) : json_null();
 }
@@ -390,9 +397,9 @@ static const char *member_name(int member)
     }
 }
 
-static void handle_config(struct admin *a, struct evhttp_request *req)
+/* The configuration's nodes as /api/cluster/config lists them (a new array). */
+json_t *admin_config_nodes(struct server *srv)
 {
-    struct server *srv = a->srv;
     struct consensus_node fixed[16], *nodes = fixed;
     int n = consensus_nodes(srv->cs, nodes, 16);
     json_t *list = json_array();
@@ -411,26 +418,35 @@ static void handle_config(struct admin *a, struct evhttp_request *req)
     }
     if (nodes != fixed)
         free(nodes);
-    reply_json(req, 200, json_pack("{s:o, s:o}", "leader", id_or_null(consensus_leader(srv->cs, NULL)),
-                                   "nodes", list));
+    return list;
 }
 
-static void handle_status(struct admin *a, struct evhttp_request *req)
+static void handle_config(struct admin *a, struct evhttp_request *req)
 {
     struct server *srv = a->srv;
+    admin_reply_json(req, 200, json_pack("{s:o, s:o}", "leader", admin_id_or_null(consensus_leader(srv->cs, NULL)),
+                                   "nodes", admin_config_nodes(srv)));
+}
+
+/* This node's /api/status object. */
+json_t *admin_status_json(struct server *srv)
+{
     struct consensus_info info;
-    json_t *obj;
 
     consensus_get_info(srv->cs, &info);
-    obj = json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
+    return json_pack("{s:I, s:s, s:I, s:o, s:I, s:I, s:I, s:I, s:s, s:s}",
                     "id", (json_int_t)info.id, "state", consensus_role_name(info.role),
-                    "term", (json_int_t)info.term, "leader", id_or_null(info.leader_id),
+                    "term", (json_int_t)info.term, "leader", admin_id_or_null(info.leader_id),
                     "commit_index", (json_int_t)info.commit_index,
                     "applied_index", (json_int_t)info.applied_index,
                     "keys", (json_int_t)kv_size(srv->kv),
                     "uptime_seconds", (json_int_t)((util_now_ms() - srv->start_ms) / 1000),
                     "version", PACKAGE_VERSION, "membership", cluster_membership(srv));
-    reply_json(req, 200, obj);
+}
+
+static void handle_status(struct admin *a, struct evhttp_request *req)
+{
+    admin_reply_json(req, 200, admin_status_json(a->srv));
 }
 
 static void handle_health(struct admin *a, struct evhttp_request *req)
@@ -448,12 +464,12 @@ static void handle_health(struct admin *a, struct evhttp_request *req)
     else if (leader == 0)
         why = "no leader is known";
     if (why != NULL)
-        reply_json(req, 503, json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
+        admin_reply_json(req, 503, json_pack("{s:s, s:s}", "status", "unavailable", "error", why));
     else
-        reply_json(req, 200, json_pack("{s:s, s:I}", "status", "ok", "leader", (json_int_t)leader));
+        admin_reply_json(req, 200, json_pack("{s:s, s:I}", "status", "ok", "leader", (json_int_t)leader));
 }
 
-static void handle_metrics(struct admin *a, struct evhttp_request *req)
+void admin_handle_metrics(struct admin *a, struct evhttp_request *req)
 {
     struct evbuffer *body = evbuffer_new();
     struct buf text;
@@ -464,7 +480,7 @@ static void handle_metrics(struct admin *a, struct evhttp_request *req)
     buf_close(&text);
     evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
                       "text/plain; version=0.0.4; charset=utf-8");
-    send_reply(req, 200, body);
+    admin_send_reply(req, 200, body);
     evbuffer_free(body);
 }
 
@@ -593,14 +609,20 @@ static const struct route {
     const char *path;
     enum evhttp_cmd_type method;
     admin_handler_fn *handle;
+    int open; /* the page's static files: no token (it is typed into the page) */
 } routes[] = {
-    {"/api/cluster/add", EVHTTP_REQ_POST, handle_add},
-    {"/api/cluster/remove", EVHTTP_REQ_POST, handle_remove},
-    {"/api/cluster/transfer", EVHTTP_REQ_POST, handle_transfer},
-    {"/api/cluster/config", EVHTTP_REQ_GET, handle_config},
-    {"/api/status", EVHTTP_REQ_GET, handle_status},
-    {"/health", EVHTTP_REQ_GET, handle_health},
-    {"/metrics", EVHTTP_REQ_GET, handle_metrics},
+    {"/api/cluster/add", EVHTTP_REQ_POST, handle_add, 0},
+    {"/api/cluster/remove", EVHTTP_REQ_POST, handle_remove, 0},
+    {"/api/cluster/transfer", EVHTTP_REQ_POST, handle_transfer, 0},
+    {"/api/cluster/config", EVHTTP_REQ_GET, handle_config, 0},
+    {"/api/status", EVHTTP_REQ_GET, handle_status, 0},
+    {"/health", EVHTTP_REQ_GET, handle_health, 0},
+    {"/metrics", EVHTTP_REQ_GET, admin_handle_metrics, 0},
+    {"/api/cluster/status", EVHTTP_REQ_GET, admin_handle_cluster_status, 0},
+    {"/api/cluster/metrics", EVHTTP_REQ_GET, admin_handle_cluster_metrics, 0},
+    {"/", EVHTTP_REQ_GET, admin_handle_page, 1},
+    {"/admin.js", EVHTTP_REQ_GET, admin_handle_page_js, 1},
+    {"/admin.css", EVHTTP_REQ_GET, admin_handle_page_css, 1},
 };
 
 /* Compare in time that depends only on WANT's length. */
@@ -681,6 +703,29 @@ static int same_origin(struct admin *a, struct evhttp_request *req)
     return 0;
 }
 
+/* True when a browser says REQ comes from another site (Sec-Fetch-Site: cross-site), unless
+ * it is a navigation to one of the page's files (a link to the page from elsewhere). */
+static int cross_site(struct evhttp_request *req, const struct route *r)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(req);
+    const char *site = evhttp_find_header(h, "Sec-Fetch-Site");
+    const char *mode = evhttp_find_header(h, "Sec-Fetch-Mode");
+
+    if (site == NULL || strcasecmp(site, "cross-site") != 0)
+        return 0;
+    return !(r != NULL && r->open && mode != NULL && strcasecmp(mode, "navigate") == 0 &&
+             evhttp_request_get_command(req) != EVHTTP_REQ_POST);
+}
+
+/* The route of PATH, or NULL. */
+static const struct route *route_find(const char *path)
+{
+    for (size_t i = 0; path && i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (strcmp(path, routes[i].path) == 0)
+            return &routes[i];
+    return NULL;
+}
+
 /* True when REQ's Content-Type is application/json (parameters such as charset allowed). */
 static int json_content_type(struct evhttp_request *req)
 {
@@ -712,45 +757,47 @@ static void on_request(struct evhttp_request *req, void *arg)
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = uri ? evhttp_uri_get_path(uri) : NULL;
     enum evhttp_cmd_type method = evhttp_request_get_command(req);
+    const struct route *r = route_find(path);
 
     if (conn_request_complete(a, req) != 0)
         return; /* over the cap: the connection is being closed; evhttp frees REQ with it */
     /* one request per connection: a kept-alive one would escape the whole-request deadline */
     evhttp_add_header(evhttp_request_get_output_headers(req), "Connection", "close");
     if (protect_admin_refuses(a->srv->cfg, required_token(a), peer_is_local(req))) {
-        reply_error(req, 403, "protected mode: the admin API answers only loopback clients while "
+        admin_reply_error(req, 403, "protected mode: the admin API answers only loopback clients while "
                               "no admin-token (or requirepass) is set; set admin-token, or "
                               "protected-mode no");
         return;
     }
     if (!same_origin(a, req)) {
-        reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
+        admin_reply_error(req, 403, "cross-origin requests are refused (Origin is not this admin server)");
         return;
     }
-    if (!authorized(a, req)) {
+    if (cross_site(req, r)) {
+        admin_reply_error(req, 403, "cross-site requests are refused (Sec-Fetch-Site: cross-site)");
+        return;
+    }
+    if (!(r != NULL && r->open) && !authorized(a, req)) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "WWW-Authenticate",
                           "Bearer realm=\"concordkv\"");
-        reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
+        admin_reply_error(req, 401, "missing or wrong admin token (Authorization: Bearer <token>)");
         return;
     }
-    for (size_t i = 0; path && i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const struct route *r = &routes[i];
-        if (strcmp(path, r->path) != 0)
-            continue;
-        if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
-            if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
-                reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
-                return;
-            }
-            r->handle(a, req);
+    if (r == NULL) {
+        admin_reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
+        return;
+    }
+    if (method == r->method || (r->method == EVHTTP_REQ_GET && method == EVHTTP_REQ_HEAD)) {
+        if (method == EVHTTP_REQ_POST && !json_content_type(req)) {
+            admin_reply_error(req, 415, "POST bodies must be sent with Content-Type: application/json");
             return;
         }
-        evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
-        reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
+        r->handle(a, req);
         return;
     }
-    reply_error(req, 404, "no such endpoint: %s", path ? path : "(none)");
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
+                      r->method == EVHTTP_REQ_GET ? "GET, HEAD" : "POST");
+    admin_reply_error(req, 405, "%s takes %s", r->path, r->method == EVHTTP_REQ_GET ? "GET" : "POST");
 }
 
 /* ---- start and stop ---- */
@@ -805,7 +852,7 @@ static int bev_is_tls(struct bufferevent *bev)
 
 /* Write what REQ's connection has queued now: the loop no longer runs. Best effort (not
  * over TLS). */
-static void flush_now(struct evhttp_request *req)
+void admin_flush_now(struct evhttp_request *req)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct bufferevent *bev = evcon ? evhttp_connection_get_bufferevent(evcon) : NULL;
@@ -835,12 +882,13 @@ void admin_stop(struct server *srv)
         if (evcon != NULL) {
             evhttp_connection_set_closecb(evcon, NULL, NULL);
             if (!p->sending)
-                reply_error(req, 503, "the server is shutting down; the change may still complete");
-            flush_now(req);
+                admin_reply_error(req, 503, "the server is shutting down; the change may still complete");
+            admin_flush_now(req);
         }
         if (p->sending)
             free(p); /* its outcome came; otherwise cluster.c's callback frees it later */
     }
+    admin_web_stop(a);
     evhttp_free(a->http);
     conns_close(a);
     free(a);

@@ -18,6 +18,12 @@ $(OBJDIR)/%.o: $(srcdir)/src/%.c
 	@echo "  FUZZCC   $@"
 	@$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 
+# a file generated in the build tree (src/admin_page_data.c)
+$(OBJDIR)/%.o: src/%.c
+	@mkdir -p $(OBJDIR)
+	@echo "  FUZZCC   $@"
+	@$(CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
 $(OBJDIR)/libconcordkv_fuzz.a: $(OBJS)
 	@rm -f $@
 	@ar rcs $@ $(OBJS)

@@ -788,3 +788,223 @@ Test(admin, cluster_manager_manages_a_cluster, .timeout = 120)
     cr_assert(strstr(cm.out, "Usage:") != NULL);
     tc_stop_all();
 }
+
+/* ---- the web page's side of the API (admin_web.c) ---- */
+
+/* The page and its files need no token, carry no-store and a CSP without inline script; the
+ * API still needs the token; Sec-Fetch-Site: cross-site is refused except a navigation to the
+ * page itself. */
+Test(admin, web_page_files_and_cross_site_requests)
+{
+    static const char *const args[] = {"--admin-token", "admin-token", NULL};
+    static const char *const files[][2] = {{"/", "text/html; charset=utf-8"},
+                                           {"/admin.js", "text/javascript; charset=utf-8"},
+                                           {"/admin.css", "text/css; charset=utf-8"}};
+    const char *auth = "Authorization: Bearer admin-token\r\n";
+    struct fx_http_resp r;
+    char value[512];
+
+    start_single(args);
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        r = fx_http_get(srv->admin_port, files[i][0]);
+        cr_assert_eq(r.status, 200, "%s: %d %s", files[i][0], r.status, r.body);
+        cr_assert(fx_http_header(&r, "Content-Type", value, sizeof(value)));
+        cr_assert_str_eq(value, files[i][1]);
+        cr_assert(fx_http_header(&r, "Cache-Control", value, sizeof(value)));
+        cr_assert_str_eq(value, "no-store");
+        cr_assert(fx_http_header(&r, "Content-Security-Policy", value, sizeof(value)));
+        cr_assert(strstr(value, "script-src 'self'") && strstr(value, "default-src 'none'") &&
+                  !strstr(value, "unsafe"), "CSP: %s", value);
+        cr_assert(strlen(r.body) > 500, "%s is %zu bytes", files[i][0], strlen(r.body));
+        fx_http_free(&r);
+    }
+    r = fx_http_get(srv->admin_port, "/");
+    cr_assert(strstr(r.body, "<script src=\"/admin.js\"") && !strstr(r.body, "<script>"),
+              "the page must load its script from /admin.js only");
+    fx_http_free(&r);
+    r = fx_http(srv->admin_port, "HEAD", "/", NULL, NULL);
+    cr_assert_eq(r.status, 200);
+    cr_assert_str_eq(r.body, "");
+    fx_http_free(&r);
+    r = fx_http_get(srv->admin_port, "/api/cluster/status");
+    fx_http_assert_error(&r, 401, "token");
+    fx_http_free(&r);
+
+    r = fx_http(srv->admin_port, "POST", "/api/cluster/transfer",
+                "Authorization: Bearer admin-token\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: cors\r\n", "{}");
+    fx_http_assert_error(&r, 403, "cross-site");
+    fx_http_free(&r);
+    r = fx_http(srv->admin_port, "GET", "/api/status",
+                "Authorization: Bearer admin-token\r\nSec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\n", NULL);
+    fx_http_assert_error(&r, 403, "cross-site");
+    fx_http_free(&r);
+    r = fx_http(srv->admin_port, "GET", "/admin.js", "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: no-cors\r\n", NULL);
+    fx_http_assert_error(&r, 403, "cross-site");
+    fx_http_free(&r);
+    r = fx_http(srv->admin_port, "GET", "/", "Sec-Fetch-Site: cross-site\r\nSec-Fetch-Mode: navigate\r\n", NULL);
+    cr_assert_eq(r.status, 200, "a link to the page from another site: %d", r.status);
+    fx_http_free(&r);
+    snprintf(value, sizeof(value), "%sSec-Fetch-Site: same-origin\r\nOrigin: http://127.0.0.1:%d\r\n", auth,
+             srv->admin_port);
+    r = fx_http(srv->admin_port, "POST", "/api/cluster/remove", value, "{\"id\":9}");
+    fx_http_assert_error(&r, 409, "no member"); /* past the origin checks */
+    fx_http_free(&r);
+    stop_single();
+}
+
+/* The number of nodes in VIEW (a /api/cluster/status answer) whose status says STATE. */
+static int view_count(json_t *view, const char *state)
+{
+    json_t *n;
+    size_t i;
+    int count = 0;
+
+    json_array_foreach(json_object_get(view, "nodes"), i, n) {
+        const char *s = json_string_value(json_object_get(json_object_get(n, "status"), "state"));
+        count += s != NULL && strcmp(s, state) == 0;
+    }
+    return count;
+}
+
+static bool view_complete(void *arg)
+{
+    struct fx_http_resp r;
+    bool ok;
+
+    if (!fx_http_try(*(int *)arg, "GET", "/api/cluster/status", NULL, NULL, 0, &r))
+        return false;
+    ok = r.status == 200 && view_count(r.json, "leader") == 1 && view_count(r.json, "follower") == 2;
+    fx_http_free(&r);
+    return ok;
+}
+
+/* A follower's cluster view holds every node's status (an "error" for one that is down), its
+ * metrics proxy serves another node's /metrics, and it forwards a POST marked
+ * X-ConcordKV-Forward to the leader instead of redirecting it. */
+Test(admin, cluster_view_metrics_and_forwarding, .timeout = 120)
+{
+    struct fx_http_resp r;
+    char path[64];
+    int leader, follower, other;
+    json_t *n;
+    size_t i;
+
+    start_cluster(NULL);
+    leader = wait_leader();
+    wait_addresses_known(3);
+    follower = (leader + 1) % 3;
+    other = (leader + 2) % 3;
+    int port = node(follower)->admin_port;
+    cr_assert(fx_wait_until(view_complete, &port, TC_CONVERGE_MS), "no complete cluster view");
+    r = fx_http_get(port, "/api/cluster/status");
+    cr_assert_eq(fx_http_jint(&r, "self"), follower + 1, "%s", r.body);
+    cr_assert_eq(fx_http_jint(&r, "leader"), leader + 1, "%s", r.body);
+    json_array_foreach(json_object_get(r.json, "nodes"), i, n) {
+        json_t *st = json_object_get(n, "status");
+        cr_assert_eq(json_integer_value(json_object_get(st, "id")),
+                     json_integer_value(json_object_get(n, "id")), "%s", r.body);
+        cr_assert(json_integer_value(json_object_get(st, "applied_index")) > 0, "%s", r.body);
+    }
+    fx_http_free(&r);
+
+    snprintf(path, sizeof(path), "/api/cluster/metrics?id=%d", leader + 1);
+    r = fx_http_get(port, path);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    cr_assert(strstr(r.body, "concordkv_raft_state{state=\"leader\"} 1"), "not the leader's metrics");
+    fx_http_free(&r);
+    r = fx_http_get(port, "/api/cluster/metrics");
+    cr_assert(strstr(r.body, "concordkv_raft_state{state=\"follower\"} 1"), "not this node's metrics");
+    fx_http_free(&r);
+    fx_http_expect_error(port, "GET", "/api/cluster/metrics?id=x", NULL, 400, "positive");
+    fx_http_expect_error(port, "GET", "/api/cluster/metrics?id=9", NULL, 409, "node 9");
+
+    char body[64];
+    snprintf(body, sizeof(body), "{\"id\":%d}", other + 1);
+    r = fx_http(port, "POST", "/api/cluster/transfer", NULL, body);
+    cr_assert_eq(r.status, 307, "a plain POST to a follower: %d %s", r.status, r.body);
+    fx_http_free(&r);
+    r = fx_http(port, "POST", "/api/cluster/transfer", "X-ConcordKV-Forward: 1\r\n", body);
+    cr_assert_eq(r.status, 200, "a forwarded transfer: %d %s", r.status, r.body);
+    cr_assert(strstr(fx_http_jstr(&r, "message"), "leadership moved") != NULL, "%s", r.body);
+    fx_http_free(&r);
+    cr_assert(fx_wait_until(is_leader, &other, TC_LEADER_MS), "node %d never led", other + 1);
+    r = fx_http(port, "POST", "/api/cluster/remove", "X-ConcordKV-Forward: 1\r\n", "{\"id\":9}");
+    fx_http_assert_error(&r, 409, "9");
+    fx_http_free(&r);
+
+    /* the old leader down: the view says why it has no status */
+    cr_assert_neq(fx_server_kill(node(leader)), -1);
+    r = fx_http_get(port, "/api/cluster/status");
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    json_array_foreach(json_object_get(r.json, "nodes"), i, n) {
+        if (json_integer_value(json_object_get(n, "id")) != leader + 1)
+            continue;
+        cr_assert(json_is_null(json_object_get(n, "status")), "%s", r.body);
+        cr_assert(json_string_value(json_object_get(n, "error")) != NULL, "%s", r.body);
+    }
+    fx_http_free(&r);
+    tc_stop_all();
+}
+
+/* Send a raw POST of BODY to PATH on FD, marked for forwarding to the leader. */
+static void send_forwarded(int fd, const char *path, const char *body)
+{
+    char buf[1024];
+
+    snprintf(buf, sizeof(buf), "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+             "X-ConcordKV-Forward: 1\r\nContent-Length: %zu\r\n\r\n%s", path, strlen(body), body);
+    cr_assert(fx_raw_send_str(fd, buf) == 0);
+}
+
+/* Requests waiting for other nodes: a cluster view whose client hangs up while a node is
+ * paused, and a forwarded add (it cannot finish) pending when the forwarding node shuts down:
+ * answered 503, the node exits cleanly. */
+Test(admin, relayed_requests_survive_hangup_and_shutdown, .timeout = 120)
+{
+    struct fx_http_resp r;
+    struct fx_raw_result res;
+    char buf[4096], body[128];
+    int leader, f, g, fd;
+
+    start_cluster(NULL);
+    leader = wait_leader();
+    wait_addresses_known(3);
+    f = (leader + 1) % 3;
+    g = (leader + 2) % 3;
+
+    tc_pause(g + 1); /* its /api/status waits the whole second */
+    fd = fx_raw_connect(node(f)->admin_port);
+    cr_assert(fx_raw_send_str(fd, "GET /api/cluster/status HTTP/1.1\r\nHost: x\r\n\r\n") == 0);
+    cr_assert(fx_raw_nothing_pending(fd), "the view was answered while a node is paused");
+    close(fd);
+    tc_resume(g + 1);
+    r = fx_http_get(node(f)->admin_port, "/api/cluster/status");
+    cr_assert_eq(r.status, 200, "after a hang-up: %d %s", r.status, r.body);
+    fx_http_free(&r);
+
+    /* Node 4's raft address listens nowhere: catching it up never finishes. */
+    snprintf(body, sizeof(body), "{\"id\":4,\"address\":\"127.0.0.1:%d\"}", fx_free_port());
+    fd = fx_raw_connect(node(f)->admin_port);
+    send_forwarded(fd, "/api/cluster/add", body);
+    for (int64_t deadline = fx_now_ms() + FX_HTTP_MS;;) {
+        r = fx_http_post(node(leader)->admin_port, "/api/cluster/remove", "{\"id\":9}");
+        bool busy = r.status == 409 && strstr(fx_http_jstr(&r, "error"), "in progress");
+        fx_http_free(&r);
+        if (busy)
+            break;
+        cr_assert(fx_now_ms() < deadline, "the forwarded add never became a change in progress");
+        usleep(20000);
+    }
+    cr_assert(fx_raw_nothing_pending(fd), "the forwarded add was answered before it completed");
+    kill(node(f)->pid, SIGTERM);
+    res = fx_raw_read(fd, buf, sizeof(buf), 0, "}\n", FX_HTTP_MS);
+    cr_assert(!res.timed_out && res.len > 0, "no answer to the forwarded add at shutdown: %s", buf);
+    cr_assert(strncmp(buf, "HTTP/1.1 503", 12) == 0 && strstr(buf, "shutting down"),
+              "forwarded add answered: %s", buf);
+    close(fd);
+    for (int64_t deadline = fx_now_ms() + FX_STOP_TIMEOUT_MS; fx_server_alive(node(f));)
+        cr_assert(fx_now_ms() < deadline && usleep(10000) == 0, "the node did not exit on SIGTERM");
+    cr_assert(WIFEXITED(node(f)->last_status) && WEXITSTATUS(node(f)->last_status) == 0,
+              "exit status %d", node(f)->last_status);
+    tc_stop_all();
+}

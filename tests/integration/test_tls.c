@@ -1,6 +1,7 @@
 /* Integration tests of TLS: RESP on tls-port (our own OpenSSL client, redis-cli --tls,
  * redis-py ssl=True), client certificates (tls-auth-clients), reloading certificates with
- * CONFIG SET, the admin API over HTTPS with cluster_manager (tls-replication yes is refused:
+ * CONFIG SET, the admin API over HTTPS with cluster_manager and between nodes (the web page's
+ * cluster view, forwarding; tls-replication yes is refused:
  * not implemented yet). Certificates are made at run time by tests/lib/gencerts.sh (openssl). */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <criterion/criterion.h>
 
 #include "fixture.h"
+#include "tcluster.h"
 
 #define IO_MS 5000
 
@@ -361,4 +363,64 @@ Test(tls, admin_api_over_https_with_cluster_manager)
     snprintf(cmd, sizeof(cmd), "'%s' -s http://127.0.0.1:%d status 2>&1", cm, t.s->admin_port);
     cr_assert_eq(run(cmd, out, sizeof(out)), 1, "plain HTTP answered: %s", out);
     fx_server_free(t.s);
+}
+
+/* One HTTPS request (REQUEST, raw) to 127.0.0.1:PORT with the client certificate; the whole
+ * answer (the server closes the connection) into OUT. Returns its length, 0 if none. */
+static int https_request(int port, const char *request, char *out, size_t cap)
+{
+    struct tconn t;
+    int got = 0;
+
+    out[0] = '\0';
+    if (tconn_open(&t, port, "ca.crt", "client.crt", "client.key") != 0)
+        return 0;
+    if (SSL_write(t.ssl, request, (int)strlen(request)) > 0) {
+        int n;
+        while ((size_t)got < cap - 1 && (n = SSL_read(t.ssl, out + got, (int)(cap - 1 - (size_t)got))) > 0)
+            got += n;
+        out[got] = '\0';
+    }
+    ERR_clear_error();
+    tconn_close(&t);
+    return got;
+}
+
+static int count_of(const char *s, const char *what)
+{
+    int n = 0;
+    for (const char *p = s; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* admin-tls on 3 nodes: a follower asks the others over HTTPS (presenting its certificate,
+ * checking theirs against the CA) for the web page's cluster view, and forwards a change. */
+Test(tls, admin_web_requests_between_nodes_over_https, .timeout = 150)
+{
+    static char c[512], k[512], ca[512];
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--admin-tls", "yes",
+                                "--tls-cert-file", cert("server.crt", c, sizeof(c)),
+                                "--tls-key-file", cert("server.key", k, sizeof(k)),
+                                "--tls-ca-cert-file", cert("ca.crt", ca, sizeof(ca)), NULL};
+    char out[16384], req[512];
+    int leader, follower, port;
+
+    tc_start(3, args);
+    leader = tc_wait_leader();
+    follower = leader % 3 + 1;
+    port = tc_node(follower)->admin_port;
+    for (int64_t deadline = fx_now_ms() + TC_CONVERGE_MS;;) {
+        https_request(port, "GET /api/cluster/status HTTP/1.1\r\nHost: x\r\n\r\n", out, sizeof(out));
+        if (count_of(out, "\"membership\":\"member\"") == 3)
+            break;
+        cr_assert(fx_now_ms() < deadline, "no complete cluster view over HTTPS: %s", out);
+        usleep(100000);
+    }
+    snprintf(req, sizeof(req), "POST /api/cluster/transfer HTTP/1.1\r\nHost: x\r\n"
+             "Content-Type: application/json\r\nX-ConcordKV-Forward: 1\r\nContent-Length: 2\r\n\r\n{}");
+    https_request(port, req, out, sizeof(out));
+    cr_assert(strncmp(out, "HTTP/1.1 200", 12) == 0 && strstr(out, "leadership moved"),
+              "forwarded over HTTPS: %s", out);
+    tc_stop_all();
 }
