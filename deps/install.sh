@@ -16,6 +16,8 @@ liblua5.1-0-dev lua-cjson-dev lua-bitop-dev
 chromium chromium-driver python3-selenium"
 # help2man: the man pages (man/*.1) from --help; the dist tarball ships them already made.
 PACKAGES="$PACKAGES help2man"
+# systemd: systemd-analyze verify of the installed units (tests/install/test_install.sh).
+PACKAGES="$PACKAGES systemd"
 
 missing=""
 for p in $PACKAGES; do
