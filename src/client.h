@@ -38,6 +38,7 @@ struct slot {
     size_t cost; /* bytes of the request while not ready (for output limits) */
     int ready;
     struct blocked *blk; /* a blocking command's reply: consensus answers blocked.c */
+    int discard;         /* CLIENT REPLY OFF/SKIP: the reply is dropped when it is ready */
 };
 
 struct client {
@@ -76,6 +77,15 @@ struct client {
     int blk_resume;           /* the blocking command was answered: dispatch what waits */
     struct list probes; /* of struct probe (probe.h): no-op-looking writes on the read path */
     int nprobes;        /* how many probes are pending (counted in pending too) */
+    /* operator commands (client_ctl.c) */
+    int reply_off;        /* CLIENT REPLY OFF: every reply dropped */
+    int reply_skip_next;  /* CLIENT REPLY SKIP was this command: skip the next one's */
+    int reply_skip;       /* the command being read is the one to skip */
+    int discarding;       /* the request being dispatched is answered into DISCARD */
+    struct buf discard;   /* where the immediate replies of a silent request go */
+    int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
+    struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
+    uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
@@ -104,6 +114,8 @@ void client_deliver(void *arg, void *owner, const char *msg, size_t len);
 
 /* Write what C has to write; called by the server after a batch of replies. */
 void client_flush(struct client *c);
+/* Run the requests of C held by CLIENT PAUSE (client_ctl.c calls it when the pause ends). */
+void client_resume_input(struct client *c);
 /* Continue reading a client whose back-pressure pause is over. */
 void client_resume(struct client *c);
 

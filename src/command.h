@@ -223,6 +223,8 @@ cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore, prep_bz
 cmd_proc cmd_object;
 /* MEMORY (cmd_memory.c). */
 cmd_proc cmd_memory;
+/* TOUCH, ROLE, WAIT (cmd_ops.c). */
+cmd_proc cmd_touch, cmd_role, cmd_wait;
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
 void reply_wrongtype(struct buf *out);
 /* The live value of type TYPE under argument I of REQ in *OBJ (NULL when absent); WRITE looks
