@@ -669,13 +669,13 @@ const char *config_read_consistency_name(long long value)
 static int option_is_implied(const struct config *cfg, const struct option_def *o, const char *cur)
 {
     char def[1024] = "";
-    if (strcmp(o->name, "raft-port") == 0)
-        return cfg->raft_port == cfg->port + 10000;
+    if (strcmp(o->name, "raft-port") == 0) /* 0, -1, NULL: not resolved yet */
+        return cfg->raft_port == 0 || cfg->raft_port == cfg->port + 10000;
     if (strcmp(o->name, "admin-port") == 0)
-        return cfg->admin_port == cfg->port + 2000;
+        return cfg->admin_port == -1 || cfg->admin_port == cfg->port + 2000;
     if (strcmp(o->name, "dir") == 0) {
         snprintf(def, sizeof(def), "./concordkv-data/%lld", cfg->id);
-        return cfg->dir != NULL && strcmp(cfg->dir, def) == 0;
+        return cfg->dir == NULL || strcmp(cfg->dir, def) == 0;
     }
     if (strcmp(o->name, "cluster-secret") == 0 && cfg->cluster_secret_file != NULL)
         return 1;
