@@ -462,7 +462,7 @@ void server_memory_stats(struct server *srv, struct buf *out)
     size_t overhead = m.startup + m.raft_log + m.clients;
     size_t net = m.total > m.startup ? m.total - m.startup : 0;
     double frag = m.total ? (double)m.rss / (double)m.total : 0;
-    reply_array(out, 2 * 27);
+    reply_array(out, 2 * 29);
     stat_int(out, "peak.allocated", (long long)m.peak);
     stat_int(out, "total.allocated", (long long)m.total);
     stat_int(out, "startup.allocated", (long long)m.startup);
