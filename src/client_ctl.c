@@ -62,24 +62,30 @@ void client_reply_mode(struct client *c, int mode)
 
 /* ---- CLIENT PAUSE ---- */
 
-static void pause_end(struct server *srv)
-{
-    srv->pause_type = PAUSE_OFF;
-    srv->pause_end_ms = 0;
-    if (srv->pause_ev)
-        evtimer_del(srv->pause_ev);
-    /* Resume the postponed clients in the order they were held; a resumed command may be
-     * CLIENT KILL or another PAUSE: take one at a time from the list. */
-    struct list_node *n;
-    while (srv->pause_type == PAUSE_OFF && (n = list_pop_front(&srv->postponed)) != NULL) {
-        struct client *c = list_entry(n, struct client, postpone_node);
-        client_resume_input(c);
-    }
-}
-
+/* Resume the postponed clients in the order they were held, from the loop (never inside a
+ * client's dispatch: a resumed command may be CLIENT KILL of the client that ended the
+ * pause). One at a time from the list: a resumed command may kill another held client, or
+ * pause again, which leaves the rest held. */
 static void on_pause_timer(evutil_socket_t fd, short what, void *arg)
 {
-    pause_end(arg);
+    struct server *srv = arg;
+    struct list_node *n;
+    if (srv->pause_type != PAUSE_OFF && util_now_ms() >= srv->pause_end_ms)
+        srv->pause_type = PAUSE_OFF;
+    while (srv->pause_type == PAUSE_OFF && (n = list_pop_front(&srv->postponed)) != NULL)
+        client_resume_input(list_entry(n, struct client, postpone_node));
+    server_flush_writes(srv);
+}
+
+/* End the pause now; the held clients resume once the loop runs the pause event. */
+static void pause_end(struct server *srv)
+{
+    struct timeval now = {0, 0};
+    srv->pause_type = PAUSE_OFF;
+    srv->pause_end_ms = 0;
+    if (srv->pause_ev == NULL)
+        srv->pause_ev = evtimer_new(srv->base, on_pause_timer, srv);
+    evtimer_add(srv->pause_ev, &now);
 }
 
 void server_pause(struct server *srv, int type, int64_t end_ms)
@@ -129,17 +135,19 @@ static int may_write(const struct command *cmd, const struct client *c, const st
 int server_pause_holds(struct server *srv, const struct command *cmd, struct client *c,
                        const struct request *req)
 {
-    if (srv->pause_type == PAUSE_OFF || cmd == NULL || c->user == NULL)
-        return 0; /* peers (user NULL) are never paused, as Redis never pauses replicas */
-    if (util_now_ms() >= srv->pause_end_ms) {
+    int hold = srv->pause_type != PAUSE_OFF && cmd != NULL &&
+               c->user != NULL; /* peers (user NULL) are never paused, as Redis never pauses replicas */
+    if (hold && util_now_ms() >= srv->pause_end_ms) {
         pause_end(srv);
-        return 0;
+        hold = 0;
     }
-    if (srv->pause_type == PAUSE_WRITE && !may_write(cmd, c, req))
-        return 0;
-    if (!c->postpone_node.linked)
+    if (hold && srv->pause_type == PAUSE_WRITE && !may_write(cmd, c, req))
+        hold = 0;
+    if (hold && !c->postpone_node.linked)
         list_push_back(&srv->postponed, &c->postpone_node);
-    return 1;
+    else if (!hold && c->postpone_node.linked)
+        list_remove(&srv->postponed, &c->postpone_node); /* its held command runs now */
+    return hold;
 }
 
 int server_postponed_count(const struct server *srv)
@@ -311,6 +319,7 @@ static void on_wait_timer(evutil_socket_t fd, short what, void *arg)
         struct timeval tv = {0, 10 * 1000};
         evtimer_add(srv->wait_ev, &tv);
     }
+    server_flush_writes(srv);
 }
 
 void server_wait(struct server *srv, struct client *c, long long num, long long timeout_ms, struct buf *out)
