@@ -784,6 +784,11 @@ void client_info(const struct client *c, struct buf *out)
     client_info_line(out, c, util_now_ms());
 }
 
+void client_info_at(const struct client *c, struct buf *out, int64_t now_ms)
+{
+    client_info_line(out, c, now_ms);
+}
+
 void client_list(struct server *srv, struct buf *out)
 {
     int64_t now = util_now_ms();

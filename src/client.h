@@ -114,6 +114,8 @@ void client_deliver(void *arg, void *owner, const char *msg, size_t len);
 
 /* Write what C has to write; called by the server after a batch of replies. */
 void client_flush(struct client *c);
+/* C's CLIENT LIST line at NOW_MS, appended to OUT. */
+void client_info_at(const struct client *c, struct buf *out, int64_t now_ms);
 /* Run the requests of C held by CLIENT PAUSE (client_ctl.c calls it when the pause ends). */
 void client_resume_input(struct client *c);
 /* Continue reading a client whose back-pressure pause is over. */

@@ -255,6 +255,44 @@ static int kill_clients(struct server *srv, struct client *self, const struct ki
     return killed;
 }
 
+void client_list_cmd(struct server *srv, const struct request *req, struct buf *out)
+{
+    struct kill_filter f;
+    uint64_t ids[64];
+    int nids = 0;
+    memset(&f, 0, sizeof(f));
+    f.type = -1;
+    if (req->argc == 4 && request_arg_is(req, 2, "type")) {
+        if (kill_parse(srv, req, &f, out) != 0)
+            return;
+    } else if (req->argc >= 4 && request_arg_is(req, 2, "id")) {
+        for (int i = 3; i < req->argc && nids < 64; i++) {
+            long long id;
+            if (util_parse_ll(req->argv[i], req->len[i], &id) != 0 || id < 1) {
+                reply_error(out, "ERR Invalid client ID");
+                return;
+            }
+            ids[nids++] = (uint64_t)id;
+        }
+    } else if (req->argc != 2) {
+        reply_syntax_error(out);
+        return;
+    }
+    struct buf b;
+    int64_t now = util_now_ms();
+    buf_init(&b);
+    for (struct list_node *n = srv->clients.head; n; n = n->next) {
+        const struct client *c = list_entry(n, const struct client, node);
+        int want = nids == 0 && kill_matches(&f, c, NULL);
+        for (int i = 0; i < nids && !want; i++)
+            want = c->id == ids[i];
+        if (want)
+            client_info_at(c, &b, now);
+    }
+    reply_bulk(out, b.data ? b.data : "", b.len);
+    buf_close(&b);
+}
+
 void client_kill(struct server *srv, struct client *self, const struct request *req, struct buf *out)
 {
     struct kill_filter f;

@@ -290,12 +290,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
             reply_errorf(ctx->out, "ERR Unrecognized option '%.128s'", req->argv[2]);
         else
             reply_ok(ctx->out);
-    } else if (request_arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && request_arg_is(req, 2, "type")))) {
-        struct buf b;
-        buf_init(&b);
-        client_list(ctx->srv, &b);
-        reply_bulk(ctx->out, b.data ? b.data : "", b.len);
-        buf_close(&b);
+    } else if (request_arg_is(req, 1, "list")) {
+        client_list_cmd(ctx->srv, req, ctx->out);
     } else if (request_arg_is(req, 1, "unblock") && (req->argc == 3 || req->argc == 4)) {
         client_unblock(ctx, req);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
@@ -333,6 +329,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
             "    Return information about client connections. Options:",
             "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
             "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients of the specified IDs only.",
             "UNPAUSE",
             "    Stop the current client pause, resuming traffic.",
             "PAUSE <timeout> [WRITE|ALL]",

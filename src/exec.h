@@ -78,6 +78,8 @@ void client_reply_mode(struct client *c, int mode);
 struct buf *client_reply_buf(struct client *c);
 /* CLIENT NO-EVICT on|off: only the flag (there is no client eviction). */
 void client_set_no_evict(struct client *c, int on);
+/* CLIENT LIST [TYPE normal|pubsub|replica|master] [ID id ...]: the lines to OUT as a bulk. */
+void client_list_cmd(struct server *srv, const struct request *req, struct buf *out);
 /* CLIENT KILL with REQ's arguments (both forms), from SELF: the reply to OUT. */
 void client_kill(struct server *srv, struct client *self, const struct request *req, struct buf *out);
 /* CLIENT PAUSE: hold the commands TYPE (PAUSE_WRITE / PAUSE_ALL) names until END_MS (a

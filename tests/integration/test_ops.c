@@ -72,7 +72,7 @@ static void wait_info(int port, const char *section, const char *field, long lon
 }
 
 /* CLIENT KILL: the old addr form, then ID, ADDR, LADDR, USER, TYPE and SKIPME, with Redis's
- * errors for bad filters. */
+ * errors for bad filters; CLIENT LIST TYPE and ID. */
 Test(ops, client_kill_filters)
 {
     struct fx_server *s = fx_server_up(NULL);
@@ -116,6 +116,13 @@ Test(ops, client_kill_filters)
     a = fx_connect(s->port);
     redisReply *r = fx_cmd(a, "SUBSCRIBE ch");
     freeReplyObject(r);
+    r = fx_cmd(me, "CLIENT LIST TYPE pubsub");
+    cr_assert(strstr(r->str, "flags=P") != NULL && strchr(r->str, '\n') == r->str + r->len - 1, "%s", r->str);
+    freeReplyObject(r);
+    r = fx_cmd(me, "CLIENT LIST ID %lld", client_id(me));
+    cr_assert(strstr(r->str, "cmd=client") != NULL && strchr(r->str, '\n') == r->str + r->len - 1, "%s", r->str);
+    freeReplyObject(r);
+    fx_check_error(me, "ERR Unknown client type 'foo'", "CLIENT LIST TYPE foo");
     fx_check_integer(me, 1, "CLIENT KILL TYPE pubsub");
     redisFree(a);
     fx_check_integer(me, 1, "CLIENT KILL TYPE normal");
