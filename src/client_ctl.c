@@ -455,18 +455,6 @@ struct memory_figures {
     size_t peak, total, startup, raft_log, clients, dataset, rss, keys;
 };
 
-static size_t rss_now(void)
-{
-    long pages = 0, rss = 0;
-    FILE *fp = fopen("/proc/self/statm", "r");
-    if (fp) {
-        if (fscanf(fp, "%ld %ld", &pages, &rss) != 2)
-            rss = 0;
-        fclose(fp);
-    }
-    return (size_t)rss * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 static void memory_figures(struct server *srv, struct memory_figures *m)
 {
     server_track_peak(srv);
@@ -480,7 +468,7 @@ static void memory_figures(struct server *srv, struct memory_figures *m)
         m->clients += c->out.cap + resp_reader_allocated(c->reader);
     }
     m->dataset = kv_used_memory(srv->kv);
-    m->rss = rss_now();
+    m->rss = info_rss_bytes();
     m->keys = kv_size(srv->kv);
 }
 

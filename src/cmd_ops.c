@@ -79,6 +79,19 @@ void cmd_role(struct exec_ctx *ctx, struct request *req)
     reply_int(ctx->out, (long long)info.applied_index);
 }
 
+int command_arg_timeout(const struct request *req, int i, long long *ms, struct buf *out)
+{
+    if (util_parse_ll(req->argv[i], req->len[i], ms) != 0) {
+        reply_error(out, "ERR timeout is not an integer or out of range");
+        return -1;
+    }
+    if (*ms < 0) {
+        reply_error(out, "ERR timeout is negative");
+        return -1;
+    }
+    return 0;
+}
+
 /* WAIT numreplicas timeout (Redis 7.0's checks and texts). Every acknowledged write is on a
  * majority already; the answer counts the followers whose log holds the client's last write. */
 void cmd_wait(struct exec_ctx *ctx, struct request *req)
@@ -92,13 +105,7 @@ void cmd_wait(struct exec_ctx *ctx, struct request *req)
     }
     if (command_arg_ll(req, 1, &num, ctx->out) != 0)
         return;
-    if (util_parse_ll(req->argv[2], req->len[2], &timeout) != 0) {
-        reply_error(ctx->out, "ERR timeout is not an integer or out of range");
+    if (command_arg_timeout(req, 2, &timeout, ctx->out) != 0)
         return;
-    }
-    if (timeout < 0) {
-        reply_error(ctx->out, "ERR timeout is negative");
-        return;
-    }
     server_wait(ctx->srv, ctx->client, num, timeout, ctx->out);
 }

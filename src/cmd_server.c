@@ -214,14 +214,8 @@ static void client_pause_cmd(struct exec_ctx *ctx, struct request *req)
             return;
         }
     }
-    if (util_parse_ll(req->argv[2], req->len[2], &ms) != 0) {
-        reply_error(ctx->out, "ERR timeout is not an integer or out of range");
+    if (command_arg_timeout(req, 2, &ms, ctx->out) != 0)
         return;
-    }
-    if (ms < 0) {
-        reply_error(ctx->out, "ERR timeout is negative");
-        return;
-    }
     server_pause(ctx->srv, type, ctx->now_ms + ms);
     reply_ok(ctx->out);
 }

@@ -31,7 +31,7 @@ static void human_bytes(char *out, size_t len, double n)
         snprintf(out, len, "%.2f%c", n, units[u]);
 }
 
-static size_t rss_bytes(void)
+size_t info_rss_bytes(void)
 {
     long pages = 0, rss = 0;
     FILE *fp = fopen("/proc/self/statm", "r");
@@ -62,7 +62,7 @@ static void info_memory(struct buf *b, struct server *srv)
 {
     char h1[32], h2[32];
     size_t used = memcount_used(); /* a counter: one load (memcount.h) */
-    size_t rss = rss_bytes();
+    size_t rss = info_rss_bytes();
     human_bytes(h1, sizeof(h1), (double)used);
     human_bytes(h2, sizeof(h2), (double)rss);
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"

@@ -153,6 +153,8 @@ void server_ops_cron(struct server *srv);
 void server_ops_close(struct server *srv);
 /* used_memory_peak: raise it to the current used memory. */
 void server_track_peak(struct server *srv);
+/* The process's resident set size in bytes (info.c). */
+size_t info_rss_bytes(void);
 /* The mean of the last 16 samples of metric WHICH (METRIC_*), per second. */
 long long server_metric_value(const struct server *srv, int which);
 
