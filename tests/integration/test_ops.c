@@ -218,7 +218,7 @@ Test(ops, client_reply_off_and_skip)
 }
 
 /* TOUCH counts the keys that exist; keyspace_hits/misses count the lookups of the reads
- * served (TOUCH's too), not writes. */
+ * served (TOUCH's too), not writes, not even a no-op write answered as a read. */
 Test(ops, touch_and_keyspace_hits)
 {
     struct fx_server *s = fx_server_up(NULL);
@@ -229,6 +229,9 @@ Test(ops, touch_and_keyspace_hits)
     fx_check_string(c, "1", "GET a");
     fx_check_nil(c, "GET zz");
     fx_check_status(c, "OK", "SET b 2");
+    fx_check_integer(c, 1, "SADD st m");
+    fx_check_integer(c, 0, "SADD st m"); /* a no-op write answered on the read path */
+    cr_assert_eq(tc_info_ll(s->port, "stats", "noop_writes_as_reads"), 1);
     cr_assert_eq(tc_info_ll(s->port, "stats", "keyspace_hits"), 3);
     cr_assert_eq(tc_info_ll(s->port, "stats", "keyspace_misses"), 2);
     fx_check_error(c, "ERR wrong number of arguments for 'touch' command", "TOUCH");
