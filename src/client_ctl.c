@@ -1,7 +1,8 @@
 /* Operator controls over connections and the node's own figures, in Redis 7.0's words:
  * CLIENT KILL, CLIENT PAUSE/UNPAUSE (clients postponed in order), CLIENT REPLY, WAIT (the
  * followers holding a client's last write), INFO errorstats, the cron's instantaneous
- * metrics and memory peak, MEMORY STATS and DOCTOR. Dispatcher layer: it reads struct server and struct client. */
+ * metrics and memory peak, MEMORY STATS and DOCTOR. Dispatcher layer: it reads struct
+ * server and struct client. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

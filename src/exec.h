@@ -39,7 +39,8 @@ int64_t server_start_ms(const struct server *srv);
 
 /* INFO (info.c): append to OUT the sections REQ (INFO [section ...]) asks for. */
 void info_render(struct server *srv, const struct request *req, struct buf *out);
-/* CONFIG RESETSTAT: zero the command statistics and the server's counters. */
+/* CONFIG RESETSTAT: zero the command statistics, errorstats, the server's counters, the
+ * keyspace hits/misses, the instantaneous samples and the memory peak. */
 void info_resetstat(struct server *srv);
 
 /* A connection's own state (client.c). */
