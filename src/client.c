@@ -169,6 +169,8 @@ void client_free(struct client *c)
     if (c->write_node.linked)
         list_remove(&srv->write_list, &c->write_node);
     client_monitor_stop(c);
+    if (c->postpone_node.linked)
+        list_remove(&srv->postponed, &c->postpone_node); /* killed while CLIENT PAUSE held it */
     list_remove(&srv->clients, &c->node);
     if (c->bev) {
         bufferevent_free(c->bev); /* closes the socket and frees the TLS session */
@@ -186,6 +188,7 @@ void client_free(struct client *c)
     multi_reset(&c->multi);
     multi_unwatch(&c->multi);
     buf_close(&c->out);
+    buf_close(&c->discard);
     free(c->name);
     free(c->user);
     free(c);
@@ -211,6 +214,8 @@ static struct slot *slot_append(struct client *c, int ready)
 
 struct buf *client_reply_buf(struct client *c)
 {
+    if (c->discarding)
+        return &c->discard; /* CLIENT REPLY OFF/SKIP */
     if (c->slots.head == NULL)
         return &c->out;
     if (list_entry(c->slots.tail, struct slot, node)->ready)
@@ -223,6 +228,7 @@ struct slot *client_defer(struct client *c)
     c->pending++;
     struct slot *s = slot_append(c, 0);
     s->cost = c->defer_cost;
+    s->discard = c->discarding;
     return s;
 }
 
@@ -387,6 +393,8 @@ void slot_done(struct slot *s)
         return;
     }
     c->pending--;
+    if (s->discard)
+        s->out.len = 0;
     client_note_reply(c, s->out.len);
     if (c->slots.head == &s->node) {
         client_drain_slots(c);
@@ -399,6 +407,8 @@ void slot_done(struct slot *s)
 void client_deliver(void *arg, void *owner, const char *msg, size_t len)
 {
     struct client *c = owner;
+    if (c->reply_off)
+        return; /* CLIENT REPLY OFF drops messages too */
     buf_append(client_reply_buf(c), msg, len);
     server_want_write(c->srv, c);
 }
@@ -457,6 +467,21 @@ void client_resume(struct client *c)
 
 static void client_dispatch(struct client *c, struct request *req, struct command *cmd);
 
+/* Dispatch with CLIENT REPLY's modes: OFF drops every reply, SKIP the next command's (the
+ * CLIENT REPLY OFF/SKIP commands themselves answer nothing). */
+static void client_dispatch_replying(struct client *c, struct request *req, struct command *cmd)
+{
+    c->discarding = c->reply_off || c->reply_skip;
+    c->reply_skip = 0;
+    client_dispatch(c, req, cmd);
+    if (c->reply_skip_next) {
+        c->reply_skip = 1;
+        c->reply_skip_next = 0;
+    }
+    c->discarding = 0;
+    c->discard.len = 0;
+}
+
 /* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
 static int client_process_input(struct client *c)
 {
@@ -495,9 +520,13 @@ static int client_process_input(struct client *c)
             c->held = req;
             break;
         }
+        if (server_pause_holds(c->srv, cmd, c, req)) {
+            c->held = req; /* CLIENT PAUSE: resumed by client_resume_input */
+            break;
+        }
         c->last_ms = now_ms;
         c->defer_cost = request_bytes(req);
-        client_dispatch(c, req, cmd);
+        client_dispatch_replying(c, req, cmd);
         c->defer_cost = 0;
     }
     if (client_check_obuf_limits(c))
@@ -511,6 +540,13 @@ static int client_process_input(struct client *c)
     if (c->paused)
         return 0;
     return 0;
+}
+
+void client_resume_input(struct client *c)
+{
+    if (client_process_input(c) != 0)
+        return;
+    client_flush(c);
 }
 
 static void client_on_read(evutil_socket_t fd, short what, void *arg)
@@ -706,15 +742,44 @@ struct multi_state *client_multi(struct client *c)
     return &c->multi;
 }
 
+void client_set_no_evict(struct client *c, int on)
+{
+    c->no_evict = on;
+}
+
+/* CLIENT LIST's flags, in Redis 7.0's order (P x b c e, N for none); b also while CLIENT
+ * PAUSE holds the client, as Redis blocks it. */
+static const char *client_flags(const struct client *c, char *f)
+{
+    char *p = f;
+    if (c->monitor)
+        *p++ = 'O';
+    if (pubsub_sub_total(&c->sub))
+        *p++ = 'P';
+    if (c->multi.in_multi)
+        *p++ = 'x';
+    if (c->blk || c->postpone_node.linked)
+        *p++ = 'b';
+    if (c->close_after_reply)
+        *p++ = 'c';
+    if (c->no_evict)
+        *p++ = 'e';
+    if (p == f)
+        *p++ = 'N';
+    *p = '\0';
+    return f;
+}
+
 static void client_info_line(struct buf *b, const struct client *c, int64_t now)
 {
+    char flags[16];
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : c->monitor ? "O" : "N",
+               client_flags(c, flags),
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -725,6 +790,11 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
 void client_info(const struct client *c, struct buf *out)
 {
     client_info_line(out, c, util_now_ms());
+}
+
+void client_info_at(const struct client *c, struct buf *out, int64_t now_ms)
+{
+    client_info_line(out, c, now_ms);
 }
 
 void client_list(struct server *srv, struct buf *out)

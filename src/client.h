@@ -42,6 +42,7 @@ struct slot {
     /* SLOWLOG of a write (client_note_executed): its command and arguments as dispatched */
     const struct command *cmd;
     struct slowlog_args *slow_args;
+    int discard;         /* CLIENT REPLY OFF/SKIP: the reply is dropped when it is ready */
 };
 
 struct client {
@@ -82,6 +83,15 @@ struct client {
     int nprobes;        /* how many probes are pending (counted in pending too) */
     int monitor;        /* MONITOR: sees the commands this node serves (monitor_node) */
     struct list_node monitor_node; /* in the server's monitors */
+    /* operator commands (client_ctl.c) */
+    int reply_off;        /* CLIENT REPLY OFF: every reply dropped */
+    int reply_skip_next;  /* CLIENT REPLY SKIP was this command: skip the next one's */
+    int reply_skip;       /* the command being read is the one to skip */
+    int discarding;       /* the request being dispatched is answered into DISCARD */
+    struct buf discard;   /* where the immediate replies of a silent request go */
+    int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
+    struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
+    uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */
@@ -125,6 +135,10 @@ void client_feed_monitors(struct server *srv, const char *who, const struct comm
 
 /* Write what C has to write; called by the server after a batch of replies. */
 void client_flush(struct client *c);
+/* C's CLIENT LIST line at NOW_MS, appended to OUT. */
+void client_info_at(const struct client *c, struct buf *out, int64_t now_ms);
+/* Run the requests of C held by CLIENT PAUSE (client_ctl.c calls it when the pause ends). */
+void client_resume_input(struct client *c);
 /* Continue reading a client whose back-pressure pause is over. */
 void client_resume(struct client *c);
 

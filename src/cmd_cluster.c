@@ -318,7 +318,7 @@ void info_replication(struct buf *b, struct server *srv)
                 continue;
             util_split_addr(nodes[i].resp_addr[0] ? nodes[i].resp_addr : nodes[i].raft_addr, ip, &port);
             buf_printf(b, "slave%d:ip=%s,port=%d,state=online,offset=%llu,lag=0\r\n", k++, ip,
-                       nodes[i].resp_addr[0] ? port : 0, (unsigned long long)info.commit_index);
+                       nodes[i].resp_addr[0] ? port : 0, (unsigned long long)nodes[i].match_index);
         }
     } else {
         char ip[UTIL_IP_MAX] = "";

@@ -1,7 +1,9 @@
-/* MEMORY USAGE and MEMORY HELP (Redis 7.0 object.c's memoryCommand). A read: it looks at
- * one key and changes nothing, not even the key's access stamp. DOCTOR, MALLOC-STATS, PURGE
- * and STATS are not implemented and answer Redis's unknown-subcommand error. */
+/* MEMORY USAGE, STATS, DOCTOR and HELP (Redis 7.0 object.c's memoryCommand). A read: USAGE
+ * looks at one key and changes nothing, not even the key's access stamp; STATS and DOCTOR
+ * report this node's figures (client_ctl.c). MALLOC-STATS and PURGE are not implemented and
+ * answer Redis's unknown-subcommand error. */
 #include "command.h"
+#include "exec.h"
 #include "kv.h"
 #include "resp.h"
 #include "value.h"
@@ -57,14 +59,26 @@ void cmd_memory(struct exec_ctx *ctx, struct request *req)
         "USAGE <key> [SAMPLES <count>]",
         "    Return memory in bytes used by <key> and its value. Nested values are",
         "    sampled up to <count> times (default: 5, 0 means sample all).",
+        "STATS",
+        "    Return information about the memory usage of the server.",
+        "DOCTOR",
+        "    Return memory problems reports.",
         "HELP",
         "    Print this help.",
         NULL,
     };
-    static const char *const known[] = {"usage", NULL};
+    static const char *const known[] = {"usage", "stats", "doctor", NULL};
 
     if (request_arg_is(req, 1, "usage") && req->argc >= 3) {
         memory_usage(ctx, req);
+        return;
+    }
+    if (request_arg_is(req, 1, "stats") && req->argc == 2 && ctx->srv != NULL) {
+        server_memory_stats(ctx->srv, ctx->out);
+        return;
+    }
+    if (request_arg_is(req, 1, "doctor") && req->argc == 2 && ctx->srv != NULL) {
+        server_memory_doctor(ctx->srv, ctx->out);
         return;
     }
     command_reply_subcommand_rest(ctx->out, req, "MEMORY", help, known);

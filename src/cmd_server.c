@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "acl.h"
 #include "command.h"
@@ -200,10 +201,71 @@ static void client_unblock(struct exec_ctx *ctx, struct request *req)
     reply_int(ctx->out, server_unblock_client(ctx->srv, (uint64_t)id, error));
 }
 
+/* CLIENT PAUSE timeout [WRITE|ALL], Redis 7.0's checks and texts. */
+static void client_pause_cmd(struct exec_ctx *ctx, struct request *req)
+{
+    int type = PAUSE_ALL;
+    long long ms;
+    if (req->argc == 4) {
+        if (request_arg_is(req, 3, "write")) {
+            type = PAUSE_WRITE;
+        } else if (!request_arg_is(req, 3, "all")) {
+            reply_error(ctx->out, "ERR CLIENT PAUSE mode must be WRITE or ALL");
+            return;
+        }
+    }
+    if (command_arg_timeout(req, 2, &ms, ctx->out) != 0)
+        return;
+    server_pause(ctx->srv, type, ctx->now_ms + ms);
+    reply_ok(ctx->out);
+}
+
+/* CLIENT REPLY ON|OFF|SKIP: OFF and SKIP answer nothing, ON answers OK (even while OFF). */
+static void client_reply_cmd(struct exec_ctx *ctx, struct request *req)
+{
+    if (request_arg_is(req, 2, "on")) {
+        client_reply_mode(ctx->client, CLIENT_REPLY_ON);
+        reply_ok(client_reply_buf(ctx->client));
+    } else if (request_arg_is(req, 2, "off")) {
+        client_reply_mode(ctx->client, CLIENT_REPLY_OFF);
+    } else if (request_arg_is(req, 2, "skip")) {
+        client_reply_mode(ctx->client, CLIENT_REPLY_SKIP);
+    } else {
+        reply_syntax_error(ctx->out);
+    }
+}
+
+/* The CLIENT subcommands that control connections (client_ctl.c). 0: not one of them. */
+static int client_control(struct exec_ctx *ctx, struct request *req)
+{
+    if (request_arg_is(req, 1, "kill") && req->argc >= 3) {
+        client_kill(ctx->srv, ctx->client, req, ctx->out);
+    } else if (request_arg_is(req, 1, "pause") && (req->argc == 3 || req->argc == 4)) {
+        client_pause_cmd(ctx, req);
+    } else if (request_arg_is(req, 1, "unpause") && req->argc == 2) {
+        server_unpause(ctx->srv);
+        reply_ok(ctx->out);
+    } else if (request_arg_is(req, 1, "reply") && req->argc == 3) {
+        client_reply_cmd(ctx, req);
+    } else if (request_arg_is(req, 1, "no-evict") && req->argc == 3) {
+        if (request_arg_is(req, 2, "on") || request_arg_is(req, 2, "off")) {
+            client_set_no_evict(ctx->client, request_arg_is(req, 2, "on"));
+            reply_ok(ctx->out);
+        } else {
+            reply_syntax_error(ctx->out);
+        }
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 void cmd_client(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
-    if (request_arg_is(req, 1, "id") && req->argc == 2) {
+    if (client_control(ctx, req)) {
+        return;
+    } else if (request_arg_is(req, 1, "id") && req->argc == 2) {
         reply_int(ctx->out, (long long)client_id(c));
     } else if (request_arg_is(req, 1, "setname") && req->argc == 3) {
         if (!valid_client_name(req->argv[2], req->len[2])) {
@@ -222,12 +284,8 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
             reply_errorf(ctx->out, "ERR Unrecognized option '%.128s'", req->argv[2]);
         else
             reply_ok(ctx->out);
-    } else if (request_arg_is(req, 1, "list") && (req->argc == 2 || (req->argc == 4 && request_arg_is(req, 2, "type")))) {
-        struct buf b;
-        buf_init(&b);
-        client_list(ctx->srv, &b);
-        reply_bulk(ctx->out, b.data ? b.data : "", b.len);
-        buf_close(&b);
+    } else if (request_arg_is(req, 1, "list")) {
+        client_list_cmd(ctx->srv, req, ctx->out);
     } else if (request_arg_is(req, 1, "unblock") && (req->argc == 3 || req->argc == 4)) {
         client_unblock(ctx, req);
     } else if (request_arg_is(req, 1, "info") && req->argc == 2) {
@@ -238,14 +296,56 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         buf_close(&b);
     } else {
         static const char *const help[] = {
-            "CLIENT <subcommand> [<arg> ...]. Subcommands are:",
-            "ID, GETNAME, SETNAME <name>, SETINFO <LIB-NAME|LIB-VER> <value>,",
-            "LIST [TYPE normal], INFO, UNBLOCK <clientid> [TIMEOUT|ERROR],", "HELP",
+            "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "    * ID <client-id>",
+            "      Kill connections by client id.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "    * ID <client-id> [<client-id> ...]",
+            "      Return clients of the specified IDs only.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds (this node only).",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "SETINFO <LIB-NAME|LIB-VER> <value>",
+            "    Accepted; nothing is kept.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "NO-EVICT (ON|OFF)",
+            "    Accepted and shown as flag e (there is no client eviction).",
+            "HELP",
             "    Print this help.",
-            "(ConcordKV supports these subcommands only.)", NULL,
+            NULL,
         };
         static const char *const known[] = {"id", "setname", "getname", "setinfo", "list", "info",
-                                            "unblock", NULL};
+                                            "unblock", "kill", "pause", "unpause", "reply",
+                                            "no-evict", NULL};
         command_reply_subcommand_rest(ctx->out, req, "CLIENT", help, known);
     }
 }
@@ -287,10 +387,43 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
     } else if (request_arg_is(req, 1, "resetstat") && req->argc == 2) {
         info_resetstat(ctx->srv);
         reply_ok(ctx->out);
+    } else if (request_arg_is(req, 1, "rewrite") && req->argc == 2) {
+        if (cfg->config_file == NULL)
+            reply_error(ctx->out, "ERR The server is running without a config file");
+        else if (config_rewrite(cfg, err, sizeof(err)) != 0)
+            reply_errorf(ctx->out, "ERR %s", err);
+        else
+            reply_ok(ctx->out);
     } else {
-        static const char *const known[] = {"get", "set", "resetstat", NULL};
+        static const char *const known[] = {"get", "set", "resetstat", "rewrite", NULL};
         command_reply_subcommand_rest(ctx->out, req, "CONFIG", NULL, known);
     }
+}
+
+/* DEBUG SLEEP seconds: block this node's loop, as Redis does, raft included (a leader that
+ * sleeps past election-timeout loses its leadership). At most DEBUG_SLEEP_MAX seconds. */
+#define DEBUG_SLEEP_MAX 600
+static void debug_sleep(struct exec_ctx *ctx, struct request *req)
+{
+    double secs;
+    if (util_parse_double(req->argv[2], req->len[2], &secs) != 0 || secs != secs) {
+        reply_error(ctx->out, "ERR value is not a valid float");
+        return;
+    }
+    if (secs > DEBUG_SLEEP_MAX) {
+        reply_errorf(ctx->out, "ERR DEBUG SLEEP is limited to %d seconds here (it stalls this node's raft too)",
+                     DEBUG_SLEEP_MAX);
+        return;
+    }
+    if (secs > 0) {
+        int64_t us = (int64_t)(secs * 1e6);
+        while (us > 0) { /* usleep takes less than a second portably */
+            int64_t step = us > 500000 ? 500000 : us;
+            usleep((useconds_t)step);
+            us -= step;
+        }
+    }
+    reply_ok(ctx->out);
 }
 
 void cmd_debug(struct exec_ctx *ctx, struct request *req)
@@ -315,6 +448,8 @@ void cmd_debug(struct exec_ctx *ctx, struct request *req)
             snprintf(hex, sizeof(hex), "%016llx", (unsigned long long)h);
             reply_simple(ctx->out, hex);
         }
+    } else if (request_arg_is(req, 1, "sleep") && req->argc == 3) {
+        debug_sleep(ctx, req);
     } else {
         command_reply_subcommand_rest(ctx->out, req, "DEBUG", NULL, NULL);
     }

@@ -226,6 +226,12 @@ cmd_prepare_proc prep_zadd, prep_zincrby, prep_zrangestore, prep_zstore, prep_bz
 cmd_proc cmd_object;
 /* MEMORY (cmd_memory.c). */
 cmd_proc cmd_memory;
+/* TOUCH, ROLE, WAIT (cmd_ops.c). */
+cmd_proc cmd_touch, cmd_role, cmd_wait;
+/* A millisecond timeout argument (WAIT, CLIENT PAUSE): REQ's argument I, a non-negative
+ * integer. Returns 0, or -1 after Redis's error ("timeout is not an integer or out of
+ * range", "timeout is negative") to OUT (cmd_ops.c). */
+int command_arg_timeout(const struct request *req, int i, long long *ms, struct buf *out);
 /* "-WRONGTYPE Operation against a key holding the wrong kind of value". */
 void reply_wrongtype(struct buf *out);
 /* The live value of type TYPE under argument I of REQ in *OBJ (NULL when absent); WRITE looks

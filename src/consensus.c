@@ -698,6 +698,11 @@ static void node_fill(const struct consensus *cs, const struct raft_server *s, s
     }
     o->member = s->role == RAFT_VOTER ? MEMBER_VOTER : s->role == RAFT_STANDBY ? MEMBER_STANDBY : MEMBER_SPARE;
     o->leader = s->id == cs->leader_id;
+    const struct raft *r = cs->raft;
+    if (r->state == RAFT_LEADER && s->id == r->id)
+        o->match_index = raft_last_index((struct raft *)r);
+    else if (r->state == RAFT_LEADER && r->leader_state.progress != NULL)
+        o->match_index = r->leader_state.progress[s - r->configuration.servers].match_index;
 }
 
 int consensus_find_server(const struct consensus *cs, uint64_t id, const char *addr,

@@ -111,6 +111,8 @@ struct consensus_node {
     char admin_addr[64];
     int member;         /* enum consensus_member */
     int leader;
+    uint64_t match_index; /* on the leader: the highest entry it knows the node holds (its own
+                           * last index for itself); 0 elsewhere */
 };
 
 /* Raft progress figures for INFO and /metrics. */

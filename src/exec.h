@@ -39,7 +39,8 @@ int64_t server_start_ms(const struct server *srv);
 
 /* INFO (info.c): append to OUT the sections REQ (INFO [section ...]) asks for. */
 void info_render(struct server *srv, const struct request *req, struct buf *out);
-/* CONFIG RESETSTAT: zero the command statistics and the server's counters. */
+/* CONFIG RESETSTAT: zero the command statistics, errorstats, the server's counters, the
+ * keyspace hits/misses, the instantaneous samples and the memory peak. */
 void info_resetstat(struct server *srv);
 
 /* A connection's own state (client.c). */
@@ -78,6 +79,33 @@ void client_monitor_stop(struct client *c);
 /* The node's SLOWLOG and LATENCY stores (slowlog.h, latency.h), owned by the server. */
 struct slowlog *server_slowlog(struct server *srv);
 struct latency_monitor *server_latency(struct server *srv);
+/* Operator commands (client_ctl.c). CLIENT REPLY: MODE one of CLIENT_REPLY_*; ON also
+ * makes the current reply go out (write it to client_reply_buf, not the silenced ctx->out). */
+enum { CLIENT_REPLY_ON, CLIENT_REPLY_OFF, CLIENT_REPLY_SKIP };
+void client_reply_mode(struct client *c, int mode);
+struct buf *client_reply_buf(struct client *c);
+/* CLIENT NO-EVICT on|off: only the flag (there is no client eviction). */
+void client_set_no_evict(struct client *c, int on);
+/* CLIENT LIST [TYPE normal|pubsub|replica|master] [ID id ...]: the lines to OUT as a bulk. */
+void client_list_cmd(struct server *srv, const struct request *req, struct buf *out);
+/* CLIENT KILL with REQ's arguments (both forms), from SELF: the reply to OUT. */
+void client_kill(struct server *srv, struct client *self, const struct request *req, struct buf *out);
+/* CLIENT PAUSE: hold the commands TYPE (PAUSE_WRITE / PAUSE_ALL) names until END_MS (a
+ * longer or stricter pause already in force stays); CLIENT UNPAUSE ends it, resuming the
+ * held clients in order. Node-local. */
+enum { PAUSE_OFF, PAUSE_WRITE, PAUSE_ALL };
+void server_pause(struct server *srv, int type, int64_t end_ms);
+void server_unpause(struct server *srv);
+/* Clients held by CLIENT PAUSE now (INFO counts them in blocked_clients, as Redis). */
+int server_postponed_count(const struct server *srv);
+/* WAIT NUM TIMEOUT_MS for C (the leader): the followers holding C's last write, answered
+ * into OUT at once when NUM already do, else in a deferred reply once they do or TIMEOUT_MS
+ * (0: none) passes. */
+void server_wait(struct server *srv, struct client *c, long long num, long long timeout_ms,
+                 struct buf *out);
+/* MEMORY STATS (Redis 7.0's flat array) and MEMORY DOCTOR (a text) of this node, to OUT. */
+void server_memory_stats(struct server *srv, struct buf *out);
+void server_memory_doctor(struct server *srv, struct buf *out);
 
 /* Reserve the next reply position of C for a reply produced later; whoever produces it owns
  * the slot until slot_done(). */

@@ -504,7 +504,13 @@ static int fsm_on_apply(struct raft_fsm *rf, const struct raft_buffer *buf, void
     struct fsm *f = rf->data;
     /* Results nobody took (this node did not propose the entry) are dropped here. */
     fsm_result_free(f->last);
+    /* INFO errorstats and keyspace_hits/misses count what clients are answered, where they
+     * are answered (server.c, kv_read_stats): not in apply, which runs on every node. */
+    resp_mute_errors(1);
+    kv_read_stats_mute(1);
     f->last = fsm_apply(f, buf->base, buf->len, f->apply_seq + 1);
+    kv_read_stats_mute(0);
+    resp_mute_errors(0);
     *result = f->last;
     return 0;
 }

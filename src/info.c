@@ -1,14 +1,16 @@
-/* INFO's sections (server, clients, memory, stats, commandstats, keyspace; replication and
- * raft come from cmd_cluster.c) and CONFIG RESETSTAT, for cmd_server.c through exec.h. Part of
+/* INFO's sections (server, clients, memory, persistence, stats, cpu, commandstats,
+ * errorstats, keyspace; replication and raft come from cmd_cluster.c) and CONFIG RESETSTAT, for cmd_server.c through exec.h. Part of
  * the dispatcher layer: it reads struct server, so it includes server.h, which handlers never
  * do. Reads every module, changes nothing but the statistics RESETSTAT zeroes. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "command.h"
 #include "config.h"
+#include "consensus.h"
 #include "dict.h"
 #include "exec.h"
 #include "kv.h"
@@ -29,7 +31,7 @@ static void human_bytes(char *out, size_t len, double n)
         snprintf(out, len, "%.2f%c", n, units[u]);
 }
 
-static size_t rss_bytes(void)
+size_t info_rss_bytes(void)
 {
     long pages = 0, rss = 0;
     FILE *fp = fopen("/proc/self/statm", "r");
@@ -60,13 +62,56 @@ static void info_memory(struct buf *b, struct server *srv)
 {
     char h1[32], h2[32];
     size_t used = memcount_used(); /* a counter: one load (memcount.h) */
-    size_t rss = rss_bytes();
+    size_t rss = info_rss_bytes();
     human_bytes(h1, sizeof(h1), (double)used);
     human_bytes(h2, sizeof(h2), (double)rss);
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                   "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
                used, h1, rss, h2, kv_used_memory(srv->kv), kv_lazy_pending(srv->kv));
+    server_track_peak(srv);
+    human_bytes(h1, sizeof(h1), (double)srv->used_memory_peak);
+    buf_printf(b, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n",
+               srv->used_memory_peak, h1, srv->used_memory_peak ? 100.0 * (double)used / (double)srv->used_memory_peak : 0.0);
+}
+
+/* Redis's persistence fields with the raft analogues (docs/SERVER.md): a snapshot is the
+ * RDB save, the raft log the AOF (always on, fsync'd before each acknowledgement). */
+static void info_persistence(struct buf *b, struct server *srv)
+{
+    struct consensus_info info;
+    const struct fsm *f = &srv->fsm;
+    consensus_get_info(srv->cs, &info);
+    int busy = consensus_snapshot_in_progress(srv->cs);
+    buf_printf(b, "# Persistence\r\nloading:0\r\nasync_loading:0\r\nrdb_changes_since_last_save:%llu\r\n"
+                  "rdb_bgsave_in_progress:%d\r\nrdb_last_save_time:%lld\r\nrdb_last_bgsave_status:%s\r\n"
+                  "rdb_last_bgsave_time_sec:%lld\r\nrdb_current_bgsave_time_sec:%lld\r\nrdb_saves:%lld\r\n"
+                  "aof_enabled:1\r\naof_rewrite_in_progress:0\r\naof_rewrite_scheduled:0\r\n"
+                  "aof_last_write_status:ok\r\n",
+               (unsigned long long)(info.applied_index > info.snapshot_index ? info.applied_index - info.snapshot_index : 0),
+               busy, (long long)(srv->last_save_ms / 1000), srv->last_save_err ? "err" : "ok",
+               f->snapshots ? (long long)(f->last_snapshot_us / 1000000) : -1LL,
+               busy && f->snap_pid > 0 ? (long long)((util_mono_us() - f->snap_start_us) / 1000000) : -1LL,
+               f->snapshots);
+}
+
+static void info_cpu(struct buf *b, struct server *srv)
+{
+    struct rusage self, children;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &children);
+    buf_printf(b, "# CPU\r\nused_cpu_sys:%ld.%06ld\r\nused_cpu_user:%ld.%06ld\r\n"
+                  "used_cpu_sys_children:%ld.%06ld\r\nused_cpu_user_children:%ld.%06ld\r\n",
+               (long)self.ru_stime.tv_sec, (long)self.ru_stime.tv_usec, (long)self.ru_utime.tv_sec,
+               (long)self.ru_utime.tv_usec, (long)children.ru_stime.tv_sec, (long)children.ru_stime.tv_usec,
+               (long)children.ru_utime.tv_sec, (long)children.ru_utime.tv_usec);
+}
+
+static void info_errorstats(struct buf *b, struct server *srv)
+{
+    buf_append_str(b, "# Errorstats\r\n");
+    for (int i = 0; i < srv->n_errorstats; i++)
+        buf_printf(b, "errorstat_%s:count=%lld\r\n", srv->errorstats[i].name, srv->errorstats[i].count);
 }
 
 static void info_stats(struct buf *b, struct server *srv)
@@ -80,6 +125,12 @@ static void info_stats(struct buf *b, struct server *srv)
                s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed, s->noop_writes,
                dict_size(srv->pubsub.subs[PUBSUB_CHANNEL]), dict_size(srv->pubsub.subs[PUBSUB_PATTERN]),
                dict_size(srv->pubsub.subs[PUBSUB_SHARD]));
+    buf_printf(b, "keyspace_hits:%lld\r\nkeyspace_misses:%lld\r\ninstantaneous_ops_per_sec:%lld\r\n"
+                  "instantaneous_input_kbps:%.2f\r\ninstantaneous_output_kbps:%.2f\r\n"
+                  "total_error_replies:%lld\r\n",
+               kv_read_stats.hits, kv_read_stats.misses, server_metric_value(srv, METRIC_OPS),
+               (double)server_metric_value(srv, METRIC_NET_IN) / 1024,
+               (double)server_metric_value(srv, METRIC_NET_OUT) / 1024, s->error_replies);
 }
 
 static void info_commandstats(struct buf *b, struct server *srv)
@@ -96,12 +147,14 @@ static void info_commandstats(struct buf *b, struct server *srv)
     }
 }
 
+/* Redis 7.0's selection: no argument and "default" give the default sections (IN_DEFAULT
+ * 1), "all" and "everything" every section (commandstats too), and any number of names. */
 static int want_section(const struct request *req, const char *name, int in_default)
 {
     if (req->argc == 1)
-        return in_default;
+        return in_default == 1;
     for (int i = 1; i < req->argc; i++) {
-        if (request_arg_is(req, i, name) || request_arg_is(req, i, "everything") || (request_arg_is(req, i, "all") && in_default != 2) ||
+        if (request_arg_is(req, i, name) || request_arg_is(req, i, "everything") || request_arg_is(req, i, "all") ||
             (request_arg_is(req, i, "default") && in_default == 1))
             return 1;
     }
@@ -111,7 +164,8 @@ static int want_section(const struct request *req, const char *name, int in_defa
 static void info_clients(struct buf *b, struct server *srv)
 {
     buf_printf(b, "# Clients\r\nconnected_clients:%d\r\nmaxclients:%lld\r\nblocked_clients:%d\r\n",
-               srv->clients.n, srv->cfg->maxclients, blocking_count(&srv->blocking));
+               srv->clients.n, srv->cfg->maxclients,
+               blocking_count(&srv->blocking) + server_postponed_count(srv));
 }
 
 static void info_keyspace(struct buf *b, struct server *srv)
@@ -128,9 +182,11 @@ static const struct {
     void (*render)(struct buf *b, struct server *srv);
 } info_sections[] = {
     {"server", 1, info_server},           {"clients", 1, info_clients},
-    {"memory", 1, info_memory},           {"stats", 1, info_stats},
-    {"replication", 1, info_replication}, {"raft", 1, info_raft},
-    {"commandstats", 2, info_commandstats}, {"keyspace", 1, info_keyspace},
+    {"memory", 1, info_memory},           {"persistence", 1, info_persistence},
+    {"stats", 1, info_stats},             {"replication", 1, info_replication},
+    {"cpu", 1, info_cpu},                 {"raft", 1, info_raft},
+    {"commandstats", 2, info_commandstats}, {"errorstats", 1, info_errorstats},
+    {"keyspace", 1, info_keyspace},
 };
 
 void info_render(struct server *srv, const struct request *req, struct buf *out)
@@ -152,4 +208,10 @@ void info_resetstat(struct server *srv)
     for (size_t i = 0; i < n; i++)
         t[i].calls = t[i].failed_calls = t[i].usec = 0;
     memset(&srv->stats, 0, sizeof(srv->stats));
+    memset(srv->errorstats, 0, sizeof(srv->errorstats));
+    srv->n_errorstats = 0;
+    kv_read_stats.hits = kv_read_stats.misses = 0;
+    memset(srv->metrics, 0, sizeof(srv->metrics));
+    srv->used_memory_peak = 0;
+    server_track_peak(srv);
 }

@@ -409,11 +409,19 @@ struct kv_entry *kv_peek(struct kv_store *kv, const char *key, size_t klen, int6
     return e && !kv_entry_expired(e, now_ms) ? e : NULL;
 }
 
+struct kv_read_stats kv_read_stats;
+
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms)
 {
     struct kv_entry *e = kv_peek(kv, key, klen, now_ms);
     if (e != NULL)
         kv_entry_access(e);
+    if (!kv_read_stats.muted) {
+        if (e != NULL)
+            kv_read_stats.hits++;
+        else
+            kv_read_stats.misses++;
+    }
     return e;
 }
 

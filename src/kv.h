@@ -101,6 +101,14 @@ struct kv_entry *kv_find(struct kv_store *kv, const char *key, size_t klen);
  * Records an access (kv_entry_access); kv_peek is the same without it. */
 struct kv_entry *kv_lookup(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
 struct kv_entry *kv_peek(struct kv_store *kv, const char *key, size_t klen, int64_t now_ms);
+/* INFO keyspace_hits/misses: kv_lookup counts a hit or a miss unless muted (apply mutes it,
+ * so only the reads a node serves count). Process-wide, like the access stamps. */
+struct kv_read_stats {
+    long long hits, misses;
+    int muted;
+};
+extern struct kv_read_stats kv_read_stats;
+static inline void kv_read_stats_mute(int mute) { kv_read_stats.muted = mute; }
 
 /* Called with the name of an expired key just before kv_lookup_write deletes it, so that
  * apply can publish the keyspace "expired" event; FN NULL: nothing. FN must not change KV:

@@ -13,6 +13,7 @@ static void usage(FILE *fp)
     fprintf(fp,
             "Usage: concordkv-server [config-file] [--option value ...]\n"
             "A Redis-protocol key-value server whose writes are replicated through Raft.\n"
+            "CONFIG REWRITE rewrites config-file in place (comments kept).\n"
             "Options (also accepted as 'name value' lines in the config file; the command\n"
             "line wins):\n");
     config_print_help(fp);

@@ -705,8 +705,27 @@ void reply_ok(struct buf *out)
     buf_append(out, "+OK\r\n", 5);
 }
 
+static struct {
+    resp_error_fn *fn;
+    void *arg;
+    int muted;
+} error_hook;
+
+void resp_set_error_hook(resp_error_fn *fn, void *arg)
+{
+    error_hook.fn = fn;
+    error_hook.arg = arg;
+}
+
+void resp_mute_errors(int mute)
+{
+    error_hook.muted = mute;
+}
+
 void reply_error(struct buf *out, const char *msg)
 {
+    if (error_hook.fn != NULL && !error_hook.muted)
+        error_hook.fn(error_hook.arg, msg);
     size_t n = strlen(msg);
     char *p = buf_reserve(out, n + 3);
     p[0] = '-';

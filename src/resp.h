@@ -74,6 +74,12 @@ void reply_ok(struct buf *out);                                    /* +OK */
  * CR and LF in it are replaced by spaces. */
 void reply_error(struct buf *out, const char *msg);
 void reply_errorf(struct buf *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Where every error reply is counted (INFO errorstats): FN(ARG, MSG) for each reply_error,
+ * unless muted (apply mutes it: its replies are counted where a client receives them).
+ * FN NULL: none. Process-wide, single-threaded. */
+typedef void resp_error_fn(void *arg, const char *msg);
+void resp_set_error_hook(resp_error_fn *fn, void *arg);
+void resp_mute_errors(int mute);
 void reply_int(struct buf *out, long long v);                      /* :v */
 void reply_bulk(struct buf *out, const char *p, size_t len);       /* $len p */
 void reply_bulk_cstr(struct buf *out, const char *s);

@@ -282,8 +282,8 @@ static void collect_expired(void *priv, const struct kv_entry *e)
  * them only if they are still expired at the entry's clock. */
 static void server_active_expire(struct server *srv)
 {
-    if (kv_expires(srv->kv) == 0 || !consensus_is_leader(srv->cs))
-        return;
+    if (kv_expires(srv->kv) == 0 || !consensus_is_leader(srv->cs) || srv->pause_type != PAUSE_OFF)
+        return; /* CLIENT PAUSE stops expiry too, as in Redis */
     struct expire_scan es = {request_new(16)};
     request_push(es.req, "__expired", 9);
     kv_expired_sample(srv->kv, &srv->expire_cursor, EXPIRE_BUCKETS_PER_CRON, util_now_ms(),
@@ -322,6 +322,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     cluster_cron(srv);
     server_acl_cron(srv);
     kv_rehash_step(srv->kv, 100);
+    server_ops_cron(srv);
     if (kv_lazy_pending(srv->kv) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
         server_on_lazy_free(-1, 0, srv);
 }
@@ -430,6 +431,13 @@ static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t
     if (s->blk) {
         blocked_on_reply(s->blk, data, len);
         return;
+    }
+    if (s->c != NULL) {
+        struct consensus_info info;
+        consensus_get_info(((struct server *)arg)->cs, &info);
+        s->c->woff = info.applied_index; /* WAIT: its last write is at or below it */
+        if (len > 0 && data[0] == '-')
+            server_count_error(arg, data + 1, len - 1); /* errors of apply count here */
     }
     buf_append(&s->out, data, len);
     slot_done(s);
@@ -655,6 +663,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         .executed = on_consensus_executed, .latency = on_consensus_latency,
     };
     srv->ri = readindex_new(srv);
+    server_ops_init(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
@@ -703,6 +712,7 @@ void server_close(struct server *srv)
     readindex_free(srv->ri);
     srv->ri = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
+    server_ops_close(srv);
     fsm_close(&srv->fsm);
     pubsub_close(&srv->pubsub);
     slowlog_close(&srv->slowlog);

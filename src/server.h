@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include "blocking.h"
 #include "config.h"
+#include "exec.h"
 #include "fsm.h"
 #include "latency.h"
 #include "list.h"
@@ -21,6 +22,7 @@ struct cluster_state;
 struct admin;
 struct ssl_ctx_st;
 struct readindex;
+struct command;
 
 struct server_stats {
     long long connections_received;
@@ -30,7 +32,28 @@ struct server_stats {
     long long noop_writes; /* writes answered as reads: they changed nothing (cmd_noop.c) */
     long long net_input_bytes;
     long long net_output_bytes;
+    long long error_replies;       /* total_error_replies */
+    long long errorstats_overflow; /* error replies whose prefix found no room in errorstats */
 };
+
+/* INFO errorstats: error replies by prefix (the word after '-'), as Redis 7.0 counts them,
+ * at most SERVER_ERRORSTATS_MAX prefixes (Redis's 128). */
+#define SERVER_ERRORSTATS_MAX 128
+struct server_errorstat {
+    char name[32];
+    long long count;
+};
+
+/* instantaneous_*: Redis's 16 samples, one per cron (100 ms) */
+#define SERVER_METRIC_SAMPLES 16
+enum { METRIC_OPS, METRIC_NET_IN, METRIC_NET_OUT, METRIC_COUNT };
+struct server_metric {
+    long long last_value;
+    int64_t last_ms;
+    long long samples[SERVER_METRIC_SAMPLES];
+    int idx;
+};
+
 
 struct exec_ctx;
 struct client;
@@ -76,6 +99,21 @@ struct server {
     struct list monitors; /* of struct client (monitor_node) */
     struct slowlog slowlog;
     struct latency_monitor latency;
+    /* operator commands (client_ctl.c): CLIENT PAUSE, postponed clients, WAIT, errorstats */
+    int pause_type;           /* PAUSE_OFF / _WRITE / _ALL */
+    int64_t pause_end_ms;
+    struct event *pause_ev;   /* ends the pause at pause_end_ms */
+    struct list postponed;    /* of struct client (postpone_node): held by the pause, in order */
+    struct list waits;        /* of struct server_wait: WAIT commands waiting for followers */
+    struct event *wait_ev;    /* rechecks them while any waits */
+    struct server_errorstat errorstats[SERVER_ERRORSTATS_MAX];
+    int n_errorstats;
+    struct server_metric metrics[METRIC_COUNT];
+    size_t used_memory_peak;
+    size_t startup_memory;    /* used memory once the server was set up (MEMORY STATS) */
+    int64_t last_save_ms;     /* INFO persistence: the last snapshot's end (start: startup) */
+    int last_save_err;        /* the last snapshot failed */
+    long long seen_snapshots, seen_snapshot_failures; /* the fsm's counts the cron last saw */
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
@@ -111,6 +149,25 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
  * __expired ...), to its monitors as coming from its raft address, the way a Redis replica
  * shows what its master sends. */
 void server_feed_monitors_self(struct server *srv, const struct request *req);
+/* Operator commands (client_ctl.c). Whether REQ (command CMD, from C) must wait for the end
+ * of a CLIENT PAUSE (ALL: every command; WRITE: the commands that may write); when it must,
+ * C is queued to be resumed (client_resume_input) once the pause ends, in order. */
+int server_pause_holds(struct server *srv, const struct command *cmd, struct client *c,
+                       const struct request *req);
+/* Count an error reply (MSG: LEN bytes of its text after '-') in INFO errorstats. */
+void server_count_error(struct server *srv, const char *msg, size_t len);
+/* Install the error counter (init); the cron's share: sample the instantaneous metrics,
+ * track used_memory_peak, end a pause that is over; free what is held (close). */
+void server_ops_init(struct server *srv);
+void server_ops_cron(struct server *srv);
+void server_ops_close(struct server *srv);
+/* used_memory_peak: raise it to the current used memory. */
+void server_track_peak(struct server *srv);
+/* The process's resident set size in bytes (info.c). */
+size_t info_rss_bytes(void);
+/* The mean of the last 16 samples of metric WHICH (METRIC_*), per second. */
+long long server_metric_value(const struct server *srv, int which);
+
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

@@ -426,6 +426,7 @@ void fx_server_free(struct fx_server *s)
         fx_rm_rf(s->dir);
     free(s->dir);
     free(s->log_path);
+    free(s->config_file);
     strv_free(s->extra_args);
     free(s);
 }
@@ -455,6 +456,8 @@ static char **server_argv(const struct fx_server *s, const char *bin)
 #define PUSH(x) (argv[n++] = strdup(x))
 #define PUSHF(...) cr_assert(asprintf(&argv[n++], __VA_ARGS__) >= 0)
     PUSH(bin);
+    if (s->config_file != NULL)
+        PUSH(s->config_file);
     if (!redis) {
         PUSH("--id");
         PUSHF("%d", s->id);

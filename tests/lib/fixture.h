@@ -74,6 +74,7 @@ struct fx_server {
     enum fx_ready ready;      /* how fx_server_start decides the server is up */
     bool fixed_ports;         /* ports are known to others (cluster): never re-pick them */
     int last_status;          /* waitpid status of the last stop/kill */
+    char *config_file;        /* owned; when set, given first (the config file argument) */
 };
 
 /* A server description with id ID, fresh free ports and a fresh temp dir; not started.

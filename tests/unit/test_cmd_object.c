@@ -178,7 +178,8 @@ Test(cmd_object, memory_errors)
     RUN("-ERR syntax error\r\n", "MEMORY USAGE s SAMPLES");
     RUN("-ERR syntax error\r\n", "MEMORY USAGE s foo 1");
     RUN("-ERR value is not an integer or out of range\r\n", "MEMORY USAGE s SAMPLES x");
-    RUN("-ERR unknown subcommand 'STATS'. Try MEMORY HELP.\r\n", "MEMORY STATS");
+    RUN("-ERR unknown subcommand 'MALLOC-STATS'. Try MEMORY HELP.\r\n", "MEMORY MALLOC-STATS");
+    RUN("-ERR wrong number of arguments for 'memory|stats' command\r\n", "MEMORY STATS x");
     RUN("-ERR wrong number of arguments for 'memory|usage' command\r\n", "MEMORY usage");
-    cr_assert_eq(strncmp(ct_run(&t, "MEMORY HELP"), "*6\r\n", 4), 0);
+    cr_assert_eq(strncmp(ct_run(&t, "MEMORY HELP"), "*10\r\n", 5), 0);
 }
