@@ -69,6 +69,7 @@ static struct command command_rows[] = {
     {"dbsize",     cmd_dbsize,      NULL,             1,  R | F,            0, 0, 0,  "server", "Return the number of keys in the selected database"},
     {"flushdb",    cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from the current database"},
     {"flushall",   cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from all databases"},
+    {"__evicted",  cmd_evicted,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys (eviction past maxmemory, victims chosen by the leader)"},
     {"__expired",  cmd_expired,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys if they have expired (active expiry)"},
     {"__txn",      cmd_txn,         NULL,             -3, W | CMD_INTERNAL, 0, 0, 0,  "transactions", "A MULTI/EXEC transaction as one unit (internal)"},
 

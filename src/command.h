@@ -15,6 +15,7 @@ struct pubsub;
 struct client;
 struct server;
 struct script_engine;
+struct evict_stats;
 
 enum cmd_flags {
     CMD_WRITE = 1 << 0,    /* changes the keyspace: validated, proposed, executed by apply */
@@ -63,6 +64,7 @@ struct exec_ctx {
      * it in apply, a node-local side effect; NULL in unit tests of keyspace commands. */
     struct pubsub *pubsub;
     struct script_engine *scripts; /* the node's Lua interpreter and script cache (its fsm's) */
+    struct evict_stats *evicted;   /* apply: its fsm's eviction counters (NULL: none) */
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -186,7 +188,7 @@ cmd_prepare_proc prep_set, prep_setex, prep_psetex, prep_getex, prep_mset, prep_
 /* Keys (cmd_keys.c): */
 cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
     cmd_randomkey, cmd_copy, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_persist,
-    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired;
+    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired, cmd_evicted;
 cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
     prep_flushall;
 /* Hashes (cmd_hash.c): */

@@ -244,13 +244,20 @@ static void apply_settings(struct consensus *cs)
  * nothing here affects what is applied. */
 #define CONTAINER_UV(rf) ((struct consensus_uv *)((char *)(rf) - offsetof(struct consensus_uv, rfsm)))
 #define IDLE_SNAPSHOT_US (1000 * 1000LL)
+#define EVICT_LOG_MIN (256 * 1024ULL) /* the log's share of a tiny maxmemory, at least */
 #define IDLE_BARRIER_US (IDLE_SNAPSHOT_US + 500 * 1000LL) /* the followers' crons have run */
 
 static unsigned long long log_bytes_limit(const struct consensus *cs, int idle)
 {
     unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes / (idle ? 4 : 1);
     unsigned long long share = cs->fsm->last_snapshot_bytes / (idle ? 8 : 2);
-    return share > limit ? share : limit;
+    unsigned long long chosen = share > limit ? share : limit;
+    /* With maxmemory set the log counts against it (server_evict.c): keep it to a quarter,
+     * so that the keyspace keeps most of the room. */
+    unsigned long long cap = (unsigned long long)cs->uv->cfg->maxmemory / 4;
+    if (cap > 0 && cap < EVICT_LOG_MIN)
+        cap = EVICT_LOG_MIN;
+    return cap > 0 && chosen > cap ? cap : chosen;
 }
 
 unsigned long long consensus_log_bytes_limit(const struct consensus *cs, int idle)

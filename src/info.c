@@ -10,6 +10,7 @@
 #include "command.h"
 #include "config.h"
 #include "dict.h"
+#include "evict.h"
 #include "exec.h"
 #include "kv.h"
 #include "memcount.h"
@@ -58,15 +59,20 @@ static void info_server(struct buf *b, struct server *srv)
 
 static void info_memory(struct buf *b, struct server *srv)
 {
-    char h1[32], h2[32];
+    char h1[32], h2[32], hmax[32];
     size_t used = memcount_used(); /* a counter: one load (memcount.h) */
     size_t rss = rss_bytes();
     human_bytes(h1, sizeof(h1), (double)used);
     human_bytes(h2, sizeof(h2), (double)rss);
+    human_bytes(hmax, sizeof(hmax), (double)srv->cfg->maxmemory);
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
+                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\n"
+                  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+                  "mem_not_counted_for_evict:%zu\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
-               used, h1, rss, h2, kv_used_memory(srv->kv), kv_lazy_pending(srv->kv));
+               used, h1, rss, h2, kv_used_memory(srv->kv), srv->cfg->maxmemory, hmax,
+               evict_policy_names[srv->cfg->maxmemory_policy], server_evict_not_counted(srv),
+               kv_lazy_pending(srv->kv));
 }
 
 static void info_stats(struct buf *b, struct server *srv)
@@ -80,6 +86,8 @@ static void info_stats(struct buf *b, struct server *srv)
                s->net_output_bytes, s->rejected_connections, s->expired_keys_proposed, s->noop_writes,
                dict_size(srv->pubsub.subs[PUBSUB_CHANNEL]), dict_size(srv->pubsub.subs[PUBSUB_PATTERN]),
                dict_size(srv->pubsub.subs[PUBSUB_SHARD]));
+    buf_printf(b, "evicted_keys:%lld\r\nevicted_keys_proposed:%lld\r\n", srv->fsm.evicted.keys,
+               s->evicted_keys_proposed);
 }
 
 static void info_commandstats(struct buf *b, struct server *srv)
@@ -152,4 +160,5 @@ void info_resetstat(struct server *srv)
     for (size_t i = 0; i < n; i++)
         t[i].calls = t[i].failed_calls = t[i].usec = 0;
     memset(&srv->stats, 0, sizeof(srv->stats));
+    srv->fsm.evicted.keys = 0; /* .entries stays: server_evict.c compares it */
 }

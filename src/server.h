@@ -25,9 +25,17 @@ struct server_stats {
     long long rejected_connections;
     long long commands_processed;
     long long expired_keys_proposed;
+    long long evicted_keys_proposed; /* victims this node proposed as leader (server_evict.c) */
     long long noop_writes; /* writes answered as reads: they changed nothing (cmd_noop.c) */
     long long net_input_bytes;
     long long net_output_bytes;
+};
+
+/* The leader's eviction in flight (server_evict.c): at most one __evicted command. */
+struct server_evict {
+    int inflight;
+    int64_t since_ms;          /* when it was proposed */
+    long long entries_mark;    /* fsm.evicted.entries then: it has been applied once this moves */
 };
 
 struct exec_ctx;
@@ -57,6 +65,7 @@ struct server {
     uint64_t next_client_id;
     uint64_t rng;
     uint64_t expire_cursor;
+    struct server_evict evict;
     int64_t start_ms;
     struct server_stats stats;
     int shutting_down;
@@ -101,6 +110,18 @@ void server_acl_check_subscribers(struct server *srv);
 /* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
  * server, replaced when CONFIG SET changes a tls-* option. */
 struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
+/* maxmemory (server_evict.c). Whether used memory is over a non-zero maxmemory. For a
+ * denyoom write about to be proposed: 0 to admit it (under the limit, or an eviction is
+ * running or was just proposed), -1 when it must be refused with -OOM (noeviction, or
+ * nothing can be evicted). The cron has the leader propose evictions while over the limit;
+ * configure sets the keyspace's access mode (LRU or LFU stamps) from maxmemory-policy. */
+int server_evict_over(const struct server *srv);
+/* The bytes maxmemory does not count (INFO mem_not_counted_for_evict): the snapshot being
+ * stored. */
+size_t server_evict_not_counted(const struct server *srv);
+int server_evict_admit(struct server *srv);
+void server_evict_cron(struct server *srv);
+void server_evict_configure(const struct config *cfg);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

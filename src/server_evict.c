@@ -1,0 +1,120 @@
+/* maxmemory on a node (Redis 7.0's performEvictions, split for raft): whether a denyoom
+ * write may be proposed, and the leader's eviction proposals. The victims are chosen here
+ * (evict.c) from the leader's own access stamps and proposed as ONE internal command,
+ * "__evicted key ...", which every node applies as plain deletes (cmd_keys.c): followers
+ * never evict on their own. Part of the dispatcher layer (reads struct server). */
+#include <stdint.h>
+
+#include "config.h"
+#include "consensus.h"
+#include "evict.h"
+#include "kv.h"
+#include "memcount.h"
+#include "resp.h"
+#include "server.h"
+#include "util.h"
+
+/* At most this many keys in one __evicted command (a bounded entry and apply), and at most
+ * one such command in flight: the next is chosen once it has been applied, from the memory
+ * figure it left. */
+#define EVICT_MAX_KEYS_PER_ENTRY 1000
+/* Evict this far below the limit (a 64th of it, at most 1 MiB), so that a steady write load
+ * does not need an entry per write. */
+#define EVICT_SLACK_MAX (1024 * 1024)
+
+size_t server_evict_not_counted(const struct server *srv)
+{
+    return __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
+}
+
+/* The memory figure compared with maxmemory: every byte the process has allocated (INFO
+ * used_memory) but the snapshot being stored, which is freed once it is on disk (docs/
+ * SERVER.md, "Memory limit and eviction"). The raft log held in memory counts, and is kept
+ * to a quarter of maxmemory by snapshots (consensus_uv.c). */
+static size_t evict_used(const struct server *srv)
+{
+    size_t used = memcount_used(), skip = server_evict_not_counted(srv);
+    return used > skip ? used - skip : 0;
+}
+
+int server_evict_over(const struct server *srv)
+{
+    return srv->cfg->maxmemory > 0 && evict_used(srv) > (size_t)srv->cfg->maxmemory;
+}
+
+static void collect_victim(void *priv, const struct kv_entry *e, size_t bytes)
+{
+    (void)bytes;
+    request_push(priv, kv_entry_key(e), e->klen);
+}
+
+/* Whether an eviction proposed earlier may still free memory: its entry not applied yet
+ * (within request-timeout), or values it deleted still being freed by the cron. */
+static int evict_running(struct server *srv, int64_t now)
+{
+    struct server_evict *ev = &srv->evict;
+    if (ev->inflight && srv->fsm.evicted.entries == ev->entries_mark &&
+        now - ev->since_ms < srv->cfg->request_timeout)
+        return 1;
+    ev->inflight = 0;
+    return kv_lazy_pending(srv->kv) > 0;
+}
+
+/* Propose the eviction of enough keys to bring USED under the limit. Returns 1 when an
+ * eviction is running (in flight or just proposed), 0 when nothing can be evicted. */
+static int evict_propose(struct server *srv, size_t used)
+{
+    const struct config *cfg = srv->cfg;
+    int64_t now = util_now_ms();
+
+    if (evict_running(srv, now))
+        return 1;
+    size_t limit = (size_t)cfg->maxmemory, slack = limit / 64;
+    size_t need = used - limit + (slack < EVICT_SLACK_MAX ? slack : EVICT_SLACK_MAX);
+    struct request *req = request_new(64);
+    request_push(req, "__evicted", 9);
+    size_t n = evict_choose(srv->kv, (int)cfg->maxmemory_policy, (int)cfg->maxmemory_samples,
+                            &srv->rng, need, EVICT_MAX_KEYS_PER_ENTRY, collect_victim, req,
+                            NULL);
+    if (n == 0) {
+        request_free(req);
+        return 0;
+    }
+    srv->stats.evicted_keys_proposed += (long long)n;
+    srv->evict.inflight = 1;
+    srv->evict.since_ms = now;
+    srv->evict.entries_mark = srv->fsm.evicted.entries;
+    consensus_write(srv->cs, NULL, req);
+    return 1;
+}
+
+int server_evict_admit(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    if (cfg->maxmemory <= 0)
+        return 0;
+    size_t used = evict_used(srv);
+    if (used <= (size_t)cfg->maxmemory)
+        return 0;
+    if (cfg->maxmemory_policy == EVICT_NOEVICTION || !consensus_accepts(srv->cs))
+        return -1;
+    return evict_propose(srv, used) ? 0 : -1;
+}
+
+void server_evict_cron(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    if (cfg->maxmemory <= 0 || cfg->maxmemory_policy == EVICT_NOEVICTION ||
+        !consensus_accepts(srv->cs))
+        return;
+    size_t used = evict_used(srv);
+    if (used > (size_t)cfg->maxmemory)
+        evict_propose(srv, used);
+}
+
+void server_evict_configure(const struct config *cfg)
+{
+    int lfu = evict_policy_lfu((int)cfg->maxmemory_policy);
+    kv_set_access_mode(lfu ? KV_ACCESS_LFU : KV_ACCESS_LRU, (int)cfg->lfu_log_factor,
+                       (int)cfg->lfu_decay_time);
+}
