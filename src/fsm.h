@@ -69,8 +69,8 @@ struct fsm {
     int64_t last_snapshot_us; /* duration of the last snapshot */
     size_t last_snapshot_bytes;
     /* Bytes of the snapshot being collected and stored (its buffer, from the thread pool's
-     * first read until finalize frees it), 0 otherwise; read atomically. maxmemory does not
-     * count them (server_evict.c), as Redis does not count its fork's copy-on-write pages. */
+     * first read until finalize frees it), 0 otherwise; read atomically: maxmemory reserves
+     * room for a snapshot and counts this one against it (server_evict.c). */
     size_t snap_held;
     long long restores;
     struct evict_stats evicted; /* __evicted entries applied here (INFO evicted_keys) */

@@ -68,10 +68,10 @@ static void info_memory(struct buf *b, struct server *srv)
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
                   "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\n"
                   "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
-                  "mem_not_counted_for_evict:%zu\r\n"
+                  "mem_counted_for_evict:%zu\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
                used, h1, rss, h2, kv_used_memory(srv->kv), srv->cfg->maxmemory, hmax,
-               evict_policy_names[srv->cfg->maxmemory_policy], server_evict_not_counted(srv),
+               evict_policy_names[srv->cfg->maxmemory_policy], server_evict_counted(srv),
                kv_lazy_pending(srv->kv));
 }
 

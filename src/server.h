@@ -116,9 +116,9 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
  * nothing can be evicted). The cron has the leader propose evictions while over the limit;
  * configure sets the keyspace's access mode (LRU or LFU stamps) from maxmemory-policy. */
 int server_evict_over(const struct server *srv);
-/* The bytes maxmemory does not count (INFO mem_not_counted_for_evict): the snapshot being
- * stored. */
-size_t server_evict_not_counted(const struct server *srv);
+/* The figure compared with maxmemory (INFO mem_counted_for_evict): used memory plus room
+ * for the next snapshot of the keyspace. */
+size_t server_evict_counted(const struct server *srv);
 int server_evict_admit(struct server *srv);
 void server_evict_cron(struct server *srv);
 void server_evict_configure(const struct config *cfg);

@@ -22,24 +22,24 @@
  * does not need an entry per write. */
 #define EVICT_SLACK_MAX (1024 * 1024)
 
-size_t server_evict_not_counted(const struct server *srv)
+/* The memory figure compared with maxmemory (docs/SERVER.md, "Memory limit and eviction"):
+ * every byte the process has allocated (INFO used_memory), the raft log held in memory
+ * included (snapshots keep it to a quarter of maxmemory, consensus_uv.c), plus room for the
+ * next snapshot. A node stores a snapshot by holding the whole serialized keyspace in memory
+ * until it is on disk (canonical/raft 0.15 takes the snapshot as buffers): not reserving it
+ * would let RSS reach twice maxmemory at every snapshot, and counting it only while it is
+ * held would evict most of the keyspace at every snapshot. So the keyspace's size counts
+ * once more, less what a snapshot in progress holds already. */
+size_t server_evict_counted(const struct server *srv)
 {
-    return __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
-}
-
-/* The memory figure compared with maxmemory: every byte the process has allocated (INFO
- * used_memory) but the snapshot being stored, which is freed once it is on disk (docs/
- * SERVER.md, "Memory limit and eviction"). The raft log held in memory counts, and is kept
- * to a quarter of maxmemory by snapshots (consensus_uv.c). */
-static size_t evict_used(const struct server *srv)
-{
-    size_t used = memcount_used(), skip = server_evict_not_counted(srv);
-    return used > skip ? used - skip : 0;
+    size_t used = memcount_used(), dataset = kv_used_memory(srv->kv);
+    size_t held = __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
+    return used + (dataset > held ? dataset - held : 0);
 }
 
 int server_evict_over(const struct server *srv)
 {
-    return srv->cfg->maxmemory > 0 && evict_used(srv) > (size_t)srv->cfg->maxmemory;
+    return srv->cfg->maxmemory > 0 && server_evict_counted(srv) > (size_t)srv->cfg->maxmemory;
 }
 
 static void collect_victim(void *priv, const struct kv_entry *e, size_t bytes)
@@ -93,7 +93,7 @@ int server_evict_admit(struct server *srv)
     const struct config *cfg = srv->cfg;
     if (cfg->maxmemory <= 0)
         return 0;
-    size_t used = evict_used(srv);
+    size_t used = server_evict_counted(srv);
     if (used <= (size_t)cfg->maxmemory)
         return 0;
     if (cfg->maxmemory_policy == EVICT_NOEVICTION || !consensus_accepts(srv->cs))
@@ -107,7 +107,7 @@ void server_evict_cron(struct server *srv)
     if (cfg->maxmemory <= 0 || cfg->maxmemory_policy == EVICT_NOEVICTION ||
         !consensus_accepts(srv->cs))
         return;
-    size_t used = evict_used(srv);
+    size_t used = server_evict_counted(srv);
     if (used > (size_t)cfg->maxmemory)
         evict_propose(srv, used);
 }

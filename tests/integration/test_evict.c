@@ -28,20 +28,10 @@ static long long info_ll(int port, const char *section, const char *field)
     return v;
 }
 
-/* The memory maxmemory compares: used_memory less what it does not count. */
+/* The memory maxmemory compares (used memory and room for a snapshot). */
 static long long counted_memory(int port)
 {
-    char text[4096];
-    long long used = -1, skip = -1;
-    redisReply *r = tc_port_cmd(port, "INFO memory");
-    cr_assert(r != NULL && r->type == REDIS_REPLY_STRING, "INFO memory on %d", port);
-    snprintf(text, sizeof(text), "%s", r->str);
-    freeReplyObject(r);
-    const char *u = strstr(text, "\nused_memory:"), *s = strstr(text, "mem_not_counted_for_evict:");
-    cr_assert(u != NULL && s != NULL);
-    used = atoll(u + strlen("\nused_memory:"));
-    skip = atoll(s + strlen("mem_not_counted_for_evict:"));
-    return used - skip;
+    return info_ll(port, "memory", "mem_counted_for_evict");
 }
 
 /* Answers of one pipelined batch: errors other than -OOM fail the test; returns the -OOMs. */
@@ -101,6 +91,20 @@ static int count_existing(redisContext *c, const char *prefix, int from, int n)
         freeReplyObject(r);
     }
     return found;
+}
+
+static bool at_rest(void *arg)
+{
+    int port = *(int *)arg;
+    return info_ll(port, "raft", "raft_snapshot_in_progress") == 0 &&
+           info_ll(port, "raft", "raft_log_bytes") < info_ll(port, "raft", "raft_log_bytes_idle_limit");
+}
+
+/* Wait until the node on PORT holds no snapshot and little log (it snapshots a log past its
+ * idle limit once no write has come for a second): its memory figure is then steady. */
+static void wait_at_rest(int port)
+{
+    cr_assert(fx_wait_until(at_rest, &port, 20000), "node on %d not at rest", port);
 }
 
 static void set_config(redisContext *c, const char *name, long long v)
@@ -273,6 +277,7 @@ Test(evict, volatile_policies_evict_only_keys_with_ttl, .init = setup_value)
     cr_assert_eq(load(c, "late:", 0, 1000, sizeof(value), 36000, NULL), 0);
     fx_check_status(c, "OK", "CONFIG SET maxmemory-policy volatile-ttl");
     set_config(c, "maxmemory-samples", 10);
+    wait_at_rest(s->port);
     set_config(c, "maxmemory", counted_memory(s->port) + 256 * 1024);
     cr_assert_eq(load(c, "more:", 0, 1000, sizeof(value), 72000, NULL), 0);
 
@@ -327,6 +332,7 @@ Test(evict, lru_keeps_recently_read_keys, .init = setup_value)
         freeReplyObject(r);
     }
     fx_check_status(c, "OK", "CONFIG SET maxmemory-policy allkeys-lru");
+    wait_at_rest(s->port);
     struct under_arg a = {s->port, counted_memory(s->port) - 3 * MB};
     set_config(c, "maxmemory", a.limit);
     cr_assert(fx_wait_until(counted_under, &a, 20000), "still over the limit: %lld > %lld",
