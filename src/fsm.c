@@ -552,7 +552,7 @@ static int fsm_on_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[]
     struct fsm *f = rf->data;
     /* Sized from the last snapshot, so that a large one is not held at up to twice its size
      * by doubling (it counts in used_memory until it is stored). */
-    size_t cap = f->last_snapshot_bytes + f->last_snapshot_bytes / 8 + (1 << 20), len = 0;
+    size_t cap = f->last_snapshot_bytes + f->last_snapshot_bytes / 16 + (256 << 10), len = 0;
     char *data = raft_malloc(cap);
     int status = 0, rv = 0;
 
@@ -563,14 +563,17 @@ static int fsm_on_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[]
             break;
         }
         if (cap - len < 65536) {
-            char *bigger = raft_realloc(data, cap * 2);
+            /* by an eighth (at least 1 MiB): a doubled buffer would hold up to twice the
+             * snapshot while it is stored (large blocks are mmap'd: realloc is a remap) */
+            size_t grow = cap / 8 > (1 << 20) ? cap / 8 : (1 << 20);
+            char *bigger = raft_realloc(data, cap + grow);
             if (bigger == NULL) {
                 raft_free(data);
                 data = NULL;
                 continue;
             }
             data = bigger;
-            cap *= 2;
+            cap += grow;
             __atomic_store_n(&f->snap_held, cap, __ATOMIC_RELAXED);
         }
         ssize_t n = read(f->snap_fd, data + len, cap - len);

@@ -18,9 +18,11 @@
  * one such command in flight: the next is chosen once it has been applied, from the memory
  * figure it left. */
 #define EVICT_MAX_KEYS_PER_ENTRY 1000
-/* Evict this far below the limit (a 64th of it, at most 1 MiB), so that a steady write load
- * does not need an entry per write. */
-#define EVICT_SLACK_MAX (1024 * 1024)
+/* Evict this far below the limit (a 32nd of it, at most 2 MiB), so that a steady write load
+ * does not need an entry per write, and followers, which apply the evictions a little later
+ * than the leader, stay under the limit too. */
+#define EVICT_SLACK_DIV 32
+#define EVICT_SLACK_MAX (2 * 1024 * 1024)
 
 /* The memory figure compared with maxmemory (docs/SERVER.md, "Memory limit and eviction"):
  * every byte the process has allocated (INFO used_memory), the raft log held in memory
@@ -69,7 +71,7 @@ static int evict_propose(struct server *srv, size_t used)
 
     if (evict_running(srv, now))
         return 1;
-    size_t limit = (size_t)cfg->maxmemory, slack = limit / 64;
+    size_t limit = (size_t)cfg->maxmemory, slack = limit / EVICT_SLACK_DIV;
     size_t need = used - limit + (slack < EVICT_SLACK_MAX ? slack : EVICT_SLACK_MAX);
     struct request *req = request_new(64);
     request_push(req, "__evicted", 9);
