@@ -110,14 +110,13 @@ void server_acl_check_subscribers(struct server *srv);
 /* The TLS context new RESP and admin TLS connections use (NULL without TLS); owned by the
  * server, replaced when CONFIG SET changes a tls-* option. */
 struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
-/* maxmemory (server_evict.c). Whether used memory is over a non-zero maxmemory. For a
- * denyoom write about to be proposed: 0 to admit it (under the limit, or an eviction is
- * running or was just proposed), -1 when it must be refused with -OOM (noeviction, or
- * nothing can be evicted). The cron has the leader propose evictions while over the limit;
- * configure sets the keyspace's access mode (LRU or LFU stamps) from maxmemory-policy. */
-int server_evict_over(const struct server *srv);
-/* The figure compared with maxmemory (INFO mem_counted_for_evict): used memory plus room
- * for the next snapshot of the keyspace. */
+/* maxmemory (server_evict.c). counted: the figure compared with maxmemory (INFO
+ * mem_counted_for_evict), used memory plus room for the next snapshot of the keyspace.
+ * admit, for a denyoom write about to be proposed: 0 to admit it (under the limit, or an
+ * eviction is running or was just proposed), -1 when it must be refused with -OOM
+ * (noeviction, or nothing can be evicted). cron: the leader proposes evictions while over
+ * the limit. configure: the keyspace's access mode (LRU or LFU stamps) from
+ * maxmemory-policy, lfu-log-factor and lfu-decay-time. */
 size_t server_evict_counted(const struct server *srv);
 int server_evict_admit(struct server *srv);
 void server_evict_cron(struct server *srv);

@@ -18,15 +18,15 @@
  * one such command in flight: the next is chosen once it has been applied, from the memory
  * figure it left. */
 #define EVICT_MAX_KEYS_PER_ENTRY 1000
-/* Evict this far below the limit (a 32nd of it, at most 2 MiB), so that a steady write load
+/* Evict this far below the limit (a 16th of it, at most 4 MiB), so that a steady write load
  * does not need an entry per write, and followers, which apply the evictions a little later
  * than the leader, stay under the limit too. */
-#define EVICT_SLACK_DIV 32
-#define EVICT_SLACK_MAX (2 * 1024 * 1024)
+#define EVICT_SLACK_DIV 16
+#define EVICT_SLACK_MAX (4 * 1024 * 1024)
 
 /* The memory figure compared with maxmemory (docs/SERVER.md, "Memory limit and eviction"):
  * every byte the process has allocated (INFO used_memory), the raft log held in memory
- * included (snapshots keep it to a quarter of maxmemory, consensus_uv.c), plus room for the
+ * included (snapshots keep it to an eighth of maxmemory, consensus_uv.c), plus room for the
  * next snapshot. A node stores a snapshot by holding the whole serialized keyspace in memory
  * until it is on disk (canonical/raft 0.15 takes the snapshot as buffers): not reserving it
  * would let RSS reach twice maxmemory at every snapshot, and counting it only while it is
@@ -37,11 +37,6 @@ size_t server_evict_counted(const struct server *srv)
     size_t used = memcount_used(), dataset = kv_used_memory(srv->kv);
     size_t held = __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
     return used + (dataset > held ? dataset - held : 0);
-}
-
-int server_evict_over(const struct server *srv)
-{
-    return srv->cfg->maxmemory > 0 && server_evict_counted(srv) > (size_t)srv->cfg->maxmemory;
 }
 
 static void collect_victim(void *priv, const struct kv_entry *e, size_t bytes)

@@ -50,7 +50,7 @@ LEADER=$LEADER_PORT
 MAXB=$(info_field "$LEADER" memory maxmemory) || die "no INFO maxmemory"
 say "leader on port $LEADER, maxmemory $MAXB bytes"
 
-declare -A PID EMPTY PEAK END REST BOUND HWM
+declare -A PID EMPTY PEAK END REST BOUND HWM UPEAK
 for i in 1 2 3; do
     node_pid "$WORK/ckv3" "$i" || die "no pid for node $i"
     PID[$i]=$NODE_PID
@@ -65,6 +65,9 @@ SAMPLES="$WORK/rss.samples"
     while :; do
         line=""
         for i in 1 2 3; do line+="$(rss_kib "${PID[$i]}" 2>/dev/null || echo 0) "; done
+        for i in 1 2 3; do
+            line+="$(info_field $((BASE + i)) memory used_memory 2>/dev/null || echo 0) "
+        done
         echo "$line" >>"$SAMPLES"
         sleep 0.2
     done
@@ -83,6 +86,7 @@ LOAD_LINE=$(tr '\r' '\n' <"$WORK/load.out" | grep -a 'requests per second' | tai
 [ "$LOAD_RC" = 0 ] || say "redis-benchmark exited $LOAD_RC: $(tail -c 300 "$WORK/load.out")"
 for i in 1 2 3; do
     PEAK[$i]=$(awk -v c="$i" '$c > m { m = $c } END { print m + 0 }' "$SAMPLES")
+    UPEAK[$i]=$(awk -v c=$((i + 3)) '$c > m { m = $c } END { printf "%d", m / 1024 }' "$SAMPLES")
     END[$i]=$(rss_kib "${PID[$i]}")
 done
 
@@ -145,14 +149,15 @@ SECTION="$WORK/section.md"
     echo "taken every 0.2 s during the load; *end*: when redis-benchmark finished; *at rest*: once"
     echo "the node had applied everything, holds no snapshot and a small log; *VmHWM*: the kernel's"
     echo "high-water mark over the node's life (it includes the moments a snapshot is held in"
-    echo "memory while it is stored, which maxmemory does not count: docs/SERVER.md)."
+    echo "memory while it is stored: docs/SERVER.md, \"Memory limit and eviction\"); *used_memory"
+    echo "peak*: the largest INFO used_memory of the same samples."
     echo
-    echo "| node | empty | peak | end | at rest | VmHWM | bound | peak within | at rest within |"
-    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+    echo "| node | empty | peak | end | at rest | VmHWM | bound | peak within | at rest within | used_memory peak |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |"
     for i in 1 2 3; do
         role=follower
         [ $((BASE + i)) = "$LEADER" ] && role=leader
-        echo "| $i ($role) | $(mib "${EMPTY[$i]}") | $(mib "${PEAK[$i]}") | $(mib "${END[$i]}") | $(mib "${REST[$i]}") | $(mib "${HWM[$i]}") | $(mib "${BOUND[$i]}") | $(verdict "${PEAK[$i]}" "${BOUND[$i]}") | $(verdict "${REST[$i]}" "${BOUND[$i]}") |"
+        echo "| $i ($role) | $(mib "${EMPTY[$i]}") | $(mib "${PEAK[$i]}") | $(mib "${END[$i]}") | $(mib "${REST[$i]}") | $(mib "${HWM[$i]}") | $(mib "${BOUND[$i]}") | $(verdict "${PEAK[$i]}" "${BOUND[$i]}") | $(verdict "${REST[$i]}" "${BOUND[$i]}") | $(mib "${UPEAK[$i]}") |"
     done
     echo
     echo "evicted_keys $EVICTED, keys left $KEYS, leader used_memory $(mib $((USED / 1024))) MiB at rest;"
