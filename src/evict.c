@@ -1,7 +1,6 @@
-/* evict.h: choosing eviction victims. An eviction pool as Redis 7.0's (EVPOOL_SIZE best
- * candidates, refilled with maxmemory-samples sampled keys per pick) and a set of the keys
- * already chosen, since nothing is deleted until the leader's __evicted entry is applied.
- * Pure: reads the keyspace and the access stamps, never the clock, never changes the store. */
+/* evict.h: an eviction pool as Redis 7.0's, refilled by sampling, and a set of the keys
+ * already chosen (nothing is deleted until the leader's __evicted entry is applied). Pure:
+ * reads the keyspace and the access stamps, never the clock; never changes the store. */
 #include "evict.h"
 
 #include <stdlib.h>

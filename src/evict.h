@@ -1,7 +1,6 @@
-/* Victim selection for maxmemory (Redis 7.0's evict.c, approximated LRU/LFU with an eviction
- * pool): given the keyspace, a policy, a sample size and a random state, choose keys to
- * delete. Pure: no loop, no raft, no clock (the caller passes NOW_MS); it chooses only, the
- * deletes are proposed by the leader as one __evicted entry (server_evict.c). */
+/* Victim selection for maxmemory (Redis 7.0's approximated LRU/LFU/TTL with an eviction
+ * pool): given the keyspace, a policy, a sample count and a random state, choose keys. Pure:
+ * no loop, no raft, no clock; it only chooses (the leader proposes the deletes). */
 #ifndef CONCORDKV_EVICT_H
 #define CONCORDKV_EVICT_H
 
@@ -25,7 +24,7 @@ enum evict_policy {
 /* The names, indexed by enum evict_policy, NULL-terminated (the config table's enum). */
 extern const char *const evict_policy_names[];
 
-/* Whether POLICY picks only keys with a TTL, uses the LFU counter, evicts at all. */
+/* Whether POLICY picks only among keys with a TTL; whether it uses the LFU counter. */
 int evict_policy_volatile(int policy);
 int evict_policy_lfu(int policy);
 

@@ -1,8 +1,6 @@
-/* maxmemory on a node (Redis 7.0's performEvictions, split for raft): whether a denyoom
- * write may be proposed, and the leader's eviction proposals. The victims are chosen here
- * (evict.c) from the leader's own access stamps and proposed as ONE internal command,
- * "__evicted key ...", which every node applies as plain deletes (cmd_keys.c): followers
- * never evict on their own. Part of the dispatcher layer (reads struct server). */
+/* maxmemory on a node (Redis 7.0's performEvictions, split for raft): whether a denyoom write
+ * may be proposed, and the leader's evictions, proposed as ONE "__evicted key ..." command
+ * that every node applies as plain deletes. Dispatcher layer: reads struct server. */
 #include <stdint.h>
 
 #include "config.h"

@@ -1,8 +1,6 @@
-/* Integration tests of maxmemory on real servers (free loopback ports, temp dirs): noeviction
- * answers -OOM to denyoom writes and serves the rest; allkeys-lru on a 3-node cluster keeps
- * every node's memory bounded while 100 MB go through the leader, with equal digests after;
- * volatile policies evict only keys with a TTL (volatile-ttl the nearest expiries first);
- * LRU keeps the keys read recently. Every wait polls against a deadline. */
+/* Integration tests of maxmemory on real servers: noeviction's -OOM, allkeys-lru on 3 nodes
+ * (bounded memory, equal digests), volatile policies evict only TTL keys, LRU keeps what was
+ * read recently. Free loopback ports, temp dirs; every wait polls against a deadline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
