@@ -844,6 +844,9 @@ static int client_oom_refused(struct client *c, struct command *cmd)
     int in_multi = c->multi.in_multi;
     int exec = in_multi && cmd->proc == cmd_exec && !c->multi.multi_error;
 
+    if (cmd->proc == cmd_eval || cmd->proc == cmd_exec) /* their prepare carries it */
+        script_oom_configured = srv->cfg->maxmemory > 0 && consensus_accepts(srv->cs) &&
+                                server_evict_admit(srv) != 0;
     if (srv->cfg->maxmemory <= 0 || !consensus_accepts(srv->cs))
         return 0;
     if (!(cmd->flags & CMD_DENYOOM) && !(in_multi && !(cmd->flags & CMD_TX)) && !exec)

@@ -256,6 +256,10 @@ cmd_prepare_proc prep_eval;
 void script_note_caller(const struct command *cmd, struct request *req, const char *user);
 /* busy-script-limit: the Lua instruction budget prepare carries in each EVAL/EVALSHA. */
 extern long long script_busy_limit_configured;
+/* 1 when the node proposing an EVAL/EVALSHA is over maxmemory with nothing to evict (set by
+ * dispatch before prepare): carried in the entry, the script may then call no denyoom command
+ * before it has called a write, as Redis 7.0's scriptVerifyOOM. */
+extern int script_oom_configured;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

@@ -157,7 +157,14 @@ Test(evict, noeviction_refuses_denyoom_writes_only, .init = setup_value)
     fx_check_integer(c, 1, "DEL k2");
     fx_check_integer(c, 1, "EXPIRE k3 100");
     fx_check_string(c, "a", "LPOP list");
-    fx_check_integer(c, 2000, "DBSIZE"); /* 2000 k, the list, less k2 */
+    fx_check_integer(c, 2000, "DBSIZE"); /* 2000 k, the list, less k2 (before the scripts) */
+    /* scripts as Redis 7.0's: allowed; a denyoom command before any write is refused */
+    fx_check_integer(c, 1, "EVAL %s 0", "return 1");
+    redisReply *e = fx_cmd(c, "EVAL %s 0", "return redis.call('set','s','1')");
+    cr_assert(e->type == REDIS_REPLY_ERROR && strncmp(e->str, OOM " script: ", strlen(OOM) + 9) == 0,
+              "%s", e->str);
+    freeReplyObject(e);
+    fx_check_status(c, "OK", "EVAL %s 0", "redis.call('del','k4') return redis.call('set','s','1')");
     fx_check_status(c, "OK", "MULTI");
     fx_check_error(c, OOM, "GET k1");
     fx_check_error(c, "EXECABORT Transaction discarded because of previous errors.", "EXEC");
