@@ -413,6 +413,8 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     qlist_configure(srv->cfg->list_max_listpack_size);
     script_busy_limit_configured = srv->cfg->busy_script_limit;
     server_evict_configure(srv->cfg);
+    if (rc == 0 && strcasecmp(name, "maxmemory") == 0)
+        server_evict_limit_set(srv);
     server_apply_read_mode(srv);
     return rc;
 }

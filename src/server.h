@@ -121,6 +121,9 @@ size_t server_evict_counted(const struct server *srv);
 int server_evict_admit(struct server *srv);
 void server_evict_cron(struct server *srv);
 void server_evict_configure(const struct config *cfg);
+/* CONFIG SET maxmemory: Redis's warning when the new limit is below the current figure, and
+ * the leader's first eviction at once. */
+void server_evict_limit_set(struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

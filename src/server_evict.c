@@ -7,6 +7,7 @@
 #include "consensus.h"
 #include "evict.h"
 #include "kv.h"
+#include "log.h"
 #include "memcount.h"
 #include "resp.h"
 #include "server.h"
@@ -105,6 +106,17 @@ void server_evict_cron(struct server *srv)
     size_t used = server_evict_counted(srv);
     if (used > (size_t)cfg->maxmemory)
         evict_propose(srv, used);
+}
+
+void server_evict_limit_set(struct server *srv)
+{
+    size_t used = server_evict_counted(srv);
+    if (srv->cfg->maxmemory > 0 && used > (size_t)srv->cfg->maxmemory)
+        log_warning("WARNING: the new maxmemory value set via CONFIG SET (%lld) is smaller than "
+                    "the current memory usage (%zu). This will result in key eviction and/or the "
+                    "inability to accept new write commands depending on the maxmemory-policy.",
+                    srv->cfg->maxmemory, used);
+    server_evict_cron(srv);
 }
 
 void server_evict_configure(const struct config *cfg)
