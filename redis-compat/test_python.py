@@ -705,6 +705,27 @@ def keyspace_notifications(r, args):
         p.close()
 
 
+@check
+def maxmemory_policies(r, args):
+    old = r.config_get("maxmemory*")
+    assert set(old) >= {"maxmemory", "maxmemory-policy", "maxmemory-samples"}, old
+    try:
+        assert r.config_set("maxmemory-policy", "allkeys-lfu") is True
+        r.set("py:mm", "v")
+        assert r.object("freq", "py:mm") >= 0
+        expect_error(redis.ResponseError, r.config_set, "maxmemory-policy", "lru",
+                     text="argument(s) must be one of the following: volatile-lru")
+        assert r.config_set("maxmemory-policy", "noeviction") is True
+        assert r.config_set("maxmemory", "1") is True
+        expect_error(redis.ResponseError, r.set, "py:mm2", "v",
+                     text="command not allowed when used memory > 'maxmemory'")
+        assert r.get("py:mm") == b"v" and r.delete("py:mm") == 1
+        assert r.info("memory")["maxmemory_policy"] == "noeviction"
+    finally:
+        for name in ("maxmemory", "maxmemory-policy", "maxmemory-samples"):
+            r.config_set(name, old[name])
+
+
 def cluster_pubsub(args):
     """redis-py pubsub() unmodified on every node of a 3-node cluster: the same messages in the
     same order on the leader and on both followers; PUBLISH on a follower answers MOVED."""

@@ -999,6 +999,52 @@ static int client_acl_denied(struct client *c, struct command *cmd, struct reque
     return 1;
 }
 
+#define OOM_ERROR "OOM command not allowed when used memory > 'maxmemory'."
+
+/* Whether the EXEC that C sends would run a command flagged denyoom. */
+static int multi_denyoom(const struct client *c)
+{
+    for (int i = 0; i < c->multi.nqueued; i++) {
+        const struct request *q = c->multi.queued[i];
+        const struct command *qc = command_lookup(q->argv[0], q->len[0]);
+        if (qc != NULL && (qc->flags & CMD_DENYOOM))
+            return 1;
+    }
+    return 0;
+}
+
+/* maxmemory on the node taking writes, as Redis's processCommand checks it: past the limit
+ * (and with nothing to evict, server_evict_admit) a command flagged denyoom is refused, so
+ * is anything queued inside MULTI but EXEC/DISCARD/QUIT/RESET, and an EXEC whose queue holds
+ * a denyoom command aborts the transaction. Returns 1 after replying. A follower answers
+ * writes with -MOVED instead, later in dispatch. */
+static int client_oom_refused(struct client *c, struct command *cmd)
+{
+    struct server *srv = c->srv;
+    int in_multi = c->multi.in_multi;
+    int exec = in_multi && cmd->proc == cmd_exec && !c->multi.multi_error;
+
+    if (cmd->proc == cmd_eval || cmd->proc == cmd_exec) /* their prepare carries it */
+        script_oom_configured = srv->cfg->maxmemory > 0 && consensus_accepts(srv->cs) &&
+                                server_evict_admit(srv) != 0;
+    if (srv->cfg->maxmemory <= 0 || !consensus_accepts(srv->cs))
+        return 0;
+    if (!(cmd->flags & CMD_DENYOOM) && !(in_multi && !(cmd->flags & CMD_TX)) && !exec)
+        return 0;
+    if (exec && !multi_denyoom(c))
+        return 0;
+    if (server_evict_admit(srv) == 0)
+        return 0;
+    if (exec) {
+        reply_error(client_reply_buf(c), "EXECABORT Transaction discarded because of: " OOM_ERROR);
+        multi_reset(&c->multi);
+        multi_unwatch(&c->multi);
+    } else {
+        reply_error(client_reply_buf(c), OOM_ERROR);
+    }
+    return 1;
+}
+
 /* The hash slot named in a MOVED reply for REQ: its first key's, or 0. */
 static int request_slot(const struct command *cmd, const struct request *req)
 {
@@ -1047,6 +1093,10 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     }
     if (c->monitor && (cmd->flags & (CMD_WRITE | CMD_READONLY))) {
         reply_error(client_reply_buf(c), "ERR Replica can't interact with the keyspace");
+        dispatch_reject(c, cmd);
+        goto done;
+    }
+    if (client_oom_refused(c, cmd)) {
         dispatch_reject(c, cmd);
         goto done;
     }

@@ -3,6 +3,7 @@
  * never read the clock, rand() or any global configuration. */
 #include "command.h"
 #include "value.h"
+#include "evict.h"
 #include "kv.h"
 #include "notify.h"
 #include "resp.h"
@@ -576,6 +577,26 @@ void cmd_expired(struct exec_ctx *ctx, struct request *req)
             notify_keyspace_event(ctx, NOTIFY_EXPIRED, "expired", req->argv[i], req->len[i]);
             n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
         }
+    }
+    reply_int(ctx->out, n);
+}
+
+/* __evicted key [key ...]: proposed by the leader when used memory is over maxmemory
+ * (server_evict.c), the victims chosen there from its own access statistics. Deletes each
+ * key present, unconditionally: the choice was made before proposing, so every node deletes
+ * the same keys whatever its local stamps or configuration. Publishes "evicted" as Redis. */
+void cmd_evicted(struct exec_ctx *ctx, struct request *req)
+{
+    long long n = 0;
+    for (int i = 1; i < req->argc; i++) {
+        if (kv_find(ctx->kv, req->argv[i], req->len[i]) == NULL)
+            continue;
+        notify_keyspace_event(ctx, NOTIFY_EVICTED, "evicted", req->argv[i], req->len[i]);
+        n += kv_delete(ctx->kv, req->argv[i], req->len[i], ctx->apply_seq);
+    }
+    if (ctx->evicted != NULL) {
+        ctx->evicted->keys += n;
+        ctx->evicted->entries++;
     }
     reply_int(ctx->out, n);
 }

@@ -4,26 +4,13 @@
  * answer Redis's unknown-subcommand error. */
 #include "command.h"
 #include "exec.h"
+#include "evict.h"
 #include "kv.h"
 #include "resp.h"
-#include "value.h"
 
 #include "util.h"
 
 #define MEMORY_DEFAULT_SAMPLES 5 /* Redis's OBJ_COMPUTE_SIZE_DEF_SAMPLES */
-
-/* The heap bytes KEY's entry and value hold: the entry's allocation (header, key, a
- * string's bytes) plus the object's estimate (value_ops bytes: its listpack or intset, or
- * its dict with elements averaged over SAMPLES of them, 0 meaning all, as Redis's
- * objectComputeSize). */
-static size_t entry_usage(const struct kv_entry *e, size_t samples)
-{
-    const struct value_ops *ops = value_ops(e->type);
-    size_t n = util_alloc_bytes(e);
-    if (ops != NULL)
-        n += ops->bytes(kv_entry_obj(e), samples);
-    return n;
-}
 
 /* MEMORY USAGE key [SAMPLES count]: SAMPLES (default 5, 0 all) is checked as Redis checks
  * it (an integer, not negative). Like Redis, the key is found in the table without an
@@ -49,7 +36,7 @@ static void memory_usage(struct exec_ctx *ctx, struct request *req)
     if (e == NULL)
         reply_null(ctx->out);
     else
-        reply_int(ctx->out, (long long)entry_usage(e, (size_t)samples));
+        reply_int(ctx->out, (long long)evict_entry_bytes(e, (size_t)samples));
 }
 
 void cmd_memory(struct exec_ctx *ctx, struct request *req)

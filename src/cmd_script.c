@@ -34,13 +34,17 @@ struct script_limits {
     struct hash_limits hash;
     long long intset;
     struct zobj_limits zset;
+    int oom; /* carried as a negative busy, -1 - busy: script_oom_configured when proposed */
 };
+
+int script_oom_configured;
 
 static void limits_push(struct request *req)
 {
     char tmp[160];
+    long long busy = script_busy_limit_configured;
     int n = snprintf(tmp, sizeof tmp, "%lld:%lld:%lld:%lld:%lld:%lld",
-                     script_busy_limit_configured, hash_limits_configured.entries,
+                     script_oom_configured ? -1 - busy : busy, hash_limits_configured.entries,
                      hash_limits_configured.value, set_max_intset_configured,
                      zobj_limits_configured.entries, zobj_limits_configured.value);
     request_push(req, tmp, (size_t)n);
@@ -86,9 +90,11 @@ static int limits_take(const struct request *req, struct script_limits *l, const
     size_t len = req->len[req->argc - 1];
     int used = 0;
     if (sscanf(arg, "%lld:%lld:%lld:%lld:%lld:%lld%n", &l->busy, &l->hash.entries,
-               &l->hash.value, &l->intset, &l->zset.entries, &l->zset.value, &used) != 6 ||
-        l->busy < 0)
+               &l->hash.value, &l->intset, &l->zset.entries, &l->zset.value, &used) != 6)
         return -1;
+    l->oom = l->busy < 0;
+    if (l->oom)
+        l->busy = -1 - l->busy;
     *user = NULL;
     *user_len = 0;
     if ((size_t)used == len)
@@ -105,7 +111,7 @@ static int limits_take(const struct request *req, struct script_limits *l, const
 static void limits_swap(struct script_limits *l)
 {
     struct script_limits cur = {script_busy_limit_configured, hash_limits_configured,
-                                set_max_intset_configured, zobj_limits_configured};
+                                set_max_intset_configured, zobj_limits_configured, l->oom};
     script_busy_limit_configured = l->busy;
     hash_limits_configured = l->hash;
     set_max_intset_configured = l->intset;
@@ -239,6 +245,8 @@ struct script_exec {
     uint64_t rng;  /* the random state of the commands the script calls (RANDOMKEY ...) */
     struct undo undo;
     const struct script_caller *caller;
+    int oom;   /* proposed while out of memory: no denyoom command before a write */
+    int wrote; /* a write command was called */
 };
 
 /* Redis 7.0's texts (script.c, scriptVerifyACL) for a command of a script its caller may not
@@ -318,6 +326,10 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         reply_error(out, "ERR Write commands are not allowed from read-only scripts.");
         return;
     }
+    if (se->oom && !se->wrote && (cmd->flags & CMD_DENYOOM)) { /* Redis's scriptVerifyOOM */
+        reply_error(out, "OOM command not allowed when used memory > 'maxmemory'.");
+        return;
+    }
     if (ctx->monitor_trace != NULL && monitor_shows(cmd, req)) /* as sent, stamped when shown */
         monitor_format_unstamped(ctx->monitor_trace, "lua", req, monitor_redact_mask(cmd, req));
     if (cmd->proc == cmd_time) { /* the entry's clock in apply */
@@ -327,6 +339,7 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         return;
     }
     if (cmd->flags & CMD_WRITE) {
+        se->wrote = 1;
         undo_command(&se->undo, ctx->kv, cmd, req);
         if (cmd->prepare && cmd->prepare(req, ctx->now_ms, out) != 0)
             return;
@@ -349,9 +362,9 @@ static struct prng *script_prng(void *arg)
 /* Run the script SHA with REQ's keys and args (REQ's first ARGC arguments, NKEYS keys). */
 static void eval_run(struct exec_ctx *ctx, struct request *req, int argc, long long nkeys,
                      const char *sha, int readonly, long long limit,
-                     const struct script_caller *caller)
+                     const struct script_caller *caller, int oom)
 {
-    struct script_exec se = {.ctx = ctx, .readonly = readonly, .caller = caller};
+    struct script_exec se = {.ctx = ctx, .readonly = readonly, .caller = caller, .oom = oom};
     se.rng = prng_next(command_prng(ctx));
     struct script_run run = {.call = script_call, .prng = script_prng, .arg = &se, .limit = limit};
     script_engine_run(ctx->scripts, sha, req->argv + 3, req->len + 3, (int)nkeys,
@@ -402,8 +415,9 @@ void cmd_eval(struct exec_ctx *ctx, struct request *req)
     if (user != NULL) /* the replicated users as of this entry: the same on every node */
         caller_set(&caller, ctx->acl, user, user_len);
     long long limit = lim.busy;
+    int oom = lim.oom;
     limits_swap(&lim);
-    eval_run(ctx, req, argc, nkeys, sha, 0, limit, &caller);
+    eval_run(ctx, req, argc, nkeys, sha, 0, limit, &caller, oom);
     limits_swap(&lim);
 }
 
@@ -420,7 +434,7 @@ void cmd_eval_ro(struct exec_ctx *ctx, struct request *req)
     const char *user = ctx->client != NULL ? client_user(ctx->client) : NULL;
     if (user != NULL && ctx->srv != NULL) /* on the read path: the connection's user */
         caller_set(&caller, server_acl(ctx->srv), user, strlen(user));
-    eval_run(ctx, req, req->argc, nkeys, sha, 1, limit, &caller);
+    eval_run(ctx, req, req->argc, nkeys, sha, 1, limit, &caller, 0);
 }
 
 /* ---- SCRIPT ---- */

@@ -69,6 +69,7 @@ static struct command command_rows[] = {
     {"dbsize",     cmd_dbsize,      NULL,             1,  R | F,            0, 0, 0,  "server", "Return the number of keys in the selected database"},
     {"flushdb",    cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from the current database"},
     {"flushall",   cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from all databases"},
+    {"__evicted",  cmd_evicted,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys (eviction past maxmemory, victims chosen by the leader)"},
     {"__expired",  cmd_expired,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys if they have expired (active expiry)"},
     {"__txn",      cmd_txn,         NULL,             -3, W | CMD_INTERNAL, 0, 0, 0,  "transactions", "A MULTI/EXEC transaction as one unit (internal)"},
 
@@ -203,8 +204,8 @@ static struct command command_rows[] = {
     {"spublish",   cmd_spublish,    NULL,             3,  W | F,            1, 1, 1,  "pubsub", "Post a message to a shard channel"},
     {"pubsub",     cmd_pubsub,      NULL,             -2, L,                0, 0, 0,  "pubsub", "A container for Pub/Sub commands (this node's subscriptions)"},
     {"reset",      cmd_reset,       NULL,             1,  L | F | CMD_NOAUTH | CMD_TX, 0, 0, 0, "connection", "Reset the connection"},
-    {"eval",       cmd_eval,        prep_eval,        -3, W | M | KN2,      0, 0, 0,  "scripting", "Execute a Lua script server side"},
-    {"evalsha",    cmd_eval,        prep_eval,        -3, W | M | KN2,      0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"eval",       cmd_eval,        prep_eval,        -3, W | KN2,          0, 0, 0,  "scripting", "Execute a Lua script server side"},
+    {"evalsha",    cmd_eval,        prep_eval,        -3, W | KN2,          0, 0, 0,  "scripting", "Execute a Lua script server side"},
     {"eval_ro",    cmd_eval_ro,     NULL,             -3, R | KN2,          0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
     {"evalsha_ro", cmd_eval_ro,     NULL,             -3, R | KN2,          0, 0, 0,  "scripting", "Execute a read-only Lua script server side"},
     {"script",     cmd_script,      NULL,             -2, L | CMD_NOMULTI | CMD_ORDERED, 0, 0, 0, "scripting", "A container for Lua scripts management commands"},

@@ -15,6 +15,7 @@ struct pubsub;
 struct client;
 struct server;
 struct script_engine;
+struct evict_stats;
 
 enum cmd_flags {
     CMD_WRITE = 1 << 0,    /* changes the keyspace: validated, proposed, executed by apply */
@@ -66,6 +67,7 @@ struct exec_ctx {
     /* MONITOR's "[0 lua]" lines of the commands a script calls are appended here (monitor.h,
      * unstamped); NULL: this node has no monitor. Side output only, like PUBSUB. */
     struct buf *monitor_trace;
+    struct evict_stats *evicted;   /* apply: its fsm's eviction counters (NULL: none) */
 };
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
@@ -189,7 +191,7 @@ cmd_prepare_proc prep_set, prep_setex, prep_psetex, prep_getex, prep_mset, prep_
 /* Keys (cmd_keys.c): */
 cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
     cmd_randomkey, cmd_copy, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_persist,
-    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired;
+    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired, cmd_evicted;
 cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
     prep_flushall;
 /* Hashes (cmd_hash.c): */
@@ -265,6 +267,10 @@ void script_note_caller(const struct command *cmd, struct request *req, const ch
 extern long long script_busy_limit_configured;
 /* Introspection (cmd_introspect.c): MONITOR, SLOWLOG, LATENCY, node-local. */
 cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
+/* 1 when the node proposing an EVAL/EVALSHA is over maxmemory with nothing to evict (set by
+ * dispatch before prepare): carried in the entry, the script may then call no denyoom command
+ * before it has called a write, as Redis 7.0's scriptVerifyOOM. */
+extern int script_oom_configured;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

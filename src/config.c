@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "evict.h"
 #include "log.h"
 #include "notify.h"
 #include "resp.h"
@@ -90,6 +91,11 @@ static const struct option_def options[] = {
     {"slowlog-log-slower-than", OPT_INT, OFF(slowlog_log_slower_than), "10000", -1, BIG, NULL, OPT_RUNTIME, "SLOWLOG logs the commands whose execution took at least this many microseconds (a write: its handler's time in apply, logged on the node holding the client); 0 logs every command, -1 none"},
     {"slowlog-max-len", OPT_INT, OFF(slowlog_max_len), "128", 0, BIG, NULL, OPT_RUNTIME, "entries SLOWLOG keeps (the oldest are dropped)"},
     {"latency-monitor-threshold", OPT_INT, OFF(latency_monitor_threshold), "0", 0, BIG, NULL, OPT_RUNTIME, "LATENCY records the events (command, fsync-raft-log, snapshot, apply) that took at least this many milliseconds; 0: off"},
+    {"maxmemory", OPT_MEMORY, OFF(maxmemory), "0", 0, BIG, NULL, OPT_RUNTIME, "memory limit in bytes (50mb, 1gb ...; 0: none): past it, writes flagged denyoom get -OOM, or the leader first evicts keys per maxmemory-policy; counts used_memory plus room for a snapshot of the keyspace (INFO mem_counted_for_evict), and caps snapshot-log-bytes at an eighth of it"},
+    {"maxmemory-policy", OPT_ENUM, OFF(maxmemory_policy), "noeviction", 0, 0, evict_policy_names, OPT_RUNTIME, "what the leader evicts past maxmemory: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl (volatile: keys with a TTL only)"},
+    {"maxmemory-samples", OPT_INT, OFF(maxmemory_samples), "5", 1, 64, NULL, OPT_RUNTIME, "keys sampled per eviction pick (approximated LRU/LFU/TTL)"},
+    {"lfu-log-factor", OPT_INT, OFF(lfu_log_factor), "10", 0, INT_MAX, NULL, OPT_RUNTIME, "LFU counter growth: higher needs more accesses to reach the same count"},
+    {"lfu-decay-time", OPT_INT, OFF(lfu_decay_time), "1", 0, INT_MAX, NULL, OPT_RUNTIME, "minutes of idleness that decrement the LFU counter by one (0: never)"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
     {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
     {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},
@@ -161,12 +167,11 @@ static int parse_value(const struct option_def *o, const char *value, long long 
     }
     return 0;
 bad:
-    if (o->type == OPT_ENUM)
-        snprintf(err, errlen, "argument(s) must be one of the following: %s%s%s%s%s%s%s",
-                 o->enum_names[0], o->enum_names[1] ? ", " : "", o->enum_names[1] ? o->enum_names[1] : "",
-                 o->enum_names[1] && o->enum_names[2] ? ", " : "", o->enum_names[1] && o->enum_names[2] ? o->enum_names[2] : "",
-                 o->enum_names[1] && o->enum_names[2] && o->enum_names[3] ? ", " : "",
-                 o->enum_names[1] && o->enum_names[2] && o->enum_names[3] ? o->enum_names[3] : "");
+    if (o->type == OPT_ENUM) {
+        size_t used = (size_t)snprintf(err, errlen, "argument(s) must be one of the following: ");
+        for (int i = 0; o->enum_names[i] && used < errlen; i++)
+            used += (size_t)snprintf(err + used, errlen - used, "%s%s", i ? ", " : "", o->enum_names[i]);
+    }
     else if (o->type == OPT_MEMORY)
         snprintf(err, errlen, "argument must be a memory value");
     else

@@ -52,6 +52,11 @@ struct config {
     long long raft_max_message;
     long long loglevel;
     char *logfile;
+    long long maxmemory;         /* bytes, 0: none; the leader decides eviction (server_evict.c) */
+    long long maxmemory_policy;  /* enum evict_policy */
+    long long maxmemory_samples;
+    long long lfu_log_factor;    /* kv_set_access_mode's, node-local like every access stamp */
+    long long lfu_decay_time;
     long long hash_max_listpack_entries; /* prepare copies both into hash writes */
     long long hash_max_listpack_value;
     long long set_max_intset_entries;    /* prepare copies it into set writes */

@@ -297,19 +297,27 @@ static void apply_settings(struct consensus *cs)
  * (each snapshot is a fork that serializes the whole keyspace: one every eighth of it, or
  * every 2 MB, cost sustained pipelined writes 15-40 %). Once no command has been applied for
  * IDLE_SNAPSHOT_US it is a quarter of snapshot-log-bytes, or an eighth of the last snapshot
- * (consensus_uv_cron), so that a node at rest holds little log.
+ * (consensus_uv_cron), so that a node at rest holds little log. With maxmemory set, both are
+ * at most an eighth of it: the log counts against maxmemory (server_evict.c).
  * raft only considers a snapshot after applying an entry, so the leader of an idle cluster
  * proposes a barrier for the nodes that lowered their threshold. Snapshots are node-local:
  * nothing here affects what is applied. */
 #define CONTAINER_UV(rf) ((struct consensus_uv *)((char *)(rf) - offsetof(struct consensus_uv, rfsm)))
 #define IDLE_SNAPSHOT_US (1000 * 1000LL)
+#define EVICT_LOG_MIN (256 * 1024ULL) /* the log's share of a tiny maxmemory, at least */
 #define IDLE_BARRIER_US (IDLE_SNAPSHOT_US + 500 * 1000LL) /* the followers' crons have run */
 
 static unsigned long long log_bytes_limit(const struct consensus *cs, int idle)
 {
     unsigned long long limit = (unsigned long long)cs->uv->cfg->snapshot_log_bytes / (idle ? 4 : 1);
     unsigned long long share = cs->fsm->last_snapshot_bytes / (idle ? 8 : 2);
-    return share > limit ? share : limit;
+    unsigned long long chosen = share > limit ? share : limit;
+    /* With maxmemory set the log counts against it (server_evict.c): keep it to an eighth,
+     * so that the keyspace keeps most of the room. */
+    unsigned long long cap = (unsigned long long)cs->uv->cfg->maxmemory / 8;
+    if (cap > 0 && cap < EVICT_LOG_MIN)
+        cap = EVICT_LOG_MIN;
+    return cap > 0 && chosen > cap ? cap : chosen;
 }
 
 unsigned long long consensus_log_bytes_limit(const struct consensus *cs, int idle)

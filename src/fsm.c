@@ -133,7 +133,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl, .pubsub = f->pubsub,
-        .scripts = f->scripts,
+        .scripts = f->scripts, .evicted = &f->evicted,
     };
     size_t cap = er->h.count ? er->h.count : 1;
     r->ends = xmalloc(sizeof(size_t) * cap);
@@ -565,24 +565,31 @@ static int fsm_on_snapshot(struct raft_fsm *rf, struct raft_buffer *bufs[], unsi
 static int fsm_on_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[], unsigned *n_bufs)
 {
     struct fsm *f = rf->data;
-    size_t cap = 1 << 20, len = 0;
+    /* Sized from the last snapshot, so that a large one is not held at up to twice its size
+     * by doubling (it counts in used_memory until it is stored). */
+    size_t cap = f->last_snapshot_bytes + f->last_snapshot_bytes / 16 + (256 << 10), len = 0;
     char *data = raft_malloc(cap);
     int status = 0, rv = 0;
 
+    __atomic_store_n(&f->snap_held, cap, __ATOMIC_RELAXED);
     for (;;) {
         if (data == NULL) {
             rv = RAFT_NOMEM;
             break;
         }
         if (cap - len < 65536) {
-            char *bigger = raft_realloc(data, cap * 2);
+            /* by an eighth (at least 1 MiB): a doubled buffer would hold up to twice the
+             * snapshot while it is stored (large blocks are mmap'd: realloc is a remap) */
+            size_t grow = cap / 8 > (1 << 20) ? cap / 8 : (1 << 20);
+            char *bigger = raft_realloc(data, cap + grow);
             if (bigger == NULL) {
                 raft_free(data);
                 data = NULL;
                 continue;
             }
             data = bigger;
-            cap *= 2;
+            cap += grow;
+            __atomic_store_n(&f->snap_held, cap, __ATOMIC_RELAXED);
         }
         ssize_t n = read(f->snap_fd, data + len, cap - len);
         if (n < 0 && errno == EINTR)
@@ -602,11 +609,13 @@ static int fsm_on_snapshot_async(struct raft_fsm *rf, struct raft_buffer *bufs[]
         rv = RAFT_IOERR;
     if (rv != 0) {
         raft_free(data);
+        __atomic_store_n(&f->snap_held, 0, __ATOMIC_RELAXED);
         return rv;
     }
     *bufs = raft_malloc(sizeof(struct raft_buffer));
     if (*bufs == NULL) {
         raft_free(data);
+        __atomic_store_n(&f->snap_held, 0, __ATOMIC_RELAXED);
         return RAFT_NOMEM;
     }
     (*bufs)[0].base = data;
@@ -629,6 +638,7 @@ static int fsm_on_snapshot_finalize(struct raft_fsm *rf, struct raft_buffer *buf
         f->snapshot_failures++;
     }
     f->last_snapshot_us = util_mono_us() - f->snap_start_us;
+    __atomic_store_n(&f->snap_held, 0, __ATOMIC_RELAXED);
     *bufs = NULL;
     *n_bufs = 0;
     return 0;

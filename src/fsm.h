@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "evict.h"
 #include "util.h"
 
 struct acl_store;
@@ -68,7 +69,12 @@ struct fsm {
     long long snapshot_failures;
     int64_t last_snapshot_us; /* duration of the last snapshot */
     size_t last_snapshot_bytes;
+    /* Bytes of the snapshot being collected and stored (its buffer, from the thread pool's
+     * first read until finalize frees it), 0 otherwise; read atomically: maxmemory reserves
+     * room for a snapshot and counts this one against it (server_evict.c). */
+    size_t snap_held;
     long long restores;
+    struct evict_stats evicted; /* __evicted entries applied here (INFO evicted_keys) */
 };
 
 /* The replies of one applied commands entry: reply i is OUT[ends[i-1] .. ends[i]). Record i

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "consensus.h"
 #include "dict.h"
+#include "evict.h"
 #include "exec.h"
 #include "kv.h"
 #include "memcount.h"
@@ -60,15 +61,20 @@ static void info_server(struct buf *b, struct server *srv)
 
 static void info_memory(struct buf *b, struct server *srv)
 {
-    char h1[32], h2[32];
+    char h1[32], h2[32], hmax[32];
     size_t used = memcount_used(); /* a counter: one load (memcount.h) */
     size_t rss = info_rss_bytes();
     human_bytes(h1, sizeof(h1), (double)used);
     human_bytes(h2, sizeof(h2), (double)rss);
+    human_bytes(hmax, sizeof(hmax), (double)srv->cfg->maxmemory);
     buf_printf(b, "# Memory\r\nused_memory:%zu\r\nused_memory_human:%s\r\nused_memory_rss:%zu\r\n"
-                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\nmaxmemory:0\r\n"
+                  "used_memory_rss_human:%s\r\nused_memory_dataset:%zu\r\n"
+                  "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
+                  "mem_counted_for_evict:%zu\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
-               used, h1, rss, h2, kv_used_memory(srv->kv), kv_lazy_pending(srv->kv));
+               used, h1, rss, h2, kv_used_memory(srv->kv), srv->cfg->maxmemory, hmax,
+               evict_policy_names[srv->cfg->maxmemory_policy], server_evict_counted(srv),
+               kv_lazy_pending(srv->kv));
     server_track_peak(srv);
     human_bytes(h1, sizeof(h1), (double)srv->used_memory_peak);
     buf_printf(b, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n",
@@ -131,6 +137,8 @@ static void info_stats(struct buf *b, struct server *srv)
                kv_read_stats.hits, kv_read_stats.misses, server_metric_value(srv, METRIC_OPS),
                (double)server_metric_value(srv, METRIC_NET_IN) / 1024,
                (double)server_metric_value(srv, METRIC_NET_OUT) / 1024, s->error_replies);
+    buf_printf(b, "evicted_keys:%lld\r\nevicted_keys_proposed:%lld\r\n", srv->fsm.evicted.keys,
+               s->evicted_keys_proposed);
 }
 
 static void info_commandstats(struct buf *b, struct server *srv)
@@ -214,4 +222,5 @@ void info_resetstat(struct server *srv)
     memset(srv->metrics, 0, sizeof(srv->metrics));
     srv->used_memory_peak = 0;
     server_track_peak(srv);
+    srv->fsm.evicted.keys = 0; /* .entries stays: server_evict.c compares it */
 }

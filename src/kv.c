@@ -734,6 +734,29 @@ struct kv_entry *kv_random(struct kv_store *kv, uint64_t *rng, int64_t now_ms)
     return NULL;
 }
 
+size_t kv_sample(struct kv_store *kv, uint64_t *rng, size_t count, int with_ttl,
+                 size_t max_buckets, kv_sample_fn *fn, void *priv)
+{
+    size_t total = kv->t[0].size + kv->t[1].size;
+    size_t lo = rehashing(kv) ? (size_t)kv->rehash_idx : 0; /* t[0] is empty below it */
+    size_t seen = 0;
+
+    if (max_buckets == 0)
+        max_buckets = count * KV_EMPTY_VISITS + 16;
+    if (kv_size(kv) == 0 || count == 0 || (with_ttl && kv->expires == 0) || total <= lo)
+        return 0;
+    size_t b = lo + xorshift64s(rng) % (total - lo);
+    for (size_t i = 0; i < max_buckets && i < total - lo && seen < count; i++) {
+        for (const struct kv_entry *e = bucket_at(kv, b); e != NULL && seen < count; e = e->next) {
+            if (with_ttl && e->expire_ms == KV_NO_EXPIRE)
+                continue;
+            seen += fn(priv, e) != 0;
+        }
+        b = b + 1 < total ? b + 1 : lo;
+    }
+    return seen;
+}
+
 struct digest {
     struct buf scratch;
     uint64_t acc[3];

@@ -178,6 +178,15 @@ void kv_foreach(struct kv_store *kv, kv_visit_fn *fn, void *priv);
  * when the store holds no live key. Tries a bounded number of samples. */
 struct kv_entry *kv_random(struct kv_store *kv, uint64_t *rng, int64_t now_ms);
 
+/* Eviction sampling (Redis's dictGetSomeKeys): from a random bucket (RNG a caller-owned
+ * state) walk consecutive buckets and offer FN each entry met, only those with a TTL when
+ * WITH_TTL, until FN took COUNT of them (FN returns 1 for an entry it takes, 0 for one it
+ * skips) or MAX_BUCKETS buckets were looked at (0: about 10 per entry wanted; the whole
+ * table at most). FN must not modify the store. Returns the entries FN took. */
+typedef int kv_sample_fn(void *priv, const struct kv_entry *e);
+size_t kv_sample(struct kv_store *kv, uint64_t *rng, size_t count, int with_ttl,
+                 size_t max_buckets, kv_sample_fn *fn, void *priv);
+
 /* Active expiry support: starting at *CURSOR, look at up to MAX_BUCKETS buckets and call FN
  * for each entry expired at NOW_MS. Advances *CURSOR (wraps to 0). FN must not modify the
  * store. Returns the number of buckets looked at. */

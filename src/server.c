@@ -317,6 +317,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     struct server *srv = arg;
     kv_set_lru_clock(util_now_ms()); /* node-local access stamps (kv.h) */
     server_active_expire(srv);
+    server_evict_cron(srv);
     consensus_cron(srv->cs);
     blocked_serve(srv); /* a leadership lost without an entry applied */
     cluster_cron(srv);
@@ -414,6 +415,9 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
     zobj_set_limits(srv->cfg->zset_max_listpack_entries, srv->cfg->zset_max_listpack_value);
     qlist_configure(srv->cfg->list_max_listpack_size);
     script_busy_limit_configured = srv->cfg->busy_script_limit;
+    server_evict_configure(srv->cfg);
+    if (rc == 0 && strcasecmp(name, "maxmemory") == 0)
+        server_evict_limit_set(srv);
     server_apply_read_mode(srv);
     return rc;
 }
@@ -618,6 +622,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     zobj_set_limits(cfg->zset_max_listpack_entries, cfg->zset_max_listpack_value);
     qlist_configure(cfg->list_max_listpack_size);
     script_busy_limit_configured = cfg->busy_script_limit;
+    server_evict_configure(cfg);
     srv->listen_fd = -1;
     srv->tls_listen_fd = -1;
     srv->start_ms = util_now_ms();

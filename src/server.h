@@ -29,6 +29,7 @@ struct server_stats {
     long long rejected_connections;
     long long commands_processed;
     long long expired_keys_proposed;
+    long long evicted_keys_proposed; /* victims this node proposed as leader (server_evict.c) */
     long long noop_writes; /* writes answered as reads: they changed nothing (cmd_noop.c) */
     long long net_input_bytes;
     long long net_output_bytes;
@@ -54,6 +55,13 @@ struct server_metric {
     int idx;
 };
 
+
+/* The leader's eviction in flight (server_evict.c): at most one __evicted command. */
+struct server_evict {
+    int inflight;
+    int64_t since_ms;          /* when it was proposed */
+    long long entries_mark;    /* fsm.evicted.entries then: it has been applied once this moves */
+};
 
 struct exec_ctx;
 struct client;
@@ -82,6 +90,7 @@ struct server {
     uint64_t next_client_id;
     uint64_t rng;
     uint64_t expire_cursor;
+    struct server_evict evict;
     int64_t start_ms;
     struct server_stats stats;
     int shutting_down;
@@ -168,6 +177,20 @@ size_t info_rss_bytes(void);
 /* The mean of the last 16 samples of metric WHICH (METRIC_*), per second. */
 long long server_metric_value(const struct server *srv, int which);
 
+/* maxmemory (server_evict.c). counted: the figure compared with maxmemory (INFO
+ * mem_counted_for_evict), used memory plus room for the next snapshot of the keyspace.
+ * admit, for a denyoom write about to be proposed: 0 to admit it (under the limit, or an
+ * eviction is running or was just proposed), -1 when it must be refused with -OOM
+ * (noeviction, or nothing can be evicted). cron: the leader proposes evictions while over
+ * the limit. configure: the keyspace's access mode (LRU or LFU stamps) from
+ * maxmemory-policy, lfu-log-factor and lfu-decay-time. */
+size_t server_evict_counted(const struct server *srv);
+int server_evict_admit(struct server *srv);
+void server_evict_cron(struct server *srv);
+void server_evict_configure(const struct config *cfg);
+/* CONFIG SET maxmemory: Redis's warning when the new limit is below the current figure, and
+ * the leader's first eviction at once. */
+void server_evict_limit_set(struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
 

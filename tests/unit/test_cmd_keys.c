@@ -454,6 +454,21 @@ Test(cmd_keys, internal_expired)
     RUN(":2\r\n", "DBSIZE");
 }
 
+/* __evicted deletes every named key still present, whatever its TTL or the clock (the
+ * leader chose them), and counts the deleted ones. */
+Test(cmd_keys, internal_evicted)
+{
+    RUN(OK, "SET a 1 PX 10");
+    RUN(OK, "SET b 2");
+    RUN(OK, "SET c 3 PX 100000");
+    t.now_ms += 100;
+    RUN(":3\r\n", "__evicted a b c missing b");
+    RUN(ZERO, "DBSIZE");
+    RUN(OK, "SET d 4");
+    RUN(ZERO, "__evicted missing");
+    RUN(":1\r\n", "DBSIZE");
+}
+
 /* ---- determinism and defences ---- */
 
 /* A prepared EXPIRE applied on two replicas at different clocks gives the same state. */

@@ -22,6 +22,7 @@ static void setup(void)
 {
     ct_init(&t, T0);
     script_busy_limit_configured = SCRIPT_DEFAULT_LIMIT;
+    script_oom_configured = 0;
 }
 
 static void teardown(void)
@@ -31,6 +32,7 @@ static void teardown(void)
     t.user = NULL;
     ct_close(&t);
     script_busy_limit_configured = SCRIPT_DEFAULT_LIMIT;
+    script_oom_configured = 0;
 }
 
 TestSuite(cmd_script, .init = setup, .fini = teardown);
@@ -148,6 +150,24 @@ Test(cmd_script, prepare_carries_the_limits)
     STARTS(ct_prepare(&t, "EVAL x 0"), "EVAL x 0 12345:");
     STARTS(ct_prepare(&t, "EVALSHA x 2 a"), "-ERR Number of keys can't be greater");
     cr_assert_str_eq(ct_apply(&t, "EVAL x 0"), "-ERR malformed EVAL in log entry\r\n");
+}
+
+/* An EVAL proposed out of memory carries it (busy as -1 - busy): in apply the script may
+ * read and delete, but a denyoom command before its first write answers -OOM (Redis 7.0's
+ * scriptVerifyOOM); after a write it goes on. Without the flag nothing changes. */
+Test(cmd_script, proposed_out_of_memory_refuses_denyoom_before_a_write)
+{
+    script_busy_limit_configured = 12345;
+    script_oom_configured = 1;
+    STARTS(ct_prepare(&t, "EVAL x 0"), "EVAL x 0 -12346:");
+    STARTS(ev("EVAL", "return redis.call('set','a','1')", 1, "0"),
+           "-OOM command not allowed when used memory > 'maxmemory'. script: ");
+    cr_assert_str_eq(ct_run(&t, "EXISTS a"), ":0\r\n");
+    cr_assert_str_eq(ev("EVAL", "return redis.call('get','a')", 1, "0"), "$-1\r\n");
+    cr_assert_str_eq(ev("EVAL", "redis.call('del','a') return redis.call('set','a','1')", 1, "0"),
+                     "+OK\r\n");
+    script_oom_configured = 0;
+    cr_assert_str_eq(ev("EVAL", "return redis.call('set','b','1')", 1, "0"), "+OK\r\n");
 }
 
 /* A script stopped at its budget leaves no write behind: changed, created and deleted keys

@@ -1,0 +1,363 @@
+/* Integration tests of maxmemory on real servers: noeviction's -OOM, allkeys-lru on 3 nodes
+ * (bounded memory, equal digests), volatile policies evict only TTL keys, LRU keeps what was
+ * read recently. Free loopback ports, temp dirs; every wait polls against a deadline. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <criterion/criterion.h>
+
+#include "cluster_suite.h"
+#include "fixture.h"
+#include "tcluster.h"
+
+TestSuite(evict, .fini = fx_kill_all, .timeout = 150);
+
+#define OOM "OOM command not allowed when used memory > 'maxmemory'."
+#define MB (1024LL * 1024)
+#define BATCH 256 /* commands per pipelined round trip */
+
+static char value[1024];
+
+static long long info_ll(int port, const char *section, const char *field)
+{
+    long long v = tc_info_ll(port, section, field);
+    cr_assert_geq(v, 0, "INFO %s %s on port %d", section, field, port);
+    return v;
+}
+
+/* The memory maxmemory compares (used memory and room for a snapshot). */
+static long long counted_memory(int port)
+{
+    return info_ll(port, "memory", "mem_counted_for_evict");
+}
+
+/* Answers of one pipelined batch: errors other than -OOM fail the test; returns the -OOMs. */
+static int read_batch(redisContext *c, int n)
+{
+    int oom = 0;
+    redisReply *r;
+    for (int i = 0; i < n; i++) {
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK, "reply %d: %s", i, c->errstr);
+        if (r->type == REDIS_REPLY_ERROR) {
+            cr_assert_str_eq(r->str, OOM);
+            oom++;
+        }
+        freeReplyObject(r);
+    }
+    return oom;
+}
+
+/* SET PREFIX<from..from+n-1> to VLEN bytes, with EX seconds when EX > 0, pipelined; POLL
+ * (may be NULL) runs after every batch. Returns the -OOM answers. */
+static int load(redisContext *c, const char *prefix, int from, int n, size_t vlen, int ex,
+                void (*poll)(void))
+{
+    char key[64], exs[24];
+    int oom = 0, queued = 0;
+    snprintf(exs, sizeof(exs), "%d", ex);
+    for (int i = from; i < from + n; i++) {
+        snprintf(key, sizeof(key), "%s%d", prefix, i);
+        if (ex > 0)
+            redisAppendCommand(c, "SET %s %b EX %s", key, value, vlen, exs);
+        else
+            redisAppendCommand(c, "SET %s %b", key, value, vlen);
+        if (++queued == BATCH || i == from + n - 1) {
+            oom += read_batch(c, queued);
+            queued = 0;
+            if (poll != NULL)
+                poll();
+        }
+    }
+    return oom;
+}
+
+/* How many of PREFIX<from..from+n-1> exist. */
+static int count_existing(redisContext *c, const char *prefix, int from, int n)
+{
+    char key[64];
+    int found = 0;
+    redisReply *r;
+    for (int i = from; i < from + n; i++) {
+        snprintf(key, sizeof(key), "%s%d", prefix, i);
+        redisAppendCommand(c, "EXISTS %s", key);
+    }
+    for (int i = 0; i < n; i++) {
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        cr_assert_eq(r->type, REDIS_REPLY_INTEGER);
+        found += (int)r->integer;
+        freeReplyObject(r);
+    }
+    return found;
+}
+
+static bool at_rest(void *arg)
+{
+    int port = *(int *)arg;
+    return info_ll(port, "raft", "raft_snapshot_in_progress") == 0 &&
+           info_ll(port, "raft", "raft_log_bytes") < info_ll(port, "raft", "raft_log_bytes_idle_limit");
+}
+
+/* Wait until the node on PORT holds no snapshot and little log (it snapshots a log past its
+ * idle limit once no write has come for a second): its memory figure is then steady. */
+static void wait_at_rest(int port)
+{
+    cr_assert(fx_wait_until(at_rest, &port, 20000), "node on %d not at rest", port);
+}
+
+static void set_config(redisContext *c, const char *name, long long v)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%lld", v);
+    fx_check_status(c, "OK", "CONFIG SET %s %s", name, text);
+}
+
+struct under_arg {
+    int port;
+    long long limit;
+};
+
+static bool counted_under(void *arg)
+{
+    struct under_arg *a = arg;
+    return counted_memory(a->port) <= a->limit;
+}
+
+static void setup_value(void)
+{
+    memset(value, 'x', sizeof(value));
+}
+
+/* noeviction: past maxmemory a denyoom write answers Redis's -OOM (so does queueing inside
+ * MULTI, and an EXEC of a denyoom command), reads, DEL, EXPIRE and pops still work, and
+ * lifting the limit lets writes in again. */
+Test(evict, noeviction_refuses_denyoom_writes_only, .init = setup_value)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    redisContext *c = fx_connect(s->port);
+
+    char text[64];
+    cr_assert(tc_info_field(s->port, "memory", "maxmemory_policy", text, sizeof(text)));
+    cr_assert_str_eq(text, "noeviction"); /* the default */
+    cr_assert_eq(load(c, "k", 0, 2000, 1000, 0, NULL), 0);
+    fx_check_integer(c, 2, "RPUSH list a b");
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "SET queued 1");
+    redisContext *admin = fx_connect(s->port);
+    set_config(admin, "maxmemory", 1024 * 1024); /* far below what 2 MB of values use */
+    redisFree(admin);
+    fx_check_error(c, "EXECABORT Transaction discarded because of: " OOM, "EXEC");
+
+    fx_check_error(c, OOM, "SET k0 again");
+    fx_check_error(c, OOM, "HSET h f v");
+    fx_check_error(c, OOM, "LPUSH list c");
+    redisReply *r = fx_cmd(c, "GET k1");
+    cr_assert(r->type == REDIS_REPLY_STRING && r->len == 1000);
+    freeReplyObject(r);
+    fx_check_integer(c, 1, "DEL k2");
+    fx_check_integer(c, 1, "EXPIRE k3 100");
+    fx_check_string(c, "a", "LPOP list");
+    fx_check_integer(c, 2000, "DBSIZE"); /* 2000 k, the list, less k2 (before the scripts) */
+    /* scripts as Redis 7.0's: allowed; a denyoom command before any write is refused */
+    fx_check_integer(c, 1, "EVAL %s 0", "return 1");
+    redisReply *e = fx_cmd(c, "EVAL %s 0", "return redis.call('set','s','1')");
+    cr_assert(e->type == REDIS_REPLY_ERROR && strncmp(e->str, OOM " script: ", strlen(OOM) + 9) == 0,
+              "%s", e->str);
+    freeReplyObject(e);
+    fx_check_status(c, "OK", "EVAL %s 0", "redis.call('del','k4') return redis.call('set','s','1')");
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_error(c, OOM, "GET k1");
+    fx_check_error(c, "EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    cr_assert_eq(info_ll(s->port, "stats", "evicted_keys"), 0);
+    cr_assert_eq(info_ll(s->port, "memory", "maxmemory"), 1024 * 1024);
+    cr_assert(tc_info_field(s->port, "memory", "maxmemory_human", text, sizeof(text)));
+    cr_assert_str_eq(text, "1.00M");
+
+    set_config(c, "maxmemory", 0);
+    fx_check_status(c, "OK", "SET k0 again");
+    redisFree(c);
+    fx_server_free(s);
+}
+
+/* The options read back as Redis shows them, and bad values get Redis's errors. */
+Test(evict, options_and_errors)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    redisContext *c = fx_connect(s->port);
+    redisReply *r;
+
+    fx_check_status(c, "OK", "CONFIG SET maxmemory 50mb");
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy ALLKEYS-LFU");
+    r = fx_cmd(c, "CONFIG GET maxmemory*");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
+    cr_assert_eq(r->elements, 6);
+    cr_assert_str_eq(r->element[0]->str, "maxmemory");
+    cr_assert_str_eq(r->element[1]->str, "52428800");
+    cr_assert_str_eq(r->element[3]->str, "allkeys-lfu");
+    cr_assert_str_eq(r->element[5]->str, "5");
+    freeReplyObject(r);
+    fx_check_error(c, "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - "
+                      "argument(s) must be one of the following: volatile-lru, volatile-lfu, "
+                      "volatile-random, volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, "
+                      "noeviction",
+                   "CONFIG SET maxmemory-policy lru");
+    fx_check_error(c, "ERR CONFIG SET failed (possibly related to argument 'maxmemory-samples') - "
+                      "argument must be between 1 and 64 inclusive",
+                   "CONFIG SET maxmemory-samples 0");
+    fx_check_error(c, "ERR CONFIG SET failed (possibly related to argument 'maxmemory') - "
+                      "argument must be a memory value",
+                   "CONFIG SET maxmemory lots");
+    /* An LFU policy switches OBJECT to the counter, an LRU one back to idle time. */
+    fx_check_status(c, "OK", "SET k v");
+    fx_check_integer(c, 5, "OBJECT FREQ k");
+    fx_check_error(c, "ERR An LFU maxmemory policy is selected, idle time not tracked. Please "
+                      "note that when switching between policies at runtime LRU and LFU data "
+                      "will take some time to adjust.",
+                   "OBJECT IDLETIME k");
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy volatile-lru");
+    fx_check_error(c, "ERR An LFU maxmemory policy is not selected, access frequency not "
+                      "tracked. Please note that when switching between policies at runtime "
+                      "LRU and LFU data will take some time to adjust.",
+                   "OBJECT FREQ k");
+    redisFree(c);
+    fx_server_free(s);
+}
+
+/* allkeys-lru on three nodes: 100 MB of 1 KB values through the leader with a 20 MB limit.
+ * Every node's used_memory stays under 1.3 x maxmemory plus its empty figure at every poll
+ * (every 8 batches of 256 writes), keys are evicted, and the digests agree once every node
+ * has applied the same log. */
+static int cluster_ports[3];
+static long long cluster_bound[3];
+static long long cluster_peak[3];
+
+static void poll_cluster(void)
+{
+    static int calls;
+    if (++calls % 8 != 0)
+        return;
+    for (int i = 0; i < 3; i++) {
+        long long m = info_ll(cluster_ports[i], "memory", "used_memory");
+        if (m > cluster_peak[i])
+            cluster_peak[i] = m;
+        cr_assert_leq(m, cluster_bound[i],
+                      "node %d uses %lld bytes, bound %lld (counted %lld, dataset %lld, "
+                      "log %lld, leader %d, applied %lld commit %lld last %lld, snapshot %lld)",
+                      i + 1, m, cluster_bound[i], counted_memory(cluster_ports[i]),
+                      info_ll(cluster_ports[i], "memory", "used_memory_dataset"),
+                      info_ll(cluster_ports[i], "raft", "raft_log_bytes"), tc_leader_now(),
+                      info_ll(cluster_ports[i], "raft", "raft_applied_index"),
+                      info_ll(cluster_ports[i], "raft", "raft_commit_index"),
+                      info_ll(cluster_ports[i], "raft", "raft_last_index"),
+                      info_ll(cluster_ports[i], "raft", "raft_snapshot_in_progress"));
+    }
+}
+
+Test(evict, allkeys_lru_cluster_stays_bounded_and_converges, .init = setup_value)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--maxmemory", "20mb", "--maxmemory-policy",
+                                "allkeys-lru", NULL};
+    int idx;
+    redisContext *c = start_cluster_on_leader(args, &idx);
+    for (int i = 0; i < 3; i++) {
+        cluster_ports[i] = node(i)->port;
+        cluster_bound[i] = 13 * 20 * MB / 10 + info_ll(cluster_ports[i], "memory", "used_memory");
+    }
+    cr_assert_eq(load(c, "key:", 0, 100000, sizeof(value), 0, poll_cluster), 0,
+                 "writes were refused although keys could be evicted");
+    redisFree(c);
+
+    char digest[41];
+    tc_assert_converged(NULL, NULL, digest);
+    long long evicted = info_ll(node(idx)->port, "stats", "evicted_keys");
+    cr_assert_gt(evicted, 50000, "evicted %lld of 100000 keys of 1 KB under 20 MB", evicted);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(info_ll(node(i)->port, "stats", "evicted_keys"), evicted, "node %d", i + 1);
+    fprintf(stderr, "evict: used_memory peaks %lld %lld %lld, bounds %lld %lld %lld\n",
+            cluster_peak[0], cluster_peak[1], cluster_peak[2], cluster_bound[0],
+            cluster_bound[1], cluster_bound[2]);
+    tc_stop_cleanly();
+}
+
+/* volatile-lru evicts only keys with a TTL, and answers -OOM once none is left; volatile-ttl
+ * takes the nearest expiries first. */
+Test(evict, volatile_policies_evict_only_keys_with_ttl, .init = setup_value)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    redisContext *c = fx_connect(s->port);
+
+    cr_assert_eq(load(c, "keep:", 0, 2000, sizeof(value), 0, NULL), 0);
+    cr_assert_eq(load(c, "soon:", 0, 3000, sizeof(value), 600, NULL), 0);
+    cr_assert_eq(load(c, "late:", 0, 1000, sizeof(value), 36000, NULL), 0);
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy volatile-ttl");
+    set_config(c, "maxmemory-samples", 10);
+    wait_at_rest(s->port);
+    set_config(c, "maxmemory", counted_memory(s->port) + 256 * 1024);
+    cr_assert_eq(load(c, "more:", 0, 1000, sizeof(value), 72000, NULL), 0);
+
+    long long evicted = info_ll(s->port, "stats", "evicted_keys");
+    cr_assert_gt(evicted, 0);
+    cr_assert_lt(evicted, 3000, "evicted %lld: more than the soon set", evicted);
+    cr_assert_eq(count_existing(c, "keep:", 0, 2000), 2000);
+    int late = count_existing(c, "late:", 0, 1000), soon = count_existing(c, "soon:", 0, 3000);
+    fprintf(stderr, "evict: volatile-ttl evicted %lld, late left %d of 1000, soon %d of 3000\n",
+            evicted, late, soon);
+    cr_assert_geq(late, 990, "late keys left %d, soon keys left %d", late, soon);
+    cr_assert_lt(soon, 3000);
+
+    /* volatile-lru with a limit no TTL key can meet: every TTL key goes, then -OOM */
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy volatile-lru");
+    set_config(c, "maxmemory", 1024 * 1024);
+    int oom = 0;
+    for (int round = 0; round < 200 && oom == 0; round++)
+        oom = load(c, "x:", round * 10, 10, 10, 0, NULL);
+    cr_assert_gt(oom, 0, "volatile-lru never answered -OOM");
+    cr_assert_eq(count_existing(c, "keep:", 0, 2000), 2000);
+    cr_assert_eq(count_existing(c, "late:", 0, 1000) + count_existing(c, "soon:", 0, 3000) +
+                     count_existing(c, "more:", 0, 1000),
+                 0, "keys with a TTL left although writes were refused");
+    redisFree(c);
+    fx_server_free(s);
+}
+
+/* allkeys-lru keeps what was read last: the hot keys, read after the cold ones were
+ * written (two LRU clock seconds later), survive an eviction of about half the keyspace. */
+Test(evict, lru_keeps_recently_read_keys, .init = setup_value)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    redisContext *c = fx_connect(s->port);
+
+    cr_assert_eq(load(c, "hot:", 0, 2000, sizeof(value), 0, NULL), 0);
+    cr_assert_eq(load(c, "cold:", 0, 4000, sizeof(value), 0, NULL), 0);
+    int64_t t0 = fx_now_ms();
+    while (fx_now_ms() - t0 < 2100) /* the LRU clock counts seconds: let two pass */
+        fx_check_status(c, "PONG", "PING");
+    for (int i = 0; i < 2000; i += 500)
+        cr_assert_eq(count_existing(c, "hot:", i, 500), 500);
+    char key[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(key, sizeof(key), "hot:%d", i);
+        redisAppendCommand(c, "GET %s", key);
+    }
+    for (int i = 0; i < 2000; i++) {
+        redisReply *r;
+        cr_assert(redisGetReply(c, (void **)&r) == REDIS_OK);
+        cr_assert_eq(r->type, REDIS_REPLY_STRING);
+        freeReplyObject(r);
+    }
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy allkeys-lru");
+    wait_at_rest(s->port);
+    struct under_arg a = {s->port, counted_memory(s->port) - 3 * MB};
+    set_config(c, "maxmemory", a.limit);
+    cr_assert(fx_wait_until(counted_under, &a, 20000), "still over the limit: %lld > %lld",
+              counted_memory(s->port), a.limit);
+    long long evicted = info_ll(s->port, "stats", "evicted_keys");
+    int hot = count_existing(c, "hot:", 0, 2000), cold = count_existing(c, "cold:", 0, 4000);
+    fprintf(stderr, "evict: lru evicted %lld, hot left %d of 2000, cold %d of 4000\n", evicted,
+            hot, cold);
+    cr_assert_gt(evicted, 1000, "evicted %lld", evicted);
+    cr_assert_geq(hot, 1900, "hot keys left %d of 2000, cold %d of 4000", hot, cold);
+    cr_assert_leq(cold, 4000 - 1000);
+    redisFree(c);
+    fx_server_free(s);
+}
