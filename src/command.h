@@ -259,6 +259,8 @@ void script_note_caller(const struct command *cmd, struct request *req, const ch
 extern long long script_busy_limit_configured;
 /* Introspection (cmd_introspect.c): MONITOR, SLOWLOG, LATENCY, node-local. */
 cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
+/* Sentinel discovery (cmd_sentinel.c): */
+cmd_proc cmd_sentinel;
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

@@ -74,6 +74,7 @@ static const struct option_def options[] = {
     {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},
     {"cluster-secret", OPT_STRING, OFF(cluster_secret), NULL, 0, 0, NULL, OPT_SECRET, "shared secret raft peers authenticate with (HMAC-SHA256); required with peers"},
     {"cluster-secret-file", OPT_STRING, OFF(cluster_secret_file), NULL, 0, 0, NULL, 0, "file whose content (trailing newline stripped) is the cluster secret"},
+    {"cluster-name", OPT_STRING, OFF(cluster_name), "mymaster", 0, 0, NULL, 0, "the master name SENTINEL commands answer for (get-master-addr-by-name <cluster-name> gives the leader's RESP address) and +switch-master names; mymaster, the default of Sentinel clients and tutorials"},
     {"raft-max-message", OPT_MEMORY, OFF(raft_max_message), "512mb", 1024 * 1024, BIG, NULL, 0, "largest raft message accepted from a peer (entries, snapshots)"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
     {"hash-max-listpack-entries", OPT_INT, OFF(hash_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a hash converts from listpack to hashtable past this many fields (read when a write is proposed, carried in the log)"},
@@ -482,6 +483,10 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         const char *v = (options[i].flags & OPT_LIST) ? *opt_str(cfg, &options[i]) : NULL;
         if (v && check_list(options[i].name, v, err, errlen) != 0)
             return -1;
+    }
+    if (cfg->cluster_name == NULL || cfg->cluster_name[strcspn(cfg->cluster_name, " \t\r\n")] != '\0') {
+        snprintf(err, errlen, "option 'cluster-name': must be a non-empty name without spaces");
+        return -1;
     }
     if (cfg->raft_port == 0) {
         if (cfg->port + 10000 > 65535) {

@@ -73,6 +73,7 @@ struct config {
     char *tls_protocols, *tls_ciphersuites, *tls_ciphers;
     long long tls_replication;           /* raft peers over mutually authenticated TLS */
     long long admin_tls;                 /* the admin API over HTTPS */
+    char *cluster_name;                  /* the master name SENTINEL answers for */
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

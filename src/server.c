@@ -539,6 +539,7 @@ static void on_consensus_flushed(void *arg)
 {
     server_acl_check_subscribers(arg);
     blocked_serve(arg);
+    sentinel_watch(arg);
     server_flush_writes(arg);
 }
 

@@ -10,6 +10,7 @@
 #include "latency.h"
 #include "list.h"
 #include "pubsub.h"
+#include "sentinel.h"
 #include "slowlog.h"
 
 struct event_base;
@@ -76,6 +77,7 @@ struct server {
     struct list monitors; /* of struct client (monitor_node) */
     struct slowlog slowlog;
     struct latency_monitor latency;
+    struct sentinel_state sentinel; /* the leader last announced (sentinel.c) */
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a
