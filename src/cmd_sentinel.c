@@ -311,3 +311,14 @@ void cmd_sentinel(struct exec_ctx *ctx, struct request *req)
         reply_is_down(ctx->out, &v, req);
     }
 }
+
+int cmd_sentinel_allowed(const struct command *cmd)
+{
+    static const char *const allowed[] = {"sentinel", "ping", "auth", "hello", "info", "role", "client",
+                                          "command", "subscribe", "unsubscribe", "psubscribe",
+                                          "punsubscribe", "quit", "reset", NULL};
+    for (int i = 0; allowed[i]; i++)
+        if (strcmp(cmd->name, allowed[i]) == 0)
+            return 1;
+    return 0;
+}

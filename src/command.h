@@ -261,6 +261,8 @@ extern long long script_busy_limit_configured;
 cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
 /* Sentinel discovery (cmd_sentinel.c): */
 cmd_proc cmd_sentinel;
+/* Whether CMD is one a Sentinel answers (a sentinel-port client may run only those). */
+int cmd_sentinel_allowed(const struct command *cmd);
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

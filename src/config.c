@@ -92,6 +92,7 @@ static const struct option_def options[] = {
     {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
     {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},
     {"enable-membership-command", OPT_ENUM, OFF(enable_membership_command), "local", 0, 0, protected_names, 0, "CLUSTER ADDNODE/DELNODE/TRANSFER allowed: no, yes, or local (loopback clients only)"},
+    {"sentinel-port", OPT_INT, OFF(sentinel_port), "0", 0, 65535, NULL, 0, "a second plain RESP listener answering only what a Redis Sentinel answers (SENTINEL, PING, AUTH, HELLO, INFO, ROLE, CLIENT, COMMAND, (P)SUBSCRIBE, QUIT, RESET), for clients configured with Sentinel addresses; 0: none (the RESP port answers SENTINEL too)"},
     {"tls-port", OPT_INT, OFF(tls_port), "0", 0, 65535, NULL, 0, "RESP over TLS port (0: none); needs tls-cert-file and tls-key-file"},
     {"tls-cert-file", OPT_STRING, OFF(tls_cert_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM certificate (chain) of this node, for every TLS port; reloaded on CONFIG SET"},
     {"tls-key-file", OPT_STRING, OFF(tls_key_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM private key of tls-cert-file"},
@@ -467,6 +468,11 @@ static int tls_resolve(const struct config *cfg, char *err, size_t errlen)
         (cfg->tls_replication || (cfg->tls_port > 0 && cfg->tls_auth_clients != 0))) {
         snprintf(err, errlen, "option 'tls-ca-cert-file': required with %s",
                  cfg->tls_replication ? "tls-replication yes" : "tls-auth-clients yes or optional");
+        return -1;
+    }
+    if (cfg->sentinel_port > 0 && (cfg->sentinel_port == cfg->port || cfg->sentinel_port == cfg->raft_port ||
+                                   cfg->sentinel_port == cfg->admin_port || cfg->sentinel_port == cfg->tls_port)) {
+        snprintf(err, errlen, "option 'sentinel-port': must differ from port, raft-port, admin-port and tls-port");
         return -1;
     }
     if (cfg->tls_port > 0 && (cfg->tls_port == cfg->port || cfg->tls_port == cfg->raft_port ||

@@ -70,6 +70,9 @@ struct server {
     int tls_listen_fd;
     struct event *tls_listen_ev;
     struct ssl_ctx_st *tls_ctx;
+    /* the sentinel-port listener: its clients run only what a Sentinel answers */
+    int sentinel_listen_fd;
+    struct event *sentinel_listen_ev;
     /* blocked clients (blocked.c): the per-key registry, and every blocking command's record */
     struct blocking_registry blocking;
     struct list blocked;

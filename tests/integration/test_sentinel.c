@@ -2,7 +2,8 @@
  * dirs): the SENTINEL replies on the leader and on both followers name the leader as the
  * master of cluster-name, its followers as replicas and the other nodes as sentinels; an
  * unknown name gets nil or Redis's error; a subscriber to +switch-master on a follower hears
- * the switch after CLUSTER TRANSFER. Every wait polls against a deadline. */
+ * the switch after CLUSTER TRANSFER; a node's sentinel-port answers only what a Sentinel
+ * does. Every wait polls against a deadline. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,4 +299,45 @@ Test(sentinel, switch_master_heard_on_a_follower_after_transfer)
         assert_replicas(i, to, "replicas");
     }
     tc_stop_cleanly();
+}
+
+/* One node with its own cluster-name and a sentinel-port: the second listener answers the
+ * SENTINEL commands with the RESP port's address, refuses the keyspace as Redis Sentinel
+ * does (unknown command), and the RESP port answers SENTINEL too. */
+Test(sentinel, sentinel_port_and_cluster_name)
+{
+    char sport[16];
+    snprintf(sport, sizeof(sport), "%d", fx_free_port());
+    struct fx_server *s = fx_server_up((const char *const[]){"--cluster-name", "shop", "--sentinel-port", sport, NULL});
+    int sp = atoi(sport);
+    redisReply *r = tc_port_cmd(sp, "SENTINEL get-master-addr-by-name shop");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && atoi(r->element[1]->str) == s->port,
+              "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = tc_port_cmd(sp, "SENTINEL get-master-addr-by-name mymaster");
+    cr_assert(r && r->type == REDIS_REPLY_NIL, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = tc_port_cmd(sp, "SENTINEL masters");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 1, "%s", tc_reply_text(r));
+    cr_assert_str_eq(field(r->element[0], "name"), "shop");
+    cr_assert_eq(field_ll(r->element[0], "num-other-sentinels"), 0);
+    cr_assert_eq(field_ll(r->element[0], "num-slaves"), 0);
+    freeReplyObject(r);
+    expect_error(sp, "ERR unknown command 'GET', with args beginning with: 'x' ", "GET x");
+    expect_error(sp, "ERR unknown command 'SET', with args beginning with: 'x' 'y' ", "SET x y");
+    r = tc_port_cmd(sp, "PING");
+    cr_assert(r && r->type == REDIS_REPLY_STATUS && strcmp(r->str, "PONG") == 0, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = tc_port_cmd(sp, "SUBSCRIBE +switch-master");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 3, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = tc_port_cmd(s->port, "SENTINEL master shop");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && field_ll(r, "port") == s->port, "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = tc_port_cmd(s->port, "CONFIG GET cluster-name");
+    cr_assert(r && r->type == REDIS_REPLY_ARRAY && r->elements == 2 && strcmp(r->element[1]->str, "shop") == 0,
+              "%s", tc_reply_text(r));
+    freeReplyObject(r);
+    cr_assert_eq(fx_server_stop(s), 0, "clean exit");
+    fx_server_free(s);
 }
