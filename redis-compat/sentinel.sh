@@ -16,17 +16,7 @@ PASSED=0
 FAILED=0
 WORK=""
 
-PY=""
-for cand in ${PYTHON:-} /usr/bin/python3 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import redis.sentinel' >/dev/null 2>&1; then
-        PY=$cand
-        break
-    fi
-done
-if [ -z "$PY" ]; then
-    echo "SKIP: no python3 with the redis module (apt-get install python3-redis)"
-    exit 77
-fi
+python_with_redis
 SERVER=${CONCORDKV_SERVER:-$HERE/../concordkv-server}
 if ! [ -x "$SERVER" ]; then
     echo "FAIL: server binary not found ($SERVER); set CONCORDKV_SERVER" >&2

@@ -594,6 +594,19 @@ static void server_warn_exposed(const struct config *cfg)
                 cfg->bind, cfg->port, cfg->admin_port);
 }
 
+/* A listener on bind:PORT whose connections CB accepts, into *FD and *EV. 0, or -1 with a
+ * message in ERR. */
+static int server_listener(struct server *srv, long long port, event_callback_fn cb, int *fd,
+                           struct event **ev, char *err, size_t errlen)
+{
+    *fd = listen_tcp(srv->cfg->bind, (int)port, err, errlen);
+    if (*fd < 0)
+        return -1;
+    *ev = event_new(srv->base, *fd, EV_READ | EV_PERSIST, cb, srv);
+    event_add(*ev, NULL);
+    return 0;
+}
+
 /* The TLS context (any TLS use) and the RESP TLS listener (tls-port). */
 static int server_tls_start(struct server *srv, char *err, size_t errlen)
 {
@@ -605,12 +618,9 @@ static int server_tls_start(struct server *srv, char *err, size_t errlen)
         return -1;
     if (cfg->tls_port <= 0)
         return 0;
-    srv->tls_listen_fd = listen_tcp(cfg->bind, (int)cfg->tls_port, err, errlen);
-    if (srv->tls_listen_fd < 0)
+    if (server_listener(srv, cfg->tls_port, server_on_accept_tls, &srv->tls_listen_fd,
+                        &srv->tls_listen_ev, err, errlen) != 0)
         return -1;
-    srv->tls_listen_ev = event_new(srv->base, srv->tls_listen_fd, EV_READ | EV_PERSIST,
-                                   server_on_accept_tls, srv);
-    event_add(srv->tls_listen_ev, NULL);
     log_notice("RESP over TLS on %s:%lld", cfg->bind, cfg->tls_port);
     return 0;
 }
@@ -662,12 +672,9 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     if (server_tls_start(srv, err, errlen) != 0)
         return -1;
     if (cfg->sentinel_port > 0) {
-        srv->sentinel_listen_fd = listen_tcp(cfg->bind, (int)cfg->sentinel_port, err, errlen);
-        if (srv->sentinel_listen_fd < 0)
+        if (server_listener(srv, cfg->sentinel_port, server_on_accept_sentinel, &srv->sentinel_listen_fd,
+                            &srv->sentinel_listen_ev, err, errlen) != 0)
             return -1;
-        srv->sentinel_listen_ev = event_new(srv->base, srv->sentinel_listen_fd, EV_READ | EV_PERSIST,
-                                            server_on_accept_sentinel, srv);
-        event_add(srv->sentinel_listen_ev, NULL);
         log_notice("Sentinel commands on %s:%lld", cfg->bind, cfg->sentinel_port);
     }
     struct consensus_callbacks cb = {
