@@ -251,7 +251,7 @@ static const char *const sentinel_help[] = {
     "SENTINELS <master-name>",
     "    Show a list of Sentinel instances for this master and their state.",
     "HELP",
-    "    Print this help.",
+    "    Prints this help.",
     NULL,
 };
 
