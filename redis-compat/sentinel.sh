@@ -98,7 +98,7 @@ if [ -n "$dead" ] && ! heal "$dead"; then
     fail "restart of node $dead: $(tail -n 3 "$WORK/cluster.out" | tr '\n' ' ')"
 elif ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     echo "SKIP ioredis: node or npm is not installed"
-elif ! (cd "$WORK" && timeout 120 npm install --silent --no-audit --no-fund --fetch-retries=1 --fetch-timeout=20000 --prefix "$WORK/npm" \
+elif ! (cd "$WORK" && timeout 120 npm install --loglevel=error --no-audit --no-fund --fetch-retries=1 --fetch-timeout=20000 --prefix "$WORK/npm" \
     ioredis@5 >"$WORK/npm.out" 2>&1); then
     echo "SKIP ioredis: npm install ioredis@5 failed (registry unreachable?): $(tail -n 2 "$WORK/npm.out" | tr '\n' ' ')"
 else
