@@ -268,16 +268,17 @@ static const struct {
 
 void cmd_sentinel(struct exec_ctx *ctx, struct request *req)
 {
-    static const char *const known[] = {"masters", "master", "replicas", "slaves", "sentinels", "myid",
-                                        "ckquorum", "get-master-addr-by-name", "is-master-down-by-addr", NULL};
     struct sentinel_view v;
     size_t s;
     for (s = 0; s < sizeof(sentinel_subs) / sizeof(sentinel_subs[0]); s++)
         if (request_arg_is(req, 1, sentinel_subs[s].name))
             break;
-    if (s == sizeof(sentinel_subs) / sizeof(sentinel_subs[0]) || req->argc != sentinel_subs[s].argc ||
-        request_arg_is(req, 1, "help")) {
-        command_reply_subcommand_rest(ctx->out, req, "SENTINEL", sentinel_help, known);
+    if (s < sizeof(sentinel_subs) / sizeof(sentinel_subs[0]) && req->argc != sentinel_subs[s].argc) {
+        reply_wrong_subcommand_arity(ctx->out, "sentinel", req->argv[1]);
+        return;
+    }
+    if (s == sizeof(sentinel_subs) / sizeof(sentinel_subs[0]) || request_arg_is(req, 1, "help")) {
+        command_reply_subcommand_rest(ctx->out, req, "SENTINEL", sentinel_help, NULL);
         return;
     }
     view_load(&v, ctx->srv);

@@ -213,6 +213,7 @@ Test(sentinel, unknown_name_and_bad_arguments)
         expect_error(port, "ERR wrong number of arguments for 'sentinel|get-master-addr-by-name' command",
                      "SENTINEL get-master-addr-by-name");
         expect_error(port, "ERR wrong number of arguments for 'sentinel' command", "SENTINEL");
+        expect_error(port, "ERR wrong number of arguments for 'sentinel|help' command", "SENTINEL help x");
         expect_error(port, "ERR value is not an integer or out of range",
                      "SENTINEL is-master-down-by-addr 127.0.0.1 port 1 *");
         r = tc_port_cmd(port, "SENTINEL is-master-down-by-addr 10.9.9.9 1 1 abc");
