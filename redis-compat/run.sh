@@ -22,18 +22,7 @@ for tool in redis-cli redis-benchmark timeout awk; do
         exit 77
     fi
 done
-# A python3 with the redis module (Debian's python3-redis lives in /usr/bin/python3's path).
-PY=""
-for cand in ${PYTHON:-} /usr/bin/python3 python3; do
-    if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import redis' >/dev/null 2>&1; then
-        PY=$cand
-        break
-    fi
-done
-if [ -z "$PY" ]; then
-    echo "SKIP: no python3 with the redis module (apt-get install python3-redis)"
-    exit 77
-fi
+python_with_redis
 
 # ---- the server under test ----
 if [ -n "${CONCORDKV_TEST_REDIS:-}" ] && [ "${CONCORDKV_TEST_REDIS}" != 0 ]; then

@@ -1060,7 +1060,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     struct server *srv = c->srv;
 
     srv->stats.commands_processed++;
-    if (cmd == NULL || (cmd->flags & CMD_INTERNAL)) {
+    if (cmd == NULL || (cmd->flags & CMD_INTERNAL) || (c->sentinel_only && !cmd_sentinel_allowed(cmd))) {
         reply_unknown_command(client_reply_buf(c), req);
         dispatch_reject(c, NULL);
         goto done;

@@ -76,6 +76,7 @@ struct client {
     struct multi_state multi; /* MULTI block and watched keys (multi.h) */
     struct pubsub_sub sub;    /* its subscriptions (pubsub.h): any puts it in subscribed mode */
     int local;                /* connected over loopback (protect.h) */
+    int sentinel_only;        /* accepted on sentinel-port: Sentinel's commands only */
     struct bufferevent *bev;  /* TLS clients: libevent's OpenSSL bufferevent; NULL: plain fd */
     struct blocked *blk;      /* its blocking command (blocked.c): nothing else is dispatched */
     int blk_resume;           /* the blocking command was answered: dispatch what waits */

@@ -187,6 +187,7 @@ static struct command command_rows[] = {
     {"config",     cmd_config,      NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "server", "A container for server configuration commands"},
     {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN | CMD_ORDERED | CMD_NOMULTI, 0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
     {"cluster",    cmd_cluster,     NULL,             -2, L,                0, 0, 0,  "cluster", "A container for cluster commands"},
+    {"sentinel",   cmd_sentinel,    NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "sentinel", "A container for Sentinel commands (the raft leader as the master of cluster-name)"},
 
     {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
     {"exec",       cmd_exec,        NULL,             1,  L | CMD_TX,       0, 0, 0,  "transactions", "Execute all commands issued after MULTI"},

@@ -271,6 +271,10 @@ cmd_proc cmd_monitor, cmd_slowlog, cmd_latency;
  * dispatch before prepare): carried in the entry, the script may then call no denyoom command
  * before it has called a write, as Redis 7.0's scriptVerifyOOM. */
 extern int script_oom_configured;
+/* Sentinel discovery (cmd_sentinel.c): */
+cmd_proc cmd_sentinel;
+/* Whether CMD is one a Sentinel answers (a sentinel-port client may run only those). */
+int cmd_sentinel_allowed(const struct command *cmd);
 /* Cluster (cmd_cluster.c): */
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */

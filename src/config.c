@@ -78,6 +78,7 @@ static const struct option_def options[] = {
     {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},
     {"cluster-secret", OPT_STRING, OFF(cluster_secret), NULL, 0, 0, NULL, OPT_SECRET, "shared secret raft peers authenticate with (HMAC-SHA256); required with peers"},
     {"cluster-secret-file", OPT_STRING, OFF(cluster_secret_file), NULL, 0, 0, NULL, 0, "file whose content (trailing newline stripped) is the cluster secret"},
+    {"cluster-name", OPT_STRING, OFF(cluster_name), "mymaster", 0, 0, NULL, 0, "the master name SENTINEL commands answer for (get-master-addr-by-name <cluster-name> gives the leader's RESP address) and +switch-master names; mymaster, the default of Sentinel clients and tutorials"},
     {"raft-max-message", OPT_MEMORY, OFF(raft_max_message), "512mb", 1024 * 1024, BIG, NULL, 0, "largest raft message accepted from a peer (entries, snapshots)"},
     {"loglevel", OPT_ENUM, OFF(loglevel), "notice", 0, 0, loglevel_names, 1, "debug, verbose, notice or warning"},
     {"hash-max-listpack-entries", OPT_INT, OFF(hash_max_listpack_entries), "128", 0, BIG, NULL, OPT_RUNTIME, "a hash converts from listpack to hashtable past this many fields (read when a write is proposed, carried in the log)"},
@@ -100,6 +101,7 @@ static const struct option_def options[] = {
     {"protected-mode", OPT_ENUM, OFF(protected_mode), "yes", 0, 0, yesno_names, OPT_RUNTIME, "with no password, refuse clients (RESP: -DENIED; admin API: 403 without admin-token) that do not connect over loopback"},
     {"enable-debug-command", OPT_ENUM, OFF(enable_debug_command), "local", 0, 0, protected_names, 0, "DEBUG allowed: no, yes, or local (loopback clients only)"},
     {"enable-membership-command", OPT_ENUM, OFF(enable_membership_command), "local", 0, 0, protected_names, 0, "CLUSTER ADDNODE/DELNODE/TRANSFER allowed: no, yes, or local (loopback clients only)"},
+    {"sentinel-port", OPT_INT, OFF(sentinel_port), "0", 0, 65535, NULL, 0, "a second plain RESP listener answering only what a Redis Sentinel answers (SENTINEL, PING, AUTH, HELLO, INFO, ROLE, CLIENT, COMMAND, (P)SUBSCRIBE, QUIT, RESET), for clients configured with Sentinel addresses; 0: none (the RESP port answers SENTINEL too)"},
     {"tls-port", OPT_INT, OFF(tls_port), "0", 0, 65535, NULL, 0, "RESP over TLS port (0: none); needs tls-cert-file and tls-key-file"},
     {"tls-cert-file", OPT_STRING, OFF(tls_cert_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM certificate (chain) of this node, for every TLS port; reloaded on CONFIG SET"},
     {"tls-key-file", OPT_STRING, OFF(tls_key_file), NULL, 0, 0, NULL, OPT_RUNTIME, "PEM private key of tls-cert-file"},
@@ -488,6 +490,11 @@ static int tls_resolve(const struct config *cfg, char *err, size_t errlen)
                  cfg->tls_replication ? "tls-replication yes" : "tls-auth-clients yes or optional");
         return -1;
     }
+    if (cfg->sentinel_port > 0 && (cfg->sentinel_port == cfg->port || cfg->sentinel_port == cfg->raft_port ||
+                                   cfg->sentinel_port == cfg->admin_port || cfg->sentinel_port == cfg->tls_port)) {
+        snprintf(err, errlen, "option 'sentinel-port': must differ from port, raft-port, admin-port and tls-port");
+        return -1;
+    }
     if (cfg->tls_port > 0 && (cfg->tls_port == cfg->port || cfg->tls_port == cfg->raft_port ||
                               cfg->tls_port == cfg->admin_port)) {
         snprintf(err, errlen, "option 'tls-port': must differ from port, raft-port and admin-port");
@@ -502,6 +509,10 @@ static int config_resolve(struct config *cfg, char *err, size_t errlen)
         const char *v = (options[i].flags & OPT_LIST) ? *opt_str(cfg, &options[i]) : NULL;
         if (v && check_list(options[i].name, v, err, errlen) != 0)
             return -1;
+    }
+    if (cfg->cluster_name == NULL || cfg->cluster_name[strcspn(cfg->cluster_name, " \t\r\n")] != '\0') {
+        snprintf(err, errlen, "option 'cluster-name': must be a non-empty name without spaces");
+        return -1;
     }
     if (cfg->raft_port == 0) {
         if (cfg->port + 10000 > 65535) {

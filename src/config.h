@@ -79,6 +79,8 @@ struct config {
     long long tls_replication;           /* raft peers over mutually authenticated TLS */
     long long admin_tls;                 /* the admin API over HTTPS */
     char *config_file;                   /* the file the server started with (absolute), or NULL */
+    char *cluster_name;                  /* the master name SENTINEL answers for */
+    long long sentinel_port;             /* 0: no Sentinel-only listener */
 };
 
 /* Fill CFG with defaults. config_close frees the strings. */

@@ -20,6 +20,7 @@ struct pubsub_sub;
 struct request;
 struct server;
 struct slot;
+struct sentinel_state;
 
 /* The server's consensus, configuration and state machine (owned by the server). */
 struct consensus *server_consensus(struct server *srv);
@@ -34,6 +35,8 @@ struct acl_store *server_acl(struct server *srv);
  * log carries (acl_serialize: passwords hashed) and 0 is returned; -1 with Redis's message in
  * ERR otherwise. */
 int server_acl_read_file(const char *path, struct buf *out, char *err, size_t errlen);
+/* What sentinel.c last saw of the leader (owned by the server). */
+const struct sentinel_state *server_sentinel(struct server *srv);
 /* When the server started (ms since the epoch). */
 int64_t server_start_ms(const struct server *srv);
 

@@ -131,6 +131,8 @@ static void server_on_accept_backoff(evutil_socket_t fd, short what, void *arg)
         event_add(srv->listen_ev, NULL);
         if (srv->tls_listen_ev)
             event_add(srv->tls_listen_ev, NULL);
+        if (srv->sentinel_listen_ev)
+            event_add(srv->sentinel_listen_ev, NULL);
     }
 }
 
@@ -144,12 +146,15 @@ static void server_accept_backoff(struct server *srv, int error)
     event_del(srv->listen_ev);
     if (srv->tls_listen_ev)
         event_del(srv->tls_listen_ev);
+    if (srv->sentinel_listen_ev)
+        event_del(srv->sentinel_listen_ev);
     struct timeval tv = {0, ACCEPT_BACKOFF_MS * 1000};
     evtimer_add(srv->accept_backoff_ev, &tv);
 }
 
-/* Accept what LFD has; TLS: the connections speak TLS (the RESP TLS port). */
-static void server_accept(struct server *srv, int lfd, int tls)
+/* Accept what LFD has; TLS: the connections speak TLS (the RESP TLS port); SENTINEL: they
+ * may run only what a Sentinel answers (the sentinel-port). */
+static void server_accept(struct server *srv, int lfd, int tls, int sentinel)
 {
     for (int i = 0; i < 64; i++) {
         int one = 1;
@@ -183,6 +188,7 @@ static void server_accept(struct server *srv, int lfd, int tls)
             srv->stats.rejected_connections++;
             continue;
         }
+        c->sentinel_only = sentinel;
         if (tls && srv->clients.n > srv->cfg->maxclients) {
             /* Told over TLS, once the handshake is done. */
             reply_error(client_reply_buf(c), "ERR max number of clients reached");
@@ -201,12 +207,17 @@ static void server_accept(struct server *srv, int lfd, int tls)
 
 static void server_on_accept(evutil_socket_t lfd, short what, void *arg)
 {
-    server_accept(arg, lfd, 0);
+    server_accept(arg, lfd, 0, 0);
 }
 
 static void server_on_accept_tls(evutil_socket_t lfd, short what, void *arg)
 {
-    server_accept(arg, lfd, 1);
+    server_accept(arg, lfd, 1, 0);
+}
+
+static void server_on_accept_sentinel(evutil_socket_t lfd, short what, void *arg)
+{
+    server_accept(arg, lfd, 0, 1);
 }
 
 /* kv_lookup_write in apply met an expired key: the keyspace "expired" event. */
@@ -551,6 +562,7 @@ static void on_consensus_flushed(void *arg)
 {
     server_acl_check_subscribers(arg);
     blocked_serve(arg);
+    sentinel_watch(arg);
     server_flush_writes(arg);
 }
 
@@ -575,6 +587,8 @@ static void server_on_signal(evutil_socket_t sig, short what, void *arg)
     event_del(srv->listen_ev);
     if (srv->tls_listen_ev)
         event_del(srv->tls_listen_ev);
+    if (srv->sentinel_listen_ev)
+        event_del(srv->sentinel_listen_ev);
     consensus_shutdown(srv->cs);
 }
 
@@ -592,6 +606,19 @@ static void server_warn_exposed(const struct config *cfg)
                 cfg->bind, cfg->port, cfg->admin_port);
 }
 
+/* A listener on bind:PORT whose connections CB accepts, into *FD and *EV. 0, or -1 with a
+ * message in ERR. */
+static int server_listener(struct server *srv, long long port, event_callback_fn cb, int *fd,
+                           struct event **ev, char *err, size_t errlen)
+{
+    *fd = listen_tcp(srv->cfg->bind, (int)port, err, errlen);
+    if (*fd < 0)
+        return -1;
+    *ev = event_new(srv->base, *fd, EV_READ | EV_PERSIST, cb, srv);
+    event_add(*ev, NULL);
+    return 0;
+}
+
 /* The TLS context (any TLS use) and the RESP TLS listener (tls-port). */
 static int server_tls_start(struct server *srv, char *err, size_t errlen)
 {
@@ -603,12 +630,9 @@ static int server_tls_start(struct server *srv, char *err, size_t errlen)
         return -1;
     if (cfg->tls_port <= 0)
         return 0;
-    srv->tls_listen_fd = listen_tcp(cfg->bind, (int)cfg->tls_port, err, errlen);
-    if (srv->tls_listen_fd < 0)
+    if (server_listener(srv, cfg->tls_port, server_on_accept_tls, &srv->tls_listen_fd,
+                        &srv->tls_listen_ev, err, errlen) != 0)
         return -1;
-    srv->tls_listen_ev = event_new(srv->base, srv->tls_listen_fd, EV_READ | EV_PERSIST,
-                                   server_on_accept_tls, srv);
-    event_add(srv->tls_listen_ev, NULL);
     log_notice("RESP over TLS on %s:%lld", cfg->bind, cfg->tls_port);
     return 0;
 }
@@ -625,6 +649,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     server_evict_configure(cfg);
     srv->listen_fd = -1;
     srv->tls_listen_fd = -1;
+    srv->sentinel_listen_fd = -1;
     srv->start_ms = util_now_ms();
     kv_set_lru_clock(srv->start_ms);
     srv->rng = (uint64_t)util_now_us() ^ ((uint64_t)getpid() << 32) ^ 0x9e3779b97f4a7c15ULL;
@@ -659,6 +684,12 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     srv->accept_backoff_ev = evtimer_new(srv->base, server_on_accept_backoff, srv);
     if (server_tls_start(srv, err, errlen) != 0)
         return -1;
+    if (cfg->sentinel_port > 0) {
+        if (server_listener(srv, cfg->sentinel_port, server_on_accept_sentinel, &srv->sentinel_listen_fd,
+                            &srv->sentinel_listen_ev, err, errlen) != 0)
+            return -1;
+        log_notice("Sentinel commands on %s:%lld", cfg->bind, cfg->sentinel_port);
+    }
     struct consensus_callbacks cb = {
         .arg = srv, .reply = on_consensus_reply, .error = on_consensus_error,
         .run_read = on_consensus_read, .read_error = on_consensus_read_error,
@@ -738,6 +769,10 @@ void server_close(struct server *srv)
         event_free(srv->tls_listen_ev);
     if (srv->tls_listen_fd >= 0)
         close(srv->tls_listen_fd);
+    if (srv->sentinel_listen_ev)
+        event_free(srv->sentinel_listen_ev);
+    if (srv->sentinel_listen_fd >= 0)
+        close(srv->sentinel_listen_fd);
     tls_ctx_free(srv->tls_ctx);
     if (srv->flush_ev)
         event_free(srv->flush_ev);

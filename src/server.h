@@ -11,6 +11,7 @@
 #include "latency.h"
 #include "list.h"
 #include "pubsub.h"
+#include "sentinel.h"
 #include "slowlog.h"
 
 struct event_base;
@@ -101,6 +102,9 @@ struct server {
     int tls_listen_fd;
     struct event *tls_listen_ev;
     struct ssl_ctx_st *tls_ctx;
+    /* the sentinel-port listener: its clients run only what a Sentinel answers */
+    int sentinel_listen_fd;
+    struct event *sentinel_listen_ev;
     /* blocked clients (blocked.c): the per-key registry, and every blocking command's record */
     struct blocking_registry blocking;
     struct list blocked;
@@ -123,6 +127,7 @@ struct server {
     int64_t last_save_ms;     /* INFO persistence: the last snapshot's end (start: startup) */
     int last_save_err;        /* the last snapshot failed */
     long long seen_snapshots, seen_snapshot_failures; /* the fsm's counts the cron last saw */
+    struct sentinel_state sentinel; /* the leader last announced (sentinel.c) */
 };
 
 /* Set up everything from CFG (which must outlive the server). Returns 0, or -1 with a

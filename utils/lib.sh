@@ -255,6 +255,22 @@ resolve_server() {
     case "$SERVER" in /*) ;; *) SERVER="$PWD/$SERVER" ;; esac
 }
 
+# python_with_redis: sets PY to a python3 that has the redis module (Debian's python3-redis
+# lives in /usr/bin/python3's path; $PYTHON is tried first), or prints a SKIP line and exits
+# 77 (automake's skip) when there is none.
+PY=""
+python_with_redis() {
+    local cand
+    for cand in ${PYTHON:-} /usr/bin/python3 python3; do
+        if command -v "$cand" >/dev/null 2>&1 && "$cand" -c 'import redis' >/dev/null 2>&1; then
+            PY=$cand
+            return 0
+        fi
+    done
+    echo "SKIP: no python3 with the redis module (apt-get install python3-redis)"
+    exit 77
+}
+
 # node_argv ID PORT DIR: sets NODE_ARGV to the options every ConcordKV node started by these
 # scripts gets: node ID on 127.0.0.1, RESP PORT, admin PORT+2000, raft PORT+10000, data in
 # DIR. The one place where the scripts build a node's command line; callers append the rest
