@@ -431,7 +431,7 @@ static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t
         blocked_on_reply(s->blk, data, len);
         return;
     }
-    buf_append(&s->out, data, len);
+    reply_convert(&s->out, data, len); /* apply's form to the client's protocol */
     slot_done(s);
 }
 
