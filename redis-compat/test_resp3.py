@@ -338,6 +338,50 @@ def run_pubsub(ports):
     return passed, failed
 
 
+def run_pipelined_and_blocking(ports):
+    """HELLO 3 in the middle of a pipeline switches only the commands after it (writes
+    included, whose replies come from apply); a blocked RESP3 BLPOP/BZPOPMIN served by a
+    later push answers in RESP3."""
+    passed = failed = 0
+    got = []
+    for port in ports:
+        c = Conn(port)
+        c.send(["DEL", "pz", "pl", "pzb"])
+        c.reply()
+        pipe = b"".join(encode(a) for a in (
+            ["ZADD", "pz", "1", "m"], ["ZINCRBY", "pz", "1", "m"], ["HELLO", "3"],
+            ["ZINCRBY", "pz", "1", "m"], ["GET", "pl"], ["HELLO", "2"], ["ZSCORE", "pz", "m"],
+            ["GET", "pl"]))
+        c.sock.sendall(pipe)
+        replies = [c.reply() for _ in range(8)]
+        del replies[5]  # HELLO 2
+        del replies[2]  # HELLO 3
+        waiter, pusher = Conn(port), Conn(port)
+        waiter.send(["HELLO", "3"])
+        waiter.reply()
+        waiter.send(["BZPOPMIN", "pzb", "10"])
+        # the waiter is blocked once CLIENT LIST shows flags=b (poll, no sleep-and-hope)
+        for _ in range(1000):
+            pusher.send(["CLIENT", "LIST"])
+            if b"flags=b" in pusher.reply():
+                break
+        pusher.send(["ZADD", "pzb", "2.5", "x"])
+        pusher.reply()
+        replies.append(waiter.reply())
+        got.append(replies)
+    names = ["ZADD", "ZINCRBY before HELLO 3", "ZINCRBY after HELLO 3", "GET nil in RESP3",
+             "ZSCORE after HELLO 2", "GET nil in RESP2", "BZPOPMIN woken in RESP3"]
+    for i, what in enumerate(names):
+        a, b = got[0][i], got[1][i]
+        if a == b:
+            passed += 1
+            print("ok - pipeline: %s" % what)
+        else:
+            failed += 1
+            print("not ok - pipeline: %s\n    redis:     %r\n    concordkv: %r" % (what, a, b))
+    return passed, failed
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--redis-port", type=int, required=True)
@@ -346,8 +390,9 @@ def main():
     ports = [args.redis_port, args.concordkv_port]
     p1, f1 = run_steps([Conn(p) for p in ports])
     p2, f2 = run_pubsub(ports)
-    print("resp3: %d passed, %d failed" % (p1 + p2, f1 + f2))
-    return 0 if f1 + f2 == 0 else 1
+    p3, f3 = run_pipelined_and_blocking(ports)
+    print("resp3: %d passed, %d failed" % (p1 + p2 + p3, f1 + f2 + f3))
+    return 0 if f1 + f2 + f3 == 0 else 1
 
 
 if __name__ == "__main__":
