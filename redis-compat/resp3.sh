@@ -32,32 +32,12 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# A random port in 20000..29999 whose admin (+2000) and raft (+10000) ports are free too.
-free_port() {
-    python3 - <<'PY'
-import random, socket
-def ok(p):
-    s = socket.socket()
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        s.bind(("127.0.0.1", p)); s.listen(1); return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-for _ in range(1000):
-    p = random.randint(20000, 29999)
-    if ok(p) and ok(p + 2000) and ok(p + 10000):
-        print(p); break
-PY
-}
-
 # start NAME PORT-VAR command...: start it, wait for PONG (10 s), retry on a taken port.
 start() {
     local name=$1 var=$2 port pid deadline
     shift 2
     for _ in 1 2 3; do
-        port=$(free_port)
+        port=$(($(free_base 1) + 1)) # with its admin (+2000) and raft (+10000) ports
         mkdir -p "$WORK/$name"
         "$@" "$port" "$WORK/$name" >>"$WORK/$name.log" 2>&1 &
         pid=$!

@@ -308,9 +308,22 @@ def run_steps(conns):
     return passed, failed
 
 
+def report(section, names, got):
+    """Compare GOT[0][i] (redis) with GOT[1][i] (concordkv) for each of NAMES."""
+    passed = failed = 0
+    for i, what in enumerate(names):
+        a, b = got[0][i], got[1][i]
+        if a == b:
+            passed += 1
+            print("ok - %s: %s" % (section, what))
+        else:
+            failed += 1
+            print("not ok - %s: %s\n    redis:     %r\n    concordkv: %r" % (section, what, a, b))
+    return passed, failed
+
+
 def run_pubsub(ports):
     """A RESP3 subscriber receives messages as pushes (> type), pmessages too."""
-    passed = failed = 0
     got = []
     for port in ports:
         sub, pub = Conn(port), Conn(port)
@@ -326,23 +339,14 @@ def run_pubsub(ports):
         sub.send(["PING"])
         pong = sub.reply()
         got.append((first, second, count, msgs, pong))
-    for what, i in (("subscribe push", 0), ("psubscribe push", 1), ("publish count", 2),
-                    ("message and pmessage pushes", 3), ("ping while subscribed", 4)):
-        a, b = got[0][i], got[1][i]
-        if a == b:
-            passed += 1
-            print("ok - pubsub: %s" % what)
-        else:
-            failed += 1
-            print("not ok - pubsub: %s\n    redis:     %r\n    concordkv: %r" % (what, a, b))
-    return passed, failed
+    return report("pubsub", ["subscribe push", "psubscribe push", "publish count",
+                             "message and pmessage pushes", "ping while subscribed"], got)
 
 
 def run_pipelined_and_blocking(ports):
     """HELLO 3 in the middle of a pipeline switches only the commands after it (writes
     included, whose replies come from apply); a blocked RESP3 BLPOP/BZPOPMIN served by a
     later push answers in RESP3."""
-    passed = failed = 0
     got = []
     for port in ports:
         c = Conn(port)
@@ -371,15 +375,7 @@ def run_pipelined_and_blocking(ports):
         got.append(replies)
     names = ["ZADD", "ZINCRBY before HELLO 3", "ZINCRBY after HELLO 3", "GET nil in RESP3",
              "ZSCORE after HELLO 2", "GET nil in RESP2", "BZPOPMIN woken in RESP3"]
-    for i, what in enumerate(names):
-        a, b = got[0][i], got[1][i]
-        if a == b:
-            passed += 1
-            print("ok - pipeline: %s" % what)
-        else:
-            failed += 1
-            print("not ok - pipeline: %s\n    redis:     %r\n    concordkv: %r" % (what, a, b))
-    return passed, failed
+    return report("pipeline", names, got)
 
 
 def main():
