@@ -378,6 +378,49 @@ def run_pipelined_and_blocking(ports):
     return report("pipeline", names, got)
 
 
+SCRIPTS = [
+    "redis.setresp(3); return redis.call('hgetall', KEYS[1])",
+    "redis.setresp(3); local t = redis.call('hgetall', KEYS[1]); return t.map.a",
+    "redis.setresp(3); return redis.call('zscore', 'sz', 'a')",
+    "redis.setresp(3); local d = redis.call('zscore', 'sz', 'a'); return d.double * 2",
+    "redis.setresp(3); return redis.call('get', 'nokey') == nil",
+    "redis.setresp(3); return redis.call('smembers', 'ss')",
+    "redis.setresp(3); return true",
+    "redis.setresp(3); return false",
+    "return true",
+    "return false",
+    "return {double=3.5}",
+    "return {big_number='123456789012345678901234'}",
+    "return {verbatim_string={format='txt', string='hello'}}",
+    "return {map={a=1}}",
+    "return {set={x=true}}",
+    "redis.setresp(4)",
+    "redis.setresp(2); return redis.call('hgetall', KEYS[1])",
+]
+
+
+def run_scripts(ports):
+    """Scripts' redis.setresp(3) (redis.call's replies as RESP3 Lua values) and the RESP3
+    tables a script may return, to a RESP3 and a RESP2 client."""
+    got = []
+    for port in ports:
+        out = []
+        for proto in ("3", "2"):
+            c = Conn(port)
+            c.send(["HELLO", proto])
+            c.reply()
+            for cmd in (["DEL", "sh", "sz", "ss"], ["HSET", "sh", "a", "1"],
+                        ["ZADD", "sz", "1.5", "a"], ["SADD", "ss", "m"]):
+                c.send(cmd)
+                c.reply()
+            for script in SCRIPTS:
+                c.send(["EVAL", script, "1", "sh"])
+                out.append(c.reply())
+        got.append(out)
+    names = ["RESP%s %s" % (proto, script) for proto in ("3", "2") for script in SCRIPTS]
+    return report("script", names, got)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--redis-port", type=int, required=True)
@@ -387,8 +430,10 @@ def main():
     p1, f1 = run_steps([Conn(p) for p in ports])
     p2, f2 = run_pubsub(ports)
     p3, f3 = run_pipelined_and_blocking(ports)
-    print("resp3: %d passed, %d failed" % (p1 + p2 + p3, f1 + f2 + f3))
-    return 0 if f1 + f2 + f3 == 0 else 1
+    p4, f4 = run_scripts(ports)
+    passed, failed = p1 + p2 + p3 + p4, f1 + f2 + f3 + f4
+    print("resp3: %d passed, %d failed" % (passed, failed))
+    return 0 if failed == 0 else 1
 
 
 if __name__ == "__main__":
