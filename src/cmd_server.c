@@ -123,13 +123,7 @@ void cmd_auth(struct exec_ctx *ctx, struct request *req)
         reply_ok(ctx->out);
 }
 
-static int valid_client_name(const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (s[i] < '!' || s[i] > '~')
-            return 0;
-    return 1;
-}
+static int valid_client_name(const char *s, size_t len);
 
 /* HELLO [protover [AUTH username password] [SETNAME clientname]], as Redis 7.0: the options
  * are checked first, then AUTH, then the name is set and the protocol switched; the reply
@@ -198,6 +192,14 @@ void cmd_hello(struct exec_ctx *ctx, struct request *req)
     reply_bulk_cstr(ctx->out, consensus_is_leader(server_consensus(ctx->srv)) ? "master" : "replica");
     reply_bulk_cstr(ctx->out, "modules");
     reply_array(ctx->out, 0);
+}
+
+static int valid_client_name(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (s[i] < '!' || s[i] > '~')
+            return 0;
+    return 1;
 }
 
 /* CLIENT UNBLOCK id [TIMEOUT|ERROR], in Redis 7.0's words. */
