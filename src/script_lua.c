@@ -96,9 +96,18 @@ static int raise_error(lua_State *L, const char *msg)
 
 /* ---- RESP -> Lua ---- */
 
+/* Push the table {FIELD = the LEN bytes at S}: a status, an error, a big number. */
+static void push_string_table(lua_State *L, const char *field, const char *s, size_t len)
+{
+    lua_newtable(L);
+    lua_pushlstring(L, s, len);
+    lua_setfield(L, -2, field);
+}
+
 /* Parse the RESP2 value at *P (our own replies: well formed) and push it as Redis 7.0 does:
  * integer -> number, bulk -> string, null -> false, status -> {ok=}, error -> {err=},
- * array -> table. Returns 0, or -1 when the reply is malformed or nested too deep. */
+ * array -> table; and after redis.setresp(3) RESP3's: null -> nil, map -> {map=}, set ->
+ * {set=}, double -> {double=}, boolean, big number, verbatim string. Returns 0, or -1 when the reply is malformed or nested too deep. */
 static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
 {
     const char *s = *p, *nl = s < end ? memchr(s, '\r', (size_t)(end - s)) : NULL;
@@ -109,14 +118,10 @@ static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
     *p = nl + 2;
     switch (s[0]) {
     case '+':
-        lua_newtable(L);
-        lua_pushlstring(L, s + 1, hlen);
-        lua_setfield(L, -2, "ok");
+        push_string_table(L, "ok", s + 1, hlen);
         return 0;
     case '-':
-        lua_newtable(L);
-        lua_pushlstring(L, s + 1, hlen);
-        lua_setfield(L, -2, "err");
+        push_string_table(L, "err", s + 1, hlen);
         return 0;
     case ':':
         if (util_parse_ll(s + 1, hlen, &n) != 0)
@@ -165,9 +170,7 @@ static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
         return 0;
     }
     case '(':
-        lua_newtable(L);
-        lua_pushlstring(L, s + 1, hlen);
-        lua_setfield(L, -2, "big_number");
+        push_string_table(L, "big_number", s + 1, hlen);
         return 0;
     case '=':
         if (util_parse_ll(s + 1, hlen, &n) != 0 || n < 4 || (long long)(end - *p) < n + 2)
