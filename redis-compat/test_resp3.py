@@ -378,6 +378,26 @@ def run_pipelined_and_blocking(ports):
     return report("pipeline", names, got)
 
 
+def run_watch(ports):
+    """A transaction aborted by WATCH answers RESP3's null; a write transaction's replies
+    (produced by apply) are converted one by one."""
+    got = []
+    for port in ports:
+        a, b = Conn(port), Conn(port)
+        for cmd in (["HELLO", "3"], ["DEL", "wk", "wz"], ["WATCH", "wk"]):
+            a.send(cmd)
+            a.reply()
+        b.send(["SET", "wk", "1"])
+        b.reply()
+        out = []
+        for cmd in (["MULTI"], ["GET", "wk"], ["EXEC"], ["MULTI"], ["ZADD", "wz", "1", "a"],
+                    ["ZPOPMIN", "wz", "1"], ["HGETALL", "nokey"], ["EXEC"]):
+            a.send(cmd)
+            out.append(a.reply())
+        got.append([out[2], out[7]])
+    return report("watch", ["EXEC aborted by WATCH", "EXEC of writes"], got)
+
+
 SCRIPTS = [
     "redis.setresp(3); return redis.call('hgetall', KEYS[1])",
     "redis.setresp(3); local t = redis.call('hgetall', KEYS[1]); return t.map.a",
@@ -431,7 +451,8 @@ def main():
     p2, f2 = run_pubsub(ports)
     p3, f3 = run_pipelined_and_blocking(ports)
     p4, f4 = run_scripts(ports)
-    passed, failed = p1 + p2 + p3 + p4, f1 + f2 + f3 + f4
+    p5, f5 = run_watch(ports)
+    passed, failed = p1 + p2 + p3 + p4 + p5, f1 + f2 + f3 + f4 + f5
     print("resp3: %d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 else 1
 
