@@ -431,7 +431,7 @@ static void command_getkeys(struct buf *out, const struct request *req, int flag
         if (flags) {
             reply_array(out, 2);
             reply_bulk(out, sub.argv[ks.v[i].pos], sub.len[ks.v[i].pos]);
-            reply_array(out, 2);
+            reply_set_len(out, 2); /* the key's flags: a set in RESP3 */
             reply_bulk_cstr(out, ks.v[i].write ? "RW" : "RO");
             reply_bulk_cstr(out, ks.v[i].write ? "update" : "access");
         } else {
