@@ -104,7 +104,7 @@ static void finish(struct blocked *b, const char *data, size_t len)
         event_free(b->timer);
     struct buf *out = slot_buf(b->slot);
     if (data)
-        buf_append(out, data, len);
+        reply_convert(out, data, len); /* apply's form to the client's protocol */
     else if (b->spec->nil_bulk)
         reply_null(out);
     else

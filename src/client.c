@@ -212,7 +212,8 @@ static struct slot *slot_append(struct client *c, int ready)
     return s;
 }
 
-struct buf *client_reply_buf(struct client *c)
+/* The buffer itself: its protocol is set by client_reply_buf. */
+static struct buf *reply_buf(struct client *c)
 {
     if (c->discarding)
         return &c->discard; /* CLIENT REPLY OFF/SKIP */
@@ -223,13 +224,31 @@ struct buf *client_reply_buf(struct client *c)
     return &slot_append(c, 1)->out;
 }
 
+struct buf *client_reply_buf(struct client *c)
+{
+    struct buf *b = reply_buf(c);
+    b->resp = c->resp; /* the protocol as of the command replying now */
+    return b;
+}
+
 struct slot *client_defer(struct client *c)
 {
     c->pending++;
     struct slot *s = slot_append(c, 0);
     s->cost = c->defer_cost;
     s->discard = c->discarding;
+    s->out.resp = c->resp; /* the reply comes later, in the protocol of the command's time */
     return s;
+}
+
+int client_resp(const struct client *c)
+{
+    return c->resp;
+}
+
+void client_set_resp(struct client *c, int resp)
+{
+    c->resp = resp;
 }
 
 /* Move the replies at the head of C's queue that are ready into its output. */
@@ -409,7 +428,14 @@ void client_deliver(void *arg, void *owner, const char *msg, size_t len)
     struct client *c = owner;
     if (c->reply_off)
         return; /* CLIENT REPLY OFF drops messages too */
-    buf_append(client_reply_buf(c), msg, len);
+    struct buf *out = client_reply_buf(c);
+    if (c->resp == RESP3 && len > 0 && msg[0] == '*') {
+        /* a message (RESP2 array) is a push to a RESP3 client */
+        buf_append(out, ">", 1);
+        buf_append(out, msg + 1, len - 1);
+    } else {
+        buf_append(out, msg, len);
+    }
     server_want_write(c->srv, c);
 }
 
@@ -776,7 +802,7 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
     buf_printf(b,
                "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
-               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
+               "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
                client_flags(c, flags),
@@ -784,7 +810,8 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
                resp_reader_pending(c->reader), c->out.len - c->out_pos,
-               c->last_cmd ? c->last_cmd : "NULL", c->user ? c->user : ACL_PEER_USER);
+               c->last_cmd ? c->last_cmd : "NULL", c->user ? c->user : ACL_PEER_USER,
+               c->resp == RESP3 ? 3 : 2);
 }
 
 void client_info(const struct client *c, struct buf *out)
@@ -1084,7 +1111,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         dispatch_reject(c, cmd);
         goto done;
     }
-    if (pubsub_sub_total(&c->sub) > 0 && !cmd_pubsub_allowed_subscribed(cmd)) {
+    if (pubsub_sub_total(&c->sub) > 0 && c->resp != RESP3 && !cmd_pubsub_allowed_subscribed(cmd)) {
         reply_errorf(client_reply_buf(c),
                      "ERR Can't execute '%s': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / "
                      "QUIT / RESET are allowed in this context", cmd->name);

@@ -290,7 +290,7 @@ void client_list_cmd(struct server *srv, const struct request *req, struct buf *
         if (want)
             client_info_at(c, &b, now);
     }
-    reply_bulk(out, b.data ? b.data : "", b.len);
+    reply_verbatim(out, b.data ? b.data : "", b.len);
     buf_close(&b);
 }
 
@@ -481,10 +481,8 @@ static void stat_int(struct buf *out, const char *name, long long v)
 
 static void stat_double(struct buf *out, const char *name, double v)
 {
-    char d[64];
-    snprintf(d, sizeof(d), "%.17g", v);
     reply_bulk_cstr(out, name);
-    reply_bulk_cstr(out, d);
+    reply_double(out, v); /* a bulk in RESP2, a double in RESP3, as Redis's addReplyDouble */
 }
 
 /* Redis 7.0's MEMORY STATS shape (a flat array of names and values). The raft log kept in
@@ -498,7 +496,7 @@ void server_memory_stats(struct server *srv, struct buf *out)
     size_t overhead = m.startup + m.raft_log + m.clients;
     size_t net = m.total > m.startup ? m.total - m.startup : 0;
     double frag = m.total ? (double)m.rss / (double)m.total : 0;
-    reply_array(out, 2 * 29);
+    reply_map_len(out, 29); /* Redis's addReplyMapLen: a flat array in RESP2 */
     stat_int(out, "peak.allocated", (long long)m.peak);
     stat_int(out, "total.allocated", (long long)m.total);
     stat_int(out, "startup.allocated", (long long)m.startup);
@@ -512,7 +510,7 @@ void server_memory_stats(struct server *srv, struct buf *out)
     stat_int(out, "raft.log", (long long)m.raft_log);
     stat_int(out, "overhead.total", (long long)overhead);
     reply_bulk_cstr(out, "db.0");
-    reply_array(out, 4);
+    reply_map_len(out, 2);
     stat_int(out, "overhead.hashtable.main", (long long)(m.dataset > 0 ? m.keys * sizeof(void *) : 0));
     stat_int(out, "overhead.hashtable.expires", 0);
     stat_int(out, "keys.count", (long long)m.keys);
@@ -572,6 +570,6 @@ void server_memory_doctor(struct server *srv, struct buf *out)
         else
             buf_append_str(&t, "\nThe figures behind these notes: MEMORY STATS and INFO memory.\n");
     }
-    reply_bulk(out, t.data, t.len);
+    reply_verbatim(out, t.data, t.len);
     buf_close(&t);
 }

@@ -173,10 +173,10 @@ static void acl_getuser_cmd(struct exec_ctx *ctx, struct request *req)
         return;
     }
     buf_init(&b);
-    reply_array(ctx->out, 12);
+    reply_map_len(ctx->out, 6);
     reply_bulk_cstr(ctx->out, "flags");
     int nopass = (u->flags & ACL_USER_NOPASS) && !override;
-    reply_array(ctx->out, 2 + nopass);
+    reply_set_len(ctx->out, 2 + nopass);
     reply_bulk_cstr(ctx->out, (u->flags & ACL_USER_ON) ? "on" : "off");
     if (nopass)
         reply_bulk_cstr(ctx->out, "nopass");
@@ -298,8 +298,7 @@ static void acl_log_cmd(struct exec_ctx *ctx, struct request *req)
     reply_array(ctx->out, count);
     for (long long i = 0; i < count; i++) {
         const struct acl_log_entry *e = &a->log[i];
-        char age[32];
-        reply_array(ctx->out, 14);
+        reply_map_len(ctx->out, 7);
         reply_bulk_cstr(ctx->out, "count");
         reply_int(ctx->out, e->count);
         reply_bulk_cstr(ctx->out, "reason");
@@ -313,8 +312,7 @@ static void acl_log_cmd(struct exec_ctx *ctx, struct request *req)
         reply_bulk_cstr(ctx->out, "username");
         reply_bulk_cstr(ctx->out, e->username);
         reply_bulk_cstr(ctx->out, "age-seconds");
-        snprintf(age, sizeof(age), "%.17g", (double)(ctx->now_ms - e->ctime_ms) / 1000);
-        reply_bulk_cstr(ctx->out, age);
+        reply_double(ctx->out, (double)(ctx->now_ms - e->ctime_ms) / 1000);
         reply_bulk_cstr(ctx->out, "client-info");
         reply_bulk_cstr(ctx->out, e->cinfo);
     }

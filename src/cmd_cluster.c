@@ -48,7 +48,7 @@ static void cluster_nodes(struct exec_ctx *ctx, struct consensus_node *nodes, in
                    nd->leader || leader == 0 ? "-" : lname, (unsigned long long)info.term,
                    nd->leader ? " 0-16383" : "");
     }
-    reply_bulk(ctx->out, b.data ? b.data : "", b.len);
+    reply_verbatim(ctx->out, b.data ? b.data : "", b.len);
     buf_close(&b);
 }
 
@@ -101,7 +101,7 @@ static void cluster_info(struct exec_ctx *ctx, int n)
                    "cluster_my_epoch:%llu\r\nraft_leader_id:%llu\r\nraft_voters:%d\r\n",
                ok ? "ok" : "fail", ok ? 16384 : 0, ok ? 0 : 16384, n, (unsigned long long)info.term,
                (unsigned long long)info.term, (unsigned long long)info.leader_id, info.voters);
-    reply_bulk(ctx->out, b.data, b.len);
+    reply_verbatim(ctx->out, b.data, b.len);
     buf_close(&b);
 }
 

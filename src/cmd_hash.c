@@ -351,7 +351,8 @@ void cmd_hmget(struct exec_ctx *ctx, struct request *req)
         reply_field(ctx->out, e, req, i);
 }
 
-enum { WANT_FIELDS = 1, WANT_VALUES = 2 };
+/* PAIRS: fields and values as HRANDFIELD WITHVALUES answers them (RESP3 pairs) */
+enum { WANT_FIELDS = 1, WANT_VALUES = 2, WANT_PAIRS = 4 };
 
 static void getall_generic(struct exec_ctx *ctx, struct request *req, int want)
 {
@@ -362,14 +363,26 @@ static void getall_generic(struct exec_ctx *ctx, struct request *req, int want)
 
     if (read_entry(ctx, req, &e) != 0)
         return;
+    int map = want == (WANT_FIELDS | WANT_VALUES); /* HGETALL: a map in RESP3 */
+    int pairs = (want & WANT_PAIRS) != 0;
     if (e == NULL) {
-        reply_array(ctx->out, 0);
+        if (map)
+            reply_map_len(ctx->out, 0);
+        else
+            reply_array(ctx->out, 0);
         return;
     }
     struct hash *h = kv_entry_obj(e);
-    reply_array(ctx->out, (long long)hash_len(h) * (want == (WANT_FIELDS | WANT_VALUES) ? 2 : 1));
+    if (map)
+        reply_map_len(ctx->out, (long long)hash_len(h));
+    else if (pairs)
+        reply_pairs_len(ctx->out, (long long)hash_len(h));
+    else
+        reply_array(ctx->out, (long long)hash_len(h));
     hash_iter_init(&it, h);
     while (hash_iter_next(&it, &f, &fl, &v, &vl)) {
+        if (pairs)
+            reply_pair(ctx->out);
         if (want & WANT_FIELDS)
             reply_bulk(ctx->out, f, fl);
         if (want & WANT_VALUES)
@@ -434,13 +447,26 @@ static void reply_pick(struct buf *out, const struct pick *p, int withvalues)
         reply_bulk(out, p->v, p->vl);
 }
 
+/* One of HRANDFIELD's: WITHVALUES a [field, value] pair in RESP3. */
+static void reply_randfield(struct buf *out, const struct pick *p, int withvalues)
+{
+    if (withvalues)
+        reply_pair(out);
+    reply_bulk(out, p->f, p->fl);
+    if (withvalues)
+        reply_bulk(out, p->v, p->vl);
+}
+
 /* COUNT distinct fields of H (0 < COUNT < size), Redis's two strategies: when COUNT is a
  * large part of the hash, take all and drop random ones; else draw until COUNT distinct. */
 static void randfield_distinct(struct buf *out, struct hash *h, struct prng *p,
                                unsigned long count, int withvalues)
 {
     size_t size = hash_len(h);
-    reply_array(out, (long long)count * (withvalues ? 2 : 1));
+    if (withvalues)
+        reply_pairs_len(out, (long long)count);
+    else
+        reply_array(out, (long long)count);
     if (count * 3 > size) {
         struct pick *all = xmalloc(size * sizeof *all);
         struct hash_iter it;
@@ -454,7 +480,7 @@ static void randfield_distinct(struct buf *out, struct hash *h, struct prng *p,
             all[k] = all[--n]; /* order is not part of the answer */
         }
         for (size_t i = 0; i < n; i++)
-            reply_pick(out, &all[i], withvalues);
+            reply_randfield(out, &all[i], withvalues);
         free(all);
         return;
     }
@@ -463,7 +489,7 @@ static void randfield_distinct(struct buf *out, struct hash *h, struct prng *p,
         struct pick k;
         hash_random(h, p, &k.f, &k.fl, &k.v, &k.vl);
         if (dict_add(seen, k.f, k.fl, NULL))
-            reply_pick(out, &k, withvalues);
+            reply_randfield(out, &k, withvalues);
     }
     dict_free(seen, NULL);
 }
@@ -498,16 +524,19 @@ void cmd_hrandfield(struct exec_ctx *ctx, struct request *req)
     struct hash *h = kv_entry_obj(e);
     if (l < 0) {
         unsigned long count = (unsigned long)-l;
-        reply_array(ctx->out, (long long)count * (withvalues ? 2 : 1));
+        if (withvalues)
+            reply_pairs_len(ctx->out, (long long)count);
+        else
+            reply_array(ctx->out, (long long)count);
         while (count--) {
             struct pick k;
             hash_random(h, p, &k.f, &k.fl, &k.v, &k.vl);
-            reply_pick(ctx->out, &k, withvalues);
+            reply_randfield(ctx->out, &k, withvalues);
         }
         return;
     }
     if ((unsigned long long)l >= hash_len(h)) {
-        getall_generic(ctx, req, withvalues ? WANT_FIELDS | WANT_VALUES : WANT_FIELDS);
+        getall_generic(ctx, req, withvalues ? WANT_FIELDS | WANT_VALUES | WANT_PAIRS : WANT_FIELDS);
         return;
     }
     randfield_distinct(ctx->out, h, p, (unsigned long)l, withvalues);

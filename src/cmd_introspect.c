@@ -133,7 +133,7 @@ void cmd_latency(struct exec_ctx *ctx, struct request *req)
             }
             latency_graph(s, util_now_ms() / 1000, &text);
         }
-        reply_bulk(ctx->out, text.data ? text.data : "", text.len);
+        reply_verbatim(ctx->out, text.data ? text.data : "", text.len);
         buf_close(&text);
     } else {
         introspect_rest(ctx, req, "LATENCY", "latency", latency_help, known);

@@ -129,7 +129,7 @@ static void reply_master(struct buf *out, const struct sentinel_view *v)
     int sentinels = view_others(v, 1, others);
     int64_t down = v->down && v->st->down_ms ? v->now_ms - v->st->down_ms : 0;
     int64_t since = v->st->master_ms ? v->now_ms - v->st->master_ms : 0;
-    reply_array(out, 2 * (COMMON_FIELDS + 10 + (v->down ? 2 : 0)));
+    reply_map_len(out, COMMON_FIELDS + 10 + (v->down ? 2 : 0)); /* RESP3: a map, as Redis */
     reply_common(out, v->name, v->master_ip, v->master_port, v->master_id,
                  v->down ? "s_down,o_down,master" : "master");
     if (v->down) {
@@ -156,7 +156,7 @@ static void reply_replicas(struct buf *out, const struct sentinel_view *v)
     for (int i = 0; i < n; i++) {
         char name[UTIL_IP_MAX + 8];
         snprintf(name, sizeof(name), "%s:%d", r[i].ip, r[i].port);
-        reply_array(out, 2 * (COMMON_FIELDS + 11));
+        reply_map_len(out, COMMON_FIELDS + 11);
         reply_common(out, name, r[i].ip, r[i].port, r[i].nd->id, "slave");
         field_ll(out, "down-after-milliseconds", v->cfg->election_timeout);
         field_ll(out, "info-refresh", 0);
@@ -181,7 +181,7 @@ static void reply_sentinels(struct buf *out, const struct sentinel_view *v)
     reply_array(out, n);
     for (int i = 0; i < n; i++) {
         sentinel_runid(runid, s[i].nd->id);
-        reply_array(out, 2 * (COMMON_FIELDS + 4));
+        reply_map_len(out, COMMON_FIELDS + 4);
         reply_common(out, runid, s[i].ip, s[i].port, s[i].nd->id, "sentinel");
         field_ll(out, "down-after-milliseconds", v->cfg->election_timeout);
         field_ll(out, "last-hello-message", 0);

@@ -24,7 +24,8 @@ void cmd_ping(struct exec_ctx *ctx, struct request *req)
 {
     if (req->argc > 2) {
         reply_wrong_arity(ctx->out, "ping");
-    } else if (ctx->client != NULL && pubsub_sub_total(client_pubsub(ctx->client)) > 0) {
+    } else if (ctx->client != NULL && client_resp(ctx->client) != RESP3 &&
+               pubsub_sub_total(client_pubsub(ctx->client)) > 0) {
         /* Subscribed mode (RESP2): a push-like ["pong", arg or ""], as Redis answers. */
         reply_array(ctx->out, 2);
         reply_bulk_cstr(ctx->out, "pong");
@@ -123,48 +124,67 @@ void cmd_auth(struct exec_ctx *ctx, struct request *req)
         reply_ok(ctx->out);
 }
 
+static int valid_client_name(const char *s, size_t len);
+
+/* HELLO [protover [AUTH username password] [SETNAME clientname]], as Redis 7.0: the options
+ * are checked first, then AUTH, then the name is set and the protocol switched; the reply
+ * (a map in RESP3) is in the protocol switched to. */
 void cmd_hello(struct exec_ctx *ctx, struct request *req)
 {
     struct client *c = ctx->client;
-    int i = 1;
+    long long ver = 0;
+    int i = 1, user = 0, name = 0;
     if (req->argc >= 2) {
-        long long ver;
         if (util_parse_ll(req->argv[1], req->len[1], &ver) != 0) {
             reply_error(ctx->out, "ERR Protocol version is not an integer or out of range");
             return;
         }
-        if (ver != 2) {
-            reply_error(ctx->out, "NOPROTO sorry, this protocol version is not supported.");
+        if (ver < 2 || ver > 3) {
+            reply_error(ctx->out, "NOPROTO unsupported protocol version");
             return;
         }
         i = 2;
     }
     for (; i < req->argc; i++) {
-        if (request_arg_is(req, i, "auth") && i + 2 < req->argc) {
-            if (auth_check(ctx, req, req->argv[i + 1], req->len[i + 1], req->argv[i + 2], req->len[i + 2]) != 0)
-                return;
+        int more = req->argc - 1 - i;
+        if (request_arg_is(req, i, "auth") && more >= 2) {
+            user = i + 1;
             i += 2;
-        } else if (request_arg_is(req, i, "setname") && i + 1 < req->argc) {
-            client_set_name(c, req->argv[i + 1], req->len[i + 1]);
+        } else if (request_arg_is(req, i, "setname") && more >= 1) {
+            name = i + 1;
+            if (!valid_client_name(req->argv[name], req->len[name])) {
+                reply_error(ctx->out, "ERR Client names cannot contain spaces, newlines or special characters.");
+                return;
+            }
             i++;
         } else {
             reply_errorf(ctx->out, "ERR Syntax error in HELLO option '%.128s'", req->argv[i]);
             return;
         }
     }
+    if (user && auth_check(ctx, req, req->argv[user], req->len[user], req->argv[user + 1],
+                           req->len[user + 1]) != 0)
+        return;
     if (!client_authenticated(c)) {
         reply_error(ctx->out, "NOAUTH HELLO must be called with the client already authenticated, "
                               "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
                               "authenticate the client and select the RESP protocol version at the same time");
         return;
     }
-    reply_array(ctx->out, 14);
+    if (name)
+        client_set_name(c, req->argv[name], req->len[name]);
+    if (ver) {
+        client_set_resp(c, ver == 3 ? RESP3 : RESP2);
+        if (ctx->out->resp != RESP_APPLY)
+            ctx->out->resp = client_resp(c);
+    }
+    reply_map_len(ctx->out, 7);
     reply_bulk_cstr(ctx->out, "server");
     reply_bulk_cstr(ctx->out, "redis");
     reply_bulk_cstr(ctx->out, "version");
     reply_bulk_cstr(ctx->out, REDIS_COMPAT_VERSION);
     reply_bulk_cstr(ctx->out, "proto");
-    reply_int(ctx->out, 2);
+    reply_int(ctx->out, client_resp(c) == RESP3 ? 3 : 2);
     reply_bulk_cstr(ctx->out, "id");
     reply_int(ctx->out, (long long)client_id(c));
     reply_bulk_cstr(ctx->out, "mode");
@@ -292,7 +312,7 @@ void cmd_client(struct exec_ctx *ctx, struct request *req)
         struct buf b;
         buf_init(&b);
         client_info(c, &b);
-        reply_bulk(ctx->out, b.data, b.len);
+        reply_verbatim(ctx->out, b.data, b.len);
         buf_close(&b);
     } else {
         static const char *const help[] = {
@@ -373,7 +393,7 @@ void cmd_config(struct exec_ctx *ctx, struct request *req)
         buf_init(&pairs);
         for (int i = 2; i < req->argc; i++)
             n += config_get(cfg, req->argv[i], client_passed_auth(ctx->client), &pairs);
-        reply_array(ctx->out, 2LL * n);
+        reply_map_len(ctx->out, n);
         buf_append(ctx->out, pairs.data, pairs.len);
         buf_close(&pairs);
     } else if (request_arg_is(req, 1, "set") && req->argc >= 4 && req->argc % 2 == 0) {
@@ -467,7 +487,7 @@ static void reply_flags(struct buf *out, unsigned f)
     int n = 0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         n += (f & names[i].bit) != 0;
-    reply_array(out, n);
+    reply_set_len(out, n);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (f & names[i].bit)
             reply_simple(out, names[i].name);
@@ -488,19 +508,19 @@ static void reply_command_info(struct buf *out, const struct command *c)
     reply_int(out, c->last_key);
     reply_int(out, c->key_step);
     unsigned cats = acl_command_categories(c); /* the categories ACL rules use */
-    reply_array(out, __builtin_popcount(cats));
+    reply_set_len(out, __builtin_popcount(cats));
     for (int i = 0; acl_category_name(i) != NULL; i++)
         if (cats & (1u << i))
             reply_category(out, acl_category_name(i));
-    reply_array(out, 0); /* tips */
-    reply_array(out, 0); /* key specs */
-    reply_array(out, 0); /* subcommands */
+    reply_set_len(out, 0); /* tips */
+    reply_set_len(out, 0); /* key specs */
+    reply_set_len(out, 0); /* subcommands (Redis: a set when there are none) */
 }
 
 static void reply_command_docs(struct buf *out, const struct command *c)
 {
     reply_bulk_cstr(out, c->name);
-    reply_array(out, 6);
+    reply_map_len(out, 3);
     reply_bulk_cstr(out, "summary");
     reply_bulk_cstr(out, c->summary);
     reply_bulk_cstr(out, "since");
@@ -546,7 +566,7 @@ static void command_getkeys(struct buf *out, const struct request *req, int flag
         if (flags) {
             reply_array(out, 2);
             reply_bulk(out, sub.argv[ks.v[i].pos], sub.len[ks.v[i].pos]);
-            reply_array(out, 2);
+            reply_set_len(out, 2); /* the key's flags: a set in RESP3 */
             reply_bulk_cstr(out, ks.v[i].write ? "RW" : "RO");
             reply_bulk_cstr(out, ks.v[i].write ? "update" : "access");
         } else {
@@ -609,6 +629,7 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
         struct buf b;
         long long k = 0;
         buf_init(&b);
+        b.resp = ctx->out->resp;
         if (req->argc == 2) {
             for (size_t i = 0; i < n; i++)
                 if (command_public(&t[i])) {
@@ -624,7 +645,7 @@ void cmd_command(struct exec_ctx *ctx, struct request *req)
                 }
             }
         }
-        reply_array(ctx->out, 2 * k);
+        reply_map_len(ctx->out, k);
         buf_append(ctx->out, b.data, b.len);
         buf_close(&b);
     } else if ((request_arg_is(req, 1, "getkeys") || request_arg_is(req, 1, "getkeysandflags")) &&
@@ -647,6 +668,6 @@ void cmd_info(struct exec_ctx *ctx, struct request *req)
     struct buf b;
     buf_init(&b);
     info_render(ctx->srv, req, &b);
-    reply_bulk(ctx->out, b.data ? b.data : "", b.len);
+    reply_verbatim(ctx->out, b.data ? b.data : "", b.len);
     buf_close(&b);
 }

@@ -71,12 +71,16 @@ static int take_limit(struct exec_ctx *ctx, const struct request *req, int min_a
     return 0;
 }
 
-static void reply_set(struct buf *out, struct set *s)
+/* Every member of S: a RESP3 set when AS_SET, else an array (SRANDMEMBER's). */
+static void reply_members(struct buf *out, struct set *s, int as_set)
 {
     struct set_iter it;
     const char *m;
     size_t len;
-    reply_array(out, (long long)set_len(s));
+    if (as_set)
+        reply_set_len(out, (long long)set_len(s));
+    else
+        reply_array(out, (long long)set_len(s));
     set_iter_init(&it, s);
     while (set_iter_next(&it, &m, &len))
         reply_bulk(out, m, len);
@@ -224,7 +228,7 @@ static void spop_some(struct exec_ctx *ctx, struct set *s, unsigned long count)
     struct prng *p = command_prng(ctx);
     unsigned long remaining = set_len(s) - count;
 
-    reply_array(ctx->out, (long long)count);
+    reply_set_len(ctx->out, (long long)count);
     if (remaining * SPOP_MOVE_STRATEGY_MUL > count) {
         while (count--) {
             size_t len;
@@ -266,7 +270,7 @@ void cmd_spop(struct exec_ctx *ctx, struct request *req)
         return;
     if (s == NULL) {
         if (req->argc == 3)
-            reply_array(ctx->out, 0);
+            reply_set_len(ctx->out, 0);
         else
             reply_null(ctx->out);
         return;
@@ -277,11 +281,11 @@ void cmd_spop(struct exec_ctx *ctx, struct request *req)
         reply_bulk(ctx->out, m, len);
         free(m);
     } else if (l == 0) {
-        reply_array(ctx->out, 0);
+        reply_set_len(ctx->out, 0);
         return;
     } else if ((unsigned long long)l >= set_len(s)) {
         struct set *all = sunion_diff(ctx, req, 1, 1, SETOP_UNION, SET_DEFAULT_MAX_INTSET);
-        reply_set(ctx->out, all); /* as Redis: the whole set, through a union */
+        reply_members(ctx->out, all, 1); /* as Redis: the whole set, through a union */
         set_free(all);
         notify_set(ctx, "spop", req->argv[1], req->len[1]);
         kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
@@ -411,7 +415,7 @@ void cmd_srandmember(struct exec_ctx *ctx, struct request *req)
         return;
     }
     if ((unsigned long long)l >= set_len(s)) {
-        reply_set(ctx->out, s);
+        reply_members(ctx->out, s, 0);
         return;
     }
     srandmember_distinct(ctx->out, s, p, (unsigned long)l);
@@ -492,7 +496,7 @@ static void sinter_generic(struct exec_ctx *ctx, const struct request *req, int 
         } else if (mode == INTER_CARD) {
             reply_int(ctx->out, 0);
         } else {
-            reply_array(ctx->out, 0);
+            reply_set_len(ctx->out, 0);
         }
         goto done;
     }
@@ -526,7 +530,7 @@ static void sinter_generic(struct exec_ctx *ctx, const struct request *req, int 
     } else if (mode == INTER_CARD) {
         reply_int(ctx->out, (long long)card);
     } else {
-        reply_array(ctx->out, (long long)card);
+        reply_set_len(ctx->out, (long long)card);
         buf_append(ctx->out, items.data, items.len);
     }
     buf_close(&items);
@@ -617,7 +621,7 @@ static void setop_reply(struct exec_ctx *ctx, struct request *req, enum setop op
 {
     struct set *r = sunion_diff(ctx, req, 1, req->argc - 1, op, reply_limit(ctx));
     if (r != NULL) {
-        reply_set(ctx->out, r);
+        reply_members(ctx->out, r, 1);
         set_free(r);
     }
 }

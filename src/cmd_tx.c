@@ -81,6 +81,7 @@ static struct request *txn_build(struct exec_ctx *ctx, const struct multi_state 
     struct buf raw;
 
     buf_init(&raw);
+    raw.resp = RESP_APPLY; /* as __txn's other replies: converted for the client at the end */
     *writes = 0;
     request_push(t, "__txn", 5);
     push_ll(t, (unsigned long long)m->nwatched);
@@ -213,7 +214,7 @@ void cmd_txn(struct exec_ctx *ctx, struct request *req)
         i += (int)argc;
         struct command *cmd = command_lookup(sub.argv[0], sub.len[0]);
         if (util_eq_nocase(sub.argv[0], sub.len[0], TXN_RAW) && argc == 2)
-            buf_append(ctx->out, sub.argv[1], sub.len[1]);
+            reply_convert(ctx->out, sub.argv[1], sub.len[1]);
         else if (cmd == NULL || !(cmd->flags & (CMD_WRITE | CMD_READONLY)) || (cmd->flags & CMD_INTERNAL))
             reply_errorf(ctx->out, "ERR command '%.64s' not allowed in a transaction", sub.argv[0]);
         else

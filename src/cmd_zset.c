@@ -77,8 +77,7 @@ void cmd_zset_push_limits(struct request *req)
 
 void cmd_zset_reply_score(struct buf *out, double score)
 {
-    char tmp[ZSET_SCORE_MAX];
-    reply_bulk(out, tmp, zset_format_score(tmp, sizeof tmp, score));
+    reply_double(out, score); /* zset_format_score's text: a bulk in RESP2 */
 }
 
 static void reply_name_arity(struct buf *out, const struct request *req)
@@ -130,10 +129,20 @@ void cmd_zset_items_push(struct zitems *a, const char *m, size_t len, double sco
     a->v[a->n++] = (struct zitem){m, len, score};
 }
 
+void cmd_zset_reply_len(struct buf *out, long long n, int withscores)
+{
+    if (withscores)
+        reply_pairs_len(out, n); /* RESP3: [member, score] pairs, as Redis 7.0 */
+    else
+        reply_array(out, n);
+}
+
 void cmd_zset_reply_items(struct buf *out, const struct zitems *a, int withscores)
 {
-    reply_array(out, (long long)a->n * (withscores ? 2 : 1));
+    cmd_zset_reply_len(out, (long long)a->n, withscores);
     for (size_t i = 0; i < a->n; i++) {
+        if (withscores)
+            reply_pair(out);
         reply_bulk(out, a->v[i].m, a->v[i].len);
         if (withscores)
             cmd_zset_reply_score(out, a->v[i].score);
@@ -145,8 +154,10 @@ void cmd_zset_reply_all(struct buf *out, const struct zobj *z, int withscores)
 {
     struct zobj_it it;
     struct zitem x;
-    reply_array(out, (long long)zobj_len(z) * (withscores ? 2 : 1));
+    cmd_zset_reply_len(out, (long long)zobj_len(z), withscores);
     for (zobj_it_rank(&it, z, 0, 0); zobj_it_get(&it, &x.m, &x.len, &x.score); zobj_it_next(&it)) {
+        if (withscores)
+            reply_pair(out);
         reply_bulk(out, x.m, x.len);
         if (withscores)
             cmd_zset_reply_score(out, x.score);
@@ -728,7 +739,8 @@ void cmd_zremrangebylex(struct exec_ctx *ctx, struct request *req)
 
 /* How pop_members replies: *2n member, score ...; *n of [member, score]; or, for BZPOPMIN's
  * single member, *3 key, member, score. */
-enum { POP_FLAT, POP_NESTED, POP_KEYED };
+/* FLAT: ZPOPMIN key; PAIRS: with a count (RESP3 pairs); NESTED: ZMPOP's; KEYED: BZPOPMIN's */
+enum { POP_FLAT, POP_PAIRS, POP_NESTED, POP_KEYED };
 
 /* Pop up to COUNT members from the key at argument I (entry E, a sorted set), lowest or
  * (MAX) highest first, replying as MODE says. */
@@ -742,6 +754,8 @@ static void pop_members(struct exec_ctx *ctx, const struct request *req, int i,
         n = 1;
         reply_array(ctx->out, 3);
         reply_bulk(ctx->out, req->argv[i], req->len[i]);
+    } else if (mode == POP_PAIRS) {
+        reply_pairs_len(ctx->out, n);
     } else {
         reply_array(ctx->out, nested ? n : n * 2);
     }
@@ -752,6 +766,8 @@ static void pop_members(struct exec_ctx *ctx, const struct request *req, int i,
         zobj_it_get(&it, &x.m, &x.len, &x.score);
         if (nested)
             reply_array(ctx->out, 2);
+        else if (mode == POP_PAIRS)
+            reply_pair(ctx->out);
         reply_bulk(ctx->out, x.m, x.len);
         cmd_zset_reply_score(ctx->out, x.score);
         char *copy = xmemdup(x.m, x.len); /* the removal frees the member's bytes */
@@ -780,7 +796,7 @@ static void zpop_generic(struct exec_ctx *ctx, struct request *req, int max)
         reply_array(ctx->out, 0);
         return;
     }
-    pop_members(ctx, req, 1, e, count == -1 ? 1 : count, max, POP_FLAT);
+    pop_members(ctx, req, 1, e, count == -1 ? 1 : count, max, count == -1 ? POP_FLAT : POP_PAIRS);
 }
 
 void cmd_zpopmin(struct exec_ctx *ctx, struct request *req)

@@ -29,6 +29,9 @@ void cmd_zset_reply_items(struct buf *out, const struct zitems *a, int withscore
 void cmd_zset_reply_all(struct buf *out, const struct zobj *z, int withscores);
 /* A score as Redis replies it (zset_format_score), as a bulk string. */
 void cmd_zset_reply_score(struct buf *out, double score);
+/* The header of N members, WITHSCORES: N pairs (reply_pairs_len; each item opened by
+ * reply_pair), else an array of N. */
+void cmd_zset_reply_len(struct buf *out, long long n, int withscores);
 /* The live entry of the key at argument I, in *E (NULL when absent), for a read or (WRITE)
  * a write. Returns 0, or -1 after WRONGTYPE. */
 int cmd_zset_entry(struct exec_ctx *ctx, const struct request *req, int i, int write,

@@ -350,6 +350,8 @@ void cmd_zdiffstore(struct exec_ctx *ctx, struct request *req)
 
 static void reply_pick(struct buf *out, const struct zitem *x, int withscores)
 {
+    if (withscores)
+        reply_pair(out);
     reply_bulk(out, x->m, x->len);
     if (withscores)
         cmd_zset_reply_score(out, x->score);
@@ -361,7 +363,7 @@ static void randmember_distinct(struct buf *out, const struct zobj *z, struct pr
                                 unsigned long count, int withscores)
 {
     size_t size = zobj_len(z);
-    reply_array(out, (long long)count * (withscores ? 2 : 1));
+    cmd_zset_reply_len(out, (long long)count, withscores);
     if (count * 3 > size) {
         struct zitems all = {NULL, 0, 0};
         struct zobj_it it;
@@ -416,7 +418,7 @@ void cmd_zrandmember(struct exec_ctx *ctx, struct request *req)
     const struct zobj *z = kv_entry_obj(e);
     if (l < 0 || l == 1) {
         unsigned long count = l < 0 ? (unsigned long)-l : 1;
-        reply_array(ctx->out, (long long)count * (withscores ? 2 : 1));
+        cmd_zset_reply_len(ctx->out, (long long)count, withscores);
         while (count--) {
             zobj_random(z, p, &x.m, &x.len, &x.score);
             reply_pick(ctx->out, &x, withscores);
@@ -473,6 +475,11 @@ void cmd_zscan(struct exec_ctx *ctx, struct request *req)
     char tmp[32];
     reply_array(ctx->out, 2);
     reply_bulk(ctx->out, tmp, (size_t)snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)next));
-    cmd_zset_reply_items(ctx->out, &a, 1);
+    /* flat, the scores as bulks in RESP3 too (Redis's SCAN replies) */
+    reply_array(ctx->out, (long long)a.n * 2);
+    for (size_t i = 0; i < a.n; i++) {
+        reply_bulk(ctx->out, a.v[i].m, a.v[i].len);
+        reply_bulk(ctx->out, tmp, zset_format_score(tmp, sizeof tmp, a.v[i].score));
+    }
     free(a.v);
 }

@@ -60,6 +60,10 @@ const char *client_user(const struct client *c);
 /* RESET: C is authenticated as "default" again, as a new connection is (no AUTH needed
  * unless the default user requires a password). */
 void client_reset_auth(struct client *c);
+/* The protocol C speaks (resp.h: RESP2 or RESP3), and HELLO's switch. Replies to commands
+ * already dispatched keep the protocol of their time. */
+int client_resp(const struct client *c);
+void client_set_resp(struct client *c, int resp);
 /* C's name, NULL when it has none. */
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */

@@ -222,6 +222,7 @@ struct fsm_result *fsm_apply(struct fsm *f, const void *buf, size_t len, uint64_
     case ENTRY_COMMANDS:
         r = xcalloc(1, sizeof(*r));
         buf_init(&r->out);
+        r->out.resp = RESP_APPLY; /* the proposer converts it to its client's protocol */
         buf_init(&r->trace);
         apply_commands(f, &er, r, seq);
         break;

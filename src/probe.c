@@ -30,6 +30,7 @@ int probe_start(struct client *c, const struct command *cmd, struct request *req
     if (cmd->noop == NULL || srv->cfg->read_consistency == READ_STALE || c->pending > c->nprobes)
         return 0;
     probe_scratch.len = 0;
+    probe_scratch.resp = client_resp(c);
     struct exec_ctx ctx = server_local_ctx(srv, c, &probe_scratch);
     kv_read_stats_mute(1); /* a write's lookups are no keyspace hits or misses (INFO) */
     int noop = cmd->noop(&ctx, req);

@@ -77,7 +77,7 @@ long long pubsub_sub_total(const struct pubsub_sub *s)
 static void reply_confirm(struct buf *out, const char *word, const char *name, size_t len,
                           long long count)
 {
-    reply_array(out, 3);
+    reply_push_len(out, 3);
     reply_bulk_cstr(out, word);
     if (name != NULL)
         reply_bulk(out, name, len);

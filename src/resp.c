@@ -3,6 +3,7 @@
  * object functions, builds each request's argv from them; inline commands are split here. Out: reply_*() helpers appending RESP2. Must not touch sockets or an event loop. */
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -793,19 +794,169 @@ void reply_bulk_ll(struct buf *out, long long v)
     reply_bulk(out, tmp, util_ll2str(tmp, v));
 }
 
+/* OUT takes RESP3's types (maps, sets, doubles ...): a RESP3 client's or apply's. */
+static int resp3_types(const struct buf *out)
+{
+    return out->resp == RESP3 || out->resp == RESP_APPLY;
+}
+
 void reply_null(struct buf *out)
 {
-    buf_append(out, "$-1\r\n", 5);
+    if (out->resp == RESP3)
+        buf_append(out, "_\r\n", 3);
+    else
+        buf_append(out, "$-1\r\n", 5);
 }
 
 void reply_null_array(struct buf *out)
 {
-    buf_append(out, "*-1\r\n", 5);
+    if (out->resp == RESP3)
+        buf_append(out, "_\r\n", 3);
+    else
+        buf_append(out, "*-1\r\n", 5);
 }
 
 void reply_array(struct buf *out, long long n)
 {
     reply_header(out, '*', n);
+}
+
+void reply_map_len(struct buf *out, long long n)
+{
+    if (resp3_types(out))
+        reply_header(out, '%', n);
+    else
+        reply_header(out, '*', 2 * n);
+}
+
+void reply_set_len(struct buf *out, long long n)
+{
+    reply_header(out, resp3_types(out) ? '~' : '*', n);
+}
+
+void reply_push_len(struct buf *out, long long n)
+{
+    reply_header(out, resp3_types(out) ? '>' : '*', n);
+}
+
+void reply_double(struct buf *out, double d)
+{
+    char tmp[64];
+    int n;
+    if (isinf(d))
+        n = snprintf(tmp, sizeof(tmp), "%s", d > 0 ? "inf" : "-inf");
+    else
+        n = snprintf(tmp, sizeof(tmp), "%.17g", d);
+    if (!resp3_types(out)) {
+        reply_bulk(out, tmp, (size_t)n);
+        return;
+    }
+    buf_printf(out, ",%s\r\n", tmp);
+}
+
+void reply_bool(struct buf *out, int b)
+{
+    if (resp3_types(out))
+        buf_append(out, b ? "#t\r\n" : "#f\r\n", 4);
+    else
+        buf_append(out, b ? ":1\r\n" : ":0\r\n", 4);
+}
+
+void reply_verbatim(struct buf *out, const char *p, size_t len)
+{
+    if (!resp3_types(out)) {
+        reply_bulk(out, p, len);
+        return;
+    }
+    buf_printf(out, "=%zu\r\ntxt:", len + 4);
+    buf_append(out, p, len);
+    buf_append(out, "\r\n", 2);
+}
+
+void reply_bignum(struct buf *out, const char *digits)
+{
+    if (!resp3_types(out)) {
+        reply_bulk_cstr(out, digits);
+        return;
+    }
+    buf_printf(out, "(%s\r\n", digits);
+}
+
+void reply_pairs_len(struct buf *out, long long n)
+{
+    if (out->resp == RESP_APPLY)
+        reply_header(out, '@', n);
+    else
+        reply_header(out, '*', out->resp == RESP3 ? n : 2 * n);
+}
+
+void reply_pair(struct buf *out)
+{
+    if (out->resp == RESP_APPLY)
+        buf_append(out, "&2\r\n", 4);
+    else if (out->resp == RESP3)
+        buf_append(out, "*2\r\n", 4);
+}
+
+/* ---- RESP_APPLY (or RESP2) to the client's protocol ---- */
+
+void reply_convert(struct buf *out, const char *p, size_t len)
+{
+    const char *end = p + len;
+    if (out->resp == RESP_APPLY) {
+        buf_append(out, p, len);
+        return;
+    }
+    int to3 = out->resp == RESP3;
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL || eol == p || eol[-1] != '\r') {
+            buf_append(out, p, (size_t)(end - p)); /* not ours to judge: as it is */
+            return;
+        }
+        const char *line = p + 1;
+        size_t llen = (size_t)(eol - 1 - line);
+        const char *next = eol + 1;
+        long long n = 0;
+        int num = util_parse_ll(line, llen, &n) == 0;
+        char type = *p;
+        if ((type == '$' || type == '=') && num && n >= 0) {
+            if ((size_t)(end - next) < (size_t)n + 2) {
+                buf_append(out, p, (size_t)(end - p));
+                return;
+            }
+            if (type == '=' && !to3 && n >= 4)
+                reply_bulk(out, next + 4, (size_t)n - 4);
+            else
+                buf_append(out, p, (size_t)(next + n + 2 - p));
+            p = next + n + 2;
+            continue;
+        }
+        if ((type == '@' || type == '&') && num) {
+            if (to3)
+                reply_header(out, '*', n);
+            else if (type == '@')
+                reply_header(out, '*', 2 * n);
+        } else if (to3) {
+            if ((type == '$' || type == '*') && num && n == -1)
+                buf_append(out, "_\r\n", 3);
+            else
+                buf_append(out, p, (size_t)(next - p));
+        } else if (type == '%' && num) {
+            reply_header(out, '*', 2 * n);
+        } else if ((type == '~' || type == '>') && num) {
+            reply_header(out, '*', n);
+        } else if (type == ',' || type == '(') {
+            reply_bulk(out, line, llen);
+        } else if (type == '#') {
+            buf_append(out, llen == 1 && line[0] == 't' ? ":1\r\n" : ":0\r\n", 4);
+        } else if (type == '_') {
+            buf_append(out, "$-1\r\n", 5);
+        } else {
+            buf_append(out, p, (size_t)(next - p));
+        }
+        p = next;
+    }
 }
 
 void reply_syntax_error(struct buf *out)

@@ -1,7 +1,7 @@
 /* RESP in and out. In: our scanner checks each element as Redis does, then hiredis's
  * redisReader (public API only) with our own object functions builds each request's argv;
  * inline commands are split here too. Out: reply_*() helpers that
- * append RESP2 to a buffer. No sockets, no event loop. */
+ * append RESP2 or RESP3 (the buffer's resp) to a buffer. No sockets, no event loop. */
 #ifndef CONCORDKV_RESP_H
 #define CONCORDKV_RESP_H
 
@@ -67,7 +67,14 @@ size_t resp_reader_pending(const struct resp_reader *r);
  * as its bytes arrive, a bounded chunk ahead of them, whatever length its header claims. */
 size_t resp_reader_allocated(const struct resp_reader *r);
 
-/* Reply helpers: append one RESP2 value to OUT. */
+/* The protocol of a reply buffer (struct buf's resp). RESP2 and RESP3 are what a client
+ * receives. RESP_APPLY is the form fsm apply writes a write's reply in, whatever protocol its
+ * client speaks: RESP3's types (map, set, double, boolean, verbatim, push) with RESP2's
+ * nulls ($-1 and *-1 stay apart), so that reply_convert can turn it into either, losslessly,
+ * on the node that holds the client. */
+enum { RESP2 = 0, RESP_APPLY = 1, RESP3 = 3 };
+
+/* Reply helpers: append one value to OUT in OUT->resp's protocol (RESP2 unless said). */
 void reply_simple(struct buf *out, const char *s);                 /* +s */
 void reply_ok(struct buf *out);                                    /* +OK */
 /* An error: MSG is the whole text after '-', e.g. "ERR syntax error" or "WRONGTYPE ...".
@@ -84,9 +91,27 @@ void reply_int(struct buf *out, long long v);                      /* :v */
 void reply_bulk(struct buf *out, const char *p, size_t len);       /* $len p */
 void reply_bulk_cstr(struct buf *out, const char *s);
 void reply_bulk_ll(struct buf *out, long long v);                  /* a number as a bulk */
-void reply_null(struct buf *out);                                  /* $-1 */
-void reply_null_array(struct buf *out);                            /* *-1 */
+void reply_null(struct buf *out);                                  /* $-1; RESP3 _ */
+void reply_null_array(struct buf *out);                            /* *-1; RESP3 _ */
 void reply_array(struct buf *out, long long n);                    /* *n, then n values */
+/* Redis 7.0's RESP3 types, each with its RESP2 form. */
+void reply_map_len(struct buf *out, long long n);  /* %n then n key/value pairs; RESP2 *2n */
+void reply_set_len(struct buf *out, long long n);  /* ~n then n values; RESP2 *n */
+void reply_push_len(struct buf *out, long long n); /* >n (Pub/Sub); RESP2 *n */
+/* ,d as addReplyDouble: %.17g, inf, -inf; RESP2 the same text as a bulk. */
+void reply_double(struct buf *out, double d);
+void reply_bool(struct buf *out, int b);           /* #t / #f; RESP2 :1 / :0 */
+/* =len\r\ntxt:P; RESP2 the bulk P (INFO, CLIENT INFO, LATENCY DOCTOR ...). */
+void reply_verbatim(struct buf *out, const char *p, size_t len);
+void reply_bignum(struct buf *out, const char *digits); /* (digits; RESP2 a bulk */
+/* N pairs (WITHSCORES, WITHVALUES): RESP3 an array of N two-element arrays, each opened by
+ * reply_pair(); RESP2 one flat array of 2N (reply_pair writes nothing). In RESP_APPLY they
+ * are the internal headers @N and &2, which reply_convert turns into either. */
+void reply_pairs_len(struct buf *out, long long n);
+void reply_pair(struct buf *out);
+/* Append the replies at P (LEN bytes, complete values in the RESP_APPLY form, or RESP2's)
+ * to OUT converted to OUT->resp. A truncated value is appended as it is. */
+void reply_convert(struct buf *out, const char *p, size_t len);
 /* Redis's common errors. */
 void reply_syntax_error(struct buf *out);       /* ERR syntax error */
 void reply_not_integer(struct buf *out);        /* ERR value is not an integer or out of range */

@@ -96,9 +96,18 @@ static int raise_error(lua_State *L, const char *msg)
 
 /* ---- RESP -> Lua ---- */
 
+/* Push the table {FIELD = the LEN bytes at S}: a status, an error, a big number. */
+static void push_string_table(lua_State *L, const char *field, const char *s, size_t len)
+{
+    lua_newtable(L);
+    lua_pushlstring(L, s, len);
+    lua_setfield(L, -2, field);
+}
+
 /* Parse the RESP2 value at *P (our own replies: well formed) and push it as Redis 7.0 does:
  * integer -> number, bulk -> string, null -> false, status -> {ok=}, error -> {err=},
- * array -> table. Returns 0, or -1 when the reply is malformed or nested too deep. */
+ * array -> table; and after redis.setresp(3) RESP3's: null -> nil, map -> {map=}, set ->
+ * {set=}, double -> {double=}, boolean, big number, verbatim string. Returns 0, or -1 when the reply is malformed or nested too deep. */
 static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
 {
     const char *s = *p, *nl = s < end ? memchr(s, '\r', (size_t)(end - s)) : NULL;
@@ -109,14 +118,10 @@ static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
     *p = nl + 2;
     switch (s[0]) {
     case '+':
-        lua_newtable(L);
-        lua_pushlstring(L, s + 1, hlen);
-        lua_setfield(L, -2, "ok");
+        push_string_table(L, "ok", s + 1, hlen);
         return 0;
     case '-':
-        lua_newtable(L);
-        lua_pushlstring(L, s + 1, hlen);
-        lua_setfield(L, -2, "err");
+        push_string_table(L, "err", s + 1, hlen);
         return 0;
     case ':':
         if (util_parse_ll(s + 1, hlen, &n) != 0)
@@ -149,6 +154,61 @@ static int resp_to_lua(lua_State *L, const char **p, const char *end, int depth)
             lua_rawseti(L, -2, (int)(i + 1));
         }
         return 0;
+    /* RESP3, after redis.setresp(3), as Redis 7.0 converts it */
+    case '_':
+        lua_pushnil(L);
+        return 0;
+    case '#':
+        lua_pushboolean(L, hlen == 1 && s[1] == 't');
+        return 0;
+    case ',': {
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%.*s", (int)(hlen < 63 ? hlen : 63), s + 1);
+        lua_newtable(L);
+        lua_pushnumber(L, (lua_Number)strtod(tmp, NULL)); /* inf and -inf too */
+        lua_setfield(L, -2, "double");
+        return 0;
+    }
+    case '(':
+        push_string_table(L, "big_number", s + 1, hlen);
+        return 0;
+    case '=':
+        if (util_parse_ll(s + 1, hlen, &n) != 0 || n < 4 || (long long)(end - *p) < n + 2)
+            return -1;
+        lua_newtable(L);
+        lua_newtable(L);
+        lua_pushlstring(L, *p, 3);
+        lua_setfield(L, -2, "format");
+        lua_pushlstring(L, *p + 4, (size_t)n - 4);
+        lua_setfield(L, -2, "string");
+        lua_setfield(L, -2, "verbatim_string");
+        *p += n + 2;
+        return 0;
+    case '%':
+    case '~': {
+        int map = s[0] == '%';
+        if (util_parse_ll(s + 1, hlen, &n) != 0 || n < 0)
+            return -1;
+        lua_newtable(L);
+        lua_newtable(L);
+        for (long long i = 0; i < n; i++) {
+            if (resp_to_lua(L, p, end, depth + 1) != 0)
+                return -1;
+            if (map) {
+                if (resp_to_lua(L, p, end, depth + 1) != 0)
+                    return -1;
+            } else {
+                lua_pushboolean(L, 1);
+            }
+            if (lua_isnil(L, -2)) { /* a nil key cannot be stored */
+                lua_pop(L, 2);
+                continue;
+            }
+            lua_rawset(L, -3);
+        }
+        lua_setfield(L, -2, map ? "map" : "set");
+        return 0;
+    }
     default:
         return -1;
     }
@@ -167,9 +227,84 @@ static void append_line(struct buf *out, const char *s, size_t len)
 
 /* Append the value at the top of L's stack (not popped) to OUT as Redis 7.0 converts a
  * script's return value: string -> bulk, number -> integer (truncated), true -> 1,
- * false/nil -> null, {err=} -> error, {ok=} -> status, other tables -> arrays up to the
- * first nil. */
-static void lua_to_resp(lua_State *L, struct buf *out, int depth)
+ * false/nil -> null, {err=} -> error, {ok=} -> status, {double=} {map=} {set=} ... (below),
+ * other tables -> arrays up to the first nil. BOOL3 (the script called redis.setresp(3)):
+ * booleans are RESP3 booleans. */
+static void lua_to_resp(lua_State *L, struct buf *out, int depth, int bool3);
+
+/* Push T[NAME] of the table at the top of L's stack and return 1 when it has TYPE; else
+ * push nothing and return 0. */
+static int table_field(lua_State *L, const char *name, int type)
+{
+    lua_pushstring(L, name);
+    lua_rawget(L, -2);
+    if (lua_type(L, -1) == type)
+        return 1;
+    lua_pop(L, 1);
+    return 0;
+}
+
+/* The RESP3 tables Redis 7.0 converts whatever the script's protocol: {double=n},
+ * {big_number=s}, {verbatim_string={format=, string=}} (sent as txt), {map={k=v}} and
+ * {set={m=true}}. Returns 1 when the table at the top of L's stack was one (replied). */
+static int lua_to_resp3_table(lua_State *L, struct buf *out, int depth, int bool3)
+{
+    size_t len;
+    if (table_field(L, "double", LUA_TNUMBER)) {
+        reply_double(out, (double)lua_tonumber(L, -1));
+    } else if (table_field(L, "big_number", LUA_TSTRING)) {
+        char *big = xstrdup(lua_tostring(L, -1));
+        for (char *c = big; *c; c++)
+            if (*c == '\r' || *c == '\n')
+                *c = ' ';
+        reply_bignum(out, big);
+        free(big);
+    } else if (table_field(L, "verbatim_string", LUA_TTABLE)) {
+        if (!table_field(L, "format", LUA_TSTRING)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        lua_pop(L, 1);
+        if (!table_field(L, "string", LUA_TSTRING)) {
+            lua_pop(L, 1);
+            return 0;
+        }
+        const char *s = lua_tolstring(L, -1, &len);
+        reply_verbatim(out, s, len);
+        lua_pop(L, 1);
+    } else if (table_field(L, "map", LUA_TTABLE) || table_field(L, "set", LUA_TTABLE)) {
+        lua_pushstring(L, "map");
+        lua_rawget(L, -3);
+        int map = lua_type(L, -1) == LUA_TTABLE;
+        lua_pop(L, 1);
+        struct buf items;
+        buf_init(&items);
+        items.resp = out->resp;
+        long long n = 0;
+        lua_pushnil(L);
+        while (lua_next(L, -2)) { /* table, key, value */
+            lua_pushvalue(L, -2);
+            lua_to_resp(L, &items, depth + 1, bool3); /* the key */
+            lua_pop(L, 1);
+            if (map)
+                lua_to_resp(L, &items, depth + 1, bool3); /* the value */
+            lua_pop(L, 1);
+            n++;
+        }
+        if (map)
+            reply_map_len(out, n);
+        else
+            reply_set_len(out, n);
+        buf_append(out, items.data, items.len);
+        buf_close(&items);
+    } else {
+        return 0;
+    }
+    lua_pop(L, 1);
+    return 1;
+}
+
+static void lua_to_resp(lua_State *L, struct buf *out, int depth, int bool3)
 {
     size_t len;
     const char *s;
@@ -183,7 +318,9 @@ static void lua_to_resp(lua_State *L, struct buf *out, int depth)
         reply_bulk(out, s, len);
         return;
     case LUA_TBOOLEAN:
-        if (lua_toboolean(L, -1))
+        if (bool3) /* the script called redis.setresp(3): a RESP3 boolean */
+            reply_bool(out, lua_toboolean(L, -1));
+        else if (lua_toboolean(L, -1))
             reply_int(out, 1);
         else
             reply_null(out);
@@ -219,6 +356,8 @@ static void lua_to_resp(lua_State *L, struct buf *out, int depth)
         return;
     }
     lua_pop(L, 1);
+    if (lua_to_resp3_table(L, out, depth, bool3))
+        return;
     int n = 0;
     for (;; n++) {
         lua_rawgeti(L, -1, n + 1);
@@ -230,7 +369,7 @@ static void lua_to_resp(lua_State *L, struct buf *out, int depth)
     reply_array(out, n);
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
-        lua_to_resp(L, out, depth + 1);
+        lua_to_resp(L, out, depth + 1, bool3);
         lua_pop(L, 1);
     }
 }
@@ -291,6 +430,7 @@ static int redis_generic_call(lua_State *L, int raise)
         return raise ? lua_error(L) : 1;
     struct buf reply;
     buf_init(&reply);
+    reply.resp = run->resp;
     run->call(run->arg, req, &reply);
     request_free(req);
     const char *p = reply.data;
@@ -385,8 +525,7 @@ static int l_setresp(lua_State *L)
     int v = (int)lua_tonumber(L, 1);
     if (v != 2 && v != 3)
         return raise_error(L, "RESP version must be 2 or 3.");
-    if (v == 3)
-        return raise_error(L, "RESP3 replies are not supported in ConcordKV scripts");
+    current_run(L)->resp = v == 3 ? RESP3 : RESP2;
     return 0;
 }
 
@@ -875,7 +1014,7 @@ int script_engine_run(struct script_engine *e, const char *sha, char **argv, siz
     else if (err)
         reply_script_error(L, sha, out);
     else
-        lua_to_resp(L, out, 0);
+        lua_to_resp(L, out, 0, run->resp == RESP3);
     lua_settop(L, 0);
     /* a full collection now and then keeps garbage from piling up between scripts */
     lua_gc(L, LUA_GCSTEP, 10);

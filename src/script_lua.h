@@ -28,6 +28,7 @@ struct script_run {
     long long limit;
     long long executed; /* out: instructions counted (in SCRIPT_HOOK_STEP steps) */
     int aborted;        /* out: the budget ran out; the reply says so */
+    int resp;           /* redis.setresp: the protocol redis.call's replies come in (RESP2: 0) */
 };
 
 /* A new interpreter with the sandbox set up and an empty cache; script_engine_free(NULL) is

@@ -454,7 +454,7 @@ static void on_consensus_reply(void *arg, void *cookie, const char *data, size_t
         if (len > 0 && data[0] == '-')
             server_count_error(arg, data + 1, len - 1); /* errors of apply count here */
     }
-    buf_append(&s->out, data, len);
+    reply_convert(&s->out, data, len); /* apply's form to the client's protocol */
     slot_done(s);
 }
 

@@ -75,6 +75,7 @@ void buf_init(struct buf *b)
     b->data = NULL;
     b->len = 0;
     b->cap = 0;
+    b->resp = 0;
 }
 
 void buf_close(struct buf *b)

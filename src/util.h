@@ -28,6 +28,9 @@ struct buf {
     char *data;
     size_t len;
     size_t cap;
+    /* The protocol the reply_*() helpers of resp.h write into this buffer (RESP2 when 0,
+     * resp.h's RESP_*); bytes appended directly are not affected. buf_init sets 0. */
+    int resp;
 };
 void buf_init(struct buf *b);
 void buf_close(struct buf *b);

@@ -17,9 +17,12 @@ static struct prng rng;
 static const char *stub_reply; /* what the stub redis.call answers */
 static int stub_calls;
 
+static int stub_resp; /* the protocol of the last call's reply buffer */
+
 static void stub_call(void *arg, struct request *req, struct buf *o)
 {
     stub_calls++;
+    stub_resp = o->resp;
     buf_append(o, stub_reply, strlen(stub_reply));
 }
 
@@ -100,6 +103,48 @@ Test(lua, command_replies_convert_to_lua)
     EXPECT("return redis.pcall('x').err", "$12\r\nWRONGTYPE no\r\n");
 }
 
+/* After redis.setresp(3) a command replies in RESP3 and its reply becomes Redis 7.0's Lua
+ * values: map -> {map=}, set -> {set=}, double -> {double=}, null -> nil, booleans; the
+ * script's booleans are RESP3 booleans. Without it, calls reply in RESP2. */
+Test(lua, setresp3_replies_convert_to_lua)
+{
+    stub_reply = ":1\r\n";
+    EXPECT("return redis.call('x')", ":1\r\n");
+    cr_assert_eq(stub_resp, RESP2);
+    EXPECT("redis.setresp(3) return redis.call('x')", ":1\r\n");
+    cr_assert_eq(stub_resp, RESP3);
+    stub_reply = "%2\r\n$1\r\na\r\n:1\r\n$1\r\nb\r\n_\r\n";
+    EXPECT("redis.setresp(3) local t = redis.call('x') return {t.map.a, type(t.map.b)}",
+           "*2\r\n:1\r\n$3\r\nnil\r\n");
+    stub_reply = "~1\r\n$1\r\nm\r\n";
+    EXPECT("redis.setresp(3) return tostring(redis.call('x').set.m)", "$4\r\ntrue\r\n");
+    stub_reply = ",2.5\r\n";
+    EXPECT("redis.setresp(3) return redis.call('x').double * 2", ":5\r\n");
+    stub_reply = "#f\r\n";
+    EXPECT("redis.setresp(3) return type(redis.call('x'))", "$7\r\nboolean\r\n");
+    stub_reply = "=9\r\ntxt:hello\r\n";
+    EXPECT("redis.setresp(3) return redis.call('x').verbatim_string.string", "$5\r\nhello\r\n");
+    stub_reply = "(12345678901234567890\r\n";
+    EXPECT("redis.setresp(3) return redis.call('x').big_number", "$20\r\n12345678901234567890\r\n");
+    EXPECT("redis.setresp(3) return false", ":0\r\n"); /* a boolean, to a RESP2 client */
+    out.resp = RESP3;
+    EXPECT("redis.setresp(3) return true", "#t\r\n");
+    EXPECT("redis.setresp(3) return false", "#f\r\n");
+}
+
+/* The RESP3 tables a script returns, in the reply buffer's protocol (RESP2 here). */
+Test(lua, resp3_tables_convert_to_replies)
+{
+    EXPECT("return {double = 1.5}", "$3\r\n1.5\r\n");
+    EXPECT("return {map = {a = 1}}", "*2\r\n$1\r\na\r\n:1\r\n");
+    EXPECT("return {set = {x = true}}", "*1\r\n$1\r\nx\r\n");
+    EXPECT("return {big_number = '99'}", "$2\r\n99\r\n");
+    EXPECT("return {verbatim_string = {format = 'txt', string = 'hi'}}", "$2\r\nhi\r\n");
+    out.resp = RESP3;
+    EXPECT("return {map = {a = {double = 2}}}", "%1\r\n$1\r\na\r\n,2\r\n");
+    EXPECT("return false", "_\r\n");
+}
+
 /* redis.call raises a command's error with the script's position; pcall returns it. */
 Test(lua, call_raises_errors_with_the_line)
 {
@@ -125,7 +170,7 @@ Test(lua, helpers)
     EXPECT("return redis.status_reply('GOOD')", "+GOOD\r\n");
     EXPECT("return redis.sha1hex('')", "$40\r\nda39a3ee5e6b4b0d3255bfef95601890afd80709\r\n");
     EXPECT("redis.setresp(2) return 1", ":1\r\n");
-    cr_assert(strstr(run("redis.setresp(3)"), "RESP3") != NULL);
+    cr_assert(strstr(run("redis.setresp(4)"), "RESP version must be 2 or 3.") != NULL);
     EXPECT("return KEYS[1] .. ARGV[1] .. #KEYS .. #ARGV", "$6\r\nk1a111\r\n");
     EXPECT("return cjson.encode({1, 2})", "$5\r\n[1,2]\r\n");
     EXPECT("return bit.bxor(5, 3)", ":6\r\n");

@@ -968,3 +968,155 @@ Test(resp, replies_append)
     assert_out("*2\r\n$1\r\na\r\n:7\r\n");
     buf_close(&out);
 }
+
+// RESP3's types fall back to their RESP2 forms in a RESP2 buffer (resp 0, buf_init's).
+Test(resp, resp3_helpers_in_resp2)
+{
+    buf_init(&out);
+    reply_map_len(&out, 2);
+    assert_out("*4\r\n");
+    reply_set_len(&out, 3);
+    assert_out("*3\r\n");
+    reply_push_len(&out, 3);
+    assert_out("*3\r\n");
+    reply_double(&out, 1.5);
+    assert_out("$3\r\n1.5\r\n");
+    reply_double(&out, 0.1);
+    assert_out("$19\r\n0.10000000000000001\r\n");
+    reply_double(&out, -1.0 / 0.0);
+    assert_out("$4\r\n-inf\r\n");
+    reply_bool(&out, 1);
+    assert_out(":1\r\n");
+    reply_bool(&out, 0);
+    assert_out(":0\r\n");
+    reply_verbatim(&out, "a:b\r\n", 5);
+    assert_out("$5\r\na:b\r\n\r\n");
+    reply_bignum(&out, "12345678901234567890");
+    assert_out("$20\r\n12345678901234567890\r\n");
+    reply_pairs_len(&out, 2);
+    reply_pair(&out);
+    assert_out("*4\r\n");
+    buf_close(&out);
+}
+
+// In a RESP3 buffer each helper writes Redis 7.0's RESP3 bytes; nulls are _.
+Test(resp, resp3_helpers_in_resp3)
+{
+    buf_init(&out);
+    out.resp = RESP3;
+    reply_map_len(&out, 2);
+    assert_out("%2\r\n");
+    reply_set_len(&out, 3);
+    assert_out("~3\r\n");
+    reply_push_len(&out, 3);
+    assert_out(">3\r\n");
+    reply_double(&out, 2.5);
+    assert_out(",2.5\r\n");
+    reply_double(&out, 1.0 / 0.0);
+    assert_out(",inf\r\n");
+    reply_bool(&out, 1);
+    assert_out("#t\r\n");
+    reply_bool(&out, 0);
+    assert_out("#f\r\n");
+    reply_verbatim(&out, "x=1", 3);
+    assert_out("=7\r\ntxt:x=1\r\n");
+    reply_bignum(&out, "-99");
+    assert_out("(-99\r\n");
+    reply_null(&out);
+    assert_out("_\r\n");
+    reply_null_array(&out);
+    assert_out("_\r\n");
+    reply_bulk_cstr(&out, NULL);
+    assert_out("_\r\n");
+    reply_pairs_len(&out, 2);
+    reply_pair(&out);
+    assert_out("*2\r\n*2\r\n");
+    reply_array(&out, 1);
+    reply_int(&out, 3);
+    assert_out("*1\r\n:3\r\n"); /* the RESP2 types are RESP3's too */
+    buf_close(&out);
+    cr_assert_eq(out.resp, RESP2, "buf_close leaves a RESP2 buffer");
+}
+
+/* A reply using every helper, written into OUT in OUT's protocol. */
+static void build_mixed(struct buf *o)
+{
+    reply_array(o, 12);
+    reply_map_len(o, 1);
+    reply_bulk_cstr(o, "k");
+    reply_set_len(o, 2);
+    reply_bulk(o, "%2\r\n$-1\r\n", 9); /* payload that looks like RESP stays as it is */
+    reply_null(o);
+    reply_null_array(o);
+    reply_double(o, -0.25);
+    reply_bool(o, 1);
+    reply_verbatim(o, "line1\r\nline2", 12);
+    reply_bignum(o, "1234567890123456789012");
+    reply_pairs_len(o, 2);
+    reply_pair(o);
+    reply_bulk_cstr(o, "m1");
+    reply_double(o, 1);
+    reply_pair(o);
+    reply_bulk_cstr(o, "m2");
+    reply_double(o, 2);
+    reply_push_len(o, 1);
+    reply_simple(o, "OK");
+    reply_error(o, "ERR x");
+    reply_int(o, -7);
+    reply_array(o, 0);
+}
+
+// reply_convert turns apply's form into exactly what the helpers write directly, in either
+// protocol: a write answers as a read would.
+Test(resp, convert_apply_form_equals_direct)
+{
+    struct buf apply, direct, conv;
+    buf_init(&apply);
+    apply.resp = RESP_APPLY;
+    build_mixed(&apply);
+    for (int proto = 0; proto < 2; proto++) {
+        buf_init(&direct);
+        buf_init(&conv);
+        direct.resp = conv.resp = proto ? RESP3 : RESP2;
+        build_mixed(&direct);
+        reply_convert(&conv, apply.data, apply.len);
+        cr_assert_eq(conv.len, direct.len, "proto %d: %.*s vs %.*s", proto, (int)conv.len,
+                     conv.data, (int)direct.len, direct.data);
+        cr_assert_eq(memcmp(conv.data, direct.data, conv.len), 0, "proto %d", proto);
+        buf_close(&direct);
+        buf_close(&conv);
+    }
+    /* to apply's own form: a copy */
+    buf_init(&conv);
+    conv.resp = RESP_APPLY;
+    reply_convert(&conv, apply.data, apply.len);
+    cr_assert_eq(conv.len, apply.len);
+    cr_assert_eq(memcmp(conv.data, apply.data, conv.len), 0);
+    buf_close(&conv);
+    buf_close(&apply);
+}
+
+// Plain RESP2 converts to RESP2 unchanged, and to RESP3 with only its nulls changed.
+Test(resp, convert_resp2_input)
+{
+    const char *in = "*3\r\n$-1\r\n*-1\r\n$4\r\n*-1\r\n\r\n+OK\r\n:1\r\n";
+    buf_init(&out);
+    reply_convert(&out, in, strlen(in));
+    assert_out(in);
+    out.resp = RESP3;
+    reply_convert(&out, in, strlen(in));
+    assert_out("*3\r\n_\r\n_\r\n$4\r\n*-1\r\n\r\n+OK\r\n:1\r\n");
+    buf_close(&out);
+}
+
+// A truncated value (never produced by apply) is passed on as it is, never read past.
+Test(resp, convert_truncated_input)
+{
+    buf_init(&out);
+    out.resp = RESP3;
+    reply_convert(&out, "$10\r\nabc", 8);
+    assert_out("$10\r\nabc");
+    reply_convert(&out, "%2", 2);
+    assert_out("%2");
+    buf_close(&out);
+}
