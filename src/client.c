@@ -27,6 +27,7 @@
 #include "dict.h"
 #include "kv.h"
 #include "log.h"
+#include "follower_read.h"
 #include "monitor.h"
 #include "probe.h"
 #include "protect.h"
@@ -696,6 +697,16 @@ void client_set_name(struct client *c, const char *name, size_t len)
     c->name = name ? xmemdup(name, len) : NULL;
 }
 
+void client_set_readonly(struct client *c, int on)
+{
+    c->readonly = on;
+}
+
+int client_readonly(const struct client *c)
+{
+    return c->readonly;
+}
+
 void client_close_after_reply(struct client *c)
 {
     c->close_after_reply = 1;
@@ -714,7 +725,7 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : c->monitor ? "O" : "N",
+               c->multi.in_multi ? "x" : c->blk ? "b" : pubsub_sub_total(&c->sub) ? "P" : c->monitor ? "O" : c->readonly ? "r" : "N",
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -989,10 +1000,16 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         client_queue(c, req);
         return;
     }
-    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE;
+    int consistent = ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE) ||
+                     cmd_cluster_is_followerindex(cmd, req);
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
+    }
+    if (consistent && c->readonly && (cmd->flags & CMD_READONLY) && !consensus_accepts(srv->cs) &&
+        consensus_leader(srv->cs, NULL) != 0 && !srv->shutting_down) {
+        follower_read_submit(srv->fr, client_defer(c), cmd, req); /* follower_read.h */
+        return;
     }
     if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));

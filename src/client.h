@@ -81,6 +81,7 @@ struct client {
     struct list probes; /* of struct probe (probe.h): no-op-looking writes on the read path */
     int nprobes;        /* how many probes are pending (counted in pending too) */
     int monitor;        /* MONITOR: sees the commands this node serves (monitor_node) */
+    int readonly;       /* READONLY: its reads are served on a follower (follower_read.h) */
     struct list_node monitor_node; /* in the server's monitors */
 };
 

@@ -143,6 +143,7 @@ void cmd_reset(struct exec_ctx *ctx, struct request *req)
     client_set_name(ctx->client, NULL, 0);
     client_reset_auth(ctx->client);
     client_monitor_stop(ctx->client);
+    client_set_readonly(ctx->client, 0);
     reply_simple(ctx->out, "RESET");
 }
 

@@ -130,7 +130,8 @@ static const struct {
     {"server", 1, info_server},           {"clients", 1, info_clients},
     {"memory", 1, info_memory},           {"stats", 1, info_stats},
     {"replication", 1, info_replication}, {"raft", 1, info_raft},
-    {"commandstats", 2, info_commandstats}, {"keyspace", 1, info_keyspace},
+    {"commandstats", 2, info_commandstats}, {"cluster", 1, info_cluster},
+    {"keyspace", 1, info_keyspace},
 };
 
 void info_render(struct server *srv, const struct request *req, struct buf *out)

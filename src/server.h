@@ -21,6 +21,10 @@ struct cluster_state;
 struct admin;
 struct ssl_ctx_st;
 struct readindex;
+struct follower_read;
+struct slot;
+struct command;
+struct request;
 
 struct server_stats {
     long long connections_received;
@@ -54,6 +58,7 @@ struct server {
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */
+    struct follower_read *fr;      /* READONLY clients' reads on a follower (follower_read.c) */
     struct list clients;    /* of struct client (node); .n is the number connected */
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
@@ -113,6 +118,9 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 void server_feed_monitors_self(struct server *srv, const struct request *req);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
+/* Run read REQ (CMD's) for slot S now, against the applied state, and complete S (a
+ * confirmed read: consensus's or follower_read's). REQ stays the caller's. */
+void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req);
 
 /* The context of a command run against this node's applied state with its local clock (a
  * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */

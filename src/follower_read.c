@@ -1,0 +1,258 @@
+/* Follower reads (see follower_read.h). Reads wait in three stages: WAITING (arrived, not yet
+ * asked for), ASKED (the one CLUSTER FOLLOWERINDEX request in flight covers them: every one
+ * of them arrived before it was sent) and READY (the leader's index is known; served once it
+ * is applied here, in arrival order). Why the index makes the read linearizable:
+ * docs/SERVER.md, "Follower reads". */
+#include "follower_read.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "client.h"
+#include "consensus.h"
+#include "log.h"
+#include "peer.h"
+#include "resp.h"
+#include "server.h"
+#include "util.h"
+
+/* One FOLLOWERINDEX request waits this long for its answer, then it is sent again. */
+#define FR_ASK_TIMEOUT_MS 1000
+#define MSG_TIMEOUT_READ "TIMEOUT the read could not be confirmed within request-timeout"
+
+struct fr_read {
+    struct slot *s;
+    const struct command *cmd;
+    struct request *req;
+};
+
+struct fr_group {
+    struct fr_group *next;
+    struct fr_read *v;
+    int n, cap;
+    uint64_t index;     /* READY: the leader's answer */
+    int64_t created_us; /* of its oldest read */
+};
+
+struct follower_read {
+    struct server *srv;
+    struct fr_group *waiting;
+    struct fr_group *asked;
+    uint64_t ask_id;    /* the request in flight; its answer names it */
+    uint64_t next_id;
+    int retry_later;    /* the last request failed: ask again at the next cron */
+    struct fr_group *ready, *ready_tail;
+    struct follower_read_stats st;
+};
+
+/* The callback argument of one request: the follower and the request's id (a request given
+ * up on is answered into nothing). */
+struct fr_ask {
+    struct follower_read *fr;
+    uint64_t id;
+};
+
+struct follower_read *follower_read_new(struct server *srv)
+{
+    struct follower_read *fr = xcalloc(1, sizeof(*fr));
+    fr->srv = srv;
+    return fr;
+}
+
+static struct fr_group *group_new(void)
+{
+    struct fr_group *g = xcalloc(1, sizeof(*g));
+    g->created_us = util_mono_us();
+    return g;
+}
+
+/* Answer every read of G with MSG and free G (NULL: no-op). */
+static void group_fail(struct fr_group *g, const char *msg)
+{
+    if (g == NULL)
+        return;
+    for (int i = 0; i < g->n; i++) {
+        slot_error(g->v[i].s, msg);
+        request_free(g->v[i].req);
+    }
+    free(g->v);
+    free(g);
+}
+
+static void group_free(struct fr_group *g)
+{
+    free(g->v);
+    free(g);
+}
+
+void follower_read_free(struct follower_read *fr)
+{
+    if (fr == NULL)
+        return;
+    const char *msg = "TRYAGAIN server is shutting down";
+    group_fail(fr->waiting, msg);
+    group_fail(fr->asked, msg);
+    while (fr->ready) {
+        struct fr_group *g = fr->ready;
+        fr->ready = g->next;
+        group_fail(g, msg);
+    }
+    free(fr);
+}
+
+struct follower_read_stats *follower_read_stats(struct follower_read *fr)
+{
+    return &fr->st;
+}
+
+/* The asked group goes back to the front of the waiting reads: it is asked for again. */
+static void requeue_asked(struct follower_read *fr)
+{
+    struct fr_group *g = fr->asked, *w = fr->waiting;
+    fr->asked = NULL;
+    fr->ask_id = 0;
+    if (g == NULL)
+        return;
+    if (w) {
+        for (int i = 0; i < w->n; i++) {
+            g->v = util_grow(g->v, g->n, &g->cap, sizeof(*g->v));
+            g->v[g->n++] = w->v[i];
+        }
+        group_free(w);
+    }
+    fr->waiting = g;
+}
+
+static void ask(struct follower_read *fr);
+
+static void on_answer(void *arg, const redisReply *reply, const char *err)
+{
+    struct fr_ask *a = arg;
+    struct follower_read *fr = a->fr;
+    uint64_t id = a->id;
+    free(a);
+    if (fr == NULL || id != fr->ask_id || fr->asked == NULL)
+        return; /* given up on (timed out) */
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0) {
+        struct fr_group *g = fr->asked;
+        fr->asked = NULL;
+        fr->ask_id = 0;
+        g->index = (uint64_t)reply->integer;
+        if (fr->ready_tail)
+            fr->ready_tail->next = g;
+        else
+            fr->ready = g;
+        fr->ready_tail = g;
+        follower_read_serve(fr);
+    } else if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "MOVED", 5) != 0 &&
+               strncmp(reply->str, "TRYAGAIN", 8) != 0 && strncmp(reply->str, "CLUSTERDOWN", 11) != 0) {
+        struct fr_group *g = fr->asked; /* the leader's own answer (-TIMEOUT ...): passed on */
+        fr->asked = NULL;
+        fr->ask_id = 0;
+        group_fail(g, reply->str);
+    } else {
+        /* Leadership moved, or the leader could not be reached: ask again (whoever leads
+         * then) until request-timeout. Every read held arrived before the next request. */
+        log_verbose("follower read: asking the leader failed: %s",
+                    err ? err : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+        requeue_asked(fr);
+        fr->retry_later = 1;
+        return;
+    }
+    ask(fr);
+    server_flush_writes(fr->srv);
+}
+
+/* Send the one FOLLOWERINDEX request for the waiting reads, unless one is in flight. */
+static void ask(struct follower_read *fr)
+{
+    struct server *srv = fr->srv;
+    const char *addr = NULL;
+    if (fr->asked || fr->waiting == NULL || fr->retry_later)
+        return;
+    if (consensus_accepts(srv->cs)) {
+        /* This node leads now: its own read path confirms them. */
+        struct fr_group *g = fr->waiting;
+        fr->waiting = NULL;
+        for (int i = 0; i < g->n; i++)
+            consensus_read(srv->cs, g->v[i].s, g->v[i].cmd, g->v[i].req);
+        group_free(g);
+        return;
+    }
+    if (consensus_leader(srv->cs, &addr) == 0 || addr == NULL)
+        return; /* no leader known: the cron asks again */
+    static const char *const argv[] = {"CLUSTER", "FOLLOWERINDEX"};
+    struct fr_ask *a = xcalloc(1, sizeof(*a));
+    a->fr = fr;
+    a->id = ++fr->next_id;
+    if (peer_command(srv, addr, 2, argv, FR_ASK_TIMEOUT_MS, on_answer, a) != 0) {
+        free(a);
+        fr->retry_later = 1;
+        return;
+    }
+    fr->asked = fr->waiting;
+    fr->waiting = NULL;
+    fr->ask_id = a->id;
+    fr->st.requests++;
+}
+
+void follower_read_submit(struct follower_read *fr, struct slot *s, const struct command *cmd,
+                          struct request *req)
+{
+    if (fr->waiting == NULL)
+        fr->waiting = group_new();
+    struct fr_group *g = fr->waiting;
+    g->v = util_grow(g->v, g->n, &g->cap, sizeof(*g->v));
+    g->v[g->n++] = (struct fr_read){s, cmd, req};
+    ask(fr);
+}
+
+void follower_read_serve(struct follower_read *fr)
+{
+    uint64_t applied = consensus_applied(fr->srv->cs);
+    while (fr->ready && fr->ready->index <= applied) {
+        struct fr_group *g = fr->ready;
+        fr->ready = g->next;
+        if (fr->ready == NULL)
+            fr->ready_tail = NULL;
+        for (int i = 0; i < g->n; i++) {
+            server_run_read(fr->srv, g->v[i].s, g->v[i].cmd, g->v[i].req);
+            request_free(g->v[i].req);
+        }
+        fr->st.reads += g->n;
+        group_free(g);
+    }
+}
+
+static int expired(struct fr_group *g, int64_t limit)
+{
+    return g && g->created_us < limit;
+}
+
+void follower_read_cron(struct follower_read *fr)
+{
+    int64_t limit = util_mono_us() - fr->srv->cfg->request_timeout * 1000;
+    if (expired(fr->asked, limit)) {
+        fr->st.timeouts += fr->asked->n;
+        group_fail(fr->asked, MSG_TIMEOUT_READ);
+        fr->asked = NULL;
+        fr->ask_id = 0; /* its answer, if any, goes nowhere */
+    }
+    if (expired(fr->waiting, limit)) {
+        fr->st.timeouts += fr->waiting->n;
+        group_fail(fr->waiting, MSG_TIMEOUT_READ);
+        fr->waiting = NULL;
+    }
+    while (expired(fr->ready, limit)) { /* this node does not catch up with the leader */
+        struct fr_group *g = fr->ready;
+        fr->ready = g->next;
+        if (fr->ready == NULL)
+            fr->ready_tail = NULL;
+        fr->st.timeouts += g->n;
+        group_fail(g, MSG_TIMEOUT_READ);
+    }
+    fr->retry_later = 0;
+    ask(fr);
+}
