@@ -5,9 +5,14 @@
  * docs/SERVER.md, "Follower reads". */
 #include "follower_read.h"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
 #include <hiredis/hiredis.h>
 
 #include "client.h"
@@ -18,7 +23,8 @@
 #include "server.h"
 #include "util.h"
 
-/* One FOLLOWERINDEX request waits this long for its answer, then it is sent again. */
+/* A FOLLOWERINDEX request unanswered this long: the connection is closed and the request
+ * sent again (the leader is paused or gone). */
 #define FR_ASK_TIMEOUT_MS 1000
 #define MSG_TIMEOUT_READ "TIMEOUT the read could not be confirmed within request-timeout"
 
@@ -39,19 +45,15 @@ struct fr_group {
 struct follower_read {
     struct server *srv;
     struct fr_group *waiting;
-    struct fr_group *asked;
-    uint64_t ask_id;    /* the request in flight; its answer names it */
-    uint64_t next_id;
+    struct fr_group *asked; /* the one request in flight is for these */
     int retry_later;    /* the last request failed: ask again at the next cron */
     struct fr_group *ready, *ready_tail;
+    /* The connection to the leader (NULL: none): AUTH, then one request at a time. */
+    struct bufferevent *bev;
+    redisReader *reader;
+    char addr[64];      /* where it goes */
+    int skip;           /* AUTH replies still to skip */
     struct follower_read_stats st;
-};
-
-/* The callback argument of one request: the follower and the request's id (a request given
- * up on is answered into nothing). */
-struct fr_ask {
-    struct follower_read *fr;
-    uint64_t id;
 };
 
 struct follower_read *follower_read_new(struct server *srv)
@@ -87,10 +89,23 @@ static void group_free(struct fr_group *g)
     free(g);
 }
 
+/* Close the connection: an answer still due on it can never be taken for a later request's. */
+static void conn_close(struct follower_read *fr)
+{
+    if (fr->bev)
+        bufferevent_free(fr->bev);
+    if (fr->reader)
+        redisReaderFree(fr->reader);
+    fr->bev = NULL;
+    fr->reader = NULL;
+    fr->skip = 0;
+}
+
 void follower_read_free(struct follower_read *fr)
 {
     if (fr == NULL)
         return;
+    conn_close(fr);
     const char *msg = "TRYAGAIN server is shutting down";
     group_fail(fr->waiting, msg);
     group_fail(fr->asked, msg);
@@ -112,7 +127,6 @@ static void requeue_asked(struct follower_read *fr)
 {
     struct fr_group *g = fr->asked, *w = fr->waiting;
     fr->asked = NULL;
-    fr->ask_id = 0;
     if (g == NULL)
         return;
     if (w) {
@@ -127,18 +141,14 @@ static void requeue_asked(struct follower_read *fr)
 
 static void ask(struct follower_read *fr);
 
-static void on_answer(void *arg, const redisReply *reply, const char *err)
+/* The leader's answer REPLY to the request in flight (NULL: the connection failed, ERR). */
+static void on_answer(struct follower_read *fr, const redisReply *reply, const char *err)
 {
-    struct fr_ask *a = arg;
-    struct follower_read *fr = a->fr;
-    uint64_t id = a->id;
-    free(a);
-    if (fr == NULL || id != fr->ask_id || fr->asked == NULL)
-        return; /* given up on (timed out) */
+    if (fr->asked == NULL)
+        return;
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0) {
         struct fr_group *g = fr->asked;
         fr->asked = NULL;
-        fr->ask_id = 0;
         g->index = (uint64_t)reply->integer;
         if (fr->ready_tail)
             fr->ready_tail->next = g;
@@ -150,19 +160,85 @@ static void on_answer(void *arg, const redisReply *reply, const char *err)
                strncmp(reply->str, "TRYAGAIN", 8) != 0 && strncmp(reply->str, "CLUSTERDOWN", 11) != 0) {
         struct fr_group *g = fr->asked; /* the leader's own answer (-TIMEOUT ...): passed on */
         fr->asked = NULL;
-        fr->ask_id = 0;
         group_fail(g, reply->str);
     } else {
         /* Leadership moved, or the leader could not be reached: ask again (whoever leads
          * then) until request-timeout. Every read held arrived before the next request. */
         log_verbose("follower read: asking the leader failed: %s",
                     err ? err : reply && reply->type == REDIS_REPLY_ERROR ? reply->str : "bad reply");
+        conn_close(fr);
         requeue_asked(fr);
         fr->retry_later = 1;
         return;
     }
     ask(fr);
+}
+
+static void conn_on_read(struct bufferevent *bev, void *arg)
+{
+    struct follower_read *fr = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+    size_t n = evbuffer_get_length(in);
+    redisReaderFeed(fr->reader, (const char *)evbuffer_pullup(in, (ssize_t)n), n);
+    evbuffer_drain(in, n);
+    while (fr->bev) {
+        void *reply = NULL;
+        if (redisReaderGetReply(fr->reader, &reply) != REDIS_OK) {
+            log_verbose("follower read: protocol error in the leader's reply");
+            conn_close(fr);
+            requeue_asked(fr);
+            fr->retry_later = 1;
+            break;
+        }
+        if (reply == NULL)
+            break;
+        if (fr->skip > 0)
+            fr->skip--;
+        else
+            on_answer(fr, reply, NULL);
+        freeReplyObject(reply);
+    }
     server_flush_writes(fr->srv);
+}
+
+static void conn_on_event(struct bufferevent *bev, short what, void *arg)
+{
+    struct follower_read *fr = arg;
+    if (what & BEV_EVENT_CONNECTED)
+        return;
+    if ((what & BEV_EVENT_TIMEOUT) && fr->asked == NULL && fr->skip == 0) {
+        bufferevent_enable(bev, EV_READ); /* idle, not silent: keep it */
+        return;
+    }
+    if (fr->asked)
+        on_answer(fr, NULL, (what & BEV_EVENT_TIMEOUT) ? "timed out" : "connection failed or closed");
+    else
+        conn_close(fr);
+    server_flush_writes(fr->srv);
+}
+
+/* A connection to ADDR (the leader's RESP address), AUTH queued. */
+static int conn_open(struct follower_read *fr, const char *addr)
+{
+    struct server *srv = fr->srv;
+    struct sockaddr_in sin;
+    if (peer_sockaddr(addr, &sin) != 0)
+        return -1;
+    snprintf(fr->addr, sizeof(fr->addr), "%s", addr);
+    fr->reader = redisReaderCreate();
+    fr->bev = bufferevent_socket_new(srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
+    bufferevent_setcb(fr->bev, conn_on_read, NULL, conn_on_event, fr);
+    struct timeval tv = {FR_ASK_TIMEOUT_MS / 1000, (FR_ASK_TIMEOUT_MS % 1000) * 1000};
+    bufferevent_set_timeouts(fr->bev, &tv, &tv);
+    fr->skip = peer_append_auth(srv, bufferevent_get_output(fr->bev)) > 0;
+    bufferevent_enable(fr->bev, EV_READ | EV_WRITE);
+    if (bufferevent_socket_connect(fr->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        conn_close(fr);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(bufferevent_getfd(fr->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return 0;
 }
 
 /* Send the one FOLLOWERINDEX request for the waiting reads, unless one is in flight. */
@@ -183,18 +259,16 @@ static void ask(struct follower_read *fr)
     }
     if (consensus_leader(srv->cs, &addr) == 0 || addr == NULL)
         return; /* no leader known: the cron asks again */
-    static const char *const argv[] = {"CLUSTER", "FOLLOWERINDEX"};
-    struct fr_ask *a = xcalloc(1, sizeof(*a));
-    a->fr = fr;
-    a->id = ++fr->next_id;
-    if (peer_command(srv, addr, 2, argv, FR_ASK_TIMEOUT_MS, on_answer, a) != 0) {
-        free(a);
+    if (fr->bev && strcmp(fr->addr, addr) != 0)
+        conn_close(fr); /* leadership moved */
+    if (fr->bev == NULL && conn_open(fr, addr) != 0) {
         fr->retry_later = 1;
         return;
     }
+    static const char *const argv[] = {"CLUSTER", "FOLLOWERINDEX"};
+    peer_append_command(bufferevent_get_output(fr->bev), 2, argv);
     fr->asked = fr->waiting;
     fr->waiting = NULL;
-    fr->ask_id = a->id;
     fr->st.requests++;
 }
 
@@ -238,7 +312,7 @@ void follower_read_cron(struct follower_read *fr)
         fr->st.timeouts += fr->asked->n;
         group_fail(fr->asked, MSG_TIMEOUT_READ);
         fr->asked = NULL;
-        fr->ask_id = 0; /* its answer, if any, goes nowhere */
+        conn_close(fr); /* its answer must not be taken for the next request's */
     }
     if (expired(fr->waiting, limit)) {
         fr->st.timeouts += fr->waiting->n;
