@@ -1,6 +1,6 @@
 /* Follower reads (see follower_read.h). Reads wait in three stages: WAITING (arrived, not yet
- * asked for), ASKED (the one CLUSTER FOLLOWERINDEX request in flight covers them: every one
- * of them arrived before it was sent) and READY (the leader's index is known; served once it
+ * asked for), ASKED (a CLUSTER FOLLOWERINDEX request in flight covers them: every one of
+ * them arrived before it was sent; a few requests may be in flight, answered in order) and READY (the leader's index is known; served once it
  * is applied here, in arrival order). Why the index makes the read linearizable:
  * docs/SERVER.md, "Follower reads". */
 #include "follower_read.h"
@@ -26,6 +26,9 @@
 /* A FOLLOWERINDEX request unanswered this long: the connection is closed and the request
  * sent again (the leader is paused or gone). */
 #define FR_ASK_TIMEOUT_MS 1000
+/* Requests in flight at once, each for the reads that arrived since the previous one: a read
+ * need not wait for an earlier request's answer before its own is sent. */
+#define FR_MAX_ASKED 2
 #define MSG_TIMEOUT_READ "TIMEOUT the read could not be confirmed within request-timeout"
 
 struct fr_read {
@@ -45,7 +48,8 @@ struct fr_group {
 struct follower_read {
     struct server *srv;
     struct fr_group *waiting;
-    struct fr_group *asked; /* the one request in flight is for these */
+    struct fr_group *asked, *asked_tail; /* one group per request in flight, oldest first */
+    int nasked;
     int retry_later;    /* the last request failed: ask again at the next cron */
     struct fr_group *ready, *ready_tail;
     /* The connection to the leader (NULL: none): AUTH, then one request at a time. */
@@ -108,7 +112,11 @@ void follower_read_free(struct follower_read *fr)
     conn_close(fr);
     const char *msg = "TRYAGAIN server is shutting down";
     group_fail(fr->waiting, msg);
-    group_fail(fr->asked, msg);
+    while (fr->asked) {
+        struct fr_group *g = fr->asked;
+        fr->asked = g->next;
+        group_fail(g, msg);
+    }
     while (fr->ready) {
         struct fr_group *g = fr->ready;
         fr->ready = g->next;
@@ -122,20 +130,39 @@ struct follower_read_stats *follower_read_stats(struct follower_read *fr)
     return &fr->st;
 }
 
-/* The asked group goes back to the front of the waiting reads: it is asked for again. */
+/* Append W's reads to G and free W. */
+static void group_merge(struct fr_group *g, struct fr_group *w)
+{
+    for (int i = 0; i < w->n; i++) {
+        g->v = util_grow(g->v, g->n, &g->cap, sizeof(*g->v));
+        g->v[g->n++] = w->v[i];
+    }
+    group_free(w);
+}
+
+/* The oldest asked group, taken off the list. */
+static struct fr_group *asked_pop(struct follower_read *fr)
+{
+    struct fr_group *g = fr->asked;
+    fr->asked = g->next;
+    if (fr->asked == NULL)
+        fr->asked_tail = NULL;
+    fr->nasked--;
+    g->next = NULL;
+    return g;
+}
+
+/* The asked groups go back, in order, to the front of the waiting reads: they are asked for
+ * again (the connection was closed: no answer of the old requests is taken any more). */
 static void requeue_asked(struct follower_read *fr)
 {
-    struct fr_group *g = fr->asked, *w = fr->waiting;
-    fr->asked = NULL;
-    if (g == NULL)
+    if (fr->asked == NULL)
         return;
-    if (w) {
-        for (int i = 0; i < w->n; i++) {
-            g->v = util_grow(g->v, g->n, &g->cap, sizeof(*g->v));
-            g->v[g->n++] = w->v[i];
-        }
-        group_free(w);
-    }
+    struct fr_group *g = asked_pop(fr);
+    while (fr->asked)
+        group_merge(g, asked_pop(fr));
+    if (fr->waiting)
+        group_merge(g, fr->waiting);
     fr->waiting = g;
 }
 
@@ -147,8 +174,7 @@ static void on_answer(struct follower_read *fr, const redisReply *reply, const c
     if (fr->asked == NULL)
         return;
     if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer >= 0) {
-        struct fr_group *g = fr->asked;
-        fr->asked = NULL;
+        struct fr_group *g = asked_pop(fr);
         g->index = (uint64_t)reply->integer;
         if (fr->ready_tail)
             fr->ready_tail->next = g;
@@ -158,9 +184,8 @@ static void on_answer(struct follower_read *fr, const redisReply *reply, const c
         follower_read_serve(fr);
     } else if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "MOVED", 5) != 0 &&
                strncmp(reply->str, "TRYAGAIN", 8) != 0 && strncmp(reply->str, "CLUSTERDOWN", 11) != 0) {
-        struct fr_group *g = fr->asked; /* the leader's own answer (-TIMEOUT ...): passed on */
-        fr->asked = NULL;
-        group_fail(g, reply->str);
+        /* the leader's own answer (-TIMEOUT ...): passed on */
+        group_fail(asked_pop(fr), reply->str);
     } else {
         /* Leadership moved, or the leader could not be reached: ask again (whoever leads
          * then) until request-timeout. Every read held arrived before the next request. */
@@ -246,7 +271,7 @@ static void ask(struct follower_read *fr)
 {
     struct server *srv = fr->srv;
     const char *addr = NULL;
-    if (fr->asked || fr->waiting == NULL || fr->retry_later)
+    if (fr->nasked >= FR_MAX_ASKED || fr->waiting == NULL || fr->retry_later)
         return;
     if (consensus_accepts(srv->cs)) {
         /* This node leads now: its own read path confirms them. */
@@ -259,15 +284,22 @@ static void ask(struct follower_read *fr)
     }
     if (consensus_leader(srv->cs, &addr) == 0 || addr == NULL)
         return; /* no leader known: the cron asks again */
-    if (fr->bev && strcmp(fr->addr, addr) != 0)
-        conn_close(fr); /* leadership moved */
+    if (fr->bev && strcmp(fr->addr, addr) != 0) { /* leadership moved */
+        conn_close(fr);
+        requeue_asked(fr);
+    }
     if (fr->bev == NULL && conn_open(fr, addr) != 0) {
         fr->retry_later = 1;
         return;
     }
     static const char *const argv[] = {"CLUSTER", "FOLLOWERINDEX"};
     peer_append_command(bufferevent_get_output(fr->bev), 2, argv);
-    fr->asked = fr->waiting;
+    if (fr->asked_tail)
+        fr->asked_tail->next = fr->waiting;
+    else
+        fr->asked = fr->waiting;
+    fr->asked_tail = fr->waiting;
+    fr->nasked++;
     fr->waiting = NULL;
     fr->st.requests++;
 }
@@ -309,10 +341,13 @@ void follower_read_cron(struct follower_read *fr)
 {
     int64_t limit = util_mono_us() - fr->srv->cfg->request_timeout * 1000;
     if (expired(fr->asked, limit)) {
-        fr->st.timeouts += fr->asked->n;
-        group_fail(fr->asked, MSG_TIMEOUT_READ);
-        fr->asked = NULL;
-        conn_close(fr); /* its answer must not be taken for the next request's */
+        while (expired(fr->asked, limit)) {
+            struct fr_group *g = asked_pop(fr);
+            fr->st.timeouts += g->n;
+            group_fail(g, MSG_TIMEOUT_READ);
+        }
+        conn_close(fr); /* their answers must not be taken for later requests' */
+        requeue_asked(fr);
     }
     if (expired(fr->waiting, limit)) {
         fr->st.timeouts += fr->waiting->n;
