@@ -27,6 +27,14 @@ static int settled_leader(void)
     return leader;
 }
 
+/* CMD on C answers -MOVED to the current leader. */
+static void assert_moved(redisContext *c, const char *cmd)
+{
+    redisReply *r = fx_cmd(c, cmd);
+    cr_assert(tc_moved_to_leader(r, 0, NULL), "%s answered %s", cmd, tc_reply_text(r));
+    freeReplyObject(r);
+}
+
 static redisContext *readonly_conn(int id)
 {
     redisContext *c = fx_connect(tc_node(id)->port);
@@ -42,31 +50,22 @@ Test(follower_reads, readonly_follower_serves_reads_not_writes)
     tc_ids_except(3, leader, others);
     tc_leader_set("k", "v");
     redisContext *c = fx_connect(tc_node(others[0])->port);
-    redisReply *r = fx_cmd(c, "GET k");
-    cr_assert(tc_moved_to_leader(r, 0, NULL), "GET without READONLY answered %s", tc_reply_text(r));
-    freeReplyObject(r);
+    assert_moved(c, "GET k");
     fx_check_status(c, "OK", "READONLY");
     long long before = tc_raft_ll(others[0], "follower_reads");
     fx_check_string(c, "v", "GET k");
     fx_check_integer(c, 1, "EXISTS k");
     cr_assert_eq(tc_raft_ll(others[0], "follower_reads"), before + 2);
-    r = fx_cmd(c, "SET k w");
-    cr_assert(tc_moved_to_leader(r, 0, NULL), "a write on a follower answered %s", tc_reply_text(r));
-    freeReplyObject(r);
-    r = fx_cmd(c, "CLIENT LIST");
+    assert_moved(c, "SET k w");
+    redisReply *r = fx_cmd(c, "CLIENT LIST");
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert(strstr(r->str, "flags=r ") != NULL, "CLIENT LIST: %s", r->str);
     freeReplyObject(r);
     fx_check_status(c, "OK", "READWRITE");
-    r = fx_cmd(c, "GET k");
-    cr_assert(tc_moved_to_leader(r, 0, NULL), "GET after READWRITE answered %s", tc_reply_text(r));
-    freeReplyObject(r);
+    assert_moved(c, "GET k");
     fx_check_status(c, "OK", "READONLY");
-    r = fx_cmd(c, "RESET");
-    freeReplyObject(r);
-    r = fx_cmd(c, "GET k");
-    cr_assert(tc_moved_to_leader(r, 0, NULL), "GET after RESET answered %s", tc_reply_text(r));
-    freeReplyObject(r);
+    fx_check_status(c, "RESET", "RESET");
+    assert_moved(c, "GET k");
     redisFree(c);
     tc_leader_expect("k", "v");
     tc_stop_cleanly();
