@@ -1006,17 +1006,20 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
-    if (consistent && c->readonly && (cmd->flags & CMD_READONLY) && !consensus_accepts(srv->cs) &&
-        consensus_leader(srv->cs, NULL) != 0 && !srv->shutting_down) {
-        follower_read_submit(srv->fr, client_defer(c), cmd, req); /* follower_read.h */
-        return;
-    }
-    if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
+    /* READONLY on a follower that knows a leader: served here (follower_read.h). */
+    int follower_read = consistent && c->readonly && (cmd->flags & CMD_READONLY) &&
+                        !consensus_accepts(srv->cs) && consensus_leader(srv->cs, NULL) != 0 &&
+                        !srv->shutting_down;
+    if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs) && !follower_read) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && srv->monitors.n > 0)
         client_feed_monitors(srv, c->addr, cmd, req); /* as sent: before prepare rewrites it */
+    if (follower_read) {
+        follower_read_submit(srv->fr, client_defer(c), cmd, req);
+        return;
+    }
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
     if (cmd->flags & CMD_WRITE) {
