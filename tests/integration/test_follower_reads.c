@@ -247,6 +247,11 @@ Test(follower_reads, cluster_commands_answer_as_redis)
     fx_check_error(c, "ERR Invalid slot or number of keys", "CLUSTER GETKEYSINSLOT 0 -1");
     fx_check_error(c, "ERR Invalid slot or number of keys", "CLUSTER GETKEYSINSLOT 16384 1");
     fx_check_error(c, "ERR value is not an integer or out of range", "CLUSTER GETKEYSINSLOT 1 y");
+    fx_check_error(c, "ERR wrong number of arguments for 'cluster|countkeysinslot' command",
+                   "CLUSTER COUNTKEYSINSLOT");
+    fx_check_error(c, "ERR wrong number of arguments for 'cluster|getkeysinslot' command",
+                   "CLUSTER GETKEYSINSLOT 1");
+    fx_check_error(c, "ERR wrong number of arguments for 'readonly' command", "READONLY x");
     fx_check_status(c, "OK", "ASKING");
     fx_check_status(c, "OK", "READONLY");
     fx_check_status(c, "OK", "READWRITE");
