@@ -63,12 +63,27 @@ wait_healthy "$B" "after the load" 1 2 3
 L=$LEADER_PORT
 ALL="$((B + 1)),$((B + 2)),$((B + 3))"
 
-# run PORTS [--readonly]: prints the driver's requests per second.
+# cpu_ticks: user + system clock ticks of the three nodes so far.
+cpu_ticks() {
+    local i s=0 t
+    for i in 1 2 3; do
+        t=$(awk '{ print $14 + $15 }' "/proc/$(cat "$WORK/fr/node$i.pid")/stat") || t=0
+        s=$((s + t))
+    done
+    echo "$s"
+}
+HZ=$(getconf CLK_TCK)
+
+# run PORTS [--readonly]: prints the driver's requests per second and the nodes' CPU
+# milliseconds per 1000 GETs.
 run() {
-    local out
+    local out c0 c1
+    c0=$(cpu_ticks)
     out=$("$DRIVER" -p "$1" -c "$CLIENTS" -n "$N" -r "$KEYS" ${2:+"$2"} 2>&1) || die "bench_reads: $out"
+    c1=$(cpu_ticks)
     say "$1 ${2:-}: $out"
-    awk '{ print $2 }' <<<"$out"
+    awk -v rps="$(awk '{ print $2 }' <<<"$out")" -v t=$((c1 - c0)) -v hz="$HZ" -v n="$N" \
+        'BEGIN { printf "%s %.1f\n", rps, t * 1000 / hz / n * 1000 }'
 }
 
 sum_field() { # FIELD: INFO raft FIELD summed over the three nodes
@@ -80,20 +95,24 @@ sum_field() { # FIELD: INFO raft FIELD summed over the three nodes
     echo "$s"
 }
 
-LEADER_RUNS="" SPREAD_RUNS=""
+LEADER_RUNS="" SPREAD_RUNS="" LEADER_CPU="" SPREAD_CPU=""
 REQ0=$(sum_field follower_read_index_requests)
 FR0=$(sum_field follower_reads)
 for _ in $(seq 1 "$ROUNDS"); do
-    LEADER_RUNS+="$(run "$L") "
-    SPREAD_RUNS+="$(run "$ALL" --readonly) "
+    read -r rps cpu <<<"$(run "$L")"
+    LEADER_RUNS+="$rps " LEADER_CPU+="$cpu "
+    read -r rps cpu <<<"$(run "$ALL" --readonly)"
+    SPREAD_RUNS+="$rps " SPREAD_CPU+="$cpu "
 done
 REQS=$(($(sum_field follower_read_index_requests) - REQ0))
 FREADS=$(($(sum_field follower_reads) - FR0))
 for i in 1 2 3; do resp $((B + i)) CONFIG SET read-consistency stale >/dev/null; done
-STALE=$(run "$ALL" --readonly)
+read -r STALE STALE_CPU <<<"$(run "$ALL" --readonly)"
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 LEADER_MED=$(tr ' ' '\n' <<<"$LEADER_RUNS" | sed '/^$/d' | median)
 SPREAD_MED=$(tr ' ' '\n' <<<"$SPREAD_RUNS" | sed '/^$/d' | median)
+LEADER_CPU_MED=$(tr ' ' '\n' <<<"$LEADER_CPU" | sed '/^$/d' | median)
+SPREAD_CPU_MED=$(tr ' ' '\n' <<<"$SPREAD_CPU" | sed '/^$/d' | median)
 
 SECTION="$WORK/section.md"
 {
@@ -108,11 +127,11 @@ SECTION="$WORK/section.md"
     echo "clients, $N requests a run, \`utils/bench_reads\` (a blocking hiredis connection per client"
     echo "thread; same driver for every row), $ROUNDS runs of each alternating. Requests per second:"
     echo
-    echo "| clients to | read-consistency | runs | median |"
-    echo "| --- | --- | --- | ---: |"
-    echo "| the leader | linearizable (ReadIndex) | $LEADER_RUNS| $LEADER_MED |"
-    echo "| the three nodes, READONLY | linearizable (follower reads) | $SPREAD_RUNS| $SPREAD_MED |"
-    echo "| the three nodes, READONLY | stale (local state) | $STALE | $STALE |"
+    echo "| clients to | read-consistency | runs | median | nodes' CPU ms / 1000 GETs (median) |"
+    echo "| --- | --- | --- | ---: | ---: |"
+    echo "| the leader | linearizable (ReadIndex) | $LEADER_RUNS| $LEADER_MED | $LEADER_CPU_MED |"
+    echo "| the three nodes, READONLY | linearizable (follower reads) | $SPREAD_RUNS| $SPREAD_MED | $SPREAD_CPU_MED |"
+    echo "| the three nodes, READONLY | stale (local state) | $STALE | $STALE | $STALE_CPU |"
     echo
     echo "Spread over three nodes / through the leader: $(ratio "$SPREAD_MED" "$LEADER_MED") (the"
     echo "issue's goal is 1.5); stale spread / leader: $(ratio "$STALE" "$LEADER_MED"). The followers"
