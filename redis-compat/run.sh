@@ -261,6 +261,31 @@ if [ "$REDIS_MODE" = 0 ]; then
         else
             fail "python cluster_pubsub: $(grep -E '^not ok' <<<"$out" | head -n 1)"
         fi
+        # What cluster clients need: redis-py RedisCluster (and its replica reads), redis-cli --cluster.
+        out=$(timeout 180 "$PY" "$HERE/test_cluster.py" \
+            --cluster-ports "$((CBASE + 1)),$((CBASE + 2)),$((CBASE + 3))" 2>&1)
+        for t in rediscluster_plain rediscluster_read_from_replicas; do
+            if grep -q "^ok - $t\$" <<<"$out"; then
+                pass "python $t"
+            else
+                fail "python $t: $(grep -E "^not ok - $t|Error" <<<"$out" | head -n 1)"
+            fi
+        done
+        out=$(timeout 60 redis-cli --cluster check "127.0.0.1:$((CBASE + 1))" 2>&1)
+        rc=$?
+        if [ "$rc" = 0 ] && grep -q "All 16384 slots covered" <<<"$out" &&
+            grep -q "All nodes agree about slots configuration" <<<"$out"; then
+            pass "cli --cluster check"
+        else
+            fail "cli --cluster check (exit $rc): $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+        fi
+        out=$(timeout 60 redis-cli --cluster info "127.0.0.1:$((CBASE + 2))" 2>&1)
+        rc=$?
+        if [ "$rc" = 0 ] && grep -q "16384 slots | 2 slaves" <<<"$out"; then
+            pass "cli --cluster info"
+        else
+            fail "cli --cluster info (exit $rc): $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+        fi
     else
         fail "cluster start: $(tail -n 3 "$WORK/cluster.out" | tr '\n' ' ')"
     fi

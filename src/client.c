@@ -27,6 +27,7 @@
 #include "dict.h"
 #include "kv.h"
 #include "log.h"
+#include "follower_read.h"
 #include "monitor.h"
 #include "probe.h"
 #include "protect.h"
@@ -758,6 +759,16 @@ void client_set_name(struct client *c, const char *name, size_t len)
     c->name = name ? xmemdup(name, len) : NULL;
 }
 
+void client_set_readonly(struct client *c, int on)
+{
+    c->readonly = on;
+}
+
+int client_readonly(const struct client *c)
+{
+    return c->readonly;
+}
+
 void client_close_after_reply(struct client *c)
 {
     c->close_after_reply = 1;
@@ -788,6 +799,8 @@ static const char *client_flags(const struct client *c, char *f)
         *p++ = 'b';
     if (c->close_after_reply)
         *p++ = 'c';
+    if (c->readonly)
+        *p++ = 'r';
     if (c->no_evict)
         *p++ = 'e';
     if (p == f)
@@ -1136,17 +1149,26 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         client_queue(c, req);
         return;
     }
-    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE;
+    int consistent = ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE) ||
+                     cmd_cluster_is_followerindex(cmd, req);
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
-    if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
+    /* READONLY on a follower that knows a leader: served here (follower_read.h). */
+    int follower_read = consistent && c->readonly && (cmd->flags & CMD_READONLY) &&
+                        !consensus_accepts(srv->cs) && consensus_leader(srv->cs, NULL) != 0 &&
+                        !srv->shutting_down;
+    if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs) && !follower_read) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
     }
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && srv->monitors.n > 0)
         client_feed_monitors(srv, c->addr, cmd, req); /* as sent: before prepare rewrites it */
+    if (follower_read) {
+        follower_read_submit(srv->fr, client_defer(c), cmd, req);
+        return;
+    }
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
     if (cmd->flags & CMD_WRITE) {

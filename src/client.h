@@ -84,6 +84,7 @@ struct client {
     int nprobes;        /* how many probes are pending (counted in pending too) */
     int monitor;        /* MONITOR: sees the commands this node serves (monitor_node) */
     int resp;           /* the protocol HELLO chose: RESP2 (0) or RESP3 (resp.h) */
+    int readonly;       /* READONLY: its reads are served on a follower (follower_read.h) */
     struct list_node monitor_node; /* in the server's monitors */
     /* operator commands (client_ctl.c) */
     int reply_off;        /* CLIENT REPLY OFF: every reply dropped */

@@ -13,6 +13,7 @@
 #include "fsm.h"
 #include "log.h"
 #include "peerauth.h"
+#include "follower_read.h"
 #include "readindex.h"
 
 #define MAX_NODES 64
@@ -221,9 +222,25 @@ static void cluster_join(struct exec_ctx *ctx, struct request *req)
     req->argc = argc;
 }
 
+int cmd_cluster_is_followerindex(const struct command *cmd, const struct request *req)
+{
+    return cmd->proc == cmd_cluster && req->argc == 2 && request_arg_is(req, 1, "followerindex");
+}
+
+/* CLUSTER FOLLOWERINDEX, as the leader's read path runs it once confirmed (the dispatcher
+ * sends it there as a consistent read): the applied index, at least the commit index
+ * captured after the request arrived. What a follower waits for before a READONLY read. */
+static void cluster_followerindex(struct exec_ctx *ctx)
+{
+    struct consensus *cs = server_consensus(ctx->srv);
+    follower_read_stats(server_follower_read(ctx->srv))->answers++;
+    reply_int(ctx->out, (long long)consensus_applied(cs));
+}
+
 int cmd_cluster_is_read(const struct request *req)
 {
-    static const char *const reads[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "ismember", "help"};
+    static const char *const reads[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "ismember", "help",
+                                        "shards", "countkeysinslot", "getkeysinslot"};
     for (size_t i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
         if (request_arg_is(req, 1, reads[i]))
             return 1;
@@ -239,6 +256,10 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     }
     if (request_arg_is(req, 1, "join")) {
         cluster_join(ctx, req);
+        return;
+    }
+    if (request_arg_is(req, 1, "followerindex") && req->argc == 2) {
+        cluster_followerindex(ctx);
         return;
     }
     if (request_arg_is(req, 1, "readindex")) {
@@ -266,6 +287,8 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         return;
     }
 
+    if (cluster_client_subcommand(ctx, req))
+        return;
     struct consensus_node nodes[MAX_NODES];
     int n = consensus_nodes(server_consensus(ctx->srv), nodes, MAX_NODES);
     if (n > MAX_NODES)
@@ -288,12 +311,14 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
     } else {
         static const char *const help[] = {
             "CLUSTER <subcommand> [<arg> ...]. Subcommands are:",
-            "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,",
+            "INFO, MYID, NODES, SLOTS, SHARDS, KEYSLOT <key>, LEADER,",
+            "COUNTKEYSINSLOT <slot>, GETKEYSINSLOT <slot> <count>,",
             "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],",
             "JOIN <id> <raft> <resp> <admin> <proof> (sent by --join: proves the cluster secret),",
             "HELP", NULL,
         };
-        static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", NULL};
+        static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "shards",
+                                            "countkeysinslot", "getkeysinslot", NULL};
         command_reply_subcommand_rest(ctx->out, req, "CLUSTER", help, known);
     }
 }
@@ -365,4 +390,8 @@ void info_raft(struct buf *b, struct server *srv)
                consensus_snapshot_in_progress(server_consensus(srv)),
                config_read_consistency_name(server_config(srv)->read_consistency),
                st->read_index_rounds, st->read_index_reads, st->read_index_retries, st->lease_reads);
+    const struct follower_read_stats *fs = follower_read_stats(server_follower_read(srv));
+    buf_printf(b, "follower_read_index_requests:%lld\r\nfollower_reads:%lld\r\nfollower_read_timeouts:%lld\r\n"
+                  "follower_index_answers:%lld\r\n",
+               fs->requests, fs->reads, fs->timeouts, fs->answers);
 }

@@ -144,6 +144,7 @@ void cmd_reset(struct exec_ctx *ctx, struct request *req)
     client_reset_auth(ctx->client);
     client_monitor_stop(ctx->client);
     client_set_resp(ctx->client, RESP2);
+    client_set_readonly(ctx->client, 0);
     reply_simple(ctx->out, "RESET");
 }
 

@@ -188,6 +188,9 @@ static struct command command_rows[] = {
     {"debug",      cmd_debug,       NULL,             -2, L | CMD_ADMIN | CMD_ORDERED | CMD_NOMULTI, 0, 0, 0,  "server", "A container for debugging commands (DEBUG DIGEST: this node's applied state)"},
     {"cluster",    cmd_cluster,     NULL,             -2, L,                0, 0, 0,  "cluster", "A container for cluster commands"},
     {"sentinel",   cmd_sentinel,    NULL,             -2, L | CMD_ADMIN,    0, 0, 0,  "sentinel", "A container for Sentinel commands (the raft leader as the master of cluster-name)"},
+    {"readonly",   cmd_readonly,    NULL,             1,  L | F,            0, 0, 0,  "cluster", "Enables read queries for a connection to a cluster replica node"},
+    {"readwrite",  cmd_readwrite,   NULL,             1,  L | F,            0, 0, 0,  "cluster", "Disables read queries for a connection to a cluster replica node"},
+    {"asking",     cmd_asking,      NULL,             1,  L | F,            0, 0, 0,  "cluster", "Sent by cluster clients after an -ASK redirect"},
 
     {"multi",      cmd_multi,       NULL,             1,  L | F | CMD_TX,   0, 0, 0,  "transactions", "Mark the start of a transaction block"},
     {"exec",       cmd_exec,        NULL,             1,  L | CMD_TX,       0, 0, 0,  "transactions", "Execute all commands issued after MULTI"},

@@ -279,8 +279,15 @@ int cmd_sentinel_allowed(const struct command *cmd);
 cmd_proc cmd_cluster;
 /* 1 when the CLUSTER request REQ only reads cluster state (INFO, NODES, SLOTS ...). */
 int cmd_cluster_is_read(const struct request *req);
+/* 1 when REQ (CMD's) is CLUSTER FOLLOWERINDEX: a consistent read of the leader's index. */
+int cmd_cluster_is_followerindex(const struct command *cmd, const struct request *req);
 /* INFO sections rendered by cmd_cluster.c. */
 void info_replication(struct buf *b, struct server *srv);
 void info_raft(struct buf *b, struct server *srv);
+/* What cluster clients probe (cmd_cluster_client.c): READONLY, READWRITE, ASKING; CLUSTER
+ * SHARDS, COUNTKEYSINSLOT, GETKEYSINSLOT (1 when REQ was one of them, answered); INFO cluster. */
+cmd_proc cmd_readonly, cmd_readwrite, cmd_asking;
+int cluster_client_subcommand(struct exec_ctx *ctx, struct request *req);
+void info_cluster(struct buf *b, struct server *srv);
 
 #endif

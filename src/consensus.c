@@ -720,6 +720,11 @@ int consensus_find_server(const struct consensus *cs, uint64_t id, const char *a
     return 0;
 }
 
+uint64_t consensus_applied(const struct consensus *cs)
+{
+    return cs->raft_open && !cs->closed ? applied_index(cs) : 0;
+}
+
 void consensus_get_info(const struct consensus *cs, struct consensus_info *info)
 {
     const struct raft *r = cs->raft;

@@ -210,6 +210,9 @@ int consensus_pump(struct consensus *cs);
 int consensus_backend_fd(const struct consensus *cs);
 
 void consensus_get_info(const struct consensus *cs, struct consensus_info *info);
+/* The index of the last entry applied here, as reads see it (inside an apply callback: that
+ * entry's own). */
+uint64_t consensus_applied(const struct consensus *cs);
 
 /* Reading the raft configuration (cluster.c): all return 0 / -1 / NULL when raft is closed. */
 /* Voters in the current configuration. */

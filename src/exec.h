@@ -22,6 +22,8 @@ struct server;
 struct slot;
 struct sentinel_state;
 
+/* The node's follower-read state (follower_read.h), owned by the server. */
+struct follower_read *server_follower_read(struct server *srv);
 /* The server's consensus, configuration and state machine (owned by the server). */
 struct consensus *server_consensus(struct server *srv);
 const struct config *server_config(const struct server *srv);
@@ -68,6 +70,10 @@ void client_set_resp(struct client *c, int resp);
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */
 void client_set_name(struct client *c, const char *name, size_t len);
+/* READONLY (1) / READWRITE (0): whether C may have its reads served by this node when it
+ * is a follower (follower_read.h). */
+void client_set_readonly(struct client *c, int on);
+int client_readonly(const struct client *c);
 /* Close C once the reply to the current request has been written (QUIT). */
 void client_close_after_reply(struct client *c);
 /* The node's Pub/Sub registry (owned by the server) and C's subscriptions (owned by C). */

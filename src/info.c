@@ -194,6 +194,7 @@ static const struct {
     {"stats", 1, info_stats},             {"replication", 1, info_replication},
     {"cpu", 1, info_cpu},                 {"raft", 1, info_raft},
     {"commandstats", 2, info_commandstats}, {"errorstats", 1, info_errorstats},
+    {"cluster", 1, info_cluster},
     {"keyspace", 1, info_keyspace},
 };
 

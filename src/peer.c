@@ -109,7 +109,7 @@ static void peer_on_connect_failed(evutil_socket_t fd, short what, void *arg)
     peer_finish(arg, NULL, "connection failed");
 }
 
-static void append_command(struct evbuffer *out, int argc, const char *const *argv)
+void peer_append_command(struct evbuffer *out, int argc, const char *const *argv)
 {
     evbuffer_add_printf(out, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
@@ -120,19 +120,40 @@ static void append_command(struct evbuffer *out, int argc, const char *const *ar
     }
 }
 
+int peer_sockaddr(const char *addr, struct sockaddr_in *sin)
+{
+    char ip[UTIL_IP_MAX];
+    int port;
+    if (util_split_addr(addr, ip, &port) != 0)
+        return -1;
+    memset(sin, 0, sizeof(*sin));
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons((uint16_t)port);
+    return inet_pton(AF_INET, ip, &sin->sin_addr) == 1 ? 0 : -1;
+}
+
+int peer_append_auth(struct server *srv, struct evbuffer *out)
+{
+    if (srv->cfg->cluster_secret && srv->cfg->cluster_secret[0]) {
+        /* the peer user (cmd_server.c): every permission whatever the ACL users say */
+        char proof[PEERAUTH_JOIN_PROOF_SIZE];
+        peerauth_join_proof(srv->cfg->cluster_secret, 0, ACL_PEER_USER, "", "", proof);
+        const char *auth[] = {"AUTH", ACL_PEER_USER, proof};
+        peer_append_command(out, 3, auth);
+        return 2;
+    } else if (srv->cfg->requirepass) {
+        const char *auth[] = {"AUTH", srv->cfg->requirepass};
+        peer_append_command(out, 2, auth);
+        return 1;
+    }
+    return 0;
+}
+
 int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
                  int timeout_ms, peer_reply_fn *cb, void *arg)
 {
     struct sockaddr_in sin;
-    char ip[UTIL_IP_MAX];
-    int port;
-
-    if (util_split_addr(addr, ip, &port) != 0)
-        return -1;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+    if (peer_sockaddr(addr, &sin) != 0)
         return -1;
 
     struct peer_req *p = xcalloc(1, sizeof(*p));
@@ -149,20 +170,10 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(p->bev, &tv, &tv);
     struct evbuffer *out = bufferevent_get_output(p->bev);
-    if (srv->cfg->cluster_secret && srv->cfg->cluster_secret[0]) {
-        /* the peer user (cmd_server.c): every permission whatever the ACL users say */
-        char proof[PEERAUTH_JOIN_PROOF_SIZE];
-        peerauth_join_proof(srv->cfg->cluster_secret, 0, ACL_PEER_USER, "", "", proof);
-        const char *auth[] = {"AUTH", ACL_PEER_USER, proof};
-        append_command(out, 3, auth);
-        p->skip = 1;
-        p->skip_errors = 1;
-    } else if (srv->cfg->requirepass) {
-        const char *auth[] = {"AUTH", srv->cfg->requirepass};
-        append_command(out, 2, auth);
-        p->skip = 1;
-    }
-    append_command(out, argc, argv);
+    int auth = peer_append_auth(srv, out);
+    p->skip = auth > 0;
+    p->skip_errors = auth == 2;
+    peer_append_command(out, argc, argv);
     bufferevent_enable(p->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         /* Report the failure on the next loop turn: callbacks never run inside this call. */

@@ -18,6 +18,15 @@ typedef void peer_reply_fn(void *arg, const struct redisReply *reply, const char
  * or -1 (bad address) without calling it. */
 int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
                  int timeout_ms, peer_reply_fn *cb, void *arg);
+/* For a persistent channel of the caller's: ADDR ("ip:port") as a sockaddr (0, or -1 when it
+ * is not one); AUTH queued on OUT as peer_command sends it (0: none needed; 1: with the
+ * requirepass; 2: as the peer user, whose reply is to be skipped even when an error); ARGV
+ * (ARGC arguments) queued on OUT as a RESP command. */
+struct sockaddr_in;
+struct evbuffer;
+int peer_sockaddr(const char *addr, struct sockaddr_in *sin);
+int peer_append_auth(struct server *srv, struct evbuffer *out);
+void peer_append_command(struct evbuffer *out, int argc, const char *const *argv);
 /* Cancel and free every request of SRV still in flight, without calling their callbacks
  * (shutdown: cluster_close calls it before freeing the state those callbacks use). */
 void peer_cancel_all(struct server *srv);

@@ -34,6 +34,7 @@
 #include "probe.h"
 #include "protect.h"
 #include "tls.h"
+#include "follower_read.h"
 #include "readindex.h"
 #include "sdnotify.h"
 
@@ -330,6 +331,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     server_active_expire(srv);
     server_evict_cron(srv);
     consensus_cron(srv->cs);
+    follower_read_cron(srv->fr);
     blocked_serve(srv); /* a leadership lost without an entry applied */
     cluster_cron(srv);
     server_acl_cron(srv);
@@ -337,6 +339,11 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     server_ops_cron(srv);
     if (kv_lazy_pending(srv->kv) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
         server_on_lazy_free(-1, 0, srv);
+}
+
+struct follower_read *server_follower_read(struct server *srv)
+{
+    return srv->fr;
 }
 
 struct consensus *server_consensus(struct server *srv)
@@ -494,7 +501,11 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
         probe_on_read(srv, cookie, req);
         return;
     }
-    struct slot *s = cookie;
+    server_run_read(srv, cookie, cmd, req);
+}
+
+void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req)
+{
     if (s->c != NULL) {
         struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
         struct buf trace;
@@ -560,7 +571,9 @@ static void on_consensus_want_flush(void *arg)
 
 static void on_consensus_flushed(void *arg)
 {
+    struct server *srv = arg;
     server_acl_check_subscribers(arg);
+    follower_read_serve(srv->fr);
     blocked_serve(arg);
     sentinel_watch(arg);
     server_flush_writes(arg);
@@ -700,6 +713,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     };
     srv->ri = readindex_new(srv);
     server_ops_init(srv);
+    srv->fr = follower_read_new(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
         return -1;
@@ -749,6 +763,8 @@ void server_close(struct server *srv)
     srv->ri = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     server_ops_close(srv);
+    follower_read_free(srv->fr); /* after cluster_close cancelled its requests in flight */
+    srv->fr = NULL;
     fsm_close(&srv->fsm);
     pubsub_close(&srv->pubsub);
     slowlog_close(&srv->slowlog);

@@ -23,7 +23,10 @@ struct cluster_state;
 struct admin;
 struct ssl_ctx_st;
 struct readindex;
+struct follower_read;
+struct slot;
 struct command;
+struct request;
 
 struct server_stats {
     long long connections_received;
@@ -86,6 +89,7 @@ struct server {
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */
+    struct follower_read *fr;      /* READONLY clients' reads on a follower (follower_read.c) */
     struct list clients;    /* of struct client (node); .n is the number connected */
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
@@ -198,6 +202,9 @@ void server_evict_configure(const struct config *cfg);
 void server_evict_limit_set(struct server *srv);
 /* Write the output of every client that has some. */
 void server_flush_writes(struct server *srv);
+/* Run read REQ (CMD's) for slot S now, against the applied state, and complete S (a
+ * confirmed read: consensus's or follower_read's). REQ stays the caller's. */
+void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req);
 
 /* The context of a command run against this node's applied state with its local clock (a
  * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */

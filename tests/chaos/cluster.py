@@ -383,9 +383,10 @@ class Cluster:
     def read_paths(self):
         """How the running members confirmed reads (INFO raft counters, summed; a restarted
         node counts from its restart): ReadIndex rounds and the reads they served, leases,
-        barriers."""
+        barriers, follower reads (READONLY clients) and their index requests."""
         fields = ("read_index_rounds", "read_index_reads", "read_index_retries",
-                  "read_lease_reads", "raft_barriers")
+                  "read_lease_reads", "raft_barriers", "follower_reads",
+                  "follower_read_index_requests")
         tot = dict.fromkeys(fields, 0)
         for i in self.members:
             n = self.nodes[i]

@@ -139,6 +139,9 @@ class Client:
         self.conn = None
         self.seq = 0
         self.stop_at = float("inf")
+        # A follower reader: its GETs go to any node after READONLY (follower reads).
+        self.readonly = idx < getattr(args, "readonly_clients", 0)
+        self.ro_conn = None
 
     # ---- connection ----
 
@@ -146,6 +149,9 @@ class Client:
         if self.conn is not None:
             self.conn.close()
             self.conn = None
+        if self.ro_conn is not None:
+            self.ro_conn.close()
+            self.ro_conn = None
 
     def connect(self, addr):
         if self.conn is not None and self.conn.addr == addr:
@@ -242,7 +248,48 @@ class Client:
         return "%d-%d" % (self.idx, self.seq)
 
     def op_get(self, key):
+        if self.readonly:
+            return self.op_get_anywhere(key)
         return self.run_op("get", key, None, lambda c, op: dec(self.call(c, "GET", key)))
+
+    def op_get_anywhere(self, key):
+        """GET on a random node after READONLY: a follower serves it itself (linearizable by
+        default), so it goes into the same register history as the leader's reads."""
+        op = {"p": self.proc, "f": "get", "key": key, "value": None, "inv": mono(), "ro": True}
+        self.topo.refresh()
+        with self.topo.lock:
+            addrs = list(self.topo.addrs)
+        if self.ro_conn is None and addrs:
+            addr = self.rng.choice(addrs)
+            try:
+                self.ro_conn = Conn(addr, timeout=self.args.op_timeout, connect_timeout=1.0)
+                self.ro_conn.call("READONLY")
+            except (ResponseError,) + CONN_ERRORS:
+                self.close()
+        outcome, result, err = "fail", None, None
+        if self.ro_conn is None:
+            err = "no node to read from"
+        else:
+            try:
+                result = dec(self.call(self.ro_conn, "GET", key))
+                outcome = "ok"
+            except Redirect:
+                err = "MOVED"
+            except Failed as e:
+                err = str(e)
+            except Unknown as e:
+                outcome, err = "unknown", str(e)
+        op["comp"] = mono()
+        op["type"] = outcome
+        op["result"] = result
+        op["node"] = self.ro_conn.addr if self.ro_conn else None
+        if err:
+            op["error"] = err[:200]
+        self.hist.log(op)
+        if outcome != "ok":
+            self.new_process()  # closes the connection: the next read picks a node again
+            time.sleep(0.05)
+        return op
 
     def op_set(self, key):
         v = self.unique()
@@ -487,6 +534,8 @@ def main():
     ap.add_argument("--think", type=float, default=0.01, help="mean pause between ops (s)")
     ap.add_argument("--op-timeout", type=float, default=10, help="client socket timeout (s)")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--readonly-clients", type=int, default=0,
+                    help="of --clients, how many send their GETs to any node after READONLY")
     ap.add_argument("--final", action="store_true", help="after the run, read every key")
     a = ap.parse_args()
     seed = a.seed if a.seed is not None else random.randrange(1 << 30)

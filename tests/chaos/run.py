@@ -132,7 +132,8 @@ class Runner:
                 [PYTHON, os.path.join(HERE, "driver.py"), "--nodes", seeds, "--nodes-file",
                  cl.nodes_file, "--out", hist_path, "--duration", str(a.duration),
                  "--clients", str(a.clients), "--seed", str(seed), "--rotate", str(a.rotate),
-                 "--think", str(a.think), "--consumers", str(a.consumers)], stdout=drv_log, stderr=subprocess.STDOUT)
+                 "--think", str(a.think), "--consumers", str(a.consumers),
+                 "--readonly-clients", str(a.readonly_clients)], stdout=drv_log, stderr=subprocess.STDOUT)
             nem = Scheduler(cl, sc["gens"], rng, interval=sc["interval"], hold=sc["hold"],
                             max_active=sc.get("max_active", 1))
             nem.start()
@@ -303,6 +304,8 @@ def print_summary(r):
               "%d barriers" % (rp["read_index_reads"], rp["read_index_rounds"],
                                rp["read_index_retries"], rp["read_lease_reads"],
                                rp["raft_barriers"]))
+        print("  follower reads (READONLY): %d, by %d index requests to the leader" % (
+              rp.get("follower_reads", 0), rp.get("follower_read_index_requests", 0)))
     if r.get("saved"):
         print("  history and windows saved in %s" % r["saved"])
 
@@ -319,6 +322,8 @@ def main():
     ap.add_argument("--rotate", type=float, default=20)
     ap.add_argument("--think", type=float, default=0.01)
     ap.add_argument("--consumers", type=int, default=2, help="queue consumers besides --clients")
+    ap.add_argument("--readonly-clients", type=int, default=2,
+                    help="of --clients, how many read their registers from any node after READONLY")
     ap.add_argument("--snapshot-threshold", type=int, default=0)
     ap.add_argument("--min-ok", type=int, default=50)
     ap.add_argument("--seed", type=int)

@@ -282,7 +282,7 @@ Test(ops, info_sections)
     struct fx_server *s = fx_server_up(NULL);
     redisContext *c = fx_connect(s->port);
     char got[512];
-    const char *def = "# Server# Clients# Memory# Persistence# Stats# Replication# CPU# Raft# Errorstats# Keyspace";
+    const char *def = "# Server# Clients# Memory# Persistence# Stats# Replication# CPU# Raft# Errorstats# Cluster# Keyspace";
     sections(c, "INFO", got, sizeof(got));
     cr_assert_str_eq(got, def);
     sections(c, "INFO default", got, sizeof(got));
