@@ -30,6 +30,7 @@
 #include "monitor.h"
 #include "probe.h"
 #include "protect.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 
@@ -184,6 +185,7 @@ void client_free(struct client *c)
     resp_reader_free(c->reader);
     request_free(c->held);
     probe_client_gone(c);
+    proxy_client_gone(c);
     pubsub_sub_close(&srv->pubsub, &c->sub);
     multi_reset(&c->multi);
     multi_unwatch(&c->multi);
@@ -514,7 +516,7 @@ static int client_process_input(struct client *c)
             return -1;
         }
         struct command *cmd = command_lookup(req->argv[0], req->len[0]);
-        if (c->pending > 0 && cmd != NULL && (cmd->flags & CMD_ORDERED)) {
+        if (c->pending > 0 && cmd != NULL && ((cmd->flags & CMD_ORDERED) || proxy_must_wait(c, cmd))) {
             /* WATCH, DEBUG: they read local state, so they run once this client's earlier
              * writes are applied (client_flush resumes). */
             c->held = req;
@@ -730,6 +732,12 @@ void client_set_name(struct client *c, const char *name, size_t len)
 {
     free(c->name);
     c->name = name ? xmemdup(name, len) : NULL;
+}
+
+void client_set_cluster_aware(struct client *c)
+{
+    if (c != NULL)
+        c->cluster_aware = 1;
 }
 
 void client_close_after_reply(struct client *c)
@@ -1100,16 +1108,24 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         dispatch_reject(c, cmd);
         goto done;
     }
+    if (proxy_dispatch(c, cmd, req))
+        return; /* forwarded to the leader (follower-mode) */
+    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE;
     if (c->multi.in_multi && !(cmd->flags & CMD_TX)) {
         if (!command_allowed_in_multi(cmd, req)) {
             reply_error(client_reply_buf(c), "ERR Command not allowed inside a transaction");
             dispatch_reject(c, cmd);
             goto done;
         }
+        if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
+            /* Redis Cluster: MOVED at the first keyed command, then EXEC answers EXECABORT */
+            server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
+            dispatch_reject(c, cmd);
+            goto done;
+        }
         client_queue(c, req);
         return;
     }
-    int consistent = (cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE;
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;

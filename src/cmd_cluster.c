@@ -278,8 +278,10 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         node_name(name, (uint64_t)server_config(ctx->srv)->id);
         reply_bulk_cstr(ctx->out, name);
     } else if (request_arg_is(req, 1, "nodes") && req->argc == 2) {
+        client_set_cluster_aware(ctx->client); /* a cluster client: MOVED, not proxying */
         cluster_nodes(ctx, nodes, n);
     } else if (request_arg_is(req, 1, "slots") && req->argc == 2) {
+        client_set_cluster_aware(ctx->client);
         cluster_slots(ctx, nodes, n);
     } else if (request_arg_is(req, 1, "keyslot") && req->argc == 3) {
         reply_int(ctx->out, util_keyslot(req->argv[2], req->len[2]));

@@ -61,6 +61,9 @@ void client_reset_auth(struct client *c);
 const char *client_name(const struct client *c);
 /* Name C with the LEN bytes at NAME (copied); NAME NULL: no name. */
 void client_set_name(struct client *c, const char *name, size_t len);
+/* C said it understands clusters (CLUSTER SLOTS/SHARDS/NODES): a follower answers its writes
+ * -MOVED in follower-mode auto instead of forwarding them (proxy.h). C may be NULL. */
+void client_set_cluster_aware(struct client *c);
 /* Close C once the reply to the current request has been written (QUIT). */
 void client_close_after_reply(struct client *c);
 /* The node's Pub/Sub registry (owned by the server) and C's subscriptions (owned by C). */

@@ -34,6 +34,7 @@
 #include "probe.h"
 #include "protect.h"
 #include "tls.h"
+#include "proxy.h"
 #include "readindex.h"
 #include "sdnotify.h"
 
@@ -668,6 +669,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         .executed = on_consensus_executed, .latency = on_consensus_latency,
     };
     srv->ri = readindex_new(srv);
+    srv->proxy = proxy_new(srv);
     server_ops_init(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
     if (srv->cs == NULL || err[0] != '\0')
@@ -716,6 +718,8 @@ void server_close(struct server *srv)
         blocked_close(srv); /* after consensus answered the pops in flight */
     readindex_free(srv->ri);
     srv->ri = NULL;
+    proxy_free(srv->proxy);
+    srv->proxy = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     server_ops_close(srv);
     fsm_close(&srv->fsm);

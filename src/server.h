@@ -22,6 +22,7 @@ struct cluster_state;
 struct admin;
 struct ssl_ctx_st;
 struct readindex;
+struct proxy;
 struct command;
 
 struct server_stats {
@@ -35,6 +36,7 @@ struct server_stats {
     long long net_output_bytes;
     long long error_replies;       /* total_error_replies */
     long long errorstats_overflow; /* error replies whose prefix found no room in errorstats */
+    long long proxied_commands;    /* forwarded to the leader for plain clients (proxy.c) */
 };
 
 /* INFO errorstats: error replies by prefix (the word after '-'), as Redis 7.0 counts them,
@@ -85,6 +87,7 @@ struct server {
     struct cluster_state *cluster; /* membership work (cluster.c) */
     struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */
+    struct proxy *proxy;           /* a follower's connections to the leader (proxy.c) */
     struct list clients;    /* of struct client (node); .n is the number connected */
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
