@@ -18,14 +18,13 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
-#include "acl.h"
 #include "client.h"
 #include "cluster.h"
 #include "command.h"
 #include "config.h"
 #include "consensus.h"
 #include "log.h"
-#include "peerauth.h"
+#include "peer.h"
 #include "server.h"
 #include "util.h"
 
@@ -280,16 +279,6 @@ static void conn_on_event(struct bufferevent *bev, short what, void *arg)
     conn_free(pc, pc->connected ? PROXY_LOST : PROXY_UNREACHED);
 }
 
-static void append_command(struct evbuffer *out, int argc, char *const *argv, const size_t *len)
-{
-    evbuffer_add_printf(out, "*%d\r\n", argc);
-    for (int i = 0; i < argc; i++) {
-        evbuffer_add_printf(out, "$%zu\r\n", len[i]);
-        evbuffer_add(out, argv[i], len[i]);
-        evbuffer_add(out, "\r\n", 2);
-    }
-}
-
 /* A new connection to LEADER at ADDR, pinned (no reply deadline: a blocking call may wait
  * for ever) or pooled. NULL when ADDR is not an IPv4 address:port. */
 static struct px_conn *conn_new(struct proxy *px, uint64_t leader, const char *addr, int pinned)
@@ -321,21 +310,8 @@ static struct px_conn *conn_new(struct proxy *px, uint64_t leader, const char *a
         struct timeval tv = {ms / 1000, (ms % 1000) * 1000};
         bufferevent_set_timeouts(pc->bev, &tv, &tv);
     }
-    struct evbuffer *out = bufferevent_get_output(pc->bev);
-    if (srv->cfg->cluster_secret && srv->cfg->cluster_secret[0]) {
-        /* the peer user (cmd_server.c), as peer.c authenticates */
-        char proof[PEERAUTH_JOIN_PROOF_SIZE];
-        peerauth_join_proof(srv->cfg->cluster_secret, 0, ACL_PEER_USER, "", "", proof);
-        char *argv[] = {"AUTH", ACL_PEER_USER, proof};
-        size_t len[] = {4, strlen(ACL_PEER_USER), strlen(proof)};
-        append_command(out, 3, argv, len);
-        pc->skip++;
-    } else if (srv->cfg->requirepass) {
-        char *argv[] = {"AUTH", srv->cfg->requirepass};
-        size_t len[] = {4, strlen(srv->cfg->requirepass)};
-        append_command(out, 2, argv, len);
-        pc->skip++;
-    }
+    if (peer_append_auth(srv, bufferevent_get_output(pc->bev)) != PEER_AUTH_NONE)
+        pc->skip++; /* as peer.c: the peer user, or requirepass without a secret */
     bufferevent_enable(pc->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(pc->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         bufferevent_free(pc->bev);
@@ -384,7 +360,8 @@ static struct px_conn *pool_conn(struct client *c)
 static void conn_forward(struct px_conn *pc, struct client *c, struct request *req, const char *instead)
 {
     c->srv->stats.proxied_commands++;
-    append_command(bufferevent_get_output(pc->bev), req->argc, req->argv, req->len);
+    peer_append_command(bufferevent_get_output(pc->bev), req->argc, (const char *const *)req->argv,
+                        req->len);
     conn_push(pc, client_defer(c), instead);
     request_free(req);
 }
