@@ -193,6 +193,7 @@ void client_free(struct client *c)
     buf_close(&c->discard);
     free(c->name);
     free(c->user);
+    free(c->acting);
     free(c);
 }
 
@@ -720,7 +721,16 @@ void client_reset_auth(struct client *c)
 
 const char *client_user(const struct client *c)
 {
-    return c->user;
+    return c->user ? c->user : c->acting;
+}
+
+int client_act_as(struct client *c, const char *user, size_t len)
+{
+    if (c == NULL || c->user != NULL || !c->authenticated)
+        return -1;
+    free(c->acting);
+    c->acting = xmemdup(user, len);
+    return 0;
 }
 
 const char *client_name(const struct client *c)
@@ -1149,7 +1159,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
             cmd->failed_calls++;
             goto done;
         }
-        script_note_caller(cmd, req, c->user);
+        script_note_caller(cmd, req, client_user(c)); /* a peer: the user it forwards for */
         if (cmd->flags & CMD_BLOCKING) {
             slowlog_args_free(args);
             blocked_start(c, cmd, req);

@@ -98,6 +98,7 @@ struct client {
     struct px_conn *px_pin;   /* its own connection to the leader (MULTI, WATCH, blocking) */
     int px_unit;              /* a WATCH or MULTI is open on px_pin */
     int px_broken;            /* px_pin was lost with a WATCH or MULTI open: EXEC aborts */
+    char *acting;             /* a peer's CLUSTER ASUSER: whose rules its scripts run under */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */

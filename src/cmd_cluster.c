@@ -245,6 +245,14 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         cluster_readindex(ctx, req);
         return;
     }
+    if (request_arg_is(req, 1, "asuser") && req->argc == 3) {
+        /* a follower forwarding a client's commands (proxy.c) names that client's user */
+        if (client_act_as(ctx->client, req->argv[2], req->len[2]) == 0)
+            reply_ok(ctx->out);
+        else
+            reply_error(ctx->out, "ERR CLUSTER ASUSER is for cluster nodes only");
+        return;
+    }
     if (request_arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) == 0 && id == (uint64_t)server_config(ctx->srv)->id) {
@@ -293,6 +301,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
             "INFO, MYID, NODES, SLOTS, KEYSLOT <key>, LEADER,",
             "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],",
             "JOIN <id> <raft> <resp> <admin> <proof> (sent by --join: proves the cluster secret),",
+            "ASUSER <user> (sent by a follower forwarding a client's commands: nodes only),",
             "HELP", NULL,
         };
         static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", NULL};

@@ -52,8 +52,13 @@ int client_passed_auth(const struct client *c);
 /* AUTH (or HELLO AUTH) succeeded as the user named USER (copied; NULL: a peer node, which
  * has every permission). */
 void client_set_user(struct client *c, const char *user, size_t len);
-/* The user C is authenticated as ("default" until an AUTH), NULL for a peer node. */
+/* The user C is authenticated as ("default" until an AUTH); for a peer node the user it acts
+ * for (CLUSTER ASUSER: a follower forwarding that user's commands), else NULL. */
 const char *client_user(const struct client *c);
+/* CLUSTER ASUSER: peer node C forwards the commands of USER (LEN bytes, copied) from now on;
+ * its scripts' commands are checked against USER's rules. Returns 0, or -1 when C is not a
+ * peer node. */
+int client_act_as(struct client *c, const char *user, size_t len);
 /* RESET: C is authenticated as "default" again, as a new connection is (no AUTH needed
  * unless the default user requires a password). */
 void client_reset_auth(struct client *c);

@@ -57,6 +57,8 @@ struct px_conn {
     size_t head, tail, cap;
     int pool;               /* index in the pool, -1: retired or pinned */
     struct client *pin;     /* the client it is pinned to, NULL: none */
+    char *caller;           /* the user the leader was last told (CLUSTER ASUSER), owned */
+    int in_tx;              /* a MULTI was sent and no EXEC/DISCARD yet */
 };
 
 struct proxy {
@@ -66,6 +68,7 @@ struct proxy {
 };
 
 static void conn_free(struct px_conn *pc, const char *msg);
+static int is_proc(const struct command *cmd, cmd_proc *proc);
 
 struct proxy *proxy_new(struct server *srv)
 {
@@ -190,7 +193,8 @@ static void conn_free(struct px_conn *pc, const char *msg)
 {
     struct proxy *px = pc->px;
     for (size_t i = pc->head; i < pc->tail; i++)
-        slot_error(pc->q[i].s, pc->q[i].instead ? pc->q[i].instead : msg);
+        if (pc->q[i].s != NULL)
+            slot_error(pc->q[i].s, pc->q[i].instead ? pc->q[i].instead : msg);
     conn_unpin(pc);
     if (pc->pool >= 0)
         px->pool[pc->pool] = NULL;
@@ -203,6 +207,7 @@ static void conn_free(struct px_conn *pc, const char *msg)
     if (pc->bev)
         bufferevent_free(pc->bev);
     free(pc->q);
+    free(pc->caller);
     free(pc);
     server_kick(px->srv);
 }
@@ -228,6 +233,8 @@ static void conn_reply(struct px_conn *pc, const char *data, size_t len)
     struct px_entry e = pc->q[pc->head++];
     if (pc->head == pc->tail)
         pc->head = pc->tail = 0;
+    if (e.s == NULL)
+        return; /* CLUSTER ASUSER's OK (an error: a node without it; scripts run unchecked) */
     if (e.instead)
         reply_error(slot_buf(e.s), e.instead);
     else if (len > 7 && memcmp(data, "-MOVED ", 7) == 0)
@@ -355,10 +362,27 @@ static struct px_conn *pool_conn(struct client *c)
     return pc;
 }
 
-/* Send REQ over PC for C, its reply into a new deferred slot (INSTEAD: an error answered in
- * its place). Takes REQ. */
-static void conn_forward(struct px_conn *pc, struct client *c, struct request *req, const char *instead)
+/* Send REQ (CMD's) over PC for C, its reply into a new deferred slot (INSTEAD: an error
+ * answered in its place). First, outside MULTI, CLUSTER ASUSER when the leader was told
+ * another user: the commands of C's scripts are checked against C's user's rules there, as
+ * they would be for a client of its own (everything else C sends was checked here). Takes
+ * REQ. */
+static void conn_forward(struct px_conn *pc, struct client *c, const struct command *cmd,
+                         struct request *req, const char *instead)
 {
+    struct evbuffer *out = bufferevent_get_output(pc->bev);
+    const char *user = client_user(c);
+    if (!pc->in_tx && user != NULL && (pc->caller == NULL || strcmp(pc->caller, user) != 0)) {
+        const char *argv[] = {"CLUSTER", "ASUSER", user};
+        peer_append_command(out, 3, argv, NULL);
+        conn_push(pc, NULL, NULL);
+        free(pc->caller);
+        pc->caller = xstrdup(user);
+    }
+    if (is_proc(cmd, cmd_multi))
+        pc->in_tx = 1;
+    else if (is_proc(cmd, cmd_exec) || is_proc(cmd, cmd_discard))
+        pc->in_tx = 0;
     c->srv->stats.proxied_commands++;
     peer_append_command(bufferevent_get_output(pc->bev), req->argc, (const char *const *)req->argv,
                         req->len);
@@ -440,7 +464,7 @@ static int pinned_dispatch(struct client *c, const struct command *cmd, struct r
             multi_reset(&c->multi);
             c->px_unit = 0;
         }
-        conn_forward(pc, c, req, instead);
+        conn_forward(pc, c, cmd, req, instead);
         return 1;
     }
     if (c->px_unit) { /* watching */
@@ -452,7 +476,7 @@ static int pinned_dispatch(struct client *c, const struct command *cmd, struct r
         } else if (!(cmd->flags & CMD_TX) && !needs_leader(c, cmd)) {
             return 0;
         }
-        conn_forward(pc, c, req, NULL);
+        conn_forward(pc, c, cmd, req, NULL);
         return 1;
     }
     /* draining the unit's replies: C stays on this connection until they are in */
@@ -463,7 +487,7 @@ static int pinned_dispatch(struct client *c, const struct command *cmd, struct r
     } else if (!needs_leader(c, cmd)) {
         return 0;
     }
-    conn_forward(pc, c, req, NULL);
+    conn_forward(pc, c, cmd, req, NULL);
     return 1;
 }
 
@@ -498,7 +522,7 @@ int proxy_dispatch(struct client *c, const struct command *cmd, struct request *
         c->px_unit = !(cmd->flags & CMD_BLOCKING);
         c->multi.in_multi = is_proc(cmd, cmd_multi);
         c->multi.multi_error = 0;
-        conn_forward(pc, c, req, NULL);
+        conn_forward(pc, c, cmd, req, NULL);
         return 1;
     }
     if (!needs_leader(c, cmd))
@@ -506,6 +530,6 @@ int proxy_dispatch(struct client *c, const struct command *cmd, struct request *
     struct px_conn *pc = pool_conn(c);
     if (pc == NULL)
         return 0;
-    conn_forward(pc, c, req, NULL);
+    conn_forward(pc, c, cmd, req, NULL);
     return 1;
 }

@@ -223,12 +223,14 @@ Test(proxy, follower_modes_and_cluster_aware_clients)
 }
 
 /* An ACL-restricted user on a follower is refused by the follower itself (and the denial is
- * in the follower's ACL LOG); what it may run is forwarded. */
+ * in the follower's ACL LOG); what it may run is forwarded; a script it runs through the
+ * follower is held to its rules on the leader (CLUSTER ASUSER), and CLUSTER ASUSER from a
+ * client is refused. */
 Test(proxy, acl_restricted_user_refused_by_follower)
 {
     int leader, f = start_cluster(NULL, &leader);
     redisContext *l = connect_node(leader);
-    fx_check_status(l, "OK", "ACL SETUSER reader on >pw ~* +get +auth");
+    fx_check_status(l, "OK", "ACL SETUSER reader on >pw ~* +get +auth +eval");
     fx_check_status(l, "OK", "SET k v");
     redisContext *c = connect_node(f);
     int64_t deadline = fx_now_ms() + 10000;
@@ -246,6 +248,13 @@ Test(proxy, acl_restricted_user_refused_by_follower)
     freeReplyObject(r);
     fx_check_string(c, "v", "GET k");
     fx_check_string(l, "v", "GET k");
+    r = fx_cmd(c, "EVAL %s 1 k", "return redis.call('set', KEYS[1], 'script')");
+    cr_assert(tc_is_error(r, "ERR The user executing the script can't run this command"),
+              "a script's SET by a user without +set, through the follower: %s", tc_reply_text(r));
+    freeReplyObject(r);
+    fx_check_string(c, "v", "EVAL %s 1 k", "return redis.call('get', KEYS[1])");
+    fx_check_string(l, "v", "GET k");
+    fx_check_error(l, "ERR CLUSTER ASUSER is for cluster nodes only", "CLUSTER ASUSER default");
     redisContext *d = connect_node(f);
     r = fx_cmd(d, "ACL LOG");
     cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
