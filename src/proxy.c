@@ -1,9 +1,6 @@
-/* Follower proxying (see proxy.h): RESP connections from this follower to the leader's RESP
- * port, authenticated as the peer user (every permission: the follower has checked the
- * client's own ACL rules, the same replicated rules the leader would apply), requests
- * pipelined in order, each reply relayed byte for byte into the slot its request reserved.
- * A connection lost with replies outstanding answers each of them -UNCERTAIN (its outcome
- * is unknown, so it is never sent again); one that never connected answers -TRYAGAIN. */
+/* Follower proxying (see proxy.h): pipelined RESP connections to the leader, each reply relayed
+ * byte for byte into the slot its request reserved. Never re-sends a request whose outcome the
+ * lost connection left unknown. */
 #include "proxy.h"
 
 #include <arpa/inet.h>
@@ -12,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -27,6 +23,12 @@
 #include "peer.h"
 #include "server.h"
 #include "util.h"
+
+/* The connections authenticate as the peer user (every permission): the follower has checked
+ * the client's own ACL rules, the same replicated rules the leader would apply, and names the
+ * client's user (CLUSTER ASUSER) for what it cannot check, a script's commands. A connection
+ * lost with replies outstanding answers each of them -UNCERTAIN; one that never connected,
+ * -TRYAGAIN. */
 
 /* Pipelined connections shared by the plain clients of a follower (a client always uses the
  * one its id picks, so its requests stay in order). */

@@ -1,8 +1,6 @@
-/* Follower proxying (docs/SERVER.md, "Follower modes"): a follower forwards the writes and
- * consistent reads of a plain client to the leader's RESP port and relays the leader's raw
- * replies into the client's deferred reply slots, so they go out in request order. One pool
- * of pipelined connections per node; MULTI/WATCH blocks and blocking commands go over a
- * connection pinned to their client. Loop layer (libevent). */
+/* Follower proxying (docs/SERVER.md, "Follower modes"): a follower forwards a plain client's
+ * writes and consistent reads to the leader and relays the raw replies in request order.
+ * Loop layer (libevent); MULTI/WATCH and blocking calls get a connection of their own. */
 #ifndef CONCORDKV_PROXY_H
 #define CONCORDKV_PROXY_H
 

@@ -11,6 +11,7 @@ static long scan(const char *s)
     return proxy_resp_value_len(s, strlen(s));
 }
 
+/* Each simple type, bulk strings (empty and null) and empty or null arrays. */
 Test(proxy, simple_values)
 {
     cr_assert_eq(scan("+OK\r\n"), 5);
@@ -23,12 +24,14 @@ Test(proxy, simple_values)
     cr_assert_eq(scan("*0\r\n"), 4);
 }
 
+/* The length is the first value's, whatever follows; a bulk's body is skipped by length. */
 Test(proxy, only_the_first_value_counts)
 {
     cr_assert_eq(scan("+OK\r\n+PONG\r\n"), 5);
     cr_assert_eq(scan("$4\r\n\r\n\r\n\r\n:1\r\n"), 10); /* a bulk may hold CRLF */
 }
 
+/* Arrays inside arrays (an EXEC reply) count every element. */
 Test(proxy, nested_aggregates)
 {
     const char *v = "*3\r\n$1\r\na\r\n*2\r\n:1\r\n*1\r\n$-1\r\n+x\r\n";
@@ -37,6 +40,7 @@ Test(proxy, nested_aggregates)
     cr_assert_eq(scan(exec), (long)strlen(exec));
 }
 
+/* Maps, sets, doubles, booleans, nulls, big numbers, verbatim strings, attributes, pushes. */
 Test(proxy, resp3_types)
 {
     const char *m = "%2\r\n+a\r\n:1\r\n+b\r\n~1\r\n,1.5\r\n";
@@ -51,6 +55,7 @@ Test(proxy, resp3_types)
     cr_assert_eq(scan(push), (long)strlen(push));
 }
 
+/* A value cut at any byte is incomplete (0), never a shorter value. */
 Test(proxy, incomplete_at_every_cut)
 {
     const char *v = "*3\r\n$5\r\nhello\r\n:12\r\n*1\r\n+z\r\n";
@@ -60,6 +65,7 @@ Test(proxy, incomplete_at_every_cut)
     cr_assert_eq(proxy_resp_value_len(v, n), (long)n);
 }
 
+/* Unknown types, bare LF, bad lengths and a bulk without its CRLF are not RESP. */
 Test(proxy, malformed)
 {
     cr_assert_eq(scan("?x\r\n"), -1);
