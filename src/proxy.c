@@ -19,6 +19,7 @@
 #include "command.h"
 #include "config.h"
 #include "consensus.h"
+#include "list.h"
 #include "log.h"
 #include "peer.h"
 #include "server.h"
@@ -48,7 +49,7 @@ struct px_entry {
 };
 
 struct px_conn {
-    struct px_conn *prev, *next; /* in the proxy's connections */
+    struct list_node node; /* in the proxy's connections */
     struct proxy *px;
     uint64_t leader;
     char addr[64];
@@ -66,7 +67,7 @@ struct px_conn {
 struct proxy {
     struct server *srv;
     struct px_conn *pool[PROXY_POOL];
-    struct px_conn *all;
+    struct list all; /* of struct px_conn: pooled, pinned and retired */
 };
 
 static void conn_free(struct px_conn *pc, const char *msg);
@@ -83,8 +84,8 @@ void proxy_free(struct proxy *px)
 {
     if (px == NULL)
         return;
-    while (px->all)
-        conn_free(px->all, "TRYAGAIN server is shutting down");
+    while (px->all.head)
+        conn_free(list_entry(px->all.head, struct px_conn, node), "TRYAGAIN server is shutting down");
     free(px);
 }
 
@@ -200,12 +201,7 @@ static void conn_free(struct px_conn *pc, const char *msg)
     conn_unpin(pc);
     if (pc->pool >= 0)
         px->pool[pc->pool] = NULL;
-    if (pc->prev)
-        pc->prev->next = pc->next;
-    else
-        px->all = pc->next;
-    if (pc->next)
-        pc->next->prev = pc->prev;
+    list_remove(&px->all, &pc->node);
     if (pc->bev)
         bufferevent_free(pc->bev);
     free(pc->q);
@@ -308,10 +304,7 @@ static struct px_conn *conn_new(struct proxy *px, uint64_t leader, const char *a
     pc->leader = leader;
     pc->pool = -1;
     snprintf(pc->addr, sizeof(pc->addr), "%s", addr);
-    pc->next = px->all;
-    if (px->all)
-        px->all->prev = pc;
-    px->all = pc;
+    list_push_back(&px->all, &pc->node);
     pc->bev = bufferevent_socket_new(srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
     bufferevent_setcb(pc->bev, conn_on_read, NULL, conn_on_event, pc);
     if (!pinned) {
