@@ -44,8 +44,9 @@
 #define PROXY_EXECABORT "EXECABORT Transaction discarded because of previous errors."
 
 struct px_entry {
-    struct slot *s;
+    struct slot *s;      /* NULL: a reply to drop (CLUSTER ASUSER's) */
     const char *instead; /* answer this error instead of the reply (NULL: relay the reply) */
+    int opener;          /* a MULTI (2) or WATCH (1): its OK opens the client's unit */
 };
 
 struct px_conn {
@@ -62,6 +63,7 @@ struct px_conn {
     struct client *pin;     /* the client it is pinned to, NULL: none */
     char *caller;           /* the user the leader was last told (CLUSTER ASUSER), owned */
     int in_tx;              /* a MULTI was sent and no EXEC/DISCARD yet */
+    int unit_live;          /* the leader confirmed the pinned client's open WATCH or MULTI */
 };
 
 struct proxy {
@@ -173,19 +175,30 @@ static void conn_push(struct px_conn *pc, struct slot *s, const char *instead)
         }
     }
     pc->q[pc->tail].s = s;
+    pc->q[pc->tail].opener = 0;
     pc->q[pc->tail++].instead = instead;
 }
 
-/* Detach PC from its client, if pinned. */
-static void conn_unpin(struct px_conn *pc)
+/* Detach PC from its client, if pinned. LOST: the connection failed, the entries still
+ * outstanding unanswered: what the client was told decides its state. A MULTI it got no OK
+ * for was not begun; a WATCH or MULTI it got OK for was forgotten by the leader, so the
+ * transaction must abort (EXECABORT) rather than run unwatched. */
+static void conn_unpin(struct px_conn *pc, int lost)
 {
     struct client *c = pc->pin;
     if (c == NULL)
         return;
-    if (c->px_unit)
-        c->px_broken = 1; /* the leader forgot the WATCH or MULTI: EXEC must abort */
-    if (c->multi.in_multi)
+    int multi_unanswered = 0;
+    for (size_t i = pc->head; lost && i < pc->tail; i++)
+        multi_unanswered |= pc->q[i].opener == 2;
+    if (lost && c->px_unit && pc->unit_live)
+        c->px_broken = 1;
+    if (lost && multi_unanswered) {
+        c->multi.in_multi = 0;
+        c->multi.multi_error = 0;
+    } else if (lost && c->multi.in_multi) {
         c->multi.multi_error = 1;
+    }
     c->px_unit = 0;
     c->px_pin = NULL;
     pc->pin = NULL;
@@ -195,10 +208,10 @@ static void conn_unpin(struct px_conn *pc)
 static void conn_free(struct px_conn *pc, const char *msg)
 {
     struct proxy *px = pc->px;
+    conn_unpin(pc, 1);
     for (size_t i = pc->head; i < pc->tail; i++)
         if (pc->q[i].s != NULL)
             slot_error(pc->q[i].s, pc->q[i].instead ? pc->q[i].instead : msg);
-    conn_unpin(pc);
     if (pc->pool >= 0)
         px->pool[pc->pool] = NULL;
     list_remove(&px->all, &pc->node);
@@ -231,6 +244,8 @@ static void conn_reply(struct px_conn *pc, const char *data, size_t len)
     struct px_entry e = pc->q[pc->head++];
     if (pc->head == pc->tail)
         pc->head = pc->tail = 0;
+    if (e.opener && len > 0 && data[0] != '-')
+        pc->unit_live = 1;
     if (e.s == NULL)
         return; /* CLUSTER ASUSER's OK (an error: a node without it; scripts run unchecked) */
     if (e.instead)
@@ -262,7 +277,7 @@ static void conn_on_read(struct bufferevent *bev, void *arg)
     }
     struct client *c = pc->pin;
     if (c != NULL && !c->px_unit && conn_outstanding(pc) == 0) {
-        conn_unpin(pc); /* the transaction or blocking call is over: C uses the pool again */
+        conn_unpin(pc, 0); /* the transaction or blocking call is over: C uses the pool again */
     }
     server_kick(pc->px->srv);
     conn_reap(pc);
@@ -379,9 +394,10 @@ static void conn_forward(struct px_conn *pc, struct client *c, const struct comm
     else if (is_proc(cmd, cmd_exec) || is_proc(cmd, cmd_discard))
         pc->in_tx = 0;
     c->srv->stats.proxied_commands++;
-    peer_append_command(bufferevent_get_output(pc->bev), req->argc, (const char *const *)req->argv,
-                        req->len);
+    peer_append_command(out, req->argc, (const char *const *)req->argv, req->len);
     conn_push(pc, client_defer(c), instead);
+    if (pc->pin != NULL && (is_proc(cmd, cmd_multi) || is_proc(cmd, cmd_watch)))
+        pc->q[pc->tail - 1].opener = is_proc(cmd, cmd_multi) ? 2 : 1;
     request_free(req);
 }
 
@@ -430,7 +446,7 @@ void proxy_client_gone(struct client *c)
     struct px_conn *pc = c->px_pin;
     if (pc == NULL)
         return;
-    conn_unpin(pc);
+    conn_unpin(pc, 0);
     c->px_broken = 0;
     conn_free(pc, PROXY_LOST); /* the leader drops its MULTI, WATCH or blocked call */
 }
@@ -477,6 +493,7 @@ static int pinned_dispatch(struct client *c, const struct command *cmd, struct r
     /* draining the unit's replies: C stays on this connection until they are in */
     if (is_proc(cmd, cmd_multi) || is_proc(cmd, cmd_watch)) {
         c->px_unit = 1;
+        pc->unit_live = 0;
         c->multi.in_multi = is_proc(cmd, cmd_multi);
         c->multi.multi_error = 0;
     } else if (!needs_leader(c, cmd)) {
@@ -490,20 +507,21 @@ int proxy_dispatch(struct client *c, const struct command *cmd, struct request *
 {
     if (c->px_pin != NULL)
         return pinned_dispatch(c, cmd, req);
-    if (c->px_broken && (is_proc(cmd, cmd_multi) || is_proc(cmd, cmd_exec) ||
-                         is_proc(cmd, cmd_discard) || is_proc(cmd, cmd_unwatch) ||
-                         is_proc(cmd, cmd_reset))) {
-        /* the leader lost this client's WATCH: the transaction it guards must abort */
-        c->px_broken = 0;
-        if (is_proc(cmd, cmd_multi) && !c->multi.in_multi) {
+    if (c->px_broken && !c->multi.in_multi && (is_proc(cmd, cmd_multi) || is_proc(cmd, cmd_watch))) {
+        /* the leader lost this client's WATCH: the transaction it guards must abort (a new
+         * WATCH cannot make up for it), here */
+        if (is_proc(cmd, cmd_multi)) {
+            c->px_broken = 0;
             c->multi.in_multi = 1;
             c->multi.multi_error = 1;
-            reply_ok(client_reply_buf(c));
-            request_free(req);
-            return 1;
         }
-        return 0;
+        reply_ok(client_reply_buf(c));
+        request_free(req);
+        return 1;
     }
+    if (c->px_broken && (is_proc(cmd, cmd_exec) || is_proc(cmd, cmd_discard) ||
+                         is_proc(cmd, cmd_unwatch) || is_proc(cmd, cmd_reset)))
+        c->px_broken = 0; /* answered here as without a WATCH */
     if (c->multi.in_multi || !proxy_applies(c))
         return 0; /* a transaction begun before this node became a follower stays local */
     if (starts_unit(cmd)) {

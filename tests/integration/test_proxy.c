@@ -230,7 +230,7 @@ Test(proxy, acl_restricted_user_refused_by_follower)
 {
     int leader, f = start_cluster(NULL, &leader);
     redisContext *l = connect_node(leader);
-    fx_check_status(l, "OK", "ACL SETUSER reader on >pw ~* +get +auth +eval");
+    fx_check_status(l, "OK", "ACL SETUSER reader on >pw ~* +get +auth +eval +multi +exec");
     fx_check_status(l, "OK", "SET k v");
     redisContext *c = connect_node(f);
     int64_t deadline = fx_now_ms() + 10000;
@@ -255,6 +255,14 @@ Test(proxy, acl_restricted_user_refused_by_follower)
     fx_check_string(c, "v", "EVAL %s 1 k", "return redis.call('get', KEYS[1])");
     fx_check_string(l, "v", "GET k");
     fx_check_error(l, "ERR CLUSTER ASUSER is for cluster nodes only", "CLUSTER ASUSER default");
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "EVAL %s 1 k", "return redis.call('set', KEYS[1], 'multi')");
+    r = fx_cmd(c, "EXEC");
+    cr_assert(r->type == REDIS_REPLY_ARRAY && r->elements == 1, "EXEC: %s", tc_reply_text(r));
+    cr_assert(tc_is_error(r->element[0], "ERR The user executing the script can't run this command"),
+              "a script's SET inside MULTI: %s", tc_reply_text(r->element[0]));
+    freeReplyObject(r);
+    fx_check_string(l, "v", "GET k");
     redisContext *d = connect_node(f);
     r = fx_cmd(d, "ACL LOG");
     cr_assert_eq(r->type, REDIS_REPLY_ARRAY);
@@ -359,6 +367,50 @@ Test(proxy, leader_killed_in_flight_answers_uncertain_then_new_leader)
     }
     cr_assert_gt(tc_info_ll(tc_node(g)->port, "stats", "proxied_commands"), before);
     redisFree(gc);
+    redisFree(c);
+    tc_stop_all();
+}
+
+/* The leader SIGKILLed inside a transaction begun on a follower: EXEC answers EXECABORT (the
+ * follower knew the connection was lost) or UNCERTAIN (EXEC was sent first), never a partial
+ * run; the queued SET is not applied; the next transaction works once a leader is elected. */
+Test(proxy, leader_killed_inside_multi_aborts_the_transaction)
+{
+    int leader, f = start_cluster(NULL, &leader);
+    redisContext *c = connect_node(f);
+    fx_check_status(c, "OK", "SET t before");
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "SET t inside");
+    fx_server_kill(tc_node(leader));
+    redisReply *r = fx_cmd(c, "EXEC");
+    cr_assert(tc_is_error(r, "EXECABORT Transaction discarded because of previous errors.") ||
+                  tc_is_error(r, "UNCERTAIN "),
+              "EXEC after the leader died: %s", tc_reply_text(r));
+    bool uncertain = tc_is_error(r, "UNCERTAIN ");
+    freeReplyObject(r);
+    int64_t deadline = fx_now_ms() + 20000;
+    for (;;) { /* a new leader, reached through the follower (or the follower leads) */
+        r = fx_cmd(c, "MULTI"); /* -TRYAGAIN while the dead leader is still believed in */
+        bool began = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (!began) {
+            cr_assert_lt(fx_now_ms(), deadline, "no MULTI reached a leader after the failover");
+            usleep(50000);
+            continue;
+        }
+        r = fx_cmd(c, "GET t");
+        bool queued = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        r = fx_cmd(c, "EXEC");
+        bool ran = queued && r->type == REDIS_REPLY_ARRAY && r->elements == 1;
+        if (ran && !uncertain)
+            fx_assert_string(r->element[0], "before"); /* EXECABORT: SET t inside never ran */
+        freeReplyObject(r);
+        if (ran)
+            break;
+        cr_assert_lt(fx_now_ms(), deadline, "no transaction ran after the failover");
+        usleep(50000);
+    }
     redisFree(c);
     tc_stop_all();
 }
