@@ -415,6 +415,47 @@ Test(proxy, leader_killed_inside_multi_aborts_the_transaction)
     tc_stop_all();
 }
 
+/* A WATCH confirmed by a leader that then dies is lost with it: the transaction it guards
+ * ends in EXECABORT (the follower cannot know whether the key changed), not run unwatched. */
+Test(proxy, watch_lost_with_the_leader_aborts_the_transaction)
+{
+    int leader, f = start_cluster(NULL, &leader);
+    redisContext *c = connect_node(f);
+    fx_check_status(c, "OK", "SET t before");
+    fx_check_status(c, "OK", "WATCH t");
+    fx_server_kill(tc_node(leader));
+    int newl = tc_wait_leader(); /* by then the follower has seen the connection close */
+    cr_assert_neq(newl, leader);
+    fx_check_status(c, "OK", "MULTI");
+    redisReply *r = fx_cmd(c, "SET t unwatched");
+    cr_assert(r->type == REDIS_REPLY_STATUS || r->type == REDIS_REPLY_ERROR, "SET: %s", tc_reply_text(r));
+    freeReplyObject(r);
+    fx_check_error(c, "EXECABORT Transaction discarded because of previous errors.", "EXEC");
+    redisContext *nl = connect_node(newl);
+    fx_check_string(nl, "before", "GET t");
+    redisFree(nl);
+    /* the next transaction is an ordinary one again */
+    int64_t deadline = fx_now_ms() + 20000;
+    for (;;) {
+        r = fx_cmd(c, "MULTI");
+        bool began = r->type == REDIS_REPLY_STATUS;
+        freeReplyObject(r);
+        if (began) {
+            r = fx_cmd(c, "SET t after");
+            freeReplyObject(r);
+            r = fx_cmd(c, "EXEC");
+            bool ran = r->type == REDIS_REPLY_ARRAY;
+            freeReplyObject(r);
+            if (ran)
+                break;
+        }
+        cr_assert_lt(fx_now_ms(), deadline, "no transaction ran after the failover");
+        usleep(50000);
+    }
+    redisFree(c);
+    tc_stop_all();
+}
+
 /* Run the shell command CMD; its exit status (0: success), its stdout into OUT (CAP bytes). */
 static int run_sh(const char *cmd, char *out, size_t cap)
 {
