@@ -728,7 +728,8 @@ def maxmemory_policies(r, args):
 
 def cluster_pubsub(args):
     """redis-py pubsub() unmodified on every node of a 3-node cluster: the same messages in the
-    same order on the leader and on both followers; PUBLISH on a follower answers MOVED."""
+    same order on the leader and on both followers; PUBLISH on a follower answers MOVED to a
+    cluster-aware connection."""
     ports = [int(p) for p in args.cluster_ports.split(",")]
     subs = []
     for port in ports:
@@ -742,8 +743,12 @@ def cluster_pubsub(args):
         assert wait_until(lambda: redis.Redis(host="127.0.0.1", port=port).pubsub_numsub(
             "py:cl")[0][1] == 1), port
     follower = next(p for p in ports if p != args.leader_port)
-    expect_error(redis.ResponseError, redis.Redis(host="127.0.0.1", port=follower).publish,
-                 "py:cl", "x", text="MOVED")
+    # a cluster-aware connection (it asked for CLUSTER SLOTS) is redirected; a plain one
+    # would have its PUBLISH forwarded to the leader (follower-mode auto)
+    aware = redis.Redis(host="127.0.0.1", port=follower, single_connection_client=True)
+    aware.execute_command("CLUSTER", "SLOTS")
+    expect_error(redis.ResponseError, aware.publish, "py:cl", "x", text="MOVED")
+    aware.close()
     pipe = leader.pipeline(transaction=False)
     for i in range(100):
         pipe.publish("py:cl", "m%d" % i)

@@ -31,6 +31,7 @@
 #include "monitor.h"
 #include "probe.h"
 #include "protect.h"
+#include "proxy.h"
 #include "server.h"
 #include "tls.h"
 
@@ -185,6 +186,7 @@ void client_free(struct client *c)
     resp_reader_free(c->reader);
     request_free(c->held);
     probe_client_gone(c);
+    proxy_client_gone(c);
     pubsub_sub_close(&srv->pubsub, &c->sub);
     multi_reset(&c->multi);
     multi_unwatch(&c->multi);
@@ -192,6 +194,7 @@ void client_free(struct client *c)
     buf_close(&c->discard);
     free(c->name);
     free(c->user);
+    free(c->acting);
     free(c);
 }
 
@@ -541,7 +544,7 @@ static int client_process_input(struct client *c)
             return -1;
         }
         struct command *cmd = command_lookup(req->argv[0], req->len[0]);
-        if (c->pending > 0 && cmd != NULL && (cmd->flags & CMD_ORDERED)) {
+        if (c->pending > 0 && cmd != NULL && ((cmd->flags & CMD_ORDERED) || proxy_must_wait(c, cmd))) {
             /* WATCH, DEBUG: they read local state, so they run once this client's earlier
              * writes are applied (client_flush resumes). */
             c->held = req;
@@ -745,7 +748,16 @@ void client_reset_auth(struct client *c)
 
 const char *client_user(const struct client *c)
 {
-    return c->user;
+    return c->user ? c->user : c->acting;
+}
+
+int client_act_as(struct client *c, const char *user, size_t len)
+{
+    if (c == NULL || c->user != NULL || !c->authenticated)
+        return -1;
+    free(c->acting);
+    c->acting = xmemdup(user, len);
+    return 0;
 }
 
 const char *client_name(const struct client *c)
@@ -767,6 +779,12 @@ void client_set_readonly(struct client *c, int on)
 int client_readonly(const struct client *c)
 {
     return c->readonly;
+}
+
+void client_set_cluster_aware(struct client *c)
+{
+    if (c != NULL)
+        c->cluster_aware = 1;
 }
 
 void client_close_after_reply(struct client *c)
@@ -1140,17 +1158,25 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         dispatch_reject(c, cmd);
         goto done;
     }
+    if (proxy_dispatch(c, cmd, req))
+        return; /* forwarded to the leader (follower-mode) */
+    int consistent = ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE) ||
+                     cmd_cluster_is_followerindex(cmd, req);
     if (c->multi.in_multi && !(cmd->flags & CMD_TX)) {
         if (!command_allowed_in_multi(cmd, req)) {
             reply_error(client_reply_buf(c), "ERR Command not allowed inside a transaction");
             dispatch_reject(c, cmd);
             goto done;
         }
+        if (((cmd->flags & CMD_WRITE) || consistent) && !consensus_accepts(srv->cs)) {
+            /* Redis Cluster: MOVED at the first keyed command, then EXEC answers EXECABORT */
+            server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
+            dispatch_reject(c, cmd);
+            goto done;
+        }
         client_queue(c, req);
         return;
     }
-    int consistent = ((cmd->flags & CMD_READONLY) && srv->cfg->read_consistency != READ_STALE) ||
-                     cmd_cluster_is_followerindex(cmd, req);
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && cluster_removed(srv)) {
         server_reply_redirect(srv, request_slot(cmd, req), client_reply_buf(c));
         goto done;
@@ -1182,7 +1208,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
             cmd->failed_calls++;
             goto done;
         }
-        script_note_caller(cmd, req, c->user);
+        script_note_caller(cmd, req, client_user(c)); /* a peer: the user it forwards for */
         if (cmd->flags & CMD_BLOCKING) {
             slowlog_args_free(args);
             blocked_start(c, cmd, req);

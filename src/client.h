@@ -18,6 +18,7 @@ struct command;
 struct bufferevent;
 struct ssl_ctx_st;
 struct slowlog_args;
+struct px_conn;
 
 /* Back-pressure (always on, whatever client-output-buffer-limit says): a client holding more
  * than the soft limit of replies (written or not, queued, or waiting on the cluster) is not
@@ -95,6 +96,12 @@ struct client {
     int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
     struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
     uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
+    /* follower proxying (proxy.c) */
+    int cluster_aware;        /* sent CLUSTER SLOTS/SHARDS/NODES: gets -MOVED in follower-mode auto */
+    struct px_conn *px_pin;   /* its own connection to the leader (MULTI, WATCH, blocking) */
+    int px_unit;              /* a WATCH or MULTI is open on px_pin */
+    int px_broken;            /* px_pin was lost with a WATCH or MULTI open: EXEC aborts */
+    char *acting;             /* a peer's CLUSTER ASUSER: whose rules its scripts run under */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */

@@ -266,6 +266,14 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         cluster_readindex(ctx, req);
         return;
     }
+    if (request_arg_is(req, 1, "asuser") && req->argc == 3) {
+        /* a follower forwarding a client's commands (proxy.c) names that client's user */
+        if (client_act_as(ctx->client, req->argv[2], req->len[2]) == 0)
+            reply_ok(ctx->out);
+        else
+            reply_error(ctx->out, "ERR CLUSTER ASUSER is for cluster nodes only");
+        return;
+    }
     if (request_arg_is(req, 1, "removed") && req->argc == 3) {
         uint64_t id;
         if (parse_id(req, 2, &id) == 0 && id == (uint64_t)server_config(ctx->srv)->id) {
@@ -301,8 +309,10 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
         node_name(name, (uint64_t)server_config(ctx->srv)->id);
         reply_bulk_cstr(ctx->out, name);
     } else if (request_arg_is(req, 1, "nodes") && req->argc == 2) {
+        client_set_cluster_aware(ctx->client); /* a cluster client: MOVED, not proxying */
         cluster_nodes(ctx, nodes, n);
     } else if (request_arg_is(req, 1, "slots") && req->argc == 2) {
+        client_set_cluster_aware(ctx->client);
         cluster_slots(ctx, nodes, n);
     } else if (request_arg_is(req, 1, "keyslot") && req->argc == 3) {
         reply_int(ctx->out, util_keyslot(req->argv[2], req->len[2]));
@@ -315,6 +325,7 @@ void cmd_cluster(struct exec_ctx *ctx, struct request *req)
             "COUNTKEYSINSLOT <slot>, GETKEYSINSLOT <slot> <count>,",
             "ADDNODE <id> <raft-ip:port> [<resp-ip:port> [<admin-ip:port>]], DELNODE <id>, TRANSFER [<id>],",
             "JOIN <id> <raft> <resp> <admin> <proof> (sent by --join: proves the cluster secret),",
+            "ASUSER <user> (sent by a follower forwarding a client's commands: nodes only),",
             "HELP", NULL,
         };
         static const char *const known[] = {"info", "myid", "nodes", "slots", "keyslot", "leader", "shards",

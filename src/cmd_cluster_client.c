@@ -131,14 +131,16 @@ static void cluster_getkeysinslot(struct exec_ctx *ctx, struct request *req)
 
 int cluster_client_subcommand(struct exec_ctx *ctx, struct request *req)
 {
-    if (request_arg_is(req, 1, "shards") && req->argc == 2)
+    if (request_arg_is(req, 1, "shards") && req->argc == 2) {
+        client_set_cluster_aware(ctx->client);
         cluster_shards(ctx);
-    else if (request_arg_is(req, 1, "countkeysinslot") && req->argc == 3)
+    } else if (request_arg_is(req, 1, "countkeysinslot") && req->argc == 3) {
         cluster_countkeysinslot(ctx, req);
-    else if (request_arg_is(req, 1, "getkeysinslot") && req->argc == 4)
+    } else if (request_arg_is(req, 1, "getkeysinslot") && req->argc == 4) {
         cluster_getkeysinslot(ctx, req);
-    else
+    } else {
         return 0;
+    }
     return 1;
 }
 
@@ -152,6 +154,7 @@ void cmd_readonly(struct exec_ctx *ctx, struct request *req)
 {
     (void)req;
     client_set_readonly(ctx->client, 1);
+    client_set_cluster_aware(ctx->client); /* a cluster client: MOVED for writes, not proxying */
     reply_ok(ctx->out);
 }
 

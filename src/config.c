@@ -40,6 +40,7 @@ enum {
 
 static const char *const bootstrap_names[] = {"auto", "no", NULL};
 static const char *const consistency_names[] = {"linearizable", "stale", "barrier", "lease", NULL};
+static const char *const follower_mode_names[] = {"auto", "proxy", "moved", NULL};
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const yesno_names[] = {"no", "yes", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL}; /* Redis's order */
@@ -60,6 +61,7 @@ static const struct option_def options[] = {
     {"join", OPT_STRING, OFF(join), NULL, 0, 0, NULL, 0, "ip:port of a member's RESP port to ask to add this node"},
     {"bootstrap", OPT_ENUM, OFF(bootstrap), "auto", 0, 0, bootstrap_names, 0, "auto: one-node cluster on an empty dir; no: wait to be added"},
     {"read-consistency", OPT_ENUM, OFF(read_consistency), "linearizable", 0, 0, consistency_names, 1, "linearizable (ReadIndex), stale (local), barrier (a log entry per read batch) or lease (ReadIndex lease; weaker under clock drift)"},
+    {"follower-mode", OPT_ENUM, OFF(follower_mode), "auto", 0, 0, follower_mode_names, OPT_RUNTIME, "what a follower does with a write or consistent read: auto forwards it to the leader for clients that have not said they understand clusters (CLUSTER SLOTS/SHARDS/NODES, READONLY) and answers -MOVED to the others, proxy forwards it for every client, moved answers -MOVED to every client"},
     {"request-timeout", OPT_INT, OFF(request_timeout), "5000", 1, 3600000, NULL, 1, "ms before a pending request answers -TIMEOUT"},
     {"election-timeout", OPT_INT, OFF(election_timeout), "1000", 10, 600000, NULL, 0, "raft election timeout, ms"},
     {"heartbeat-timeout", OPT_INT, OFF(heartbeat_timeout), "100", 1, 600000, NULL, 0, "raft heartbeat timeout, ms"},

@@ -8,6 +8,7 @@
 
 enum { BOOTSTRAP_AUTO, BOOTSTRAP_NO };
 enum { READ_LINEARIZABLE, READ_STALE, READ_BARRIER, READ_LEASE };
+enum { FOLLOWER_AUTO, FOLLOWER_PROXY, FOLLOWER_MOVED };
 
 /* client-output-buffer-limit, per client class as in Redis (a connection with subscriptions
  * is "pubsub", every other "normal"; "replica" is kept for replicas later). 0 disables a
@@ -31,6 +32,7 @@ struct config {
     char *join;
     long long bootstrap;
     long long read_consistency;
+    long long follower_mode;  /* FOLLOWER_*: what a follower does with writes (proxy.c) */
     long long request_timeout;
     long long election_timeout;
     long long heartbeat_timeout;

@@ -57,8 +57,13 @@ int client_passed_auth(const struct client *c);
 /* AUTH (or HELLO AUTH) succeeded as the user named USER (copied; NULL: a peer node, which
  * has every permission). */
 void client_set_user(struct client *c, const char *user, size_t len);
-/* The user C is authenticated as ("default" until an AUTH), NULL for a peer node. */
+/* The user C is authenticated as ("default" until an AUTH); for a peer node the user it acts
+ * for (CLUSTER ASUSER: a follower forwarding that user's commands), else NULL. */
 const char *client_user(const struct client *c);
+/* CLUSTER ASUSER: peer node C forwards the commands of USER (LEN bytes, copied) from now on;
+ * its scripts' commands are checked against USER's rules. Returns 0, or -1 when C is not a
+ * peer node. */
+int client_act_as(struct client *c, const char *user, size_t len);
 /* RESET: C is authenticated as "default" again, as a new connection is (no AUTH needed
  * unless the default user requires a password). */
 void client_reset_auth(struct client *c);
@@ -74,6 +79,9 @@ void client_set_name(struct client *c, const char *name, size_t len);
  * is a follower (follower_read.h). */
 void client_set_readonly(struct client *c, int on);
 int client_readonly(const struct client *c);
+/* C said it understands clusters (CLUSTER SLOTS/SHARDS/NODES): a follower answers its writes
+ * -MOVED in follower-mode auto instead of forwarding them (proxy.h). C may be NULL. */
+void client_set_cluster_aware(struct client *c);
 /* Close C once the reply to the current request has been written (QUIT). */
 void client_close_after_reply(struct client *c);
 /* The node's Pub/Sub registry (owned by the server) and C's subscriptions (owned by C). */

@@ -255,7 +255,7 @@ static int conn_open(struct follower_read *fr, const char *addr)
     bufferevent_setcb(fr->bev, conn_on_read, NULL, conn_on_event, fr);
     struct timeval tv = {FR_ASK_TIMEOUT_MS / 1000, (FR_ASK_TIMEOUT_MS % 1000) * 1000};
     bufferevent_set_timeouts(fr->bev, &tv, &tv);
-    fr->skip = peer_append_auth(srv, bufferevent_get_output(fr->bev)) > 0;
+    fr->skip = peer_append_auth(srv, bufferevent_get_output(fr->bev)) != PEER_AUTH_NONE;
     bufferevent_enable(fr->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(fr->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         conn_close(fr);
@@ -293,7 +293,7 @@ static void ask(struct follower_read *fr)
         return;
     }
     static const char *const argv[] = {"CLUSTER", "FOLLOWERINDEX"};
-    peer_append_command(bufferevent_get_output(fr->bev), 2, argv);
+    peer_append_command(bufferevent_get_output(fr->bev), 2, argv, NULL);
     if (fr->asked_tail)
         fr->asked_tail->next = fr->waiting;
     else

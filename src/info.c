@@ -139,6 +139,7 @@ static void info_stats(struct buf *b, struct server *srv)
                (double)server_metric_value(srv, METRIC_NET_OUT) / 1024, s->error_replies);
     buf_printf(b, "evicted_keys:%lld\r\nevicted_keys_proposed:%lld\r\n", srv->fsm.evicted.keys,
                s->evicted_keys_proposed);
+    buf_printf(b, "proxied_commands:%lld\r\n", s->proxied_commands);
 }
 
 static void info_commandstats(struct buf *b, struct server *srv)

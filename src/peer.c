@@ -109,13 +109,13 @@ static void peer_on_connect_failed(evutil_socket_t fd, short what, void *arg)
     peer_finish(arg, NULL, "connection failed");
 }
 
-void peer_append_command(struct evbuffer *out, int argc, const char *const *argv)
+void peer_append_command(struct evbuffer *out, int argc, const char *const *argv, const size_t *len)
 {
     evbuffer_add_printf(out, "*%d\r\n", argc);
     for (int i = 0; i < argc; i++) {
-        size_t len = strlen(argv[i]);
-        evbuffer_add_printf(out, "$%zu\r\n", len);
-        evbuffer_add(out, argv[i], len);
+        size_t n = len ? len[i] : strlen(argv[i]);
+        evbuffer_add_printf(out, "$%zu\r\n", n);
+        evbuffer_add(out, argv[i], n);
         evbuffer_add(out, "\r\n", 2);
     }
 }
@@ -132,21 +132,22 @@ int peer_sockaddr(const char *addr, struct sockaddr_in *sin)
     return inet_pton(AF_INET, ip, &sin->sin_addr) == 1 ? 0 : -1;
 }
 
-int peer_append_auth(struct server *srv, struct evbuffer *out)
+int peer_append_auth(const struct server *srv, struct evbuffer *out)
 {
     if (srv->cfg->cluster_secret && srv->cfg->cluster_secret[0]) {
         /* the peer user (cmd_server.c): every permission whatever the ACL users say */
         char proof[PEERAUTH_JOIN_PROOF_SIZE];
         peerauth_join_proof(srv->cfg->cluster_secret, 0, ACL_PEER_USER, "", "", proof);
         const char *auth[] = {"AUTH", ACL_PEER_USER, proof};
-        peer_append_command(out, 3, auth);
-        return 2;
-    } else if (srv->cfg->requirepass) {
-        const char *auth[] = {"AUTH", srv->cfg->requirepass};
-        peer_append_command(out, 2, auth);
-        return 1;
+        peer_append_command(out, 3, auth, NULL);
+        return PEER_AUTH_SECRET;
     }
-    return 0;
+    if (srv->cfg->requirepass) {
+        const char *auth[] = {"AUTH", srv->cfg->requirepass};
+        peer_append_command(out, 2, auth, NULL);
+        return PEER_AUTH_PASSWORD;
+    }
+    return PEER_AUTH_NONE;
 }
 
 int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
@@ -171,9 +172,9 @@ int peer_command(struct server *srv, const char *addr, int argc, const char *con
     bufferevent_set_timeouts(p->bev, &tv, &tv);
     struct evbuffer *out = bufferevent_get_output(p->bev);
     int auth = peer_append_auth(srv, out);
-    p->skip = auth > 0;
-    p->skip_errors = auth == 2;
-    peer_append_command(out, argc, argv);
+    p->skip = auth != PEER_AUTH_NONE;
+    p->skip_errors = auth == PEER_AUTH_SECRET;
+    peer_append_command(out, argc, argv, NULL);
     bufferevent_enable(p->bev, EV_READ | EV_WRITE);
     if (bufferevent_socket_connect(p->bev, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
         /* Report the failure on the next loop turn: callbacks never run inside this call. */

@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+struct evbuffer;
 struct server;
 struct redisReply;
 
@@ -19,14 +20,18 @@ typedef void peer_reply_fn(void *arg, const struct redisReply *reply, const char
 int peer_command(struct server *srv, const char *addr, int argc, const char *const *argv,
                  int timeout_ms, peer_reply_fn *cb, void *arg);
 /* For a persistent channel of the caller's: ADDR ("ip:port") as a sockaddr (0, or -1 when it
- * is not one); AUTH queued on OUT as peer_command sends it (0: none needed; 1: with the
- * requirepass; 2: as the peer user, whose reply is to be skipped even when an error); ARGV
- * (ARGC arguments) queued on OUT as a RESP command. */
+ * is not one). */
 struct sockaddr_in;
 struct evbuffer;
 int peer_sockaddr(const char *addr, struct sockaddr_in *sin);
-int peer_append_auth(struct server *srv, struct evbuffer *out);
-void peer_append_command(struct evbuffer *out, int argc, const char *const *argv);
+/* Append ARGV (ARGC arguments, LEN[i] bytes each; LEN NULL: NUL-terminated) to OUT as one RESP
+ * request. */
+void peer_append_command(struct evbuffer *out, int argc, const char *const *argv, const size_t *len);
+/* Append to OUT the AUTH a node sends another first: as the peer user (every permission) with
+ * the proof of the cluster secret, or with requirepass when there is no secret. Returns which
+ * (the AUTH's reply is to be skipped), or PEER_AUTH_NONE when nothing was appended. */
+enum { PEER_AUTH_NONE, PEER_AUTH_SECRET, PEER_AUTH_PASSWORD };
+int peer_append_auth(const struct server *srv, struct evbuffer *out);
 /* Cancel and free every request of SRV still in flight, without calling their callbacks
  * (shutdown: cluster_close calls it before freeing the state those callbacks use). */
 void peer_cancel_all(struct server *srv);

@@ -35,6 +35,7 @@
 #include "protect.h"
 #include "tls.h"
 #include "follower_read.h"
+#include "proxy.h"
 #include "readindex.h"
 #include "sdnotify.h"
 
@@ -712,6 +713,7 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
         .executed = on_consensus_executed, .latency = on_consensus_latency,
     };
     srv->ri = readindex_new(srv);
+    srv->proxy = proxy_new(srv);
     server_ops_init(srv);
     srv->fr = follower_read_new(srv);
     srv->cs = consensus_new(cfg, &srv->fsm, &cb, err, errlen);
@@ -761,6 +763,8 @@ void server_close(struct server *srv)
         blocked_close(srv); /* after consensus answered the pops in flight */
     readindex_free(srv->ri);
     srv->ri = NULL;
+    proxy_free(srv->proxy);
+    srv->proxy = NULL;
     cluster_close(srv); /* after raft: its callbacks may still report to cluster.c */
     server_ops_close(srv);
     follower_read_free(srv->fr); /* after cluster_close cancelled its requests in flight */

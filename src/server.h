@@ -25,6 +25,7 @@ struct ssl_ctx_st;
 struct readindex;
 struct follower_read;
 struct slot;
+struct proxy;
 struct command;
 struct request;
 
@@ -39,6 +40,7 @@ struct server_stats {
     long long net_output_bytes;
     long long error_replies;       /* total_error_replies */
     long long errorstats_overflow; /* error replies whose prefix found no room in errorstats */
+    long long proxied_commands;    /* forwarded to the leader for plain clients (proxy.c) */
 };
 
 /* INFO errorstats: error replies by prefix (the word after '-'), as Redis 7.0 counts them,
@@ -90,6 +92,7 @@ struct server {
     struct admin *admin;           /* the HTTP admin server (admin.c) */
     struct readindex *ri;          /* the leader's ReadIndex connections (readindex.c) */
     struct follower_read *fr;      /* READONLY clients' reads on a follower (follower_read.c) */
+    struct proxy *proxy;           /* a follower's connections to the leader (proxy.c) */
     struct list clients;    /* of struct client (node); .n is the number connected */
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;

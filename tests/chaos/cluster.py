@@ -113,6 +113,8 @@ class Node:
         a += self.cluster.extra_args
         if "--cluster-secret" not in a and "--cluster-secret-file" not in a:
             a += ["--cluster-secret", self.cluster.secret]
+        if "--follower-mode" not in a:
+            a += ["--follower-mode", "moved"]  # the workloads follow MOVED unless told
         if initial:
             a += ["--cluster", initial]
         else:

@@ -58,6 +58,11 @@ SCENARIOS = {
                            "partition-oneway", "member", "transfer", "disk-random",
                            "disk-leader"],
                      interval=(1, 4), hold=(2, 8), max_active=3, disk=True),
+    # follower-mode proxy: no node answers MOVED, so the clients stay on whichever node they
+    # picked, mostly followers, which forward their commands (MULTI/WATCH and BLMOVE on pinned
+    # connections) to the leader; leaders killed, paused and cut off under them.
+    "proxy": dict(gens=["kill-leader", "pause-leader", "partition-leader"], interval=(3, 6),
+                  hold=(2, 5), server_args=["--follower-mode", "proxy"]),
 }
 
 
@@ -120,7 +125,7 @@ class Runner:
         if a.snapshot_threshold:
             opts["snapshot_threshold"] = a.snapshot_threshold
         self.cl = cl = Cluster(self.workdir, a.server, size=a.nodes, opts=opts, preload=preload,
-                               extra_args=a.server_arg)
+                               extra_args=a.server_arg + sc.get("server_args", []))
         result["options"] = cl.opts
         problems = []
         hist_path = os.path.join(self.workdir, "history.jsonl")

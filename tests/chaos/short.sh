@@ -13,7 +13,7 @@ DURATION=${CHAOS_SHORT_SECONDS:-20}
 # The other scenarios (kill-random, partition, disk, combined) run in the long mode; the disk
 # one found F1/F2 of docs/SAFETY.md (a failing leader disk stalled the whole cluster,
 # canonical/raft 0.15 crashed after a failed write), now mitigated by a fail-stop.
-SCENARIOS=${CHAOS_SHORT_SCENARIOS:-"kill-leader partition-leader pause membership"}
+SCENARIOS=${CHAOS_SHORT_SCENARIOS:-"kill-leader partition-leader pause membership proxy"}
 
 if ! [ -x "$PY" ] || ! "$PY" -c 'import redis' 2>/dev/null; then
     echo "chaos: $PY with python3-redis is required (apt-get install python3-redis): skipped"

@@ -438,7 +438,7 @@ static bool concordkv_only_option(const char *arg)
         "--id", "--raft-port", "--admin-port", "--cluster", "--join", "--bootstrap",
         "--read-consistency", "--request-timeout", "--election-timeout", "--heartbeat-timeout",
         "--snapshot-threshold", "--admin-token", "--cluster-secret", "--cluster-secret-file",
-        "--raft-max-message", NULL};
+        "--raft-max-message", "--follower-mode", NULL};
     for (size_t i = 0; only[i] != NULL; i++)
         if (strcmp(arg, only[i]) == 0)
             return true;
@@ -499,6 +499,15 @@ static char **server_argv(const struct fx_server *s, const char *bin)
     if (!redis && !has_secret) {
         PUSH("--cluster-secret");
         PUSH(FX_CLUSTER_SECRET);
+    }
+    /* Followers answer -MOVED (the suites were written for Redis Cluster's redirects), unless
+     * the test chooses a follower-mode (test_proxy). */
+    bool has_mode = false;
+    for (size_t i = 0; s->extra_args[i] != NULL; i++)
+        has_mode |= strcmp(s->extra_args[i], "--follower-mode") == 0;
+    if (!redis && !has_mode && s->config_file == NULL) {
+        PUSH("--follower-mode");
+        PUSH("moved");
     }
 #undef PUSH
 #undef PUSHF
