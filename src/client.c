@@ -225,11 +225,42 @@ struct buf *client_reply_buf(struct client *c)
 
 struct slot *client_defer(struct client *c)
 {
+    return client_defer_db(c, c->db);
+}
+
+struct slot *client_defer_db(struct client *c, int db)
+{
     c->pending++;
     struct slot *s = slot_append(c, 0);
     s->cost = c->defer_cost;
     s->discard = c->discarding;
+    s->db = db;
     return s;
+}
+
+int slot_db(const struct slot *s)
+{
+    return s->db;
+}
+
+int client_db(const struct client *c)
+{
+    return c->db;
+}
+
+void client_set_db(struct client *c, int db)
+{
+    c->db = db;
+}
+
+int client_cluster_aware(const struct client *c)
+{
+    return c->cluster_aware;
+}
+
+void client_set_cluster_aware(struct client *c)
+{
+    c->cluster_aware = 1;
 }
 
 /* Move the replies at the head of C's queue that are ready into its output. */
@@ -774,12 +805,12 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
 {
     char flags[16];
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=2\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               client_flags(c, flags),
+               client_flags(c, flags), c->db,
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -1142,7 +1173,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         struct slot *s = client_defer(c);
         s->cmd = cmd;
         s->slow_args = args;
-        consensus_write(srv->cs, s, req);
+        consensus_write_db(srv->cs, s, c->db, req);
         return;
     }
     if (consistent) {

@@ -43,6 +43,7 @@ struct slot {
     const struct command *cmd;
     struct slowlog_args *slow_args;
     int discard;         /* CLIENT REPLY OFF/SKIP: the reply is dropped when it is ready */
+    int db;              /* the database its command runs in (the client's when deferred) */
 };
 
 struct client {
@@ -92,6 +93,8 @@ struct client {
     int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
     struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
     uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
+    int db;               /* SELECT: the database its commands run in */
+    int cluster_aware;    /* sent CLUSTER SLOTS/SHARDS/NODES (or READONLY): database 0 only */
 };
 
 /* Accept FD (already non-blocking) as a new client of SRV. Returns the client. */

@@ -110,6 +110,17 @@ void server_memory_doctor(struct server *srv, struct buf *out);
 /* Reserve the next reply position of C for a reply produced later; whoever produces it owns
  * the slot until slot_done(). */
 struct slot *client_defer(struct client *c);
+/* client_defer for a command that runs in database DB rather than C's current one (EXEC of
+ * a transaction that SELECTs); slot_db: the database a slot's command runs in. */
+struct slot *client_defer_db(struct client *c, int db);
+int slot_db(const struct slot *s);
+/* C's database (SELECT), and setting it. */
+int client_db(const struct client *c);
+void client_set_db(struct client *c, int db);
+/* Whether C declared itself cluster-aware (CLUSTER SLOTS/SHARDS/NODES, READONLY): SELECT
+ * then refuses any database but 0, as Redis Cluster does. */
+int client_cluster_aware(const struct client *c);
+void client_set_cluster_aware(struct client *c);
 /* Where a deferred reply is written. */
 struct buf *slot_buf(struct slot *s);
 /* The reply in the slot is complete: queue it for sending (or free S if its client is gone). */

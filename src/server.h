@@ -61,6 +61,7 @@ struct server_evict {
     int inflight;
     int64_t since_ms;          /* when it was proposed */
     long long entries_mark;    /* fsm.evicted.entries then: it has been applied once this moves */
+    int next_db;               /* the database the next eviction looks in first */
 };
 
 struct exec_ctx;
@@ -89,7 +90,7 @@ struct server {
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
     uint64_t rng;
-    uint64_t expire_cursor;
+    uint64_t expire_cursors[FSM_DATABASES_MAX]; /* active expiry's, one per database */
     struct server_evict evict;
     int64_t start_ms;
     struct server_stats stats;
@@ -197,5 +198,10 @@ void server_flush_writes(struct server *srv);
 /* The context of a command run against this node's applied state with its local clock (a
  * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */
 struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out);
+/* Sums over every database: values queued for lazy freeing, bytes of the keyspace, keys. */
+size_t server_lazy_pending(const struct server *srv);
+size_t server_dataset_bytes(const struct server *srv);
+size_t server_keys(const struct server *srv);
+size_t server_expires(const struct server *srv);
 
 #endif
