@@ -80,6 +80,11 @@ static char *reg_key(int db, const char *key, size_t len)
 static void on_key_created(void *arg, int db, const char *key, size_t klen)
 {
     struct server *srv = arg;
+    if (key == NULL) { /* the whole database (kv_signal_all_created) */
+        char p[REG_DB_BYTES] = {(char)(db >> 8), (char)(db & 0xff)};
+        blocking_signal_prefix(&srv->blocking, p, REG_DB_BYTES);
+        return;
+    }
     char *k = reg_key(db, key, klen);
     blocking_signal(&srv->blocking, k, klen + REG_DB_BYTES);
     free(k);

@@ -363,6 +363,8 @@ void cmd_swapdb(struct exec_ctx *ctx, struct request *req)
         kv_swap(x, y);
         kv_set_flush_seq(x, ctx->apply_seq);
         kv_set_flush_seq(y, ctx->apply_seq);
+        kv_signal_all_created(x); /* clients blocked in either may now be served */
+        kv_signal_all_created(y);
     }
     reply_ok(ctx->out);
 }

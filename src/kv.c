@@ -471,6 +471,12 @@ struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, i
     return e;
 }
 
+void kv_signal_all_created(struct kv_store *kv)
+{
+    if (kv->created)
+        kv->created(kv->created_arg, kv->id, NULL, 0);
+}
+
 void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg)
 {
     kv->created = fn;

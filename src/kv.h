@@ -142,6 +142,8 @@ struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, i
  * records the key, for the node's loop to look at after apply; it must not change the
  * store, and nothing replicated depends on it. NULL: no hook. */
 typedef void kv_created_fn(void *arg, int db, const char *key, size_t klen);
+/* Call KV's created hook with KEY NULL: any key of KV may have become non-empty (SWAPDB). */
+void kv_signal_all_created(struct kv_store *kv);
 void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg);
 /* E's object was changed in place at SEQ (a field added ...): record it as E's last change. */
 static inline void kv_touch(struct kv_entry *e, uint64_t seq) { e->mod_seq = seq; }
