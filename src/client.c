@@ -877,14 +877,14 @@ void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len
     buf_close(&b);
 }
 
-void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+void client_feed_monitors(struct server *srv, int db, const char *who, const struct command *cmd,
                           const struct request *req)
 {
     if (srv->monitors.n == 0 || (cmd != NULL && !monitor_shows(cmd, req)))
         return;
     struct buf line;
     buf_init(&line);
-    monitor_format(&line, util_now_us(), who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
+    monitor_format(&line, util_now_us(), db, who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
     client_monitor_feed_raw(srv, line.data, line.len);
     buf_close(&line);
 }
@@ -898,7 +898,7 @@ static void client_feed_queued(struct client *c)
         struct request *q = c->multi.queued[i];
         struct command *qc = command_lookup(q->argv[0], q->len[0]);
         if (qc != NULL)
-            client_feed_monitors(c->srv, c->addr, qc, q);
+            client_feed_monitors(c->srv, c->db, c->addr, qc, q);
     }
 }
 
@@ -1150,7 +1150,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         goto done;
     }
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && srv->monitors.n > 0)
-        client_feed_monitors(srv, c->addr, cmd, req); /* as sent: before prepare rewrites it */
+        client_feed_monitors(srv, c->db, c->addr, cmd, req); /* as sent: before prepare rewrites it */
     if ((cmd->flags & CMD_WRITE) && !(cmd->flags & CMD_BLOCKING) && probe_start(c, cmd, req))
         return;
     if (cmd->flags & CMD_WRITE) {
@@ -1190,7 +1190,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     client_monitor_feed_trace(srv, trace.data, trace.len);
     buf_close(&trace);
     if (srv->monitors.n > 0 && !(cmd->flags & CMD_READONLY)) /* a stale read was shown */
-        client_feed_monitors(srv, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
+        client_feed_monitors(srv, c->db, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
     client_note_exec(c, cmd, req, usec);
 done:
     request_free(req);

@@ -132,8 +132,8 @@ void client_note_exec(struct client *c, const struct command *cmd, const struct 
  * SRV, stamped now. */
 void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len);
 /* Show REQ (CMD's, NULL: a command of the node's own such as __expired) to SRV's monitors as
- * run by WHO ("ip:port"). */
-void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+ * run in database DB by WHO ("ip:port"). */
+void client_feed_monitors(struct server *srv, int db, const char *who, const struct command *cmd,
                           const struct request *req);
 
 /* Write what C has to write; called by the server after a batch of replies. */

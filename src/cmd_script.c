@@ -350,7 +350,8 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         return;
     }
     if (ctx->monitor_trace != NULL && monitor_shows(cmd, req)) /* as sent, stamped when shown */
-        monitor_format_unstamped(ctx->monitor_trace, "lua", req, monitor_redact_mask(cmd, req));
+        monitor_format_unstamped(ctx->monitor_trace, kv_id(ctx->kv), "lua", req,
+                                 monitor_redact_mask(cmd, req));
     if (cmd->proc == cmd_time) { /* the entry's clock in apply */
         reply_array(out, 2);
         reply_bulk_ll(out, ctx->now_ms / 1000);

@@ -622,7 +622,7 @@ int config_text(const struct config *cfg, const char *name, char *out, size_t le
 /* Redis options that clients and tools ask for (redis-benchmark reads these two at start),
  * with the values that describe ConcordKV: no RDB saves, no AOF (the raft log is the
  * durable record of every write). Read-only. */
-static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}, {"databases", "1"}};
+static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}};
 
 int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out)
 {

@@ -291,7 +291,7 @@ static void server_active_expire_db(struct server *srv, int db)
                       collect_expired, &es);
     if (es.req->argc > 1) {
         srv->stats.expired_keys_proposed += es.req->argc - 1;
-        server_feed_monitors_self(srv, es.req);
+        server_feed_monitors_self(srv, db, es.req);
         consensus_write_db(srv->cs, NULL, db, es.req); /* the entry carries the database */
     } else {
         request_free(es.req);
@@ -562,13 +562,13 @@ static void on_consensus_latency(void *arg, const char *event, int64_t usec)
         latency_add_sample(&srv->latency, event, (uint32_t)(usec / 1000), util_now_ms() / 1000);
 }
 
-void server_feed_monitors_self(struct server *srv, const struct request *req)
+void server_feed_monitors_self(struct server *srv, int db, const struct request *req)
 {
     char who[64];
     if (srv->monitors.n == 0)
         return;
     consensus_raft_address(srv->cfg, who, sizeof(who));
-    client_feed_monitors(srv, who, NULL, req);
+    client_feed_monitors(srv, db, who, NULL, req);
 }
 
 struct slowlog *server_slowlog(struct server *srv)

@@ -158,7 +158,7 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 /* Show REQ, a command this node proposes on its own behalf (the active-expiry cycle's
  * __expired ...), to its monitors as coming from its raft address, the way a Redis replica
  * shows what its master sends. */
-void server_feed_monitors_self(struct server *srv, const struct request *req);
+void server_feed_monitors_self(struct server *srv, int db, const struct request *req);
 /* Operator commands (client_ctl.c). Whether REQ (command CMD, from C) must wait for the end
  * of a CLIENT PAUSE (ALL: every command; WRITE: the commands that may write); when it must,
  * C is queued to be resumed (client_resume_input) once the pause ends, in order. */

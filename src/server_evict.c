@@ -88,7 +88,7 @@ static int evict_propose(struct server *srv, size_t used)
     srv->evict.inflight = 1;
     srv->evict.since_ms = now;
     srv->evict.entries_mark = srv->fsm.evicted.entries;
-    server_feed_monitors_self(srv, req); /* as the expiry cycle's __expired */
+    server_feed_monitors_self(srv, db, req); /* as the expiry cycle's __expired */
     consensus_write_db(srv->cs, NULL, db, req);
     return 1;
 }
