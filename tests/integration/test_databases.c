@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
@@ -184,6 +185,88 @@ Test(databases, cluster_aware_client_is_refused_select)
     cr_assert_eq(r->type, REDIS_REPLY_STRING);
     cr_assert(strstr(r->str, " db=1 ") != NULL, "%s", r->str);
     freeReplyObject(r);
+    redisFree(c);
+    tc_stop_cleanly();
+}
+
+/* WATCH is per database: a write of the same name in another database leaves the transaction
+ * alone, one in the watched database aborts it. */
+Test(databases, watch_is_per_database)
+{
+    int idx;
+    redisContext *a = start_cluster_on_leader(NULL, &idx);
+    redisContext *b = fx_connect(node(idx)->port);
+    redisReply *r;
+
+    fx_check_status(a, "OK", "SELECT 3");
+    fx_check_status(a, "OK", "WATCH w");
+    fx_check_status(a, "OK", "MULTI");
+    fx_check_status(a, "QUEUED", "SET w a");
+    fx_check_status(b, "OK", "SET w other-db");
+    r = fx_cmd(a, "EXEC");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY, "a write in database 0 aborted a watch in 3");
+    freeReplyObject(r);
+
+    fx_check_status(a, "OK", "WATCH w");
+    fx_check_status(a, "OK", "MULTI");
+    fx_check_status(a, "QUEUED", "SET w b");
+    fx_check_status(b, "OK", "SELECT 3");
+    fx_check_status(b, "OK", "SET w same-db");
+    r = fx_cmd(a, "EXEC");
+    cr_assert_eq(r->type, REDIS_REPLY_NIL, "got %s", fx_reply_type_name(r->type));
+    freeReplyObject(r);
+    fx_check_string(a, "same-db", "GET w");
+    redisFree(a);
+    redisFree(b);
+    tc_stop_cleanly();
+}
+
+static bool one_blocked(void *arg)
+{
+    return tc_info_ll(node(*(int *)arg)->port, "clients", "blocked_clients") == 1;
+}
+
+/* A client blocked in database 2 is not served by a push in database 0 (the element stays
+ * there) but by the push in its own. */
+Test(databases, blocking_pop_waits_in_its_database)
+{
+    int idx;
+    redisContext *c = start_cluster_on_leader(NULL, &idx);
+    int fd = fx_raw_connect(node(idx)->port);
+
+    fx_raw_send_str(fd, "SELECT 2\r\n");
+    fx_raw_expect(fd, "+OK\r\n", 5000);
+    fx_raw_send_str(fd, "BLPOP q 30\r\n");
+    cr_assert(fx_wait_until(one_blocked, &idx, TC_WRITE_MS), "the BLPOP did not block");
+    fx_check_integer(c, 1, "RPUSH q zero");
+    fx_check_status(c, "OK", "SELECT 2");
+    fx_check_integer(c, 1, "RPUSH q two");
+    fx_raw_expect(fd, "*2\r\n$1\r\nq\r\n$3\r\ntwo\r\n", 10000);
+    fx_check_integer(c, 0, "LLEN q");
+    fx_check_status(c, "OK", "SELECT 0");
+    fx_check_string(c, "zero", "LPOP q");
+    close(fd);
+    redisFree(c);
+    tc_stop_cleanly();
+}
+
+/* Keyspace events name the key's database: a subscriber on a follower gets __keyspace@4__. */
+Test(databases, keyspace_events_name_the_database)
+{
+    int idx;
+    redisContext *c = start_cluster_on_leader(NULL, &idx);
+    int f = (idx + 1) % 3;
+    redisContext *fc = fx_connect(node(f)->port);
+    fx_check_status(fc, "OK", "CONFIG SET notify-keyspace-events KA");
+    redisFree(fc);
+    int fd = fx_raw_connect(node(f)->port);
+    fx_raw_send_str(fd, "PSUBSCRIBE __keyspace@*__:ev\r\n");
+    fx_raw_expect(fd, "*3\r\n$10\r\npsubscribe\r\n$17\r\n__keyspace@*__:ev\r\n:1\r\n", 5000);
+    fx_check_status(c, "OK", "SELECT 4");
+    fx_check_status(c, "OK", "SET ev 1");
+    fx_raw_expect(fd, "*4\r\n$8\r\npmessage\r\n$17\r\n__keyspace@*__:ev\r\n$17\r\n__keyspace@4__:ev\r\n"
+                      "$3\r\nset\r\n", 10000);
+    close(fd);
     redisFree(c);
     tc_stop_cleanly();
 }
