@@ -72,9 +72,9 @@ static void info_memory(struct buf *b, struct server *srv)
                   "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
                   "mem_counted_for_evict:%zu\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
-               used, h1, rss, h2, server_dataset_bytes(srv), srv->cfg->maxmemory, hmax,
+               used, h1, rss, h2, server_dbs_sum(srv, kv_used_memory), srv->cfg->maxmemory, hmax,
                evict_policy_names[srv->cfg->maxmemory_policy], server_evict_counted(srv),
-               server_lazy_pending(srv));
+               server_dbs_sum(srv, kv_lazy_pending));
     server_track_peak(srv);
     human_bytes(h1, sizeof(h1), (double)srv->used_memory_peak);
     buf_printf(b, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n",

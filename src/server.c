@@ -338,7 +338,7 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     for (int d = 0; d < srv->fsm.ndbs; d++)
         kv_rehash_step(srv->fsm.dbs[d], 100);
     server_ops_cron(srv);
-    if (server_lazy_pending(srv) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
+    if (server_dbs_sum(srv, kv_lazy_pending) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
         server_on_lazy_free(-1, 0, srv);
 }
 
@@ -480,35 +480,11 @@ static void on_consensus_error(void *arg, void *cookie, const char *msg)
     slot_error(cookie, msg);
 }
 
-size_t server_lazy_pending(const struct server *srv)
+size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_store *kv))
 {
     size_t n = 0;
     for (int d = 0; d < srv->fsm.ndbs; d++)
-        n += kv_lazy_pending(srv->fsm.dbs[d]);
-    return n;
-}
-
-size_t server_dataset_bytes(const struct server *srv)
-{
-    size_t n = 0;
-    for (int d = 0; d < srv->fsm.ndbs; d++)
-        n += kv_used_memory(srv->fsm.dbs[d]);
-    return n;
-}
-
-size_t server_keys(const struct server *srv)
-{
-    size_t n = 0;
-    for (int d = 0; d < srv->fsm.ndbs; d++)
-        n += kv_size(srv->fsm.dbs[d]);
-    return n;
-}
-
-size_t server_expires(const struct server *srv)
-{
-    size_t n = 0;
-    for (int d = 0; d < srv->fsm.ndbs; d++)
-        n += kv_expires(srv->fsm.dbs[d]);
+        n += each(srv->fsm.dbs[d]);
     return n;
 }
 

@@ -198,10 +198,8 @@ void server_flush_writes(struct server *srv);
 /* The context of a command run against this node's applied state with its local clock (a
  * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */
 struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out);
-/* Sums over every database: values queued for lazy freeing, bytes of the keyspace, keys. */
-size_t server_lazy_pending(const struct server *srv);
-size_t server_dataset_bytes(const struct server *srv);
-size_t server_keys(const struct server *srv);
-size_t server_expires(const struct server *srv);
+/* EACH (kv_size, kv_expires, kv_used_memory, kv_lazy_pending ...) summed over every
+ * database. */
+size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_store *kv));
 
 #endif

@@ -33,7 +33,7 @@
  * once more, less what a snapshot in progress holds already. */
 size_t server_evict_counted(const struct server *srv)
 {
-    size_t used = memcount_used(), dataset = server_dataset_bytes(srv);
+    size_t used = memcount_used(), dataset = server_dbs_sum(srv, kv_used_memory);
     size_t held = __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
     return used + (dataset > held ? dataset - held : 0);
 }
@@ -53,7 +53,7 @@ static int evict_running(struct server *srv, int64_t now)
         now - ev->since_ms < srv->cfg->request_timeout)
         return 1;
     ev->inflight = 0;
-    return server_lazy_pending(srv) > 0;
+    return server_dbs_sum(srv, kv_lazy_pending) > 0;
 }
 
 /* Propose the eviction of enough keys to bring USED under the limit. Returns 1 when an
