@@ -809,6 +809,35 @@ def lua_register_script(r, args):
     expect_error(redis.exceptions.NoScriptError, r.evalsha, "f" * 40, 0)
 
 
+@check
+def databases_from_url(r, args):
+    d3 = redis.Redis.from_url("redis://127.0.0.1:%d/3" % args.port, socket_timeout=10)
+    d4 = redis.Redis.from_url("redis://127.0.0.1:%d/4" % args.port, socket_timeout=10)
+    try:
+        r.delete("py:db")
+        assert d3.set("py:db", "three") is True
+        assert d3.get("py:db") == b"three"
+        assert r.get("py:db") is None, "database 0 has its own keys"
+        assert r.info("keyspace")["db3"]["keys"] >= 1
+        assert d3.move("py:db", 4) is True
+        assert d3.get("py:db") is None
+        assert d4.get("py:db") == b"three"
+        with d4.pipeline(transaction=True) as p:
+            p.incr("py:db:n")
+            p.execute_command("SELECT", 5)
+            p.incr("py:db:n")
+            assert p.execute()[0] == 1
+        assert d4.get("py:db:n") == b"1"
+        expect_error(redis.ResponseError, r.execute_command, "SELECT", 16,
+                     text="DB index is out of range")
+        d4.flushdb()
+        assert d4.dbsize() == 0
+        assert d3.dbsize() == 0
+    finally:
+        d3.close()
+        d4.close()
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=0)

@@ -55,6 +55,7 @@ static const struct {
 } extra_categories[] = {
     {"keys", ACL_CAT_DANGEROUS}, {"flushall", ACL_CAT_KEYSPACE | ACL_CAT_DANGEROUS},
     {"flushdb", ACL_CAT_KEYSPACE | ACL_CAT_DANGEROUS}, {"dbsize", ACL_CAT_KEYSPACE},
+    {"move", ACL_CAT_KEYSPACE}, {"swapdb", ACL_CAT_KEYSPACE | ACL_CAT_DANGEROUS},
     {"info", ACL_CAT_DANGEROUS}, {"command", ACL_CAT_CONNECTION},
     {"lastsave", ACL_CAT_ADMIN | ACL_CAT_DANGEROUS}, {"acl", ACL_CAT_ADMIN | ACL_CAT_DANGEROUS},
     {"client", ACL_CAT_CONNECTION},

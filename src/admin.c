@@ -439,7 +439,7 @@ json_t *admin_status_json(struct server *srv)
                     "term", (json_int_t)info.term, "leader", admin_id_or_null(info.leader_id),
                     "commit_index", (json_int_t)info.commit_index,
                     "applied_index", (json_int_t)info.applied_index,
-                    "keys", (json_int_t)kv_size(srv->kv),
+                    "keys", (json_int_t)server_dbs_sum(srv, kv_size),
                     "uptime_seconds", (json_int_t)((util_now_ms() - srv->start_ms) / 1000),
                     "version", PACKAGE_VERSION, "membership", cluster_membership(srv));
 }

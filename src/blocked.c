@@ -28,6 +28,7 @@ struct blocked {
     struct slot *slot;        /* the reply */
     struct request *req;      /* proposed again on each try */
     const struct block_spec *spec;
+    int db;                   /* the client's database when it blocked */
     struct event *timer;      /* NULL: waits forever */
     int end;
 };
@@ -64,16 +65,36 @@ static const struct block_spec *spec_of(const struct command *cmd)
 
 static void finish(struct blocked *b, const char *data, size_t len);
 
-static void on_key_created(void *arg, const char *key, size_t klen)
+/* The registry's keys name a database too: two bytes of its index, then the key. */
+#define REG_DB_BYTES 2
+
+static char *reg_key(int db, const char *key, size_t len)
+{
+    char *k = xmalloc(len + REG_DB_BYTES);
+    k[0] = (char)(db >> 8);
+    k[1] = (char)(db & 0xff);
+    memcpy(k + REG_DB_BYTES, key, len);
+    return k;
+}
+
+static void on_key_created(void *arg, int db, const char *key, size_t klen)
 {
     struct server *srv = arg;
-    blocking_signal(&srv->blocking, key, klen);
+    if (key == NULL) { /* the whole database (kv_signal_all_created) */
+        char p[REG_DB_BYTES] = {(char)(db >> 8), (char)(db & 0xff)};
+        blocking_signal_prefix(&srv->blocking, p, REG_DB_BYTES);
+        return;
+    }
+    char *k = reg_key(db, key, klen);
+    blocking_signal(&srv->blocking, k, klen + REG_DB_BYTES);
+    free(k);
 }
 
 void blocked_init(struct server *srv)
 {
     blocking_init(&srv->blocking);
-    kv_set_created_hook(srv->kv, on_key_created, srv);
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        kv_set_created_hook(srv->fsm.dbs[d], on_key_created, srv);
 }
 
 void blocked_close(struct server *srv)
@@ -81,8 +102,8 @@ void blocked_close(struct server *srv)
     /* Records whose pop was in flight when their client went: nobody answers them now. */
     while (srv->blocked.head != NULL)
         finish(list_entry(srv->blocked.head, struct blocked, node), NULL, 0);
-    if (srv->kv)
-        kv_set_created_hook(srv->kv, NULL, NULL);
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        kv_set_created_hook(srv->fsm.dbs[d], NULL, NULL);
     blocking_close(&srv->blocking);
 }
 
@@ -133,7 +154,7 @@ static void finish_error(struct blocked *b, const char *msg)
 static void try_pop(struct blocked *b)
 {
     b->w.inflight = 1;
-    consensus_write(b->srv->cs, b->slot, request_dup(b->req));
+    consensus_write_db(b->srv->cs, b->slot, b->db, request_dup(b->req));
 }
 
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
@@ -167,6 +188,7 @@ void blocked_start(struct client *c, const struct command *cmd, struct request *
     b->c = c;
     b->spec = spec;
     b->req = req;
+    b->db = client_db(c);
     b->slot = client_defer(c);
     b->slot->blk = b;
     c->blk = b;
@@ -194,8 +216,18 @@ static void block_on_keys(struct blocked *b)
         first = 1;
         end = b->spec->one_key ? 2 : req->argc - 1;
     }
-    blocking_add(&b->srv->blocking, &b->w, b->spec->type, end - first,
-                 (const char *const *)req->argv + first, req->len + first);
+    int n = end - first;
+    char **keys = xmalloc(sizeof(char *) * (size_t)(n > 0 ? n : 1));
+    size_t *lens = xmalloc(sizeof(size_t) * (size_t)(n > 0 ? n : 1));
+    for (int i = 0; i < n; i++) {
+        keys[i] = reg_key(b->db, req->argv[first + i], req->len[first + i]);
+        lens[i] = req->len[first + i] + REG_DB_BYTES;
+    }
+    blocking_add(&b->srv->blocking, &b->w, b->spec->type, n, (const char *const *)keys, lens);
+    for (int i = 0; i < n; i++)
+        free(keys[i]);
+    free(keys);
+    free(lens);
     /* Its keys may have been created in the very entry that found them empty. */
     blocking_signal_waiter(&b->srv->blocking, &b->w);
 }
@@ -245,10 +277,13 @@ void blocked_client_gone(struct blocked *b)
     finish(b, NULL, 0);
 }
 
-/* The type of the value at KEY and how many elements it holds (0: absent or a string). */
+/* The type of the value at the registry's key KEY (database and key) and how many elements
+ * it holds (0: absent or a string). */
 static size_t key_elements(struct server *srv, const char *key, size_t len, int *type)
 {
-    struct kv_entry *e = kv_peek(srv->kv, key, len, util_now_ms());
+    struct kv_store *kv = len >= REG_DB_BYTES
+        ? fsm_db(&srv->fsm, ((unsigned char)key[0] << 8) | (unsigned char)key[1]) : NULL;
+    struct kv_entry *e = kv ? kv_peek(kv, key + REG_DB_BYTES, len - REG_DB_BYTES, util_now_ms()) : NULL;
     if (e == NULL || value_ops(e->type) == NULL)
         return 0;
     *type = e->type;

@@ -154,6 +154,21 @@ void blocking_signal(struct blocking_registry *r, const char *key, size_t len)
         list_push_back(&r->ready, &q->ready_node);
 }
 
+void blocking_signal_prefix(struct blocking_registry *r, const char *prefix, size_t len)
+{
+    struct dict_iter it;
+    struct dict_entry *de;
+    if (r->nwaiters == 0)
+        return;
+    dict_iter_init(&it, r->keys);
+    while ((de = dict_iter_next(&it)) != NULL) {
+        struct blocking_queue *q = de->val;
+        if (de->klen >= len && memcmp(de->key, prefix, len) == 0 && !q->ready_node.linked)
+            list_push_back(&r->ready, &q->ready_node);
+    }
+    dict_iter_close(&it);
+}
+
 void blocking_signal_waiter(struct blocking_registry *r, struct blocking_waiter *w)
 {
     for (int i = 0; i < w->nlinks; i++) {

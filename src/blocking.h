@@ -54,6 +54,8 @@ void blocking_remove(struct blocking_registry *r, struct blocking_waiter *w);
 static inline int blocking_is_blocked(const struct blocking_waiter *w) { return w->nlinks > 0; }
 /* KEY (LEN bytes) may have become non-empty: remember it when a waiter is blocked on it. */
 void blocking_signal(struct blocking_registry *r, const char *key, size_t len);
+/* Signal every key that starts with PREFIX (LEN bytes): a whole database (SWAPDB). */
+void blocking_signal_prefix(struct blocking_registry *r, const char *prefix, size_t len);
 /* Signal every key W is blocked on. */
 void blocking_signal_waiter(struct blocking_registry *r, struct blocking_waiter *w);
 /* The next signalled key (its queue, taken off the ready set; NULL when none). The queue

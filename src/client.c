@@ -237,12 +237,38 @@ struct buf *client_reply_buf(struct client *c)
 
 struct slot *client_defer(struct client *c)
 {
+    return client_defer_db(c, c->db);
+}
+
+struct slot *client_defer_db(struct client *c, int db)
+{
     c->pending++;
     struct slot *s = slot_append(c, 0);
     s->cost = c->defer_cost;
     s->discard = c->discarding;
     s->out.resp = c->resp; /* the reply comes later, in the protocol of the command's time */
+    s->db = db;
     return s;
+}
+
+int slot_db(const struct slot *s)
+{
+    return s->db;
+}
+
+int client_db(const struct client *c)
+{
+    return c->db;
+}
+
+void client_set_db(struct client *c, int db)
+{
+    c->db = db;
+}
+
+int client_cluster_aware(const struct client *c)
+{
+    return c->cluster_aware;
 }
 
 int client_resp(const struct client *c)
@@ -831,12 +857,12 @@ static void client_info_line(struct buf *b, const struct client *c, int64_t now)
 {
     char flags[16];
     buf_printf(b,
-               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=0 sub=%zu "
+               "id=%llu addr=%s laddr=%s fd=%d name=%s age=%lld idle=%lld flags=%s db=%d sub=%zu "
                "psub=%zu ssub=%zu multi=%d qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=0 rbs=0 rbp=0 "
                "obl=0 oll=0 omem=%zu tot-mem=0 events=r cmd=%s user=%s redir=-1 resp=%d\n",
                (unsigned long long)c->id, c->addr, c->laddr, c->fd, c->name ? c->name : "",
                (long long)(now - c->ctime_ms) / 1000, (long long)(now - c->last_ms) / 1000,
-               client_flags(c, flags),
+               client_flags(c, flags), c->db,
                c->sub.channels ? dict_size(c->sub.channels) : 0,
                c->sub.patterns ? dict_size(c->sub.patterns) : 0,
                c->sub.shard ? dict_size(c->sub.shard) : 0, c->multi.in_multi ? c->multi.nqueued : -1,
@@ -904,14 +930,14 @@ void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len
     buf_close(&b);
 }
 
-void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+void client_feed_monitors(struct server *srv, int db, const char *who, const struct command *cmd,
                           const struct request *req)
 {
     if (srv->monitors.n == 0 || (cmd != NULL && !monitor_shows(cmd, req)))
         return;
     struct buf line;
     buf_init(&line);
-    monitor_format(&line, util_now_us(), who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
+    monitor_format(&line, util_now_us(), db, who, req, cmd ? monitor_redact_mask(cmd, req) : 0);
     client_monitor_feed_raw(srv, line.data, line.len);
     buf_close(&line);
 }
@@ -925,7 +951,7 @@ static void client_feed_queued(struct client *c)
         struct request *q = c->multi.queued[i];
         struct command *qc = command_lookup(q->argv[0], q->len[0]);
         if (qc != NULL)
-            client_feed_monitors(c->srv, c->addr, qc, q);
+            client_feed_monitors(c->srv, c->db, c->addr, qc, q);
     }
 }
 
@@ -1190,7 +1216,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         goto done;
     }
     if ((cmd->flags & (CMD_WRITE | CMD_READONLY)) && srv->monitors.n > 0)
-        client_feed_monitors(srv, c->addr, cmd, req); /* as sent: before prepare rewrites it */
+        client_feed_monitors(srv, c->db, c->addr, cmd, req); /* as sent: before prepare rewrites it */
     if (follower_read) {
         follower_read_submit(srv->fr, client_defer(c), cmd, req);
         return;
@@ -1217,7 +1243,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
         struct slot *s = client_defer(c);
         s->cmd = cmd;
         s->slow_args = args;
-        consensus_write(srv->cs, s, req);
+        consensus_write_db(srv->cs, s, c->db, req);
         return;
     }
     if (consistent) {
@@ -1234,7 +1260,7 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     client_monitor_feed_trace(srv, trace.data, trace.len);
     buf_close(&trace);
     if (srv->monitors.n > 0 && !(cmd->flags & CMD_READONLY)) /* a stale read was shown */
-        client_feed_monitors(srv, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
+        client_feed_monitors(srv, c->db, c->addr, cmd, req); /* after it ran, as Redis: MONITOR's own */
     client_note_exec(c, cmd, req, usec);
 done:
     request_free(req);

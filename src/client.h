@@ -44,6 +44,7 @@ struct slot {
     const struct command *cmd;
     struct slowlog_args *slow_args;
     int discard;         /* CLIENT REPLY OFF/SKIP: the reply is dropped when it is ready */
+    int db;              /* the database its command runs in (the client's when deferred) */
 };
 
 struct client {
@@ -96,8 +97,9 @@ struct client {
     int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
     struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
     uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
+    int db;               /* SELECT: the database its commands run in */
     /* follower proxying (proxy.c) */
-    int cluster_aware;        /* sent CLUSTER SLOTS/SHARDS/NODES: gets -MOVED in follower-mode auto */
+    int cluster_aware;        /* sent CLUSTER SLOTS/SHARDS/NODES: gets -MOVED in follower-mode auto, database 0 only */
     struct px_conn *px_pin;   /* its own connection to the leader (MULTI, WATCH, blocking) */
     int px_unit;              /* a WATCH or MULTI is open on px_pin */
     int px_broken;            /* px_pin was lost with a WATCH or MULTI open: EXEC aborts */
@@ -139,8 +141,8 @@ void client_note_exec(struct client *c, const struct command *cmd, const struct 
  * SRV, stamped now. */
 void client_monitor_feed_trace(struct server *srv, const char *lines, size_t len);
 /* Show REQ (CMD's, NULL: a command of the node's own such as __expired) to SRV's monitors as
- * run by WHO ("ip:port"). */
-void client_feed_monitors(struct server *srv, const char *who, const struct command *cmd,
+ * run in database DB by WHO ("ip:port"). */
+void client_feed_monitors(struct server *srv, int db, const char *who, const struct command *cmd,
                           const struct request *req);
 
 /* Write what C has to write; called by the server after a batch of replies. */

@@ -468,9 +468,9 @@ static void memory_figures(struct server *srv, struct memory_figures *m)
         const struct client *c = list_entry(n, const struct client, node);
         m->clients += c->out.cap + resp_reader_allocated(c->reader);
     }
-    m->dataset = kv_used_memory(srv->kv);
+    m->dataset = server_dbs_sum(srv, kv_used_memory);
     m->rss = info_rss_bytes();
-    m->keys = kv_size(srv->kv);
+    m->keys = server_dbs_sum(srv, kv_size);
 }
 
 static void stat_int(struct buf *out, const char *name, long long v)

@@ -249,6 +249,10 @@ int cmd_cluster_is_read(const struct request *req)
 
 void cmd_cluster(struct exec_ctx *ctx, struct request *req)
 {
+    /* a client that asks for the topology is a cluster client: database 0 only (SELECT) */
+    if (ctx->client != NULL && req->argc == 2 && (request_arg_is(req, 1, "slots") ||
+        request_arg_is(req, 1, "shards") || request_arg_is(req, 1, "nodes")))
+        client_set_cluster_aware(ctx->client);
     if (request_arg_is(req, 1, "addnode") || request_arg_is(req, 1, "delnode") || request_arg_is(req, 1, "transfer") ||
         request_arg_is(req, 1, "setnode")) {
         cluster_change(ctx, req, 0);

@@ -204,23 +204,40 @@ void cmd_renamenx(struct exec_ctx *ctx, struct request *req)
     rename_generic(ctx, req, 1);
 }
 
-/* COPY's options, checked in Redis's order. Returns 0 with *REPLACE, or -1 after an error. */
-static int copy_args(const struct request *req, int *replace, struct buf *out)
+/* A database index argument (SELECT, MOVE, SWAPDB, COPY ... DB): an integer (Redis's
+ * "value is not an integer or out of range"); NAME the argument's name in the range error
+ * Redis gives for a long beyond an int (NULL: the plain "not an integer" error, as SELECT
+ * and MOVE have it). Returns 0 with *DB, or -1 after the error. The index itself is checked
+ * against the databases where it is used (command_db). */
+int command_arg_db(const struct request *req, int i, const char *name, long long *db,
+                   struct buf *out)
+{
+    if (command_arg_ll(req, i, db, out) != 0)
+        return -1;
+    if (*db < INT_MIN || *db > INT_MAX) {
+        if (name != NULL)
+            reply_errorf(out, "ERR value is out of range, value must between %d and %d",
+                         INT_MIN, INT_MAX);
+        else
+            reply_not_integer(out);
+        return -1;
+    }
+    return 0;
+}
+
+/* COPY's options, checked in Redis's order. Returns 0 with *REPLACE and *DB (-1: no DB
+ * option), or -1 after an error. */
+static int copy_args(const struct request *req, int *replace, long long *dbp, struct buf *out)
 {
     *replace = 0;
+    *dbp = -1;
     for (int j = 3; j < req->argc; j++) {
         if (request_arg_is(req, j, "replace")) {
             *replace = 1;
         } else if (request_arg_is(req, j, "db") && j + 1 < req->argc) {
-            long long db;
-            if (command_arg_ll(req, j + 1, &db, out) != 0)
+            if (command_arg_db(req, j + 1, "db", dbp, out) != 0)
                 return -1;
-            if (db < INT_MIN || db > INT_MAX) {
-                reply_errorf(out, "ERR value is out of range, value must between %d and %d",
-                             INT_MIN, INT_MAX);
-                return -1;
-            }
-            if (db != 0) { /* one database only */
+            if (*dbp < 0) {
                 reply_error(out, "ERR DB index is out of range");
                 return -1;
             }
@@ -230,43 +247,126 @@ static int copy_args(const struct request *req, int *replace, struct buf *out)
             return -1;
         }
     }
-    if (same_arg(req, 1, 2)) {
-        reply_error(out, "ERR source and destination objects are the same");
-        return -1;
-    }
     return 0;
 }
 
 int prep_copy(struct request *req, int64_t now_ms, struct buf *out)
 {
     int replace;
-    return copy_args(req, &replace, out);
+    long long db;
+    if (copy_args(req, &replace, &db, out) != 0)
+        return -1;
+    if (db < 0 && same_arg(req, 1, 2)) { /* with DB: the same only in the same database */
+        reply_error(out, "ERR source and destination objects are the same");
+        return -1;
+    }
+    return 0;
+}
+
+/* Store a copy of E's value under KEY in DST (the source untouched), with E's TTL. */
+static void copy_value(struct exec_ctx *ctx, struct kv_store *dst, const struct kv_entry *e,
+                       const char *key, size_t klen)
+{
+    const struct value_ops *ops = value_ops(e->type);
+    if (ops != NULL)
+        kv_set_obj(dst, key, klen, e->type, ops->dup(kv_entry_obj(e)), e->expire_ms,
+                   ctx->apply_seq);
+    else
+        kv_set(dst, key, klen, kv_entry_val(e), e->vlen, e->expire_ms, ctx->apply_seq);
 }
 
 void cmd_copy(struct exec_ctx *ctx, struct request *req)
 {
     int replace;
+    long long db;
 
-    if (copy_args(req, &replace, ctx->out) != 0)
+    if (copy_args(req, &replace, &db, ctx->out) != 0)
         return;
+    struct kv_store *dst = db < 0 ? ctx->kv : command_db(ctx, db);
+    if (dst == NULL) {
+        reply_error(ctx->out, "ERR DB index is out of range");
+        return;
+    }
+    if (dst == ctx->kv && same_arg(req, 1, 2)) {
+        reply_error(ctx->out, "ERR source and destination objects are the same");
+        return;
+    }
     struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
     if (e == NULL) {
         reply_int(ctx->out, 0);
         return;
     }
-    if (lookup_write(ctx, req->argv[2], req->len[2]) != NULL && !replace) {
+    if (kv_lookup_write(dst, req->argv[2], req->len[2], ctx->now_ms, ctx->apply_seq) != NULL &&
+        !replace) {
         reply_int(ctx->out, 0);
         return;
     }
-    const struct value_ops *ops = value_ops(e->type);
-    if (ops != NULL)
-        kv_set_obj(ctx->kv, req->argv[2], req->len[2], e->type, ops->dup(kv_entry_obj(e)),
-                   e->expire_ms, ctx->apply_seq);
-    else
-        kv_set(ctx->kv, req->argv[2], req->len[2], kv_entry_val(e), e->vlen, e->expire_ms,
-               ctx->apply_seq);
+    copy_value(ctx, dst, e, req->argv[2], req->len[2]);
+    struct kv_store *src = ctx->kv;
+    ctx->kv = dst; /* the event is the destination database's */
     notify_generic(ctx, "copy_to", req->argv[2], req->len[2]);
+    ctx->kv = src;
     reply_int(ctx->out, 1);
+}
+
+/* MOVE key db: the key goes to database DB unless a key of that name is there. */
+void cmd_move(struct exec_ctx *ctx, struct request *req)
+{
+    long long db;
+    if (command_arg_db(req, 2, NULL, &db, ctx->out) != 0)
+        return;
+    struct kv_store *dst = command_db(ctx, db);
+    if (dst == NULL) {
+        reply_error(ctx->out, "ERR DB index is out of range");
+        return;
+    }
+    if (dst == ctx->kv) {
+        reply_error(ctx->out, "ERR source and destination objects are the same");
+        return;
+    }
+    struct kv_entry *e = lookup_write(ctx, req->argv[1], req->len[1]);
+    if (e == NULL ||
+        kv_lookup_write(dst, req->argv[1], req->len[1], ctx->now_ms, ctx->apply_seq) != NULL) {
+        reply_int(ctx->out, 0);
+        return;
+    }
+    /* the value itself moves: a new entry in DST takes E's object (or its string) */
+    if (e->type != KV_STRING)
+        kv_set_obj(dst, req->argv[1], req->len[1], e->type, kv_entry_take_obj(e), e->expire_ms,
+                   ctx->apply_seq);
+    else
+        kv_set(dst, req->argv[1], req->len[1], kv_entry_val(e), e->vlen, e->expire_ms,
+               ctx->apply_seq);
+    notify_generic(ctx, "move_from", req->argv[1], req->len[1]);
+    kv_delete(ctx->kv, req->argv[1], req->len[1], ctx->apply_seq);
+    struct kv_store *src = ctx->kv;
+    ctx->kv = dst;
+    notify_generic(ctx, "move_to", req->argv[1], req->len[1]);
+    ctx->kv = src;
+    reply_int(ctx->out, 1);
+}
+
+/* SWAPDB a b: the two databases exchange their keys. WATCH on either sees a change: both
+ * record this entry as their flush, so every key watched in them reads as touched (Redis
+ * touches only the watched keys that exist in either; this is the conservative side). */
+void cmd_swapdb(struct exec_ctx *ctx, struct request *req)
+{
+    long long a, b;
+    if (command_arg_db(req, 1, NULL, &a, ctx->out) != 0 || command_arg_db(req, 2, NULL, &b, ctx->out) != 0)
+        return;
+    struct kv_store *x = command_db(ctx, a), *y = command_db(ctx, b);
+    if (x == NULL || y == NULL) {
+        reply_error(ctx->out, "ERR DB index is out of range");
+        return;
+    }
+    if (x != y) {
+        kv_swap(x, y);
+        kv_set_flush_seq(x, ctx->apply_seq);
+        kv_set_flush_seq(y, ctx->apply_seq);
+        kv_signal_all_created(x); /* clients blocked in either may now be served */
+        kv_signal_all_created(y);
+    }
+    reply_ok(ctx->out);
 }
 
 /* ---- OBJECT ---- */
@@ -559,6 +659,15 @@ int prep_flushall(struct request *req, int64_t now_ms, struct buf *out)
 }
 
 void cmd_flushall(struct exec_ctx *ctx, struct request *req)
+{
+    if (flush_args(req, ctx->out) != 0)
+        return;
+    for (int d = 0; d < command_ndbs(ctx); d++)
+        kv_flush(command_db(ctx, d), ctx->apply_seq);
+    reply_ok(ctx->out);
+}
+
+void cmd_flushdb(struct exec_ctx *ctx, struct request *req)
 {
     if (flush_args(req, ctx->out) != 0)
         return;

@@ -142,6 +142,7 @@ void cmd_reset(struct exec_ctx *ctx, struct request *req)
         pubsub_unsubscribe_all(ps, s, (enum pubsub_kind)k, NULL);
     client_set_name(ctx->client, NULL, 0);
     client_reset_auth(ctx->client);
+    client_set_db(ctx->client, 0);
     client_monitor_stop(ctx->client);
     client_set_resp(ctx->client, RESP2);
     client_set_readonly(ctx->client, 0);

@@ -149,6 +149,7 @@ int prep_eval(struct request *req, int64_t now_ms, struct buf *out)
 /* ---- the undo journal: each key's state before a script's first write to it ---- */
 
 struct undo_rec {
+    struct kv_store *kv; /* its database (a script may SELECT) */
     char *key;
     size_t klen;
     int had;
@@ -168,15 +169,21 @@ struct undo {
 
 static void undo_key(struct undo *u, struct kv_store *kv, const char *key, size_t klen)
 {
-    int added;
+    int added, db = kv_id(kv);
     if (u->seen == NULL)
         u->seen = dict_new(DICT_DEFAULT_SEED);
-    dict_insert(u->seen, key, klen, &added);
+    /* seen per database: the index's bytes, then the key */
+    char *k = xmalloc(klen + sizeof db);
+    memcpy(k, &db, sizeof db);
+    memcpy(k + sizeof db, key, klen);
+    dict_insert(u->seen, k, klen + sizeof db, &added);
+    free(k);
     if (!added)
         return;
     u->recs = util_grow(u->recs, u->n, &u->cap, sizeof(*u->recs));
     struct undo_rec *r = &u->recs[u->n++];
     memset(r, 0, sizeof(*r));
+    r->kv = kv;
     r->key = xmemdup(key, klen);
     r->klen = klen;
     struct kv_entry *e = kv_find(kv, key, klen);
@@ -214,10 +221,11 @@ static void undo_command(struct undo *u, struct kv_store *kv, const struct comma
 }
 
 /* Put every journalled key back as it was (ROLLBACK 1), or just forget the journal. */
-static void undo_finish(struct undo *u, struct kv_store *kv, uint64_t seq, int rollback)
+static void undo_finish(struct undo *u, uint64_t seq, int rollback)
 {
     for (int i = u->n - 1; i >= 0; i--) {
         struct undo_rec *r = &u->recs[i];
+        struct kv_store *kv = r->kv;
         if (rollback) {
             kv_delete(kv, r->key, r->klen, seq);
             if (r->had && r->type == KV_STRING)
@@ -295,7 +303,8 @@ static int script_refuses(const struct command *cmd, int in_apply)
         return 0;
     if (!(cmd->flags & (CMD_WRITE | CMD_READONLY)) || (cmd->flags & (CMD_TX | CMD_NOMULTI)))
         return 1;
-    if (cmd->proc == cmd_eval || cmd->proc == cmd_eval_ro || cmd->proc == cmd_flushall)
+    if (cmd->proc == cmd_eval || cmd->proc == cmd_eval_ro || cmd->proc == cmd_flushall ||
+        cmd->proc == cmd_flushdb || cmd->proc == cmd_swapdb || cmd->proc == cmd_move)
         return 1;
     for (int i = 0; in_apply && layout[i]; i++)
         if (strcmp(cmd->name, layout[i]) == 0)
@@ -316,6 +325,16 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         reply_error(out, "ERR Wrong number of args calling Redis command from script");
         return;
     }
+    if (cmd->proc == cmd_select) { /* Redis 7.0: the script's own database, not its caller's */
+        struct kv_store *kv;
+        struct exec_ctx sub = *ctx;
+        sub.out = out;
+        if (command_select_db(&sub, req, &kv) >= 0) {
+            ctx->kv = kv;
+            reply_ok(out);
+        }
+        return;
+    }
     if (script_refuses(cmd, ctx->client == NULL)) {
         reply_error(out, "ERR This Redis command is not allowed from script");
         return;
@@ -331,7 +350,8 @@ static void script_call(void *arg, struct request *req, struct buf *out)
         return;
     }
     if (ctx->monitor_trace != NULL && monitor_shows(cmd, req)) /* as sent, stamped when shown */
-        monitor_format_unstamped(ctx->monitor_trace, "lua", req, monitor_redact_mask(cmd, req));
+        monitor_format_unstamped(ctx->monitor_trace, kv_id(ctx->kv), "lua", req,
+                                 monitor_redact_mask(cmd, req));
     if (cmd->proc == cmd_time) { /* the entry's clock in apply */
         reply_array(out, 2);
         reply_bulk_ll(out, ctx->now_ms / 1000);
@@ -365,6 +385,7 @@ static void eval_run(struct exec_ctx *ctx, struct request *req, int argc, long l
                      const struct script_caller *caller, int oom)
 {
     struct script_exec se = {.ctx = ctx, .readonly = readonly, .caller = caller, .oom = oom};
+    struct kv_store *kv = ctx->kv;
     se.rng = prng_next(command_prng(ctx));
     struct script_run run = {.call = script_call, .prng = script_prng, .arg = &se, .limit = limit};
     script_engine_run(ctx->scripts, sha, req->argv + 3, req->len + 3, (int)nkeys,
@@ -372,7 +393,8 @@ static void eval_run(struct exec_ctx *ctx, struct request *req, int argc, long l
     if (run.aborted)
         log_warning("script %s aborted after %lld Lua instructions (busy-script-limit %lld); "
                     "its writes were rolled back", sha, run.executed, limit);
-    undo_finish(&se.undo, ctx->kv, ctx->apply_seq, run.aborted);
+    undo_finish(&se.undo, ctx->apply_seq, run.aborted);
+    ctx->kv = kv; /* a SELECT in the script changed only the script's database */
 }
 
 /* The SHA of the script REQ names: EVAL's body (compiled, and cached when CACHE), or

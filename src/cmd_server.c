@@ -48,15 +48,32 @@ void cmd_quit(struct exec_ctx *ctx, struct request *req)
     client_close_after_reply(ctx->client);
 }
 
-void cmd_select(struct exec_ctx *ctx, struct request *req)
+int command_select_db(struct exec_ctx *ctx, const struct request *req, struct kv_store **kv)
 {
     long long db;
-    if (util_parse_ll(req->argv[1], req->len[1], &db) != 0)
-        reply_not_integer(ctx->out);
-    else if (db != 0)
+    if (command_arg_db(req, 1, NULL, &db, ctx->out) != 0)
+        return -1;
+    if (db != 0 && ctx->client != NULL && client_cluster_aware(ctx->client)) {
+        reply_error(ctx->out, "ERR SELECT is not allowed in cluster mode");
+        return -1;
+    }
+    if ((*kv = command_db(ctx, db)) == NULL) {
         reply_error(ctx->out, "ERR DB index is out of range");
-    else
-        reply_ok(ctx->out);
+        return -1;
+    }
+    return (int)db;
+}
+
+void cmd_select(struct exec_ctx *ctx, struct request *req)
+{
+    struct kv_store *kv;
+    int db = command_select_db(ctx, req, &kv);
+    if (db < 0)
+        return;
+    if (ctx->client != NULL)
+        client_set_db(ctx->client, db);
+    ctx->kv = kv;
+    reply_ok(ctx->out);
 }
 
 /* Whether "AUTH <password>" has nothing to check: the default user is nopass and this node
@@ -446,11 +463,25 @@ static void debug_sleep(struct exec_ctx *ctx, struct request *req)
     reply_ok(ctx->out);
 }
 
+/* DEBUG DIGEST past database 0: a non-empty database D's own digest, with D, is hashed
+ * into HEX (a keyspace all in database 0 keeps the digest it had before databases). */
+static void debug_digest_mix(struct kv_store *kv, int d, char hex[41])
+{
+    char dh[41], b[100];
+    if (kv_size(kv) == 0)
+        return;
+    kv_digest_hex(kv, dh);
+    int n = snprintf(b, sizeof(b), "%s:%d:%s", hex, d, dh);
+    script_sha1hex(b, (size_t)n, hex);
+}
+
 void cmd_debug(struct exec_ctx *ctx, struct request *req)
 {
     if (request_arg_is(req, 1, "digest") && req->argc == 2) {
         char hex[41];
-        kv_digest_hex(ctx->kv, hex);
+        kv_digest_hex(command_db(ctx, 0), hex);
+        for (int d = 1; d < command_ndbs(ctx); d++)
+            debug_digest_mix(command_db(ctx, d), d, hex);
         if (ctx->scripts != NULL)
             script_engine_digest(ctx->scripts, hex);
         reply_simple(ctx->out, hex);

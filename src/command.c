@@ -67,7 +67,9 @@ static struct command command_rows[] = {
     {"pexpiretime", cmd_pexpiretime, NULL,            2,  R | F,            1, 1, 1,  "generic", "Get the expiration Unix timestamp for a key in milliseconds"},
     {"persist",    cmd_persist,     NULL,             2,  W | F,            1, 1, 1,  "generic", "Remove the expiration from a key"},
     {"dbsize",     cmd_dbsize,      NULL,             1,  R | F,            0, 0, 0,  "server", "Return the number of keys in the selected database"},
-    {"flushdb",    cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from the current database"},
+    {"flushdb",    cmd_flushdb,     prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from the current database"},
+    {"move",       cmd_move,        NULL,             3,  W | F,            1, 1, 1,  "generic", "Move a key to another database"},
+    {"swapdb",     cmd_swapdb,      NULL,             3,  W | F,            0, 0, 0,  "server", "Swaps two Redis databases"},
     {"flushall",   cmd_flushall,    prep_flushall,    -1, W,                0, 0, 0,  "server", "Remove all keys from all databases"},
     {"__evicted",  cmd_evicted,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys (eviction past maxmemory, victims chosen by the leader)"},
     {"__expired",  cmd_expired,     NULL,             -2, W | CMD_INTERNAL, 1, -1, 1, "generic", "Delete the given keys if they have expired (active expiry)"},
@@ -367,6 +369,18 @@ int command_obj_at(struct exec_ctx *ctx, const struct request *req, int i, int w
     }
     *obj = kv_entry_obj(e);
     return 0;
+}
+
+struct kv_store *command_db(const struct exec_ctx *ctx, long long i)
+{
+    if (ctx->dbs == NULL)
+        return i == 0 ? ctx->kv : NULL;
+    return i >= 0 && i < ctx->ndbs ? ctx->dbs[i] : NULL;
+}
+
+int command_ndbs(const struct exec_ctx *ctx)
+{
+    return ctx->dbs == NULL ? 1 : ctx->ndbs;
 }
 
 int command_arg_ll(const struct request *req, int i, long long *v, struct buf *out)

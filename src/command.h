@@ -68,7 +68,17 @@ struct exec_ctx {
      * unstamped); NULL: this node has no monitor. Side output only, like PUBSUB. */
     struct buf *monitor_trace;
     struct evict_stats *evicted;   /* apply: its fsm's eviction counters (NULL: none) */
+    /* Every database (the databases option; KV is one of them): SELECT inside MULTI or a
+     * script, MOVE, SWAPDB, COPY ... DB, FLUSHALL. NULL (unit tests): KV is database 0,
+     * the only one. */
+    struct kv_store *const *dbs;
+    int ndbs;
 };
+
+/* Database I of CTX, or NULL when out of range (command.c). */
+struct kv_store *command_db(const struct exec_ctx *ctx, long long i);
+/* The number of databases CTX has (1 without dbs). */
+int command_ndbs(const struct exec_ctx *ctx);
 
 /* The random generator a handler draws from (SPOP, SRANDMEMBER, HRANDFIELD, skiplist
  * levels ...). In apply (CTX->client NULL) it is seeded by the entry itself, from
@@ -191,7 +201,15 @@ cmd_prepare_proc prep_set, prep_setex, prep_psetex, prep_getex, prep_mset, prep_
 /* Keys (cmd_keys.c): */
 cmd_proc cmd_del, cmd_exists, cmd_type, cmd_keys, cmd_scan, cmd_rename, cmd_renamenx,
     cmd_randomkey, cmd_copy, cmd_pexpireat, cmd_ttl, cmd_pttl, cmd_persist,
-    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired, cmd_evicted;
+    cmd_expiretime, cmd_pexpiretime, cmd_dbsize, cmd_flushall, cmd_expired, cmd_evicted,
+    cmd_flushdb, cmd_move, cmd_swapdb;
+/* SELECT's argument in REQ (cmd_server.c): the index, with *KV its database, or -1 after
+ * Redis's error (not an integer, out of range, or a cluster-aware client's non-zero). */
+int command_select_db(struct exec_ctx *ctx, const struct request *req, struct kv_store **kv);
+/* A database index at argument I (cmd_keys.c): 0 with *DB, or -1 after Redis's error (NAME:
+ * the option's name for the out-of-int-range text; NULL for "not an integer"). */
+int command_arg_db(const struct request *req, int i, const char *name, long long *db,
+                   struct buf *out);
 cmd_prepare_proc prep_expire, prep_pexpire, prep_expireat, prep_pexpireat, prep_copy,
     prep_flushall;
 /* Hashes (cmd_hash.c): */

@@ -97,6 +97,7 @@ static const struct option_def options[] = {
     {"maxmemory", OPT_MEMORY, OFF(maxmemory), "0", 0, BIG, NULL, OPT_RUNTIME, "memory limit in bytes (50mb, 1gb ...; 0: none): past it, writes flagged denyoom get -OOM, or the leader first evicts keys per maxmemory-policy; counts used_memory plus room for a snapshot of the keyspace (INFO mem_counted_for_evict), and caps snapshot-log-bytes at an eighth of it"},
     {"maxmemory-policy", OPT_ENUM, OFF(maxmemory_policy), "noeviction", 0, 0, evict_policy_names, OPT_RUNTIME, "what the leader evicts past maxmemory: noeviction, allkeys-lru, allkeys-lfu, allkeys-random, volatile-lru, volatile-lfu, volatile-random, volatile-ttl (volatile: keys with a TTL only)"},
     {"maxmemory-samples", OPT_INT, OFF(maxmemory_samples), "5", 1, 64, NULL, OPT_RUNTIME, "keys sampled per eviction pick (approximated LRU/LFU/TTL)"},
+    {"databases", OPT_INT, OFF(databases), "16", 1, 1024, NULL, 0, "number of databases (SELECT 0 to N-1); startup only, and the same on every node: a record or snapshot of a database a node lacks is refused"},
     {"lfu-log-factor", OPT_INT, OFF(lfu_log_factor), "10", 0, INT_MAX, NULL, OPT_RUNTIME, "LFU counter growth: higher needs more accesses to reach the same count"},
     {"lfu-decay-time", OPT_INT, OFF(lfu_decay_time), "1", 0, INT_MAX, NULL, OPT_RUNTIME, "minutes of idleness that decrement the LFU counter by one (0: never)"},
     {"logfile", OPT_STRING, OFF(logfile), NULL, 0, 0, NULL, 0, "log file (default stderr)"},
@@ -634,7 +635,7 @@ int config_text(const struct config *cfg, const char *name, char *out, size_t le
 /* Redis options that clients and tools ask for (redis-benchmark reads these two at start),
  * with the values that describe ConcordKV: no RDB saves, no AOF (the raft log is the
  * durable record of every write). Read-only. */
-static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}, {"databases", "1"}};
+static const char *const compat_options[][2] = {{"save", ""}, {"appendonly", "no"}};
 
 int config_get(const struct config *cfg, const char *pattern, int authed, struct buf *out)
 {

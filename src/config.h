@@ -57,6 +57,7 @@ struct config {
     long long maxmemory;         /* bytes, 0: none; the leader decides eviction (server_evict.c) */
     long long maxmemory_policy;  /* enum evict_policy */
     long long maxmemory_samples;
+    long long databases; /* SELECT's range; the same on every node (fsm.h) */
     long long lfu_log_factor;    /* kv_set_access_mode's, node-local like every access stamp */
     long long lfu_decay_time;
     long long hash_max_listpack_entries; /* prepare copies both into hash writes */

@@ -43,6 +43,7 @@ struct batch {
     struct pending_read *reads;
     int nreads, reads_cap;
     int nordered_reads; /* of reads: those a later write must not reach (not probes) */
+    int db;             /* the database the entry's next record runs in (FSM_DB_RECORD) */
     int64_t created_us;
     int64_t proposed_us;
     int timed_out;
@@ -221,11 +222,24 @@ static struct batch *open_batch(struct consensus *cs)
 
 void consensus_write(struct consensus *cs, void *cookie, struct request *req)
 {
+    consensus_write_db(cs, cookie, 0, req);
+}
+
+void consensus_write_db(struct consensus *cs, void *cookie, int db, struct request *req)
+{
     if (cs->open && cs->open->nordered_reads > 0)
         seal_open(cs);
     struct batch *b = open_batch(cs);
     b->cookies = util_grow(b->cookies, b->nwrites, &b->cookies_cap, sizeof(*b->cookies));
     b->cookies[b->nwrites++] = cookie;
+    if (db != b->db) { /* a "__db" n record, which apply answers nothing for */
+        char num[16];
+        int n = snprintf(num, sizeof(num), "%d", db);
+        char *argv[2] = {FSM_DB_RECORD, num};
+        size_t len[2] = {sizeof(FSM_DB_RECORD) - 1, (size_t)n};
+        entry_builder_add(&b->eb, 2, argv, len);
+        b->db = db;
+    }
     entry_builder_add(&b->eb, req->argc, req->argv, req->len);
     request_free(req);
     want_flush(cs);

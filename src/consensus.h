@@ -156,6 +156,10 @@ void consensus_shutdown(struct consensus *cs);
  * produced by apply, goes to COOKIE in order. COOKIE may be NULL when nobody waits (the
  * server's own writes: active expiry). Only when consensus_accepts() is true. */
 void consensus_write(struct consensus *cs, void *cookie, struct request *req);
+/* The same for a command that runs in database DB (a client's SELECT): the entry records
+ * the switch before it when the record before it runs in another (fsm.h, FSM_DB_RECORD).
+ * consensus_write is DB 0. */
+void consensus_write_db(struct consensus *cs, void *cookie, int db, struct request *req);
 /* Have the read REQ (CMD's handler) run for COOKIE through the run_read callback once this
  * node has proved its leadership after now (its batch's entry, a ReadIndex round or a
  * barrier) and applied what it had committed; the consensus takes REQ. Only when

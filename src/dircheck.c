@@ -22,6 +22,7 @@
 #define MAX_BATCH_ENTRIES (MAX_SEGMENT / 32) /* raft's own bound on a batch's entry count */
 #define META_MAX_CONF (1024 * 1024)          /* UV__META_MAX_CONFIGURATION_SIZE */
 /* Our FSM's snapshot frame (fsm.c: SNAP_MAGIC ... SNAP_END); the data has no checksum. */
+#define SNAP_MAGIC_V5 "CKSNAP05" /* format 4 and the databases past 0 */
 #define SNAP_MAGIC "CKSNAP04"    /* typed entries, the ACL users and the script cache */
 #define SNAP_MAGIC_V3 "CKSNAP03" /* typed entries and the ACL users: still read by fsm_restore */
 #define SNAP_MAGIC_V2 "CKSNAP02" /* typed entries, no ACL section: still read by fsm_restore */
@@ -346,7 +347,8 @@ static int check_snapshot_files(const char *dir, struct dircheck_file *f, char *
         snprintf(why, len, "data file %s has %lld bytes", data, (long long)st.st_size);
     else if (codec_get_u32(frame) == LZ4_MAGIC)
         ok = 1, snprintf(why, len, "lz4-compressed: frame not checked");
-    else if (memcmp(frame, SNAP_MAGIC, 8) != 0 && memcmp(frame, SNAP_MAGIC_V3, 8) != 0 &&
+    else if (memcmp(frame, SNAP_MAGIC_V5, 8) != 0 && memcmp(frame, SNAP_MAGIC, 8) != 0 &&
+             memcmp(frame, SNAP_MAGIC_V3, 8) != 0 &&
              memcmp(frame, SNAP_MAGIC_V2, 8) != 0 &&
              memcmp(frame, SNAP_MAGIC_V1, 8) != 0)
         snprintf(why, len, "data file %s: bad magic", data);

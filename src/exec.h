@@ -79,8 +79,9 @@ void client_set_name(struct client *c, const char *name, size_t len);
  * is a follower (follower_read.h). */
 void client_set_readonly(struct client *c, int on);
 int client_readonly(const struct client *c);
-/* C said it understands clusters (CLUSTER SLOTS/SHARDS/NODES): a follower answers its writes
- * -MOVED in follower-mode auto instead of forwarding them (proxy.h). C may be NULL. */
+/* C said it understands clusters (CLUSTER SLOTS/SHARDS/NODES, READONLY): a follower answers
+ * its writes -MOVED in follower-mode auto instead of forwarding them (proxy.h), and SELECT
+ * allows only database 0. C may be NULL. */
 void client_set_cluster_aware(struct client *c);
 /* Close C once the reply to the current request has been written (QUIT). */
 void client_close_after_reply(struct client *c);
@@ -131,6 +132,16 @@ void server_memory_doctor(struct server *srv, struct buf *out);
 /* Reserve the next reply position of C for a reply produced later; whoever produces it owns
  * the slot until slot_done(). */
 struct slot *client_defer(struct client *c);
+/* client_defer for a command that runs in database DB rather than C's current one (EXEC of
+ * a transaction that SELECTs); slot_db: the database a slot's command runs in. */
+struct slot *client_defer_db(struct client *c, int db);
+int slot_db(const struct slot *s);
+/* C's database (SELECT), and setting it. */
+int client_db(const struct client *c);
+void client_set_db(struct client *c, int db);
+/* Whether C declared itself cluster-aware (CLUSTER SLOTS/SHARDS/NODES, READONLY): SELECT
+ * then refuses any database but 0, as Redis Cluster does. */
+int client_cluster_aware(const struct client *c);
 /* Where a deferred reply is written. */
 struct buf *slot_buf(struct slot *s);
 /* The reply in the slot is complete: queue it for sending (or free S if its client is gone). */

@@ -23,6 +23,7 @@
 #include "value.h"
 
 #define FSM_MAX_ARGS_STACK 16
+#define SNAP_MAGIC_V5 "CKSNAP05" /* then the databases past 0 before the end mark */
 #define SNAP_MAGIC "CKSNAP04"    /* a script section after the ACL section */
 #define SNAP_MAGIC_V3 "CKSNAP03" /* an ACL section after the nodes, no scripts: still read */
 #define SNAP_MAGIC_V2 "CKSNAP02" /* entries carry a type (hashes), no ACL: still read */
@@ -33,10 +34,34 @@ void fsm_init(struct fsm *f, struct kv_store *kv)
 {
     memset(f, 0, sizeof(*f));
     f->kv = kv;
+    f->dbs = xmalloc(sizeof(*f->dbs));
+    f->dbs[0] = kv;
+    f->ndbs = 1;
     f->rng = 0x2545f4914f6cdd1dULL;
     f->snap_fd = -1;
     f->acl = acl_new();
     f->scripts = script_engine_new();
+}
+
+void fsm_set_databases(struct fsm *f, int n)
+{
+    if (n < 1)
+        n = 1;
+    if (n > FSM_DATABASES_MAX)
+        n = FSM_DATABASES_MAX;
+    f->dbs = xrealloc(f->dbs, sizeof(*f->dbs) * (size_t)n);
+    for (int i = f->ndbs; i < n; i++) {
+        f->dbs[i] = kv_new();
+        kv_set_id(f->dbs[i], i);
+    }
+    for (int i = n; i < f->ndbs; i++)
+        kv_free(f->dbs[i]);
+    f->ndbs = n;
+}
+
+struct kv_store *fsm_db(const struct fsm *f, long long i)
+{
+    return i >= 0 && i < f->ndbs ? f->dbs[i] : NULL;
 }
 
 void fsm_result_free(struct fsm_result *r)
@@ -59,6 +84,11 @@ void fsm_close(struct fsm *f)
     free(f->nodes);
     f->nodes = NULL;
     f->nnodes = 0;
+    for (int i = 1; i < f->ndbs; i++)
+        kv_free(f->dbs[i]);
+    free(f->dbs);
+    f->dbs = NULL;
+    f->ndbs = 0;
     acl_free(f->acl);
     f->acl = NULL;
     script_engine_free(f->scripts);
@@ -81,6 +111,10 @@ static struct command *apply_record(struct exec_ctx *ctx, struct request *req, i
 {
     struct command *cmd = command_lookup(req->argv[0], req->len[0]);
     *usec = 0;
+    if (ctx->kv == NULL) {
+        reply_error(ctx->out, "ERR DB index is out of range");
+        return NULL;
+    }
     if (cmd == NULL || !(cmd->flags & CMD_WRITE)) {
         reply_errorf(ctx->out, "ERR unknown command '%.64s' in log entry", req->argv[0]);
         return NULL;
@@ -124,6 +158,24 @@ static void release_record(struct request *req, char **stack_argv)
     }
 }
 
+/* A "__db" n record: the records after it run in database N (one this node lacks, when the
+ * databases option differs between nodes, which docs/SERVER.md refuses: they run in none,
+ * answered with an error). Returns 1 when REQ was such a record. */
+static int apply_db_record(struct fsm *f, struct exec_ctx *ctx, const struct request *req)
+{
+    long long db;
+    if (req->len[0] != sizeof(FSM_DB_RECORD) - 1 || memcmp(req->argv[0], FSM_DB_RECORD, req->len[0]) != 0)
+        return 0;
+    if (req->argc != 2 || util_parse_ll(req->argv[1], req->len[1], &db) != 0 || fsm_db(f, db) == NULL) {
+        log_warning("apply: a record selects database %.20s, which this node does not have "
+                    "(databases %d)", req->argc > 1 ? req->argv[1] : "?", f->ndbs);
+        ctx->kv = NULL;
+    } else {
+        ctx->kv = f->dbs[db];
+    }
+    return 1;
+}
+
 static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_result *r,
                            uint64_t seq)
 {
@@ -133,7 +185,7 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
     struct exec_ctx ctx = {
         .kv = f->kv, .now_ms = er->h.clock_ms, .apply_seq = seq, .out = &r->out,
         .client = NULL, .srv = NULL, .rng = &f->rng, .acl = f->acl, .pubsub = f->pubsub,
-        .scripts = f->scripts, .evicted = &f->evicted,
+        .scripts = f->scripts, .evicted = &f->evicted, .dbs = f->dbs, .ndbs = f->ndbs,
     };
     size_t cap = er->h.count ? er->h.count : 1;
     r->ends = xmalloc(sizeof(size_t) * cap);
@@ -149,6 +201,10 @@ static void apply_commands(struct fsm *f, struct entry_reader *er, struct fsm_re
             if (argc < 0)
                 log_warning("apply: corrupt record in entry %llu (apply_seq)", (unsigned long long)seq);
             break;
+        }
+        if (apply_db_record(f, &ctx, &req)) {
+            release_record(&req, stack_argv);
+            continue;
         }
         int64_t usec;
         ctx.cmd_pos = (uint32_t)r->n;
@@ -298,10 +354,45 @@ static void snap_scripts(struct fsm *f, struct buf *b)
     }
 }
 
+/* Whether database KV has anything a snapshot must keep: keys, or the seqs WATCH compares. */
+static int db_in_use(struct kv_store *kv)
+{
+    uint64_t *tomb = kv_tombstones(kv);
+    if (kv_size(kv) > 0 || kv_flush_seq(kv) != 0)
+        return 1;
+    for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
+        if (tomb[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* Format 5's tail: u64 count, then per database in use past 0: u64 index, u64 flush_seq,
+ * the tombstones, u64 keys and the keys as database 0's. */
+static void snap_databases(struct fsm *f, struct value_snap *w, int used)
+{
+    value_put_u64(w->b, (uint64_t)used);
+    for (int d = 1; d < f->ndbs; d++) {
+        struct kv_store *kv = f->dbs[d];
+        if (!db_in_use(kv))
+            continue;
+        value_put_u64(w->b, (uint64_t)d);
+        value_put_u64(w->b, kv_flush_seq(kv));
+        uint64_t *tomb = kv_tombstones(kv);
+        for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++)
+            value_put_u64(w->b, tomb[i]);
+        value_put_u64(w->b, kv_size(kv));
+        kv_foreach(kv, snap_entry, w);
+    }
+}
+
 static void serialize_to(struct fsm *f, struct value_snap *w)
 {
     struct buf *b = w->b;
-    buf_append(b, SNAP_MAGIC, 8);
+    int used = 0;
+    for (int d = 1; d < f->ndbs; d++)
+        used += db_in_use(f->dbs[d]);
+    /* database 0 alone: format 4, as before databases */
+    buf_append(b, used > 0 ? SNAP_MAGIC_V5 : SNAP_MAGIC, 8);
     value_put_u64(b, f->apply_seq);
     value_put_u64(b, kv_flush_seq(f->kv));
     uint64_t *tomb = kv_tombstones(f->kv);
@@ -318,6 +409,8 @@ static void serialize_to(struct fsm *f, struct value_snap *w)
     snap_scripts(f, b);
     value_put_u64(b, kv_size(f->kv));
     kv_foreach(f->kv, snap_entry, w);
+    if (used > 0)
+        snap_databases(f, w, used);
     value_put_u64(b, SNAP_END);
     writer_flush(w);
 }
@@ -393,11 +486,13 @@ static int read_scripts(struct codec_reader *r, struct script_engine *to)
     return r->bad ? -1 : 0;
 }
 
-/* The format version of a snapshot from its magic: 1 to 4, or 0 when it is none. */
+/* The format version of a snapshot from its magic: 1 to 5, or 0 when it is none. */
 static int snap_version(const void *buf, size_t len)
 {
     if (len < 8)
         return 0;
+    if (memcmp(buf, SNAP_MAGIC_V5, 8) == 0)
+        return 5;
     if (memcmp(buf, SNAP_MAGIC, 8) == 0)
         return 4;
     if (memcmp(buf, SNAP_MAGIC_V3, 8) == 0)
@@ -407,8 +502,56 @@ static int snap_version(const void *buf, size_t len)
     return memcmp(buf, SNAP_MAGIC_V1, 8) == 0 ? 1 : 0;
 }
 
+/* Read (and check) NK keys into KV, or only check them when KV is NULL. */
+static void read_keys(struct codec_reader *r, int v1, uint64_t nk, struct kv_store *kv)
+{
+    for (uint64_t i = 0; i < nk && !r->bad; i++) {
+        size_t kl, vl = 0;
+        const char *k = value_get_str(r, &kl);
+        const char *v = NULL;
+        void *obj;
+        int type;
+        read_value(r, v1, kv != NULL, &type, &v, &vl, &obj);
+        int64_t expire = (int64_t)codec_read_u64(r);
+        uint64_t mod = codec_read_u64(r);
+        if (kv == NULL)
+            continue;
+        if (type == KV_STRING)
+            kv_set(kv, k, kl, v, vl, expire, mod);
+        else
+            kv_set_obj(kv, k, kl, type, obj, expire, mod);
+    }
+}
+
+/* Format 5's databases past 0, into F's (F NULL: only checked; NDBS: the databases this
+ * node has, a snapshot with a database past them is refused). */
+static void read_databases(struct codec_reader *r, struct fsm *f, int ndbs)
+{
+    uint64_t n = codec_read_u64(r);
+    for (uint64_t j = 0; j < n && !r->bad; j++) {
+        uint64_t d = codec_read_u64(r);
+        if (d == 0 || d >= (uint64_t)ndbs) {
+            log_warning("snapshot holds database %llu; this node has %d (databases must be "
+                        "the same on every node)", (unsigned long long)d, ndbs);
+            r->bad = 1;
+            return;
+        }
+        struct kv_store *kv = f ? f->dbs[d] : NULL;
+        uint64_t fs = codec_read_u64(r);
+        uint64_t *tomb = kv ? kv_tombstones(kv) : NULL;
+        for (int i = 0; i < KV_TOMBSTONE_SLOTS; i++) {
+            uint64_t t = codec_read_u64(r);
+            if (tomb)
+                tomb[i] = t;
+        }
+        if (kv)
+            kv_set_flush_seq(kv, fs);
+        read_keys(r, 0, codec_read_u64(r), kv);
+    }
+}
+
 /* Check that BUF is a whole, well-formed snapshot before touching the state. */
-static int snapshot_valid(const void *buf, size_t len)
+static int snapshot_valid(const void *buf, size_t len, int ndbs)
 {
     struct codec_reader r;
     codec_reader_init(&r, buf, len);
@@ -431,16 +574,9 @@ static int snapshot_valid(const void *buf, size_t len)
         read_acl(&r, NULL);
     if (version >= 4 && !r.bad)
         read_scripts(&r, NULL);
-    uint64_t nk = codec_read_u64(&r);
-    for (uint64_t i = 0; i < nk && !r.bad; i++) {
-        int type;
-        const char *v;
-        void *obj;
-        value_get_str(&r, &l);
-        read_value(&r, v1, 0, &type, &v, &l, &obj);
-        codec_read_u64(&r);
-        codec_read_u64(&r);
-    }
+    read_keys(&r, v1, codec_read_u64(&r), NULL);
+    if (version >= 5 && !r.bad)
+        read_databases(&r, NULL, ndbs);
     return !r.bad && codec_read_u64(&r) == SNAP_END && !r.bad && codec_reader_left(&r) == 0;
 }
 
@@ -448,12 +584,16 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
 {
     struct codec_reader r;
     codec_reader_init(&r, buf, len);
-    size_t kl = 0, vl = 0, al = 0;
-    if (!snapshot_valid(buf, len))
+    size_t al = 0;
+    if (!snapshot_valid(buf, len, f->ndbs))
         return -1;
     int version = snap_version(buf, len), v1 = version == 1;
     codec_read_bytes(&r, 8); /* the magic, checked above */
-    kv_flush(f->kv, 0);
+    for (int d = 0; d < f->ndbs; d++) {
+        kv_flush(f->dbs[d], 0);
+        kv_set_flush_seq(f->dbs[d], 0);
+        memset(kv_tombstones(f->dbs[d]), 0, sizeof(uint64_t) * KV_TOMBSTONE_SLOTS);
+    }
     f->apply_seq = codec_read_u64(&r);
     kv_set_flush_seq(f->kv, codec_read_u64(&r));
     uint64_t *tomb = kv_tombstones(f->kv);
@@ -481,20 +621,10 @@ int fsm_restore(struct fsm *f, const void *buf, size_t len)
         read_scripts(&r, f->scripts);
     else
         script_engine_flush(f->scripts);
-    uint64_t nk = codec_read_u64(&r);
-    for (uint64_t i = 0; i < nk; i++) {
-        const char *k = value_get_str(&r, &kl);
-        const char *v = NULL;
-        void *obj;
-        int type;
-        read_value(&r, v1, 1, &type, &v, &vl, &obj);
-        int64_t expire = (int64_t)codec_read_u64(&r);
-        uint64_t mod = codec_read_u64(&r);
-        if (type == KV_STRING)
-            kv_set(f->kv, k, kl, v, vl, expire, mod);
-        else
-            kv_set_obj(f->kv, k, kl, type, obj, expire, mod);
-    }
+    read_keys(&r, v1, codec_read_u64(&r), f->kv);
+    /* format 4 and older: everything is database 0's */
+    if (version >= 5)
+        read_databases(&r, f, f->ndbs);
     return 0;
 }
 
@@ -653,7 +783,10 @@ static int fsm_on_restore(struct raft_fsm *rf, struct raft_buffer *buf)
         return RAFT_MALFORMED;
     }
     f->restores++;
-    log_notice("restored a snapshot: %zu keys, %zu bytes", kv_size(f->kv), buf->len);
+    size_t keys = 0;
+    for (int d = 0; d < f->ndbs; d++)
+        keys += kv_size(f->dbs[d]);
+    log_notice("restored a snapshot: %zu keys, %zu bytes", keys, buf->len);
     raft_free(buf->base);
     return 0;
 }

@@ -39,8 +39,18 @@ struct fsm_node {
     int retired;              /* removed from the cluster: its id is never reused */
 };
 
+/* Databases (the databases option): at most this many, so that an index fits the marker. */
+#define FSM_DATABASES_MAX 1024
+/* The record that switches the databases of the records after it in an entry ("__db" n):
+ * each entry starts in database 0, and the proposer writes one before a command whose
+ * client is in another database than the record before it (consensus_write_db). It gets
+ * no reply; entries of database 0 alone hold none and read as they always did. */
+#define FSM_DB_RECORD "__db"
+
 struct fsm {
-    struct kv_store *kv;     /* not owned */
+    struct kv_store *kv;     /* database 0 (not owned) */
+    struct kv_store **dbs;   /* NDBS databases: dbs[0] is KV, the others owned */
+    int ndbs;
     /* Apply sequence number of the last entry applied, i.e. the number of entries applied
      * (commands and node entries, and undecodable ones): the apply_seq recorded as each
      * key's mod_seq and compared by WATCH. Not raft's log index (barriers and configuration
@@ -92,6 +102,11 @@ struct fsm_result {
 };
 
 void fsm_init(struct fsm *f, struct kv_store *kv);
+/* Have N databases (1 <= N <= FSM_DATABASES_MAX; fsm_init gives 1): the ones past KV are
+ * created empty, with their index set (kv_set_id). Call once, before the first apply. */
+void fsm_set_databases(struct fsm *f, int n);
+/* Database I, or NULL when out of range. */
+struct kv_store *fsm_db(const struct fsm *f, long long i);
 void fsm_close(struct fsm *f);
 /* Apply the entry BUF (LEN bytes) as the entry of apply sequence number SEQ (the previous
  * apply_seq + 1; raft's log index is never used). Returns the replies (the

@@ -72,9 +72,9 @@ static void info_memory(struct buf *b, struct server *srv)
                   "maxmemory:%lld\r\nmaxmemory_human:%s\r\nmaxmemory_policy:%s\r\n"
                   "mem_counted_for_evict:%zu\r\n"
                   "mem_allocator:libc\r\nlazyfree_pending_objects:%zu\r\n",
-               used, h1, rss, h2, kv_used_memory(srv->kv), srv->cfg->maxmemory, hmax,
+               used, h1, rss, h2, server_dbs_sum(srv, kv_used_memory), srv->cfg->maxmemory, hmax,
                evict_policy_names[srv->cfg->maxmemory_policy], server_evict_counted(srv),
-               kv_lazy_pending(srv->kv));
+               server_dbs_sum(srv, kv_lazy_pending));
     server_track_peak(srv);
     human_bytes(h1, sizeof(h1), (double)srv->used_memory_peak);
     buf_printf(b, "used_memory_peak:%zu\r\nused_memory_peak_human:%s\r\nused_memory_peak_perc:%.2f%%\r\n",
@@ -180,8 +180,11 @@ static void info_clients(struct buf *b, struct server *srv)
 static void info_keyspace(struct buf *b, struct server *srv)
 {
     buf_append_str(b, "# Keyspace\r\n");
-    if (kv_size(srv->kv) > 0)
-        buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", kv_size(srv->kv), kv_expires(srv->kv));
+    for (int d = 0; d < srv->fsm.ndbs; d++) {
+        struct kv_store *kv = srv->fsm.dbs[d];
+        if (kv_size(kv) > 0)
+            buf_printf(b, "db%d:keys=%zu,expires=%zu,avg_ttl=0\r\n", d, kv_size(kv), kv_expires(kv));
+    }
 }
 
 /* The INFO sections in output order; IN_DEFAULT as want_section takes it. */

@@ -49,6 +49,7 @@ struct kv_store {
     void *on_expired_arg;
     kv_created_fn *created; /* kv_set_created_hook */
     void *created_arg;
+    int id; /* the database index (kv_set_id): kept by kv_swap, as the hooks are */
 };
 
 static int rehashing(const struct kv_store *kv)
@@ -466,8 +467,14 @@ struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, i
     e->type = (uint8_t)type;
     e = entry_put(kv, e, key, klen);
     if (kv->created)
-        kv->created(kv->created_arg, key, klen);
+        kv->created(kv->created_arg, kv->id, key, klen);
     return e;
+}
+
+void kv_signal_all_created(struct kv_store *kv)
+{
+    if (kv->created)
+        kv->created(kv->created_arg, kv->id, NULL, 0);
 }
 
 void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg)
@@ -516,7 +523,7 @@ struct kv_entry *kv_lookup_write(struct kv_store *kv, const char *key, size_t kl
     struct kv_entry *e = kv_find(kv, key, klen);
     if (e != NULL && kv_entry_expired(e, now_ms)) {
         if (kv->on_expired != NULL)
-            kv->on_expired(kv->on_expired_arg, key, klen);
+            kv->on_expired(kv->on_expired_arg, kv->id, key, klen);
         kv_delete(kv, key, klen, seq);
         return NULL;
     }
@@ -529,6 +536,34 @@ void kv_set_expired_hook(struct kv_store *kv, kv_expired_fn *fn, void *arg)
 {
     kv->on_expired = fn;
     kv->on_expired_arg = arg;
+}
+
+void kv_set_id(struct kv_store *kv, int id)
+{
+    kv->id = id;
+}
+
+int kv_id(const struct kv_store *kv)
+{
+    return kv->id;
+}
+
+void kv_swap(struct kv_store *a, struct kv_store *b)
+{
+    struct kv_store t = *a;
+    *a = *b;
+    *b = t;
+    /* the hooks and the index belong to the slot, not to the contents */
+    b->on_expired = a->on_expired;
+    b->on_expired_arg = a->on_expired_arg;
+    b->created = a->created;
+    b->created_arg = a->created_arg;
+    b->id = a->id;
+    a->on_expired = t.on_expired;
+    a->on_expired_arg = t.on_expired_arg;
+    a->created = t.created;
+    a->created_arg = t.created_arg;
+    a->id = t.id;
 }
 
 void kv_flush(struct kv_store *kv, uint64_t seq)

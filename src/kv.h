@@ -113,8 +113,15 @@ static inline void kv_read_stats_mute(int mute) { kv_read_stats.muted = mute; }
 /* Called with the name of an expired key just before kv_lookup_write deletes it, so that
  * apply can publish the keyspace "expired" event; FN NULL: nothing. FN must not change KV:
  * it is a node-local side effect (delivery to subscribers). */
-typedef void kv_expired_fn(void *arg, const char *key, size_t klen);
+typedef void kv_expired_fn(void *arg, int db, const char *key, size_t klen);
 void kv_set_expired_hook(struct kv_store *kv, kv_expired_fn *fn, void *arg);
+/* The database index of KV (0 unless set), passed to the hooks (DB) and used for keyspace
+ * channels (__keyspace@<db>__) and INFO keyspace. */
+void kv_set_id(struct kv_store *kv, int id);
+int kv_id(const struct kv_store *kv);
+/* SWAPDB: exchange the contents (keys, tables, counters, tombstones, lazy frees) of A and
+ * B; each keeps its index and hooks. */
+void kv_swap(struct kv_store *a, struct kv_store *b);
 /* The entry for KEY as a write sees it, as Redis's lookupKeyWrite does: NULL if absent; an
  * entry that has expired at NOW_MS is deleted (recording SEQ, as kv_delete) and NULL is
  * returned; a live one records an access. Deterministic in apply, where NOW_MS is the
@@ -134,7 +141,9 @@ struct kv_entry *kv_set_obj(struct kv_store *kv, const char *key, size_t klen, i
  * replacing another value): where a blocked client's key may have become non-empty. FN only
  * records the key, for the node's loop to look at after apply; it must not change the
  * store, and nothing replicated depends on it. NULL: no hook. */
-typedef void kv_created_fn(void *arg, const char *key, size_t klen);
+typedef void kv_created_fn(void *arg, int db, const char *key, size_t klen);
+/* Call KV's created hook with KEY NULL: any key of KV may have become non-empty (SWAPDB). */
+void kv_signal_all_created(struct kv_store *kv);
 void kv_set_created_hook(struct kv_store *kv, kv_created_fn *fn, void *arg);
 /* E's object was changed in place at SEQ (a field added ...): record it as E's last change. */
 static inline void kv_touch(struct kv_entry *e, uint64_t seq) { e->mod_seq = seq; }

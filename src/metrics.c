@@ -91,9 +91,9 @@ void metrics_render(struct server *srv, struct buf *out)
     metric(out, "gauge", "concordkv_connected_clients", "Connected RESP clients.", srv->clients.n);
     metric(out, "counter", "concordkv_connections_received_total", "RESP connections accepted.", (double)srv->stats.connections_received);
     metric(out, "counter", "concordkv_rejected_connections_total", "Connections refused by maxclients.", (double)srv->stats.rejected_connections);
-    metric(out, "gauge", "concordkv_keys", "Keys in the keyspace.", (double)kv_size(srv->kv));
-    metric(out, "gauge", "concordkv_keys_with_ttl", "Keys with a time to live.", (double)kv_expires(srv->kv));
+    metric(out, "gauge", "concordkv_keys", "Keys in the keyspace.", (double)server_dbs_sum(srv, kv_size));
+    metric(out, "gauge", "concordkv_keys_with_ttl", "Keys with a time to live.", (double)server_dbs_sum(srv, kv_expires));
     metric(out, "gauge", "concordkv_memory_used_bytes", "Bytes allocated by the process (malloc).", (double)memcount_used());
-    metric(out, "gauge", "concordkv_memory_dataset_bytes", "Bytes allocated for the keyspace.", (double)kv_used_memory(srv->kv));
+    metric(out, "gauge", "concordkv_memory_dataset_bytes", "Bytes allocated for the keyspace.", (double)server_dbs_sum(srv, kv_used_memory));
     metric(out, "gauge", "concordkv_uptime_seconds", "Seconds since start.", (util_now_ms() - srv->start_ms) / 1000.0);
 }

@@ -101,11 +101,11 @@ static void stamp(struct buf *out, int64_t now_us)
     buf_printf(out, "+%lld.%06lld ", (long long)(now_us / 1000000), (long long)(now_us % 1000000));
 }
 
-void monitor_format(struct buf *out, int64_t now_us, const char *who, const struct request *req,
-                    uint64_t redact)
+void monitor_format(struct buf *out, int64_t now_us, int db, const char *who,
+                    const struct request *req, uint64_t redact)
 {
     stamp(out, now_us);
-    monitor_format_unstamped(out, who, req, redact);
+    monitor_format_unstamped(out, db, who, req, redact);
 }
 
 void monitor_stamp(struct buf *out, int64_t now_us, const char *lines, size_t len)
@@ -120,10 +120,10 @@ void monitor_stamp(struct buf *out, int64_t now_us, const char *lines, size_t le
     }
 }
 
-void monitor_format_unstamped(struct buf *out, const char *who, const struct request *req,
-                              uint64_t redact)
+void monitor_format_unstamped(struct buf *out, int db, const char *who,
+                              const struct request *req, uint64_t redact)
 {
-    buf_printf(out, "[0 %s]", who);
+    buf_printf(out, "[%d %s]", db, who);
     for (int i = 0; i < req->argc; i++) {
         buf_append(out, " ", 1);
         if (i < 64 && (redact >> i) & 1)

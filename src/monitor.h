@@ -17,13 +17,14 @@ int monitor_shows(const struct command *cmd, const struct request *req);
  * argument I (arguments past 63 are never secret). */
 uint64_t monitor_redact_mask(const struct command *cmd, const struct request *req);
 /* Append to OUT the monitor line of REQ's arguments (those in REDACT redacted) run at
- * NOW_US (µs since the epoch) by WHO ("127.0.0.1:5000", "lua" ...), "\r\n" included. */
-void monitor_format(struct buf *out, int64_t now_us, const char *who, const struct request *req,
-                    uint64_t redact);
+ * NOW_US (µs since the epoch) in database DB by WHO ("127.0.0.1:5000", "lua" ...), "\r\n"
+ * included. */
+void monitor_format(struct buf *out, int64_t now_us, int db, const char *who,
+                    const struct request *req, uint64_t redact);
 /* The same line without its "+<sec>.<usec> " stamp (a script's calls traced in apply, which
  * reads no clock: monitor_stamp adds the stamp when the lines are shown). */
-void monitor_format_unstamped(struct buf *out, const char *who, const struct request *req,
-                              uint64_t redact);
+void monitor_format_unstamped(struct buf *out, int db, const char *who,
+                              const struct request *req, uint64_t redact);
 /* Append the LEN bytes of unstamped lines at LINES to OUT, each stamped with NOW_US. */
 void monitor_stamp(struct buf *out, int64_t now_us, const char *lines, size_t len);
 /* Append the quoted form of the LEN bytes at P, as Redis's sdscatrepr writes it. */

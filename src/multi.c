@@ -33,6 +33,7 @@ void multi_watch(struct multi_state *m, const char *key, size_t len, uint64_t ve
     w->len = len;
     w->version = version;
     w->apply_seq = apply_seq;
+    w->db = 0;
 }
 
 void multi_unwatch(struct multi_state *m)

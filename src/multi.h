@@ -14,6 +14,7 @@ struct watched_key {
     size_t len;
     uint64_t version; /* mod_seq when WATCH ran, 0 if the key was absent */
     uint64_t apply_seq; /* the last applied entry's apply_seq when WATCH ran */
+    int db;             /* its database (multi_watch sets 0; WATCH the client's) */
 };
 
 struct multi_state {

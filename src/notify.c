@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "command.h"
+#include "kv.h"
 #include "pubsub.h"
 #include "util.h"
 
@@ -54,15 +55,17 @@ void notify_flags_text(long long flags, char *out, size_t len)
     snprintf(out, len, "%s", tmp);
 }
 
-/* "__keyspace@0__:" KEY or "__keyevent@0__:" EVENT as a channel name in B. */
-static void channel_name(struct buf *b, const char *prefix, const char *name, size_t len)
+/* "__keyspace@<db>__:" KEY or "__keyevent@<db>__:" EVENT (KIND "keyspace" or "keyevent")
+ * as a channel name in B. */
+static void channel_name(struct buf *b, const char *kind, int db, const char *name, size_t len)
 {
     b->len = 0;
-    buf_append_str(b, prefix);
+    buf_printf(b, "__%s@%d__:", kind, db);
     buf_append(b, name, len);
 }
 
-void notify_event(struct pubsub *ps, int type, const char *event, const char *key, size_t klen)
+void notify_event(struct pubsub *ps, int db, int type, const char *event, const char *key,
+                  size_t klen)
 {
     long long flags = ps && ps->notify_flags ? *ps->notify_flags : 0;
     if (!(flags & type) || !(flags & (NOTIFY_KEYSPACE | NOTIFY_KEYEVENT)))
@@ -71,11 +74,11 @@ void notify_event(struct pubsub *ps, int type, const char *event, const char *ke
     size_t elen = strlen(event);
     buf_init(&ch);
     if (flags & NOTIFY_KEYSPACE) {
-        channel_name(&ch, "__keyspace@0__:", key, klen);
+        channel_name(&ch, "keyspace", db, key, klen);
         pubsub_publish(ps, 0, ch.data, ch.len, event, elen);
     }
     if (flags & NOTIFY_KEYEVENT) {
-        channel_name(&ch, "__keyevent@0__:", event, elen);
+        channel_name(&ch, "keyevent", db, event, elen);
         pubsub_publish(ps, 0, ch.data, ch.len, key, klen);
     }
     buf_close(&ch);
@@ -84,35 +87,35 @@ void notify_event(struct pubsub *ps, int type, const char *event, const char *ke
 void notify_keyspace_event(struct exec_ctx *ctx, int type, const char *event, const char *key,
                            size_t klen)
 {
-    notify_event(ctx->pubsub, type, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), type, event, key, klen);
 }
 
 void notify_generic(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_GENERIC, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_GENERIC, event, key, klen);
 }
 
 void notify_string(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_STRING, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_STRING, event, key, klen);
 }
 
 void notify_list(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_LIST, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_LIST, event, key, klen);
 }
 
 void notify_set(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_SET, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_SET, event, key, klen);
 }
 
 void notify_hash(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_HASH, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_HASH, event, key, klen);
 }
 
 void notify_zset(struct exec_ctx *ctx, const char *event, const char *key, size_t klen)
 {
-    notify_event(ctx->pubsub, NOTIFY_ZSET, event, key, klen);
+    notify_event(ctx->pubsub, kv_id(ctx->kv), NOTIFY_ZSET, event, key, klen);
 }

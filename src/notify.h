@@ -1,6 +1,6 @@
 /* Keyspace notifications (Redis's notify-keyspace-events): the flag letters, and the one
- * helper every write family calls in apply to publish __keyspace@0__:<key> <event> and
- * __keyevent@0__:<event> <key> to this node's subscribers. Events are generated in apply, so
+ * helper every write family calls in apply to publish __keyspace@<db>__:<key> <event> and
+ * __keyevent@<db>__:<event> <key> to this node's subscribers. Events are generated in apply, so
  * every node emits the same ones in the same order; each node filters them with its own
  * setting at delivery, a node-local side effect that changes no replicated state. */
 #ifndef CONCORDKV_NOTIFY_H
@@ -37,9 +37,10 @@ long long notify_flags_parse(const char *s);
 /* FLAGS in Redis's normal form (A for all the classes A covers, then K E m) into OUT. */
 void notify_flags_text(long long flags, char *out, size_t len);
 
-/* Publish EVENT (a class of TYPE) on KEY through PS, if PS's node asks for TYPE with K or E.
- * PS NULL: nothing (unit tests of pure keyspace code). */
-void notify_event(struct pubsub *ps, int type, const char *event, const char *key, size_t klen);
+/* Publish EVENT (a class of TYPE) on KEY of database DB through PS, if PS's node asks for
+ * TYPE with K or E. PS NULL: nothing (unit tests of pure keyspace code). */
+void notify_event(struct pubsub *ps, int db, int type, const char *event, const char *key,
+                  size_t klen);
 /* The same from a handler in apply: the node's registry is CTX->pubsub. Every write family
  * calls this once per change it makes (hset, del, expired ...), as Redis's call sites do. */
 void notify_keyspace_event(struct exec_ctx *ctx, int type, const char *event, const char *key,

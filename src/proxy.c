@@ -63,6 +63,7 @@ struct px_conn {
     struct client *pin;     /* the client it is pinned to, NULL: none */
     char *caller;           /* the user the leader was last told (CLUSTER ASUSER), owned */
     int in_tx;              /* a MULTI was sent and no EXEC/DISCARD yet */
+    int db;                 /* the database the leader runs this connection's commands in */
     int unit_live;          /* the leader confirmed the pinned client's open WATCH or MULTI */
 };
 
@@ -305,14 +306,7 @@ static struct px_conn *conn_new(struct proxy *px, uint64_t leader, const char *a
 {
     struct server *srv = px->srv;
     struct sockaddr_in sin;
-    char ip[UTIL_IP_MAX];
-    int port;
-    if (util_split_addr(addr, ip, &port) != 0)
-        return NULL;
-    memset(&sin, 0, sizeof(sin));
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+    if (peer_sockaddr(addr, &sin) != 0)
         return NULL;
     struct px_conn *pc = xcalloc(1, sizeof(*pc));
     pc->px = px;
@@ -382,6 +376,14 @@ static void conn_forward(struct px_conn *pc, struct client *c, const struct comm
 {
     struct evbuffer *out = bufferevent_get_output(pc->bev);
     const char *user = client_user(c);
+    if (!pc->in_tx && client_db(c) != pc->db) { /* the client's database (SELECT) */
+        char n[24];
+        snprintf(n, sizeof(n), "%d", client_db(c));
+        const char *argv[] = {"SELECT", n};
+        peer_append_command(out, 2, argv, NULL);
+        conn_push(pc, NULL, NULL);
+        pc->db = client_db(c);
+    }
     if (!pc->in_tx && user != NULL && (pc->caller == NULL || strcmp(pc->caller, user) != 0)) {
         const char *argv[] = {"CLUSTER", "ASUSER", user};
         peer_append_command(out, 3, argv, NULL);
@@ -464,6 +466,15 @@ static int pinned_dispatch(struct client *c, const struct command *cmd, struct r
     if (is_proc(cmd, cmd_reset)) {
         proxy_client_gone(c);
         return 0;
+    }
+    if (c->px_unit && c->multi.in_multi && is_proc(cmd, cmd_select)) {
+        /* the leader would switch databases in the transaction while this node's client
+         * stayed where it was: refused, and the transaction with it */
+        c->multi.multi_error = 1;
+        reply_error(client_reply_buf(c), "ERR SELECT inside a transaction is not supported through a "
+                                         "follower: SELECT before MULTI, or connect to the leader");
+        request_free(req);
+        return 1;
     }
     if (is_proc(cmd, cmd_auth) || is_proc(cmd, cmd_hello) || is_proc(cmd, cmd_quit) ||
         is_proc(cmd, cmd_client) || is_proc(cmd, cmd_select))

@@ -223,10 +223,10 @@ static void server_on_accept_sentinel(evutil_socket_t lfd, short what, void *arg
 }
 
 /* kv_lookup_write in apply met an expired key: the keyspace "expired" event. */
-static void server_on_key_expired(void *arg, const char *key, size_t klen)
+static void server_on_key_expired(void *arg, int db, const char *key, size_t klen)
 {
     struct server *srv = arg;
-    notify_event(&srv->pubsub, NOTIFY_EXPIRED, "expired", key, klen);
+    notify_event(&srv->pubsub, db, NOTIFY_EXPIRED, "expired", key, klen);
 }
 
 struct pubsub *server_pubsub(struct server *srv)
@@ -293,21 +293,31 @@ static void collect_expired(void *priv, const struct kv_entry *e)
 
 /* Active expiry: the leader proposes deletes of keys whose TTL has passed; apply deletes
  * them only if they are still expired at the entry's clock. */
-static void server_active_expire(struct server *srv)
+static void server_active_expire_db(struct server *srv, int db)
 {
-    if (kv_expires(srv->kv) == 0 || !consensus_is_leader(srv->cs) || srv->pause_type != PAUSE_OFF)
-        return; /* CLIENT PAUSE stops expiry too, as in Redis */
+    struct kv_store *kv = srv->fsm.dbs[db];
+    if (kv_expires(kv) == 0)
+        return;
     struct expire_scan es = {request_new(16)};
     request_push(es.req, "__expired", 9);
-    kv_expired_sample(srv->kv, &srv->expire_cursor, EXPIRE_BUCKETS_PER_CRON, util_now_ms(),
+    kv_expired_sample(kv, &srv->expire_cursors[db], EXPIRE_BUCKETS_PER_CRON, util_now_ms(),
                       collect_expired, &es);
     if (es.req->argc > 1) {
         srv->stats.expired_keys_proposed += es.req->argc - 1;
-        server_feed_monitors_self(srv, es.req);
-        consensus_write(srv->cs, NULL, es.req);
+        server_feed_monitors_self(srv, db, es.req);
+        consensus_write_db(srv->cs, NULL, db, es.req); /* the entry carries the database */
     } else {
         request_free(es.req);
     }
+}
+
+/* Each database in turn, with a cursor of its own. */
+static void server_active_expire(struct server *srv)
+{
+    if (!consensus_is_leader(srv->cs) || srv->pause_type != PAUSE_OFF)
+        return; /* CLIENT PAUSE stops expiry too, as in Redis */
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        server_active_expire_db(srv, d);
 }
 
 /* Deleted large values (kv_lazy_free_step) are freed in slices of this many elements, one
@@ -319,7 +329,10 @@ static void server_active_expire(struct server *srv)
 static void server_on_lazy_free(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
-    if (kv_lazy_free_step(srv->kv, SERVER_LAZY_FREE_BUDGET) > 0) {
+    size_t left = 0;
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        left += kv_lazy_free_step(srv->fsm.dbs[d], SERVER_LAZY_FREE_BUDGET);
+    if (left > 0) {
         struct timeval tv = {0, SERVER_LAZY_FREE_GAP_US};
         event_add(srv->lazy_free_ev, &tv);
     }
@@ -336,9 +349,10 @@ static void server_on_cron(evutil_socket_t fd, short what, void *arg)
     blocked_serve(srv); /* a leadership lost without an entry applied */
     cluster_cron(srv);
     server_acl_cron(srv);
-    kv_rehash_step(srv->kv, 100);
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        kv_rehash_step(srv->fsm.dbs[d], 100);
     server_ops_cron(srv);
-    if (kv_lazy_pending(srv->kv) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
+    if (server_dbs_sum(srv, kv_lazy_pending) > 0 && !evtimer_pending(srv->lazy_free_ev, NULL))
         server_on_lazy_free(-1, 0, srv);
 }
 
@@ -485,11 +499,21 @@ static void on_consensus_error(void *arg, void *cookie, const char *msg)
     slot_error(cookie, msg);
 }
 
+size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_store *kv))
+{
+    size_t n = 0;
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        n += each(srv->fsm.dbs[d]);
+    return n;
+}
+
 struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out)
 {
+    struct kv_store *kv = c != NULL ? fsm_db(&srv->fsm, client_db(c)) : NULL;
     struct exec_ctx ctx = {
-        .kv = srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
+        .kv = kv != NULL ? kv : srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
         .out = out, .client = c, .srv = srv, .rng = &srv->rng, .scripts = srv->fsm.scripts,
+        .dbs = srv->fsm.dbs, .ndbs = srv->fsm.ndbs,
     };
     return ctx;
 }
@@ -509,6 +533,9 @@ void server_run_read(struct server *srv, struct slot *s, const struct command *c
 {
     if (s->c != NULL) {
         struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
+        struct kv_store *kv = fsm_db(&srv->fsm, s->db); /* its database when it was sent */
+        if (kv != NULL)
+            ctx.kv = kv;
         struct buf trace;
         buf_init(&trace);
         ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL;
@@ -534,13 +561,13 @@ static void on_consensus_latency(void *arg, const char *event, int64_t usec)
         latency_add_sample(&srv->latency, event, (uint32_t)(usec / 1000), util_now_ms() / 1000);
 }
 
-void server_feed_monitors_self(struct server *srv, const struct request *req)
+void server_feed_monitors_self(struct server *srv, int db, const struct request *req)
 {
     char who[64];
     if (srv->monitors.n == 0)
         return;
     consensus_raft_address(srv->cfg, who, sizeof(who));
-    client_feed_monitors(srv, who, NULL, req);
+    client_feed_monitors(srv, db, who, NULL, req);
 }
 
 struct slowlog *server_slowlog(struct server *srv)
@@ -678,12 +705,14 @@ int server_init(struct server *srv, struct config *cfg, char *err, size_t errlen
     }
     srv->kv = kv_new();
     fsm_init(&srv->fsm, srv->kv);
+    fsm_set_databases(&srv->fsm, (int)cfg->databases);
     pubsub_init(&srv->pubsub, client_deliver, srv);
     slowlog_init(&srv->slowlog);
     latency_init(&srv->latency);
     srv->pubsub.notify_flags = &cfg->notify_keyspace_events;
     srv->fsm.pubsub = &srv->pubsub;
-    kv_set_expired_hook(srv->kv, server_on_key_expired, srv);
+    for (int d = 0; d < srv->fsm.ndbs; d++)
+        kv_set_expired_hook(srv->fsm.dbs[d], server_on_key_expired, srv);
     blocked_init(srv);
     if (server_acl_init(srv, err, errlen) != 0)
         return -1;

@@ -67,6 +67,7 @@ struct server_evict {
     int inflight;
     int64_t since_ms;          /* when it was proposed */
     long long entries_mark;    /* fsm.evicted.entries then: it has been applied once this moves */
+    int next_db;               /* the database the next eviction looks in first */
 };
 
 struct exec_ctx;
@@ -97,7 +98,7 @@ struct server {
     struct list write_list; /* of struct client (write_node): replies to write */
     uint64_t next_client_id;
     uint64_t rng;
-    uint64_t expire_cursor;
+    uint64_t expire_cursors[FSM_DATABASES_MAX]; /* active expiry's, one per database */
     struct server_evict evict;
     int64_t start_ms;
     struct server_stats stats;
@@ -169,7 +170,7 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
 /* Show REQ, a command this node proposes on its own behalf (the active-expiry cycle's
  * __expired ...), to its monitors as coming from its raft address, the way a Redis replica
  * shows what its master sends. */
-void server_feed_monitors_self(struct server *srv, const struct request *req);
+void server_feed_monitors_self(struct server *srv, int db, const struct request *req);
 /* Operator commands (client_ctl.c). Whether REQ (command CMD, from C) must wait for the end
  * of a CLIENT PAUSE (ALL: every command; WRITE: the commands that may write); when it must,
  * C is queued to be resumed (client_resume_input) once the pause ends, in order. */
@@ -212,5 +213,8 @@ void server_run_read(struct server *srv, struct slot *s, const struct command *c
 /* The context of a command run against this node's applied state with its local clock (a
  * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */
 struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out);
+/* EACH (kv_size, kv_expires, kv_used_memory, kv_lazy_pending ...) summed over every
+ * database. */
+size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_store *kv));
 
 #endif

@@ -33,7 +33,7 @@
  * once more, less what a snapshot in progress holds already. */
 size_t server_evict_counted(const struct server *srv)
 {
-    size_t used = memcount_used(), dataset = kv_used_memory(srv->kv);
+    size_t used = memcount_used(), dataset = server_dbs_sum(srv, kv_used_memory);
     size_t held = __atomic_load_n(&srv->fsm.snap_held, __ATOMIC_RELAXED);
     return used + (dataset > held ? dataset - held : 0);
 }
@@ -53,7 +53,7 @@ static int evict_running(struct server *srv, int64_t now)
         now - ev->since_ms < srv->cfg->request_timeout)
         return 1;
     ev->inflight = 0;
-    return kv_lazy_pending(srv->kv) > 0;
+    return server_dbs_sum(srv, kv_lazy_pending) > 0;
 }
 
 /* Propose the eviction of enough keys to bring USED under the limit. Returns 1 when an
@@ -69,19 +69,27 @@ static int evict_propose(struct server *srv, size_t used)
     size_t need = used - limit + (slack < EVICT_SLACK_MAX ? slack : EVICT_SLACK_MAX);
     struct request *req = request_new(64);
     request_push(req, "__evicted", 9);
-    size_t n = evict_choose(srv->kv, (int)cfg->maxmemory_policy, (int)cfg->maxmemory_samples,
-                            &srv->rng, need, EVICT_MAX_KEYS_PER_ENTRY, collect_victim, req,
-                            NULL);
+    /* the databases in turn: the first (from the one after the last evicted from) with
+     * victims gives them; its __evicted entry carries it (consensus_write_db) */
+    size_t n = 0;
+    int db = 0;
+    for (int i = 0; i < srv->fsm.ndbs && n == 0; i++) {
+        db = (srv->evict.next_db + i) % srv->fsm.ndbs;
+        n = evict_choose(srv->fsm.dbs[db], (int)cfg->maxmemory_policy,
+                         (int)cfg->maxmemory_samples, &srv->rng, need,
+                         EVICT_MAX_KEYS_PER_ENTRY, collect_victim, req, NULL);
+    }
     if (n == 0) {
         request_free(req);
         return 0;
     }
+    srv->evict.next_db = (db + 1) % srv->fsm.ndbs;
     srv->stats.evicted_keys_proposed += (long long)n;
     srv->evict.inflight = 1;
     srv->evict.since_ms = now;
     srv->evict.entries_mark = srv->fsm.evicted.entries;
-    server_feed_monitors_self(srv, req); /* as the expiry cycle's __expired */
-    consensus_write(srv->cs, NULL, req);
+    server_feed_monitors_self(srv, db, req); /* as the expiry cycle's __expired */
+    consensus_write_db(srv->cs, NULL, db, req);
     return 1;
 }
 

@@ -370,3 +370,26 @@ Test(evict, lru_keeps_recently_read_keys, .init = setup_value)
     redisFree(c);
     fx_server_free(s);
 }
+
+/* Eviction looks in every database: with the keys with a TTL only in database 6 (the others
+ * in 0), volatile-ttl evicts there, and the __evicted entry deletes in database 6. */
+Test(evict, evicts_in_every_database, .init = setup_value)
+{
+    struct fx_server *s = fx_server_up(NULL);
+    redisContext *c = fx_connect(s->port);
+
+    cr_assert_eq(load(c, "keep:", 0, 2000, sizeof(value), 0, NULL), 0);
+    fx_check_status(c, "OK", "SELECT 6");
+    cr_assert_eq(load(c, "soon:", 0, 3000, sizeof(value), 600, NULL), 0);
+    fx_check_status(c, "OK", "CONFIG SET maxmemory-policy volatile-ttl");
+    wait_at_rest(s->port);
+    set_config(c, "maxmemory", counted_memory(s->port) + 256 * 1024);
+    cr_assert_eq(load(c, "more:", 0, 1000, sizeof(value), 72000, NULL), 0);
+    long long evicted = info_ll(s->port, "stats", "evicted_keys");
+    cr_assert_gt(evicted, 0);
+    cr_assert_lt(count_existing(c, "soon:", 0, 3000), 3000);
+    fx_check_status(c, "OK", "SELECT 0");
+    cr_assert_eq(count_existing(c, "keep:", 0, 2000), 2000);
+    redisFree(c);
+    fx_server_free(s);
+}

@@ -519,3 +519,46 @@ Test(proxy, redis_cli_and_redis_py_against_follower)
     }
     tc_stop_cleanly();
 }
+
+/* A follower forwards a client's commands in the client's database: SELECT 3 on the follower,
+ * then writes and a transaction land in database 3 of the leader; a SELECT inside a forwarded
+ * MULTI is refused and EXEC aborts (the leader would switch databases inside it). */
+Test(proxy, forwarded_commands_run_in_the_clients_database)
+{
+    int leader, f = start_cluster(NULL, &leader);
+    redisContext *c = connect_node(f);
+    redisContext *l = connect_node(leader);
+    fx_check_status(c, "OK", "SELECT 3");
+    fx_check_status(c, "OK", "SET indb3 v3");
+    fx_check_string(c, "v3", "GET indb3");
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "INCR ctr3");
+    redisReply *r = fx_cmd(c, "EXEC");
+    cr_assert_eq(r->type, REDIS_REPLY_ARRAY, "EXEC: %s", tc_reply_text(r));
+    freeReplyObject(r);
+    fx_check_nil(l, "GET indb3");
+    fx_check_status(l, "OK", "SELECT 3");
+    fx_check_string(l, "v3", "GET indb3");
+    fx_check_string(l, "1", "GET ctr3");
+    /* back in database 0 on the same follower connection */
+    fx_check_status(c, "OK", "SELECT 0");
+    fx_check_nil(c, "GET indb3");
+    fx_check_status(c, "OK", "SET indb0 v0");
+    fx_check_nil(l, "GET indb0");
+    /* SELECT inside a forwarded transaction */
+    fx_check_status(c, "OK", "MULTI");
+    fx_check_status(c, "QUEUED", "SET t1 x");
+    r = fx_cmd(c, "SELECT 1");
+    cr_assert_eq(r->type, REDIS_REPLY_ERROR, "SELECT in MULTI: %s", tc_reply_text(r));
+    freeReplyObject(r);
+    r = fx_cmd(c, "EXEC");
+    cr_assert(r->type == REDIS_REPLY_ERROR && strncmp(r->str, "EXECABORT", 9) == 0, "EXEC: %s",
+              tc_reply_text(r));
+    freeReplyObject(r);
+    fx_check_status(l, "OK", "SELECT 0");
+    fx_check_nil(l, "GET t1");
+    fx_check_string(l, "v0", "GET indb0");
+    redisFree(l);
+    redisFree(c);
+    tc_stop_cleanly();
+}

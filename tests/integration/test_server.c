@@ -407,14 +407,23 @@ Test(server, large_value_round_trip)
 }
 
 /* Only database 0 exists. */
-Test(server, select_only_db_zero)
+Test(server, select_within_databases)
 {
+    const char *const one[] = {"--databases", "1", NULL};
     redisContext *c;
 
     start(NULL);
     c = fx_connect(srv->port);
-    fx_check_error(c, "ERR DB index is out of range", "SELECT 1");
+    fx_check_status(c, "OK", "SELECT 15");
+    fx_check_error(c, "ERR DB index is out of range", "SELECT 16");
+    fx_check_error(c, "ERR DB index is out of range", "SELECT -1");
     fx_check_error(c, "ERR value is not an integer or out of range", "SELECT x");
+    fx_check_status(c, "OK", "SELECT 0");
+    redisFree(c);
+    stop();
+    start(one); /* databases 1: database 0 only */
+    c = fx_connect(srv->port);
+    fx_check_error(c, "ERR DB index is out of range", "SELECT 1");
     fx_check_status(c, "OK", "SELECT 0");
     redisFree(c);
     stop();

@@ -24,8 +24,25 @@ void ct_init(struct cmdtest *t, int64_t now_ms)
     command_init();
 }
 
+void ct_databases(struct cmdtest *t, int n)
+{
+    t->dbs = xcalloc((size_t)n, sizeof(*t->dbs));
+    t->dbs[0] = t->kv;
+    for (int i = 1; i < n; i++) {
+        t->dbs[i] = kv_new();
+        kv_set_id(t->dbs[i], i);
+    }
+    t->ndbs = n;
+    t->db = 0;
+}
+
 void ct_close(struct cmdtest *t)
 {
+    for (int i = 1; i < t->ndbs; i++)
+        kv_free(t->dbs[i]);
+    free(t->dbs);
+    t->dbs = NULL;
+    t->ndbs = 0;
     kv_free(t->kv);
     t->kv = NULL;
     script_engine_free(t->scripts);
@@ -80,7 +97,7 @@ static const char *finish(struct buf *b)
 static void exec_proc(struct cmdtest *t, const struct command *cmd, struct request *req)
 {
     struct exec_ctx ctx = {
-        .kv = t->kv,
+        .kv = t->dbs ? t->dbs[t->db] : t->kv,
         .now_ms = t->now_ms,
         .apply_seq = t->apply_seq,
         .out = &t->out,
@@ -90,10 +107,15 @@ static void exec_proc(struct cmdtest *t, const struct command *cmd, struct reque
         .pubsub = t->pubsub,
         .scripts = t->scripts,
         .acl = t->acl,
+        .dbs = t->dbs,
+        .ndbs = t->ndbs,
     };
     if (cmd->flags & CMD_WRITE)
         ctx.apply_seq = ++t->apply_seq;
     cmd->proc(&ctx, req);
+    for (int i = 0; i < t->ndbs; i++) /* SELECT (no client here) changed the database */
+        if (ctx.kv == t->dbs[i])
+            t->db = i;
 }
 
 /* Execute REQ as dispatch would; takes ownership of REQ. */

@@ -25,10 +25,16 @@ struct cmdtest {
     struct script_engine *scripts; /* the Lua interpreter EVAL runs in */
     struct acl_store *acl; /* handed to handlers as exec_ctx.acl (NULL unless a test sets it) */
     const char *user;      /* the caller's ACL user, noted after prepare (NULL: a peer) */
+    struct kv_store **dbs; /* ct_databases: NDBS databases, dbs[0] is KV (NULL: KV only) */
+    int ndbs;
+    int db;                /* the database commands run in (ct_databases; SELECT sets it) */
 };
 
 /* Start with an empty store and the clock at NOW_MS. ct_close releases everything. */
 void ct_init(struct cmdtest *t, int64_t now_ms);
+/* Have N databases (KV is database 0; the others empty): handlers see them as exec_ctx.dbs,
+ * commands run in t->db, which SELECT changes. */
+void ct_databases(struct cmdtest *t, int n);
 void ct_close(struct cmdtest *t);
 
 /* Format FMT like printf, split the result on single spaces (no quoting; use ct_runv for

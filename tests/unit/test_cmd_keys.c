@@ -531,3 +531,109 @@ Test(cmd_keys, command_getkeys)
     RUN("-ERR wrong number of arguments for 'command|getkeys' command\r\n", "COMMAND GETKEYS GET");
     RUN("-ERR unknown subcommand 'NOPE'. Try COMMAND HELP.\r\n", "COMMAND NOPE");
 }
+
+/* ---- databases: SELECT, MOVE, SWAPDB, FLUSHDB, FLUSHALL, COPY ... DB ---- */
+
+#define RANGE "-ERR DB index is out of range\r\n"
+#define SAME "-ERR source and destination objects are the same\r\n"
+
+Test(cmd_keys, select_changes_the_database_keyed_commands_use)
+{
+    ct_databases(&t, 16);
+    cr_assert_str_eq(ct_run(&t, "set k zero"), OK);
+    cr_assert_str_eq(ct_run(&t, "select 3"), OK);
+    cr_assert_eq(t.db, 3);
+    cr_assert_str_eq(ct_run(&t, "get k"), NIL);
+    cr_assert_str_eq(ct_run(&t, "set k three"), OK);
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ONE);
+    cr_assert_str_eq(ct_run(&t, "select 16"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "select -1"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "select x"), NOTINT);
+    cr_assert_str_eq(ct_run(&t, "select 99999999999"), NOTINT);
+    cr_assert_eq(t.db, 3, "a refused SELECT keeps the database");
+    cr_assert_str_eq(ct_run(&t, "select 0"), OK);
+    cr_assert_str_eq(ct_run(&t, "get k"), "$4\r\nzero\r\n");
+}
+
+Test(cmd_keys, move_between_databases)
+{
+    ct_databases(&t, 16);
+    ct_run(&t, "rpush l a b c");
+    ct_run(&t, "set s v PX 5000");
+    cr_assert_str_eq(ct_run(&t, "move l 2"), ONE);
+    cr_assert_str_eq(ct_run(&t, "exists l"), ZERO);
+    cr_assert_str_eq(ct_run(&t, "move nokey 2"), ZERO);
+    cr_assert_str_eq(ct_run(&t, "move s 0"), SAME);
+    cr_assert_str_eq(ct_run(&t, "move s 16"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "move s x"), NOTINT);
+    cr_assert_str_eq(ct_run(&t, "move s 2"), ONE);
+    ct_run(&t, "set s again");
+    t.db = 2;
+    cr_assert_str_eq(ct_run(&t, "lrange l 0 -1"), ct_bulks(3, "a", "b", "c"));
+    cr_assert_str_eq(ct_run(&t, "pttl s"), ":5000\r\n", "the TTL moves with the key");
+    cr_assert_str_eq(ct_run(&t, "move s 0"), ZERO, "a key of that name is there: nothing moves");
+    cr_assert_str_eq(ct_run(&t, "get s"), "$1\r\nv\r\n");
+}
+
+Test(cmd_keys, swapdb_exchanges_the_keyspaces)
+{
+    ct_databases(&t, 4);
+    ct_run(&t, "set a 0");
+    t.db = 1;
+    ct_run(&t, "set b 1");
+    ct_run(&t, "set c 1");
+    cr_assert_str_eq(ct_run(&t, "swapdb 0 1"), OK);
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ONE);
+    cr_assert_str_eq(ct_run(&t, "get a"), "$1\r\n0\r\n");
+    t.db = 0;
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ":2\r\n");
+    cr_assert_eq(kv_id(t.dbs[0]), 0, "each database keeps its index");
+    cr_assert_str_eq(ct_run(&t, "swapdb 0 4"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "swapdb x 1"), NOTINT);
+    cr_assert_str_eq(ct_run(&t, "swapdb 2 2"), OK);
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ":2\r\n", "refused swaps change nothing");
+}
+
+Test(cmd_keys, flushdb_empties_one_database_flushall_every_one)
+{
+    ct_databases(&t, 4);
+    ct_run(&t, "set a 0");
+    t.db = 2;
+    ct_run(&t, "set a 2");
+    cr_assert_str_eq(ct_run(&t, "flushdb"), OK);
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ZERO);
+    t.db = 0;
+    cr_assert_str_eq(ct_run(&t, "dbsize"), ONE, "FLUSHDB leaves the other databases");
+    cr_assert_str_eq(ct_run(&t, "flushdb async"), OK);
+    t.db = 3;
+    ct_run(&t, "set z 3");
+    cr_assert_str_eq(ct_run(&t, "flushdb now"), SYNTAX);
+    cr_assert_str_eq(ct_run(&t, "flushall"), OK);
+    cr_assert_eq(kv_size(t.dbs[3]), 0);
+}
+
+Test(cmd_keys, copy_to_another_database)
+{
+    ct_databases(&t, 4);
+    ct_run(&t, "sadd s x y");
+    cr_assert_str_eq(ct_run(&t, "copy s s db 1"), ONE, "the same name in another database");
+    cr_assert_str_eq(ct_run(&t, "copy s s db 0"), SAME);
+    cr_assert_str_eq(ct_run(&t, "copy s s"), SAME);
+    cr_assert_str_eq(ct_run(&t, "copy s s db 4"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "copy s s db -1"), RANGE);
+    cr_assert_str_eq(ct_run(&t, "copy s s db 1"), ZERO);
+    cr_assert_str_eq(ct_run(&t, "copy s s db 1 replace"), ONE);
+    t.db = 1;
+    cr_assert_str_eq(ct_run(&t, "scard s"), ":2\r\n");
+    t.db = 0;
+    cr_assert_str_eq(ct_run(&t, "scard s"), ":2\r\n", "the source stays");
+}
+
+Test(cmd_keys, one_database_without_dbs)
+{
+    /* unit tests of pure keyspace code have no dbs: the store is database 0, the only one */
+    cr_assert_str_eq(ct_run(&t, "select 0"), OK);
+    cr_assert_str_eq(ct_run(&t, "select 1"), RANGE);
+    ct_run(&t, "set k v");
+    cr_assert_str_eq(ct_run(&t, "move k 1"), RANGE);
+}

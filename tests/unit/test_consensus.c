@@ -177,6 +177,7 @@ static void start_mode(int ready, int read_index)
     for (int i = 0; i < N_SERVERS; i++) {
         h.kv[i] = kv_new();
         fsm_init(&h.fsm[i], h.kv[i]);
+        fsm_set_databases(&h.fsm[i], 16);
         fsm_raft_init(&h.fsm[i], &h.rf[i]);
         h.rf[i].snapshot_async = NULL; /* the stub I/O snapshots synchronously */
         cr_assert_eq(raft_fixture_grow(&h.f, &h.rf[i]), 0);
@@ -587,5 +588,29 @@ Test(consensus, read_index_falls_back_to_a_barrier_after_failed_rounds)
     cr_assert_eq(consensus_stats(h.cs)->barriers, 1);
     cr_assert_not_null(answer_of(1));
     cr_assert_neq(answer_of(1)->text[0], '-', "%s", answer_of(1)->text);
+    stop();
+}
+
+/* Writes of several databases in one batch: each applies in its own database on every
+ * node, and the replies come back in order (the __db records answer nothing). */
+Test(consensus, writes_carry_their_database)
+{
+    start(1);
+    consensus_write_db(h.cs, cookie(1), 3, req_of("set k three"));
+    consensus_write(h.cs, cookie(2), req_of("set k zero"));
+    consensus_write_db(h.cs, cookie(3), 3, req_of("append k !"));
+    consensus_write_db(h.cs, cookie(4), 7, req_of("incr n"));
+    settle();
+    static const char *want[] = {"+OK", "+OK", ":6", ":1"};
+    cr_assert_eq(h.nanswers, 4);
+    for (int i = 0; i < 4; i++)
+        cr_assert_str_eq(h.answers[i].text, want[i], "request %d", i + 1);
+    for (int n = 0; n < 1; n++) { /* the leader's: the followers apply later */
+        struct fsm *f = &h.fsm[n];
+        cr_assert_eq(kv_size(fsm_db(f, 0)), 1, "node %d", n);
+        cr_assert_eq(kv_size(fsm_db(f, 3)), 1, "node %d", n);
+        cr_assert(memcmp(kv_entry_val(kv_find(fsm_db(f, 3), "k", 1)), "three!", 6) == 0);
+        cr_assert_not_null(kv_find(fsm_db(f, 7), "n", 1), "node %d", n);
+    }
     stop();
 }

@@ -345,3 +345,146 @@ Test(fsm, acl_records_and_snapshot_section)
     fsm_close(&f);
     kv_free(kv);
 }
+
+/* ---- databases ---- */
+
+static struct kv_entry *find_in(struct fsm *f, int db, const char *key)
+{
+    return kv_find(fsm_db(f, db), key, strlen(key));
+}
+
+/* An entry of database 0 alone holds no __db record and applies as before; __db n records
+ * switch the database of the records after them and get no reply of their own. */
+Test(fsm, db_records_switch_database)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    fsm_set_databases(&f, 16);
+    cr_assert_eq(f.ndbs, 16);
+    cr_assert_eq(kv_id(fsm_db(&f, 7)), 7);
+    const char *cmds[] = {"set a 0", "__db 3", "set a 3", "incr a", "__db 0", "incr a"};
+    struct fsm_result *r = apply_lines(&f, 1000, 1, 6, cmds);
+    cr_assert_eq(r->n, 4, "no reply for the __db records");
+    cr_assert_str_eq(reply_at(r, 0), "+OK\r\n");
+    cr_assert_str_eq(reply_at(r, 1), "+OK\r\n");
+    cr_assert_str_eq(reply_at(r, 2), ":4\r\n");
+    cr_assert_str_eq(reply_at(r, 3), ":1\r\n");
+    fsm_result_free(r);
+    cr_assert_eq(kv_size(kv), 1);
+    cr_assert_eq(kv_size(fsm_db(&f, 3)), 1);
+    cr_assert(memcmp(kv_entry_val(find_in(&f, 3, "a")), "4", 1) == 0);
+    /* each entry starts in database 0 */
+    const char *next[] = {"incr a"};
+    fsm_result_free(apply_lines(&f, 1001, 2, 1, next));
+    cr_assert(memcmp(kv_entry_val(find_in(&f, 0, "a")), "2", 1) == 0);
+    fsm_close(&f);
+    kv_free(kv);
+}
+
+/* A database this node lacks (the databases option differs): the commands in it are refused
+ * with an error, on every node alike, and change nothing. */
+Test(fsm, db_record_out_of_range_is_refused)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    fsm_set_databases(&f, 4);
+    const char *cmds[] = {"__db 9", "set x 1", "__db 1", "set x 1"};
+    struct fsm_result *r = apply_lines(&f, 1000, 1, 4, cmds);
+    cr_assert_eq(r->n, 2);
+    cr_assert_str_eq(reply_at(r, 0), "-ERR DB index is out of range\r\n");
+    cr_assert_str_eq(reply_at(r, 1), "+OK\r\n");
+    fsm_result_free(r);
+    cr_assert_eq(kv_size(kv), 0);
+    cr_assert_not_null(find_in(&f, 1, "x"));
+    fsm_close(&f);
+    kv_free(kv);
+}
+
+/* SELECT inside a transaction switches the commands after it; the entry's next record runs
+ * in the transaction's starting database again. WATCH of a key in database 2. */
+Test(fsm, transaction_select_and_watch_in_a_database)
+{
+    struct kv_store *kv = kv_new();
+    struct fsm f;
+    fsm_init(&f, kv);
+    fsm_set_databases(&f, 16);
+    const char *cmds[] = {"__db 2", "set w 1", "__txn 0 3 3 set k v 2 select 5 3 set k w",
+                          "set after 1"};
+    struct fsm_result *r = apply_lines(&f, 1000, 1, 4, cmds);
+    cr_assert_str_eq(reply_at(r, 1), "*3\r\n+OK\r\n+OK\r\n+OK\r\n");
+    fsm_result_free(r);
+    cr_assert_not_null(find_in(&f, 2, "k"));
+    cr_assert_not_null(find_in(&f, 5, "k"));
+    cr_assert_not_null(find_in(&f, 2, "after"), "back in the transaction's database");
+    /* w changed in database 2 at apply_seq 2: a watch of version 1 there aborts */
+    const char *chg[] = {"__db 2", "set w 2", "__txn 1 w 1 1@2 1 3 set k x"};
+    r = apply_lines(&f, 1001, 2, 3, chg);
+    cr_assert_str_eq(reply_at(r, 1), "*-1\r\n");
+    fsm_result_free(r);
+    /* ... while the same name watched in database 0 (absent, untouched) does not */
+    const char *db0[] = {"__txn 1 w 0 2 1 3 set k y"};
+    r = apply_lines(&f, 1002, 3, 1, db0);
+    cr_assert_str_eq(reply_at(r, 0), "*1\r\n+OK\r\n");
+    fsm_result_free(r);
+    fsm_close(&f);
+    kv_free(kv);
+}
+
+/* A snapshot keeps every database (format 5), restores them on a node with as many, and is
+ * refused by a node with fewer; with only database 0 in use it is format 4 as before. */
+Test(fsm, snapshot_keeps_every_database)
+{
+    struct kv_store *a = kv_new(), *b = kv_new(), *c = kv_new();
+    struct fsm fa, fb, fc;
+    struct buf snap;
+    fsm_init(&fa, a);
+    fsm_init(&fb, b);
+    fsm_init(&fc, c);
+    fsm_set_databases(&fa, 16);
+    fsm_set_databases(&fb, 16);
+    fsm_set_databases(&fc, 4);
+    const char *cmds0[] = {"set x 0"};
+    fsm_result_free(apply_lines(&fa, 1000, 1, 1, cmds0));
+    buf_init(&snap);
+    fsm_serialize(&fa, &snap);
+    cr_assert(memcmp(snap.data, "CKSNAP04", 8) == 0);
+    const char *cmds[] = {"__db 5", "hset h f v", "set y 5 pxat 90000", "__db 15", "set s m", "del s"};
+    fsm_result_free(apply_lines(&fa, 1000, 2, 6, cmds));
+    snap.len = 0;
+    fsm_serialize(&fa, &snap);
+    cr_assert(memcmp(snap.data, "CKSNAP05", 8) == 0);
+    cr_assert_eq(fsm_restore(&fb, snap.data, snap.len), 0);
+    for (int d = 0; d < 16; d++) {
+        char ha[41], hb[41];
+        kv_digest_hex(fsm_db(&fa, d), ha);
+        kv_digest_hex(fsm_db(&fb, d), hb);
+        cr_assert_str_eq(ha, hb, "database %d", d);
+    }
+    cr_assert_eq(find_in(&fb, 5, "y")->expire_ms, 90000);
+    cr_assert_eq(kv_tombstone(fsm_db(&fb, 15), "s", 1), kv_tombstone(fsm_db(&fa, 15), "s", 1));
+    cr_assert_eq(kv_tombstone(fsm_db(&fb, 15), "s", 1), 2, "database 15's tombstones too: %llu",
+                 (unsigned long long)kv_tombstone(fsm_db(&fb, 15), "s", 1));
+    cr_assert_null(find_in(&fb, 0, "y"));
+    /* a node with 4 databases refuses it and keeps its state */
+    fsm_result_free(apply_lines(&fc, 1000, 1, 1, cmds0));
+    cr_assert_eq(fsm_restore(&fc, snap.data, snap.len), -1);
+    cr_assert_eq(kv_size(c), 1);
+    /* a format 4 snapshot restores into database 0 and empties the others */
+    struct buf old;
+    buf_init(&old);
+    fsm_serialize(&fc, &old);
+    cr_assert(memcmp(old.data, "CKSNAP04", 8) == 0);
+    cr_assert_eq(fsm_restore(&fb, old.data, old.len), 0);
+    cr_assert_eq(kv_size(b), 1);
+    cr_assert_eq(kv_size(fsm_db(&fb, 5)), 0);
+    buf_close(&old);
+    buf_close(&snap);
+    fsm_close(&fa);
+    fsm_close(&fb);
+    fsm_close(&fc);
+    kv_free(a);
+    kv_free(b);
+    kv_free(c);
+}

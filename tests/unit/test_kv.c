@@ -747,3 +747,40 @@ Test(kv, benchmark_shaped_entry_fits_64_byte_chunk)
     cr_assert_leq(offsetof(struct kv_entry, data) + 16 + 3 + 1, 56);
     kv_free(kv);
 }
+
+static int hook_db = -1;
+static void note_created(void *arg, int db, const char *key, size_t klen)
+{
+    (void)arg;
+    (void)key;
+    (void)klen;
+    hook_db = db;
+}
+
+/* kv_swap exchanges the contents (keys, counts, tombstones) and leaves each store its index
+ * and hooks, which report that index. */
+Test(kv, swap_keeps_index_and_hooks)
+{
+    struct kv_store *a = kv_new(), *b = kv_new();
+    kv_set_id(b, 7);
+    kv_set_created_hook(b, note_created, NULL);
+    kv_set(a, "x", 1, "1", 1, 5000, 3);
+    kv_set(a, "gone", 4, "1", 1, KV_NO_EXPIRE, 3);
+    kv_delete(a, "gone", 4, 4);
+    kv_swap(a, b);
+    cr_assert_eq(kv_size(a), 0);
+    cr_assert_eq(kv_size(b), 1);
+    cr_assert_eq(kv_expires(b), 1);
+    cr_assert_not_null(kv_find(b, "x", 1));
+    cr_assert_eq(kv_tombstone(b, "gone", 4), 4);
+    cr_assert_eq(kv_tombstone(a, "gone", 4), 0);
+    cr_assert_eq(kv_id(a), 0);
+    cr_assert_eq(kv_id(b), 7);
+    kv_signal_all_created(b);
+    cr_assert_eq(hook_db, 7);
+    hook_db = -1;
+    kv_signal_all_created(a); /* no hook on A */
+    cr_assert_eq(hook_db, -1);
+    kv_free(a);
+    kv_free(b);
+}

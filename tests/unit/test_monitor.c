@@ -40,11 +40,11 @@ Test(monitor, line_format)
     struct request *r = req_of(3, argv);
     struct buf b;
     buf_init(&b);
-    monitor_format(&b, 1701234567123456LL, "127.0.0.1:54321", r, 0);
+    monitor_format(&b, 1701234567123456LL, 0, "127.0.0.1:54321", r, 0);
     cr_assert_str_eq(text(&b), "+1701234567.123456 [0 127.0.0.1:54321] \"set\" \"k\" \"v\"\r\n");
     b.len = 0;
-    monitor_format(&b, 1701234567000001LL, "x", r, 1u << 2);
-    cr_assert_str_eq(text(&b), "+1701234567.000001 [0 x] \"set\" \"k\" \"(redacted)\"\r\n");
+    monitor_format(&b, 1701234567000001LL, 3, "x", r, 1u << 2);
+    cr_assert_str_eq(text(&b), "+1701234567.000001 [3 x] \"set\" \"k\" \"(redacted)\"\r\n");
     request_free(r);
     buf_close(&b);
 }
@@ -57,8 +57,8 @@ Test(monitor, trace_stamped_when_shown)
     struct buf t, b;
     buf_init(&t);
     buf_init(&b);
-    monitor_format_unstamped(&t, "lua", r1, 0);
-    monitor_format_unstamped(&t, "lua", r2, 0);
+    monitor_format_unstamped(&t, 0, "lua", r1, 0);
+    monitor_format_unstamped(&t, 0, "lua", r2, 0);
     cr_assert_str_eq(text(&t), "[0 lua] \"set\" \"x\" \"1\"\r\n[0 lua] \"get\" \"x\"\r\n");
     monitor_stamp(&b, 2000000000000042LL, t.data, t.len);
     cr_assert_str_eq(text(&b), "+2000000000.000042 [0 lua] \"set\" \"x\" \"1\"\r\n"
