@@ -538,6 +538,8 @@ static void client_dispatch_replying(struct client *c, struct request *req, stru
     c->discard.len = 0;
 }
 
+static int client_memory_holds(struct client *c, const struct command *cmd);
+
 /* Parse and dispatch every complete request in C's input. Returns -1 if C was freed. */
 static int client_process_input(struct client *c)
 {
@@ -576,14 +578,17 @@ static int client_process_input(struct client *c)
             c->held = req;
             break;
         }
-        if (server_pause_holds(c->srv, cmd, c, req)) {
-            c->held = req; /* CLIENT PAUSE: resumed by client_resume_input */
+        if (server_pause_holds(c->srv, cmd, c, req, client_memory_holds(c, cmd))) {
+            c->held = req; /* CLIENT PAUSE or memory: resumed by client_resume_input */
+            if (c->mem_hold_ms > 0)
+                client_pause(c); /* its next writes wait in the socket, not in our memory */
             break;
         }
         c->last_ms = now_ms;
         c->defer_cost = request_bytes(req);
         client_dispatch_replying(c, req, cmd);
         c->defer_cost = 0;
+        c->oom_forced = 0;
     }
     if (client_check_obuf_limits(c))
         return -1;
@@ -1097,10 +1102,38 @@ static int multi_denyoom(const struct client *c)
     return 0;
 }
 
+/* Back-pressure (server_evict_holds): whether CMD, a denyoom write or an EXEC of one, must
+ * wait for the leader's eviction instead of running now. A write held request-timeout is
+ * let through with oom_forced set: client_oom_refused answers it -OOM. */
+static int client_memory_holds(struct client *c, const struct command *cmd)
+{
+    struct server *srv = c->srv;
+    int exec = c->multi.in_multi && cmd != NULL && cmd->proc == cmd_exec && !c->multi.multi_error;
+    if (cmd == NULL || !c->authenticated || srv->cfg->maxmemory <= 0 ||
+        !(exec ? multi_denyoom(c) : (cmd->flags & CMD_DENYOOM) && !c->multi.in_multi))
+        return 0;
+    int64_t now = util_now_ms();
+    if (c->mem_hold_ms > 0 && now - c->mem_hold_ms >= srv->cfg->request_timeout) {
+        c->mem_hold_ms = 0;
+        c->oom_forced = 1;
+        return 0;
+    }
+    if (!server_evict_holds(srv)) {
+        c->mem_hold_ms = 0;
+        return 0;
+    }
+    if (c->mem_hold_ms == 0) {
+        c->mem_hold_ms = now;
+        srv->stats.evict_held_writes++;
+    }
+    return 1;
+}
+
 /* maxmemory on the node taking writes, as Redis's processCommand checks it: past the limit
  * (and with nothing to evict, server_evict_admit) a command flagged denyoom is refused, so
  * is anything queued inside MULTI but EXEC/DISCARD/QUIT/RESET, and an EXEC whose queue holds
- * a denyoom command aborts the transaction. Returns 1 after replying. A follower answers
+ * a denyoom command aborts the transaction; so is a write held for memory request-timeout
+ * (oom_forced, client_memory_holds). Returns 1 after replying. A follower answers
  * writes with -MOVED instead, later in dispatch. */
 static int client_oom_refused(struct client *c, struct command *cmd)
 {
@@ -1117,7 +1150,7 @@ static int client_oom_refused(struct client *c, struct command *cmd)
         return 0;
     if (exec && !multi_denyoom(c))
         return 0;
-    if (server_evict_admit(srv) == 0)
+    if (!c->oom_forced && server_evict_admit(srv) == 0)
         return 0;
     if (exec) {
         reply_error(client_reply_buf(c), "EXECABORT Transaction discarded because of: " OOM_ERROR);

@@ -96,6 +96,8 @@ struct client {
     struct buf discard;   /* where the immediate replies of a silent request go */
     int no_evict;         /* CLIENT NO-EVICT on (flag e; there is no client eviction) */
     struct list_node postpone_node; /* in the server's postponed list while CLIENT PAUSE holds it */
+    int64_t mem_hold_ms;  /* when its held write began to wait for memory (0: not held for it) */
+    int oom_forced;       /* that write waited request-timeout: it answers -OOM */
     uint64_t woff;        /* the applied index when its last write was answered (WAIT) */
     int db;               /* SELECT: the database its commands run in */
     /* follower proxying (proxy.c) */

@@ -63,30 +63,46 @@ void client_reply_mode(struct client *c, int mode)
 
 /* ---- CLIENT PAUSE ---- */
 
+static void on_pause_timer(evutil_socket_t fd, short what, void *arg);
+
+/* Have the loop run the pause event (on_pause_timer) in MS milliseconds (now if <= 0). */
+static void pause_arm(struct server *srv, int64_t ms)
+{
+    struct timeval tv = {ms > 0 ? ms / 1000 : 0, ms > 0 ? (ms % 1000) * 1000 : 0};
+    if (srv->pause_ev == NULL)
+        srv->pause_ev = evtimer_new(srv->base, on_pause_timer, srv);
+    evtimer_add(srv->pause_ev, &tv);
+}
+
+static void pause_wake(struct server *srv)
+{
+    pause_arm(srv, 0);
+}
+
 /* Resume the postponed clients in the order they were held, from the loop (never inside a
  * client's dispatch: a resumed command may be CLIENT KILL of the client that ended the
- * pause). One at a time from the list: a resumed command may kill another held client, or
- * pause again, which leaves the rest held. */
+ * pause). One at a time, each of those held now once: a resumed command may kill another
+ * held client or pause again, and a client still held (the pause, or memory) goes back to
+ * the end of the list behind those resumed before it, so their order stays. */
 static void on_pause_timer(evutil_socket_t fd, short what, void *arg)
 {
     struct server *srv = arg;
     struct list_node *n;
     if (srv->pause_type != PAUSE_OFF && util_now_ms() >= srv->pause_end_ms)
         srv->pause_type = PAUSE_OFF;
-    while (srv->pause_type == PAUSE_OFF && (n = list_pop_front(&srv->postponed)) != NULL)
+    for (int left = srv->postponed.n; left > 0 && (n = list_pop_front(&srv->postponed)) != NULL; left--)
         client_resume_input(list_entry(n, struct client, postpone_node));
+    if (srv->pause_type != PAUSE_OFF) /* woken for memory during a pause: its end still comes */
+        pause_arm(srv, srv->pause_end_ms - util_now_ms());
     server_flush_writes(srv);
 }
 
 /* End the pause now; the held clients resume once the loop runs the pause event. */
 static void pause_end(struct server *srv)
 {
-    struct timeval now = {0, 0};
     srv->pause_type = PAUSE_OFF;
     srv->pause_end_ms = 0;
-    if (srv->pause_ev == NULL)
-        srv->pause_ev = evtimer_new(srv->base, on_pause_timer, srv);
-    evtimer_add(srv->pause_ev, &now);
+    pause_wake(srv);
 }
 
 void server_pause(struct server *srv, int type, int64_t end_ms)
@@ -95,11 +111,7 @@ void server_pause(struct server *srv, int type, int64_t end_ms)
         srv->pause_type = type;
     if (end_ms > srv->pause_end_ms)
         srv->pause_end_ms = end_ms;
-    if (srv->pause_ev == NULL)
-        srv->pause_ev = evtimer_new(srv->base, on_pause_timer, srv);
-    int64_t ms = srv->pause_end_ms - util_now_ms();
-    struct timeval tv = {ms > 0 ? ms / 1000 : 0, ms > 0 ? (ms % 1000) * 1000 : 0};
-    evtimer_add(srv->pause_ev, &tv);
+    pause_arm(srv, srv->pause_end_ms - util_now_ms());
 }
 
 void server_unpause(struct server *srv)
@@ -134,7 +146,7 @@ static int may_write(const struct command *cmd, const struct client *c, const st
 }
 
 int server_pause_holds(struct server *srv, const struct command *cmd, struct client *c,
-                       const struct request *req)
+                       const struct request *req, int memory)
 {
     int hold = srv->pause_type != PAUSE_OFF && cmd != NULL &&
                c->user != NULL; /* peers (user NULL) are never paused, as Redis never pauses replicas */
@@ -144,11 +156,30 @@ int server_pause_holds(struct server *srv, const struct command *cmd, struct cli
     }
     if (hold && srv->pause_type == PAUSE_WRITE && !may_write(cmd, c, req))
         hold = 0;
+    hold |= memory;
     if (hold && !c->postpone_node.linked)
         list_push_back(&srv->postponed, &c->postpone_node);
     else if (!hold && c->postpone_node.linked)
         list_remove(&srv->postponed, &c->postpone_node); /* its held command runs now */
     return hold;
+}
+
+void server_memory_holds_check(struct server *srv)
+{
+    int64_t now = util_now_ms();
+    int held = 0;
+    for (struct list_node *n = srv->postponed.head; n != NULL; n = n->next) {
+        const struct client *c = list_entry(n, const struct client, postpone_node);
+        if (c->mem_hold_ms == 0)
+            continue;
+        if (now - c->mem_hold_ms >= srv->cfg->request_timeout) {
+            pause_wake(srv); /* it answers -OOM (client.c) */
+            return;
+        }
+        held = 1;
+    }
+    if (held && !server_evict_holds(srv))
+        pause_wake(srv);
 }
 
 int server_postponed_count(const struct server *srv)
@@ -425,6 +456,7 @@ void server_ops_cron(struct server *srv)
     }
     if (srv->pause_type != PAUSE_OFF && now >= srv->pause_end_ms)
         pause_end(srv);
+    server_memory_holds_check(srv);
 }
 
 void server_ops_init(struct server *srv)

@@ -140,6 +140,7 @@ static void info_stats(struct buf *b, struct server *srv)
     buf_printf(b, "evicted_keys:%lld\r\nevicted_keys_proposed:%lld\r\n", srv->fsm.evicted.keys,
                s->evicted_keys_proposed);
     buf_printf(b, "proxied_commands:%lld\r\n", s->proxied_commands);
+    buf_printf(b, "evict_held_writes:%lld\r\n", s->evict_held_writes);
 }
 
 static void info_commandstats(struct buf *b, struct server *srv)

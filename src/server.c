@@ -335,6 +335,8 @@ static void server_on_lazy_free(evutil_socket_t fd, short what, void *arg)
     if (left > 0) {
         struct timeval tv = {0, SERVER_LAZY_FREE_GAP_US};
         event_add(srv->lazy_free_ev, &tv);
+    } else {
+        server_memory_holds_check(srv); /* an eviction's values are freed */
     }
 }
 
@@ -604,6 +606,7 @@ static void on_consensus_flushed(void *arg)
     follower_read_serve(srv->fr);
     blocked_serve(arg);
     sentinel_watch(arg);
+    server_memory_holds_check(srv); /* an eviction applied may release held writes */
     server_flush_writes(arg);
 }
 

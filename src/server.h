@@ -41,6 +41,7 @@ struct server_stats {
     long long error_replies;       /* total_error_replies */
     long long errorstats_overflow; /* error replies whose prefix found no room in errorstats */
     long long proxied_commands;    /* forwarded to the leader for plain clients (proxy.c) */
+    long long evict_held_writes;   /* denyoom writes held for memory (server_evict_holds) */
 };
 
 /* INFO errorstats: error replies by prefix (the word after '-'), as Redis 7.0 counts them,
@@ -172,10 +173,16 @@ struct ssl_ctx_st *server_tls_ctx(const struct server *srv);
  * shows what its master sends. */
 void server_feed_monitors_self(struct server *srv, int db, const struct request *req);
 /* Operator commands (client_ctl.c). Whether REQ (command CMD, from C) must wait for the end
- * of a CLIENT PAUSE (ALL: every command; WRITE: the commands that may write); when it must,
- * C is queued to be resumed (client_resume_input) once the pause ends, in order. */
+ * of a CLIENT PAUSE (ALL: every command; WRITE: the commands that may write), or MEMORY set
+ * (held for memory, client.c); when it must, C is queued to be resumed (client_resume_input)
+ * once the pause ends or memory is released, in order. */
 int server_pause_holds(struct server *srv, const struct command *cmd, struct client *c,
-                       const struct request *req);
+                       const struct request *req, int memory);
+/* Wake the clients held for memory (MEMORY given to server_pause_holds) once the leader is
+ * back under the hold threshold (server_evict_holds) or one of them has waited
+ * request-timeout (it answers -OOM): they resume from the loop, in order. Called after
+ * applies, after lazy frees and from the cron. */
+void server_memory_holds_check(struct server *srv);
 /* Count an error reply (MSG: LEN bytes of its text after '-') in INFO errorstats. */
 void server_count_error(struct server *srv, const char *msg, size_t len);
 /* Install the error counter (init); the cron's share: sample the instantaneous metrics,
@@ -199,6 +206,11 @@ long long server_metric_value(const struct server *srv, int which);
  * maxmemory-policy, lfu-log-factor and lfu-decay-time. */
 size_t server_evict_counted(const struct server *srv);
 int server_evict_admit(struct server *srv);
+/* Back-pressure on the leader: 1 when a denyoom write must wait (held, not refused): the
+ * counted figure is past maxmemory and an eviction is running (one is proposed if none is),
+ * or nothing is evictable yet while requests are in flight. 0 otherwise: followers,
+ * noeviction, no limit, under the limit, or nothing to evict (admit refuses then). */
+int server_evict_holds(struct server *srv);
 void server_evict_cron(struct server *srv);
 void server_evict_configure(const struct config *cfg);
 /* CONFIG SET maxmemory: Redis's warning when the new limit is below the current figure, and

@@ -106,6 +106,33 @@ int server_evict_admit(struct server *srv)
     return evict_propose(srv, used) ? 0 : -1;
 }
 
+/* Back-pressure: a denyoom write over the limit waits, as Redis's evicts before it runs. The
+ * threshold is the limit itself, not a margin past it: what the leader admitted but has not
+ * applied yet (its entries, the requests kept until they are answered, the copies sent to
+ * the followers) is not in the keyspace, where an eviction could free it, so any margin
+ * fills with writes in flight, and applying them overshoots it. Held until the eviction
+ * running has applied and the counted figure is back under the limit (each eviction frees
+ * a slack below it, so writers then run until the next one). When nothing can be evicted
+ * but requests are still in flight (keys the eviction cannot choose yet, buffers that are
+ * freed once they apply) or a snapshot is being taken (its buffers are freed once it is
+ * stored), the write waits for them too instead of -OOM. */
+int server_evict_holds(struct server *srv)
+{
+    const struct config *cfg = srv->cfg;
+    if (cfg->maxmemory <= 0 || cfg->maxmemory_policy == EVICT_NOEVICTION ||
+        !consensus_accepts(srv->cs))
+        return 0;
+    size_t used = server_evict_counted(srv);
+    if (used <= (size_t)cfg->maxmemory)
+        return 0;
+    if (evict_propose(srv, used))
+        return 1;
+    struct consensus_info info;
+    consensus_get_info(srv->cs, &info);
+    return info.queued + info.inflight > 0 || /* else admit answers -OOM */
+           consensus_snapshot_in_progress(srv->cs);
+}
+
 void server_evict_cron(struct server *srv)
 {
     const struct config *cfg = srv->cfg;

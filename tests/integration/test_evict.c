@@ -169,6 +169,7 @@ Test(evict, noeviction_refuses_denyoom_writes_only, .init = setup_value)
     fx_check_error(c, OOM, "GET k1");
     fx_check_error(c, "EXECABORT Transaction discarded because of previous errors.", "EXEC");
     cr_assert_eq(info_ll(s->port, "stats", "evicted_keys"), 0);
+    cr_assert_eq(info_ll(s->port, "stats", "evict_held_writes"), 0, "noeviction holds nothing");
     cr_assert_eq(info_ll(s->port, "memory", "maxmemory"), 1024 * 1024);
     cr_assert(tc_info_field(s->port, "memory", "maxmemory_human", text, sizeof(text)));
     cr_assert_str_eq(text, "1.00M");
@@ -285,6 +286,67 @@ Test(evict, allkeys_lru_cluster_stays_bounded_and_converges, .init = setup_value
     fprintf(stderr, "evict: used_memory peaks %lld %lld %lld, bounds %lld %lld %lld\n",
             cluster_peak[0], cluster_peak[1], cluster_peak[2], cluster_bound[0],
             cluster_bound[1], cluster_bound[2]);
+    tc_stop_cleanly();
+}
+
+/* Back-pressure: WRITERS connections pipeline FAST_BATCH writes each at once, as fast as the
+ * replies come, into a 3-node cluster with a 20 MB limit, far faster than evictions commit.
+ * The leader holds writes (INFO evict_held_writes) instead of admitting them past the hold
+ * threshold, so its used_memory stays under 1.3 x maxmemory plus its empty figure at every
+ * poll (after every round), no write is refused (allkeys-lru can always evict), and the
+ * digests agree afterwards. Then noeviction answers -OOM and holds nothing more. */
+#define WRITERS 4
+#define FAST_BATCH 1000
+#define FAST_ROUNDS 25
+
+Test(evict, fast_pipelined_writers_are_held_not_refused, .init = setup_value)
+{
+    const char *const args[] = {TC_FAST_TIMEOUTS, "--maxmemory", "20mb", "--maxmemory-policy",
+                                "allkeys-lru", NULL};
+    int idx;
+    redisContext *first = start_cluster_on_leader(args, &idx), *w[WRITERS];
+    int port = node(idx)->port;
+    long long bound = 13 * 20 * MB / 10 + info_ll(port, "memory", "used_memory"), peak = 0;
+    for (int i = 0; i < WRITERS; i++)
+        w[i] = i == 0 ? first : fx_connect(port);
+    char key[64];
+    int oom = 0;
+    for (int round = 0; round < FAST_ROUNDS; round++) {
+        for (int i = 0; i < WRITERS; i++)
+            for (int j = 0; j < FAST_BATCH; j++) {
+                snprintf(key, sizeof(key), "fast:%d:%d:%d", round, i, j);
+                redisAppendCommand(w[i], "SET %s %b", key, value, sizeof(value));
+            }
+        for (int i = 0; i < WRITERS; i++) {
+            int done = 0;
+            while (!done) /* send every connection's batch before reading any reply */
+                cr_assert(redisBufferWrite(w[i], &done) == REDIS_OK, "%s", w[i]->errstr);
+        }
+        for (int i = 0; i < WRITERS; i++)
+            oom += read_batch(w[i], FAST_BATCH);
+        long long m = info_ll(port, "memory", "used_memory");
+        if (m > peak)
+            peak = m;
+        cr_assert_leq(m, bound, "round %d: the leader uses %lld bytes, bound %lld (counted %lld)",
+                      round, m, bound, counted_memory(port));
+    }
+    cr_assert_eq(oom, 0, "writes were refused although keys could be evicted");
+    long long held = info_ll(port, "stats", "evict_held_writes");
+    cr_assert_gt(held, 0, "no write was held: the writers never outran the evictions");
+    cr_assert_gt(info_ll(port, "stats", "evicted_keys"), 0);
+    fprintf(stderr, "evict: fast writers: leader used_memory peak %lld, bound %lld, %lld writes held\n",
+                   peak, bound, held);
+    for (int i = 1; i < WRITERS; i++)
+        redisFree(w[i]);
+
+    char digest[41];
+    tc_assert_converged(NULL, NULL, digest);
+    fx_check_status(first, "OK", "CONFIG SET maxmemory-policy noeviction");
+    set_config(first, "maxmemory", 1024 * 1024);
+    fx_check_error(first, OOM, "SET one more");
+    cr_assert_eq(info_ll(port, "stats", "evict_held_writes"), held, "noeviction held a write");
+    fx_check_integer(first, 1, "EXISTS fast:%d:0:%d", FAST_ROUNDS - 1, FAST_BATCH - 1);
+    redisFree(first);
     tc_stop_cleanly();
 }
 
