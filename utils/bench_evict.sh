@@ -117,6 +117,7 @@ for i in 1 2 3; do
     HWM[$i]=$(hwm_kib "${PID[$i]}")
 done
 EVICTED=$(info_field "$LEADER" stats evicted_keys)
+HELD=$(info_field "$LEADER" stats evict_held_writes)
 KEYS=$(redis-cli -p "$LEADER" DBSIZE)
 USED=$(info_field "$LEADER" memory used_memory)
 
@@ -161,6 +162,7 @@ SECTION="$WORK/section.md"
     done
     echo
     echo "evicted_keys $EVICTED, keys left $KEYS, leader used_memory $(mib $((USED / 1024))) MiB at rest;"
+    echo "writes the leader held until an eviction made room (INFO evict_held_writes): ${HELD:-?};"
     echo "DEBUG DIGEST equal on the three nodes: $DIGEST_OK (\`${DIGESTS[0]}\`)."
     echo "Then \`CONFIG SET maxmemory-policy noeviction\` on the leader and SETs until the first"
     echo "error: a SET then answered \`$OOM_REPLY\`; \`STRLEN\` of a key still answered $READ_LEN and \`DEL\` $DEL_REPLY."
