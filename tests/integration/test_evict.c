@@ -1,6 +1,7 @@
 /* Integration tests of maxmemory on real servers: noeviction's -OOM, allkeys-lru on 3 nodes
  * (bounded memory, equal digests), volatile policies evict only TTL keys, LRU keeps what was
  * read recently. Free loopback ports, temp dirs; every wait polls against a deadline. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -352,6 +353,36 @@ Test(evict, fast_pipelined_writers_are_held_not_refused, .init = setup_value)
     cr_assert_eq(info_ll(port, "stats", "evict_held_writes"), held, "noeviction held a write");
     fx_check_integer(first, 1, "EXISTS fast:%d:0:%d", FAST_ROUNDS - 1, FAST_BATCH - 1);
     redisFree(first);
+    tc_stop_cleanly();
+}
+
+/* A held write waits at most request-timeout: with both followers stopped (SIGSTOP) the
+ * leader's eviction cannot commit, so a SET over the limit is held and then answers -OOM
+ * (not -TIMEOUT, nor a redirect: the leader still leads, its election timeout is ten times
+ * the request timeout). Once the followers run again, the cluster converges. */
+Test(evict, held_write_answers_oom_after_request_timeout, .init = setup_value)
+{
+    const char *const args[] = {"--election-timeout", "3000", "--heartbeat-timeout", "100",
+                                "--maxmemory-policy", "allkeys-lru", NULL};
+    int idx;
+    redisContext *c = start_cluster_on_leader(args, &idx);
+    int port = node(idx)->port;
+    cr_assert_eq(load(c, "k", 0, 2000, sizeof(value), 0, NULL), 0);
+    for (int i = 0; i < 3; i++)
+        if (i != idx)
+            cr_assert_eq(kill(node(i)->pid, SIGSTOP), 0);
+    set_config(c, "request-timeout", 300);
+    long long held = info_ll(port, "stats", "evict_held_writes");
+    set_config(c, "maxmemory", 1024 * 1024); /* the leader proposes an eviction at once */
+    fx_check_error(c, OOM, "SET one more");
+    cr_assert_gt(info_ll(port, "stats", "evict_held_writes"), held, "the SET was not held");
+    for (int i = 0; i < 3; i++)
+        if (i != idx)
+            cr_assert_eq(kill(node(i)->pid, SIGCONT), 0);
+    set_config(c, "maxmemory", 0);
+    set_config(c, "request-timeout", 5000);
+    redisFree(c);
+    tc_assert_converged(NULL, NULL, NULL);
     tc_stop_cleanly();
 }
 
