@@ -242,15 +242,7 @@ grep "requests per second" <<<"$out" | sed 's/^ */  /'
 echo "# redis-py ($PY)"
 out=$(timeout 300 "$PY" "$HERE/test_python.py" --port "$PORT" --auth-port "$AUTH_PORT" \
     --password "$PASSWORD" 2>&1)
-rc=$?
-py_ok=$(grep -c '^ok - ' <<<"$out")
-py_fail=$(grep -c '^not ok - ' <<<"$out")
-grep -E '^(ok|not ok) - ' <<<"$out" | sed -e 's/^ok - /PASS python /' -e 's/^not ok - /FAIL python /'
-PASSED=$((PASSED + py_ok))
-FAILED=$((FAILED + py_fail))
-if [ "$rc" != 0 ] && [ "$py_fail" = 0 ]; then
-    fail "test_python.py exited with $rc: $(tail -n 5 <<<"$out")"
-fi
+tally python $? "$out"
 
 # ---- (d) redis-py Pub/Sub on a 3-node cluster ----
 if [ "$REDIS_MODE" = 0 ]; then

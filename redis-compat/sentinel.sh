@@ -36,19 +36,6 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/concordkv-sentinel-XXXXXX")
 
-# Count a test script's "ok - " / "not ok - " lines (OUT) as passes and failures; RC: its exit.
-tally() {
-    local what=$1 rc=$2 out=$3 ok bad
-    ok=$(grep -c '^ok - ' <<<"$out")
-    bad=$(grep -c '^not ok - ' <<<"$out")
-    grep -E '^(ok|not ok) - ' <<<"$out" | sed -e "s/^ok - /PASS $what /" -e "s/^not ok - /FAIL $what /"
-    PASSED=$((PASSED + ok))
-    FAILED=$((FAILED + bad))
-    if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
-        fail "$what exited with $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"
-    fi
-}
-
 # The cluster's ports and the nodes' pids, comma-separated, and the leader's port.
 cluster_state() {
     local i

@@ -65,20 +65,28 @@ static void reply_slot_node(struct buf *out, const struct consensus_node *nd)
     reply_bulk_cstr(out, name);
 }
 
+/* During an election (no leader known) the slots stay with the last leader this node knew,
+ * as Redis Cluster keeps them with a failed master until a replica is promoted: an empty
+ * map would leave a client (redis-py) with no node to send to, hence no reason to look again. */
 static void cluster_slots(struct exec_ctx *ctx, struct consensus_node *nodes, int n)
 {
     const struct consensus_node *leader = NULL;
+    const char *last_addr;
+    uint64_t last = consensus_last_leader(server_consensus(ctx->srv), &last_addr);
     int replicas = 0;
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && leader == NULL; i++)
         if (nodes[i].leader && nodes[i].resp_addr[0])
             leader = &nodes[i];
-        else if (nodes[i].resp_addr[0] && nodes[i].member == MEMBER_VOTER)
-            replicas++;
-    }
+    for (int i = 0; i < n && leader == NULL; i++)
+        if (last != 0 && nodes[i].id == last && nodes[i].resp_addr[0])
+            leader = &nodes[i];
     if (leader == NULL) {
         reply_array(ctx->out, 0);
         return;
     }
+    for (int i = 0; i < n; i++)
+        if (&nodes[i] != leader && nodes[i].resp_addr[0] && nodes[i].member == MEMBER_VOTER)
+            replicas++;
     reply_array(ctx->out, 1);
     reply_array(ctx->out, 3 + replicas);
     reply_int(ctx->out, 0);

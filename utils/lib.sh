@@ -246,6 +246,28 @@ raft_info() {
     [ -n "$R_STATE" ]
 }
 
+# ---- test scripts (redis-compat/) ----
+
+# tally WHAT RC OUT: a client test script's "ok - " / "not ok - " lines in OUT become PASS/FAIL
+# lines (prefixed with WHAT when it is not empty) added to PASSED and FAILED, its "xfail - "
+# lines (a known failure, with its reason) XFAIL lines added to XFAILED; an exit status RC
+# other than 0 with no "not ok" line counts as one failure (through the caller's fail).
+XFAILED=0
+tally() {
+    local what=${1:+$1 } rc=$2 out=$3 ok bad xf
+    ok=$(grep -c '^ok - ' <<<"$out")
+    bad=$(grep -c '^not ok - ' <<<"$out")
+    xf=$(grep -c '^xfail - ' <<<"$out")
+    grep -E '^(ok|not ok|xfail) - ' <<<"$out" |
+        sed -e "s/^ok - /PASS $what/" -e "s/^not ok - /FAIL $what/" -e "s/^xfail - /XFAIL $what/"
+    PASSED=$((PASSED + ok))
+    FAILED=$((FAILED + bad))
+    XFAILED=$((XFAILED + xf))
+    if [ "$rc" != 0 ] && [ "$bad" = 0 ]; then
+        fail "${what}exited with $rc: $(tail -n 5 <<<"$out" | tr '\n' ' ')"
+    fi
+}
+
 # ---- ConcordKV nodes ----
 
 # resolve_server BIN: sets SERVER to the absolute path of BIN (a path or a command name).

@@ -550,3 +550,62 @@ Test(cluster, deposed_leader_sigterm_during_log_replacement_exits_cleanly)
     free(big);
     tc_stop_cleanly();
 }
+
+/* The RESP port CLUSTER SLOTS names as the master on PORT, 0 if it names none (an empty map),
+ * -1 if the node did not answer. */
+static int slots_master_port(int port)
+{
+    redisReply *r = tc_port_cmd(port, "CLUSTER SLOTS");
+    int master = -1;
+
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY) {
+        master = 0;
+        if (r->elements == 1 && r->element[0]->elements >= 3 &&
+            r->element[0]->element[2]->elements >= 2)
+            master = (int)r->element[0]->element[2]->element[1]->integer;
+    }
+    freeReplyObject(r);
+    return master;
+}
+
+struct slots_wait {
+    int port, want;
+};
+
+static bool slots_name(void *arg)
+{
+    struct slots_wait *w = arg;
+
+    return slots_master_port(w->port) == w->want;
+}
+
+static bool knows_no_leader(void *arg)
+{
+    return tc_info_ll(*(int *)arg, "raft", "raft_leader_id") == 0;
+}
+
+/* While no leader is known, CLUSTER SLOTS keeps the last leader as the master of every slot,
+ * as Redis Cluster keeps a failed master's slots until a replica is promoted: an empty map
+ * leaves a cluster client (redis-py) with no node to send to and no reason to look again. */
+Test(cluster, slots_keep_the_last_leader_while_no_leader_is_known)
+{
+    int idx, f, o, port;
+
+    start_cluster(NULL);
+    idx = wait_leader();
+    f = (idx + 1) % 3;
+    o = (idx + 2) % 3;
+    port = node(f)->port;
+    struct slots_wait w = {port, node(idx)->port};
+    cr_assert(fx_wait_until(slots_name, &w, 10000), "the follower's CLUSTER SLOTS names master %d, not %d",
+              slots_master_port(port), w.want);
+    fx_server_kill(node(idx));
+    fx_server_kill(node(o));
+    cr_assert(fx_wait_until(knows_no_leader, &port, 10000),
+              "the survivor still knows a leader 10 s after losing its quorum");
+    cr_assert_eq(slots_master_port(port), node(idx)->port);
+    restart_node(idx);
+    restart_node(o);
+    wait_leader();
+    tc_stop_cleanly();
+}
