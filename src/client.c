@@ -886,13 +886,6 @@ void client_info_at(const struct client *c, struct buf *out, int64_t now_ms)
     client_info_line(out, c, now_ms);
 }
 
-void client_list(struct server *srv, struct buf *out)
-{
-    int64_t now = util_now_ms();
-    for (struct list_node *n = srv->clients.head; n; n = n->next)
-        client_info_line(out, list_entry(n, struct client, node), now);
-}
-
 /* ---- introspection: MONITOR, SLOWLOG, LATENCY ---- */
 
 int client_monitor_start(struct client *c)

@@ -90,9 +90,8 @@ struct pubsub *server_pubsub(struct server *srv);
 struct pubsub_sub *client_pubsub(struct client *c);
 /* C's MULTI state (multi.h), owned by C. */
 struct multi_state *client_multi(struct client *c);
-/* Append C's CLIENT LIST line to OUT; client_list: one line for every client of SRV. */
+/* Append C's CLIENT LIST line to OUT (CLIENT LIST itself: client_list_cmd). */
 void client_info(const struct client *c, struct buf *out);
-void client_list(struct server *srv, struct buf *out);
 
 /* MONITOR: C sees the commands this node serves from now on. Returns 0, or 1 when C already
  * was a monitor. client_monitor_stop: RESET ends it. */
