@@ -37,6 +37,10 @@ static void on_join_reply(void *arg, const redisReply *reply, const char *err)
         cs->join_next_us = 0;
     } else if (strncmp(reply->str, "DUPID", 5) == 0 && cluster_self_member(srv)) {
         cs->joining = 0;
+    } else if (strstr(reply->str, "databases") != NULL) {
+        /* nothing changes that until this node restarts with the cluster's databases */
+        log_warning("join: %s refused this node: %s; giving up", cs->join_target, reply->str);
+        cs->joining = 0;
     } else {
         if (strstr(reply->str, "cluster secret") || strstr(reply->str, "cluster-secret"))
             log_warning("join: %s refused this node: %s; check cluster-secret", cs->join_target, reply->str);
@@ -46,7 +50,7 @@ static void on_join_reply(void *arg, const redisReply *reply, const char *err)
 
 static void join_attempt(struct server *srv, struct cluster_state *cs, int64_t now)
 {
-    char ids[24], raft[64], resp[64], admin[64];
+    char ids[24], raft[64], resp[64], admin[64], ndbs[24];
     if (cluster_self_member(srv)) {
         log_notice("join: this node is a member");
         cs->joining = 0;
@@ -65,9 +69,10 @@ static void join_attempt(struct server *srv, struct cluster_state *cs, int64_t n
     char proof[PEERAUTH_JOIN_PROOF_SIZE];
     peerauth_join_proof(srv->cfg->cluster_secret ? srv->cfg->cluster_secret : "", (uint64_t)srv->cfg->id,
                         raft, resp, admin, proof);
-    const char *argv[] = {"CLUSTER", "JOIN", ids, raft, resp, admin, proof};
+    snprintf(ndbs, sizeof(ndbs), "%lld", srv->cfg->databases);
+    const char *argv[] = {"CLUSTER", "JOIN", ids, raft, resp, admin, proof, "DATABASES", ndbs};
     log_notice("join: asking %s to add node %s at %s", cs->join_target, ids, raft);
-    if (peer_command(srv, cs->join_target, 7, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
+    if (peer_command(srv, cs->join_target, 9, argv, ADD_DEADLINE_MS + 5000, on_join_reply, srv) == 0)
         cs->join_inflight = 1;
     else {
         log_warning("join: '%s' is not an ip:port address", cs->join_target);

@@ -201,13 +201,16 @@ static void cluster_change(struct exec_ctx *ctx, struct request *req, int join)
     }
 }
 
-/* JOIN <id> <raft> <resp> <admin or ""> <proof>: what a node started with --join sends. The
- * proof (peerauth_join_proof) shows it knows the cluster secret; then it is ADDNODE. */
+/* JOIN <id> <raft> <resp> <admin or ""> <proof> [DATABASES <n>]: what a node started with
+ * --join sends. The proof (peerauth_join_proof) shows it knows the cluster secret; then it is
+ * ADDNODE. A node whose databases option differs could apply nothing past database 0 the
+ * others write (fsm refuses such records), so it is refused here, before it is a member. */
 static void cluster_join(struct exec_ctx *ctx, struct request *req)
 {
-    const char *secret = server_config(ctx->srv)->cluster_secret;
-    uint64_t id;
-    if (req->argc != 7) {
+    const struct config *cfg = server_config(ctx->srv);
+    const char *secret = cfg->cluster_secret;
+    uint64_t id, ndbs;
+    if (req->argc != 7 && !(req->argc == 9 && request_arg_is(req, 7, "databases"))) {
         reply_wrong_subcommand_arity(ctx->out, "cluster", req->argv[1]);
         return;
     }
@@ -222,9 +225,17 @@ static void cluster_join(struct exec_ctx *ctx, struct request *req)
                                      : "ERR join refused: this node has no cluster-secret");
         return;
     }
+    if (req->argc == 9 && (parse_id(req, 8, &ndbs) != 0 || ndbs != (uint64_t)cfg->databases)) {
+        log_warning("join: node %llu at %.64s refused: it has databases %.20s, this cluster %lld",
+                    (unsigned long long)id, req->argv[3], req->argv[8], cfg->databases);
+        reply_errorf(ctx->out, "ERR join refused: this cluster runs with databases %lld, the "
+                        "joining node with %.20s (the option must be the same on every node)",
+                        cfg->databases, req->argv[8]);
+        return;
+    }
     /* ADDNODE's arguments: the proof (and an empty admin address) are hidden from it for the
      * call, then given back, since request_free frees argc arguments. */
-    int argc = req->argc;
+    int argc = req->argc; /* DATABASES <n> is hidden with them */
     req->argc = req->argv[5][0] ? 6 : 5;
     cluster_change(ctx, req, 1);
     req->argc = argc;

@@ -389,6 +389,33 @@ Test(peer, join_with_a_wrong_secret_is_refused)
     fx_server_free(a);
 }
 
+/* A node whose databases option differs from the cluster's is refused at the join (it could
+ * apply nothing the others write past its last database), says why, and stops trying. */
+Test(peer, join_with_other_databases_is_refused)
+{
+    struct fx_server *a = single_node(NULL);
+    char join[32];
+    snprintf(join, sizeof(join), "127.0.0.1:%d", a->port);
+    struct fx_server *b = fx_server_new(2, (const char *[]){"--join", join, "--databases", "4", NULL});
+    cr_assert_eq(fx_server_start(b), 0);
+    assert_log(a, "refused: it has databases 4, this cluster 16");
+    assert_log(b, "this cluster runs with databases 16, the joining node with 4");
+    assert_log(b, "giving up");
+    redisContext *c = fx_connect(a->port);
+    redisReply *r = fx_cmd(c, "CLUSTER INFO");
+    cr_assert(strstr(r->str, "raft_voters:1\r\n") != NULL, "%s", r->str);
+    freeReplyObject(r);
+    /* the same call with the right value is taken: a node with databases 16 joins */
+    redisFree(c);
+    assert_serving(a);
+    fx_server_free(b);
+    struct fx_server *d = fx_server_new(3, (const char *[]){"--join", join, "--databases", "16", NULL});
+    cr_assert_eq(fx_server_start(d), 0);
+    assert_log(d, "join: added to the cluster");
+    fx_server_free(d);
+    fx_server_free(a);
+}
+
 Test(peer, two_voters_without_a_secret_do_not_start)
 {
     struct fx_server *s = fx_server_new(1, (const char *[]){"--cluster", "1@127.0.0.1:30001,2@127.0.0.1:30002",
