@@ -396,6 +396,9 @@ static void conn_forward(struct px_conn *pc, struct client *c, const struct comm
     else if (is_proc(cmd, cmd_exec) || is_proc(cmd, cmd_discard))
         pc->in_tx = 0;
     c->srv->stats.proxied_commands++;
+    /* this node's MONITOR shows what its clients send, forwarded or not (inside MULTI, as
+     * each command is forwarded to be queued by the leader) */
+    client_feed_monitors(c->srv, client_db(c), c->addr, cmd, req);
     peer_append_command(out, req->argc, (const char *const *)req->argv, req->len);
     conn_push(pc, client_defer(c), instead);
     if (pc->pin != NULL && (is_proc(cmd, cmd_multi) || is_proc(cmd, cmd_watch)))

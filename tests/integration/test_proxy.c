@@ -562,3 +562,35 @@ Test(proxy, forwarded_commands_run_in_the_clients_database)
     redisFree(c);
     tc_stop_cleanly();
 }
+
+/* A follower's MONITOR shows the commands its clients send that it forwards, with their
+ * database, as it shows the ones it runs itself. */
+Test(proxy, follower_monitor_shows_forwarded_commands)
+{
+    int leader, f = start_cluster(NULL, &leader);
+    int fd = fx_raw_connect(tc_node(f)->port);
+    fx_raw_send_str(fd, "MONITOR\r\n");
+    fx_raw_expect(fd, "+OK\r\n", 5000);
+    redisContext *c = connect_node(f);
+    fx_check_status(c, "OK", "SELECT 2");
+    fx_check_status(c, "OK", "SET monkey v");
+    fx_check_string(c, "v", "GET monkey");
+    cr_assert_gt(tc_info_ll(tc_node(f)->port, "stats", "proxied_commands"), 0);
+    static char buf[16384];
+    size_t len = 0;
+    const char *want = "[2 ";
+    int64_t deadline = fx_now_ms() + 10000;
+    buf[0] = '\0';
+    while (strstr(buf, "\"SET\" \"monkey\" \"v\"") == NULL || strstr(buf, "\"GET\" \"monkey\"") == NULL) {
+        int64_t left = deadline - fx_now_ms();
+        cr_assert(left > 0 && len + 1 < sizeof(buf), "the monitor saw: %s", buf);
+        struct fx_raw_result r = fx_raw_read(fd, buf + len, sizeof(buf) - 1 - len, 1, NULL, (int)left);
+        cr_assert(!r.eof, "the monitor was closed: %s", buf);
+        len += r.len;
+        buf[len] = '\0';
+    }
+    cr_assert(strstr(buf, want) != NULL, "no database 2 in: %s", buf);
+    close(fd);
+    redisFree(c);
+    tc_stop_cleanly();
+}
