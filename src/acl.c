@@ -554,8 +554,12 @@ static struct acl_user *staged_user(const struct acl_store *a, const char *name,
     }
     const struct acl_user *old = acl_user_find(a, name, nlen);
     struct acl_user *u = old ? user_dup(old, name, nlen) : user_new(name, nlen);
+    if (old == NULL && a->pubsub_all)
+        rule_apply(u, "allchannels", 11);
     for (int i = 0; i < argc; i++) {
         int e = rule_apply(u, argv[i], len[i]);
+        if (e == RE_OK && a->pubsub_all && eq(argv[i], len[i], "reset"))
+            e = rule_apply(u, "allchannels", 11);
         if (e != RE_OK) {
             snprintf(err, errlen, "Error in ACL SETUSER modifier '%.*s': %s", (int)(len[i] > 128 ? 128 : len[i]),
                      argv[i], rule_error_text(e));
@@ -925,7 +929,7 @@ static int split_words(const char *line, size_t len, char **copy, char ***words,
 
 int acl_load_text(struct acl_store *a, const char *text, size_t len, char *err, size_t errlen)
 {
-    struct acl_store staged = {0};
+    struct acl_store staged = {.pubsub_all = a->pubsub_all};
     int lineno = 0, rc = 0, default_seen = 0;
     acl_reset_users(&staged);
     for (size_t pos = 0; pos < len && rc == 0;) {

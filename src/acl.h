@@ -79,6 +79,8 @@ struct acl_store {
     int n;
     uint64_t gen;
     int seeded;   /* replicated: users were seeded or changed (later aclfile seeds are ignored) */
+    int pubsub_all; /* a new or reset user starts with allchannels (acl-pubsub-default): set
+                     * from the record being applied, or from the config to check a proposal */
     struct acl_log_entry *log;
     int nlog;
 };

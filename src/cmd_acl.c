@@ -20,15 +20,34 @@
 
 /* ---- apply: __acl setuser|deluser|load|seed ... ---- */
 
+/* acl-pubsub-default as a record carries it ("allchannels" or "resetchannels"; records from
+ * before the option carry none and mean resetchannels): 1 for allchannels, -1 if malformed. */
+static int record_pubsub_default(const struct request *req, int i)
+{
+    if (i >= req->argc || request_arg_is(req, i, "resetchannels"))
+        return 0;
+    return request_arg_is(req, i, "allchannels") ? 1 : -1;
+}
+
+/* __acl setuser <name> <rules...> (resetchannels for new users), __acl setuser-pd <default>
+ * <name> <rules...>, __acl deluser <names...>, __acl load|seed <text> (the users as ACL LIST
+ * writes them: every channel rule explicit, the proposer's acl-pubsub-default applied). */
 void cmd_acl_apply(struct exec_ctx *ctx, struct request *req)
 {
     char err[ACL_ERR_MAX];
     struct acl_store *a = ctx->acl;
+    int pd = request_arg_is(req, 1, "setuser-pd"), setuser = pd || request_arg_is(req, 1, "setuser");
+    int all = pd ? record_pubsub_default(req, 2) : 0;
     if (a == NULL) {
         reply_error(ctx->out, "ERR ACL state is not available here");
-    } else if (request_arg_is(req, 1, "setuser") && req->argc >= 3) {
-        if (acl_setuser(a, req->argv[2], req->len[2], req->argc - 3, req->argv + 3, req->len + 3,
-                        err, sizeof(err)) == 0) {
+    } else if (all < 0 || (setuser && req->argc < 3 + pd)) {
+        reply_error(ctx->out, "ERR malformed ACL record");
+    } else if (setuser) {
+        a->pubsub_all = all;
+        int rc = acl_setuser(a, req->argv[2 + pd], req->len[2 + pd], req->argc - 3 - pd,
+                             req->argv + 3 + pd, req->len + 3 + pd, err, sizeof(err));
+        a->pubsub_all = 0;
+        if (rc == 0) {
             a->seeded = 1; /* users set by hand: an aclfile no longer seeds them */
             reply_ok(ctx->out);
         } else {
@@ -73,20 +92,31 @@ static void propose(struct exec_ctx *ctx, struct request *t)
     consensus_write(server_consensus(ctx->srv), client_defer(ctx->client), t);
 }
 
+/* This node's acl-pubsub-default, as a record carries it. */
+static const char *pubsub_default_word(const struct exec_ctx *ctx)
+{
+    return server_config(ctx->srv)->acl_pubsub_default ? "allchannels" : "resetchannels";
+}
+
 static void acl_setuser_cmd(struct exec_ctx *ctx, struct request *req)
 {
     char err[ACL_ERR_MAX];
     struct acl_store *a = server_acl(ctx->srv);
     if (client_redirect(ctx->client, 0))
         return;
-    if (acl_setuser_check(a, req->argv[2], req->len[2], req->argc - 3, req->argv + 3, req->len + 3,
-                          err, sizeof(err)) != 0) {
+    a->pubsub_all = (int)server_config(ctx->srv)->acl_pubsub_default;
+    int rc = acl_setuser_check(a, req->argv[2], req->len[2], req->argc - 3, req->argv + 3,
+                               req->len + 3, err, sizeof(err));
+    a->pubsub_all = 0;
+    if (rc != 0) {
         reply_errorf(ctx->out, "ERR %s", err);
         return;
     }
-    struct request *t = request_new(req->argc + 1);
+    struct request *t = request_new(req->argc + 2);
+    const char *pd = pubsub_default_word(ctx);
     request_push(t, "__acl", 5);
-    request_push(t, "setuser", 7);
+    request_push(t, "setuser-pd", 10);
+    request_push(t, pd, strlen(pd));
     request_push(t, req->argv[2], req->len[2]);
     for (int i = 3; i < req->argc; i++)
         push_rule(t, req->argv[i], req->len[i]);
@@ -116,7 +146,7 @@ static void acl_load_cmd(struct exec_ctx *ctx, const char *path)
     if (client_redirect(ctx->client, 0))
         return;
     buf_init(&text);
-    if (server_acl_read_file(path, &text, err, sizeof(err)) != 0) {
+    if (server_acl_read_file(path, (int)server_config(ctx->srv)->acl_pubsub_default, &text, err, sizeof(err)) != 0) {
         reply_errorf(ctx->out, "ERR %s", err);
     } else {
         struct request *t = request_new(3);

@@ -44,6 +44,7 @@ static const char *const follower_mode_names[] = {"auto", "proxy", "moved", NULL
 static const char *const loglevel_names[] = {"debug", "verbose", "notice", "warning", NULL};
 static const char *const yesno_names[] = {"no", "yes", NULL};
 static const char *const protected_names[] = {"no", "yes", "local", NULL}; /* Redis's order */
+static const char *const pubsub_default_names[] = {"resetchannels", "allchannels", NULL};
 static const char *const tls_auth_names[] = {"no", "yes", "optional", NULL};
 
 #define OFF(f) offsetof(struct config, f)
@@ -75,6 +76,7 @@ static const struct option_def options[] = {
     {"notify-keyspace-events", OPT_NOTIFY, OFF(notify_keyspace_events), "", 0, 0, NULL, OPT_RUNTIME, "keyspace notifications this node delivers to its subscribers: Redis's letters K E g $ l s h z x e t m d n A (\"\": none)"},
     {"requirepass", OPT_STRING, OFF(requirepass), NULL, 0, 0, NULL, OPT_RUNTIME | OPT_SECRET_AUTH, "password clients must AUTH with"},
     {"aclfile", OPT_STRING, OFF(aclfile), NULL, 0, 0, NULL, 0, "ACL users file (Redis's format): seeds the replicated users of a new cluster; ACL LOAD re-reads it"},
+    {"acl-pubsub-default", OPT_ENUM, OFF(acl_pubsub_default), "resetchannels", 0, 0, pubsub_default_names, OPT_RUNTIME, "the channels a user created by ACL SETUSER (or reset) starts with: resetchannels (none) or allchannels; the leader's value as a user is set is carried in its log entry"},
     {"admin-token", OPT_STRING, OFF(admin_token), NULL, 0, 0, NULL, OPT_SECRET, "bearer token required by the HTTP admin API"},
     {"admin-request-timeout", OPT_INT, OFF(admin_request_timeout), "10000", 10, 3600000, NULL, 1, "ms from accept for an admin connection to send its whole request"},
     {"admin-max-connections", OPT_INT, OFF(admin_max_connections), "64", 1, 100000, NULL, 1, "concurrent admin API connections; more are closed at once"},

@@ -46,6 +46,7 @@ struct config {
     long long notify_keyspace_events; /* notify.h flags; read at delivery, node-local */
     char *requirepass;
     char *aclfile;       /* users seeding the replicated ACL state (see docs/SERVER.md) */
+    long long acl_pubsub_default; /* 1: a new or reset user starts with allchannels */
     char *admin_token;
     long long admin_request_timeout; /* ms from accept to a complete admin request */
     long long admin_max_connections;

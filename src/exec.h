@@ -34,9 +34,10 @@ int server_config_set(struct server *srv, const char *name, const char *value, c
 /* The node's ACL store: the replicated users (owned by its fsm) and this node's ACL LOG. */
 struct acl_store *server_acl(struct server *srv);
 /* Read the aclfile at PATH and check it: on success OUT receives its users in the form the
- * log carries (acl_serialize: passwords hashed) and 0 is returned; -1 with Redis's message in
- * ERR otherwise. */
-int server_acl_read_file(const char *path, struct buf *out, char *err, size_t errlen);
+ * log carries (acl_serialize: passwords hashed, channel rules explicit, a user without any
+ * starting with allchannels when PUBSUB_ALL: acl-pubsub-default) and 0 is returned; -1 with
+ * Redis's message in ERR otherwise. */
+int server_acl_read_file(const char *path, int pubsub_all, struct buf *out, char *err, size_t errlen);
 /* What sentinel.c last saw of the leader (owned by the server). */
 const struct sentinel_state *server_sentinel(struct server *srv);
 /* When the server started (ms since the epoch). */

@@ -24,7 +24,7 @@ struct acl_store *server_acl(struct server *srv)
     return srv->fsm.acl;
 }
 
-int server_acl_read_file(const char *path, struct buf *out, char *err, size_t errlen)
+int server_acl_read_file(const char *path, int pubsub_all, struct buf *out, char *err, size_t errlen)
 {
     char chunk[4096], msg[512];
     size_t n;
@@ -39,6 +39,7 @@ int server_acl_read_file(const char *path, struct buf *out, char *err, size_t er
         buf_append(&raw, chunk, n);
     fclose(fp);
     struct acl_store *a = acl_new();
+    a->pubsub_all = pubsub_all;
     int rc = acl_load_text(a, raw.data ? raw.data : "", raw.len, msg, sizeof(msg));
     if (rc == 0)
         acl_serialize(a, out);
@@ -55,7 +56,7 @@ int server_acl_init(struct server *srv, char *err, size_t errlen)
     buf_init(&srv->acl_seed);
     if (srv->cfg->aclfile == NULL)
         return 0;
-    if (server_acl_read_file(srv->cfg->aclfile, &srv->acl_seed, msg, sizeof(msg)) != 0) {
+    if (server_acl_read_file(srv->cfg->aclfile, (int)srv->cfg->acl_pubsub_default, &srv->acl_seed, msg, sizeof(msg)) != 0) {
         snprintf(err, errlen, "option 'aclfile': %s", msg);
         return -1;
     }

@@ -324,3 +324,26 @@ Test(acl_cluster, scripts_run_with_the_callers_permissions)
     }
     tc_stop_cleanly();
 }
+
+/* acl-pubsub-default: the leader's value when a user is created goes with the entry, so a
+ * follower with the other value makes the same user (ACL DRYRUN of a PUBLISH on it). */
+Test(acl_cluster, pubsub_default_is_the_proposers)
+{
+    start_cluster(NULL);
+    int lead = wait_leader();
+    int f = (lead + 1) % 3, lport = node(lead)->port, fport = node(f)->port;
+    expect_reply(lport, NULL, NULL, "CONFIG SET acl-pubsub-default allchannels", "+OK");
+    expect_reply(fport, NULL, NULL, "CONFIG GET acl-pubsub-default", "(type 2)");
+    leader_ok("ACL SETUSER pall on nopass +@all");
+    wait_reply(fport, NULL, NULL, "ACL DRYRUN pall PUBLISH news hi", "+OK");
+    expect_reply(lport, NULL, NULL, "ACL SETUSER pbad &news",
+                 "-ERR Error in ACL SETUSER modifier '&news': Adding a pattern after the * pattern");
+    expect_reply(lport, NULL, NULL, "CONFIG SET acl-pubsub-default resetchannels", "+OK");
+    expect_reply(fport, NULL, NULL, "CONFIG SET acl-pubsub-default allchannels", "+OK");
+    leader_ok("ACL SETUSER pnone on nopass +@all");
+    wait_reply(fport, NULL, NULL, "ACL DRYRUN pnone PING", "+OK");
+    expect_reply(fport, NULL, NULL, "ACL DRYRUN pnone PUBLISH news hi", "$This user has no permissions");
+    expect_reply(lport, NULL, NULL, "ACL DRYRUN pall PUBLISH news hi", "+OK");
+    expect_reply(lport, NULL, NULL, "CONFIG SET acl-pubsub-default nosuch", "-ERR");
+    tc_stop_cleanly();
+}

@@ -78,6 +78,32 @@ Test(acl, new_user_is_off_and_empty)
     cr_assert_eq(check("alice", "auth x", NULL), ACL_OK); /* no-auth commands always run */
 }
 
+/* acl-pubsub-default allchannels (the store's pubsub_all, as apply sets it from a record): a
+ * new user, and "reset", start with every channel; a user that exists keeps its channels;
+ * adding a channel to a new user is Redis's error; an ACL file's users are made the same way. */
+Test(acl, pubsub_default_allchannels)
+{
+    char err[512];
+    cr_assert_eq(setuser("before", "on", NULL), 0);
+    a->pubsub_all = 1;
+    cr_assert_eq(setuser("alice", "on", NULL), 0);
+    cr_assert_str_eq(describe("alice"), "on sanitize-payload &* -@all");
+    cr_assert_eq(setuser("before", "+@all", NULL), 0);
+    cr_assert_str_eq(describe("before"), "on sanitize-payload resetchannels +@all");
+    cr_assert_eq(setuser("before", "reset", NULL), 0);
+    cr_assert_str_eq(describe("before"), "off sanitize-payload &* -@all");
+    cr_assert_eq(setuser("bob", "&news", err), -1);
+    cr_assert(strstr(err, "Adding a pattern after the * pattern") != NULL, "%s", err);
+    cr_assert_eq(setuser("carol", "resetchannels &news", NULL), 0);
+    cr_assert_str_eq(describe("carol"), "off sanitize-payload resetchannels &news -@all");
+    const char *file = "user dave on nopass ~* +@all\n";
+    cr_assert_eq(acl_load_text(a, file, strlen(file), err, sizeof(err)), 0, "%s", err);
+    cr_assert_str_eq(describe("dave"), "on nopass sanitize-payload ~* &* +@all");
+    a->pubsub_all = 0;
+    cr_assert_eq(setuser("erin", "reset", NULL), 0);
+    cr_assert_str_eq(describe("erin"), "off sanitize-payload resetchannels -@all");
+}
+
 /* Passwords are stored as SHA-256 hex; > and # add, < and ! remove, nopass/resetpass clear. */
 Test(acl, passwords_are_hashed)
 {
