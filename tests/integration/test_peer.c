@@ -369,48 +369,52 @@ Test(peer, nodes_with_different_secrets_never_elect_a_leader)
         fx_server_free(n[i]);
 }
 
-Test(peer, join_with_a_wrong_secret_is_refused)
+/* Node ID started with --join to A and OPT VAL. */
+static struct fx_server *joiner(const struct fx_server *a, int id, const char *opt, const char *val)
 {
-    struct fx_server *a = single_node(NULL);
     char join[32];
     snprintf(join, sizeof(join), "127.0.0.1:%d", a->port);
-    struct fx_server *b = fx_server_new(2, (const char *[]){"--join", join, "--cluster-secret", "wrong", NULL});
-    cr_assert_eq(fx_server_start(b), 0);
-    assert_log(a, "join: node 2");
-    assert_log(a, "refused: wrong cluster secret");
-    assert_log(b, "join refused: wrong cluster secret");
+    struct fx_server *s = fx_server_new(id, (const char *[]){"--join", join, opt, val, NULL});
+    cr_assert_eq(fx_server_start(s), 0);
+    return s;
+}
+
+/* A is still a cluster of one voter, and serves. */
+static void assert_alone(struct fx_server *a)
+{
     redisContext *c = fx_connect(a->port);
     redisReply *r = fx_cmd(c, "CLUSTER INFO");
     cr_assert(strstr(r->str, "raft_voters:1\r\n") != NULL, "%s", r->str);
     freeReplyObject(r);
     redisFree(c);
     assert_serving(a);
+}
+
+Test(peer, join_with_a_wrong_secret_is_refused)
+{
+    struct fx_server *a = single_node(NULL);
+    struct fx_server *b = joiner(a, 2, "--cluster-secret", "wrong");
+    assert_log(a, "join: node 2");
+    assert_log(a, "refused: wrong cluster secret");
+    assert_log(b, "join refused: wrong cluster secret");
+    assert_alone(a);
     fx_server_free(b);
     fx_server_free(a);
 }
 
 /* A node whose databases option differs from the cluster's is refused at the join (it could
- * apply nothing the others write past its last database), says why, and stops trying. */
+ * apply nothing the others write past its last database), says why, and stops trying; one
+ * with the cluster's value joins. */
 Test(peer, join_with_other_databases_is_refused)
 {
     struct fx_server *a = single_node(NULL);
-    char join[32];
-    snprintf(join, sizeof(join), "127.0.0.1:%d", a->port);
-    struct fx_server *b = fx_server_new(2, (const char *[]){"--join", join, "--databases", "4", NULL});
-    cr_assert_eq(fx_server_start(b), 0);
+    struct fx_server *b = joiner(a, 2, "--databases", "4");
     assert_log(a, "refused: it has databases 4, this cluster 16");
     assert_log(b, "this cluster runs with databases 16, the joining node with 4");
     assert_log(b, "giving up");
-    redisContext *c = fx_connect(a->port);
-    redisReply *r = fx_cmd(c, "CLUSTER INFO");
-    cr_assert(strstr(r->str, "raft_voters:1\r\n") != NULL, "%s", r->str);
-    freeReplyObject(r);
-    /* the same call with the right value is taken: a node with databases 16 joins */
-    redisFree(c);
-    assert_serving(a);
+    assert_alone(a);
     fx_server_free(b);
-    struct fx_server *d = fx_server_new(3, (const char *[]){"--join", join, "--databases", "16", NULL});
-    cr_assert_eq(fx_server_start(d), 0);
+    struct fx_server *d = joiner(a, 3, "--databases", "16");
     assert_log(d, "join: added to the cluster");
     fx_server_free(d);
     fx_server_free(a);
