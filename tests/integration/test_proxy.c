@@ -3,7 +3,7 @@
  * replies in order; MULTI/EXEC, WATCH and BLPOP through a follower; a cluster-aware client
  * and follower-mode moved get -MOVED (EXECABORT after MOVED inside MULTI); a SIGKILLed leader
  * answers the requests in flight -UNCERTAIN (or their real reply), then the follower forwards
- * to the new leader; the follower enforces ACL rules; redis-cli --pipe/--scan/--bigkeys and
+ * to the new leader; the follower enforces ACL rules; redis-cli --pipe/--scan/--bigkeys/--memkeys and
  * redis-py against a follower. Every wait polls against a deadline. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -472,7 +472,7 @@ static int run_sh(const char *cmd, char *out, size_t cap)
     return st != -1 && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* redis-cli --pipe of a few thousand SETs, --scan and --bigkeys against a follower, and a
+/* redis-cli --pipe of a few thousand SETs, --scan, --bigkeys and --memkeys against a follower, and a
  * plain redis-py client (when python3-redis is installed). */
 Test(proxy, redis_cli_and_redis_py_against_follower)
 {
@@ -497,6 +497,14 @@ Test(proxy, redis_cli_and_redis_py_against_follower)
     snprintf(cmd, sizeof(cmd), "timeout 60 redis-cli -p %d --bigkeys 2>&1", port);
     cr_assert_eq(run_sh(cmd, out, sizeof(out)), 0, "redis-cli --bigkeys: %s", out);
     cr_assert(strstr(out, "Biggest string found") != NULL, "redis-cli --bigkeys: %s", out);
+    /* --memkeys sizes every key with MEMORY USAGE: none may weigh 0 bytes */
+    snprintf(cmd, sizeof(cmd), "timeout 60 redis-cli -p %d --memkeys 2>&1", port);
+    cr_assert_eq(run_sh(cmd, out, sizeof(out)), 0, "redis-cli --memkeys: %s", out);
+    char strings[48], zero[48];
+    snprintf(strings, sizeof(strings), "%d strings with ", N);
+    snprintf(zero, sizeof(zero), "%d strings with 0 bytes", N);
+    cr_assert(strstr(out, strings) != NULL && strstr(out, zero) == NULL && strstr(out, "has 0 bytes") == NULL,
+              "redis-cli --memkeys: %s", out);
 
     if (run_sh("/usr/bin/python3 -c 'import redis' 2>&1", out, sizeof(out)) != 0) {
         cr_log_warn("python3-redis is not installed: the redis-py check is skipped");
