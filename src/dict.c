@@ -157,12 +157,10 @@ size_t dict_bytes_sampled(const struct dict *d, size_t samples,
     return seen ? total + (size_t)((double)elem / (double)seen * (double)n) : total;
 }
 
-static struct dict_entry **find_link(const struct dict *d, const void *key, size_t klen,
-                                     int *table)
+/* The link to KEY's entry (hash H) and its table, or NULL. */
+static struct dict_entry **find_link_h(const struct dict *d, const void *key, size_t klen,
+                                       uint64_t h, int *table)
 {
-    if (dict_size(d) == 0)
-        return NULL;
-    uint64_t h = hash_key(d, key, klen);
     for (int i = 0; i <= 1; i++) {
         const struct dict_table *t = &d->t[i];
         if (t->size == 0)
@@ -178,6 +176,14 @@ static struct dict_entry **find_link(const struct dict *d, const void *key, size
     return NULL;
 }
 
+static struct dict_entry **find_link(const struct dict *d, const void *key, size_t klen,
+                                     int *table)
+{
+    if (dict_size(d) == 0)
+        return NULL;
+    return find_link_h(d, key, klen, hash_key(d, key, klen), table);
+}
+
 struct dict_entry *dict_find(const struct dict *d, const void *key, size_t klen)
 {
     int table;
@@ -190,14 +196,16 @@ struct dict_entry *dict_insert(struct dict *d, const void *key, size_t klen, int
     housekeep(d);
     if (d->t[0].size == 0)
         table_alloc(&d->t[0], DICT_MIN_SIZE); /* first add while an iterator is open */
-    struct dict_entry *e = dict_find(d, key, klen);
+    uint64_t h = hash_key(d, key, klen); /* once: for the lookup and the new entry's bucket */
+    int table;
+    struct dict_entry **link = dict_size(d) ? find_link_h(d, key, klen, h, &table) : NULL;
     if (added)
-        *added = e == NULL;
-    if (e)
-        return e;
+        *added = link == NULL;
+    if (link)
+        return *link;
     struct dict_table *t = &d->t[rehashing(d) ? 1 : 0];
-    size_t b = hash_key(d, key, klen) & (t->size - 1);
-    e = xmalloc(sizeof(*e) + klen + 1);
+    size_t b = h & (t->size - 1);
+    struct dict_entry *e = xmalloc(sizeof(*e) + klen + 1);
     e->val = NULL;
     e->klen = (uint32_t)klen;
     memcpy(e->key, key, klen);
