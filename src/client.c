@@ -1278,7 +1278,8 @@ static void client_dispatch(struct client *c, struct request *req, struct comman
     }
     if (cmd->proc == cmd_exec && srv->monitors.n > 0)
         client_feed_queued(c); /* Redis shows them as EXEC runs them, before EXEC itself */
-    struct exec_ctx ctx = server_local_ctx(srv, c, client_reply_buf(c));
+    struct exec_ctx ctx;
+    server_local_ctx(&ctx, srv, c, client_reply_buf(c), c->last_ms);
     struct buf trace;
     buf_init(&trace);
     ctx.monitor_trace = srv->monitors.n > 0 ? &trace : NULL; /* a stale EVAL_RO's calls */

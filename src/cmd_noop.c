@@ -14,17 +14,18 @@
 
 /* The key does not exist at all: the write's own handler answers (its empty reply, or its
  * argument error), and with no key to find it changes nothing. */
-static int noop_absent(struct exec_ctx *ctx, struct request *req)
+static int noop_absent(struct exec_ctx *ctx, const struct command *cmd, struct request *req)
 {
     if (kv_find(ctx->kv, req->argv[1], req->len[1]) != NULL)
         return 0;
-    command_lookup(req->argv[0], req->len[0])->proc(ctx, req);
+    cmd->proc(ctx, req);
     return 1;
 }
 
 /* SADD key member...: the key holds a set (not expired) with every member in it. */
-static int noop_sadd(struct exec_ctx *ctx, struct request *req)
+static int noop_sadd(struct exec_ctx *ctx, const struct command *cmd, struct request *req)
 {
+    (void)cmd;
     struct kv_entry *e = kv_peek(ctx->kv, req->argv[1], req->len[1], ctx->now_ms);
     if (e == NULL || e->type != KV_SET)
         return 0;

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "kv.h"
 #include "util.h"
@@ -235,12 +234,27 @@ static struct command command_rows[] = {
 #define COMMAND_SLOTS 512 /* power of two, > 2 x rows */
 static struct command *command_slots[COMMAND_SLOTS];
 
+/* ASCII lower case: command names are ASCII, and this is on every command's path. */
+static inline unsigned char ascii_lower(unsigned char ch)
+{
+    return ch >= 'A' && ch <= 'Z' ? (unsigned char)(ch + ('a' - 'A')) : ch;
+}
+
 static unsigned name_hash(const char *name, size_t len)
 {
     unsigned h = 5381;
     for (size_t i = 0; i < len; i++)
-        h = h * 33 + (unsigned)tolower((unsigned char)name[i]);
+        h = h * 33 + ascii_lower((unsigned char)name[i]);
     return h & (COMMAND_SLOTS - 1);
+}
+
+/* NAME (LEN bytes, any case) is ROW's name (lower case, LEN bytes). */
+static int name_is(const char *row, const char *name, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (ascii_lower((unsigned char)name[i]) != (unsigned char)row[i])
+            return 0;
+    return 1;
 }
 
 void command_init(void)
@@ -252,7 +266,8 @@ void command_init(void)
     for (size_t i = 0; i < sizeof(command_rows) / sizeof(command_rows[0]); i++) {
         struct command *c = &command_rows[i];
         c->noop = (c->flags & CMD_WRITE) && !(c->flags & CMD_BLOCKING) ? command_noop_for(c->name) : NULL;
-        unsigned h = name_hash(c->name, strlen(c->name));
+        c->name_len = strlen(c->name);
+        unsigned h = name_hash(c->name, c->name_len);
         while (command_slots[h] != NULL)
             h = (h + 1) & (COMMAND_SLOTS - 1);
         command_slots[h] = c;
@@ -265,7 +280,7 @@ struct command *command_lookup(const char *name, size_t len)
     for (unsigned h = name_hash(name, len); command_slots[h] != NULL;
          h = (h + 1) & (COMMAND_SLOTS - 1)) {
         struct command *c = command_slots[h];
-        if (strlen(c->name) == len && strncasecmp(c->name, name, len) == 0)
+        if (c->name_len == len && name_is(c->name, name, len))
             return c;
     }
     return NULL;

@@ -99,8 +99,10 @@ typedef int cmd_prepare_proc(struct request *req, int64_t now_ms, struct buf *ou
  * a write against CTX's keyspace at CTX's clock: exactly (1 only when the write certainly
  * changes nothing, 0 when unsure or when the arguments are anything but well-formed: the
  * write path answers those), read-only, and with REQ's reply appended to ctx->out when it
- * says 1. Rows get it in command_init (cmd_noop.c); dispatch and server.c use it. */
-typedef int cmd_noop_proc(struct exec_ctx *ctx, struct request *req);
+ * says 1. CMD is the row itself. Rows get it in command_init (cmd_noop.c); dispatch and
+ * server.c use it. */
+struct command;
+typedef int cmd_noop_proc(struct exec_ctx *ctx, const struct command *cmd, struct request *req);
 
 struct command {
     const char *name;          /* lower case */
@@ -112,6 +114,7 @@ struct command {
     const char *group;         /* COMMAND DOCS group: "string", "generic", "server" ... */
     const char *summary;
     cmd_noop_proc *noop; /* set by command_init; NULL: always a write */
+    size_t name_len;     /* strlen(name), set by command_init */
     /* statistics, updated by dispatch (calls, failed_calls), command_exec and fsm (usec) */
     long long calls;
     long long failed_calls;

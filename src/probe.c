@@ -2,6 +2,7 @@
 #include "probe.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "client.h"
 #include "command.h"
@@ -22,6 +23,35 @@ struct probe {
 /* The no-op check's reply, before there is a slot for it; kept for its buffer. */
 static struct buf probe_scratch;
 
+/* Answered probes kept for the next ones: a pipeline of no-op pops makes one per command. */
+#define PROBE_POOL_KEEP 1024
+static struct probe *probe_pool[PROBE_POOL_KEEP];
+static int probe_pool_n;
+
+static struct probe *probe_new(void)
+{
+    if (probe_pool_n > 0) {
+        struct probe *p = probe_pool[--probe_pool_n];
+        memset(p, 0, sizeof(*p));
+        return p;
+    }
+    return xcalloc(1, sizeof(struct probe));
+}
+
+static void probe_release(struct probe *p)
+{
+    if (probe_pool_n < PROBE_POOL_KEEP)
+        probe_pool[probe_pool_n++] = p;
+    else
+        free(p);
+}
+
+void probe_pool_clear(void)
+{
+    while (probe_pool_n > 0)
+        free(probe_pool[--probe_pool_n]);
+}
+
 int probe_start(struct client *c, const struct command *cmd, struct request *req)
 {
     struct server *srv = c->srv;
@@ -31,13 +61,14 @@ int probe_start(struct client *c, const struct command *cmd, struct request *req
         return 0;
     probe_scratch.len = 0;
     probe_scratch.resp = client_resp(c);
-    struct exec_ctx ctx = server_local_ctx(srv, c, &probe_scratch);
+    struct exec_ctx ctx;
+    server_local_ctx(&ctx, srv, c, &probe_scratch, c->last_ms);
     kv_read_stats_mute(1); /* a write's lookups are no keyspace hits or misses (INFO) */
-    int noop = cmd->noop(&ctx, req);
+    int noop = cmd->noop(&ctx, cmd, req);
     kv_read_stats_mute(0);
     if (!noop)
         return 0;
-    struct probe *p = xcalloc(1, sizeof(*p));
+    struct probe *p = probe_new();
     p->c = c;
     p->slot = client_defer(c);
     buf_append(slot_buf(p->slot), probe_scratch.data, probe_scratch.len);
@@ -69,7 +100,7 @@ void probe_on_read(struct server *srv, void *token, struct request *req)
             srv->stats.noop_writes++;
         slot_done(detach(p)); /* an orphan (its client has gone) is freed */
     }
-    free(p);
+    probe_release(p);
 }
 
 void probe_on_read_error(void *token, const char *msg)
@@ -80,7 +111,7 @@ void probe_on_read_error(void *token, const char *msg)
         slot_buf(s)->len = 0; /* the no-op answer the read could not confirm */
         slot_error(s, msg);   /* nothing was applied */
     }
-    free(p);
+    probe_release(p);
 }
 
 void probe_client_gone(struct client *c)

@@ -26,5 +26,7 @@ void probe_on_read(struct server *srv, void *token, struct request *req);
 void probe_on_read_error(void *token, const char *msg);
 /* C is being freed: its pending probes answer nobody (their slots are orphans already). */
 void probe_client_gone(struct client *c);
+/* Free the pool of answered probes (at shutdown). */
+void probe_pool_clear(void);
 
 #endif

@@ -509,15 +509,15 @@ size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_s
     return n;
 }
 
-struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out)
+void server_local_ctx(struct exec_ctx *ctx, struct server *srv, struct client *c, struct buf *out,
+                      int64_t now_ms)
 {
     struct kv_store *kv = c != NULL ? fsm_db(&srv->fsm, client_db(c)) : NULL;
-    struct exec_ctx ctx = {
-        .kv = kv != NULL ? kv : srv->kv, .now_ms = util_now_ms(), .apply_seq = srv->fsm.apply_seq,
+    *ctx = (struct exec_ctx){
+        .kv = kv != NULL ? kv : srv->kv, .now_ms = now_ms, .apply_seq = srv->fsm.apply_seq,
         .out = out, .client = c, .srv = srv, .rng = &srv->rng, .scripts = srv->fsm.scripts,
         .dbs = srv->fsm.dbs, .ndbs = srv->fsm.ndbs,
     };
-    return ctx;
 }
 
 /* A confirmed read runs against the applied state, with the local clock. */
@@ -534,7 +534,8 @@ static void on_consensus_read(void *arg, void *cookie, const struct command *cmd
 void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req)
 {
     if (s->c != NULL) {
-        struct exec_ctx ctx = server_local_ctx(srv, s->c, &s->out);
+        struct exec_ctx ctx;
+        server_local_ctx(&ctx, srv, s->c, &s->out, util_now_ms());
         struct kv_store *kv = fsm_db(&srv->fsm, s->db); /* its database when it was sent */
         if (kv != NULL)
             ctx.kv = kv;
@@ -836,6 +837,7 @@ void server_close(struct server *srv)
         if (srv->sig_ev[i])
             event_free(srv->sig_ev[i]);
     client_slot_pool_clear();
+    probe_pool_clear();
     kv_free(srv->kv);
     if (srv->base)
         event_base_free(srv->base);

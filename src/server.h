@@ -222,9 +222,13 @@ void server_flush_writes(struct server *srv);
  * confirmed read: consensus's or follower_read's). REQ stays the caller's. */
 void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req);
 
-/* The context of a command run against this node's applied state with its local clock (a
- * local or confirmed read, a probe's no-op check) for client C, its reply into OUT. */
-struct exec_ctx server_local_ctx(struct server *srv, struct client *c, struct buf *out);
+/* Fill CTX: the context of a command run against this node's applied state with its local clock read
+ * at NOW_MS (a local or confirmed read, a probe's no-op check) for client C, its reply into
+ * OUT. A command dispatched as it arrives uses its client's last_ms, the time its input was
+ * read (one clock read per input batch, as Redis caches its clock per command); a read
+ * answered later reads the clock then. */
+void server_local_ctx(struct exec_ctx *ctx, struct server *srv, struct client *c, struct buf *out,
+                      int64_t now_ms);
 /* EACH (kv_size, kv_expires, kv_used_memory, kv_lazy_pending ...) summed over every
  * database. */
 size_t server_dbs_sum(const struct server *srv, size_t (*each)(const struct kv_store *kv));

@@ -1,5 +1,6 @@
 /* Unit tests of the command table: lookup, arity checks, key positions, table sanity. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,21 @@ Test(command, lookup_is_case_insensitive)
     cr_assert_null(command_lookup("ge", 2));
     cr_assert_null(command_lookup("gett", 4));
     cr_assert_null(command_lookup("", 0));
+    /* ASCII case only: a byte that folds to a letter elsewhere, or a NUL, is no match */
+    cr_assert_null(command_lookup("g\xc5t", 3));
+    cr_assert_null(command_lookup("ge\0", 3));
+    cr_assert_null(command_lookup("GET\0", 4));
+    /* every row is found by its own name, in upper case too */
+    size_t n;
+    struct command *rows = command_table(&n);
+    for (size_t i = 0; i < n; i++) {
+        char up[64];
+        size_t len = strlen(rows[i].name);
+        cr_assert_lt(len, sizeof(up));
+        for (size_t j = 0; j < len; j++)
+            up[j] = (char)toupper((unsigned char)rows[i].name[j]);
+        cr_assert_eq(command_lookup(up, len), &rows[i], "%s", rows[i].name);
+    }
 }
 
 /* Exact arity rejects more and fewer arguments with Redis's text. */
