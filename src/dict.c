@@ -198,7 +198,7 @@ struct dict_entry *dict_insert(struct dict *d, const void *key, size_t klen, int
         table_alloc(&d->t[0], DICT_MIN_SIZE); /* first add while an iterator is open */
     uint64_t h = hash_key(d, key, klen); /* once: for the lookup and the new entry's bucket */
     int table;
-    struct dict_entry **link = dict_size(d) ? find_link_h(d, key, klen, h, &table) : NULL;
+    struct dict_entry **link = find_link_h(d, key, klen, h, &table);
     if (added)
         *added = link == NULL;
     if (link)

@@ -222,11 +222,10 @@ void server_flush_writes(struct server *srv);
  * confirmed read: consensus's or follower_read's). REQ stays the caller's. */
 void server_run_read(struct server *srv, struct slot *s, const struct command *cmd, struct request *req);
 
-/* Fill CTX: the context of a command run against this node's applied state with its local clock read
- * at NOW_MS (a local or confirmed read, a probe's no-op check) for client C, its reply into
- * OUT. A command dispatched as it arrives uses its client's last_ms, the time its input was
- * read (one clock read per input batch, as Redis caches its clock per command); a read
- * answered later reads the clock then. */
+/* Fill CTX: the context of a command run against this node's applied state, its local clock
+ * read at NOW_MS (a local or confirmed read, a probe's no-op check), for client C, its reply
+ * into OUT. A command dispatched as it arrives uses its client's last_ms, the time its input
+ * was read (one clock read per input batch); a read answered later reads the clock then. */
 void server_local_ctx(struct exec_ctx *ctx, struct server *srv, struct client *c, struct buf *out,
                       int64_t now_ms);
 /* EACH (kv_size, kv_expires, kv_used_memory, kv_lazy_pending ...) summed over every
